@@ -1,0 +1,124 @@
+//! NATS JetStream for tongban: the stream, the outbox relay that publishes what services wrote
+//! to their outbox (deduplicated by `Nats-Msg-Id`, acknowledged before the row is marked
+//! published), and durable consumers that record every delivery in the inbox and end it with
+//! exactly one of ack, nak with delay, or term.
+
+mod consumer;
+mod event;
+mod relay;
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+
+pub use consumer::{ConsumerSpec, EventHandler, HandleError, open_consumer, run_consumer};
+pub use event::{event_message, new_event};
+pub use relay::run_relay;
+
+/// Where the stream lives and how its subjects are named.
+#[derive(Debug, Clone)]
+pub struct BusConfig {
+    /// NATS server URL, e.g. `nats://127.0.0.1:4222`.
+    pub url: String,
+    /// JetStream stream name (default `TONGBAN`).
+    pub stream: String,
+    /// Root of every subject (default `tongban`): events go to `<root>.<aggregate>.<event>`.
+    pub subject_root: String,
+}
+
+/// Errors talking to NATS.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The server could not be reached.
+    #[error("cannot connect to NATS at {url}")]
+    Connect {
+        /// Server URL.
+        url: String,
+        /// Cause.
+        #[source]
+        source: async_nats::ConnectError,
+    },
+    /// The stream could not be created or read (is JetStream enabled on the server? start it with `-js`).
+    #[error("cannot create or open JetStream stream {stream} (is JetStream enabled on the server? start nats-server with -js)")]
+    Stream {
+        /// Stream name.
+        stream: String,
+        /// Cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The consumer could not be created.
+    #[error("cannot create consumer {durable}")]
+    Consumer {
+        /// Durable name.
+        durable: String,
+        /// Cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// A connection to JetStream with the tongban stream configured.
+#[derive(Clone)]
+pub struct Bus {
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+    config: BusConfig,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Bus {
+    /// Connects and makes sure the stream exists with `<root>.>` as its subjects.
+    ///
+    /// # Errors
+    /// The server cannot be reached or has no JetStream.
+    pub async fn connect(config: BusConfig) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("tongban")
+            .connection_timeout(Duration::from_secs(5))
+            .connect(&config.url)
+            .await
+            .map_err(|source| BusError::Connect { url: config.url.clone(), source })?;
+        let jetstream = jetstream::new(client.clone());
+        jetstream
+            .get_or_create_stream(stream::Config {
+                name: config.stream.clone(),
+                subjects: vec![format!("{}.>", config.subject_root)],
+                storage: stream::StorageType::File,
+                duplicate_window: Duration::from_secs(120),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| BusError::Stream { stream: config.stream.clone(), source: Box::new(e) })?;
+        Ok(Self { client, jetstream, config })
+    }
+
+    /// The full subject for a suffix such as `case.routed`.
+    #[must_use]
+    pub fn subject(&self, suffix: &str) -> String {
+        format!("{}.{suffix}", self.config.subject_root)
+    }
+
+    /// The JetStream context.
+    #[must_use]
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.jetstream
+    }
+
+    /// The core NATS client.
+    #[must_use]
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    /// The configuration this bus was built with.
+    #[must_use]
+    pub fn config(&self) -> &BusConfig {
+        &self.config
+    }
+}

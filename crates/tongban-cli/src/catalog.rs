@@ -1,0 +1,189 @@
+//! `tongban catalog …`: the 五统一 catalog, the 一次性告知清单, the office directory, routing and
+//! the working-day calendar (CatalogService, served by the intake service).
+
+use chrono::{DateTime, FixedOffset};
+use clap::Subcommand;
+use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tongban_proto::catalog::v1::{
+    ComputeDueDateRequest, GetMatterRequest, GetNoticeRequest, ListMattersRequest,
+    ListOfficesRequest, ResolveRouteRequest,
+};
+use tongban_proto::common::v1::Scope;
+
+use crate::args::{ScopeArg, parse_moment};
+use crate::client::Service;
+use crate::error::CliError;
+use crate::output::{Fields, Label, Lang, due, t, time, working_days};
+use crate::{Ctx, json, views};
+
+/// `tongban catalog` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// 事项清单 / list the matters of the catalog.
+    List {
+        /// 只列此部门的事项 / only matters of this department (e.g. gongan, renshe).
+        #[arg(long)]
+        department: Option<String>,
+        /// 只列可按此范围办理的事项 / only matters allowing this scope.
+        #[arg(long, value_enum)]
+        scope: Option<ScopeArg>,
+    },
+    /// 事项详情（五统一）/ one matter with all its standard fields.
+    Show {
+        /// 事项编码 / matter code.
+        code: String,
+    },
+    /// 一次性告知清单 / the one-time notice for a window and an applicant's locality.
+    Notice {
+        /// 事项编码 / matter code.
+        code: String,
+        /// 受理窗口部门编号 / window office id.
+        #[arg(long)]
+        window: String,
+        /// 申请人户籍/属地区划代码 / applicant's home division (GB/T 2260).
+        #[arg(long)]
+        home: String,
+    },
+    /// 部门目录 / the office directory.
+    Offices {
+        /// 区划代码前缀 / division code prefix (e.g. 1409).
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// 只列通办窗口 / windows only.
+        #[arg(long)]
+        windows: bool,
+        /// 只列此部门类别 / only offices handling this department.
+        #[arg(long)]
+        department: Option<String>,
+    },
+    /// 办件去向 / where a case would go and under which scope.
+    Route {
+        /// 事项编码 / matter code.
+        code: String,
+        /// 受理窗口部门编号 / window office id.
+        #[arg(long)]
+        window: String,
+        /// 申请人户籍/属地区划代码 / applicant's home division.
+        #[arg(long)]
+        home: String,
+    },
+    /// 计算办结时限 / the end of the Nth working day after a moment.
+    Due {
+        /// 起算时间：now、RFC 3339 或 "YYYY-MM-DD HH:MM"（北京时间）/ start moment.
+        #[arg(long, default_value = "now", value_parser = parse_moment)]
+        from: DateTime<FixedOffset>,
+        /// 工作日数 / number of working days.
+        #[arg(long)]
+        days: u32,
+    },
+}
+
+/// Runs a `catalog` subcommand.
+///
+/// # Errors
+/// Connection and RPC errors, as [`CliError`].
+pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
+    let lang = ctx.lang;
+    let mut client = CatalogServiceClient::new(ctx.conn(Service::Intake).await?);
+    let rpc = CliError::rpc(Service::Intake);
+    match cmd {
+        CatalogCommand::List { department, scope } => {
+            let request = ListMattersRequest {
+                department: department.unwrap_or_default(),
+                scope: scope.map_or(Scope::Unspecified, Scope::from) as i32,
+            };
+            let r = client
+                .list_matters(request)
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            ctx.emit(json::matters(&r), || {
+                views::matters(lang, &r.matters, &r.catalog_version)
+            });
+        }
+        CatalogCommand::Show { code } => {
+            let m = client
+                .get_matter(GetMatterRequest { code })
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            ctx.emit(json::matter(&m), || views::matter(lang, &m));
+        }
+        CatalogCommand::Notice { code, window, home } => {
+            let request = GetNoticeRequest {
+                matter_code: code,
+                window_office_id: window,
+                home_division: home,
+            };
+            let n = client.get_notice(request).await.map_err(rpc)?.into_inner();
+            ctx.emit(json::notice(&n), || {
+                let mut text = lang.pick_text(&n.text, &n.text_en).to_owned();
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                text
+            });
+        }
+        CatalogCommand::Offices {
+            prefix,
+            windows,
+            department,
+        } => {
+            let request = ListOfficesRequest {
+                division_prefix: prefix,
+                windows_only: windows,
+                department: department.unwrap_or_default(),
+            };
+            let r = client
+                .list_offices(request)
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            ctx.emit(r.offices.iter().map(json::office).collect(), || {
+                views::offices(lang, &r.offices)
+            });
+        }
+        CatalogCommand::Route { code, window, home } => {
+            let request = ResolveRouteRequest {
+                matter_code: code,
+                window_office_id: window,
+                home_division: home,
+            };
+            let r = client
+                .resolve_route(request)
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            ctx.emit(json::route(&r), || views::route(lang, &r));
+        }
+        CatalogCommand::Due { from, days } => {
+            let start = prost_types::Timestamp::from(std::time::SystemTime::from(from));
+            let request = ComputeDueDateRequest {
+                start_time: Some(start),
+                working_days: days,
+            };
+            let r = client
+                .compute_due_date(request)
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            ctx.emit(json::due(&r), || {
+                due_view(lang, &start, days, r.due_time.as_ref())
+            });
+        }
+    }
+    Ok(())
+}
+
+fn due_view(
+    lang: Lang,
+    start: &prost_types::Timestamp,
+    days: u32,
+    due_time: Option<&prost_types::Timestamp>,
+) -> String {
+    let mut f = Fields::new();
+    f.add(t(lang, Label::StartTime), time(Some(start)))
+        .add(t(lang, Label::WorkingDays), working_days(lang, days))
+        .add(t(lang, Label::DueTime), due(due_time));
+    f.render()
+}

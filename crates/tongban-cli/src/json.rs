@@ -1,0 +1,235 @@
+//! `--json`: responses as JSON for scripts. Field names follow the proto (snake_case), enums are
+//! their proto names (`SCOPE_CROSS_PROVINCE`), times RFC 3339 in Asia/Shanghai. Certificate
+//! tokens are never printed (they name the holder); only whether one was presented.
+
+use prost_types::Timestamp;
+use serde_json::{Value, json};
+use tongban_proto::catalog::v1::{
+    ComputeDueDateResponse, ListMattersResponse, Matter, Notice, Office, ResolveRouteResponse,
+};
+use tongban_proto::common::v1::{
+    CaseStatus, ChecklistItem, Decision, Delivery, DeliveryMethod, MaskedApplicant, MaterialForm,
+    Mode, PresentedMaterial, Scope, TimelineEntry,
+};
+use tongban_proto::hotline::v1::CaseStatusView;
+use tongban_proto::intake::v1::{Case, SubmitCaseResponse};
+use tongban_proto::review::v1::{Assignment, AssignmentState};
+
+use crate::output::rfc3339;
+
+/// The proto name of an enum value (`"SCOPE_REGIONAL"`), or the number when this client does
+/// not know it.
+macro_rules! enum_name {
+    ($ty:ty, $value:expr) => {{
+        let value: i32 = $value;
+        match <$ty>::try_from(value) {
+            Ok(e) => Value::from(e.as_str_name()),
+            Err(_) => Value::from(value),
+        }
+    }};
+}
+
+fn ts(t: Option<&Timestamp>) -> Value {
+    rfc3339(t).map_or(Value::Null, Value::from)
+}
+
+/// An office of the directory.
+pub fn office(o: &Office) -> Value {
+    json!({
+        "id": o.id, "name": o.name, "division": o.division, "division_name": o.division_name,
+        "province": o.province, "departments": o.departments, "is_window": o.is_window,
+        "endpoint": o.endpoint,
+    })
+}
+
+/// A matter with all its 五统一 fields.
+pub fn matter(m: &Matter) -> Value {
+    json!({
+        "code": m.code, "name": m.name, "department": m.department,
+        "department_name": m.department_name, "version": m.version, "valid_from": m.valid_from,
+        "scopes": m.scopes.iter().map(|s| enum_name!(Scope, *s)).collect::<Vec<_>>(),
+        "modes": m.modes.iter().map(|s| enum_name!(Mode, *s)).collect::<Vec<_>>(),
+        "conditions": m.conditions,
+        "materials": m.materials.iter().map(|x| json!({
+            "code": x.code, "name": x.name, "required": x.required,
+            "paper_original_required": x.paper_original_required,
+            "accepted_certificate_types": x.accepted_certificate_types, "notes": x.notes,
+        })).collect::<Vec<_>>(),
+        "review_points": m.review_points.iter().map(|p| json!({
+            "code": p.code, "question": p.question, "required": p.required,
+        })).collect::<Vec<_>>(),
+        "stages": m.stages.iter().map(|s| json!({
+            "code": s.code, "name": s.name, "working_days": s.working_days,
+        })).collect::<Vec<_>>(),
+        "legal_limit_days": m.legal_limit_days, "promised_limit_days": m.promised_limit_days,
+        "fee_fen": m.fee_fen,
+        "delivery_methods": m.delivery_methods.iter().map(|d| enum_name!(DeliveryMethod, *d)).collect::<Vec<_>>(),
+        "legal_basis": m.legal_basis,
+    })
+}
+
+/// The list of matters.
+pub fn matters(r: &ListMattersResponse) -> Value {
+    json!({
+        "catalog_version": r.catalog_version,
+        "matters": r.matters.iter().map(matter).collect::<Vec<_>>(),
+    })
+}
+
+/// 一次性告知清单.
+pub fn notice(n: &Notice) -> Value {
+    json!({
+        "matter": n.matter.as_ref().map(matter),
+        "window_office": n.window_office.as_ref().map(office),
+        "responsible_office": n.responsible_office.as_ref().map(office),
+        "scope": enum_name!(Scope, n.scope), "agreement_id": n.agreement_id,
+        "text": n.text, "text_en": n.text_en,
+    })
+}
+
+/// A resolved route.
+pub fn route(r: &ResolveRouteResponse) -> Value {
+    json!({
+        "scope": enum_name!(Scope, r.scope), "responsible_office_id": r.responsible_office_id,
+        "agreement_id": r.agreement_id, "responsible_office": r.responsible_office.as_ref().map(office),
+    })
+}
+
+/// A computed due moment.
+pub fn due(r: &ComputeDueDateResponse) -> Value {
+    json!({ "due_time": ts(r.due_time.as_ref()) })
+}
+
+/// The answer to a submission, with the idempotency key used.
+pub fn submitted(r: &SubmitCaseResponse, idempotency_key: &str) -> Value {
+    json!({
+        "case_id": r.case_id, "case_number": r.case_number,
+        "status": enum_name!(CaseStatus, r.status), "scope": enum_name!(Scope, r.scope),
+        "responsible_office_id": r.responsible_office_id, "agreement_id": r.agreement_id,
+        "accepted_at": ts(r.accepted_at.as_ref()), "due_at": ts(r.due_at.as_ref()),
+        "idempotency_key": idempotency_key,
+    })
+}
+
+fn applicant(a: Option<&MaskedApplicant>) -> Value {
+    a.map_or(Value::Null, |a| {
+        json!({ "name": a.name, "id_number_masked": a.id_number_masked, "phone_masked": a.phone_masked })
+    })
+}
+
+fn material(m: &PresentedMaterial) -> Value {
+    json!({
+        "material_code": m.material_code, "form": enum_name!(MaterialForm, m.form),
+        "certificate_presented": !m.certificate_token.is_empty(), "sha256": m.sha256, "pages": m.pages,
+    })
+}
+
+fn delivery(d: Option<&Delivery>) -> Value {
+    d.map_or(
+        Value::Null,
+        |d| json!({ "method": enum_name!(DeliveryMethod, d.method), "address": d.address }),
+    )
+}
+
+fn timeline(entries: &[TimelineEntry]) -> Value {
+    entries
+        .iter()
+        .map(|e| {
+            json!({
+                "at": ts(e.at.as_ref()), "status": enum_name!(CaseStatus, e.status),
+                "description": e.description, "description_en": e.description_en, "office_id": e.office_id,
+            })
+        })
+        .collect()
+}
+
+fn checklist(items: &[ChecklistItem]) -> Value {
+    items
+        .iter()
+        .map(|c| json!({ "review_point_code": c.review_point_code, "passed": c.passed, "note": c.note }))
+        .collect()
+}
+
+/// A case as the window sees it.
+pub fn case(c: &Case) -> Value {
+    json!({
+        "case_id": c.case_id, "case_number": c.case_number, "matter_code": c.matter_code,
+        "matter_name": c.matter_name, "mode": enum_name!(Mode, c.mode), "scope": enum_name!(Scope, c.scope),
+        "status": enum_name!(CaseStatus, c.status), "window_office_id": c.window_office_id,
+        "responsible_office_id": c.responsible_office_id, "agreement_id": c.agreement_id,
+        "applicant": applicant(c.applicant.as_ref()), "home_division": c.home_division,
+        "materials": c.materials.iter().map(material).collect::<Vec<_>>(),
+        "delivery": delivery(c.delivery.as_ref()),
+        "accepted_at": ts(c.accepted_at.as_ref()), "due_at": ts(c.due_at.as_ref()),
+        "remaining_working_days": c.remaining_working_days,
+        "decision": enum_name!(Decision, c.decision), "decision_reason": c.decision_reason,
+        "supplement_items": c.supplement_items, "supplement_reason": c.supplement_reason,
+        "timeline": timeline(&c.timeline), "traceparent": c.traceparent,
+    })
+}
+
+/// An assignment as the responsible office sees it.
+pub fn assignment(a: &Assignment) -> Value {
+    json!({
+        "case_id": a.case_id, "case_number": a.case_number, "office_id": a.office_id,
+        "matter_code": a.matter_code, "matter_name": a.matter_name,
+        "scope": enum_name!(Scope, a.scope), "mode": enum_name!(Mode, a.mode),
+        "state": enum_name!(AssignmentState, a.state), "case_status": enum_name!(CaseStatus, a.case_status),
+        "window_office_id": a.window_office_id, "applicant": applicant(a.applicant.as_ref()),
+        "home_division": a.home_division,
+        "materials": a.materials.iter().map(material).collect::<Vec<_>>(),
+        "routed_at": ts(a.routed_at.as_ref()), "due_at": ts(a.due_at.as_ref()),
+        "claimed_by": a.claimed_by, "decision": enum_name!(Decision, a.decision),
+        "decision_reason": a.decision_reason, "checklist": checklist(&a.checklist),
+        "supplement_items": a.supplement_items, "supplement_reason": a.supplement_reason,
+        "decided_at": ts(a.decided_at.as_ref()),
+    })
+}
+
+/// The hotline's masked status view.
+pub fn status_view(v: &CaseStatusView) -> Value {
+    json!({
+        "case_number": v.case_number, "matter_code": v.matter_code, "matter_name": v.matter_name,
+        "scope": enum_name!(Scope, v.scope), "mode": enum_name!(Mode, v.mode),
+        "window_office_id": v.window_office_id, "window_office_name": v.window_office_name,
+        "responsible_office_id": v.responsible_office_id, "responsible_office_name": v.responsible_office_name,
+        "status": enum_name!(CaseStatus, v.status), "stage": v.stage, "stage_en": v.stage_en,
+        "accepted_at": ts(v.accepted_at.as_ref()), "due_at": ts(v.due_at.as_ref()),
+        "remaining_working_days": v.remaining_working_days, "overdue": v.overdue,
+        "decision": enum_name!(Decision, v.decision), "decision_reason": v.decision_reason,
+        "timeline": timeline(&v.timeline), "applicant_name_masked": v.applicant_name_masked,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_are_proto_names_and_tokens_are_hidden() {
+        let c = Case {
+            case_number: "140922-20261128-00001-7".into(),
+            scope: Scope::CrossProvince as i32,
+            status: 99,
+            materials: vec![PresentedMaterial {
+                material_code: "hukou".into(),
+                form: MaterialForm::Certificate as i32,
+                certificate_token: "secret-token".into(),
+                ..Default::default()
+            }],
+            due_at: Some(Timestamp {
+                seconds: 1_791_475_200,
+                nanos: 0,
+            }),
+            ..Default::default()
+        };
+        let v = case(&c);
+        assert_eq!(v["scope"], "SCOPE_CROSS_PROVINCE");
+        assert_eq!(v["status"], 99);
+        assert_eq!(v["materials"][0]["form"], "MATERIAL_FORM_CERTIFICATE");
+        assert_eq!(v["materials"][0]["certificate_presented"], true);
+        assert!(!v.to_string().contains("secret-token"));
+        assert_eq!(v["due_at"], "2026-10-09T00:00:00+08:00");
+        assert_eq!(v["accepted_at"], Value::Null);
+    }
+}

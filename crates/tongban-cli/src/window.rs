@@ -1,0 +1,328 @@
+//! `tongban window …`: the 通办 window clerk's commands (IntakeService): submit a case, look it
+//! up, list the window's cases, hand in 补正 material, withdraw.
+
+use clap::Subcommand;
+use tongban_proto::common::v1::{Applicant, Delivery, DeliveryMethod, Mode, PresentedMaterial};
+use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use tongban_proto::intake::v1::{
+    GetCaseRequest, ListCasesRequest, SubmitCaseRequest, SubmitCaseResponse, SupplementCaseRequest,
+    WithdrawCaseRequest,
+};
+
+use crate::args::{DeliveryArg, ModeArg, is_uuid, parse_certificate, parse_material};
+use crate::client::{Conn, Service};
+use crate::error::CliError;
+use crate::output::{
+    Fields, Label, Lang, case_status, display_width, due, mask_id_number, mask_phone, scope, t,
+    time,
+};
+use crate::{Ctx, json, views};
+
+/// `tongban window` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WindowCommand {
+    /// 收件受理 / submit a case at the window.
+    Submit(SubmitArgs),
+    /// 办件详情 / a case by id or case number, with its timeline.
+    Show {
+        /// 办件标识（UUID）或办件编号 / case id or case number.
+        case: String,
+    },
+    /// 本窗口办件 / cases accepted at a window, newest first.
+    List {
+        /// 受理窗口部门编号（默认为令牌所属部门）/ window office id (default: the token's office).
+        #[arg(long)]
+        window: Option<String>,
+        /// 最多条数 / at most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// 补正 / hand in the material the reviewer asked for.
+    Supplement {
+        /// 办件标识或办件编号 / case id or case number.
+        case: String,
+        /// 材料 CODE:FORM[:SHA256[:PAGES]]，FORM 为 electronic 或 paper / a material.
+        #[arg(long = "material", value_parser = parse_material, required_unless_present = "certificates")]
+        materials: Vec<PresentedMaterial>,
+        /// 电子证照 CODE:TOKEN / an e-certificate replacing a material.
+        #[arg(long = "certificate", value_parser = parse_certificate)]
+        certificates: Vec<PresentedMaterial>,
+        /// 说明 / a note for the reviewer.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// 撤回 / withdraw a case not yet decided.
+    Withdraw {
+        /// 办件标识或办件编号 / case id or case number.
+        case: String,
+        /// 撤回原因 / reason.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `tongban window submit` arguments.
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    /// 受理窗口部门编号 / window office id (e.g. 140922-window).
+    #[arg(long)]
+    window: String,
+    /// 事项编码 / matter code.
+    #[arg(long)]
+    matter: String,
+    /// 办理模式 / mode.
+    #[arg(long, value_enum)]
+    mode: ModeArg,
+    /// 申请人姓名 / applicant's name.
+    #[arg(long)]
+    name: String,
+    /// 申请人身份证号 / applicant's ID number (never printed in full).
+    #[arg(long)]
+    id_number: String,
+    /// 申请人手机号 / applicant's mobile number (never printed in full).
+    #[arg(long)]
+    phone: String,
+    /// 申请人户籍/属地区划代码 / applicant's home division (GB/T 2260).
+    #[arg(long)]
+    home: String,
+    /// 材料 CODE:FORM[:SHA256[:PAGES]]，FORM 为 electronic 或 paper（可重复）/ a material (repeatable).
+    #[arg(long = "material", value_parser = parse_material)]
+    materials: Vec<PresentedMaterial>,
+    /// 电子证照 CODE:TOKEN（可重复）/ an e-certificate replacing a material (repeatable).
+    #[arg(long = "certificate", value_parser = parse_certificate)]
+    certificates: Vec<PresentedMaterial>,
+    /// 发证方式 / how the result reaches the applicant.
+    #[arg(long, value_enum)]
+    delivery: Option<DeliveryArg>,
+    /// 邮寄地址 / postal address (with --delivery mail).
+    #[arg(long)]
+    address: Option<String>,
+    /// 幂等键（默认新生成 UUID，会打印出来，重试时复用）/ idempotency key (default: a fresh UUID v4, printed).
+    #[arg(long)]
+    idempotency_key: Option<String>,
+}
+
+/// Runs a `window` subcommand.
+///
+/// # Errors
+/// Connection and RPC errors, as [`CliError`].
+pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
+    let lang = ctx.lang;
+    let rpc = CliError::rpc(Service::Intake);
+    match cmd {
+        WindowCommand::Submit(args) => submit(args, ctx).await,
+        WindowCommand::Show { case } => {
+            let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
+            let c = client
+                .get_case(get_case_request(&case))
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            ctx.emit(json::case(&c), || views::case(lang, &c));
+            Ok(())
+        }
+        WindowCommand::List { window, limit } => {
+            let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
+            let request = ListCasesRequest {
+                window_office_id: window.unwrap_or_default(),
+                limit,
+            };
+            let r = client.list_cases(request).await.map_err(rpc)?.into_inner();
+            ctx.emit(r.cases.iter().map(json::case).collect(), || {
+                views::cases(lang, &r.cases)
+            });
+            Ok(())
+        }
+        WindowCommand::Supplement {
+            case,
+            mut materials,
+            certificates,
+            note,
+        } => {
+            let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
+            let case_id = case_id_of(&mut client, &case).await?;
+            materials.extend(certificates);
+            let request = SupplementCaseRequest {
+                case_id,
+                materials,
+                note,
+            };
+            let c = client
+                .supplement_case(request)
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            ctx.emit(json::case(&c), || views::case(lang, &c));
+            Ok(())
+        }
+        WindowCommand::Withdraw { case, reason } => {
+            let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
+            let case_id = case_id_of(&mut client, &case).await?;
+            let c = client
+                .withdraw_case(WithdrawCaseRequest { case_id, reason })
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            ctx.emit(json::case(&c), || views::case(lang, &c));
+            Ok(())
+        }
+    }
+}
+
+/// GetCase by id when `case` is a UUID, else by case number.
+fn get_case_request(case: &str) -> GetCaseRequest {
+    let case = case.trim().to_owned();
+    if is_uuid(&case) {
+        GetCaseRequest {
+            case_id: case,
+            case_number: String::new(),
+        }
+    } else {
+        GetCaseRequest {
+            case_id: String::new(),
+            case_number: case,
+        }
+    }
+}
+
+/// The case id of `case` (a case id already, or a case number looked up with GetCase).
+async fn case_id_of(
+    client: &mut IntakeServiceClient<Conn>,
+    case: &str,
+) -> Result<String, CliError> {
+    if is_uuid(case) {
+        return Ok(case.trim().to_owned());
+    }
+    let c = client
+        .get_case(get_case_request(case))
+        .await
+        .map_err(CliError::rpc(Service::Intake))?;
+    Ok(c.into_inner().case_id)
+}
+
+async fn submit(args: SubmitArgs, ctx: &Ctx) -> Result<(), CliError> {
+    let lang = ctx.lang;
+    let idempotency_key = match args.idempotency_key {
+        Some(key) if key.trim().is_empty() => {
+            return Err(CliError::Usage(
+                lang.pick((
+                    "--idempotency-key 不能为空",
+                    "--idempotency-key must not be empty",
+                ))
+                .to_owned(),
+            ));
+        }
+        Some(key) => key.trim().to_owned(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let delivery = match (args.delivery, args.address) {
+        (Some(method), address) => Some(Delivery {
+            method: DeliveryMethod::from(method) as i32,
+            address: address.unwrap_or_default(),
+        }),
+        // An address alone can only mean the result is to be mailed.
+        (None, Some(address)) => Some(Delivery {
+            method: DeliveryMethod::Mail as i32,
+            address,
+        }),
+        (None, None) => None,
+    };
+    let masked = format!(
+        "{}  {}  {}",
+        args.name,
+        mask_id_number(&args.id_number),
+        mask_phone(&args.phone)
+    );
+    let mut materials = args.materials;
+    materials.extend(args.certificates);
+    let request = SubmitCaseRequest {
+        idempotency_key: idempotency_key.clone(),
+        window_office_id: args.window,
+        matter_code: args.matter.clone(),
+        mode: Mode::from(args.mode) as i32,
+        applicant: Some(Applicant {
+            name: args.name,
+            id_number: args.id_number,
+            phone: args.phone,
+        }),
+        home_division: args.home,
+        materials,
+        delivery,
+    };
+    let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
+    let r = client
+        .submit_case(request)
+        .await
+        .map_err(CliError::rpc(Service::Intake))?
+        .into_inner();
+    ctx.emit(json::submitted(&r, &idempotency_key), || {
+        submitted_view(lang, &r, &args.matter, &masked, &idempotency_key)
+    });
+    Ok(())
+}
+
+/// The answer to a submission, the case number framed so it cannot be missed.
+fn submitted_view(
+    lang: Lang,
+    r: &SubmitCaseResponse,
+    matter: &str,
+    applicant: &str,
+    key: &str,
+) -> String {
+    let banner = format!(
+        "{}    {}{}{}",
+        t(lang, Label::Accepted),
+        t(lang, Label::CaseNumber),
+        lang.colon(),
+        r.case_number
+    );
+    let rule = "=".repeat(display_width(&banner) + 4);
+    let mut f = Fields::new();
+    f.add(t(lang, Label::CaseId), &r.case_id)
+        .add(t(lang, Label::Matter), matter)
+        .add(t(lang, Label::Status), case_status(lang, r.status))
+        .add(t(lang, Label::Scope), scope(lang, r.scope))
+        .add(t(lang, Label::ResponsibleOffice), &r.responsible_office_id)
+        .add_nonempty(t(lang, Label::Agreement), &r.agreement_id)
+        .add(t(lang, Label::Applicant), applicant)
+        .add(t(lang, Label::AcceptedAt), time(r.accepted_at.as_ref()))
+        .add(t(lang, Label::DueAt), due(r.due_at.as_ref()))
+        .add(t(lang, Label::IdempotencyKey), key);
+    format!("{rule}\n  {banner}\n{rule}\n{}", f.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tongban_proto::common::v1::{CaseStatus, Scope};
+
+    #[test]
+    fn case_argument_picks_id_or_number() {
+        let r = get_case_request("67e55044-10b1-426f-9247-bb680e5fe0c8");
+        assert!(r.case_number.is_empty() && !r.case_id.is_empty());
+        let r = get_case_request(" 140922-20261128-00001-7 ");
+        assert_eq!(r.case_number, "140922-20261128-00001-7");
+        assert!(r.case_id.is_empty());
+    }
+
+    #[test]
+    fn submitted_view_frames_the_case_number() {
+        let r = SubmitCaseResponse {
+            case_number: "140922-20261128-00001-7".into(),
+            status: CaseStatus::Accepted as i32,
+            scope: Scope::CrossProvince as i32,
+            ..Default::default()
+        };
+        let text = submitted_view(
+            Lang::Zh,
+            &r,
+            "shebaoka",
+            "王小明  1409**********1234  138****5678",
+            "k",
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("====") && lines[2].starts_with("===="));
+        assert!(lines[1].contains("办件编号：140922-20261128-00001-7"));
+        assert!(text.contains("跨省通办") && text.contains("已受理"));
+    }
+}

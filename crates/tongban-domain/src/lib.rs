@@ -1,0 +1,21 @@
+//! tongban's rules: divisions, validation of personal and organisation identifiers, the 五统一
+//! catalog, the office directory and agreements, routing, the working-day calendar, the case
+//! clock and the case state machine. Pure: no I/O beyond parsing data files handed to it, no
+//! async runtime, no database, no messaging.
+
+pub mod calendar;
+pub mod case;
+pub mod case_number;
+pub mod catalog;
+pub mod clock;
+pub mod data;
+pub mod directory;
+pub mod division;
+pub mod i18n;
+pub mod materials;
+pub mod notice;
+pub mod reference;
+pub mod review;
+pub mod routing;
+pub mod timeline;
+pub mod validate;

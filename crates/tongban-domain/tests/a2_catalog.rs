@@ -1,0 +1,288 @@
+//! Catalog parsing and validation on inline TOML.
+
+mod a2_fixtures;
+
+use a2_fixtures::{DEPARTMENTS, MATTERS, catalog};
+use chrono::NaiveDate;
+use tongban_domain::catalog::{Catalog, DeliveryMethod, Mode, Scope, certificate_type_name};
+use tongban_domain::data::DataError;
+use tongban_domain::i18n::{Lang, Localized};
+
+/// Parses `MATTERS` with `from` replaced by `to` (exactly once) and returns the error text.
+fn error_after(from: &str, to: &str) -> String {
+    assert_eq!(
+        MATTERS.matches(from).count(),
+        1,
+        "fixture edit {from:?} must be unique"
+    );
+    let edited = MATTERS.replacen(from, to, 1);
+    match Catalog::from_toml(&edited, DEPARTMENTS) {
+        Ok(_) => panic!("edit {from:?} → {to:?} should be refused"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn parses_every_field() {
+    let catalog = catalog();
+    assert_eq!(catalog.version(), "2026.11.1");
+    let codes: Vec<&str> = catalog.matters().map(|m| m.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["GA-HJ-QY-GZDD", "JY-XJ-ZXZM", "RS-SYDJ", "SF-GZ-XL"]
+    );
+
+    let m = catalog.matter("GA-HJ-QY-GZDD").unwrap();
+    assert_eq!(m.name, "户口迁移（工作调动）");
+    assert_eq!(m.department, "gongan");
+    assert_eq!(m.version, "2");
+    assert_eq!(m.valid_from, NaiveDate::from_ymd_opt(2025, 1, 1).unwrap());
+    assert_eq!(m.scopes, [Scope::CrossProvince, Scope::ProvinceWide]);
+    assert_eq!(m.modes, [Mode::Online, Mode::Proxy]);
+    assert_eq!(m.legal_limit_days, 20);
+    assert_eq!(m.promised_limit_days, 10);
+    assert_eq!(m.fee_fen, 0);
+    assert_eq!(
+        m.delivery_methods,
+        [DeliveryMethod::WindowPickup, DeliveryMethod::Mail]
+    );
+    assert_eq!(m.materials.len(), 4);
+    let sfz = m.material("SFZ").unwrap();
+    assert!(sfz.required && !sfz.paper_original_required);
+    assert_eq!(sfz.accepted_certificate_types, ["111"]);
+    assert_eq!(sfz.notes, "核验原件");
+    assert_eq!(
+        m.material("HKB").unwrap().notes,
+        "",
+        "notes default to empty"
+    );
+    assert!(m.material("NOPE").is_none());
+    assert!(m.review_point("R1").unwrap().required);
+    assert!(!m.review_point("R3").unwrap().required);
+    let stages: Vec<(&str, u32)> = m
+        .stages
+        .iter()
+        .map(|s| (s.code.as_str(), s.working_days))
+        .collect();
+    assert_eq!(stages, [("accept", 1), ("review", 7), ("decide", 2)]);
+
+    // A TOML local date is read as well as a quoted one.
+    let jy = catalog.matter("JY-XJ-ZXZM").unwrap();
+    assert_eq!(jy.valid_from, NaiveDate::from_ymd_opt(2024, 3, 1).unwrap());
+    assert_eq!(
+        jy.delivery_methods,
+        [DeliveryMethod::Mail, DeliveryMethod::ECertificate]
+    );
+    assert_eq!(jy.fee_fen, 1250);
+
+    assert_eq!(catalog.department("gongan").unwrap().name, "公安");
+    assert_eq!(
+        catalog.department("sifa").unwrap().name_en,
+        "Justice (notarisation)"
+    );
+    assert!(catalog.department("nope").is_none());
+    assert_eq!(catalog.departments().count(), 4);
+}
+
+#[test]
+fn scope_and_mode_queries() {
+    let catalog = catalog();
+    let ga = catalog.matter("GA-HJ-QY-GZDD").unwrap();
+    assert!(
+        ga.allows_scope(Scope::Local),
+        "local handling needs no listing"
+    );
+    assert!(ga.allows_scope(Scope::CrossProvince));
+    assert!(!ga.allows_scope(Scope::Regional));
+    assert!(ga.allows_mode(Mode::Proxy));
+    assert!(!ga.allows_mode(Mode::Joint));
+}
+
+#[test]
+fn enum_names_and_texts() {
+    assert_eq!(
+        serde_json::to_string(&DeliveryMethod::ECertificate).unwrap(),
+        "\"e_certificate\""
+    );
+    assert_eq!(
+        serde_json::to_string(&Scope::CrossProvince).unwrap(),
+        "\"cross_province\""
+    );
+    assert_eq!(
+        serde_json::from_str::<Mode>("\"joint\"").unwrap(),
+        Mode::Joint
+    );
+    assert_eq!(
+        "province_wide".parse::<Scope>().unwrap(),
+        Scope::ProvinceWide
+    );
+    assert!("provincewide".parse::<Scope>().is_err());
+    assert_eq!(Scope::Local.text(Lang::Zh), "本地办理");
+    assert_eq!(Scope::ProvinceWide.text(Lang::Zh), "全省通办");
+    assert_eq!(Scope::CrossProvince.text(Lang::Zh), "跨省通办");
+    assert_eq!(Scope::Regional.text(Lang::Zh), "区域通办");
+    assert_eq!(Mode::Online.text(Lang::Zh), "全程网办");
+    assert_eq!(Mode::Proxy.text(Lang::Zh), "异地代收代办");
+    assert_eq!(Mode::Joint.text(Lang::Zh), "多地联办");
+    assert_eq!(DeliveryMethod::WindowPickup.text(Lang::Zh), "窗口领取");
+    assert_eq!(DeliveryMethod::Mail.text(Lang::Zh), "邮寄");
+    assert_eq!(DeliveryMethod::ECertificate.text(Lang::Zh), "电子证照");
+    assert_eq!(Scope::Regional.text(Lang::En), "Regional");
+    assert_eq!(certificate_type_name("125", Lang::Zh), Some("准迁证"));
+    assert_eq!(certificate_type_name("126", Lang::Zh), None);
+}
+
+#[test]
+fn refuses_promised_over_legal_naming_matter_and_field() {
+    let e = error_after("legal_limit_days = 20", "legal_limit_days = 9");
+    assert!(
+        e.contains("GA-HJ-QY-GZDD") && e.contains("promised_limit_days"),
+        "{e}"
+    );
+}
+
+#[test]
+fn refuses_zero_promised_limit() {
+    let e = error_after("promised_limit_days = 1\n", "promised_limit_days = 0\n");
+    assert!(
+        e.contains("RS-SYDJ") && e.contains("promised_limit_days"),
+        "{e}"
+    );
+}
+
+#[test]
+fn refuses_stage_days_not_summing_to_promised() {
+    let e = error_after("working_days = 7", "working_days = 6");
+    assert!(
+        e.contains("GA-HJ-QY-GZDD") && e.contains("stages") && e.contains("9"),
+        "{e}"
+    );
+}
+
+#[test]
+fn refuses_unknown_department() {
+    let e = error_after("department = \"sifa\"", "department = \"gongzheng\"");
+    assert!(
+        e.contains("SF-GZ-XL") && e.contains("department") && e.contains("gongzheng"),
+        "{e}"
+    );
+}
+
+#[test]
+fn refuses_empty_scopes_local_scope_and_unknown_names() {
+    let e = error_after("scopes = [\"regional\"]", "scopes = []");
+    assert!(e.contains("JY-XJ-ZXZM") && e.contains("scopes"), "{e}");
+    let e = error_after("scopes = [\"regional\"]", "scopes = [\"local\"]");
+    assert!(e.contains("JY-XJ-ZXZM") && e.contains("scopes"), "{e}");
+    let e = error_after(
+        "scopes = [\"regional\"]",
+        "scopes = [\"regional\", \"regional\"]",
+    );
+    assert!(e.contains("duplicate"), "{e}");
+    let e = error_after("modes = [\"proxy\"]", "modes = [\"courier\"]");
+    assert!(
+        e.contains("JY-XJ-ZXZM") && e.contains("modes") && e.contains("courier"),
+        "{e}"
+    );
+    let e = error_after("delivery_methods = [\"mail\"]", "delivery_methods = []");
+    assert!(
+        e.contains("SF-GZ-XL") && e.contains("delivery_methods"),
+        "{e}"
+    );
+}
+
+#[test]
+fn refuses_duplicate_codes() {
+    // Duplicate matter code.
+    let e = error_after("code = \"RS-SYDJ\"", "code = \"SF-GZ-XL\"");
+    assert!(
+        e.contains("SF-GZ-XL") && e.contains("duplicate matter code"),
+        "{e}"
+    );
+    // Duplicate material code within a matter.
+    let e = error_after("code = \"HKB\"", "code = \"SFZ\"");
+    assert!(
+        e.contains("GA-HJ-QY-GZDD") && e.contains("materials[SFZ]"),
+        "{e}"
+    );
+    // Duplicate review point code.
+    let e = error_after("code = \"R3\"", "code = \"R2\"");
+    assert!(
+        e.contains("GA-HJ-QY-GZDD") && e.contains("review_points[R2]"),
+        "{e}"
+    );
+    // Duplicate stage code.
+    let e = error_after("code = \"decide\"", "code = \"review\"");
+    assert!(
+        e.contains("GA-HJ-QY-GZDD") && e.contains("stages[review]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn refuses_matter_without_required_review_point() {
+    let e = error_after(
+        "question = \"学历证书是否真实？\"\nrequired = true",
+        "question = \"学历证书是否真实？\"\nrequired = false",
+    );
+    assert!(e.contains("SF-GZ-XL") && e.contains("review_points"), "{e}");
+}
+
+#[test]
+fn refuses_bad_codes_and_certificate_types() {
+    let e = error_after("code = \"SF-GZ-XL\"", "code = \"sf-gz-xl\"");
+    assert!(e.contains("sf-gz-xl"), "{e}");
+    let e = error_after(
+        "accepted_certificate_types = [\"118\", \"122\"]",
+        "accepted_certificate_types = [\"999\"]",
+    );
+    assert!(e.contains("SF-GZ-XL") && e.contains("999"), "{e}");
+    let e = error_after("valid_from = \"2025-01-01\"", "valid_from = \"2025-13-01\"");
+    assert!(
+        e.contains("GA-HJ-QY-GZDD") && e.contains("valid_from"),
+        "{e}"
+    );
+}
+
+#[test]
+fn errors_carry_file_and_line() {
+    let edited = MATTERS.replacen("promised_limit_days = 10", "promised_limit_days = 21", 1);
+    let err = Catalog::from_toml(&edited, DEPARTMENTS).unwrap_err();
+    let expected_line = MATTERS
+        .lines()
+        .position(|l| l == "code = \"GA-HJ-QY-GZDD\"")
+        .unwrap()
+        + 1;
+    match err {
+        DataError::Invalid {
+            source_name, line, ..
+        } => {
+            assert_eq!(source_name, "matters.toml");
+            assert_eq!(line, Some(expected_line));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    // A field the schema does not know is refused (typos do not pass silently).
+    let edited = MATTERS.replacen("fee_fen = 8000", "fee_fen = 8000\nfee_yuan = 80", 1);
+    let err = Catalog::from_toml(&edited, DEPARTMENTS).unwrap_err();
+    assert!(err.to_string().contains("fee_yuan"), "{err}");
+    assert!(matches!(err, DataError::Invalid { line: Some(_), .. }));
+}
+
+#[test]
+fn refuses_bad_departments() {
+    let dup =
+        format!("{DEPARTMENTS}\n[[department]]\ncode = \"sifa\"\nname = \"x\"\nname_en = \"x\"\n");
+    let e = Catalog::from_toml(MATTERS, &dup).unwrap_err().to_string();
+    assert!(e.contains("departments.toml") && e.contains("sifa"), "{e}");
+    let bad = DEPARTMENTS.replacen("code = \"sifa\"", "code = \"Sifa\"", 1);
+    let e = Catalog::from_toml(MATTERS, &bad).unwrap_err().to_string();
+    assert!(e.contains("Sifa"), "{e}");
+}
+
+#[test]
+fn load_reports_missing_file() {
+    let err = Catalog::load(std::path::Path::new("/nonexistent/catalog")).unwrap_err();
+    assert!(matches!(err, DataError::Io { .. }), "{err:?}");
+}

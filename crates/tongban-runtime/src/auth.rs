@@ -1,0 +1,468 @@
+//! Signed bearer tokens (访问令牌) and the gRPC authentication interceptor (DESIGN §6, §8).
+//!
+//! A token is `tb1.<payload>.<signature>`: the payload is the base64url (no padding) JSON of
+//! [`Claims`], the signature is Ed25519 over the ASCII text `tb1.<payload>`, base64url as well.
+//! The signing key is a 32-byte seed generated per deployment into the state directory.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use tongban_domain::i18n::Lang;
+use tonic::metadata::MetadataMap;
+use tonic::{Request, Status};
+
+use crate::keyfile::{self, KeyFileError};
+use crate::lang::request_lang;
+use crate::status;
+
+/// Version prefix of every token this module mints.
+const TOKEN_PREFIX: &str = "tb1";
+/// Clock skew tolerated between the minting and the verifying machine, in seconds.
+const LEEWAY_SECS: i64 = 60;
+/// Longer tokens are rejected before any decoding (a token is a few hundred bytes).
+const MAX_TOKEN_LEN: usize = 4096;
+/// File name of the signing seed inside the state directory.
+const SIGNING_KEY_FILE: &str = "token-signing.key";
+
+/// What a caller may do (角色).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 窗口人员: accepts cases at a 通办 window.
+    Clerk,
+    /// 属地审批人员: reviews and decides cases routed to their office.
+    Reviewer,
+    /// 12345 热线: masked status queries, complaints, 好差评.
+    Hotline,
+    /// 督办: overdue cases, 13710 tickets, statistics.
+    Supervisor,
+    /// 寄递: records courier tracking events.
+    Carrier,
+    /// 管理员: operates the deployment.
+    Admin,
+    /// 负责人: head of an office (approves extensions and the like).
+    OfficeHead,
+    /// 发证机关: issues and revokes e-certificates (电子证照).
+    Issuer,
+}
+
+impl Role {
+    /// Every role, in declaration order.
+    pub const ALL: [Role; 8] = [
+        Role::Clerk,
+        Role::Reviewer,
+        Role::Hotline,
+        Role::Supervisor,
+        Role::Carrier,
+        Role::Admin,
+        Role::OfficeHead,
+        Role::Issuer,
+    ];
+
+    /// The wire name: `clerk`, `reviewer`, `hotline`, `supervisor`, `carrier`, `admin`,
+    /// `office_head`, `issuer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Clerk => "clerk",
+            Role::Reviewer => "reviewer",
+            Role::Hotline => "hotline",
+            Role::Supervisor => "supervisor",
+            Role::Carrier => "carrier",
+            Role::Admin => "admin",
+            Role::OfficeHead => "office_head",
+            Role::Issuer => "issuer",
+        }
+    }
+
+    /// The Chinese name of the role, for messages.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Role::Clerk => "窗口人员",
+            Role::Reviewer => "审批人员",
+            Role::Hotline => "12345热线",
+            Role::Supervisor => "督办人员",
+            Role::Carrier => "寄递人员",
+            Role::Admin => "管理员",
+            Role::OfficeHead => "单位负责人",
+            Role::Issuer => "发证机关",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role name that is not one of [`Role::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "未知角色 \"{0}\"，可选：clerk、reviewer、hotline、supervisor、carrier、admin、office_head、issuer / unknown role \"{0}\"; valid roles: clerk, reviewer, hotline, supervisor, carrier, admin, office_head, issuer"
+)]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+/// Who a token speaks for (令牌声明). Times are Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The person's login name (staff account, not personal data of applicants).
+    pub user: String,
+    /// What they may do.
+    pub role: Role,
+    /// The office they act for (office directory id).
+    pub office: String,
+    /// When the token was minted.
+    pub issued_at: i64,
+    /// When the token stops being accepted (plus a 60 s leeway).
+    pub expires_at: i64,
+    /// A random id for audit records and revocation lists.
+    pub token_id: String,
+}
+
+impl Claims {
+    /// Claims for `user` acting as `role` for `office`, valid for `ttl` from `now` (Unix seconds),
+    /// with a fresh random token id.
+    pub fn new(
+        user: impl Into<String>,
+        role: Role,
+        office: impl Into<String>,
+        ttl: Duration,
+        now: i64,
+    ) -> Self {
+        let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        Self {
+            user: user.into(),
+            role,
+            office: office.into(),
+            issued_at: now,
+            expires_at: now.saturating_add(ttl),
+            token_id: uuid::Uuid::new_v4().simple().to_string(),
+        }
+    }
+
+    /// Whether the caller holds one of `allowed`.
+    ///
+    /// # Errors
+    ///
+    /// PERMISSION_DENIED (in `lang`) naming the caller's role and the roles allowed.
+    pub fn require(&self, allowed: &[Role], lang: Lang) -> Result<(), Status> {
+        if allowed.contains(&self.role) {
+            return Ok(());
+        }
+        let allowed_zh = allowed
+            .iter()
+            .map(|role| format!("{}（{}）", role.label_zh(), role.as_str()))
+            .collect::<Vec<_>>()
+            .join("、");
+        let allowed_en = allowed
+            .iter()
+            .map(|role| role.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let zh = format!(
+            "无权执行此操作：当前角色为{}（{}），允许的角色：{}",
+            self.role.label_zh(),
+            self.role.as_str(),
+            allowed_zh
+        );
+        let en = format!(
+            "permission denied: role {} may not do this; allowed roles: {}",
+            self.role.as_str(),
+            allowed_en
+        );
+        Err(status::permission_denied(lang, &zh, &en))
+    }
+}
+
+/// Why a token could not be minted or was not accepted, or the key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The signing key file could not be loaded or created.
+    #[error("无法加载令牌签名密钥 / cannot load the token signing key")]
+    KeyFile(#[from] KeyFileError),
+    /// The operating system's random number generator failed.
+    #[error("无法生成随机数 / the random number generator failed: {0}")]
+    Random(getrandom::Error),
+    /// The claims could not be encoded.
+    #[error("无法编码令牌声明 / cannot encode token claims")]
+    Encode(#[source] serde_json::Error),
+    /// The token is not `tb1.<payload>.<signature>` with valid base64url and JSON.
+    #[error("令牌格式无效 / malformed token")]
+    Malformed,
+    /// The signature does not match (tampered, or minted with another deployment's key).
+    #[error("令牌签名无效 / token signature is invalid")]
+    BadSignature,
+    /// The token expired (more than 60 s ago).
+    #[error("令牌已过期 / token has expired")]
+    Expired,
+    /// The token claims to be issued in the future (more than 60 s ahead).
+    #[error("令牌尚未生效 / token is not valid yet")]
+    NotYetValid,
+    /// A claim that must not be empty is empty.
+    #[error("令牌缺少 {0} / token has an empty {0}")]
+    EmptyClaim(&'static str),
+}
+
+/// The Ed25519 key pair that mints and verifies tokens of one deployment.
+pub struct TokenKeys {
+    signing: SigningKey,
+    verifying: VerifyingKey,
+}
+
+impl fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The public key is not secret and identifies which deployment's key this is.
+        f.debug_struct("TokenKeys")
+            .field(
+                "public_key",
+                &keyfile::hex_encode(self.verifying.as_bytes()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenKeys {
+    /// Keys from a 32-byte Ed25519 seed.
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        let signing = SigningKey::from_bytes(&seed);
+        let verifying = signing.verifying_key();
+        Self { signing, verifying }
+    }
+
+    /// Fresh random keys that live only in memory (tests, one-off tools).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Random`] if the operating system cannot supply randomness.
+    pub fn generate() -> Result<Self, AuthError> {
+        Ok(Self::from_seed(random_seed()?))
+    }
+
+    /// The deployment's keys from `<state_dir>/token-signing.key` (a 32-byte seed as hex),
+    /// generating the file on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::KeyFile`] if the file cannot be read or created or has the wrong size;
+    /// [`AuthError::Random`] if no randomness is available.
+    pub fn load_or_create(state_dir: &Path) -> Result<Self, AuthError> {
+        let fresh = random_seed()?;
+        let path = state_dir.join(SIGNING_KEY_FILE);
+        let bytes = keyfile::load_or_create_exact(&path, 32, || fresh.to_vec())?;
+        let seed: [u8; 32] =
+            bytes
+                .try_into()
+                .map_err(|bytes: Vec<u8>| KeyFileError::WrongLength {
+                    path: path.clone(),
+                    expected: 32,
+                    actual: bytes.len(),
+                })?;
+        Ok(Self::from_seed(seed))
+    }
+
+    /// The public key (hex), e.g. to compare deployments.
+    pub fn public_key_hex(&self) -> String {
+        keyfile::hex_encode(self.verifying.as_bytes())
+    }
+
+    /// A signed token carrying `claims`.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Encode`] if the claims cannot be serialised (they always can in practice).
+    pub fn mint(&self, claims: &Claims) -> Result<String, AuthError> {
+        let json = serde_json::to_vec(claims).map_err(AuthError::Encode)?;
+        let signed = format!("{TOKEN_PREFIX}.{}", URL_SAFE_NO_PAD.encode(json));
+        let signature = self.signing.sign(signed.as_bytes());
+        Ok(format!(
+            "{signed}.{}",
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        ))
+    }
+
+    /// The claims of `token` if it is well formed, signed by these keys, not expired at `now`
+    /// (Unix seconds, 60 s leeway either way) and names a user and an office.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Malformed`], [`AuthError::BadSignature`], [`AuthError::Expired`],
+    /// [`AuthError::NotYetValid`] or [`AuthError::EmptyClaim`].
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, AuthError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(AuthError::Malformed);
+        }
+        let (signed, signature) = token.rsplit_once('.').ok_or(AuthError::Malformed)?;
+        let payload = signed
+            .strip_prefix(TOKEN_PREFIX)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .filter(|payload| !payload.is_empty() && !payload.contains('.'))
+            .ok_or(AuthError::Malformed)?;
+
+        let signature: [u8; 64] = URL_SAFE_NO_PAD
+            .decode(signature)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or(AuthError::Malformed)?;
+        self.verifying
+            .verify_strict(signed.as_bytes(), &Signature::from_bytes(&signature))
+            .map_err(|_| AuthError::BadSignature)?;
+
+        let json = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| AuthError::Malformed)?;
+        let claims: Claims = serde_json::from_slice(&json).map_err(|_| AuthError::Malformed)?;
+
+        if claims.expires_at.saturating_add(LEEWAY_SECS) < now {
+            return Err(AuthError::Expired);
+        }
+        if claims.issued_at > now.saturating_add(LEEWAY_SECS) {
+            return Err(AuthError::NotYetValid);
+        }
+        if claims.user.trim().is_empty() {
+            return Err(AuthError::EmptyClaim("user"));
+        }
+        if claims.office.trim().is_empty() {
+            return Err(AuthError::EmptyClaim("office"));
+        }
+        Ok(claims)
+    }
+}
+
+fn random_seed() -> Result<[u8; 32], AuthError> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(AuthError::Random)?;
+    Ok(seed)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+        })
+}
+
+/// The token of an `authorization: Bearer <token>` header (scheme case-insensitive).
+fn bearer_token(metadata: &MetadataMap) -> Option<&str> {
+    let value = metadata.get("authorization")?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// A tonic interceptor: reads `authorization: Bearer <token>`, verifies it, and puts the
+/// [`Claims`] into the request extensions; UNAUTHENTICATED otherwise (message in Chinese or
+/// English per `accept-language`).
+pub fn interceptor(
+    keys: Arc<TokenKeys>,
+) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + Send + Sync + 'static {
+    move |mut request: Request<()>| {
+        let lang = request_lang(request.metadata());
+        let Some(token) = bearer_token(request.metadata()) else {
+            return Err(status::unauthenticated(lang));
+        };
+        match keys.verify(token, unix_now()) {
+            Ok(claims) => {
+                request.extensions_mut().insert(claims);
+                Ok(request)
+            }
+            Err(AuthError::Expired) => Err(status::unauthenticated_because(
+                lang,
+                "访问令牌已过期，请重新签发（tongban token mint）",
+                "bearer token has expired; mint a new one (tongban token mint)",
+            )),
+            Err(err) => {
+                // The token itself is a credential: log only why it was refused.
+                tracing::info!(reason = %err, "rejected bearer token");
+                Err(status::unauthenticated(lang))
+            }
+        }
+    }
+}
+
+/// The verified caller of a request that passed [`interceptor`].
+///
+/// # Errors
+///
+/// UNAUTHENTICATED if the request carries no verified claims (the service was wired without
+/// the interceptor, or this is a request built by hand).
+pub fn caller<T>(request: &Request<T>) -> Result<Claims, Status> {
+    request
+        .extensions()
+        .get::<Claims>()
+        .cloned()
+        .ok_or_else(|| status::unauthenticated(request_lang(request.metadata())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{}\"", role.as_str()));
+        }
+        let err = "boss".parse::<Role>().unwrap_err();
+        assert!(err.to_string().contains("office_head"));
+    }
+
+    #[test]
+    fn require_names_roles() {
+        let claims = Claims::new(
+            "wang",
+            Role::Hotline,
+            "140922-zwfw",
+            Duration::from_secs(60),
+            0,
+        );
+        assert!(claims.require(&[Role::Hotline], Lang::Zh).is_ok());
+        let denied = claims
+            .require(&[Role::Clerk, Role::Admin], Lang::En)
+            .unwrap_err();
+        assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+        assert_eq!(
+            denied.message(),
+            "permission denied: role hotline may not do this; allowed roles: clerk, admin"
+        );
+    }
+
+    #[test]
+    fn bearer_header_parsing() {
+        let mut metadata = MetadataMap::new();
+        assert_eq!(bearer_token(&metadata), None);
+        metadata.insert("authorization", "bearer abc".parse().unwrap());
+        assert_eq!(bearer_token(&metadata), Some("abc"));
+        metadata.insert("authorization", "Basic abc".parse().unwrap());
+        assert_eq!(bearer_token(&metadata), None);
+    }
+
+    #[test]
+    fn debug_hides_the_seed() {
+        let keys = TokenKeys::from_seed([7; 32]);
+        let shown = format!("{keys:?}");
+        assert!(!shown.contains(&keyfile::hex_encode(&[7; 32])));
+        assert!(shown.contains(&keys.public_key_hex()));
+    }
+}

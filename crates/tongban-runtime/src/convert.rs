@@ -1,0 +1,134 @@
+//! Mappings between the domain's types and the protobuf enums of the public API, in one place.
+
+use tongban_domain::case::{CaseStatus, Decision};
+use tongban_domain::catalog::{DeliveryMethod, Mode, Scope};
+use tongban_domain::materials::Form;
+use tongban_proto::common::v1 as pb;
+
+/// Proto scope of a domain scope.
+#[must_use]
+pub fn scope_to_pb(scope: Scope) -> pb::Scope {
+    match scope {
+        Scope::Local => pb::Scope::Local,
+        Scope::ProvinceWide => pb::Scope::ProvinceWide,
+        Scope::CrossProvince => pb::Scope::CrossProvince,
+        Scope::Regional => pb::Scope::Regional,
+    }
+}
+
+/// Domain scope of a proto scope (`None` when unspecified).
+#[must_use]
+pub fn scope_from_pb(scope: pb::Scope) -> Option<Scope> {
+    match scope {
+        pb::Scope::Unspecified => None,
+        pb::Scope::Local => Some(Scope::Local),
+        pb::Scope::ProvinceWide => Some(Scope::ProvinceWide),
+        pb::Scope::CrossProvince => Some(Scope::CrossProvince),
+        pb::Scope::Regional => Some(Scope::Regional),
+    }
+}
+
+/// Proto mode of a domain mode.
+#[must_use]
+pub fn mode_to_pb(mode: Mode) -> pb::Mode {
+    match mode {
+        Mode::Online => pb::Mode::Online,
+        Mode::Proxy => pb::Mode::Proxy,
+        Mode::Joint => pb::Mode::Joint,
+    }
+}
+
+/// Domain mode of a proto mode (`None` when unspecified).
+#[must_use]
+pub fn mode_from_pb(mode: pb::Mode) -> Option<Mode> {
+    match mode {
+        pb::Mode::Unspecified => None,
+        pb::Mode::Online => Some(Mode::Online),
+        pb::Mode::Proxy => Some(Mode::Proxy),
+        pb::Mode::Joint => Some(Mode::Joint),
+    }
+}
+
+/// Proto status of a domain status.
+#[must_use]
+pub fn status_to_pb(status: CaseStatus) -> pb::CaseStatus {
+    match status {
+        CaseStatus::Submitted => pb::CaseStatus::Submitted,
+        CaseStatus::Accepted => pb::CaseStatus::Accepted,
+        CaseStatus::Routed => pb::CaseStatus::Routed,
+        CaseStatus::Claimed => pb::CaseStatus::Claimed,
+        CaseStatus::SupplementRequested => pb::CaseStatus::SupplementRequested,
+        CaseStatus::Supplemented => pb::CaseStatus::Supplemented,
+        CaseStatus::Approved => pb::CaseStatus::Approved,
+        CaseStatus::Denied => pb::CaseStatus::Denied,
+        CaseStatus::Completed => pb::CaseStatus::Completed,
+        CaseStatus::Withdrawn => pb::CaseStatus::Withdrawn,
+    }
+}
+
+/// Proto decision of a domain decision.
+#[must_use]
+pub fn decision_to_pb(decision: Decision) -> pb::Decision {
+    match decision {
+        Decision::Approve => pb::Decision::Approve,
+        Decision::Deny => pb::Decision::Deny,
+    }
+}
+
+/// Domain decision of a proto decision (`None` when unspecified).
+#[must_use]
+pub fn decision_from_pb(decision: pb::Decision) -> Option<Decision> {
+    match decision {
+        pb::Decision::Unspecified => None,
+        pb::Decision::Approve => Some(Decision::Approve),
+        pb::Decision::Deny => Some(Decision::Deny),
+    }
+}
+
+/// Proto delivery method of a domain one.
+#[must_use]
+pub fn delivery_to_pb(method: DeliveryMethod) -> pb::DeliveryMethod {
+    match method {
+        DeliveryMethod::WindowPickup => pb::DeliveryMethod::WindowPickup,
+        DeliveryMethod::Mail => pb::DeliveryMethod::Mail,
+        DeliveryMethod::ECertificate => pb::DeliveryMethod::ECertificate,
+    }
+}
+
+/// Domain delivery method of a proto one (`None` when unspecified).
+#[must_use]
+pub fn delivery_from_pb(method: pb::DeliveryMethod) -> Option<DeliveryMethod> {
+    match method {
+        pb::DeliveryMethod::Unspecified => None,
+        pb::DeliveryMethod::WindowPickup => Some(DeliveryMethod::WindowPickup),
+        pb::DeliveryMethod::Mail => Some(DeliveryMethod::Mail),
+        pb::DeliveryMethod::ECertificate => Some(DeliveryMethod::ECertificate),
+    }
+}
+
+/// Domain material form of a proto one (`None` when unspecified).
+#[must_use]
+pub fn form_from_pb(form: pb::MaterialForm) -> Option<Form> {
+    match form {
+        pb::MaterialForm::Unspecified => None,
+        pb::MaterialForm::Electronic => Some(Form::Electronic),
+        pb::MaterialForm::Paper => Some(Form::Paper),
+        pb::MaterialForm::Certificate => Some(Form::Certificate),
+    }
+}
+
+/// Proto timestamp of a UTC time.
+#[must_use]
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// UTC time of a proto timestamp (`None` when absent or out of range).
+#[must_use]
+pub fn datetime(ts: Option<&prost_types::Timestamp>) -> Option<chrono::DateTime<chrono::Utc>> {
+    let ts = ts?;
+    chrono::DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).ok()?)
+}

@@ -1,0 +1,15 @@
+//! tongban-runtime: what every tongban service needs at its boundary — signed bearer tokens and
+//! the authentication interceptor, personal-data encryption, public gRPC errors, the caller's
+//! language, and per-deployment key files.
+
+pub mod auth;
+pub mod keyfile;
+pub mod lang;
+pub mod pii;
+pub mod status;
+pub mod server;
+pub mod settings;
+pub mod verification;
+pub mod convert;
+pub mod platform;
+pub mod shutdown;

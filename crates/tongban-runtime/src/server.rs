@@ -1,0 +1,119 @@
+//! gRPC server bootstrap: health and reflection on every server, a span per request joined to
+//! the caller's trace, and a graceful shutdown that reports NOT_SERVING first.
+
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::codegen::http;
+use tonic::server::NamedService;
+use tonic::service::Routes;
+use tonic_health::server::HealthReporter;
+
+/// Errors starting or running a server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Reflection could not be built from the descriptor sets.
+    #[error("cannot build the reflection service")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("gRPC server failed")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Health reporting for a server's services.
+#[derive(Clone)]
+pub struct Health {
+    reporter: HealthReporter,
+}
+
+impl std::fmt::Debug for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Health")
+    }
+}
+
+impl Health {
+    /// Marks `S` as serving.
+    pub async fn serving<S: NamedService>(&self) {
+        self.reporter.set_serving::<S>().await;
+    }
+
+    /// Marks `S` as not serving.
+    pub async fn not_serving<S: NamedService>(&self) {
+        self.reporter.set_not_serving::<S>().await;
+    }
+
+    /// Marks the whole server (the empty service name) as serving or not.
+    pub async fn overall(&self, serving: bool) {
+        let status = if serving {
+            tonic_health::ServingStatus::Serving
+        } else {
+            tonic_health::ServingStatus::NotServing
+        };
+        self.reporter.set_service_status("", status).await;
+    }
+}
+
+/// Routes with health and reflection already added; add the service's own with `add_service`.
+///
+/// # Errors
+/// The reflection descriptor sets cannot be decoded.
+pub fn base_routes() -> Result<(Routes, Health), ServeError> {
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tongban_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let routes = Routes::new(health_service).add_service(reflection);
+    Ok((routes, Health { reporter }))
+}
+
+/// Serves `routes` on `listener` until `shutdown` is cancelled: health turns NOT_SERVING first,
+/// then requests in flight get up to ten seconds to finish.
+///
+/// # Errors
+/// The transport fails.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    health: Health,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    health.overall(true).await;
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let signal = {
+        let shutdown = shutdown.clone();
+        let health = health.clone();
+        async move {
+            shutdown.cancelled().await;
+            health.overall(false).await;
+        }
+    };
+    let server = tonic::transport::Server::builder()
+        .timeout(Duration::from_secs(60))
+        .trace_fn(request_span)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, signal);
+    server.await?;
+    Ok(())
+}
+
+/// The server span of one request, a child of the caller's trace when it sent `traceparent`.
+fn request_span(request: &http::Request<()>) -> tracing::Span {
+    let path = request.uri().path();
+    let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
+    let span = tracing::info_span!(
+        "grpc",
+        otel.name = %format!("{service}/{method}"),
+        otel.kind = "server",
+        rpc.system = "grpc",
+        rpc.service = %service,
+        rpc.method = %method,
+    );
+    tongban_telemetry::set_parent_from_headers(
+        &span,
+        request.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
+    );
+    span
+}

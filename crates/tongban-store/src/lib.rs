@@ -1,0 +1,240 @@
+//! PostgreSQL for tongban services: one database, one schema per service. Connects with the
+//! service's schema as `search_path`, runs the shared messaging migrations (outbox, inbox, audit
+//! log) and then the service's own, and offers the few statements every service needs: enqueue
+//! an event in the outbox, record a delivery in the inbox, append to the audit log.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// Shared migrations, tracked in their own table so they never clash with a service's.
+static MESSAGING: Migrator = sqlx::migrate!("./migrations");
+
+/// Table that tracks the shared messaging migrations in each schema.
+const MESSAGING_MIGRATIONS_TABLE: &str = "_tongban_store_migrations";
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL could not be parsed.
+    #[error("invalid database URL: {0}")]
+    Url(#[source] sqlx::Error),
+    /// The schema name is not a plain identifier.
+    #[error("invalid schema name {0:?}: use lower-case letters, digits and underscores")]
+    Schema(String),
+    /// A statement failed.
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Connects a pool whose connections use `schema` (created if absent) as their search path.
+///
+/// # Errors
+/// An invalid URL or schema name, or a database that cannot be reached.
+pub async fn connect(database_url: &str, schema: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+    if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return Err(StoreError::Schema(schema.to_owned()));
+    }
+    let base = PgConnectOptions::from_str(database_url).map_err(StoreError::Url)?;
+    {
+        let mut admin = PgPoolOptions::new().max_connections(1).connect_with(base.clone()).await?.acquire().await?;
+        // The name was checked to be a plain identifier above.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
+            .execute(&mut *admin)
+            .await
+            .or_else(ignore_concurrent_create)?;
+    }
+    let options = base.options([("search_path", schema)]).application_name(&format!("tongban-{schema}"));
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+/// Two services starting at once may both try to create a schema; the loser's unique violation is harmless.
+fn ignore_concurrent_create(err: sqlx::Error) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    match &err {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => Ok(Default::default()),
+        _ => Err(err),
+    }
+}
+
+/// Runs the shared messaging migrations, then the service's own.
+///
+/// # Errors
+/// A migration that fails or was changed after it was applied.
+pub async fn migrate(pool: &PgPool, service: &Migrator) -> Result<(), StoreError> {
+    let mut shared = Migrator::with_migrations(MESSAGING.iter().cloned().collect());
+    shared.dangerous_set_table_name(MESSAGING_MIGRATIONS_TABLE);
+    shared.run(pool).await?;
+    service.run(pool).await?;
+    Ok(())
+}
+
+/// One event waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxMessage {
+    /// Event id: also the `Nats-Msg-Id` header.
+    pub event_id: Uuid,
+    /// Subject below the configured root, e.g. `case.routed`.
+    pub subject: String,
+    /// Encoded `tongban.events.v1.Event`.
+    pub payload: Vec<u8>,
+    /// Headers to send (W3C trace context).
+    pub headers: Vec<(String, String)>,
+}
+
+/// Name of the `NOTIFY` channel the relay of `schema` listens on.
+#[must_use]
+pub fn outbox_channel(schema: &str) -> String {
+    format!("tongban_outbox_{schema}")
+}
+
+/// Adds a message to the outbox inside the caller's transaction, and wakes the relay when the
+/// transaction commits.
+///
+/// # Errors
+/// A failing statement.
+pub async fn enqueue(conn: &mut PgConnection, message: &OutboxMessage) -> Result<(), StoreError> {
+    let headers: serde_json::Map<String, Value> =
+        message.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    sqlx::query("INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)")
+        .bind(message.event_id)
+        .bind(&message.subject)
+        .bind(&message.payload)
+        .bind(Value::Object(headers))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SELECT pg_notify('tongban_outbox_' || current_schema(), '')")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A message read back from the outbox by the relay.
+#[derive(Debug, Clone)]
+pub struct PendingMessage {
+    /// Outbox row id.
+    pub id: i64,
+    /// The message.
+    pub message: OutboxMessage,
+}
+
+/// Locks up to `limit` unpublished messages, oldest first, skipping rows another relay holds.
+///
+/// # Errors
+/// A failing statement.
+pub async fn lock_pending(conn: &mut PgConnection, limit: i64) -> Result<Vec<PendingMessage>, StoreError> {
+    let rows: Vec<(i64, Uuid, String, Vec<u8>, Value)> = sqlx::query_as(
+        "SELECT id, event_id, subject, payload, headers FROM outbox
+         WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, event_id, subject, payload, headers)| PendingMessage {
+            id,
+            message: OutboxMessage {
+                event_id,
+                subject,
+                payload,
+                headers: match headers {
+                    Value::Object(map) => map
+                        .into_iter()
+                        .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+                        .collect(),
+                    _ => Vec::new(),
+                },
+            },
+        })
+        .collect())
+}
+
+/// Marks outbox rows as published.
+///
+/// # Errors
+/// A failing statement.
+pub async fn mark_published(conn: &mut PgConnection, ids: &[i64]) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records that `consumer` received `event_id`. Returns `false` when it had already been
+/// recorded: the delivery is a duplicate and must not be handled again.
+///
+/// # Errors
+/// A failing statement.
+pub async fn record_delivery(
+    conn: &mut PgConnection,
+    consumer: &str,
+    event_id: Uuid,
+    subject: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO inbox (consumer, event_id, subject) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(consumer)
+    .bind(event_id)
+    .bind(subject)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One entry of the audit log (审计).
+#[derive(Debug, Clone)]
+pub struct AuditRecord<'a> {
+    /// User from the bearer token, or the service for automatic steps.
+    pub actor: &'a str,
+    /// Role of the actor.
+    pub role: &'a str,
+    /// Office of the actor.
+    pub office_id: &'a str,
+    /// What was done, e.g. `case.claim`.
+    pub action: &'a str,
+    /// Kind of thing changed, e.g. `case`.
+    pub entity: &'a str,
+    /// Its id.
+    pub entity_id: &'a str,
+    /// State before (no unmasked personal data).
+    pub before: Option<Value>,
+    /// State after (no unmasked personal data).
+    pub after: Option<Value>,
+}
+
+/// Appends to the audit log inside the caller's transaction.
+///
+/// # Errors
+/// A failing statement.
+pub async fn audit(conn: &mut PgConnection, record: &AuditRecord<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (actor, role, office_id, action, entity, entity_id, before, after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(record.actor)
+    .bind(record.role)
+    .bind(record.office_id)
+    .bind(record.action)
+    .bind(record.entity)
+    .bind(record.entity_id)
+    .bind(&record.before)
+    .bind(&record.after)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

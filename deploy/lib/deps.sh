@@ -1,0 +1,182 @@
+# shellcheck shell=bash
+# deploy/lib/deps.sh -- sourced by deploy/*.sh. Makes sure the tools and local services that
+# tongban needs are present and running, reusing whatever already runs:
+#   ensure_rust       cargo/rustc (cannot be downloaded here: explains rustup and exits 1),
+#                     plus a C compiler for crates that build C (ring)
+#   ensure_lint_tools rustfmt and clippy
+#   ensure_postgres   PostgreSQL on 127.0.0.1:5432; exports TONGBAN_PG_ADMIN_URL
+#   ensure_nats       NATS with JetStream on 127.0.0.1:4222; exports TONGBAN_NATS_URL
+#   wait_port HOST PORT SECONDS
+# Everything is idempotent; each step prints one short line.
+# A NATS server started without JetStream (-js) is refused here (its INFO greeting lacks
+# "jetstream":true); the services must also fail their start-up with a clear message then.
+
+# 打印一个步骤 / print one step.
+step() { printf '==> %s\n' "$*"; }
+
+# 打印警告 / print a warning to stderr.
+warn() { printf '警告 / warning: %s\n' "$*" >&2; }
+
+# 打印错误并退出 / print an error and exit 1.
+die() {
+  printf '错误 / error: %s\n' "$*" >&2
+  exit 1
+}
+
+# port_open HOST PORT: true when something accepts TCP connections there.
+port_open() {
+  timeout 2 bash -c "</dev/tcp/$1/$2" 2>/dev/null
+}
+
+# wait_port HOST PORT SECONDS: wait until HOST:PORT accepts connections; 1 on timeout.
+wait_port() {
+  local host=$1 port=$2 seconds=$3 waited=0
+  until port_open "$host" "$port"; do
+    if ((waited >= seconds)); then
+      return 1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+}
+
+_TONGBAN_APT_UPDATED=${_TONGBAN_APT_UPDATED:-}
+
+# apt_install PACKAGE...: install Debian packages (runs apt-get update once per script).
+apt_install() {
+  [ "$(id -u)" -eq 0 ] || die "需要 root 权限安装 $* / installing $* needs root (run as root or install it yourself)"
+  command -v apt-get >/dev/null 2>&1 || die "没有 apt-get，请手动安装 $* / no apt-get: install $* by hand"
+  if [ -z "$_TONGBAN_APT_UPDATED" ]; then
+    step "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    _TONGBAN_APT_UPDATED=1
+  fi
+  step "安装 / installing: $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    PATH="$HOME/.cargo/bin:$PATH"
+    export PATH
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    cat >&2 <<'MSG'
+错误 / error: 找不到 cargo（Rust 1.95 或更高）/ cargo (Rust 1.95 or newer) not found.
+本脚本不能下载工具链 / this script cannot download a toolchain. Install it with rustup:
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --default-toolchain 1.95
+  . "$HOME/.cargo/env"
+then run this command again / 然后重新运行本命令。
+MSG
+    exit 1
+  fi
+  step "Rust: $(cargo --version)"
+  if ! command -v cc >/dev/null 2>&1; then
+    apt_install gcc libc6-dev
+  fi
+}
+
+ensure_lint_tools() {
+  cargo fmt --version >/dev/null 2>&1 ||
+    die "缺少 rustfmt / rustfmt missing: rustup component add rustfmt"
+  cargo clippy --version >/dev/null 2>&1 ||
+    die "缺少 clippy / clippy missing: rustup component add clippy"
+}
+
+# _pg_try URL: true when psql can run a query there without a password prompt.
+_pg_try() {
+  PGCONNECT_TIMEOUT=5 psql -w -X -Atq "$1" -c 'select 1' >/dev/null 2>&1
+}
+
+# _pg_start_cluster: start (creating it if there is none) the cluster that owns port 5432.
+_pg_start_cluster() {
+  local ver='' cluster='' status=''
+  read -r ver cluster status < <(pg_lsclusters -h 2>/dev/null | awk '$3 == 5432 { print $1, $2, $4; exit }') || true
+  if [ -z "${ver:-}" ]; then
+    if [ -n "$(pg_lsclusters -h 2>/dev/null)" ]; then
+      pg_lsclusters >&2
+      die "已有 PostgreSQL 集群但不在 5432 端口 / a PostgreSQL cluster exists, but none on port 5432"
+    fi
+    ver=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)
+    [ -n "$ver" ] || die "/usr/lib/postgresql 中没有服务器 / no server under /usr/lib/postgresql"
+    cluster=main
+    step "创建 PostgreSQL 集群 / creating PostgreSQL cluster $ver/$cluster"
+    pg_createcluster --port 5432 "$ver" "$cluster" >/dev/null
+    status=down
+  fi
+  if [ "$status" != online ]; then
+    step "启动 PostgreSQL / starting PostgreSQL $ver/$cluster"
+    pg_ctlcluster --skip-systemctl-redirect "$ver" "$cluster" start
+  fi
+}
+
+ensure_postgres() {
+  if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then
+    step "PostgreSQL 已在 127.0.0.1:5432 运行 / already running, reusing it"
+  else
+    if [ ! -d /usr/lib/postgresql ]; then
+      apt_install postgresql
+    fi
+    _pg_start_cluster
+    local waited=0
+    until pg_isready -q -h 127.0.0.1 -p 5432; do
+      ((waited < 30)) || die "PostgreSQL 30 秒内未就绪 / not ready within 30 s (see /var/log/postgresql/)"
+      sleep 1
+      waited=$((waited + 1))
+    done
+    step "PostgreSQL 就绪 / ready on 127.0.0.1:5432"
+  fi
+
+  local trust=postgres://postgres@127.0.0.1:5432/postgres
+  local password=postgres://postgres:postgres@127.0.0.1:5432/postgres
+  if _pg_try "$trust"; then
+    TONGBAN_PG_ADMIN_URL=$trust
+  elif _pg_try "$password"; then
+    TONGBAN_PG_ADMIN_URL=$password
+  else
+    # A fresh Debian asks for a scram password over TCP: give role postgres a known one.
+    step "为 postgres 角色设置密码 / setting a password for role postgres (TCP uses scram)"
+    (cd / && runuser -u postgres -- psql -X -q -c "ALTER ROLE postgres PASSWORD 'postgres'")
+    _pg_try "$password" ||
+      die "无法以 postgres 身份经 TCP 连接 / cannot connect as postgres over TCP: $password"
+    TONGBAN_PG_ADMIN_URL=$password
+  fi
+  export TONGBAN_PG_ADMIN_URL
+  step "PostgreSQL 管理连接 / admin URL: $TONGBAN_PG_ADMIN_URL"
+}
+
+# _nats_has_jetstream PORT: true when the NATS server on 127.0.0.1:PORT
+# announces JetStream in the INFO line it greets every client with.
+_nats_has_jetstream() {
+  local info
+  info=$(
+    exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$1" && IFS= read -r -t 3 line <&3 && printf '%s' "$line"
+  ) || return 1
+  [[ $info == *'"jetstream":true'* ]]
+}
+
+ensure_nats() {
+  if port_open 127.0.0.1 4222; then
+    step "NATS 已在 127.0.0.1:4222 运行 / already running, reusing it"
+  else
+    local bin
+    bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+    if [ ! -x "$bin" ]; then
+      apt_install nats-server
+    fi
+    mkdir -p /var/lib/tongban/nats /var/log/tongban
+    step "启动 NATS (JetStream) / starting NATS with JetStream, store /var/lib/tongban/nats"
+    start-stop-daemon --start --oknodo --background \
+      --make-pidfile --pidfile /var/lib/tongban/nats-server.pid --exec "$bin" -- \
+      -a 127.0.0.1 -p 4222 -js -sd /var/lib/tongban/nats -l /var/log/tongban/nats-server.log
+    if ! wait_port 127.0.0.1 4222 30; then
+      tail -n 20 /var/log/tongban/nats-server.log >&2 || true
+      die "NATS 30 秒内未监听 4222 / NATS not listening on 4222 within 30 s"
+    fi
+    step "NATS 就绪 / ready on 127.0.0.1:4222"
+  fi
+  _nats_has_jetstream 4222 ||
+    die "127.0.0.1:4222 上的 NATS 未启用 JetStream / the NATS server on 127.0.0.1:4222 runs without JetStream: restart it with -js"
+  TONGBAN_NATS_URL=nats://127.0.0.1:4222
+  export TONGBAN_NATS_URL
+}

@@ -1,0 +1,243 @@
+//! CatalogService: the 五统一 catalog, the office directory, routing and the calendar. Readable
+//! by any authenticated caller.
+
+use chrono::Utc;
+use tonic::{Request, Response, Status};
+use tongban_domain::calendar::shanghai_date;
+use tongban_domain::catalog::Matter;
+use tongban_domain::directory::{Agreement, Office};
+use tongban_domain::i18n::{Lang, Localized};
+use tongban_domain::notice::render_notice;
+use tongban_domain::reference::ReferenceData;
+use tongban_domain::routing::resolve_route;
+use tongban_proto::catalog::v1 as api;
+use tongban_proto::catalog::v1::catalog_service_server::CatalogService;
+use tongban_runtime::auth::caller;
+use tongban_runtime::convert::{datetime, delivery_to_pb, mode_to_pb, scope_from_pb, scope_to_pb, timestamp};
+use tongban_runtime::lang::request_lang;
+use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+
+use crate::State;
+
+/// The CatalogService handlers.
+pub struct Catalog {
+    state: State,
+}
+
+impl Catalog {
+    pub(crate) fn new(state: State) -> Self {
+        Self { state }
+    }
+}
+
+fn office_pb(reference: &ReferenceData, office: &Office) -> api::Office {
+    api::Office {
+        id: office.id.clone(),
+        name: office.name.clone(),
+        division: office.division.as_str().to_owned(),
+        departments: office.departments.clone(),
+        is_window: office.is_window,
+        division_name: reference.divisions.full_name(&office.division),
+        endpoint: office.endpoint.clone(),
+        province: office.division.province_code().as_str().to_owned(),
+    }
+}
+
+fn matter_pb(reference: &ReferenceData, matter: &Matter) -> api::Matter {
+    api::Matter {
+        code: matter.code.clone(),
+        name: matter.name.clone(),
+        department: matter.department.clone(),
+        department_name: reference.catalog.department(&matter.department).map(|d| d.name.clone()).unwrap_or_default(),
+        version: matter.version.clone(),
+        valid_from: matter.valid_from.to_string(),
+        scopes: matter.scopes.iter().map(|s| scope_to_pb(*s).into()).collect(),
+        modes: matter.modes.iter().map(|m| mode_to_pb(*m).into()).collect(),
+        conditions: matter.conditions.clone(),
+        materials: matter
+            .materials
+            .iter()
+            .map(|m| api::Material {
+                code: m.code.clone(),
+                name: m.name.clone(),
+                required: m.required,
+                paper_original_required: m.paper_original_required,
+                accepted_certificate_types: m.accepted_certificate_types.clone(),
+                notes: m.notes.clone(),
+            })
+            .collect(),
+        review_points: matter
+            .review_points
+            .iter()
+            .map(|r| api::ReviewPoint { code: r.code.clone(), question: r.question.clone(), required: r.required })
+            .collect(),
+        stages: matter
+            .stages
+            .iter()
+            .map(|s| api::Stage { code: s.code.clone(), name: s.name.clone(), working_days: s.working_days })
+            .collect(),
+        legal_limit_days: matter.legal_limit_days,
+        promised_limit_days: matter.promised_limit_days,
+        fee_fen: matter.fee_fen,
+        delivery_methods: matter.delivery_methods.iter().map(|d| delivery_to_pb(*d).into()).collect(),
+        legal_basis: matter.legal_basis.clone(),
+    }
+}
+
+fn agreement_pb(a: &Agreement) -> api::Agreement {
+    api::Agreement {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        parties: a.parties.iter().map(|p| p.as_str().to_owned()).collect(),
+        matters: a.matters.clone(),
+        valid_from: a.valid_from.to_string(),
+        valid_until: a.valid_until.to_string(),
+        duties: a.duties.clone(),
+    }
+}
+
+/// Checks the three routing inputs, naming each bad one.
+fn route_inputs<'r>(
+    reference: &'r ReferenceData,
+    matter_code: &str,
+    window_office_id: &str,
+    home_division: &str,
+    lang: Lang,
+) -> Result<(&'r Matter, &'r Office, tongban_domain::division::DivisionCode), Status> {
+    let mut errors = Vec::new();
+    let matter = reference.catalog.matter(matter_code.trim());
+    if matter.is_none() {
+        errors.push(FieldViolation::new("matter_code", lang.pick("事项目录中没有该事项", "no such matter in the catalog")));
+    }
+    let window = reference.directory.office(window_office_id.trim());
+    match window {
+        None => errors.push(FieldViolation::new("window_office_id", lang.pick("未知的机构", "unknown office"))),
+        Some(o) if !o.is_window => {
+            errors.push(FieldViolation::new("window_office_id", lang.pick("该机构不是通办窗口", "this office is not a 通办 window")));
+        }
+        Some(_) => {}
+    }
+    let home = reference
+        .divisions
+        .parse_current(home_division.trim())
+        .map_err(|e| errors.push(FieldViolation::new("home_division", e.text(lang))))
+        .ok();
+    match (matter, window, home) {
+        (Some(m), Some(w), Some(h)) if errors.is_empty() => Ok((m, w, h)),
+        _ => Err(status::invalid_argument(lang, errors)),
+    }
+}
+
+#[tonic::async_trait]
+impl CatalogService for Catalog {
+    async fn list_offices(&self, request: Request<api::ListOfficesRequest>) -> Result<Response<api::ListOfficesResponse>, Status> {
+        caller(&request)?;
+        let req = request.into_inner();
+        let reference = &*self.state.reference;
+        let prefix = req.division_prefix.trim();
+        let offices = reference
+            .directory
+            .offices_with_prefix(prefix)
+            .into_iter()
+            .filter(|o| !req.windows_only || o.is_window)
+            .filter(|o| req.department.is_empty() || o.serves(&req.department))
+            .map(|o| office_pb(reference, o))
+            .collect();
+        Ok(Response::new(api::ListOfficesResponse { offices }))
+    }
+
+    async fn list_matters(&self, request: Request<api::ListMattersRequest>) -> Result<Response<api::ListMattersResponse>, Status> {
+        caller(&request)?;
+        let req = request.into_inner();
+        let reference = &*self.state.reference;
+        let scope = scope_from_pb(req.scope());
+        let matters = reference
+            .catalog
+            .matters()
+            .filter(|m| req.department.is_empty() || m.department == req.department)
+            .filter(|m| scope.is_none_or(|s| m.allows_scope(s)))
+            .map(|m| matter_pb(reference, m))
+            .collect();
+        Ok(Response::new(api::ListMattersResponse { matters, catalog_version: reference.catalog.version().to_owned() }))
+    }
+
+    async fn get_matter(&self, request: Request<api::GetMatterRequest>) -> Result<Response<api::Matter>, Status> {
+        let lang = request_lang(request.metadata());
+        caller(&request)?;
+        let reference = &*self.state.reference;
+        let matter = reference
+            .catalog
+            .matter(request.get_ref().code.trim())
+            .ok_or_else(|| status::not_found(lang, "该事项", "matter"))?;
+        Ok(Response::new(matter_pb(reference, matter)))
+    }
+
+    async fn get_notice(&self, request: Request<api::GetNoticeRequest>) -> Result<Response<api::Notice>, Status> {
+        let lang = request_lang(request.metadata());
+        caller(&request)?;
+        let req = request.into_inner();
+        let reference = &*self.state.reference;
+        let (matter, window, home) = route_inputs(reference, &req.matter_code, &req.window_office_id, &req.home_division, lang)?;
+        let today = shanghai_date(Utc::now());
+        let route = resolve_route(reference, &matter.code, &window.id, &home, today);
+        let (ok, err) = match &route {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
+        };
+        let responsible = ok.and_then(|r| reference.directory.office(&r.responsible_office_id));
+        Ok(Response::new(api::Notice {
+            matter: Some(matter_pb(reference, matter)),
+            window_office: Some(office_pb(reference, window)),
+            responsible_office: responsible.map(|o| office_pb(reference, o)),
+            scope: ok.map(|r| scope_to_pb(r.scope)).unwrap_or_default().into(),
+            agreement_id: ok.and_then(|r| r.agreement_id.clone()).unwrap_or_default(),
+            text: render_notice(reference, matter, window, ok, err, Lang::Zh),
+            text_en: render_notice(reference, matter, window, ok, err, Lang::En),
+        }))
+    }
+
+    async fn resolve_route(&self, request: Request<api::ResolveRouteRequest>) -> Result<Response<api::ResolveRouteResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        caller(&request)?;
+        let req = request.into_inner();
+        let reference = &*self.state.reference;
+        let (matter, window, home) = route_inputs(reference, &req.matter_code, &req.window_office_id, &req.home_division, lang)?;
+        let route = resolve_route(reference, &matter.code, &window.id, &home, shanghai_date(Utc::now())).map_err(|e| {
+            status::failed_precondition(e.text(lang), vec![PreconditionViolation::new("ROUTE_REFUSED", "home_division", e.text(lang))])
+        })?;
+        let office = reference.directory.office(&route.responsible_office_id).map(|o| office_pb(reference, o));
+        Ok(Response::new(api::ResolveRouteResponse {
+            scope: scope_to_pb(route.scope).into(),
+            responsible_office_id: route.responsible_office_id,
+            agreement_id: route.agreement_id.unwrap_or_default(),
+            responsible_office: office,
+        }))
+    }
+
+    async fn compute_due_date(&self, request: Request<api::ComputeDueDateRequest>) -> Result<Response<api::ComputeDueDateResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        caller(&request)?;
+        let req = request.into_inner();
+        let mut errors = Vec::new();
+        let start = datetime(req.start_time.as_ref());
+        if start.is_none() {
+            errors.push(FieldViolation::new("start_time", lang.pick("必须提供有效的开始时间", "a valid start time is required")));
+        }
+        if req.working_days > 3650 {
+            errors.push(FieldViolation::new("working_days", lang.pick("不能超过 3650 个工作日", "at most 3650 working days")));
+        }
+        let Some(start) = start.filter(|_| errors.is_empty()) else {
+            return Err(status::invalid_argument(lang, errors));
+        };
+        let due = self.state.reference.calendar.due_after(start, req.working_days).map_err(|e| {
+            status::failed_precondition(e.text(lang), vec![PreconditionViolation::new("CALENDAR", "start_time", e.text(lang))])
+        })?;
+        Ok(Response::new(api::ComputeDueDateResponse { due_time: Some(timestamp(due)) }))
+    }
+
+    async fn list_agreements(&self, request: Request<api::ListAgreementsRequest>) -> Result<Response<api::ListAgreementsResponse>, Status> {
+        caller(&request)?;
+        let agreements = self.state.reference.directory.agreements().map(agreement_pb).collect();
+        Ok(Response::new(api::ListAgreementsResponse { agreements }))
+    }
+}

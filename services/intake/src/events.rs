@@ -1,0 +1,128 @@
+//! The window's side of the review office's work: claims, 补正 requests and decisions arrive as
+//! events and move the case (and its clock) on; a decision completes the case.
+
+use serde_json::json;
+use sqlx::PgConnection;
+use tongban_bus::{EventHandler, HandleError};
+use tongban_domain::case::{self, CaseCommand, CaseEvent, Decision};
+use tongban_proto::events::v1::{self as ev, Event, event::Body};
+use tongban_runtime::convert::{decision_from_pb, timestamp};
+use uuid::Uuid;
+
+use crate::State;
+use crate::repo;
+use crate::view::{self, Step};
+
+/// Consumer of `case.>` for the review office's events.
+pub struct ReviewEvents {
+    state: State,
+}
+
+impl ReviewEvents {
+    pub(crate) fn new(state: State) -> Self {
+        Self { state }
+    }
+}
+
+impl EventHandler for ReviewEvents {
+    async fn handle(&self, conn: &mut PgConnection, event: &Event, _subject: &str) -> Result<(), HandleError> {
+        let command = match &event.body {
+            Some(Body::CaseClaimed(c)) => CaseCommand::Claim { reviewer: c.reviewer.clone() },
+            Some(Body::SupplementRequested(s)) => {
+                CaseCommand::RequestSupplement { items: s.items.clone(), reason: s.reason.clone() }
+            }
+            Some(Body::CaseDecided(d)) => match decision_from_pb(d.decision()) {
+                Some(decision) => CaseCommand::Decide { decision },
+                None => return Err(HandleError::Reject("decision without a value".to_owned())),
+            },
+            _ => return Ok(()),
+        };
+        let case_id = Uuid::parse_str(&event.case_id).map_err(|_| HandleError::Reject("case id is not a UUID".to_owned()))?;
+        let Some(mut row) = repo::case_by_id(conn, case_id, true).await? else {
+            return Err(HandleError::Reject(format!("unknown case {case_id}")));
+        };
+        let span = tracing::Span::current();
+        span.record("tongban.case_number", row.case_number.as_str());
+        let (next, events) = match case::transition(row.status(), &command) {
+            Ok(done) => done,
+            Err(err) => {
+                // E.g. a claim that crossed a withdrawal: the case has moved on; nothing to do.
+                tracing::warn!(case_number = %row.case_number, error = %err, "event does not apply to the case's state; ignored");
+                return Ok(());
+            }
+        };
+        let reference = &*self.state.reference;
+        let at = view::occurred_at(event);
+        let office = row.responsible_office_id.clone();
+        let mut detail = String::new();
+        match &event.body {
+            Some(Body::SupplementRequested(s)) => {
+                crate::intake_api::suspend_for_supplement(conn, &row, at, &s.reason).await?;
+                row.due_at = None;
+                row.supplement_items = json!(s.items);
+                row.supplement_reason = Some(s.reason.clone());
+                detail = s.items.join("、");
+            }
+            Some(Body::CaseDecided(d)) => {
+                row.decision = decision_from_pb(d.decision()).map(|x| x.as_str().to_owned());
+                row.decision_reason = Some(d.reason.clone());
+                detail = d.reason.clone();
+            }
+            _ => {}
+        }
+        row.status = next.as_str().to_owned();
+        // Record the review office's step on the window's timeline; its event is already on the
+        // stream (published by review), so only the timeline line is written here.
+        let office_name = reference.directory.office(&office).map_or(office.as_str(), |o| o.name.as_str());
+        for step in &events {
+            let text = tongban_domain::timeline::describe(
+                *step,
+                tongban_domain::timeline::TimelineContext { office_name, detail: &detail },
+            );
+            repo::add_timeline(
+                conn,
+                row.case_id,
+                &repo::TimelineRow {
+                    at,
+                    status: next.as_str().to_owned(),
+                    description: text.zh,
+                    description_en: text.en,
+                    office_id: office.clone(),
+                },
+            )
+            .await?;
+        }
+        // A decision completes the case at the window (办结): the result is handed over as the
+        // applicant chose.
+        if let Some(Body::CaseDecided(d)) = &event.body {
+            let decision = decision_from_pb(d.decision()).unwrap_or(Decision::Deny);
+            let (done, completed) = case::transition(next, &CaseCommand::Complete)
+                .map_err(|e| HandleError::Reject(e.to_string()))?;
+            row.status = done.as_str().to_owned();
+            for step in completed {
+                debug_assert_eq!(step, CaseEvent::Completed);
+                view::record_step(
+                    conn,
+                    reference,
+                    &row,
+                    Step {
+                        event: step,
+                        status: done,
+                        office_id: &row.window_office_id.clone(),
+                        detail: "",
+                        actor: crate::SERVICE,
+                        at,
+                        body: Body::CaseCompleted(ev::CaseCompleted {
+                            decision: tongban_runtime::convert::decision_to_pb(decision).into(),
+                            completed_at: Some(timestamp(at)),
+                            certificate_identifier: String::new(),
+                        }),
+                    },
+                )
+                .await?;
+            }
+        }
+        repo::update_case(conn, &row).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,509 @@
+//! IntakeService: submit, show, supplement and withdraw cases at the 通办 window.
+
+use chrono::Utc;
+use prost::Message as _;
+use serde_json::json;
+use tonic::{Request, Response, Status};
+use tongban_domain::calendar::shanghai_date;
+use tongban_domain::case::{self, CaseCommand, CaseEvent};
+use tongban_domain::case_number::CaseNumber;
+use tongban_domain::clock::{CaseClock, SuspensionKind};
+use tongban_domain::i18n::{Lang, Localized};
+use tongban_domain::materials::{Presented, check_materials};
+use tongban_domain::routing::{Route, resolve_route};
+use tongban_proto::events::v1::{self as ev, event::Body};
+use tongban_proto::intake::v1::intake_service_server::IntakeService;
+use tongban_proto::intake::v1::{
+    Case, GetCaseRequest, ListCasesRequest, ListCasesResponse, SubmitCaseRequest, SubmitCaseResponse,
+    SupplementCaseRequest, WithdrawCaseRequest,
+};
+use tongban_runtime::auth::{Claims, Role, caller};
+use tongban_runtime::convert::{status_to_pb, timestamp};
+use tongban_runtime::lang::request_lang;
+use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+use tongban_runtime::verification::{VerificationKind, verification_digest};
+use uuid::Uuid;
+
+use crate::State;
+use crate::repo::{self, CaseRow, NewCase};
+use crate::validation::{Submission, check_materials_in, check_submit, check_text};
+use crate::view::{self, Step};
+
+/// The IntakeService handlers.
+pub struct Intake {
+    state: State,
+}
+
+impl Intake {
+    pub(crate) fn new(state: State) -> Self {
+        Self { state }
+    }
+}
+
+fn internal(lang: Lang) -> impl Fn(sqlx::Error) -> Status {
+    move |err| status::internal(lang, &err)
+}
+
+fn store_internal(lang: Lang) -> impl Fn(tongban_store::StoreError) -> Status {
+    move |err| status::internal(lang, &err)
+}
+
+fn case_not_found(lang: Lang) -> Status {
+    status::not_found(lang, "该办件", "case")
+}
+
+/// Clerks see the cases of their own window; supervisors and admins see all.
+fn may_see(claims: &Claims, row: &CaseRow) -> bool {
+    match claims.role {
+        Role::Admin | Role::Supervisor => true,
+        Role::Clerk => claims.office == row.window_office_id,
+        _ => false,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tonic::async_trait]
+impl IntakeService for Intake {
+    #[tracing::instrument(name = "SubmitCase", skip_all, fields(
+        tongban.case_number = tracing::field::Empty,
+        tongban.matter_code = %request.get_ref().matter_code,
+        tongban.stage = "accept",
+        tongban.due_at = tracing::field::Empty,
+    ))]
+    async fn submit_case(&self, request: Request<SubmitCaseRequest>) -> Result<Response<SubmitCaseResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        claims.require(&[Role::Clerk, Role::Admin], lang)?;
+        let req = request.into_inner();
+        let reference = &*self.state.reference;
+        let now = Utc::now();
+        let today = shanghai_date(now);
+        let sub = check_submit(reference, &req, today, lang).map_err(|v| status::invalid_argument(lang, v))?;
+        if claims.role == Role::Clerk && claims.office != sub.window.id {
+            return Err(status::permission_denied(
+                lang,
+                "窗口人员只能在本窗口受理办件",
+                "a clerk can submit cases only at their own window",
+            ));
+        }
+        let request_digest = self.state.pii.digest("intake-submit-request", &hex(&req.encode_to_vec()));
+        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        if let Some(existing) = replay(&mut conn, &sub, &request_digest, lang).await? {
+            return Ok(Response::new(submit_response(&existing)));
+        }
+
+        // 一次性告知: the routing refusal and every missing material, all at once.
+        let route = resolve_route(reference, &sub.matter.code, &sub.window.id, &sub.home_division, today);
+        let mut refusals = Vec::new();
+        if let Err(err) = &route {
+            refusals.push(PreconditionViolation::new("ROUTE_REFUSED", "home_division", err.text(lang)));
+        }
+        let presented: Vec<Presented<'_>> = sub
+            .materials
+            .iter()
+            .map(|m| Presented { material_code: &m.code, form: m.form, certificate_type: None })
+            .collect();
+        let (missing, problems) = check_materials(sub.matter, sub.mode, &presented);
+        for m in &missing {
+            refusals.push(PreconditionViolation::new("MATERIAL_MISSING", m.code.clone(), m.text(lang)));
+        }
+        for p in &problems {
+            refusals.push(PreconditionViolation::new("MATERIAL_INVALID", "materials", p.text(lang)));
+        }
+        let route = match route {
+            Ok(route) if refusals.is_empty() => route,
+            _ => {
+                let message = match lang {
+                    Lang::En => format!("the case cannot be accepted: {} problem(s), all listed", refusals.len()),
+                    Lang::Zh => format!("暂不能受理：共 {} 项问题，已一次性列出", refusals.len()),
+                };
+                return Err(status::failed_precondition(message, refusals));
+            }
+        };
+        let due_at = reference.calendar.due_after(now, sub.matter.promised_limit_days).map_err(|e| {
+            status::failed_precondition(e.text(lang), vec![PreconditionViolation::new("CALENDAR", "due_at", e.text(lang))])
+        })?;
+        tracing::Span::current().record("tongban.due_at", due_at.to_rfc3339().as_str());
+
+        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
+        let row = accept(&mut tx, &self.state, &sub, &route, &claims, now, due_at, lang).await?;
+        if !repo::insert_idempotency(&mut tx, &sub.window.id, &sub.key, &request_digest, row.case_id)
+            .await
+            .map_err(internal(lang))?
+        {
+            // A concurrent request with the same key won; answer as it did.
+            drop(tx);
+            return match replay(&mut conn, &sub, &request_digest, lang).await? {
+                Some(existing) => Ok(Response::new(submit_response(&existing))),
+                None => Err(status::unavailable(lang, "请重试", "please retry")),
+            };
+        }
+        tx.commit().await.map_err(internal(lang))?;
+        tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
+        tracing::info!(case_number = %row.case_number, scope = %row.scope, office = %row.responsible_office_id, "case accepted");
+        Ok(Response::new(submit_response(&row)))
+    }
+
+    #[tracing::instrument(name = "GetCase", skip_all)]
+    async fn get_case(&self, request: Request<GetCaseRequest>) -> Result<Response<Case>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let req = request.into_inner();
+        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let row = if !req.case_id.trim().is_empty() {
+            match Uuid::parse_str(req.case_id.trim()) {
+                Ok(id) => repo::case_by_id(&mut conn, id, false).await.map_err(internal(lang))?,
+                Err(_) => {
+                    return Err(status::invalid_argument(
+                        lang,
+                        vec![FieldViolation::new("case_id", lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"))],
+                    ));
+                }
+            }
+        } else {
+            match CaseNumber::parse(&req.case_number) {
+                Ok(number) => repo::case_by_number(&mut conn, number.as_str()).await.map_err(internal(lang))?,
+                Err(e) => return Err(status::invalid_argument(lang, vec![FieldViolation::new("case_number", e.text(lang))])),
+            }
+        };
+        let row = row.filter(|r| may_see(&claims, r)).ok_or_else(|| case_not_found(lang))?;
+        let case = view::case_pb(&mut conn, &self.state.reference, &row, Utc::now()).await.map_err(internal(lang))?;
+        Ok(Response::new(case))
+    }
+
+    #[tracing::instrument(name = "SupplementCase", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "supplement"))]
+    async fn supplement_case(&self, request: Request<SupplementCaseRequest>) -> Result<Response<Case>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        claims.require(&[Role::Clerk, Role::Admin], lang)?;
+        let req = request.into_inner();
+        let case_id = parse_case_id(&req.case_id, lang)?;
+        let reference = &*self.state.reference;
+        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
+        let mut row = repo::case_by_id(&mut tx, case_id, true)
+            .await
+            .map_err(internal(lang))?
+            .filter(|r| may_see(&claims, r))
+            .ok_or_else(|| case_not_found(lang))?;
+        tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
+        let matter = reference.catalog.matter(&row.matter_code);
+        let mut errors = Vec::new();
+        if req.materials.is_empty() {
+            errors.push(FieldViolation::new("materials", lang.pick("必须提交补正材料", "the requested material is required")));
+        }
+        let materials = check_materials_in(&req.materials, matter, lang, &mut errors);
+        let note = req.note.trim().to_owned();
+        if note.chars().count() > crate::validation::MAX_TEXT_CHARS {
+            errors.push(FieldViolation::new("note", lang.pick("最长 1000 个字符", "at most 1000 characters")));
+        }
+        if !errors.is_empty() {
+            return Err(status::invalid_argument(lang, errors));
+        }
+        let (next, events) = case::transition(row.status(), &CaseCommand::Supplement).map_err(|e| illegal(lang, &e))?;
+        let now = Utc::now();
+        repo::close_suspension(&mut tx, case_id, now).await.map_err(internal(lang))?;
+        let mut clock = repo::clock(&mut tx, &row).await.map_err(internal(lang))?;
+        if clock.is_suspended() {
+            // The row above was closed in the database; mirror it in the ledger we derive from.
+            let _ = clock.resume(now);
+        }
+        row.due_at = derive_due(&self.state, &clock, lang)?;
+        // Replace the materials handed in again, keep the others.
+        let mut stored = view::materials_pb(&row.materials);
+        stored.retain(|m| !materials.iter().any(|n| n.code == m.material_code));
+        let mut merged: Vec<crate::validation::MaterialIn> = stored
+            .iter()
+            .filter_map(|m| {
+                tongban_runtime::convert::form_from_pb(m.form()).map(|form| crate::validation::MaterialIn {
+                    code: m.material_code.clone(),
+                    form,
+                    certificate_token: m.certificate_token.clone(),
+                    sha256: m.sha256.clone(),
+                    pages: m.pages,
+                })
+            })
+            .collect();
+        merged.extend(materials.iter().cloned());
+        row.materials = view::materials_json(&merged);
+        row.status = next.as_str().to_owned();
+        row.supplement_items = json!([]);
+        let body = Body::CaseSupplemented(ev::CaseSupplemented {
+            materials: view::materials_pb(&view::materials_json(&materials)),
+            note: note.clone(),
+            due_at: row.due_at.map(timestamp),
+        });
+        let window = row.window_office_id.clone();
+        for event in events {
+            view::record_step(
+                &mut tx,
+                reference,
+                &row,
+                Step { event, status: next, office_id: &window, detail: &note, actor: &claims.user, at: now, body: body.clone() },
+            )
+            .await
+            .map_err(store_internal(lang))?;
+        }
+        repo::update_case(&mut tx, &row).await.map_err(internal(lang))?;
+        audit(&mut tx, &claims, "case.supplement", &row, lang).await?;
+        tx.commit().await.map_err(internal(lang))?;
+        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let case = view::case_pb(&mut conn, reference, &row, now).await.map_err(internal(lang))?;
+        Ok(Response::new(case))
+    }
+
+    #[tracing::instrument(name = "WithdrawCase", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn withdraw_case(&self, request: Request<WithdrawCaseRequest>) -> Result<Response<Case>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        claims.require(&[Role::Clerk, Role::Admin], lang)?;
+        let req = request.into_inner();
+        let case_id = parse_case_id(&req.case_id, lang)?;
+        let mut errors = Vec::new();
+        let reason = check_text(&req.reason, "reason", lang, &mut errors);
+        if !errors.is_empty() {
+            return Err(status::invalid_argument(lang, errors));
+        }
+        let reference = &*self.state.reference;
+        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
+        let mut row = repo::case_by_id(&mut tx, case_id, true)
+            .await
+            .map_err(internal(lang))?
+            .filter(|r| may_see(&claims, r))
+            .ok_or_else(|| case_not_found(lang))?;
+        tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
+        let (next, events) = case::transition(row.status(), &CaseCommand::Withdraw { reason: reason.clone() })
+            .map_err(|e| illegal(lang, &e))?;
+        let now = Utc::now();
+        row.status = next.as_str().to_owned();
+        let window = row.window_office_id.clone();
+        for event in events {
+            view::record_step(
+                &mut tx,
+                reference,
+                &row,
+                Step {
+                    event,
+                    status: next,
+                    office_id: &window,
+                    detail: &reason,
+                    actor: &claims.user,
+                    at: now,
+                    body: Body::CaseWithdrawn(ev::CaseWithdrawn { reason: reason.clone() }),
+                },
+            )
+            .await
+            .map_err(store_internal(lang))?;
+        }
+        repo::update_case(&mut tx, &row).await.map_err(internal(lang))?;
+        audit(&mut tx, &claims, "case.withdraw", &row, lang).await?;
+        tx.commit().await.map_err(internal(lang))?;
+        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let case = view::case_pb(&mut conn, reference, &row, now).await.map_err(internal(lang))?;
+        Ok(Response::new(case))
+    }
+
+    #[tracing::instrument(name = "ListCases", skip_all)]
+    async fn list_cases(&self, request: Request<ListCasesRequest>) -> Result<Response<ListCasesResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        claims.require(&[Role::Clerk, Role::Admin, Role::Supervisor], lang)?;
+        let req = request.into_inner();
+        let window = if req.window_office_id.trim().is_empty() { claims.office.clone() } else { req.window_office_id.trim().to_owned() };
+        if claims.role == Role::Clerk && window != claims.office {
+            return Err(status::permission_denied(lang, "只能查看本窗口的办件", "you can list only your own window's cases"));
+        }
+        let limit = i64::from(if req.limit == 0 { 50 } else { req.limit.min(500) });
+        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let rows = repo::list_cases(&mut conn, &window, limit).await.map_err(internal(lang))?;
+        let now = Utc::now();
+        let mut cases = Vec::with_capacity(rows.len());
+        for row in &rows {
+            cases.push(view::case_pb(&mut conn, &self.state.reference, row, now).await.map_err(internal(lang))?);
+        }
+        Ok(Response::new(ListCasesResponse { cases }))
+    }
+}
+
+fn submit_response(row: &CaseRow) -> SubmitCaseResponse {
+    SubmitCaseResponse {
+        case_id: row.case_id.to_string(),
+        case_number: row.case_number.clone(),
+        status: status_to_pb(row.status()).into(),
+        scope: row.scope.parse().map(tongban_runtime::convert::scope_to_pb).unwrap_or_default().into(),
+        responsible_office_id: row.responsible_office_id.clone(),
+        accepted_at: Some(timestamp(row.accepted_at)),
+        due_at: row.due_at.map(timestamp),
+        agreement_id: row.agreement_id.clone().unwrap_or_default(),
+    }
+}
+
+/// The case an earlier identical request created, or ALREADY_EXISTS for a different request.
+async fn replay(
+    conn: &mut sqlx::PgConnection,
+    sub: &Submission<'_>,
+    request_digest: &str,
+    lang: Lang,
+) -> Result<Option<CaseRow>, Status> {
+    let Some((digest, case_id)) = repo::find_idempotency(conn, &sub.window.id, &sub.key).await.map_err(internal(lang))? else {
+        return Ok(None);
+    };
+    if digest != request_digest {
+        return Err(status::already_exists(
+            lang,
+            "该幂等键已用于另一份不同的申请",
+            "this idempotency key was already used for a different request",
+        ));
+    }
+    repo::case_by_id(conn, case_id, false).await.map_err(internal(lang))
+}
+
+/// Creates the case: submitted → accepted → routed, each step on the timeline and in the outbox.
+#[allow(clippy::too_many_arguments)]
+async fn accept(
+    tx: &mut sqlx::PgConnection,
+    state: &State,
+    sub: &Submission<'_>,
+    route: &Route,
+    claims: &Claims,
+    now: chrono::DateTime<Utc>,
+    due_at: chrono::DateTime<Utc>,
+    lang: Lang,
+) -> Result<CaseRow, Status> {
+    let reference = &*state.reference;
+    let day = shanghai_date(now);
+    let sequence = repo::next_sequence(tx, sub.window.division.as_str(), day).await.map_err(internal(lang))?;
+    let number = CaseNumber::try_new(&sub.window.division, day, u32::try_from(sequence).unwrap_or(u32::MAX)).map_err(|_| {
+        status::unavailable(lang, "本窗口今日办件编号已用尽", "this window has used up today's case numbers")
+    })?;
+    let case_id = Uuid::now_v7();
+    let span = tracing::Span::current();
+    let mut row = CaseRow {
+        case_id,
+        case_number: number.as_str().to_owned(),
+        matter_code: sub.matter.code.clone(),
+        matter_name: sub.matter.name.clone(),
+        mode: sub.mode.as_str().to_owned(),
+        scope: route.scope.as_str().to_owned(),
+        status: String::new(),
+        window_office_id: sub.window.id.clone(),
+        responsible_office_id: route.responsible_office_id.clone(),
+        agreement_id: route.agreement_id.clone(),
+        applicant_name: sub.name.as_str().to_owned(),
+        id_number_masked: sub.id_number.masked(),
+        phone_masked: sub.phone.masked(),
+        home_division: sub.home_division.as_str().to_owned(),
+        materials: view::materials_json(&sub.materials),
+        delivery_method: sub.delivery.as_str().to_owned(),
+        accepted_at: now,
+        budget_days: i32::try_from(sub.matter.promised_limit_days).unwrap_or(i32::MAX),
+        due_at: Some(due_at),
+        decision: None,
+        decision_reason: None,
+        supplement_items: json!([]),
+        supplement_reason: None,
+        traceparent: tongban_telemetry::traceparent_of(&span).unwrap_or_default(),
+        tracestate: None,
+    };
+    let aad = case_id.as_bytes();
+    let (mut status_now, mut steps) = case::submit();
+    let mut all_steps = Vec::new();
+    all_steps.append(&mut steps.iter().map(|e| (*e, status_now)).collect::<Vec<_>>());
+    for command in [CaseCommand::Accept, CaseCommand::Route] {
+        let (next, events) = case::transition(status_now, &command).map_err(|e| illegal(lang, &e))?;
+        status_now = next;
+        steps = events;
+        all_steps.extend(steps.iter().map(|e| (*e, next)));
+    }
+    row.status = status_now.as_str().to_owned();
+    repo::insert_case(
+        tx,
+        &NewCase {
+            row: &row,
+            matter_version: &sub.matter.version,
+            id_number_sealed: state.pii.seal(sub.id_number.as_str(), aad),
+            id_number_digest: state.pii.digest("id-number", sub.id_number.as_str()),
+            phone_sealed: state.pii.seal(sub.phone.as_str(), aad),
+            phone_digest: state.pii.digest("phone", sub.phone.as_str()),
+            address_sealed: sub.address.as_deref().map(|a| state.pii.seal(a, aad)),
+            created_by: &claims.user,
+        },
+    )
+    .await
+    .map_err(internal(lang))?;
+    let summary = view::summary(&row, sub.matter.promised_limit_days);
+    for (event, status) in all_steps {
+        let (office, body) = match event {
+            CaseEvent::Submitted => (
+                row.window_office_id.clone(),
+                Body::CaseSubmitted(ev::CaseSubmitted {
+                    summary: Some(summary.clone()),
+                    id_tail_digest: verification_digest(&state.pii, VerificationKind::IdTail, &row.case_number, sub.id_number.tail6()),
+                    phone_tail_digest: verification_digest(&state.pii, VerificationKind::PhoneTail, &row.case_number, sub.phone.tail4()),
+                }),
+            ),
+            CaseEvent::Accepted => (
+                row.window_office_id.clone(),
+                Body::CaseAccepted(ev::CaseAccepted { accepted_at: Some(timestamp(now)), due_at: Some(timestamp(due_at)) }),
+            ),
+            _ => (row.responsible_office_id.clone(), Body::CaseRouted(ev::CaseRouted { summary: Some(summary.clone()) })),
+        };
+        view::record_step(tx, reference, &row, Step { event, status, office_id: &office, detail: "", actor: &claims.user, at: now, body })
+            .await
+            .map_err(store_internal(lang))?;
+    }
+    audit(tx, claims, "case.submit", &row, lang).await?;
+    Ok(row)
+}
+
+fn illegal(lang: Lang, err: &tongban_domain::case::TransitionError) -> Status {
+    status::failed_precondition(err.text(lang), vec![PreconditionViolation::new("CASE_STATE", "status", err.text(lang))])
+}
+
+fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
+    Uuid::parse_str(raw.trim()).map_err(|_| {
+        status::invalid_argument(lang, vec![FieldViolation::new("case_id", lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"))])
+    })
+}
+
+/// The due moment derived from the clock (None while it is stopped).
+pub(crate) fn derive_due(state: &State, clock: &CaseClock, lang: Lang) -> Result<Option<chrono::DateTime<Utc>>, Status> {
+    clock.due_at(&state.reference.calendar).map_err(|e| {
+        status::failed_precondition(e.text(lang), vec![PreconditionViolation::new("CALENDAR", "due_at", e.text(lang))])
+    })
+}
+
+async fn audit(tx: &mut sqlx::PgConnection, claims: &Claims, action: &str, row: &CaseRow, lang: Lang) -> Result<(), Status> {
+    tongban_store::audit(
+        tx,
+        &tongban_store::AuditRecord {
+            actor: &claims.user,
+            role: claims.role.as_str(),
+            office_id: &claims.office,
+            action,
+            entity: "case",
+            entity_id: &row.case_id.to_string(),
+            before: None,
+            after: Some(json!({
+                "case_number": row.case_number,
+                "status": row.status,
+                "responsible_office_id": row.responsible_office_id,
+                "due_at": row.due_at,
+            })),
+        },
+    )
+    .await
+    .map_err(store_internal(lang))
+}
+
+/// Used by the review-event consumer: suspend the clock for a 补正.
+pub(crate) async fn suspend_for_supplement(
+    conn: &mut sqlx::PgConnection,
+    row: &CaseRow,
+    at: chrono::DateTime<Utc>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    repo::open_suspension(conn, row.case_id, SuspensionKind::Supplement, at, reason).await
+}

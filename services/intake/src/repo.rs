@@ -1,0 +1,268 @@
+//! The intake schema: cases, their clock ledger and timeline, idempotency keys, case numbers.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+use sqlx::PgConnection;
+use tongban_domain::case::CaseStatus;
+use tongban_domain::clock::{CaseClock, Suspension, SuspensionKind};
+use uuid::Uuid;
+
+/// A case row as stored (personal data sealed).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CaseRow {
+    pub case_id: Uuid,
+    pub case_number: String,
+    pub matter_code: String,
+    pub matter_name: String,
+    pub mode: String,
+    pub scope: String,
+    pub status: String,
+    pub window_office_id: String,
+    pub responsible_office_id: String,
+    pub agreement_id: Option<String>,
+    pub applicant_name: String,
+    pub id_number_masked: String,
+    pub phone_masked: String,
+    pub home_division: String,
+    pub materials: Value,
+    pub delivery_method: String,
+    pub accepted_at: DateTime<Utc>,
+    pub budget_days: i32,
+    pub due_at: Option<DateTime<Utc>>,
+    pub decision: Option<String>,
+    pub decision_reason: Option<String>,
+    pub supplement_items: Value,
+    pub supplement_reason: Option<String>,
+    pub traceparent: String,
+    pub tracestate: Option<String>,
+}
+
+impl CaseRow {
+    /// The stored status (a row always holds a valid one: only this service writes it).
+    pub fn status(&self) -> CaseStatus {
+        self.status.parse().unwrap_or(CaseStatus::Submitted)
+    }
+}
+
+const CASE_COLUMNS: &str = "case_id, case_number, matter_code, matter_name, mode, scope, status, window_office_id,
+    responsible_office_id, agreement_id, applicant_name, id_number_masked, phone_masked, home_division, materials,
+    delivery_method, accepted_at, budget_days, due_at, decision, decision_reason, supplement_items,
+    supplement_reason, traceparent, tracestate";
+
+/// A case to insert.
+pub struct NewCase<'a> {
+    pub row: &'a CaseRow,
+    pub matter_version: &'a str,
+    pub id_number_sealed: Vec<u8>,
+    pub id_number_digest: String,
+    pub phone_sealed: Vec<u8>,
+    pub phone_digest: String,
+    pub address_sealed: Option<Vec<u8>>,
+    pub created_by: &'a str,
+}
+
+pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(), sqlx::Error> {
+    let r = new.row;
+    sqlx::query(
+        "INSERT INTO cases (case_id, case_number, matter_code, matter_version, matter_name, mode, scope, status,
+            window_office_id, responsible_office_id, agreement_id, applicant_name, id_number_sealed, id_number_digest,
+            id_number_masked, phone_sealed, phone_digest, phone_masked, home_division, materials, delivery_method,
+            delivery_address_sealed, accepted_at, budget_days, due_at, traceparent, tracestate, created_by)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)",
+    )
+    .bind(r.case_id)
+    .bind(&r.case_number)
+    .bind(&r.matter_code)
+    .bind(new.matter_version)
+    .bind(&r.matter_name)
+    .bind(&r.mode)
+    .bind(&r.scope)
+    .bind(&r.status)
+    .bind(&r.window_office_id)
+    .bind(&r.responsible_office_id)
+    .bind(&r.agreement_id)
+    .bind(&r.applicant_name)
+    .bind(&new.id_number_sealed)
+    .bind(&new.id_number_digest)
+    .bind(&r.id_number_masked)
+    .bind(&new.phone_sealed)
+    .bind(&new.phone_digest)
+    .bind(&r.phone_masked)
+    .bind(&r.home_division)
+    .bind(&r.materials)
+    .bind(&r.delivery_method)
+    .bind(&new.address_sealed)
+    .bind(r.accepted_at)
+    .bind(r.budget_days)
+    .bind(r.due_at)
+    .bind(&r.traceparent)
+    .bind(&r.tracestate)
+    .bind(new.created_by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The next daily sequence number of a window's division.
+pub async fn next_sequence(conn: &mut PgConnection, window_division: &str, day: NaiveDate) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO case_number_sequences (window_division, day, last_value) VALUES ($1, $2, 1)
+         ON CONFLICT (window_division, day) DO UPDATE SET last_value = case_number_sequences.last_value + 1
+         RETURNING last_value",
+    )
+    .bind(window_division)
+    .bind(day)
+    .fetch_one(conn)
+    .await
+}
+
+/// Records an idempotency key; `false` when the key was taken meanwhile by a concurrent request.
+pub async fn insert_idempotency(
+    conn: &mut PgConnection,
+    window: &str,
+    key: &str,
+    digest: &str,
+    case_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO idempotency_keys (window_office_id, key, request_digest, case_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(window)
+    .bind(key)
+    .bind(digest)
+    .bind(case_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The request digest and case of an idempotency key.
+pub async fn find_idempotency(conn: &mut PgConnection, window: &str, key: &str) -> Result<Option<(String, Uuid)>, sqlx::Error> {
+    sqlx::query_as("SELECT request_digest, case_id FROM idempotency_keys WHERE window_office_id = $1 AND key = $2")
+        .bind(window)
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+}
+
+/// A case by id, optionally locked for update.
+pub async fn case_by_id(conn: &mut PgConnection, case_id: Uuid, lock: bool) -> Result<Option<CaseRow>, sqlx::Error> {
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1{}", if lock { " FOR UPDATE" } else { "" });
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(case_id).fetch_optional(conn).await
+}
+
+/// A case by its number.
+pub async fn case_by_number(conn: &mut PgConnection, number: &str) -> Result<Option<CaseRow>, sqlx::Error> {
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_number = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(number).fetch_optional(conn).await
+}
+
+/// The newest cases of a window.
+pub async fn list_cases(conn: &mut PgConnection, window: &str, limit: i64) -> Result<Vec<CaseRow>, sqlx::Error> {
+    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE window_office_id = $1 ORDER BY accepted_at DESC LIMIT $2");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(window).bind(limit).fetch_all(conn).await
+}
+
+/// Writes the changeable part of a case back.
+pub async fn update_case(conn: &mut PgConnection, row: &CaseRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE cases SET status = $2, due_at = $3, decision = $4, decision_reason = $5, supplement_items = $6,
+            supplement_reason = $7, materials = $8, updated_at = now()
+         WHERE case_id = $1",
+    )
+    .bind(row.case_id)
+    .bind(&row.status)
+    .bind(row.due_at)
+    .bind(&row.decision)
+    .bind(&row.decision_reason)
+    .bind(&row.supplement_items)
+    .bind(&row.supplement_reason)
+    .bind(&row.materials)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The clock of a case: budget and ledger.
+pub async fn clock(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseClock, sqlx::Error> {
+    let rows: Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>, String)> =
+        sqlx::query_as("SELECT kind, from_at, until_at, reason FROM case_suspensions WHERE case_id = $1 ORDER BY seq")
+            .bind(row.case_id)
+            .fetch_all(conn)
+            .await?;
+    let mut clock = CaseClock::new(row.accepted_at, u32::try_from(row.budget_days).unwrap_or(1));
+    clock.suspensions = rows
+        .into_iter()
+        .map(|(kind, from, until, reason)| Suspension {
+            kind: SuspensionKind::from_code(&kind).unwrap_or(SuspensionKind::Supplement),
+            from,
+            until,
+            reason,
+        })
+        .collect();
+    Ok(clock)
+}
+
+/// Opens a suspension of the clock.
+pub async fn open_suspension(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    kind: SuspensionKind,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO case_suspensions (case_id, seq, kind, from_at, reason)
+         SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM case_suspensions WHERE case_id = $1",
+    )
+    .bind(case_id)
+    .bind(kind.code())
+    .bind(at)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Closes the open suspension of the clock.
+pub async fn close_suspension(conn: &mut PgConnection, case_id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE case_suspensions SET until_at = $2 WHERE case_id = $1 AND until_at IS NULL")
+        .bind(case_id)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One timeline line.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TimelineRow {
+    pub at: DateTime<Utc>,
+    pub status: String,
+    pub description: String,
+    pub description_en: String,
+    pub office_id: String,
+}
+
+pub async fn add_timeline(conn: &mut PgConnection, case_id: Uuid, line: &TimelineRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO case_timeline (case_id, at, status, description, description_en, office_id) VALUES ($1,$2,$3,$4,$5,$6)",
+    )
+    .bind(case_id)
+    .bind(line.at)
+    .bind(&line.status)
+    .bind(&line.description)
+    .bind(&line.description_en)
+    .bind(&line.office_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn timeline(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<TimelineRow>, sqlx::Error> {
+    sqlx::query_as("SELECT at, status, description, description_en, office_id FROM case_timeline WHERE case_id = $1 ORDER BY id")
+        .bind(case_id)
+        .fetch_all(conn)
+        .await
+}

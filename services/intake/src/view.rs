@@ -1,0 +1,216 @@
+//! Rows to the public API's messages, and the events this service publishes.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use tongban_domain::case::{CaseEvent, CaseStatus};
+use tongban_domain::materials::Form;
+use tongban_domain::reference::ReferenceData;
+use tongban_domain::timeline::{TimelineContext, describe};
+use tongban_proto::common::v1 as pb;
+use tongban_proto::events::v1::{self as ev, event::Body};
+use tongban_proto::intake::v1 as api;
+use tongban_runtime::convert::{datetime, status_to_pb, timestamp};
+
+use crate::SERVICE;
+use crate::repo::{self, CaseRow, TimelineRow};
+use crate::validation::MaterialIn;
+
+/// Materials as stored in the `materials` column.
+pub fn materials_json(materials: &[MaterialIn]) -> Value {
+    Value::Array(
+        materials
+            .iter()
+            .map(|m| {
+                json!({
+                    "material_code": m.code,
+                    "form": m.form.as_str(),
+                    "certificate_token": m.certificate_token,
+                    "sha256": m.sha256,
+                    "pages": m.pages,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Materials of the `materials` column as API messages.
+pub fn materials_pb(value: &Value) -> Vec<pb::PresentedMaterial> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|m| {
+                    let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+                    let form = match m.get("form").and_then(Value::as_str) {
+                        Some(f) if f == Form::Paper.as_str() => pb::MaterialForm::Paper,
+                        Some(f) if f == Form::Certificate.as_str() => pb::MaterialForm::Certificate,
+                        Some(f) if f == Form::Electronic.as_str() => pb::MaterialForm::Electronic,
+                        _ => pb::MaterialForm::Unspecified,
+                    };
+                    pb::PresentedMaterial {
+                        material_code: text("material_code"),
+                        form: form.into(),
+                        certificate_token: text("certificate_token"),
+                        sha256: text("sha256"),
+                        pages: m.get("pages").and_then(Value::as_u64).and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+}
+
+fn scope_pb(row: &CaseRow) -> pb::Scope {
+    row.scope.parse().map(tongban_runtime::convert::scope_to_pb).unwrap_or(pb::Scope::Unspecified)
+}
+
+fn mode_pb(row: &CaseRow) -> pb::Mode {
+    row.mode.parse().map(tongban_runtime::convert::mode_to_pb).unwrap_or(pb::Mode::Unspecified)
+}
+
+fn delivery_pb(row: &CaseRow) -> pb::DeliveryMethod {
+    row.delivery_method.parse().map(tongban_runtime::convert::delivery_to_pb).unwrap_or(pb::DeliveryMethod::Unspecified)
+}
+
+fn decision_pb(row: &CaseRow) -> pb::Decision {
+    match row.decision.as_deref() {
+        Some("approve") => pb::Decision::Approve,
+        Some("deny") => pb::Decision::Deny,
+        _ => pb::Decision::Unspecified,
+    }
+}
+
+/// The masked applicant of a row.
+pub fn applicant_pb(row: &CaseRow) -> pb::MaskedApplicant {
+    pb::MaskedApplicant {
+        name: row.applicant_name.clone(),
+        id_number_masked: row.id_number_masked.clone(),
+        phone_masked: row.phone_masked.clone(),
+    }
+}
+
+/// The window's view of a case.
+pub async fn case_pb(
+    conn: &mut PgConnection,
+    reference: &ReferenceData,
+    row: &CaseRow,
+    now: DateTime<Utc>,
+) -> Result<api::Case, sqlx::Error> {
+    let timeline = repo::timeline(conn, row.case_id).await?;
+    let remaining = row
+        .due_at
+        .and_then(|due| reference.calendar.remaining_working_days(now, due).ok())
+        .unwrap_or(0);
+    Ok(api::Case {
+        case_id: row.case_id.to_string(),
+        case_number: row.case_number.clone(),
+        matter_code: row.matter_code.clone(),
+        matter_name: row.matter_name.clone(),
+        mode: mode_pb(row).into(),
+        scope: scope_pb(row).into(),
+        status: status_to_pb(row.status()).into(),
+        window_office_id: row.window_office_id.clone(),
+        responsible_office_id: row.responsible_office_id.clone(),
+        agreement_id: row.agreement_id.clone().unwrap_or_default(),
+        applicant: Some(applicant_pb(row)),
+        home_division: row.home_division.clone(),
+        materials: materials_pb(&row.materials),
+        delivery: Some(pb::Delivery { method: delivery_pb(row).into(), address: String::new() }),
+        accepted_at: Some(timestamp(row.accepted_at)),
+        due_at: row.due_at.map(timestamp),
+        remaining_working_days: remaining,
+        decision: decision_pb(row).into(),
+        decision_reason: row.decision_reason.clone().unwrap_or_default(),
+        supplement_items: strings(&row.supplement_items),
+        supplement_reason: row.supplement_reason.clone().unwrap_or_default(),
+        timeline: timeline.iter().map(timeline_pb).collect(),
+        traceparent: row.traceparent.clone(),
+    })
+}
+
+fn timeline_pb(line: &TimelineRow) -> pb::TimelineEntry {
+    pb::TimelineEntry {
+        at: Some(timestamp(line.at)),
+        status: line.status.parse().map(status_to_pb).unwrap_or(pb::CaseStatus::Unspecified).into(),
+        description: line.description.clone(),
+        description_en: line.description_en.clone(),
+        office_id: line.office_id.clone(),
+    }
+}
+
+/// What every consumer needs to know about a case.
+pub fn summary(row: &CaseRow, promised_limit_days: u32) -> ev::CaseSummary {
+    ev::CaseSummary {
+        matter_code: row.matter_code.clone(),
+        matter_name: row.matter_name.clone(),
+        mode: mode_pb(row).into(),
+        scope: scope_pb(row).into(),
+        window_office_id: row.window_office_id.clone(),
+        responsible_office_id: row.responsible_office_id.clone(),
+        agreement_id: row.agreement_id.clone().unwrap_or_default(),
+        applicant: Some(applicant_pb(row)),
+        home_division: row.home_division.clone(),
+        materials: materials_pb(&row.materials),
+        delivery: Some(pb::Delivery { method: delivery_pb(row).into(), address: String::new() }),
+        accepted_at: Some(timestamp(row.accepted_at)),
+        due_at: row.due_at.map(timestamp),
+        promised_limit_days,
+    }
+}
+
+/// One step of a case to record.
+pub struct Step<'a> {
+    /// What happened.
+    pub event: CaseEvent,
+    /// The status after it.
+    pub status: CaseStatus,
+    /// Office that acted.
+    pub office_id: &'a str,
+    /// Items, reasons: shown in the timeline.
+    pub detail: &'a str,
+    /// User from the token (or the service).
+    pub actor: &'a str,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The event body to publish.
+    pub body: Body,
+}
+
+/// Records one step of a case: its timeline line and its event in the outbox (with the current
+/// trace context); the caller updates the row.
+pub async fn record_step(
+    conn: &mut PgConnection,
+    reference: &ReferenceData,
+    row: &CaseRow,
+    step: Step<'_>,
+) -> Result<(), tongban_store::StoreError> {
+    let office_name = reference.directory.office(step.office_id).map_or(step.office_id, |o| o.name.as_str());
+    let text = describe(step.event, TimelineContext { office_name, detail: step.detail });
+    repo::add_timeline(
+        conn,
+        row.case_id,
+        &TimelineRow {
+            at: step.at,
+            status: step.status.as_str().to_owned(),
+            description: text.zh,
+            description_en: text.en,
+            office_id: step.office_id.to_owned(),
+        },
+    )
+    .await?;
+    let event = tongban_bus::new_event(row.case_id, &row.case_number, SERVICE, step.actor, step.at, step.body);
+    let headers = tongban_telemetry::headers_of(&tracing::Span::current());
+    tongban_store::enqueue(conn, &tongban_bus::event_message(step.event.subject_suffix(), &event, headers)).await?;
+    Ok(())
+}
+
+/// The time of an event (its `occurred_at`, or now when absent).
+pub fn occurred_at(event: &ev::Event) -> DateTime<Utc> {
+    datetime(event.occurred_at.as_ref()).unwrap_or_else(Utc::now)
+}

@@ -1,0 +1,1 @@
+//! tongban-e2e
