@@ -73,23 +73,21 @@ impl CliError {
                 format!("{prefix}{colon}{message}")
             }
             CliError::BadUrl { service, url } => format!(
-                "{prefix}{colon}{}{colon}{url}（{} / {}）",
+                "{prefix}{colon}{}{colon}{url}{}",
                 lang.pick(("服务地址无效", "invalid service address")),
-                service.flag(),
-                service.env_var()
+                lang.paren(format!("{} / {}", service.flag(), service.env_var()))
             ),
             CliError::Connect {
                 service,
                 url,
                 cause,
             } => format!(
-                "{prefix}{colon}{} {}（{}）{colon}{cause}\n{}（{} / {}）",
+                "{prefix}{colon}{} {}{}{colon}{cause}\n{}{}",
                 t(lang, Label::ConnectFailed),
                 lang.pick(service.title()),
-                url,
+                lang.paren(url),
                 t(lang, Label::ConnectHint),
-                service.flag(),
-                service.env_var()
+                lang.paren(format!("{} / {}", service.flag(), service.env_var()))
             ),
             CliError::Rpc { service, status } => render_status(lang, *service, status),
         }
@@ -100,11 +98,15 @@ impl CliError {
 fn render_status(lang: Lang, service: Service, status: &Status) -> String {
     let colon = lang.colon();
     let mut out = format!(
-        "{}{colon}{}（{}，{}）",
+        "{}{colon}{}{}",
         t(lang, Label::ErrorPrefix),
         status.message(),
-        lang.pick(service.title()),
-        code_name(status.code())
+        lang.paren(format!(
+            "{}{}{}",
+            lang.pick(service.title()),
+            lang.pick(("，", ", ")),
+            code_name(status.code())
+        ))
     );
     let (fields, preconditions) = details(status);
     for v in &fields {

@@ -12,9 +12,9 @@ use crate::output::{
 };
 
 /// `name（code）`, or whichever of the two is present.
-fn named(name: &str, code: &str) -> String {
+fn named(lang: Lang, name: &str, code: &str) -> String {
     match (name.is_empty(), code.is_empty()) {
-        (false, false) => format!("{name}（{code}）"),
+        (false, false) => format!("{name}{}", lang.paren(code)),
         (true, _) => code.to_owned(),
         (false, true) => name.to_owned(),
     }
@@ -40,9 +40,9 @@ fn applicant(a: Option<&MaskedApplicant>) -> String {
 fn remaining(lang: Lang, days: i32, overdue: bool) -> String {
     if days < 0 || overdue {
         format!(
-            "{}（{}）",
+            "{}{}",
             t(lang, Label::Overdue),
-            working_days(lang, days.unsigned_abs())
+            lang.paren(working_days(lang, days.unsigned_abs()))
         )
     } else {
         working_days(lang, days)
@@ -65,7 +65,7 @@ pub fn matter(lang: Lang, m: &Matter) -> String {
         .add(t(lang, Label::MatterName), &m.name)
         .add(
             t(lang, Label::Department),
-            named(&m.department_name, &m.department),
+            named(lang, &m.department_name, &m.department),
         )
         .add_nonempty(t(lang, Label::Version), &m.version)
         .add_nonempty(t(lang, Label::ValidFrom), &m.valid_from)
@@ -204,7 +204,7 @@ pub fn offices(lang: Lang, list: &[Office]) -> String {
         table.row([
             o.id.clone(),
             o.name.clone(),
-            named(&o.division_name, &o.division),
+            named(lang, &o.division_name, &o.division),
             o.departments.join(", "),
             yes_no(lang, o.is_window).to_owned(),
         ]);
@@ -216,7 +216,7 @@ pub fn offices(lang: Lang, list: &[Office]) -> String {
 pub fn route(lang: Lang, r: &ResolveRouteResponse) -> String {
     let office = r.responsible_office.as_ref().map_or_else(
         || r.responsible_office_id.clone(),
-        |o| named(&o.name, &o.id),
+        |o| named(lang, &o.name, &o.id),
     );
     let mut f = Fields::new();
     f.add(t(lang, Label::Scope), scope(lang, r.scope))
@@ -225,7 +225,7 @@ pub fn route(lang: Lang, r: &ResolveRouteResponse) -> String {
     if let Some(o) = &r.responsible_office {
         f.add(
             t(lang, Label::Division),
-            named(&o.division_name, &o.division),
+            named(lang, &o.division_name, &o.division),
         );
     }
     f.render()
@@ -335,14 +335,14 @@ pub fn case(lang: Lang, c: &Case) -> String {
         if d.address.is_empty() {
             method
         } else {
-            format!("{method}（{}）", d.address)
+            format!("{method}{}", lang.paren(&d.address))
         }
     });
     f.add(t(lang, Label::CaseNumber), &c.case_number)
         .add(t(lang, Label::CaseId), &c.case_id)
         .add(
             t(lang, Label::Matter),
-            named(&c.matter_name, &c.matter_code),
+            named(lang, &c.matter_name, &c.matter_code),
         )
         .add(t(lang, Label::Status), case_status(lang, c.status))
         .add(t(lang, Label::Scope), scope(lang, c.scope))
@@ -405,7 +405,7 @@ pub fn cases(lang: Lang, list: &[Case]) -> String {
     for c in list {
         table.row([
             c.case_number.clone(),
-            named(&c.matter_name, &c.matter_code),
+            named(lang, &c.matter_name, &c.matter_code),
             scope(lang, c.scope),
             case_status(lang, c.status),
             c.responsible_office_id.clone(),
@@ -424,7 +424,7 @@ pub fn assignment(lang: Lang, a: &Assignment) -> String {
         .add(t(lang, Label::CaseId), &a.case_id)
         .add(
             t(lang, Label::Matter),
-            named(&a.matter_name, &a.matter_code),
+            named(lang, &a.matter_name, &a.matter_code),
         )
         .add(t(lang, Label::State), assignment_state(lang, a.state))
         .add(t(lang, Label::Status), case_status(lang, a.case_status))
@@ -485,7 +485,7 @@ pub fn assignments(lang: Lang, list: &[Assignment]) -> String {
     for a in list {
         table.row([
             a.case_number.clone(),
-            named(&a.matter_name, &a.matter_code),
+            named(lang, &a.matter_name, &a.matter_code),
             scope(lang, a.scope),
             assignment_state(lang, a.state),
             a.window_office_id.clone(),
@@ -506,7 +506,7 @@ pub fn assignment_line(lang: Lang, a: &Assignment) -> String {
             .map_or_else(String::new, |at| at.format("%H:%M:%S").to_string()),
         assignment_state(lang, a.state),
         a.case_number,
-        named(&a.matter_name, &a.matter_code),
+        named(lang, &a.matter_name, &a.matter_code),
         scope(lang, a.scope),
         t(lang, Label::DueAt),
         due(a.due_at.as_ref()),
@@ -528,12 +528,12 @@ fn now() -> prost_types::Timestamp {
 
 /// The hotline's masked view of a case.
 pub fn status_view(lang: Lang, v: &CaseStatusView) -> String {
-    let office = |name: &str, id: &str| named(name, id);
+    let office = |name: &str, id: &str| named(lang, name, id);
     let mut f = Fields::new();
     f.add(t(lang, Label::CaseNumber), &v.case_number)
         .add(
             t(lang, Label::Matter),
-            named(&v.matter_name, &v.matter_code),
+            named(lang, &v.matter_name, &v.matter_code),
         )
         .add_nonempty(t(lang, Label::ApplicantName), &v.applicant_name_masked)
         .add(t(lang, Label::Scope), scope(lang, v.scope))

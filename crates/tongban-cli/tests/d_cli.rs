@@ -240,3 +240,170 @@ fn submit_against_a_closed_port_names_the_service_and_url() {
         "{err}"
     );
 }
+
+/// A CatalogService that answers two calls and remembers the metadata it was sent, to check
+/// the CLI over a real connection without the real services.
+mod fake {
+    use std::sync::{Arc, Mutex};
+
+    use tongban_proto::catalog::v1::catalog_service_server::CatalogService;
+    use tongban_proto::catalog::v1::*;
+    use tongban_runtime::status::{PreconditionViolation, failed_precondition};
+    use tonic::{Request, Response, Status};
+
+    /// `(authorization, accept-language)` of each request.
+    pub type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+    pub struct Catalog(pub Seen);
+
+    impl Catalog {
+        fn note<T>(&self, request: &Request<T>) {
+            let get = |key: &str| {
+                request
+                    .metadata()
+                    .get(key)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            self.0
+                .lock()
+                .unwrap()
+                .push((get("authorization"), get("accept-language")));
+        }
+    }
+
+    fn not_here() -> Status {
+        Status::unimplemented("not part of this fake")
+    }
+
+    #[tonic::async_trait]
+    impl CatalogService for Catalog {
+        async fn list_offices(
+            &self,
+            _: Request<ListOfficesRequest>,
+        ) -> Result<Response<ListOfficesResponse>, Status> {
+            Err(not_here())
+        }
+        async fn list_matters(
+            &self,
+            _: Request<ListMattersRequest>,
+        ) -> Result<Response<ListMattersResponse>, Status> {
+            Err(not_here())
+        }
+        async fn get_matter(
+            &self,
+            request: Request<GetMatterRequest>,
+        ) -> Result<Response<Matter>, Status> {
+            self.note(&request);
+            Err(failed_precondition(
+                "材料不齐".to_owned(),
+                vec![
+                    PreconditionViolation::new("MATERIAL_MISSING", "id_card", "居民身份证"),
+                    PreconditionViolation::new("MATERIAL_MISSING", "hukou", "户口簿"),
+                ],
+            ))
+        }
+        async fn get_notice(
+            &self,
+            _: Request<GetNoticeRequest>,
+        ) -> Result<Response<Notice>, Status> {
+            Err(not_here())
+        }
+        async fn resolve_route(
+            &self,
+            _: Request<ResolveRouteRequest>,
+        ) -> Result<Response<ResolveRouteResponse>, Status> {
+            Err(not_here())
+        }
+        async fn compute_due_date(
+            &self,
+            request: Request<ComputeDueDateRequest>,
+        ) -> Result<Response<ComputeDueDateResponse>, Status> {
+            self.note(&request);
+            // 2026-10-09T00:00:00+08:00: the end of 2026-10-08, whatever the start.
+            let due = prost_types::Timestamp {
+                seconds: 1_791_475_200,
+                nanos: 0,
+            };
+            Ok(Response::new(ComputeDueDateResponse {
+                due_time: Some(due),
+            }))
+        }
+        async fn list_agreements(
+            &self,
+            _: Request<ListAgreementsRequest>,
+        ) -> Result<Response<ListAgreementsResponse>, Status> {
+            Err(not_here())
+        }
+    }
+}
+
+#[tokio::test]
+async fn requests_carry_token_and_language_and_errors_list_every_detail() {
+    use tongban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let incoming = futures::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| stream);
+        Some((accepted, listener))
+    });
+    let seen = fake::Seen::default();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(CatalogServiceServer::new(fake::Catalog(seen.clone())))
+            .serve_with_incoming(incoming),
+    );
+    let cli = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::from(tongban());
+        cmd.args(args).args(["--intake", &url]);
+        async move { cmd.output().await.unwrap() }
+    };
+
+    let o = cli(&[
+        "catalog",
+        "due",
+        "--from",
+        "2026-09-30 10:00",
+        "--days",
+        "1",
+        "--token",
+        "tb1.x.y",
+    ])
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("2026-10-08 24:00"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("2026-09-30 10:00"), "{}", stdout(&o));
+
+    let o = cli(&["--json", "catalog", "due", "--days", "1"]).await;
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["due_time"], "2026-10-09T00:00:00+08:00");
+
+    let o = cli(&[
+        "catalog", "show", "shebaoka", "--lang", "en", "--token", "tb1.x.y",
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("FAILED_PRECONDITION"), "{err}");
+    assert!(
+        err.contains("please provide all of the following at once"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  - id_card: 居民身份证") && err.contains("  - hukou: 户口簿"),
+        "{err}"
+    );
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            ("Bearer tb1.x.y".to_owned(), "zh-CN".to_owned()),
+            (String::new(), "zh-CN".to_owned()),
+            ("Bearer tb1.x.y".to_owned(), "en".to_owned()),
+        ]
+    );
+    server.abort();
+}

@@ -129,7 +129,7 @@ pub fn render_notice(
         matter.conditions
     ));
 
-    line(format!("{}{sep}", t("申请材料", "Materials")));
+    line(format!("{}{}", t("申请材料", "Materials"), sep.trim_end()));
     for (i, material) in matter.materials.iter().enumerate() {
         let mut entry = format!(
             "  {}. {} ({}) — {}",

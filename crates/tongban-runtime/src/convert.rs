@@ -132,3 +132,53 @@ pub fn datetime(ts: Option<&prost_types::Timestamp>) -> Option<chrono::DateTime<
     let ts = ts?;
     chrono::DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).ok()?)
 }
+
+/// Presented materials as stored in a JSONB column.
+#[must_use]
+pub fn materials_to_json(materials: &[pb::PresentedMaterial]) -> serde_json::Value {
+    serde_json::Value::Array(
+        materials
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "material_code": m.material_code,
+                    "form": form_from_pb(m.form()).map(Form::as_str).unwrap_or_default(),
+                    "certificate_token": m.certificate_token,
+                    "sha256": m.sha256,
+                    "pages": m.pages,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Presented materials of a JSONB column written by [`materials_to_json`].
+#[must_use]
+pub fn materials_from_json(value: &serde_json::Value) -> Vec<pb::PresentedMaterial> {
+    let Some(items) = value.as_array() else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|m| {
+            let text = |k: &str| m.get(k).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+            let form = match m.get("form").and_then(serde_json::Value::as_str) {
+                Some(f) if f == Form::Paper.as_str() => pb::MaterialForm::Paper,
+                Some(f) if f == Form::Certificate.as_str() => pb::MaterialForm::Certificate,
+                Some(f) if f == Form::Electronic.as_str() => pb::MaterialForm::Electronic,
+                _ => pb::MaterialForm::Unspecified,
+            };
+            pb::PresentedMaterial {
+                material_code: text("material_code"),
+                form: form.into(),
+                certificate_token: text("certificate_token"),
+                sha256: text("sha256"),
+                pages: m
+                    .get("pages")
+                    .and_then(serde_json::Value::as_u64)
+                    .and_then(|p| u32::try_from(p).ok())
+                    .unwrap_or(0),
+            }
+        })
+        .collect()
+}

@@ -1,1 +1,125 @@
-//! tongban-hotline
+//! The 12345 hotline service (HotlineService): a masked status read model of every case, built
+//! from the case events on the stream, that a hotline operator queries by case number once the
+//! caller has proved who they are (last six characters of the ID number or last four digits of
+//! the phone); complaints (投诉) and 好差评 ratings about a case. Every verification attempt is
+//! audited.
+
+mod events;
+mod hotline_api;
+mod repo;
+mod verify;
+mod view;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tongban_bus::ConsumerSpec;
+use tongban_domain::reference::ReferenceData;
+use tongban_proto::hotline::v1::hotline_service_server::HotlineServiceServer;
+use tongban_runtime::auth::{TokenKeys, interceptor};
+use tongban_runtime::pii::PiiKeys;
+use tongban_runtime::platform::{Platform, StartError};
+use tongban_runtime::settings::Settings;
+
+/// Name of this service: schema, producer of its events, consumer label.
+pub const SERVICE: &str = "hotline";
+/// Default gRPC port.
+pub const DEFAULT_PORT: u16 = 50055;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub(crate) struct State {
+    pub reference: Arc<ReferenceData>,
+    pub pool: PgPool,
+    pub pii: Arc<PiiKeys>,
+}
+
+/// The hotline service, built and bound, not yet serving.
+pub struct Application {
+    platform: Platform,
+}
+
+impl Application {
+    /// Loads reference data, migrates the `hotline` schema, connects JetStream, opens the
+    /// durable consumer of case events and binds.
+    ///
+    /// # Errors
+    /// See [`StartError`].
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let platform = Platform::start(settings, &MIGRATOR).await?;
+        // Create the durable consumer now so nothing published from here on is missed.
+        tongban_bus::open_consumer(&platform.bus, &consumer_spec()).await?;
+        Ok(Self { platform })
+    }
+
+    /// The port bound.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.platform.port()
+    }
+
+    /// Serves until `shutdown` is cancelled, with the outbox relay (complaint and rating events)
+    /// and the consumer of case events running beside the server.
+    ///
+    /// # Errors
+    /// The server or the consumer fails.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartError> {
+        let Platform {
+            settings,
+            pool,
+            bus,
+            tokens,
+            pii,
+            reference,
+            listener,
+        } = self.platform;
+        let state = State {
+            reference,
+            pool: pool.clone(),
+            pii,
+        };
+        let relay = tokio::spawn(tongban_bus::run_relay(
+            pool.clone(),
+            // The schema, which names the relay's NOTIFY channel (the service name unless overridden).
+            settings.schema.clone(),
+            bus.clone(),
+            shutdown.clone(),
+        ));
+        let consumer = tokio::spawn(tongban_bus::run_consumer(
+            bus,
+            pool,
+            consumer_spec(),
+            events::CaseEvents::new(state.clone()),
+            shutdown.clone(),
+        ));
+        let (routes, health) = tongban_runtime::server::base_routes()?;
+        let auth = interceptor(Arc::clone(&tokens) as Arc<TokenKeys>);
+        let routes = routes.add_service(HotlineServiceServer::with_interceptor(
+            hotline_api::Hotline::new(state),
+            auth,
+        ));
+        health
+            .serving::<HotlineServiceServer<hotline_api::Hotline>>()
+            .await;
+        let served =
+            tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
+        shutdown.cancel();
+        let _ = relay.await;
+        let consumed = consumer.await;
+        served?;
+        if let Ok(Err(err)) = consumed {
+            return Err(err.into());
+        }
+        Ok(())
+    }
+}
+
+fn consumer_spec() -> ConsumerSpec {
+    ConsumerSpec {
+        durable: "hotline-case-events".to_owned(),
+        filter: "case.>".to_owned(),
+    }
+}

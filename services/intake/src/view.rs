@@ -1,7 +1,7 @@
 //! Rows to the public API's messages, and the events this service publishes.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgConnection;
 use tongban_domain::case::{CaseEvent, CaseStatus};
 use tongban_domain::materials::Form;
@@ -10,7 +10,7 @@ use tongban_domain::timeline::{TimelineContext, describe};
 use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1 as api;
-use tongban_runtime::convert::{datetime, status_to_pb, timestamp};
+use tongban_runtime::convert::{datetime, materials_from_json, materials_to_json, status_to_pb, timestamp};
 
 use crate::SERVICE;
 use crate::repo::{self, CaseRow, TimelineRow};
@@ -18,48 +18,27 @@ use crate::validation::MaterialIn;
 
 /// Materials as stored in the `materials` column.
 pub fn materials_json(materials: &[MaterialIn]) -> Value {
-    Value::Array(
-        materials
-            .iter()
-            .map(|m| {
-                json!({
-                    "material_code": m.code,
-                    "form": m.form.as_str(),
-                    "certificate_token": m.certificate_token,
-                    "sha256": m.sha256,
-                    "pages": m.pages,
-                })
-            })
-            .collect(),
-    )
+    let presented: Vec<pb::PresentedMaterial> = materials
+        .iter()
+        .map(|m| pb::PresentedMaterial {
+            material_code: m.code.clone(),
+            form: match m.form {
+                Form::Electronic => pb::MaterialForm::Electronic,
+                Form::Paper => pb::MaterialForm::Paper,
+                Form::Certificate => pb::MaterialForm::Certificate,
+            }
+            .into(),
+            certificate_token: m.certificate_token.clone(),
+            sha256: m.sha256.clone(),
+            pages: m.pages,
+        })
+        .collect();
+    materials_to_json(&presented)
 }
 
 /// Materials of the `materials` column as API messages.
 pub fn materials_pb(value: &Value) -> Vec<pb::PresentedMaterial> {
-    value
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|m| {
-                    let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-                    let form = match m.get("form").and_then(Value::as_str) {
-                        Some(f) if f == Form::Paper.as_str() => pb::MaterialForm::Paper,
-                        Some(f) if f == Form::Certificate.as_str() => pb::MaterialForm::Certificate,
-                        Some(f) if f == Form::Electronic.as_str() => pb::MaterialForm::Electronic,
-                        _ => pb::MaterialForm::Unspecified,
-                    };
-                    pb::PresentedMaterial {
-                        material_code: text("material_code"),
-                        form: form.into(),
-                        certificate_token: text("certificate_token"),
-                        sha256: text("sha256"),
-                        pages: m.get("pages").and_then(Value::as_u64).and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    materials_from_json(value)
 }
 
 fn strings(value: &Value) -> Vec<String> {

@@ -1,1 +1,95 @@
-//! tongban-review
+//! The review service (属地审批): the inbox of cases routed to each responsible office; a
+//! reviewer of that office — and only of that office — claims a case, asks for 补正, and
+//! approves or denies it against the matter's 审查要点 checklist. Every step is published
+//! through the outbox.
+
+mod api;
+mod events;
+mod repo;
+mod watch;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tongban_bus::ConsumerSpec;
+use tongban_domain::reference::ReferenceData;
+use tongban_proto::review::v1::review_service_server::ReviewServiceServer;
+use tongban_runtime::auth::interceptor;
+use tongban_runtime::platform::{Platform, StartError};
+use tongban_runtime::settings::Settings;
+
+/// Name of this service: schema, producer of its events, consumer label.
+pub const SERVICE: &str = "review";
+/// Default gRPC port.
+pub const DEFAULT_PORT: u16 = 50052;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub(crate) struct State {
+    pub reference: Arc<ReferenceData>,
+    pub pool: PgPool,
+    pub changes: watch::Changes,
+}
+
+/// The review service, built and bound, not yet serving.
+pub struct Application {
+    platform: Platform,
+}
+
+impl Application {
+    /// Loads reference data, migrates the `review` schema, connects JetStream and binds.
+    ///
+    /// # Errors
+    /// See [`StartError`].
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let platform = Platform::start(settings, &MIGRATOR).await?;
+        tongban_bus::open_consumer(&platform.bus, &consumer_spec()).await?;
+        Ok(Self { platform })
+    }
+
+    /// The port bound.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.platform.port()
+    }
+
+    /// Serves until `shutdown` is cancelled, with the outbox relay, the consumer of routed cases
+    /// and the change feed for watchers running beside the server.
+    ///
+    /// # Errors
+    /// The server or the consumer fails.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartError> {
+        let Platform { pool, bus, tokens, reference, listener, .. } = self.platform;
+        let changes = watch::Changes::new();
+        let feed = tokio::spawn(watch::run_feed(pool.clone(), changes.clone(), shutdown.clone()));
+        let state = State { reference, pool: pool.clone(), changes };
+        let relay = tokio::spawn(tongban_bus::run_relay(pool.clone(), SERVICE.to_owned(), bus.clone(), shutdown.clone()));
+        let consumer = tokio::spawn(tongban_bus::run_consumer(
+            bus,
+            pool,
+            consumer_spec(),
+            events::CaseEvents::new(state.clone()),
+            shutdown.clone(),
+        ));
+        let (routes, health) = tongban_runtime::server::base_routes()?;
+        let routes = routes.add_service(ReviewServiceServer::with_interceptor(api::Review::new(state), interceptor(tokens)));
+        health.serving::<ReviewServiceServer<api::Review>>().await;
+        let served = tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
+        shutdown.cancel();
+        let _ = relay.await;
+        let _ = feed.await;
+        let consumed = consumer.await;
+        served?;
+        if let Ok(Err(err)) = consumed {
+            return Err(err.into());
+        }
+        Ok(())
+    }
+}
+
+fn consumer_spec() -> ConsumerSpec {
+    ConsumerSpec { durable: "review-case-events".to_owned(), filter: "case.>".to_owned() }
+}

@@ -1,0 +1,360 @@
+//! The hotline schema: the status read model and its timeline, the audit of lookups,
+//! complaints, ratings and rectifications.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgConnection;
+use tongban_domain::case::CaseStatus;
+use uuid::Uuid;
+
+/// One case as the hotline sees it (no ID number or phone: only verification digests).
+#[derive(Clone, sqlx::FromRow)]
+pub struct StatusRow {
+    pub case_id: Uuid,
+    pub case_number: String,
+    pub matter_code: String,
+    pub matter_name: String,
+    pub scope: String,
+    pub mode: String,
+    pub window_office_id: String,
+    pub responsible_office_id: String,
+    pub status: String,
+    pub status_at: DateTime<Utc>,
+    pub applicant_name_masked: String,
+    pub id_tail_digest: String,
+    pub phone_tail_digest: String,
+    pub accepted_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub decision: Option<String>,
+    pub decision_reason: Option<String>,
+}
+
+impl std::fmt::Debug for StatusRow {
+    // The digests are keyed and bound to the case, but they are verification secrets all the
+    // same: leave them out.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusRow")
+            .field("case_id", &self.case_id)
+            .field("case_number", &self.case_number)
+            .field("status", &self.status)
+            .field("applicant_name_masked", &self.applicant_name_masked)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StatusRow {
+    /// The stored status (only this service writes it, always from `CaseStatus::as_str`).
+    pub fn status(&self) -> CaseStatus {
+        self.status.parse().unwrap_or(CaseStatus::Submitted)
+    }
+}
+
+const COLUMNS: &str = "case_id, case_number, matter_code, matter_name, scope, mode, window_office_id,
+    responsible_office_id, status, status_at, applicant_name_masked, id_tail_digest, phone_tail_digest,
+    accepted_at, due_at, decision, decision_reason";
+
+/// Inserts the row of a submitted case; `false` when it already exists.
+pub async fn insert_case(conn: &mut PgConnection, row: &StatusRow) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO case_status (case_id, case_number, matter_code, matter_name, scope, mode, window_office_id,
+            responsible_office_id, status, status_at, applicant_name_masked, id_tail_digest, phone_tail_digest,
+            accepted_at, due_at, decision, decision_reason)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+         ON CONFLICT (case_id) DO NOTHING",
+    )
+    .bind(row.case_id)
+    .bind(&row.case_number)
+    .bind(&row.matter_code)
+    .bind(&row.matter_name)
+    .bind(&row.scope)
+    .bind(&row.mode)
+    .bind(&row.window_office_id)
+    .bind(&row.responsible_office_id)
+    .bind(&row.status)
+    .bind(row.status_at)
+    .bind(&row.applicant_name_masked)
+    .bind(&row.id_tail_digest)
+    .bind(&row.phone_tail_digest)
+    .bind(row.accepted_at)
+    .bind(row.due_at)
+    .bind(&row.decision)
+    .bind(&row.decision_reason)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A case by id, locked for update (events of one case are applied one at a time).
+pub async fn case_for_update(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+) -> Result<Option<StatusRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM case_status WHERE case_id = $1 FOR UPDATE");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(case_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// A case by its number.
+pub async fn case_by_number(
+    conn: &mut PgConnection,
+    number: &str,
+) -> Result<Option<StatusRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM case_status WHERE case_number = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(number)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Writes the changeable part of a case back.
+pub async fn update_case(conn: &mut PgConnection, row: &StatusRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE case_status SET status = $2, status_at = $3, accepted_at = $4, due_at = $5, decision = $6,
+            decision_reason = $7, updated_at = now()
+         WHERE case_id = $1",
+    )
+    .bind(row.case_id)
+    .bind(&row.status)
+    .bind(row.status_at)
+    .bind(row.accepted_at)
+    .bind(row.due_at)
+    .bind(&row.decision)
+    .bind(&row.decision_reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One timeline line.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TimelineRow {
+    pub at: DateTime<Utc>,
+    pub status: String,
+    pub description: String,
+    pub description_en: String,
+    pub office_id: String,
+}
+
+/// Appends a line unless the event already left one.
+pub async fn add_timeline(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    event_id: Uuid,
+    line: &TimelineRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO case_timeline (case_id, at, status, description, description_en, office_id, event_id)
+         VALUES ($1,$2,$3,$4,$5,$6,$7)
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(case_id)
+    .bind(line.at)
+    .bind(&line.status)
+    .bind(&line.description)
+    .bind(&line.description_en)
+    .bind(&line.office_id)
+    .bind(event_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The timeline of a case, oldest first.
+pub async fn timeline(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+) -> Result<Vec<TimelineRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT at, status, description, description_en, office_id FROM case_timeline
+         WHERE case_id = $1 ORDER BY at, id",
+    )
+    .bind(case_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// What a verification attempt was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupAction {
+    /// QueryCaseStatus.
+    Status,
+    /// FileComplaint.
+    Complaint,
+    /// RateService.
+    Rating,
+}
+
+impl LookupAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            LookupAction::Status => "status",
+            LookupAction::Complaint => "complaint",
+            LookupAction::Rating => "rating",
+        }
+    }
+}
+
+/// How a lookup ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupResult {
+    /// The case exists and the verification matched.
+    Found,
+    /// Unknown case or wrong verification (not told apart, not even here).
+    NotFound,
+    /// Malformed case number or verification.
+    BadInput,
+}
+
+impl LookupResult {
+    fn as_str(self) -> &'static str {
+        match self {
+            LookupResult::Found => "found",
+            LookupResult::NotFound => "not_found",
+            LookupResult::BadInput => "bad_input",
+        }
+    }
+}
+
+/// One audited lookup.
+#[derive(Debug, Clone)]
+pub struct Lookup<'a> {
+    pub operator: &'a str,
+    pub role: &'a str,
+    pub office_id: &'a str,
+    pub case_number: &'a str,
+    pub result: LookupResult,
+    pub action: LookupAction,
+}
+
+/// Longest case number kept in the lookup audit (input as typed may be anything).
+const MAX_AUDITED_NUMBER_CHARS: usize = 64;
+
+/// Records a lookup in its own statement (it stays recorded whatever happens next).
+pub async fn record_lookup(
+    conn: &mut PgConnection,
+    lookup: &Lookup<'_>,
+) -> Result<(), sqlx::Error> {
+    let number: String = lookup
+        .case_number
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_AUDITED_NUMBER_CHARS)
+        .collect();
+    sqlx::query(
+        "INSERT INTO status_lookups (operator, role, office_id, case_number, result, action)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(lookup.operator)
+    .bind(lookup.role)
+    .bind(lookup.office_id)
+    .bind(number)
+    .bind(lookup.result.as_str())
+    .bind(lookup.action.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A complaint to insert.
+pub struct NewComplaint<'a> {
+    pub complaint_id: Uuid,
+    pub case: &'a StatusRow,
+    pub office_id: &'a str,
+    pub state: &'a str,
+    pub caller_name_masked: &'a str,
+    pub caller_name_sealed: Vec<u8>,
+    pub caller_phone_masked: &'a str,
+    pub caller_phone_sealed: Vec<u8>,
+    pub caller_phone_digest: String,
+    pub content: &'a str,
+    pub filed_by: &'a str,
+    pub filed_at: DateTime<Utc>,
+}
+
+pub async fn insert_complaint(
+    conn: &mut PgConnection,
+    c: &NewComplaint<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO complaints (complaint_id, case_id, case_number, office_id, state, caller_name_masked,
+            caller_name_sealed, caller_phone_masked, caller_phone_sealed, caller_phone_digest, content, filed_by,
+            filed_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+    )
+    .bind(c.complaint_id)
+    .bind(c.case.case_id)
+    .bind(&c.case.case_number)
+    .bind(c.office_id)
+    .bind(c.state)
+    .bind(c.caller_name_masked)
+    .bind(&c.caller_name_sealed)
+    .bind(c.caller_phone_masked)
+    .bind(&c.caller_phone_sealed)
+    .bind(&c.caller_phone_digest)
+    .bind(c.content)
+    .bind(c.filed_by)
+    .bind(c.filed_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A rating to insert.
+pub struct NewRating<'a> {
+    pub rating_id: Uuid,
+    pub case: &'a StatusRow,
+    pub occasion: &'a str,
+    pub level: &'a str,
+    pub comment: &'a str,
+    pub scores: Value,
+    pub recorded_by: &'a str,
+    pub rated_at: DateTime<Utc>,
+}
+
+/// Inserts a rating; `false` when the case was already rated at that occasion.
+pub async fn insert_rating(conn: &mut PgConnection, r: &NewRating<'_>) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO ratings (rating_id, case_id, case_number, office_id, occasion, level, comment, scores,
+            recorded_by, rated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+         ON CONFLICT (case_id, occasion) DO NOTHING",
+    )
+    .bind(r.rating_id)
+    .bind(r.case.case_id)
+    .bind(&r.case.case_number)
+    .bind(&r.case.responsible_office_id)
+    .bind(r.occasion)
+    .bind(r.level)
+    .bind(r.comment)
+    .bind(&r.scores)
+    .bind(r.recorded_by)
+    .bind(r.rated_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Opens a 整改 item for a poor rating.
+pub async fn open_rectification(
+    conn: &mut PgConnection,
+    rectification_id: Uuid,
+    rating_id: Uuid,
+    case: &StatusRow,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO rectifications (rectification_id, rating_id, case_id, office_id, opened_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(rectification_id)
+    .bind(rating_id)
+    .bind(case.case_id)
+    .bind(&case.responsible_office_id)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,415 @@
+//! ReviewService: the responsible office's inbox, claims, 补正 requests and decisions. A
+//! reviewer acts only on cases routed to the office in their token; any other case is
+//! NOT_FOUND, exactly as if it did not exist.
+
+use std::pin::Pin;
+
+use chrono::Utc;
+use futures::Stream;
+use serde_json::json;
+use tonic::{Request, Response, Status};
+use tongban_domain::case::{self, CaseCommand, CaseEvent, Decision};
+use tongban_domain::i18n::{Lang, Localized};
+use tongban_domain::review::{ChecklistEntry, check_decision};
+use tongban_domain::timeline::{TimelineContext, describe};
+use tongban_proto::common::v1 as pb;
+use tongban_proto::events::v1::{self as ev, event::Body};
+use tongban_proto::review::v1::review_service_server::ReviewService;
+use tongban_proto::review::v1::{
+    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest, ListAssignmentsRequest,
+    ListAssignmentsResponse, RequestSupplementRequest, WatchAssignmentsRequest,
+};
+use tongban_runtime::auth::{Claims, Role, caller};
+use tongban_runtime::convert::{decision_from_pb, decision_to_pb, materials_from_json, status_to_pb, timestamp};
+use tongban_runtime::lang::request_lang;
+use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+use uuid::Uuid;
+
+use crate::State;
+use crate::repo::{self, AssignmentRow, state_name, state_of};
+
+/// Longest reason or item text.
+const MAX_TEXT_CHARS: usize = 1000;
+/// Most items in one 补正 request.
+const MAX_ITEMS: usize = 50;
+
+/// The ReviewService handlers.
+pub struct Review {
+    state: State,
+}
+
+impl Review {
+    pub(crate) fn new(state: State) -> Self {
+        Self { state }
+    }
+}
+
+fn internal(lang: Lang) -> impl Fn(sqlx::Error) -> Status {
+    move |err| status::internal(lang, &err)
+}
+
+fn not_found(lang: Lang) -> Status {
+    status::not_found(lang, "该办件", "case")
+}
+
+/// Roles that act on assignments, and the office whose inbox a caller may read.
+fn office_of(claims: &Claims, requested: &str, lang: Lang) -> Result<String, Status> {
+    claims.require(&[Role::Reviewer, Role::OfficeHead, Role::Supervisor, Role::Admin], lang)?;
+    let requested = requested.trim();
+    match claims.role {
+        Role::Supervisor | Role::Admin if !requested.is_empty() => Ok(requested.to_owned()),
+        _ if requested.is_empty() || requested == claims.office => Ok(claims.office.clone()),
+        _ => Err(status::permission_denied(lang, "只能查看本机构的待办", "you can see only your own office's inbox")),
+    }
+}
+
+fn may_act(claims: &Claims, row: &AssignmentRow) -> bool {
+    matches!(claims.role, Role::Reviewer | Role::OfficeHead) && claims.office == row.office_id
+}
+
+fn may_see(claims: &Claims, row: &AssignmentRow) -> bool {
+    matches!(claims.role, Role::Supervisor | Role::Admin) || may_act(claims, row)
+}
+
+fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
+    Uuid::parse_str(raw.trim()).map_err(|_| {
+        status::invalid_argument(lang, vec![FieldViolation::new("case_id", lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"))])
+    })
+}
+
+/// The public view of an assignment.
+pub fn assignment_pb(row: &AssignmentRow) -> Assignment {
+    let text = |k: &str| row.applicant.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let status = row.status();
+    Assignment {
+        case_id: row.case_id.to_string(),
+        case_number: row.case_number.clone(),
+        office_id: row.office_id.clone(),
+        matter_code: row.matter_code.clone(),
+        matter_name: row.matter_name.clone(),
+        scope: row.scope.parse().map(tongban_runtime::convert::scope_to_pb).unwrap_or_default().into(),
+        mode: row.mode.parse().map(tongban_runtime::convert::mode_to_pb).unwrap_or_default().into(),
+        state: state_of(status).into(),
+        window_office_id: row.window_office_id.clone(),
+        applicant: Some(pb::MaskedApplicant {
+            name: text("name"),
+            id_number_masked: text("id_number_masked"),
+            phone_masked: text("phone_masked"),
+        }),
+        home_division: row.home_division.clone(),
+        materials: materials_from_json(&row.materials),
+        routed_at: Some(timestamp(row.routed_at)),
+        due_at: row.due_at.map(timestamp),
+        claimed_by: row.claimed_by.clone().unwrap_or_default(),
+        decision: match row.decision.as_deref() {
+            Some("approve") => pb::Decision::Approve,
+            Some("deny") => pb::Decision::Deny,
+            _ => pb::Decision::Unspecified,
+        }
+        .into(),
+        decision_reason: row.decision_reason.clone().unwrap_or_default(),
+        checklist: serde_json::from_value::<Vec<ChecklistEntry>>(row.checklist.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| pb::ChecklistItem { review_point_code: c.review_point_code, passed: c.passed, note: c.note })
+            .collect(),
+        supplement_items: serde_json::from_value(row.supplement_items.clone()).unwrap_or_default(),
+        supplement_reason: row.supplement_reason.clone().unwrap_or_default(),
+        case_status: status_to_pb(status).into(),
+        decided_at: row.decided_at.map(timestamp),
+    }
+}
+
+fn check_text(value: &str, field: &str, lang: Lang, errors: &mut Vec<FieldViolation>) -> String {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.push(FieldViolation::new(field, lang.pick("必须填写", "is required")));
+    } else if value.chars().count() > MAX_TEXT_CHARS || value.chars().any(|c| c.is_control() && c != '\n') {
+        errors.push(FieldViolation::new(field, lang.pick("最长 1000 个字符，不能含控制字符", "at most 1000 characters, no control characters")));
+    }
+    value.to_owned()
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<Assignment, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl ReviewService for Review {
+    #[tracing::instrument(name = "ListAssignments", skip_all)]
+    async fn list_assignments(&self, request: Request<ListAssignmentsRequest>) -> Result<Response<ListAssignmentsResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let req = request.into_inner();
+        let office = office_of(&claims, &req.office_id, lang)?;
+        let states: Vec<String> = req
+            .states()
+            .filter(|s| *s != AssignmentState::Unspecified)
+            .map(|s| state_name(s).to_owned())
+            .collect();
+        let limit = i64::from(if req.limit == 0 { 200 } else { req.limit.min(1000) });
+        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let rows = repo::list(&mut conn, &office, &states, limit).await.map_err(internal(lang))?;
+        Ok(Response::new(ListAssignmentsResponse { assignments: rows.iter().map(assignment_pb).collect() }))
+    }
+
+    type WatchAssignmentsStream = WatchStream;
+
+    #[tracing::instrument(name = "WatchAssignments", skip_all)]
+    async fn watch_assignments(&self, request: Request<WatchAssignmentsRequest>) -> Result<Response<WatchStream>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let office = office_of(&claims, &request.get_ref().office_id, lang)?;
+        // Subscribe before reading the snapshot so no change falls between the two.
+        let mut changes = self.state.changes.subscribe();
+        let pool = self.state.pool.clone();
+        let mut conn = pool.acquire().await.map_err(internal(lang))?;
+        let snapshot = repo::list(&mut conn, &office, &[], 1000).await.map_err(internal(lang))?;
+        drop(conn);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Assignment, Status>>(64);
+        tokio::spawn(async move {
+            for row in &snapshot {
+                if tx.send(Ok(assignment_pb(row))).await.is_err() {
+                    return;
+                }
+            }
+            loop {
+                let case_id = tokio::select! {
+                    () = tx.closed() => return,
+                    next = changes.recv() => match next {
+                        Ok(id) => id,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    },
+                };
+                let row = match pool.acquire().await {
+                    Ok(mut conn) => repo::get(&mut conn, case_id, false).await,
+                    Err(err) => Err(err),
+                };
+                match row {
+                    Ok(Some(row)) if row.office_id == office => {
+                        if tx.send(Ok(assignment_pb(&row))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(err) => {
+                        let _ = tx.send(Err(status::internal(lang, &err))).await;
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+
+    #[tracing::instrument(name = "GetAssignment", skip_all)]
+    async fn get_assignment(&self, request: Request<GetAssignmentRequest>) -> Result<Response<Assignment>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let case_id = parse_case_id(&request.get_ref().case_id, lang)?;
+        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let row = repo::get(&mut conn, case_id, false)
+            .await
+            .map_err(internal(lang))?
+            .filter(|r| may_see(&claims, r))
+            .ok_or_else(|| not_found(lang))?;
+        Ok(Response::new(assignment_pb(&row)))
+    }
+
+    #[tracing::instrument(name = "ClaimCase", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "review"))]
+    async fn claim_case(&self, request: Request<ClaimCaseRequest>) -> Result<Response<Assignment>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let case_id = parse_case_id(&request.get_ref().case_id, lang)?;
+        let command = CaseCommand::Claim { reviewer: claims.user.clone() };
+        let row = self
+            .act(&claims, case_id, &command, lang, |row, now| {
+                row.claimed_by = Some(claims.user.clone());
+                row.claimed_at = Some(now);
+                Body::CaseClaimed(ev::CaseClaimed { office_id: row.office_id.clone(), reviewer: claims.user.clone() })
+            })
+            .await?;
+        Ok(Response::new(assignment_pb(&row)))
+    }
+
+    #[tracing::instrument(name = "RequestSupplement", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "review"))]
+    async fn request_supplement(&self, request: Request<RequestSupplementRequest>) -> Result<Response<Assignment>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let req = request.into_inner();
+        let case_id = parse_case_id(&req.case_id, lang)?;
+        let mut errors = Vec::new();
+        let reason = check_text(&req.reason, "reason", lang, &mut errors);
+        if req.items.is_empty() {
+            errors.push(FieldViolation::new("items", lang.pick("必须列出需要补正的材料", "list the material needed")));
+        }
+        if req.items.len() > MAX_ITEMS {
+            errors.push(FieldViolation::new("items", lang.pick("最多 50 项", "at most 50 items")));
+        }
+        let items: Vec<String> =
+            req.items.iter().enumerate().map(|(i, item)| check_text(item, &format!("items[{i}]"), lang, &mut errors)).collect();
+        if !errors.is_empty() {
+            return Err(status::invalid_argument(lang, errors));
+        }
+        let command = CaseCommand::RequestSupplement { items: items.clone(), reason: reason.clone() };
+        let row = self
+            .act(&claims, case_id, &command, lang, |row, _| {
+                row.supplement_items = json!(items);
+                row.supplement_reason = Some(reason.clone());
+                // The clock stops until the window hands the material in.
+                row.due_at = None;
+                Body::SupplementRequested(ev::SupplementRequested {
+                    office_id: row.office_id.clone(),
+                    items: items.clone(),
+                    reason: reason.clone(),
+                })
+            })
+            .await?;
+        Ok(Response::new(assignment_pb(&row)))
+    }
+
+    #[tracing::instrument(name = "DecideCase", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "decide"))]
+    async fn decide_case(&self, request: Request<DecideCaseRequest>) -> Result<Response<Assignment>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let req = request.into_inner();
+        let case_id = parse_case_id(&req.case_id, lang)?;
+        let mut errors = Vec::new();
+        let decision = decision_from_pb(req.decision());
+        if decision.is_none() {
+            errors.push(FieldViolation::new("decision", lang.pick("必须选择准予或不予", "choose APPROVE or DENY")));
+        }
+        let reason = req.reason.trim().to_owned();
+        if decision == Some(Decision::Deny) || !reason.is_empty() {
+            check_text(&reason, "reason", lang, &mut errors);
+        }
+        let checklist: Vec<ChecklistEntry> = req
+            .checklist
+            .iter()
+            .map(|c| ChecklistEntry { review_point_code: c.review_point_code.trim().to_owned(), passed: c.passed, note: c.note.trim().to_owned() })
+            .collect();
+        let Some(decision) = decision.filter(|_| errors.is_empty()) else {
+            return Err(status::invalid_argument(lang, errors));
+        };
+        // The checklist is checked against the matter once we know the case is the caller's.
+        let reference = self.state.reference.clone();
+        let row = self
+            .act_checked(
+                &claims,
+                case_id,
+                &CaseCommand::Decide { decision },
+                lang,
+                |row| {
+                    let Some(matter) = reference.catalog.matter(&row.matter_code) else {
+                        return Ok(());
+                    };
+                    check_decision(matter, decision, &checklist).map_err(|problems| {
+                        status::invalid_argument(
+                            lang,
+                            problems
+                                .iter()
+                                .map(|p| FieldViolation::new("checklist", p.text(lang)))
+                                .collect(),
+                        )
+                    })
+                },
+                |row, now| {
+                    row.decision = Some(decision.as_str().to_owned());
+                    row.decision_reason = Some(reason.clone());
+                    row.checklist = serde_json::to_value(&checklist).unwrap_or_else(|_| json!([]));
+                    row.decided_at = Some(now);
+                    Body::CaseDecided(ev::CaseDecided {
+                        office_id: row.office_id.clone(),
+                        decision: decision_to_pb(decision).into(),
+                        reason: reason.clone(),
+                        checklist: checklist
+                            .iter()
+                            .map(|c| pb::ChecklistItem { review_point_code: c.review_point_code.clone(), passed: c.passed, note: c.note.clone() })
+                            .collect(),
+                        reviewer: claims.user.clone(),
+                    })
+                },
+            )
+            .await?;
+        Ok(Response::new(assignment_pb(&row)))
+    }
+}
+
+impl Review {
+    async fn act(
+        &self,
+        claims: &Claims,
+        case_id: Uuid,
+        command: &CaseCommand,
+        lang: Lang,
+        change: impl FnOnce(&mut AssignmentRow, chrono::DateTime<Utc>) -> Body,
+    ) -> Result<AssignmentRow, Status> {
+        self.act_checked(claims, case_id, command, lang, |_| Ok(()), change).await
+    }
+
+    /// Loads the caller's assignment (NOT_FOUND for anyone else's), applies `command` through
+    /// the state machine, lets `change` update the row and build the event, and stores row,
+    /// event, timeline-free audit record in one transaction.
+    async fn act_checked(
+        &self,
+        claims: &Claims,
+        case_id: Uuid,
+        command: &CaseCommand,
+        lang: Lang,
+        check: impl FnOnce(&AssignmentRow) -> Result<(), Status>,
+        change: impl FnOnce(&mut AssignmentRow, chrono::DateTime<Utc>) -> Body,
+    ) -> Result<AssignmentRow, Status> {
+        claims.require(&[Role::Reviewer, Role::OfficeHead], lang)?;
+        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
+        let mut row = repo::get(&mut tx, case_id, true)
+            .await
+            .map_err(internal(lang))?
+            .filter(|r| may_act(claims, r))
+            .ok_or_else(|| not_found(lang))?;
+        let span = tracing::Span::current();
+        span.record("tongban.case_number", row.case_number.as_str());
+        if let Some(parent) = row.traceparent.as_deref() {
+            // Days later, the reviewer's work still joins the case's trace.
+            tongban_telemetry::set_parent_from_traceparent(&span, parent, None);
+        }
+        let before = json!({"state": row.state, "case_status": row.case_status});
+        let (next, events) = case::transition(row.status(), command).map_err(|e| {
+            status::failed_precondition(e.text(lang), vec![PreconditionViolation::new("CASE_STATE", "state", e.text(lang))])
+        })?;
+        check(&row)?;
+        let now = Utc::now();
+        let body = change(&mut row, now);
+        row.set_status(next);
+        repo::update(&mut tx, &row).await.map_err(internal(lang))?;
+        let headers = tongban_telemetry::headers_of(&span);
+        for step in events {
+            let event = tongban_bus::new_event(row.case_id, &row.case_number, crate::SERVICE, &claims.user, now, body.clone());
+            tongban_store::enqueue(&mut tx, &tongban_bus::event_message(step.subject_suffix(), &event, headers.clone()))
+                .await
+                .map_err(|e| status::internal(lang, &e))?;
+            log_step(&self.state, &row, step);
+        }
+        tongban_store::audit(
+            &mut tx,
+            &tongban_store::AuditRecord {
+                actor: &claims.user,
+                role: claims.role.as_str(),
+                office_id: &claims.office,
+                action: command.name(),
+                entity: "case",
+                entity_id: &row.case_id.to_string(),
+                before: Some(before),
+                after: Some(json!({"state": row.state, "case_status": row.case_status, "decision": row.decision})),
+            },
+        )
+        .await
+        .map_err(|e| status::internal(lang, &e))?;
+        tx.commit().await.map_err(internal(lang))?;
+        Ok(row)
+    }
+}
+
+fn log_step(state: &State, row: &AssignmentRow, step: CaseEvent) {
+    let office_name = state.reference.directory.office(&row.office_id).map_or(row.office_id.as_str(), |o| o.name.as_str());
+    let text = describe(step, TimelineContext { office_name, detail: row.decision_reason.as_deref().unwrap_or_default() });
+    tracing::info!(case_number = %row.case_number, step = %text.en, "review step");
+}
