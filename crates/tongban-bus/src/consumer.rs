@@ -63,12 +63,18 @@ pub trait EventHandler: Send + Sync + 'static {
 ///
 /// # Errors
 /// The consumer cannot be created.
-pub async fn open_consumer(bus: &Bus, spec: &ConsumerSpec) -> Result<async_nats::jetstream::consumer::Consumer<pull::Config>, BusError> {
+pub async fn open_consumer(
+    bus: &Bus,
+    spec: &ConsumerSpec,
+) -> Result<async_nats::jetstream::consumer::Consumer<pull::Config>, BusError> {
     let stream = bus
         .jetstream()
         .get_stream(&bus.config().stream)
         .await
-        .map_err(|e| BusError::Consumer { durable: spec.durable.clone(), source: Box::new(e) })?;
+        .map_err(|e| BusError::Consumer {
+            durable: spec.durable.clone(),
+            source: Box::new(e),
+        })?;
     stream
         .get_or_create_consumer(
             &spec.durable,
@@ -82,7 +88,10 @@ pub async fn open_consumer(bus: &Bus, spec: &ConsumerSpec) -> Result<async_nats:
             },
         )
         .await
-        .map_err(|e| BusError::Consumer { durable: spec.durable.clone(), source: Box::new(e) })
+        .map_err(|e| BusError::Consumer {
+            durable: spec.durable.clone(),
+            source: Box::new(e),
+        })
 }
 
 /// Consumes until `shutdown` is cancelled; the message in hand is finished first.
@@ -99,10 +108,10 @@ pub async fn run_consumer<H: EventHandler>(
     let consumer = open_consumer(&bus, &spec).await?;
     let root_len = bus.config().subject_root.len() + 1;
     'reconnect: loop {
-        let mut messages = consumer
-            .messages()
-            .await
-            .map_err(|e| BusError::Consumer { durable: spec.durable.clone(), source: Box::new(e) })?;
+        let mut messages = consumer.messages().await.map_err(|e| BusError::Consumer {
+            durable: spec.durable.clone(),
+            source: Box::new(e),
+        })?;
         loop {
             let next = tokio::select! {
                 () = shutdown.cancelled() => break 'reconnect,
@@ -110,7 +119,12 @@ pub async fn run_consumer<H: EventHandler>(
             };
             match next {
                 Some(Ok(message)) => {
-                    let subject = message.subject.as_str().get(root_len..).unwrap_or_default().to_owned();
+                    let subject = message
+                        .subject
+                        .as_str()
+                        .get(root_len..)
+                        .unwrap_or_default()
+                        .to_owned();
                     deliver(&pool, &spec, &handler, &message, &subject).await;
                 }
                 Some(Err(err)) => {
@@ -127,7 +141,13 @@ pub async fn run_consumer<H: EventHandler>(
     Ok(())
 }
 
-async fn deliver<H: EventHandler>(pool: &PgPool, spec: &ConsumerSpec, handler: &H, message: &Message, subject: &str) {
+async fn deliver<H: EventHandler>(
+    pool: &PgPool,
+    spec: &ConsumerSpec,
+    handler: &H,
+    message: &Message,
+    subject: &str,
+) {
     let span = tracing::info_span!(
         "consume",
         otel.name = %format!("consume {subject}"),
@@ -140,9 +160,16 @@ async fn deliver<H: EventHandler>(pool: &PgPool, spec: &ConsumerSpec, handler: &
     if let Some(headers) = &message.headers {
         let pairs: Vec<(String, String)> = headers
             .iter()
-            .filter_map(|(name, values)| values.first().map(|v| (name.to_string(), v.as_str().to_owned())))
+            .filter_map(|(name, values)| {
+                values
+                    .first()
+                    .map(|v| (name.to_string(), v.as_str().to_owned()))
+            })
             .collect();
-        tongban_telemetry::set_parent_from_headers(&span, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        tongban_telemetry::set_parent_from_headers(
+            &span,
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
     }
     let outcome = async {
         let event = match Event::decode(message.payload.as_ref()) {
@@ -174,7 +201,8 @@ async fn deliver<H: EventHandler>(pool: &PgPool, spec: &ConsumerSpec, handler: &
         Outcome::Ack => message.ack().await,
         Outcome::Retry => {
             let delivered = message.info().map(|i| i.delivered).unwrap_or(1).clamp(1, 6);
-            let delay = Duration::from_millis(250 * 2u64.pow(u32::try_from(delivered).unwrap_or(6)));
+            let delay =
+                Duration::from_millis(250 * 2u64.pow(u32::try_from(delivered).unwrap_or(6)));
             message.ack_with(AckKind::Nak(Some(delay))).await
         }
         Outcome::Term(reason) => {

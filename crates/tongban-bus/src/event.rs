@@ -36,7 +36,16 @@ pub fn new_event(
 /// # Panics
 /// Never: `event.event_id` is always a UUID made by [`new_event`]; a malformed one is replaced.
 #[must_use]
-pub fn event_message(subject_suffix: &str, event: &Event, headers: Vec<(String, String)>) -> OutboxMessage {
+pub fn event_message(
+    subject_suffix: &str,
+    event: &Event,
+    headers: Vec<(String, String)>,
+) -> OutboxMessage {
     let event_id = Uuid::parse_str(&event.event_id).unwrap_or_else(|_| Uuid::now_v7());
-    OutboxMessage { event_id, subject: subject_suffix.to_owned(), payload: event.encode_to_vec(), headers }
+    OutboxMessage {
+        event_id,
+        subject: subject_suffix.to_owned(),
+        payload: event.encode_to_vec(),
+        headers,
+    }
 }

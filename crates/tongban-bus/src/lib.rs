@@ -39,7 +39,9 @@ pub enum BusError {
         source: async_nats::ConnectError,
     },
     /// The stream could not be created or read (is JetStream enabled on the server? start it with `-js`).
-    #[error("cannot create or open JetStream stream {stream} (is JetStream enabled on the server? start nats-server with -js)")]
+    #[error(
+        "cannot create or open JetStream stream {stream} (is JetStream enabled on the server? start nats-server with -js)"
+    )]
     Stream {
         /// Stream name.
         stream: String,
@@ -68,7 +70,9 @@ pub struct Bus {
 
 impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bus").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Bus")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,7 +87,10 @@ impl Bus {
             .connection_timeout(Duration::from_secs(5))
             .connect(&config.url)
             .await
-            .map_err(|source| BusError::Connect { url: config.url.clone(), source })?;
+            .map_err(|source| BusError::Connect {
+                url: config.url.clone(),
+                source,
+            })?;
         let jetstream = jetstream::new(client.clone());
         jetstream
             .get_or_create_stream(stream::Config {
@@ -94,8 +101,15 @@ impl Bus {
                 ..Default::default()
             })
             .await
-            .map_err(|e| BusError::Stream { stream: config.stream.clone(), source: Box::new(e) })?;
-        Ok(Self { client, jetstream, config })
+            .map_err(|e| BusError::Stream {
+                stream: config.stream.clone(),
+                source: Box::new(e),
+            })?;
+        Ok(Self {
+            client,
+            jetstream,
+            config,
+        })
     }
 
     /// The full subject for a suffix such as `case.routed`.

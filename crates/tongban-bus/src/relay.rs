@@ -97,12 +97,18 @@ async fn relay_batch(pool: &PgPool, bus: &Bus) -> Result<usize, RelayError> {
             .jetstream()
             .publish_with_headers(subject.clone(), headers, row.message.payload.clone().into())
             .await
-            .map_err(|e| RelayError::Publish { subject: subject.clone(), source: Box::new(e) })?;
+            .map_err(|e| RelayError::Publish {
+                subject: subject.clone(),
+                source: Box::new(e),
+            })?;
         acks.push((row, subject, ack));
     }
     let mut published = Vec::with_capacity(acks.len());
     for (row, subject, ack) in acks {
-        ack.await.map_err(|e| RelayError::Publish { subject: subject.clone(), source: Box::new(e) })?;
+        ack.await.map_err(|e| RelayError::Publish {
+            subject: subject.clone(),
+            source: Box::new(e),
+        })?;
         tracing::debug!(%subject, event_id = %row.message.event_id, "event published");
         published.push(row.id);
     }

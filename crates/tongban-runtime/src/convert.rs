@@ -161,7 +161,12 @@ pub fn materials_from_json(value: &serde_json::Value) -> Vec<pb::PresentedMateri
     items
         .iter()
         .map(|m| {
-            let text = |k: &str| m.get(k).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+            let text = |k: &str| {
+                m.get(k)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
             let form = match m.get("form").and_then(serde_json::Value::as_str) {
                 Some(f) if f == Form::Paper.as_str() => pb::MaterialForm::Paper,
                 Some(f) if f == Form::Certificate.as_str() => pb::MaterialForm::Certificate,

@@ -3,13 +3,13 @@
 //! language, and per-deployment key files.
 
 pub mod auth;
+pub mod convert;
 pub mod keyfile;
 pub mod lang;
 pub mod pii;
-pub mod status;
+pub mod platform;
 pub mod server;
 pub mod settings;
-pub mod verification;
-pub mod convert;
-pub mod platform;
 pub mod shutdown;
+pub mod status;
+pub mod verification;

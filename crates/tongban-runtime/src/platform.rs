@@ -80,10 +80,11 @@ impl Platform {
     /// # Errors
     /// See [`StartError`].
     pub async fn start(settings: Settings, migrator: &Migrator) -> Result<Self, StartError> {
-        let reference = ReferenceData::load(&settings.deploy_dir).map_err(|source| StartError::Reference {
-            dir: settings.deploy_dir.display().to_string(),
-            source,
-        })?;
+        let reference =
+            ReferenceData::load(&settings.deploy_dir).map_err(|source| StartError::Reference {
+                dir: settings.deploy_dir.display().to_string(),
+                source,
+            })?;
         let pool = tongban_store::connect(&settings.database_url, &settings.schema, 10).await?;
         tongban_store::migrate(&pool, migrator).await?;
         let bus = Bus::connect(BusConfig {
@@ -94,9 +95,13 @@ impl Platform {
         .await?;
         let tokens = TokenKeys::load_or_create(&settings.state_dir)?;
         let pii = PiiKeys::load_or_create(&settings.state_dir)?;
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|source| StartError::Listen { addr: settings.listen, source })?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: settings.listen,
+                    source,
+                })?;
         Ok(Self {
             settings,
             reference: Arc::new(reference),
@@ -111,7 +116,10 @@ impl Platform {
     /// The port actually bound.
     #[must_use]
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(self.settings.listen.port())
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(self.settings.listen.port())
     }
 
     /// Starts the outbox relay of this service's schema.

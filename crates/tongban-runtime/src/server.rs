@@ -102,7 +102,10 @@ pub async fn serve(
 /// The server span of one request, a child of the caller's trace when it sent `traceparent`.
 fn request_span(request: &http::Request<()>) -> tracing::Span {
     let path = request.uri().path();
-    let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
+    let (service, method) = path
+        .trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or((path, ""));
     let span = tracing::info_span!(
         "grpc",
         otel.name = %format!("{service}/{method}"),
@@ -113,7 +116,10 @@ fn request_span(request: &http::Request<()>) -> tracing::Span {
     );
     tongban_telemetry::set_parent_from_headers(
         &span,
-        request.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
+        request
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
     );
     span
 }

@@ -43,9 +43,15 @@ impl Settings {
         let upper = service.to_ascii_uppercase();
         let addr_var = format!("TONGBAN_{upper}_ADDR");
         let addr = var_or(&addr_var, &format!("0.0.0.0:{default_port}"));
-        let listen = addr.parse().map_err(|e| SettingsError { name: addr_var, reason: format!("{addr:?}: {e}") })?;
+        let listen = addr.parse().map_err(|e| SettingsError {
+            name: addr_var,
+            reason: format!("{addr:?}: {e}"),
+        })?;
         Ok(Self {
-            database_url: var_or("TONGBAN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tongban"),
+            database_url: var_or(
+                "TONGBAN_DATABASE_URL",
+                "postgres://postgres@127.0.0.1:5432/tongban",
+            ),
             nats_url: var_or("TONGBAN_NATS_URL", "nats://127.0.0.1:4222"),
             stream: var_or("TONGBAN_STREAM", "TONGBAN"),
             subject_root: var_or("TONGBAN_SUBJECT_ROOT", "tongban"),
@@ -58,5 +64,8 @@ impl Settings {
 }
 
 fn var_or(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }

@@ -8,15 +8,16 @@ pub fn cancel_on_signal(token: CancellationToken) {
         let interrupt = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot listen for SIGTERM");
-                    let _ = interrupt.await;
-                    token.cancel();
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(term) => term,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                        let _ = interrupt.await;
+                        token.cancel();
+                        return;
+                    }
+                };
             tokio::select! {
                 _ = interrupt => {}
                 _ = term.recv() => {}

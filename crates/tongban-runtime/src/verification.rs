@@ -15,10 +15,18 @@ pub enum VerificationKind {
 
 /// The keyed digest of `value` as a verification of `case_number`.
 #[must_use]
-pub fn verification_digest(keys: &PiiKeys, kind: VerificationKind, case_number: &str, value: &str) -> String {
+pub fn verification_digest(
+    keys: &PiiKeys,
+    kind: VerificationKind,
+    case_number: &str,
+    value: &str,
+) -> String {
     let purpose = match kind {
         VerificationKind::IdTail => "hotline-verify-id-tail",
         VerificationKind::PhoneTail => "hotline-verify-phone-tail",
     };
-    keys.digest(purpose, &format!("{case_number}:{}", value.trim().to_ascii_uppercase()))
+    keys.digest(
+        purpose,
+        &format!("{case_number}:{}", value.trim().to_ascii_uppercase()),
+    )
 }

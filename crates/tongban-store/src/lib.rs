@@ -39,20 +39,37 @@ pub enum StoreError {
 ///
 /// # Errors
 /// An invalid URL or schema name, or a database that cannot be reached.
-pub async fn connect(database_url: &str, schema: &str, max_connections: u32) -> Result<PgPool, StoreError> {
-    if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+pub async fn connect(
+    database_url: &str,
+    schema: &str,
+    max_connections: u32,
+) -> Result<PgPool, StoreError> {
+    if schema.is_empty()
+        || !schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
         return Err(StoreError::Schema(schema.to_owned()));
     }
     let base = PgConnectOptions::from_str(database_url).map_err(StoreError::Url)?;
     {
-        let mut admin = PgPoolOptions::new().max_connections(1).connect_with(base.clone()).await?.acquire().await?;
+        let mut admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(base.clone())
+            .await?
+            .acquire()
+            .await?;
         // The name was checked to be a plain identifier above.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
-            .execute(&mut *admin)
-            .await
-            .or_else(ignore_concurrent_create)?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}"
+        )))
+        .execute(&mut *admin)
+        .await
+        .or_else(ignore_concurrent_create)?;
     }
-    let options = base.options([("search_path", schema)]).application_name(&format!("tongban-{schema}"));
+    let options = base
+        .options([("search_path", schema)])
+        .application_name(&format!("tongban-{schema}"));
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
@@ -62,9 +79,13 @@ pub async fn connect(database_url: &str, schema: &str, max_connections: u32) -> 
 }
 
 /// Two services starting at once may both try to create a schema; the loser's unique violation is harmless.
-fn ignore_concurrent_create(err: sqlx::Error) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+fn ignore_concurrent_create(
+    err: sqlx::Error,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
     match &err {
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => Ok(Default::default()),
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+            Ok(Default::default())
+        }
         _ => Err(err),
     }
 }
@@ -106,8 +127,11 @@ pub fn outbox_channel(schema: &str) -> String {
 /// # Errors
 /// A failing statement.
 pub async fn enqueue(conn: &mut PgConnection, message: &OutboxMessage) -> Result<(), StoreError> {
-    let headers: serde_json::Map<String, Value> =
-        message.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let headers: serde_json::Map<String, Value> = message
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
     sqlx::query("INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)")
         .bind(message.event_id)
         .bind(&message.subject)
@@ -134,7 +158,10 @@ pub struct PendingMessage {
 ///
 /// # Errors
 /// A failing statement.
-pub async fn lock_pending(conn: &mut PgConnection, limit: i64) -> Result<Vec<PendingMessage>, StoreError> {
+pub async fn lock_pending(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<PendingMessage>, StoreError> {
     let rows: Vec<(i64, Uuid, String, Vec<u8>, Value)> = sqlx::query_as(
         "SELECT id, event_id, subject, payload, headers FROM outbox
          WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",

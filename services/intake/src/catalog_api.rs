@@ -2,7 +2,6 @@
 //! by any authenticated caller.
 
 use chrono::Utc;
-use tonic::{Request, Response, Status};
 use tongban_domain::calendar::shanghai_date;
 use tongban_domain::catalog::Matter;
 use tongban_domain::directory::{Agreement, Office};
@@ -13,9 +12,12 @@ use tongban_domain::routing::resolve_route;
 use tongban_proto::catalog::v1 as api;
 use tongban_proto::catalog::v1::catalog_service_server::CatalogService;
 use tongban_runtime::auth::caller;
-use tongban_runtime::convert::{datetime, delivery_to_pb, mode_to_pb, scope_from_pb, scope_to_pb, timestamp};
+use tongban_runtime::convert::{
+    datetime, delivery_to_pb, mode_to_pb, scope_from_pb, scope_to_pb, timestamp,
+};
 use tongban_runtime::lang::request_lang;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+use tonic::{Request, Response, Status};
 
 use crate::State;
 
@@ -48,10 +50,18 @@ fn matter_pb(reference: &ReferenceData, matter: &Matter) -> api::Matter {
         code: matter.code.clone(),
         name: matter.name.clone(),
         department: matter.department.clone(),
-        department_name: reference.catalog.department(&matter.department).map(|d| d.name.clone()).unwrap_or_default(),
+        department_name: reference
+            .catalog
+            .department(&matter.department)
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
         version: matter.version.clone(),
         valid_from: matter.valid_from.to_string(),
-        scopes: matter.scopes.iter().map(|s| scope_to_pb(*s).into()).collect(),
+        scopes: matter
+            .scopes
+            .iter()
+            .map(|s| scope_to_pb(*s).into())
+            .collect(),
         modes: matter.modes.iter().map(|m| mode_to_pb(*m).into()).collect(),
         conditions: matter.conditions.clone(),
         materials: matter
@@ -69,17 +79,29 @@ fn matter_pb(reference: &ReferenceData, matter: &Matter) -> api::Matter {
         review_points: matter
             .review_points
             .iter()
-            .map(|r| api::ReviewPoint { code: r.code.clone(), question: r.question.clone(), required: r.required })
+            .map(|r| api::ReviewPoint {
+                code: r.code.clone(),
+                question: r.question.clone(),
+                required: r.required,
+            })
             .collect(),
         stages: matter
             .stages
             .iter()
-            .map(|s| api::Stage { code: s.code.clone(), name: s.name.clone(), working_days: s.working_days })
+            .map(|s| api::Stage {
+                code: s.code.clone(),
+                name: s.name.clone(),
+                working_days: s.working_days,
+            })
             .collect(),
         legal_limit_days: matter.legal_limit_days,
         promised_limit_days: matter.promised_limit_days,
         fee_fen: matter.fee_fen,
-        delivery_methods: matter.delivery_methods.iter().map(|d| delivery_to_pb(*d).into()).collect(),
+        delivery_methods: matter
+            .delivery_methods
+            .iter()
+            .map(|d| delivery_to_pb(*d).into())
+            .collect(),
         legal_basis: matter.legal_basis.clone(),
     }
 }
@@ -103,17 +125,33 @@ fn route_inputs<'r>(
     window_office_id: &str,
     home_division: &str,
     lang: Lang,
-) -> Result<(&'r Matter, &'r Office, tongban_domain::division::DivisionCode), Status> {
+) -> Result<
+    (
+        &'r Matter,
+        &'r Office,
+        tongban_domain::division::DivisionCode,
+    ),
+    Status,
+> {
     let mut errors = Vec::new();
     let matter = reference.catalog.matter(matter_code.trim());
     if matter.is_none() {
-        errors.push(FieldViolation::new("matter_code", lang.pick("事项目录中没有该事项", "no such matter in the catalog")));
+        errors.push(FieldViolation::new(
+            "matter_code",
+            lang.pick("事项目录中没有该事项", "no such matter in the catalog"),
+        ));
     }
     let window = reference.directory.office(window_office_id.trim());
     match window {
-        None => errors.push(FieldViolation::new("window_office_id", lang.pick("未知的机构", "unknown office"))),
+        None => errors.push(FieldViolation::new(
+            "window_office_id",
+            lang.pick("未知的机构", "unknown office"),
+        )),
         Some(o) if !o.is_window => {
-            errors.push(FieldViolation::new("window_office_id", lang.pick("该机构不是通办窗口", "this office is not a 通办 window")));
+            errors.push(FieldViolation::new(
+                "window_office_id",
+                lang.pick("该机构不是通办窗口", "this office is not a 通办 window"),
+            ));
         }
         Some(_) => {}
     }
@@ -130,7 +168,10 @@ fn route_inputs<'r>(
 
 #[tonic::async_trait]
 impl CatalogService for Catalog {
-    async fn list_offices(&self, request: Request<api::ListOfficesRequest>) -> Result<Response<api::ListOfficesResponse>, Status> {
+    async fn list_offices(
+        &self,
+        request: Request<api::ListOfficesRequest>,
+    ) -> Result<Response<api::ListOfficesResponse>, Status> {
         caller(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
@@ -146,7 +187,10 @@ impl CatalogService for Catalog {
         Ok(Response::new(api::ListOfficesResponse { offices }))
     }
 
-    async fn list_matters(&self, request: Request<api::ListMattersRequest>) -> Result<Response<api::ListMattersResponse>, Status> {
+    async fn list_matters(
+        &self,
+        request: Request<api::ListMattersRequest>,
+    ) -> Result<Response<api::ListMattersResponse>, Status> {
         caller(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
@@ -158,10 +202,16 @@ impl CatalogService for Catalog {
             .filter(|m| scope.is_none_or(|s| m.allows_scope(s)))
             .map(|m| matter_pb(reference, m))
             .collect();
-        Ok(Response::new(api::ListMattersResponse { matters, catalog_version: reference.catalog.version().to_owned() }))
+        Ok(Response::new(api::ListMattersResponse {
+            matters,
+            catalog_version: reference.catalog.version().to_owned(),
+        }))
     }
 
-    async fn get_matter(&self, request: Request<api::GetMatterRequest>) -> Result<Response<api::Matter>, Status> {
+    async fn get_matter(
+        &self,
+        request: Request<api::GetMatterRequest>,
+    ) -> Result<Response<api::Matter>, Status> {
         let lang = request_lang(request.metadata());
         caller(&request)?;
         let reference = &*self.state.reference;
@@ -172,12 +222,21 @@ impl CatalogService for Catalog {
         Ok(Response::new(matter_pb(reference, matter)))
     }
 
-    async fn get_notice(&self, request: Request<api::GetNoticeRequest>) -> Result<Response<api::Notice>, Status> {
+    async fn get_notice(
+        &self,
+        request: Request<api::GetNoticeRequest>,
+    ) -> Result<Response<api::Notice>, Status> {
         let lang = request_lang(request.metadata());
         caller(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
-        let (matter, window, home) = route_inputs(reference, &req.matter_code, &req.window_office_id, &req.home_division, lang)?;
+        let (matter, window, home) = route_inputs(
+            reference,
+            &req.matter_code,
+            &req.window_office_id,
+            &req.home_division,
+            lang,
+        )?;
         let today = shanghai_date(Utc::now());
         let route = resolve_route(reference, &matter.code, &window.id, &home, today);
         let (ok, err) = match &route {
@@ -196,16 +255,42 @@ impl CatalogService for Catalog {
         }))
     }
 
-    async fn resolve_route(&self, request: Request<api::ResolveRouteRequest>) -> Result<Response<api::ResolveRouteResponse>, Status> {
+    async fn resolve_route(
+        &self,
+        request: Request<api::ResolveRouteRequest>,
+    ) -> Result<Response<api::ResolveRouteResponse>, Status> {
         let lang = request_lang(request.metadata());
         caller(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
-        let (matter, window, home) = route_inputs(reference, &req.matter_code, &req.window_office_id, &req.home_division, lang)?;
-        let route = resolve_route(reference, &matter.code, &window.id, &home, shanghai_date(Utc::now())).map_err(|e| {
-            status::failed_precondition(e.text(lang), vec![PreconditionViolation::new("ROUTE_REFUSED", "home_division", e.text(lang))])
+        let (matter, window, home) = route_inputs(
+            reference,
+            &req.matter_code,
+            &req.window_office_id,
+            &req.home_division,
+            lang,
+        )?;
+        let route = resolve_route(
+            reference,
+            &matter.code,
+            &window.id,
+            &home,
+            shanghai_date(Utc::now()),
+        )
+        .map_err(|e| {
+            status::failed_precondition(
+                e.text(lang),
+                vec![PreconditionViolation::new(
+                    "ROUTE_REFUSED",
+                    "home_division",
+                    e.text(lang),
+                )],
+            )
         })?;
-        let office = reference.directory.office(&route.responsible_office_id).map(|o| office_pb(reference, o));
+        let office = reference
+            .directory
+            .office(&route.responsible_office_id)
+            .map(|o| office_pb(reference, o));
         Ok(Response::new(api::ResolveRouteResponse {
             scope: scope_to_pb(route.scope).into(),
             responsible_office_id: route.responsible_office_id,
@@ -214,30 +299,62 @@ impl CatalogService for Catalog {
         }))
     }
 
-    async fn compute_due_date(&self, request: Request<api::ComputeDueDateRequest>) -> Result<Response<api::ComputeDueDateResponse>, Status> {
+    async fn compute_due_date(
+        &self,
+        request: Request<api::ComputeDueDateRequest>,
+    ) -> Result<Response<api::ComputeDueDateResponse>, Status> {
         let lang = request_lang(request.metadata());
         caller(&request)?;
         let req = request.into_inner();
         let mut errors = Vec::new();
         let start = datetime(req.start_time.as_ref());
         if start.is_none() {
-            errors.push(FieldViolation::new("start_time", lang.pick("必须提供有效的开始时间", "a valid start time is required")));
+            errors.push(FieldViolation::new(
+                "start_time",
+                lang.pick("必须提供有效的开始时间", "a valid start time is required"),
+            ));
         }
         if req.working_days > 3650 {
-            errors.push(FieldViolation::new("working_days", lang.pick("不能超过 3650 个工作日", "at most 3650 working days")));
+            errors.push(FieldViolation::new(
+                "working_days",
+                lang.pick("不能超过 3650 个工作日", "at most 3650 working days"),
+            ));
         }
         let Some(start) = start.filter(|_| errors.is_empty()) else {
             return Err(status::invalid_argument(lang, errors));
         };
-        let due = self.state.reference.calendar.due_after(start, req.working_days).map_err(|e| {
-            status::failed_precondition(e.text(lang), vec![PreconditionViolation::new("CALENDAR", "start_time", e.text(lang))])
-        })?;
-        Ok(Response::new(api::ComputeDueDateResponse { due_time: Some(timestamp(due)) }))
+        let due = self
+            .state
+            .reference
+            .calendar
+            .due_after(start, req.working_days)
+            .map_err(|e| {
+                status::failed_precondition(
+                    e.text(lang),
+                    vec![PreconditionViolation::new(
+                        "CALENDAR",
+                        "start_time",
+                        e.text(lang),
+                    )],
+                )
+            })?;
+        Ok(Response::new(api::ComputeDueDateResponse {
+            due_time: Some(timestamp(due)),
+        }))
     }
 
-    async fn list_agreements(&self, request: Request<api::ListAgreementsRequest>) -> Result<Response<api::ListAgreementsResponse>, Status> {
+    async fn list_agreements(
+        &self,
+        request: Request<api::ListAgreementsRequest>,
+    ) -> Result<Response<api::ListAgreementsResponse>, Status> {
         caller(&request)?;
-        let agreements = self.state.reference.directory.agreements().map(agreement_pb).collect();
+        let agreements = self
+            .state
+            .reference
+            .directory
+            .agreements()
+            .map(agreement_pb)
+            .collect();
         Ok(Response::new(api::ListAgreementsResponse { agreements }))
     }
 }

@@ -25,19 +25,28 @@ impl ReviewEvents {
 }
 
 impl EventHandler for ReviewEvents {
-    async fn handle(&self, conn: &mut PgConnection, event: &Event, _subject: &str) -> Result<(), HandleError> {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        event: &Event,
+        _subject: &str,
+    ) -> Result<(), HandleError> {
         let command = match &event.body {
-            Some(Body::CaseClaimed(c)) => CaseCommand::Claim { reviewer: c.reviewer.clone() },
-            Some(Body::SupplementRequested(s)) => {
-                CaseCommand::RequestSupplement { items: s.items.clone(), reason: s.reason.clone() }
-            }
+            Some(Body::CaseClaimed(c)) => CaseCommand::Claim {
+                reviewer: c.reviewer.clone(),
+            },
+            Some(Body::SupplementRequested(s)) => CaseCommand::RequestSupplement {
+                items: s.items.clone(),
+                reason: s.reason.clone(),
+            },
             Some(Body::CaseDecided(d)) => match decision_from_pb(d.decision()) {
                 Some(decision) => CaseCommand::Decide { decision },
                 None => return Err(HandleError::Reject("decision without a value".to_owned())),
             },
             _ => return Ok(()),
         };
-        let case_id = Uuid::parse_str(&event.case_id).map_err(|_| HandleError::Reject("case id is not a UUID".to_owned()))?;
+        let case_id = Uuid::parse_str(&event.case_id)
+            .map_err(|_| HandleError::Reject("case id is not a UUID".to_owned()))?;
         let Some(mut row) = repo::case_by_id(conn, case_id, true).await? else {
             return Err(HandleError::Reject(format!("unknown case {case_id}")));
         };
@@ -73,11 +82,17 @@ impl EventHandler for ReviewEvents {
         row.status = next.as_str().to_owned();
         // Record the review office's step on the window's timeline; its event is already on the
         // stream (published by review), so only the timeline line is written here.
-        let office_name = reference.directory.office(&office).map_or(office.as_str(), |o| o.name.as_str());
+        let office_name = reference
+            .directory
+            .office(&office)
+            .map_or(office.as_str(), |o| o.name.as_str());
         for step in &events {
             let text = tongban_domain::timeline::describe(
                 *step,
-                tongban_domain::timeline::TimelineContext { office_name, detail: &detail },
+                tongban_domain::timeline::TimelineContext {
+                    office_name,
+                    detail: &detail,
+                },
             );
             repo::add_timeline(
                 conn,

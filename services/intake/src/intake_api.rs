@@ -3,7 +3,6 @@
 use chrono::Utc;
 use prost::Message as _;
 use serde_json::json;
-use tonic::{Request, Response, Status};
 use tongban_domain::calendar::shanghai_date;
 use tongban_domain::case::{self, CaseCommand, CaseEvent};
 use tongban_domain::case_number::CaseNumber;
@@ -14,14 +13,15 @@ use tongban_domain::routing::{Route, resolve_route};
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1::intake_service_server::IntakeService;
 use tongban_proto::intake::v1::{
-    Case, GetCaseRequest, ListCasesRequest, ListCasesResponse, SubmitCaseRequest, SubmitCaseResponse,
-    SupplementCaseRequest, WithdrawCaseRequest,
+    Case, GetCaseRequest, ListCasesRequest, ListCasesResponse, SubmitCaseRequest,
+    SubmitCaseResponse, SupplementCaseRequest, WithdrawCaseRequest,
 };
 use tongban_runtime::auth::{Claims, Role, caller};
 use tongban_runtime::convert::{status_to_pb, timestamp};
 use tongban_runtime::lang::request_lang;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
 use tongban_runtime::verification::{VerificationKind, verification_digest};
+use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::State;
@@ -73,7 +73,10 @@ impl IntakeService for Intake {
         tongban.stage = "accept",
         tongban.due_at = tracing::field::Empty,
     ))]
-    async fn submit_case(&self, request: Request<SubmitCaseRequest>) -> Result<Response<SubmitCaseResponse>, Status> {
+    async fn submit_case(
+        &self,
+        request: Request<SubmitCaseRequest>,
+    ) -> Result<Response<SubmitCaseResponse>, Status> {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         claims.require(&[Role::Clerk, Role::Admin], lang)?;
@@ -81,7 +84,8 @@ impl IntakeService for Intake {
         let reference = &*self.state.reference;
         let now = Utc::now();
         let today = shanghai_date(now);
-        let sub = check_submit(reference, &req, today, lang).map_err(|v| status::invalid_argument(lang, v))?;
+        let sub = check_submit(reference, &req, today, lang)
+            .map_err(|v| status::invalid_argument(lang, v))?;
         if claims.role == Role::Clerk && claims.office != sub.window.id {
             return Err(status::permission_denied(
                 lang,
@@ -89,50 +93,104 @@ impl IntakeService for Intake {
                 "a clerk can submit cases only at their own window",
             ));
         }
-        let request_digest = self.state.pii.digest("intake-submit-request", &hex(&req.encode_to_vec()));
+        let request_digest = self
+            .state
+            .pii
+            .digest("intake-submit-request", &hex(&req.encode_to_vec()));
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
         if let Some(existing) = replay(&mut conn, &sub, &request_digest, lang).await? {
             return Ok(Response::new(submit_response(&existing)));
         }
 
         // 一次性告知: the routing refusal and every missing material, all at once.
-        let route = resolve_route(reference, &sub.matter.code, &sub.window.id, &sub.home_division, today);
+        let route = resolve_route(
+            reference,
+            &sub.matter.code,
+            &sub.window.id,
+            &sub.home_division,
+            today,
+        );
         let mut refusals = Vec::new();
         if let Err(err) = &route {
-            refusals.push(PreconditionViolation::new("ROUTE_REFUSED", "home_division", err.text(lang)));
+            refusals.push(PreconditionViolation::new(
+                "ROUTE_REFUSED",
+                "home_division",
+                err.text(lang),
+            ));
         }
         let presented: Vec<Presented<'_>> = sub
             .materials
             .iter()
-            .map(|m| Presented { material_code: &m.code, form: m.form, certificate_type: None })
+            .map(|m| Presented {
+                material_code: &m.code,
+                form: m.form,
+                certificate_type: None,
+            })
             .collect();
         let (missing, problems) = check_materials(sub.matter, sub.mode, &presented);
         for m in &missing {
-            refusals.push(PreconditionViolation::new("MATERIAL_MISSING", m.code.clone(), m.text(lang)));
+            refusals.push(PreconditionViolation::new(
+                "MATERIAL_MISSING",
+                m.code.clone(),
+                m.text(lang),
+            ));
         }
         for p in &problems {
-            refusals.push(PreconditionViolation::new("MATERIAL_INVALID", "materials", p.text(lang)));
+            refusals.push(PreconditionViolation::new(
+                "MATERIAL_INVALID",
+                "materials",
+                p.text(lang),
+            ));
         }
         let route = match route {
             Ok(route) if refusals.is_empty() => route,
             _ => {
                 let message = match lang {
-                    Lang::En => format!("the case cannot be accepted: {} problem(s), all listed", refusals.len()),
+                    Lang::En => format!(
+                        "the case cannot be accepted: {} problem(s), all listed",
+                        refusals.len()
+                    ),
                     Lang::Zh => format!("暂不能受理：共 {} 项问题，已一次性列出", refusals.len()),
                 };
                 return Err(status::failed_precondition(message, refusals));
             }
         };
-        let due_at = reference.calendar.due_after(now, sub.matter.promised_limit_days).map_err(|e| {
-            status::failed_precondition(e.text(lang), vec![PreconditionViolation::new("CALENDAR", "due_at", e.text(lang))])
-        })?;
+        let due_at = reference
+            .calendar
+            .due_after(now, sub.matter.promised_limit_days)
+            .map_err(|e| {
+                status::failed_precondition(
+                    e.text(lang),
+                    vec![PreconditionViolation::new(
+                        "CALENDAR",
+                        "due_at",
+                        e.text(lang),
+                    )],
+                )
+            })?;
         tracing::Span::current().record("tongban.due_at", due_at.to_rfc3339().as_str());
 
         let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let row = accept(&mut tx, &self.state, &sub, &route, &claims, now, due_at, lang).await?;
-        if !repo::insert_idempotency(&mut tx, &sub.window.id, &sub.key, &request_digest, row.case_id)
-            .await
-            .map_err(internal(lang))?
+        let row = accept(
+            &mut tx,
+            &self.state,
+            &sub,
+            &route,
+            &claims,
+            now,
+            due_at,
+            lang,
+        )
+        .await?;
+        if !repo::insert_idempotency(
+            &mut tx,
+            &sub.window.id,
+            &sub.key,
+            &request_digest,
+            row.case_id,
+        )
+        .await
+        .map_err(internal(lang))?
         {
             // A concurrent request with the same key won; answer as it did.
             drop(tx);
@@ -155,27 +213,46 @@ impl IntakeService for Intake {
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
         let row = if !req.case_id.trim().is_empty() {
             match Uuid::parse_str(req.case_id.trim()) {
-                Ok(id) => repo::case_by_id(&mut conn, id, false).await.map_err(internal(lang))?,
+                Ok(id) => repo::case_by_id(&mut conn, id, false)
+                    .await
+                    .map_err(internal(lang))?,
                 Err(_) => {
                     return Err(status::invalid_argument(
                         lang,
-                        vec![FieldViolation::new("case_id", lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"))],
+                        vec![FieldViolation::new(
+                            "case_id",
+                            lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"),
+                        )],
                     ));
                 }
             }
         } else {
             match CaseNumber::parse(&req.case_number) {
-                Ok(number) => repo::case_by_number(&mut conn, number.as_str()).await.map_err(internal(lang))?,
-                Err(e) => return Err(status::invalid_argument(lang, vec![FieldViolation::new("case_number", e.text(lang))])),
+                Ok(number) => repo::case_by_number(&mut conn, number.as_str())
+                    .await
+                    .map_err(internal(lang))?,
+                Err(e) => {
+                    return Err(status::invalid_argument(
+                        lang,
+                        vec![FieldViolation::new("case_number", e.text(lang))],
+                    ));
+                }
             }
         };
-        let row = row.filter(|r| may_see(&claims, r)).ok_or_else(|| case_not_found(lang))?;
-        let case = view::case_pb(&mut conn, &self.state.reference, &row, Utc::now()).await.map_err(internal(lang))?;
+        let row = row
+            .filter(|r| may_see(&claims, r))
+            .ok_or_else(|| case_not_found(lang))?;
+        let case = view::case_pb(&mut conn, &self.state.reference, &row, Utc::now())
+            .await
+            .map_err(internal(lang))?;
         Ok(Response::new(case))
     }
 
     #[tracing::instrument(name = "SupplementCase", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "supplement"))]
-    async fn supplement_case(&self, request: Request<SupplementCaseRequest>) -> Result<Response<Case>, Status> {
+    async fn supplement_case(
+        &self,
+        request: Request<SupplementCaseRequest>,
+    ) -> Result<Response<Case>, Status> {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         claims.require(&[Role::Clerk, Role::Admin], lang)?;
@@ -192,19 +269,28 @@ impl IntakeService for Intake {
         let matter = reference.catalog.matter(&row.matter_code);
         let mut errors = Vec::new();
         if req.materials.is_empty() {
-            errors.push(FieldViolation::new("materials", lang.pick("必须提交补正材料", "the requested material is required")));
+            errors.push(FieldViolation::new(
+                "materials",
+                lang.pick("必须提交补正材料", "the requested material is required"),
+            ));
         }
         let materials = check_materials_in(&req.materials, matter, lang, &mut errors);
         let note = req.note.trim().to_owned();
         if note.chars().count() > crate::validation::MAX_TEXT_CHARS {
-            errors.push(FieldViolation::new("note", lang.pick("最长 1000 个字符", "at most 1000 characters")));
+            errors.push(FieldViolation::new(
+                "note",
+                lang.pick("最长 1000 个字符", "at most 1000 characters"),
+            ));
         }
         if !errors.is_empty() {
             return Err(status::invalid_argument(lang, errors));
         }
-        let (next, events) = case::transition(row.status(), &CaseCommand::Supplement).map_err(|e| illegal(lang, &e))?;
+        let (next, events) = case::transition(row.status(), &CaseCommand::Supplement)
+            .map_err(|e| illegal(lang, &e))?;
         let now = Utc::now();
-        repo::close_suspension(&mut tx, case_id, now).await.map_err(internal(lang))?;
+        repo::close_suspension(&mut tx, case_id, now)
+            .await
+            .map_err(internal(lang))?;
         let mut clock = repo::clock(&mut tx, &row).await.map_err(internal(lang))?;
         if clock.is_suspended() {
             // The row above was closed in the database; mirror it in the ledger we derive from.
@@ -217,12 +303,14 @@ impl IntakeService for Intake {
         let mut merged: Vec<crate::validation::MaterialIn> = stored
             .iter()
             .filter_map(|m| {
-                tongban_runtime::convert::form_from_pb(m.form()).map(|form| crate::validation::MaterialIn {
-                    code: m.material_code.clone(),
-                    form,
-                    certificate_token: m.certificate_token.clone(),
-                    sha256: m.sha256.clone(),
-                    pages: m.pages,
+                tongban_runtime::convert::form_from_pb(m.form()).map(|form| {
+                    crate::validation::MaterialIn {
+                        code: m.material_code.clone(),
+                        form,
+                        certificate_token: m.certificate_token.clone(),
+                        sha256: m.sha256.clone(),
+                        pages: m.pages,
+                    }
                 })
             })
             .collect();
@@ -241,21 +329,36 @@ impl IntakeService for Intake {
                 &mut tx,
                 reference,
                 &row,
-                Step { event, status: next, office_id: &window, detail: &note, actor: &claims.user, at: now, body: body.clone() },
+                Step {
+                    event,
+                    status: next,
+                    office_id: &window,
+                    detail: &note,
+                    actor: &claims.user,
+                    at: now,
+                    body: body.clone(),
+                },
             )
             .await
             .map_err(store_internal(lang))?;
         }
-        repo::update_case(&mut tx, &row).await.map_err(internal(lang))?;
+        repo::update_case(&mut tx, &row)
+            .await
+            .map_err(internal(lang))?;
         audit(&mut tx, &claims, "case.supplement", &row, lang).await?;
         tx.commit().await.map_err(internal(lang))?;
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let case = view::case_pb(&mut conn, reference, &row, now).await.map_err(internal(lang))?;
+        let case = view::case_pb(&mut conn, reference, &row, now)
+            .await
+            .map_err(internal(lang))?;
         Ok(Response::new(case))
     }
 
     #[tracing::instrument(name = "WithdrawCase", skip_all, fields(tongban.case_number = tracing::field::Empty))]
-    async fn withdraw_case(&self, request: Request<WithdrawCaseRequest>) -> Result<Response<Case>, Status> {
+    async fn withdraw_case(
+        &self,
+        request: Request<WithdrawCaseRequest>,
+    ) -> Result<Response<Case>, Status> {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         claims.require(&[Role::Clerk, Role::Admin], lang)?;
@@ -274,8 +377,13 @@ impl IntakeService for Intake {
             .filter(|r| may_see(&claims, r))
             .ok_or_else(|| case_not_found(lang))?;
         tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
-        let (next, events) = case::transition(row.status(), &CaseCommand::Withdraw { reason: reason.clone() })
-            .map_err(|e| illegal(lang, &e))?;
+        let (next, events) = case::transition(
+            row.status(),
+            &CaseCommand::Withdraw {
+                reason: reason.clone(),
+            },
+        )
+        .map_err(|e| illegal(lang, &e))?;
         let now = Utc::now();
         row.status = next.as_str().to_owned();
         let window = row.window_office_id.clone();
@@ -291,37 +399,64 @@ impl IntakeService for Intake {
                     detail: &reason,
                     actor: &claims.user,
                     at: now,
-                    body: Body::CaseWithdrawn(ev::CaseWithdrawn { reason: reason.clone() }),
+                    body: Body::CaseWithdrawn(ev::CaseWithdrawn {
+                        reason: reason.clone(),
+                    }),
                 },
             )
             .await
             .map_err(store_internal(lang))?;
         }
-        repo::update_case(&mut tx, &row).await.map_err(internal(lang))?;
+        repo::update_case(&mut tx, &row)
+            .await
+            .map_err(internal(lang))?;
         audit(&mut tx, &claims, "case.withdraw", &row, lang).await?;
         tx.commit().await.map_err(internal(lang))?;
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let case = view::case_pb(&mut conn, reference, &row, now).await.map_err(internal(lang))?;
+        let case = view::case_pb(&mut conn, reference, &row, now)
+            .await
+            .map_err(internal(lang))?;
         Ok(Response::new(case))
     }
 
     #[tracing::instrument(name = "ListCases", skip_all)]
-    async fn list_cases(&self, request: Request<ListCasesRequest>) -> Result<Response<ListCasesResponse>, Status> {
+    async fn list_cases(
+        &self,
+        request: Request<ListCasesRequest>,
+    ) -> Result<Response<ListCasesResponse>, Status> {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         claims.require(&[Role::Clerk, Role::Admin, Role::Supervisor], lang)?;
         let req = request.into_inner();
-        let window = if req.window_office_id.trim().is_empty() { claims.office.clone() } else { req.window_office_id.trim().to_owned() };
+        let window = if req.window_office_id.trim().is_empty() {
+            claims.office.clone()
+        } else {
+            req.window_office_id.trim().to_owned()
+        };
         if claims.role == Role::Clerk && window != claims.office {
-            return Err(status::permission_denied(lang, "只能查看本窗口的办件", "you can list only your own window's cases"));
+            return Err(status::permission_denied(
+                lang,
+                "只能查看本窗口的办件",
+                "you can list only your own window's cases",
+            ));
         }
-        let limit = i64::from(if req.limit == 0 { 50 } else { req.limit.min(500) });
+        let limit = i64::from(if req.limit == 0 {
+            50
+        } else {
+            req.limit.min(500)
+        });
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let rows = repo::list_cases(&mut conn, &window, limit).await.map_err(internal(lang))?;
+        let rows = repo::list_cases(&mut conn, &window, limit)
+            .await
+            .map_err(internal(lang))?;
         let now = Utc::now();
         let mut cases = Vec::with_capacity(rows.len());
         for row in &rows {
-            cases.push(view::case_pb(&mut conn, &self.state.reference, row, now).await.map_err(internal(lang))?);
+            cases.push(
+                view::case_pb(&mut conn, &self.state.reference, row, now)
+                    .await
+                    .map_err(internal(lang))?,
+            );
         }
         Ok(Response::new(ListCasesResponse { cases }))
     }
@@ -332,7 +467,12 @@ fn submit_response(row: &CaseRow) -> SubmitCaseResponse {
         case_id: row.case_id.to_string(),
         case_number: row.case_number.clone(),
         status: status_to_pb(row.status()).into(),
-        scope: row.scope.parse().map(tongban_runtime::convert::scope_to_pb).unwrap_or_default().into(),
+        scope: row
+            .scope
+            .parse()
+            .map(tongban_runtime::convert::scope_to_pb)
+            .unwrap_or_default()
+            .into(),
         responsible_office_id: row.responsible_office_id.clone(),
         accepted_at: Some(timestamp(row.accepted_at)),
         due_at: row.due_at.map(timestamp),
@@ -347,7 +487,10 @@ async fn replay(
     request_digest: &str,
     lang: Lang,
 ) -> Result<Option<CaseRow>, Status> {
-    let Some((digest, case_id)) = repo::find_idempotency(conn, &sub.window.id, &sub.key).await.map_err(internal(lang))? else {
+    let Some((digest, case_id)) = repo::find_idempotency(conn, &sub.window.id, &sub.key)
+        .await
+        .map_err(internal(lang))?
+    else {
         return Ok(None);
     };
     if digest != request_digest {
@@ -357,7 +500,9 @@ async fn replay(
             "this idempotency key was already used for a different request",
         ));
     }
-    repo::case_by_id(conn, case_id, false).await.map_err(internal(lang))
+    repo::case_by_id(conn, case_id, false)
+        .await
+        .map_err(internal(lang))
 }
 
 /// Creates the case: submitted → accepted → routed, each step on the timeline and in the outbox.
@@ -374,9 +519,20 @@ async fn accept(
 ) -> Result<CaseRow, Status> {
     let reference = &*state.reference;
     let day = shanghai_date(now);
-    let sequence = repo::next_sequence(tx, sub.window.division.as_str(), day).await.map_err(internal(lang))?;
-    let number = CaseNumber::try_new(&sub.window.division, day, u32::try_from(sequence).unwrap_or(u32::MAX)).map_err(|_| {
-        status::unavailable(lang, "本窗口今日办件编号已用尽", "this window has used up today's case numbers")
+    let sequence = repo::next_sequence(tx, sub.window.division.as_str(), day)
+        .await
+        .map_err(internal(lang))?;
+    let number = CaseNumber::try_new(
+        &sub.window.division,
+        day,
+        u32::try_from(sequence).unwrap_or(u32::MAX),
+    )
+    .map_err(|_| {
+        status::unavailable(
+            lang,
+            "本窗口今日办件编号已用尽",
+            "this window has used up today's case numbers",
+        )
     })?;
     let case_id = Uuid::now_v7();
     let span = tracing::Span::current();
@@ -412,7 +568,8 @@ async fn accept(
     let mut all_steps = Vec::new();
     all_steps.append(&mut steps.iter().map(|e| (*e, status_now)).collect::<Vec<_>>());
     for command in [CaseCommand::Accept, CaseCommand::Route] {
-        let (next, events) = case::transition(status_now, &command).map_err(|e| illegal(lang, &e))?;
+        let (next, events) =
+            case::transition(status_now, &command).map_err(|e| illegal(lang, &e))?;
         status_now = next;
         steps = events;
         all_steps.extend(steps.iter().map(|e| (*e, next)));
@@ -440,42 +597,103 @@ async fn accept(
                 row.window_office_id.clone(),
                 Body::CaseSubmitted(ev::CaseSubmitted {
                     summary: Some(summary.clone()),
-                    id_tail_digest: verification_digest(&state.pii, VerificationKind::IdTail, &row.case_number, sub.id_number.tail6()),
-                    phone_tail_digest: verification_digest(&state.pii, VerificationKind::PhoneTail, &row.case_number, sub.phone.tail4()),
+                    id_tail_digest: verification_digest(
+                        &state.pii,
+                        VerificationKind::IdTail,
+                        &row.case_number,
+                        sub.id_number.tail6(),
+                    ),
+                    phone_tail_digest: verification_digest(
+                        &state.pii,
+                        VerificationKind::PhoneTail,
+                        &row.case_number,
+                        sub.phone.tail4(),
+                    ),
                 }),
             ),
             CaseEvent::Accepted => (
                 row.window_office_id.clone(),
-                Body::CaseAccepted(ev::CaseAccepted { accepted_at: Some(timestamp(now)), due_at: Some(timestamp(due_at)) }),
+                Body::CaseAccepted(ev::CaseAccepted {
+                    accepted_at: Some(timestamp(now)),
+                    due_at: Some(timestamp(due_at)),
+                }),
             ),
-            _ => (row.responsible_office_id.clone(), Body::CaseRouted(ev::CaseRouted { summary: Some(summary.clone()) })),
+            _ => (
+                row.responsible_office_id.clone(),
+                Body::CaseRouted(ev::CaseRouted {
+                    summary: Some(summary.clone()),
+                }),
+            ),
         };
-        view::record_step(tx, reference, &row, Step { event, status, office_id: &office, detail: "", actor: &claims.user, at: now, body })
-            .await
-            .map_err(store_internal(lang))?;
+        view::record_step(
+            tx,
+            reference,
+            &row,
+            Step {
+                event,
+                status,
+                office_id: &office,
+                detail: "",
+                actor: &claims.user,
+                at: now,
+                body,
+            },
+        )
+        .await
+        .map_err(store_internal(lang))?;
     }
     audit(tx, claims, "case.submit", &row, lang).await?;
     Ok(row)
 }
 
 fn illegal(lang: Lang, err: &tongban_domain::case::TransitionError) -> Status {
-    status::failed_precondition(err.text(lang), vec![PreconditionViolation::new("CASE_STATE", "status", err.text(lang))])
+    status::failed_precondition(
+        err.text(lang),
+        vec![PreconditionViolation::new(
+            "CASE_STATE",
+            "status",
+            err.text(lang),
+        )],
+    )
 }
 
 fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
     Uuid::parse_str(raw.trim()).map_err(|_| {
-        status::invalid_argument(lang, vec![FieldViolation::new("case_id", lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"))])
+        status::invalid_argument(
+            lang,
+            vec![FieldViolation::new(
+                "case_id",
+                lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"),
+            )],
+        )
     })
 }
 
 /// The due moment derived from the clock (None while it is stopped).
-pub(crate) fn derive_due(state: &State, clock: &CaseClock, lang: Lang) -> Result<Option<chrono::DateTime<Utc>>, Status> {
+pub(crate) fn derive_due(
+    state: &State,
+    clock: &CaseClock,
+    lang: Lang,
+) -> Result<Option<chrono::DateTime<Utc>>, Status> {
     clock.due_at(&state.reference.calendar).map_err(|e| {
-        status::failed_precondition(e.text(lang), vec![PreconditionViolation::new("CALENDAR", "due_at", e.text(lang))])
+        status::failed_precondition(
+            e.text(lang),
+            vec![PreconditionViolation::new(
+                "CALENDAR",
+                "due_at",
+                e.text(lang),
+            )],
+        )
     })
 }
 
-async fn audit(tx: &mut sqlx::PgConnection, claims: &Claims, action: &str, row: &CaseRow, lang: Lang) -> Result<(), Status> {
+async fn audit(
+    tx: &mut sqlx::PgConnection,
+    claims: &Claims,
+    action: &str,
+    row: &CaseRow,
+    lang: Lang,
+) -> Result<(), Status> {
     tongban_store::audit(
         tx,
         &tongban_store::AuditRecord {

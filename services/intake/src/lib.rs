@@ -67,9 +67,26 @@ impl Application {
     /// # Errors
     /// The server or the consumer fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartError> {
-        let Platform { pool, bus, tokens, pii, reference, listener, .. } = self.platform;
-        let state = State { reference, pool: pool.clone(), pii };
-        let relay = tokio::spawn(tongban_bus::run_relay(pool.clone(), SERVICE.to_owned(), bus.clone(), shutdown.clone()));
+        let Platform {
+            pool,
+            bus,
+            tokens,
+            pii,
+            reference,
+            listener,
+            ..
+        } = self.platform;
+        let state = State {
+            reference,
+            pool: pool.clone(),
+            pii,
+        };
+        let relay = tokio::spawn(tongban_bus::run_relay(
+            pool.clone(),
+            SERVICE.to_owned(),
+            bus.clone(),
+            shutdown.clone(),
+        ));
         let consumer = tokio::spawn(tongban_bus::run_consumer(
             bus,
             pool,
@@ -80,11 +97,22 @@ impl Application {
         let (routes, health) = tongban_runtime::server::base_routes()?;
         let auth = interceptor(Arc::clone(&tokens) as Arc<TokenKeys>);
         let routes = routes
-            .add_service(CatalogServiceServer::with_interceptor(catalog_api::Catalog::new(state.clone()), auth.clone()))
-            .add_service(IntakeServiceServer::with_interceptor(intake_api::Intake::new(state), auth));
-        health.serving::<CatalogServiceServer<catalog_api::Catalog>>().await;
-        health.serving::<IntakeServiceServer<intake_api::Intake>>().await;
-        let served = tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
+            .add_service(CatalogServiceServer::with_interceptor(
+                catalog_api::Catalog::new(state.clone()),
+                auth.clone(),
+            ))
+            .add_service(IntakeServiceServer::with_interceptor(
+                intake_api::Intake::new(state),
+                auth,
+            ));
+        health
+            .serving::<CatalogServiceServer<catalog_api::Catalog>>()
+            .await;
+        health
+            .serving::<IntakeServiceServer<intake_api::Intake>>()
+            .await;
+        let served =
+            tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
         shutdown.cancel();
         let _ = relay.await;
         let consumed = consumer.await;
@@ -97,5 +125,8 @@ impl Application {
 }
 
 fn consumer_spec() -> ConsumerSpec {
-    ConsumerSpec { durable: "intake-case-events".to_owned(), filter: "case.>".to_owned() }
+    ConsumerSpec {
+        durable: "intake-case-events".to_owned(),
+        filter: "case.>".to_owned(),
+    }
 }

@@ -104,7 +104,11 @@ pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(
 }
 
 /// The next daily sequence number of a window's division.
-pub async fn next_sequence(conn: &mut PgConnection, window_division: &str, day: NaiveDate) -> Result<i32, sqlx::Error> {
+pub async fn next_sequence(
+    conn: &mut PgConnection,
+    window_division: &str,
+    day: NaiveDate,
+) -> Result<i32, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO case_number_sequences (window_division, day, last_value) VALUES ($1, $2, 1)
          ON CONFLICT (window_division, day) DO UPDATE SET last_value = case_number_sequences.last_value + 1
@@ -138,7 +142,11 @@ pub async fn insert_idempotency(
 }
 
 /// The request digest and case of an idempotency key.
-pub async fn find_idempotency(conn: &mut PgConnection, window: &str, key: &str) -> Result<Option<(String, Uuid)>, sqlx::Error> {
+pub async fn find_idempotency(
+    conn: &mut PgConnection,
+    window: &str,
+    key: &str,
+) -> Result<Option<(String, Uuid)>, sqlx::Error> {
     sqlx::query_as("SELECT request_digest, case_id FROM idempotency_keys WHERE window_office_id = $1 AND key = $2")
         .bind(window)
         .bind(key)
@@ -147,21 +155,47 @@ pub async fn find_idempotency(conn: &mut PgConnection, window: &str, key: &str) 
 }
 
 /// A case by id, optionally locked for update.
-pub async fn case_by_id(conn: &mut PgConnection, case_id: Uuid, lock: bool) -> Result<Option<CaseRow>, sqlx::Error> {
-    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1{}", if lock { " FOR UPDATE" } else { "" });
-    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(case_id).fetch_optional(conn).await
+pub async fn case_by_id(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    lock: bool,
+) -> Result<Option<CaseRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(case_id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// A case by its number.
-pub async fn case_by_number(conn: &mut PgConnection, number: &str) -> Result<Option<CaseRow>, sqlx::Error> {
+pub async fn case_by_number(
+    conn: &mut PgConnection,
+    number: &str,
+) -> Result<Option<CaseRow>, sqlx::Error> {
     let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_number = $1");
-    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(number).fetch_optional(conn).await
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(number)
+        .fetch_optional(conn)
+        .await
 }
 
 /// The newest cases of a window.
-pub async fn list_cases(conn: &mut PgConnection, window: &str, limit: i64) -> Result<Vec<CaseRow>, sqlx::Error> {
-    let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE window_office_id = $1 ORDER BY accepted_at DESC LIMIT $2");
-    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(window).bind(limit).fetch_all(conn).await
+pub async fn list_cases(
+    conn: &mut PgConnection,
+    window: &str,
+    limit: i64,
+) -> Result<Vec<CaseRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE window_office_id = $1 ORDER BY accepted_at DESC LIMIT $2"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(window)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
 }
 
 /// Writes the changeable part of a case back.
@@ -186,7 +220,8 @@ pub async fn update_case(conn: &mut PgConnection, row: &CaseRow) -> Result<(), s
 
 /// The clock of a case: budget and ledger.
 pub async fn clock(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseClock, sqlx::Error> {
-    let rows: Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>, String)> =
+    type Row = (String, DateTime<Utc>, Option<DateTime<Utc>>, String);
+    let rows: Vec<Row> =
         sqlx::query_as("SELECT kind, from_at, until_at, reason FROM case_suspensions WHERE case_id = $1 ORDER BY seq")
             .bind(row.case_id)
             .fetch_all(conn)
@@ -226,12 +261,18 @@ pub async fn open_suspension(
 }
 
 /// Closes the open suspension of the clock.
-pub async fn close_suspension(conn: &mut PgConnection, case_id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE case_suspensions SET until_at = $2 WHERE case_id = $1 AND until_at IS NULL")
-        .bind(case_id)
-        .bind(at)
-        .execute(conn)
-        .await?;
+pub async fn close_suspension(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE case_suspensions SET until_at = $2 WHERE case_id = $1 AND until_at IS NULL",
+    )
+    .bind(case_id)
+    .bind(at)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -245,7 +286,11 @@ pub struct TimelineRow {
     pub office_id: String,
 }
 
-pub async fn add_timeline(conn: &mut PgConnection, case_id: Uuid, line: &TimelineRow) -> Result<(), sqlx::Error> {
+pub async fn add_timeline(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    line: &TimelineRow,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO case_timeline (case_id, at, status, description, description_en, office_id) VALUES ($1,$2,$3,$4,$5,$6)",
     )
@@ -260,7 +305,10 @@ pub async fn add_timeline(conn: &mut PgConnection, case_id: Uuid, line: &Timelin
     Ok(())
 }
 
-pub async fn timeline(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<TimelineRow>, sqlx::Error> {
+pub async fn timeline(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+) -> Result<Vec<TimelineRow>, sqlx::Error> {
     sqlx::query_as("SELECT at, status, description, description_en, office_id FROM case_timeline WHERE case_id = $1 ORDER BY id")
         .bind(case_id)
         .fetch_all(conn)

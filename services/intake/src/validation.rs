@@ -64,22 +64,47 @@ pub fn check_submit<'r>(
     let mut errors = Vec::new();
     let key = req.idempotency_key.trim();
     if key.is_empty() {
-        errors.push(violation(lang, "idempotency_key", "必须填写", "is required"));
+        errors.push(violation(
+            lang,
+            "idempotency_key",
+            "必须填写",
+            "is required",
+        ));
     } else if key.chars().count() > MAX_KEY_LEN || key.chars().any(char::is_control) {
-        errors.push(violation(lang, "idempotency_key", "最长 128 个字符，不能含控制字符", "at most 128 characters, no control characters"));
+        errors.push(violation(
+            lang,
+            "idempotency_key",
+            "最长 128 个字符，不能含控制字符",
+            "at most 128 characters, no control characters",
+        ));
     }
     let window = match reference.directory.office(req.window_office_id.trim()) {
         Some(office) if office.is_window => Some(office),
         Some(_) => {
-            errors.push(violation(lang, "window_office_id", "该机构不是通办窗口", "this office is not a 通办 window"));
+            errors.push(violation(
+                lang,
+                "window_office_id",
+                "该机构不是通办窗口",
+                "this office is not a 通办 window",
+            ));
             None
         }
         None if req.window_office_id.trim().is_empty() => {
-            errors.push(violation(lang, "window_office_id", "必须填写", "is required"));
+            errors.push(violation(
+                lang,
+                "window_office_id",
+                "必须填写",
+                "is required",
+            ));
             None
         }
         None => {
-            errors.push(violation(lang, "window_office_id", "未知的机构", "unknown office"));
+            errors.push(violation(
+                lang,
+                "window_office_id",
+                "未知的机构",
+                "unknown office",
+            ));
             None
         }
     };
@@ -89,13 +114,23 @@ pub fn check_submit<'r>(
     } else {
         let found = reference.catalog.matter(req.matter_code.trim());
         if found.is_none() {
-            errors.push(violation(lang, "matter_code", "事项目录中没有该事项", "no such matter in the catalog"));
+            errors.push(violation(
+                lang,
+                "matter_code",
+                "事项目录中没有该事项",
+                "no such matter in the catalog",
+            ));
         }
         found
     };
     let mode = match pb::Mode::try_from(req.mode).ok().and_then(mode_from_pb) {
         None => {
-            errors.push(violation(lang, "mode", "必须选择办理模式", "a mode is required"));
+            errors.push(violation(
+                lang,
+                "mode",
+                "必须选择办理模式",
+                "a mode is required",
+            ));
             None
         }
         Some(mode) => {
@@ -104,8 +139,16 @@ pub fn check_submit<'r>(
                 errors.push(FieldViolation::new(
                     "mode",
                     match lang {
-                        Lang::En => format!("{} is not allowed for this matter (allowed: {})", mode.text(lang), allowed.join(", ")),
-                        Lang::Zh => format!("该事项不支持{}（可选：{}）", mode.text(lang), allowed.join("、")),
+                        Lang::En => format!(
+                            "{} is not allowed for this matter (allowed: {})",
+                            mode.text(lang),
+                            allowed.join(", ")
+                        ),
+                        Lang::Zh => format!(
+                            "该事项不支持{}（可选：{}）",
+                            mode.text(lang),
+                            allowed.join("、")
+                        ),
                     },
                 ));
             }
@@ -129,9 +172,17 @@ pub fn check_submit<'r>(
         .ok();
     let materials = check_materials_in(&req.materials, matter, lang, &mut errors);
     let delivery = req.delivery.clone().unwrap_or_default();
-    let method = match pb::DeliveryMethod::try_from(delivery.method).ok().and_then(delivery_from_pb) {
+    let method = match pb::DeliveryMethod::try_from(delivery.method)
+        .ok()
+        .and_then(delivery_from_pb)
+    {
         None => {
-            errors.push(violation(lang, "delivery.method", "必须选择发证方式", "a delivery method is required"));
+            errors.push(violation(
+                lang,
+                "delivery.method",
+                "必须选择发证方式",
+                "a delivery method is required",
+            ));
             None
         }
         Some(method) => {
@@ -149,29 +200,53 @@ pub fn check_submit<'r>(
     };
     let address = delivery.address.trim().to_owned();
     if method == Some(DeliveryMethod::Mail) && address.is_empty() {
-        errors.push(violation(lang, "delivery.address", "邮寄送达必须填写地址", "an address is required for delivery by mail"));
+        errors.push(violation(
+            lang,
+            "delivery.address",
+            "邮寄送达必须填写地址",
+            "an address is required for delivery by mail",
+        ));
     }
     if address.chars().count() > MAX_ADDRESS_CHARS || address.chars().any(char::is_control) {
-        errors.push(violation(lang, "delivery.address", "最长 200 个字符，不能含控制字符", "at most 200 characters, no control characters"));
+        errors.push(violation(
+            lang,
+            "delivery.address",
+            "最长 200 个字符，不能含控制字符",
+            "at most 200 characters, no control characters",
+        ));
     }
-    match (window, matter, mode, name, id_number, phone, home_division, method) {
-        (Some(window), Some(matter), Some(mode), Some(name), Some(id_number), Some(phone), Some(home_division), Some(delivery))
-            if errors.is_empty() =>
-        {
-            Ok(Submission {
-                key: key.to_owned(),
-                window,
-                matter,
-                mode,
-                name,
-                id_number,
-                phone,
-                home_division,
-                materials,
-                delivery,
-                address: (!address.is_empty()).then_some(address),
-            })
-        }
+    match (
+        window,
+        matter,
+        mode,
+        name,
+        id_number,
+        phone,
+        home_division,
+        method,
+    ) {
+        (
+            Some(window),
+            Some(matter),
+            Some(mode),
+            Some(name),
+            Some(id_number),
+            Some(phone),
+            Some(home_division),
+            Some(delivery),
+        ) if errors.is_empty() => Ok(Submission {
+            key: key.to_owned(),
+            window,
+            matter,
+            mode,
+            name,
+            id_number,
+            phone,
+            home_division,
+            materials,
+            delivery,
+            address: (!address.is_empty()).then_some(address),
+        }),
         _ => Err(errors),
     }
 }
@@ -185,7 +260,12 @@ pub fn check_materials_in(
     errors: &mut Vec<FieldViolation>,
 ) -> Vec<MaterialIn> {
     if materials.len() > MAX_MATERIALS {
-        errors.push(violation(lang, "materials", "材料不能超过 100 项", "at most 100 materials"));
+        errors.push(violation(
+            lang,
+            "materials",
+            "材料不能超过 100 项",
+            "at most 100 materials",
+        ));
         return Vec::new();
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -194,7 +274,12 @@ pub fn check_materials_in(
         let field = |f: &str| format!("materials[{i}].{f}");
         let code = m.material_code.trim();
         if code.is_empty() {
-            errors.push(violation(lang, &field("material_code"), "必须填写", "is required"));
+            errors.push(violation(
+                lang,
+                &field("material_code"),
+                "必须填写",
+                "is required",
+            ));
             continue;
         }
         if let Some(matter) = matter
@@ -209,23 +294,56 @@ pub fn check_materials_in(
             ));
         }
         if !seen.insert(code.to_owned()) {
-            errors.push(violation(lang, &field("material_code"), "同一材料重复提交", "material presented twice"));
+            errors.push(violation(
+                lang,
+                &field("material_code"),
+                "同一材料重复提交",
+                "material presented twice",
+            ));
         }
-        let Some(form) = pb::MaterialForm::try_from(m.form).ok().and_then(form_from_pb) else {
-            errors.push(violation(lang, &field("form"), "必须选择材料形式（电子、纸质或电子证照）", "a form is required (electronic, paper or certificate)"));
+        let Some(form) = pb::MaterialForm::try_from(m.form)
+            .ok()
+            .and_then(form_from_pb)
+        else {
+            errors.push(violation(
+                lang,
+                &field("form"),
+                "必须选择材料形式（电子、纸质或电子证照）",
+                "a form is required (electronic, paper or certificate)",
+            ));
             continue;
         };
         let sha256 = m.sha256.trim().to_ascii_lowercase();
         if form == Form::Electronic && !is_sha256_hex(&sha256) {
-            errors.push(violation(lang, &field("sha256"), "电子材料必须提供 64 位十六进制 SHA-256 摘要", "an electronic material needs its SHA-256 as 64 hex characters"));
+            errors.push(violation(
+                lang,
+                &field("sha256"),
+                "电子材料必须提供 64 位十六进制 SHA-256 摘要",
+                "an electronic material needs its SHA-256 as 64 hex characters",
+            ));
         } else if !sha256.is_empty() && !is_sha256_hex(&sha256) {
-            errors.push(violation(lang, &field("sha256"), "SHA-256 摘要应为 64 位十六进制", "SHA-256 must be 64 hex characters"));
+            errors.push(violation(
+                lang,
+                &field("sha256"),
+                "SHA-256 摘要应为 64 位十六进制",
+                "SHA-256 must be 64 hex characters",
+            ));
         }
         if form == Form::Certificate && m.certificate_token.trim().is_empty() {
-            errors.push(violation(lang, &field("certificate_token"), "电子证照必须提供证照令牌", "a certificate needs its token"));
+            errors.push(violation(
+                lang,
+                &field("certificate_token"),
+                "电子证照必须提供证照令牌",
+                "a certificate needs its token",
+            ));
         }
         if m.pages > MAX_PAGES {
-            errors.push(violation(lang, &field("pages"), "页数不能超过 2000", "at most 2000 pages"));
+            errors.push(violation(
+                lang,
+                &field("pages"),
+                "页数不能超过 2000",
+                "at most 2000 pages",
+            ));
         }
         out.push(MaterialIn {
             code: code.to_owned(),
@@ -239,12 +357,24 @@ pub fn check_materials_in(
 }
 
 /// Checks a free-text field: required, at most [`MAX_TEXT_CHARS`], no control characters but newlines.
-pub fn check_text(value: &str, field: &str, lang: Lang, errors: &mut Vec<FieldViolation>) -> String {
+pub fn check_text(
+    value: &str,
+    field: &str,
+    lang: Lang,
+    errors: &mut Vec<FieldViolation>,
+) -> String {
     let value = value.trim();
     if value.is_empty() {
         errors.push(violation(lang, field, "必须填写", "is required"));
-    } else if value.chars().count() > MAX_TEXT_CHARS || value.chars().any(|c| c.is_control() && c != '\n') {
-        errors.push(violation(lang, field, "最长 1000 个字符，不能含控制字符", "at most 1000 characters, no control characters"));
+    } else if value.chars().count() > MAX_TEXT_CHARS
+        || value.chars().any(|c| c.is_control() && c != '\n')
+    {
+        errors.push(violation(
+            lang,
+            field,
+            "最长 1000 个字符，不能含控制字符",
+            "at most 1000 characters, no control characters",
+        ));
     }
     value.to_owned()
 }

@@ -10,7 +10,9 @@ use tongban_domain::timeline::{TimelineContext, describe};
 use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1 as api;
-use tongban_runtime::convert::{datetime, materials_from_json, materials_to_json, status_to_pb, timestamp};
+use tongban_runtime::convert::{
+    datetime, materials_from_json, materials_to_json, status_to_pb, timestamp,
+};
 
 use crate::SERVICE;
 use crate::repo::{self, CaseRow, TimelineRow};
@@ -42,19 +44,35 @@ pub fn materials_pb(value: &Value) -> Vec<pb::PresentedMaterial> {
 }
 
 fn strings(value: &Value) -> Vec<String> {
-    value.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn scope_pb(row: &CaseRow) -> pb::Scope {
-    row.scope.parse().map(tongban_runtime::convert::scope_to_pb).unwrap_or(pb::Scope::Unspecified)
+    row.scope
+        .parse()
+        .map(tongban_runtime::convert::scope_to_pb)
+        .unwrap_or(pb::Scope::Unspecified)
 }
 
 fn mode_pb(row: &CaseRow) -> pb::Mode {
-    row.mode.parse().map(tongban_runtime::convert::mode_to_pb).unwrap_or(pb::Mode::Unspecified)
+    row.mode
+        .parse()
+        .map(tongban_runtime::convert::mode_to_pb)
+        .unwrap_or(pb::Mode::Unspecified)
 }
 
 fn delivery_pb(row: &CaseRow) -> pb::DeliveryMethod {
-    row.delivery_method.parse().map(tongban_runtime::convert::delivery_to_pb).unwrap_or(pb::DeliveryMethod::Unspecified)
+    row.delivery_method
+        .parse()
+        .map(tongban_runtime::convert::delivery_to_pb)
+        .unwrap_or(pb::DeliveryMethod::Unspecified)
 }
 
 fn decision_pb(row: &CaseRow) -> pb::Decision {
@@ -100,7 +118,10 @@ pub async fn case_pb(
         applicant: Some(applicant_pb(row)),
         home_division: row.home_division.clone(),
         materials: materials_pb(&row.materials),
-        delivery: Some(pb::Delivery { method: delivery_pb(row).into(), address: String::new() }),
+        delivery: Some(pb::Delivery {
+            method: delivery_pb(row).into(),
+            address: String::new(),
+        }),
         accepted_at: Some(timestamp(row.accepted_at)),
         due_at: row.due_at.map(timestamp),
         remaining_working_days: remaining,
@@ -116,7 +137,12 @@ pub async fn case_pb(
 fn timeline_pb(line: &TimelineRow) -> pb::TimelineEntry {
     pb::TimelineEntry {
         at: Some(timestamp(line.at)),
-        status: line.status.parse().map(status_to_pb).unwrap_or(pb::CaseStatus::Unspecified).into(),
+        status: line
+            .status
+            .parse()
+            .map(status_to_pb)
+            .unwrap_or(pb::CaseStatus::Unspecified)
+            .into(),
         description: line.description.clone(),
         description_en: line.description_en.clone(),
         office_id: line.office_id.clone(),
@@ -136,7 +162,10 @@ pub fn summary(row: &CaseRow, promised_limit_days: u32) -> ev::CaseSummary {
         applicant: Some(applicant_pb(row)),
         home_division: row.home_division.clone(),
         materials: materials_pb(&row.materials),
-        delivery: Some(pb::Delivery { method: delivery_pb(row).into(), address: String::new() }),
+        delivery: Some(pb::Delivery {
+            method: delivery_pb(row).into(),
+            address: String::new(),
+        }),
         accepted_at: Some(timestamp(row.accepted_at)),
         due_at: row.due_at.map(timestamp),
         promised_limit_days,
@@ -169,8 +198,17 @@ pub async fn record_step(
     row: &CaseRow,
     step: Step<'_>,
 ) -> Result<(), tongban_store::StoreError> {
-    let office_name = reference.directory.office(step.office_id).map_or(step.office_id, |o| o.name.as_str());
-    let text = describe(step.event, TimelineContext { office_name, detail: step.detail });
+    let office_name = reference
+        .directory
+        .office(step.office_id)
+        .map_or(step.office_id, |o| o.name.as_str());
+    let text = describe(
+        step.event,
+        TimelineContext {
+            office_name,
+            detail: step.detail,
+        },
+    );
     repo::add_timeline(
         conn,
         row.case_id,
@@ -183,9 +221,20 @@ pub async fn record_step(
         },
     )
     .await?;
-    let event = tongban_bus::new_event(row.case_id, &row.case_number, SERVICE, step.actor, step.at, step.body);
+    let event = tongban_bus::new_event(
+        row.case_id,
+        &row.case_number,
+        SERVICE,
+        step.actor,
+        step.at,
+        step.body,
+    );
     let headers = tongban_telemetry::headers_of(&tracing::Span::current());
-    tongban_store::enqueue(conn, &tongban_bus::event_message(step.event.subject_suffix(), &event, headers)).await?;
+    tongban_store::enqueue(
+        conn,
+        &tongban_bus::event_message(step.event.subject_suffix(), &event, headers),
+    )
+    .await?;
     Ok(())
 }
 

@@ -7,7 +7,6 @@ use std::pin::Pin;
 use chrono::Utc;
 use futures::Stream;
 use serde_json::json;
-use tonic::{Request, Response, Status};
 use tongban_domain::case::{self, CaseCommand, CaseEvent, Decision};
 use tongban_domain::i18n::{Lang, Localized};
 use tongban_domain::review::{ChecklistEntry, check_decision};
@@ -16,13 +15,17 @@ use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::review::v1::review_service_server::ReviewService;
 use tongban_proto::review::v1::{
-    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest, ListAssignmentsRequest,
-    ListAssignmentsResponse, RequestSupplementRequest, WatchAssignmentsRequest,
+    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest,
+    ListAssignmentsRequest, ListAssignmentsResponse, RequestSupplementRequest,
+    WatchAssignmentsRequest,
 };
 use tongban_runtime::auth::{Claims, Role, caller};
-use tongban_runtime::convert::{decision_from_pb, decision_to_pb, materials_from_json, status_to_pb, timestamp};
+use tongban_runtime::convert::{
+    decision_from_pb, decision_to_pb, materials_from_json, status_to_pb, timestamp,
+};
 use tongban_runtime::lang::request_lang;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::State;
@@ -54,12 +57,24 @@ fn not_found(lang: Lang) -> Status {
 
 /// Roles that act on assignments, and the office whose inbox a caller may read.
 fn office_of(claims: &Claims, requested: &str, lang: Lang) -> Result<String, Status> {
-    claims.require(&[Role::Reviewer, Role::OfficeHead, Role::Supervisor, Role::Admin], lang)?;
+    claims.require(
+        &[
+            Role::Reviewer,
+            Role::OfficeHead,
+            Role::Supervisor,
+            Role::Admin,
+        ],
+        lang,
+    )?;
     let requested = requested.trim();
     match claims.role {
         Role::Supervisor | Role::Admin if !requested.is_empty() => Ok(requested.to_owned()),
         _ if requested.is_empty() || requested == claims.office => Ok(claims.office.clone()),
-        _ => Err(status::permission_denied(lang, "只能查看本机构的待办", "you can see only your own office's inbox")),
+        _ => Err(status::permission_denied(
+            lang,
+            "只能查看本机构的待办",
+            "you can see only your own office's inbox",
+        )),
     }
 }
 
@@ -73,13 +88,25 @@ fn may_see(claims: &Claims, row: &AssignmentRow) -> bool {
 
 fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
     Uuid::parse_str(raw.trim()).map_err(|_| {
-        status::invalid_argument(lang, vec![FieldViolation::new("case_id", lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"))])
+        status::invalid_argument(
+            lang,
+            vec![FieldViolation::new(
+                "case_id",
+                lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"),
+            )],
+        )
     })
 }
 
 /// The public view of an assignment.
 pub fn assignment_pb(row: &AssignmentRow) -> Assignment {
-    let text = |k: &str| row.applicant.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let text = |k: &str| {
+        row.applicant
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let status = row.status();
     Assignment {
         case_id: row.case_id.to_string(),
@@ -87,8 +114,18 @@ pub fn assignment_pb(row: &AssignmentRow) -> Assignment {
         office_id: row.office_id.clone(),
         matter_code: row.matter_code.clone(),
         matter_name: row.matter_name.clone(),
-        scope: row.scope.parse().map(tongban_runtime::convert::scope_to_pb).unwrap_or_default().into(),
-        mode: row.mode.parse().map(tongban_runtime::convert::mode_to_pb).unwrap_or_default().into(),
+        scope: row
+            .scope
+            .parse()
+            .map(tongban_runtime::convert::scope_to_pb)
+            .unwrap_or_default()
+            .into(),
+        mode: row
+            .mode
+            .parse()
+            .map(tongban_runtime::convert::mode_to_pb)
+            .unwrap_or_default()
+            .into(),
         state: state_of(status).into(),
         window_office_id: row.window_office_id.clone(),
         applicant: Some(pb::MaskedApplicant {
@@ -111,7 +148,11 @@ pub fn assignment_pb(row: &AssignmentRow) -> Assignment {
         checklist: serde_json::from_value::<Vec<ChecklistEntry>>(row.checklist.clone())
             .unwrap_or_default()
             .into_iter()
-            .map(|c| pb::ChecklistItem { review_point_code: c.review_point_code, passed: c.passed, note: c.note })
+            .map(|c| pb::ChecklistItem {
+                review_point_code: c.review_point_code,
+                passed: c.passed,
+                note: c.note,
+            })
             .collect(),
         supplement_items: serde_json::from_value(row.supplement_items.clone()).unwrap_or_default(),
         supplement_reason: row.supplement_reason.clone().unwrap_or_default(),
@@ -123,9 +164,20 @@ pub fn assignment_pb(row: &AssignmentRow) -> Assignment {
 fn check_text(value: &str, field: &str, lang: Lang, errors: &mut Vec<FieldViolation>) -> String {
     let value = value.trim();
     if value.is_empty() {
-        errors.push(FieldViolation::new(field, lang.pick("必须填写", "is required")));
-    } else if value.chars().count() > MAX_TEXT_CHARS || value.chars().any(|c| c.is_control() && c != '\n') {
-        errors.push(FieldViolation::new(field, lang.pick("最长 1000 个字符，不能含控制字符", "at most 1000 characters, no control characters")));
+        errors.push(FieldViolation::new(
+            field,
+            lang.pick("必须填写", "is required"),
+        ));
+    } else if value.chars().count() > MAX_TEXT_CHARS
+        || value.chars().any(|c| c.is_control() && c != '\n')
+    {
+        errors.push(FieldViolation::new(
+            field,
+            lang.pick(
+                "最长 1000 个字符，不能含控制字符",
+                "at most 1000 characters, no control characters",
+            ),
+        ));
     }
     value.to_owned()
 }
@@ -135,7 +187,10 @@ type WatchStream = Pin<Box<dyn Stream<Item = Result<Assignment, Status>> + Send 
 #[tonic::async_trait]
 impl ReviewService for Review {
     #[tracing::instrument(name = "ListAssignments", skip_all)]
-    async fn list_assignments(&self, request: Request<ListAssignmentsRequest>) -> Result<Response<ListAssignmentsResponse>, Status> {
+    async fn list_assignments(
+        &self,
+        request: Request<ListAssignmentsRequest>,
+    ) -> Result<Response<ListAssignmentsResponse>, Status> {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         let req = request.into_inner();
@@ -145,16 +200,27 @@ impl ReviewService for Review {
             .filter(|s| *s != AssignmentState::Unspecified)
             .map(|s| state_name(s).to_owned())
             .collect();
-        let limit = i64::from(if req.limit == 0 { 200 } else { req.limit.min(1000) });
+        let limit = i64::from(if req.limit == 0 {
+            200
+        } else {
+            req.limit.min(1000)
+        });
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let rows = repo::list(&mut conn, &office, &states, limit).await.map_err(internal(lang))?;
-        Ok(Response::new(ListAssignmentsResponse { assignments: rows.iter().map(assignment_pb).collect() }))
+        let rows = repo::list(&mut conn, &office, &states, limit)
+            .await
+            .map_err(internal(lang))?;
+        Ok(Response::new(ListAssignmentsResponse {
+            assignments: rows.iter().map(assignment_pb).collect(),
+        }))
     }
 
     type WatchAssignmentsStream = WatchStream;
 
     #[tracing::instrument(name = "WatchAssignments", skip_all)]
-    async fn watch_assignments(&self, request: Request<WatchAssignmentsRequest>) -> Result<Response<WatchStream>, Status> {
+    async fn watch_assignments(
+        &self,
+        request: Request<WatchAssignmentsRequest>,
+    ) -> Result<Response<WatchStream>, Status> {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         let office = office_of(&claims, &request.get_ref().office_id, lang)?;
@@ -162,7 +228,9 @@ impl ReviewService for Review {
         let mut changes = self.state.changes.subscribe();
         let pool = self.state.pool.clone();
         let mut conn = pool.acquire().await.map_err(internal(lang))?;
-        let snapshot = repo::list(&mut conn, &office, &[], 1000).await.map_err(internal(lang))?;
+        let snapshot = repo::list(&mut conn, &office, &[], 1000)
+            .await
+            .map_err(internal(lang))?;
         drop(conn);
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Assignment, Status>>(64);
         tokio::spawn(async move {
@@ -198,11 +266,16 @@ impl ReviewService for Review {
                 }
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
     #[tracing::instrument(name = "GetAssignment", skip_all)]
-    async fn get_assignment(&self, request: Request<GetAssignmentRequest>) -> Result<Response<Assignment>, Status> {
+    async fn get_assignment(
+        &self,
+        request: Request<GetAssignmentRequest>,
+    ) -> Result<Response<Assignment>, Status> {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         let case_id = parse_case_id(&request.get_ref().case_id, lang)?;
@@ -216,23 +289,34 @@ impl ReviewService for Review {
     }
 
     #[tracing::instrument(name = "ClaimCase", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "review"))]
-    async fn claim_case(&self, request: Request<ClaimCaseRequest>) -> Result<Response<Assignment>, Status> {
+    async fn claim_case(
+        &self,
+        request: Request<ClaimCaseRequest>,
+    ) -> Result<Response<Assignment>, Status> {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         let case_id = parse_case_id(&request.get_ref().case_id, lang)?;
-        let command = CaseCommand::Claim { reviewer: claims.user.clone() };
+        let command = CaseCommand::Claim {
+            reviewer: claims.user.clone(),
+        };
         let row = self
             .act(&claims, case_id, &command, lang, |row, now| {
                 row.claimed_by = Some(claims.user.clone());
                 row.claimed_at = Some(now);
-                Body::CaseClaimed(ev::CaseClaimed { office_id: row.office_id.clone(), reviewer: claims.user.clone() })
+                Body::CaseClaimed(ev::CaseClaimed {
+                    office_id: row.office_id.clone(),
+                    reviewer: claims.user.clone(),
+                })
             })
             .await?;
         Ok(Response::new(assignment_pb(&row)))
     }
 
     #[tracing::instrument(name = "RequestSupplement", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "review"))]
-    async fn request_supplement(&self, request: Request<RequestSupplementRequest>) -> Result<Response<Assignment>, Status> {
+    async fn request_supplement(
+        &self,
+        request: Request<RequestSupplementRequest>,
+    ) -> Result<Response<Assignment>, Status> {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         let req = request.into_inner();
@@ -240,17 +324,30 @@ impl ReviewService for Review {
         let mut errors = Vec::new();
         let reason = check_text(&req.reason, "reason", lang, &mut errors);
         if req.items.is_empty() {
-            errors.push(FieldViolation::new("items", lang.pick("必须列出需要补正的材料", "list the material needed")));
+            errors.push(FieldViolation::new(
+                "items",
+                lang.pick("必须列出需要补正的材料", "list the material needed"),
+            ));
         }
         if req.items.len() > MAX_ITEMS {
-            errors.push(FieldViolation::new("items", lang.pick("最多 50 项", "at most 50 items")));
+            errors.push(FieldViolation::new(
+                "items",
+                lang.pick("最多 50 项", "at most 50 items"),
+            ));
         }
-        let items: Vec<String> =
-            req.items.iter().enumerate().map(|(i, item)| check_text(item, &format!("items[{i}]"), lang, &mut errors)).collect();
+        let items: Vec<String> = req
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| check_text(item, &format!("items[{i}]"), lang, &mut errors))
+            .collect();
         if !errors.is_empty() {
             return Err(status::invalid_argument(lang, errors));
         }
-        let command = CaseCommand::RequestSupplement { items: items.clone(), reason: reason.clone() };
+        let command = CaseCommand::RequestSupplement {
+            items: items.clone(),
+            reason: reason.clone(),
+        };
         let row = self
             .act(&claims, case_id, &command, lang, |row, _| {
                 row.supplement_items = json!(items);
@@ -268,7 +365,10 @@ impl ReviewService for Review {
     }
 
     #[tracing::instrument(name = "DecideCase", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "decide"))]
-    async fn decide_case(&self, request: Request<DecideCaseRequest>) -> Result<Response<Assignment>, Status> {
+    async fn decide_case(
+        &self,
+        request: Request<DecideCaseRequest>,
+    ) -> Result<Response<Assignment>, Status> {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         let req = request.into_inner();
@@ -276,7 +376,10 @@ impl ReviewService for Review {
         let mut errors = Vec::new();
         let decision = decision_from_pb(req.decision());
         if decision.is_none() {
-            errors.push(FieldViolation::new("decision", lang.pick("必须选择准予或不予", "choose APPROVE or DENY")));
+            errors.push(FieldViolation::new(
+                "decision",
+                lang.pick("必须选择准予或不予", "choose APPROVE or DENY"),
+            ));
         }
         let reason = req.reason.trim().to_owned();
         if decision == Some(Decision::Deny) || !reason.is_empty() {
@@ -285,7 +388,11 @@ impl ReviewService for Review {
         let checklist: Vec<ChecklistEntry> = req
             .checklist
             .iter()
-            .map(|c| ChecklistEntry { review_point_code: c.review_point_code.trim().to_owned(), passed: c.passed, note: c.note.trim().to_owned() })
+            .map(|c| ChecklistEntry {
+                review_point_code: c.review_point_code.trim().to_owned(),
+                passed: c.passed,
+                note: c.note.trim().to_owned(),
+            })
             .collect();
         let Some(decision) = decision.filter(|_| errors.is_empty()) else {
             return Err(status::invalid_argument(lang, errors));
@@ -323,7 +430,11 @@ impl ReviewService for Review {
                         reason: reason.clone(),
                         checklist: checklist
                             .iter()
-                            .map(|c| pb::ChecklistItem { review_point_code: c.review_point_code.clone(), passed: c.passed, note: c.note.clone() })
+                            .map(|c| pb::ChecklistItem {
+                                review_point_code: c.review_point_code.clone(),
+                                passed: c.passed,
+                                note: c.note.clone(),
+                            })
                             .collect(),
                         reviewer: claims.user.clone(),
                     })
@@ -343,7 +454,8 @@ impl Review {
         lang: Lang,
         change: impl FnOnce(&mut AssignmentRow, chrono::DateTime<Utc>) -> Body,
     ) -> Result<AssignmentRow, Status> {
-        self.act_checked(claims, case_id, command, lang, |_| Ok(()), change).await
+        self.act_checked(claims, case_id, command, lang, |_| Ok(()), change)
+            .await
     }
 
     /// Loads the caller's assignment (NOT_FOUND for anyone else's), applies `command` through
@@ -373,7 +485,14 @@ impl Review {
         }
         let before = json!({"state": row.state, "case_status": row.case_status});
         let (next, events) = case::transition(row.status(), command).map_err(|e| {
-            status::failed_precondition(e.text(lang), vec![PreconditionViolation::new("CASE_STATE", "state", e.text(lang))])
+            status::failed_precondition(
+                e.text(lang),
+                vec![PreconditionViolation::new(
+                    "CASE_STATE",
+                    "state",
+                    e.text(lang),
+                )],
+            )
         })?;
         check(&row)?;
         let now = Utc::now();
@@ -382,10 +501,20 @@ impl Review {
         repo::update(&mut tx, &row).await.map_err(internal(lang))?;
         let headers = tongban_telemetry::headers_of(&span);
         for step in events {
-            let event = tongban_bus::new_event(row.case_id, &row.case_number, crate::SERVICE, &claims.user, now, body.clone());
-            tongban_store::enqueue(&mut tx, &tongban_bus::event_message(step.subject_suffix(), &event, headers.clone()))
-                .await
-                .map_err(|e| status::internal(lang, &e))?;
+            let event = tongban_bus::new_event(
+                row.case_id,
+                &row.case_number,
+                crate::SERVICE,
+                &claims.user,
+                now,
+                body.clone(),
+            );
+            tongban_store::enqueue(
+                &mut tx,
+                &tongban_bus::event_message(step.subject_suffix(), &event, headers.clone()),
+            )
+            .await
+            .map_err(|e| status::internal(lang, &e))?;
             log_step(&self.state, &row, step);
         }
         tongban_store::audit(
@@ -409,7 +538,17 @@ impl Review {
 }
 
 fn log_step(state: &State, row: &AssignmentRow, step: CaseEvent) {
-    let office_name = state.reference.directory.office(&row.office_id).map_or(row.office_id.as_str(), |o| o.name.as_str());
-    let text = describe(step, TimelineContext { office_name, detail: row.decision_reason.as_deref().unwrap_or_default() });
+    let office_name = state
+        .reference
+        .directory
+        .office(&row.office_id)
+        .map_or(row.office_id.as_str(), |o| o.name.as_str());
+    let text = describe(
+        step,
+        TimelineContext {
+            office_name,
+            detail: row.decision_reason.as_deref().unwrap_or_default(),
+        },
+    );
     tracing::info!(case_number = %row.case_number, step = %text.en, "review step");
 }

@@ -25,16 +25,24 @@ impl CaseEvents {
 }
 
 impl EventHandler for CaseEvents {
-    async fn handle(&self, conn: &mut PgConnection, event: &Event, _subject: &str) -> Result<(), HandleError> {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        event: &Event,
+        _subject: &str,
+    ) -> Result<(), HandleError> {
         if event.producer == crate::SERVICE {
             // Our own claims and decisions were applied when they were made.
             return Ok(());
         }
-        let case_id = Uuid::parse_str(&event.case_id).map_err(|_| HandleError::Reject("case id is not a UUID".to_owned()))?;
+        let case_id = Uuid::parse_str(&event.case_id)
+            .map_err(|_| HandleError::Reject("case id is not a UUID".to_owned()))?;
         match &event.body {
             Some(Body::CaseRouted(routed)) => {
                 let Some(summary) = &routed.summary else {
-                    return Err(HandleError::Reject("routed event without a summary".to_owned()));
+                    return Err(HandleError::Reject(
+                        "routed event without a summary".to_owned(),
+                    ));
                 };
                 let mut row = AssignmentRow {
                     case_id,
@@ -72,12 +80,18 @@ impl EventHandler for CaseEvents {
             }
             Some(Body::CaseSupplemented(s)) => {
                 let Some(mut row) = repo::get(conn, case_id, true).await? else {
-                    return Err(HandleError::Retry("supplement for a case not yet in any inbox".into()));
+                    return Err(HandleError::Retry(
+                        "supplement for a case not yet in any inbox".into(),
+                    ));
                 };
                 apply(&mut row, &CaseCommand::Supplement);
                 row.due_at = datetime(s.due_at.as_ref());
                 let mut materials = tongban_runtime::convert::materials_from_json(&row.materials);
-                materials.retain(|m| !s.materials.iter().any(|n| n.material_code == m.material_code));
+                materials.retain(|m| {
+                    !s.materials
+                        .iter()
+                        .any(|n| n.material_code == m.material_code)
+                });
                 materials.extend(s.materials.iter().cloned());
                 row.materials = tongban_runtime::convert::materials_to_json(&materials);
                 repo::update(conn, &row).await?;
@@ -88,7 +102,12 @@ impl EventHandler for CaseEvents {
                     // Withdrawn before it was routed: nothing in any inbox.
                     return Ok(());
                 };
-                apply(&mut row, &CaseCommand::Withdraw { reason: w.reason.clone() });
+                apply(
+                    &mut row,
+                    &CaseCommand::Withdraw {
+                        reason: w.reason.clone(),
+                    },
+                );
                 repo::update(conn, &row).await?;
                 Ok(())
             }
@@ -108,14 +127,20 @@ impl EventHandler for CaseEvents {
 fn apply(row: &mut AssignmentRow, command: &CaseCommand) {
     match case::transition(row.status(), command) {
         Ok((next, _)) => row.set_status(next),
-        Err(err) => tracing::warn!(case_number = %row.case_number, error = %err, "window event does not apply; ignored"),
+        Err(err) => {
+            tracing::warn!(case_number = %row.case_number, error = %err, "window event does not apply; ignored")
+        }
     }
 }
 
 fn scope_name(scope: tongban_proto::common::v1::Scope) -> String {
-    tongban_runtime::convert::scope_from_pb(scope).map(|s| s.as_str().to_owned()).unwrap_or_default()
+    tongban_runtime::convert::scope_from_pb(scope)
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 fn mode_name(mode: tongban_proto::common::v1::Mode) -> String {
-    tongban_runtime::convert::mode_from_pb(mode).map(|m| m.as_str().to_owned()).unwrap_or_default()
+    tongban_runtime::convert::mode_from_pb(mode)
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default()
 }

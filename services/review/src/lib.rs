@@ -62,11 +62,31 @@ impl Application {
     /// # Errors
     /// The server or the consumer fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartError> {
-        let Platform { pool, bus, tokens, reference, listener, .. } = self.platform;
+        let Platform {
+            pool,
+            bus,
+            tokens,
+            reference,
+            listener,
+            ..
+        } = self.platform;
         let changes = watch::Changes::new();
-        let feed = tokio::spawn(watch::run_feed(pool.clone(), changes.clone(), shutdown.clone()));
-        let state = State { reference, pool: pool.clone(), changes };
-        let relay = tokio::spawn(tongban_bus::run_relay(pool.clone(), SERVICE.to_owned(), bus.clone(), shutdown.clone()));
+        let feed = tokio::spawn(watch::run_feed(
+            pool.clone(),
+            changes.clone(),
+            shutdown.clone(),
+        ));
+        let state = State {
+            reference,
+            pool: pool.clone(),
+            changes,
+        };
+        let relay = tokio::spawn(tongban_bus::run_relay(
+            pool.clone(),
+            SERVICE.to_owned(),
+            bus.clone(),
+            shutdown.clone(),
+        ));
         let consumer = tokio::spawn(tongban_bus::run_consumer(
             bus,
             pool,
@@ -75,9 +95,13 @@ impl Application {
             shutdown.clone(),
         ));
         let (routes, health) = tongban_runtime::server::base_routes()?;
-        let routes = routes.add_service(ReviewServiceServer::with_interceptor(api::Review::new(state), interceptor(tokens)));
+        let routes = routes.add_service(ReviewServiceServer::with_interceptor(
+            api::Review::new(state),
+            interceptor(tokens),
+        ));
         health.serving::<ReviewServiceServer<api::Review>>().await;
-        let served = tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
+        let served =
+            tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
         shutdown.cancel();
         let _ = relay.await;
         let _ = feed.await;
@@ -91,5 +115,8 @@ impl Application {
 }
 
 fn consumer_spec() -> ConsumerSpec {
-    ConsumerSpec { durable: "review-case-events".to_owned(), filter: "case.>".to_owned() }
+    ConsumerSpec {
+        durable: "review-case-events".to_owned(),
+        filter: "case.>".to_owned(),
+    }
 }

@@ -52,11 +52,15 @@ impl AssignmentRow {
 /// The inbox state of a case status.
 pub fn state_of(status: CaseStatus) -> AssignmentState {
     match status {
-        CaseStatus::Submitted | CaseStatus::Accepted | CaseStatus::Routed => AssignmentState::Routed,
+        CaseStatus::Submitted | CaseStatus::Accepted | CaseStatus::Routed => {
+            AssignmentState::Routed
+        }
         CaseStatus::Claimed => AssignmentState::Claimed,
         CaseStatus::SupplementRequested => AssignmentState::SupplementRequested,
         CaseStatus::Supplemented => AssignmentState::Supplemented,
-        CaseStatus::Approved | CaseStatus::Denied | CaseStatus::Completed => AssignmentState::Decided,
+        CaseStatus::Approved | CaseStatus::Denied | CaseStatus::Completed => {
+            AssignmentState::Decided
+        }
         CaseStatus::Withdrawn => AssignmentState::Withdrawn,
     }
 }
@@ -107,18 +111,38 @@ pub async fn insert(conn: &mut PgConnection, a: &AssignmentRow) -> Result<bool, 
 }
 
 /// An assignment by case id, optionally locked.
-pub async fn get(conn: &mut PgConnection, case_id: Uuid, lock: bool) -> Result<Option<AssignmentRow>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM assignments WHERE case_id = $1{}", if lock { " FOR UPDATE" } else { "" });
-    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(case_id).fetch_optional(conn).await
+pub async fn get(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    lock: bool,
+) -> Result<Option<AssignmentRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM assignments WHERE case_id = $1{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(case_id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// An office's assignments, oldest first, optionally only some states.
-pub async fn list(conn: &mut PgConnection, office_id: &str, states: &[String], limit: i64) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+pub async fn list(
+    conn: &mut PgConnection,
+    office_id: &str,
+    states: &[String],
+    limit: i64,
+) -> Result<Vec<AssignmentRow>, sqlx::Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM assignments WHERE office_id = $1 AND (cardinality($2::text[]) = 0 OR state = ANY($2))
          ORDER BY routed_at, case_number LIMIT $3"
     );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(office_id).bind(states).bind(limit).fetch_all(conn).await
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(office_id)
+        .bind(states)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
 }
 
 /// Writes the changeable part back.

@@ -20,7 +20,9 @@ pub struct Changes {
 
 impl Changes {
     pub fn new() -> Self {
-        Self { sender: broadcast::channel(1024).0 }
+        Self {
+            sender: broadcast::channel(1024).0,
+        }
     }
 
     /// A new receiver of changes from now on.
