@@ -315,7 +315,10 @@ pub struct NewRating<'a> {
 }
 
 /// Inserts a rating; `false` when the case was already rated at that occasion.
-pub async fn insert_rating(conn: &mut PgConnection, r: &NewRating<'_>) -> Result<bool, sqlx::Error> {
+pub async fn insert_rating(
+    conn: &mut PgConnection,
+    r: &NewRating<'_>,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO ratings (rating_id, case_id, case_number, office_id, occasion, level, comment, scores,
             recorded_by, rated_at)

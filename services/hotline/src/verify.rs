@@ -26,7 +26,9 @@ impl fmt::Debug for Verification {
 
 /// The verification value is neither four digits nor six characters of `0-9`/`X`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("核验信息应为身份证号后六位或手机号后四位 (verification must be the last six characters of the ID number or the last four digits of the phone)")]
+#[error(
+    "核验信息应为身份证号后六位或手机号后四位 (verification must be the last six characters of the ID number or the last four digits of the phone)"
+)]
 pub struct VerificationError;
 
 impl VerificationError {

@@ -1,0 +1,144 @@
+//! The masked view a hotline operator reads to the caller.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use tongban_domain::case::CaseStatus;
+use tongban_domain::reference::ReferenceData;
+use tongban_proto::common::v1 as pb;
+use tongban_proto::hotline::v1::CaseStatusView;
+use tongban_runtime::convert::{mode_to_pb, scope_to_pb, status_to_pb, timestamp};
+
+use crate::repo::{self, StatusRow, TimelineRow};
+
+/// The stage in plain language, as read out on the phone (Chinese, English).
+pub fn stage(status: CaseStatus) -> (&'static str, &'static str) {
+    match status {
+        CaseStatus::Submitted => ("已提交", "Submitted"),
+        CaseStatus::Accepted => ("已受理", "Accepted"),
+        CaseStatus::Routed => ("已转属地审查", "Sent to the responsible office for review"),
+        CaseStatus::Claimed => ("审查中", "Under review"),
+        CaseStatus::SupplementRequested => ("待补正材料", "Waiting for more material"),
+        CaseStatus::Supplemented => ("已补正，审查中", "Material handed in; under review again"),
+        CaseStatus::Approved => ("准予办理", "Approved"),
+        CaseStatus::Denied => ("不予办理", "Denied"),
+        CaseStatus::Completed => ("已办结", "Completed"),
+        CaseStatus::Withdrawn => ("已撤回", "Withdrawn"),
+    }
+}
+
+/// Whether a case is past its due moment while still open (neither decided nor withdrawn).
+pub fn is_overdue(status: CaseStatus, due_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    due_at.is_some_and(|due| now >= due) && !status.is_decided() && !status.is_terminal()
+}
+
+fn decision_pb(row: &StatusRow) -> pb::Decision {
+    match row.decision.as_deref() {
+        Some("approve") => pb::Decision::Approve,
+        Some("deny") => pb::Decision::Deny,
+        _ => pb::Decision::Unspecified,
+    }
+}
+
+fn timeline_pb(line: &TimelineRow) -> pb::TimelineEntry {
+    pb::TimelineEntry {
+        at: Some(timestamp(line.at)),
+        status: line
+            .status
+            .parse()
+            .map(status_to_pb)
+            .unwrap_or(pb::CaseStatus::Unspecified)
+            .into(),
+        description: line.description.clone(),
+        description_en: line.description_en.clone(),
+        office_id: line.office_id.clone(),
+    }
+}
+
+fn office_name(reference: &ReferenceData, id: &str) -> String {
+    reference
+        .directory
+        .office(id)
+        .map_or_else(|| id.to_owned(), |o| o.name.clone())
+}
+
+/// The masked status view of a case at `now`.
+pub async fn status_view(
+    conn: &mut PgConnection,
+    reference: &ReferenceData,
+    row: &StatusRow,
+    now: DateTime<Utc>,
+) -> Result<CaseStatusView, sqlx::Error> {
+    let timeline = repo::timeline(conn, row.case_id).await?;
+    let status = row.status();
+    let (stage_zh, stage_en) = stage(status);
+    let remaining = row
+        .due_at
+        .and_then(|due| reference.calendar.remaining_working_days(now, due).ok())
+        .unwrap_or(0);
+    Ok(CaseStatusView {
+        case_number: row.case_number.clone(),
+        matter_code: row.matter_code.clone(),
+        matter_name: row.matter_name.clone(),
+        scope: row
+            .scope
+            .parse()
+            .map(scope_to_pb)
+            .unwrap_or(pb::Scope::Unspecified)
+            .into(),
+        mode: row
+            .mode
+            .parse()
+            .map(mode_to_pb)
+            .unwrap_or(pb::Mode::Unspecified)
+            .into(),
+        window_office_id: row.window_office_id.clone(),
+        window_office_name: office_name(reference, &row.window_office_id),
+        responsible_office_id: row.responsible_office_id.clone(),
+        responsible_office_name: office_name(reference, &row.responsible_office_id),
+        status: status_to_pb(status).into(),
+        stage: stage_zh.to_owned(),
+        stage_en: stage_en.to_owned(),
+        accepted_at: Some(timestamp(row.accepted_at)),
+        due_at: row.due_at.map(timestamp),
+        remaining_working_days: remaining,
+        overdue: is_overdue(status, row.due_at, now),
+        decision: decision_pb(row).into(),
+        decision_reason: row.decision_reason.clone().unwrap_or_default(),
+        timeline: timeline.iter().map(timeline_pb).collect(),
+        applicant_name_masked: row.applicant_name_masked.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    #[test]
+    fn every_status_has_a_stage() {
+        for status in CaseStatus::ALL {
+            let (zh, en) = stage(status);
+            assert!(!zh.is_empty() && !en.is_empty());
+        }
+        assert_eq!(stage(CaseStatus::Supplemented).0, "已补正，审查中");
+    }
+
+    #[test]
+    fn overdue_only_while_open() {
+        let now = Utc::now();
+        let past = Some(now - TimeDelta::hours(1));
+        let future = Some(now + TimeDelta::hours(1));
+        assert!(is_overdue(CaseStatus::Claimed, past, now));
+        assert!(!is_overdue(CaseStatus::Claimed, future, now));
+        assert!(!is_overdue(CaseStatus::SupplementRequested, None, now));
+        for closed in [
+            CaseStatus::Approved,
+            CaseStatus::Denied,
+            CaseStatus::Completed,
+            CaseStatus::Withdrawn,
+        ] {
+            assert!(!is_overdue(closed, past, now));
+        }
+    }
+}
