@@ -17,7 +17,7 @@ mod poll;
 mod spawn;
 
 pub use client::{Bearer, channel};
-pub use env::TestEnv;
+pub use env::{TestEnv, init_telemetry};
 pub use poll::{TimedOut, eventually};
 pub use spawn::{Running, Service};
 

@@ -12,7 +12,9 @@ const MAX_PAUSE: Duration = Duration::from_millis(250);
 
 /// The condition did not hold within the bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("条件在 {timeout:?} 内未满足（共尝试 {attempts} 次） / condition not met within {timeout:?} ({attempts} attempts)")]
+#[error(
+    "条件在 {timeout:?} 内未满足（共尝试 {attempts} 次） / condition not met within {timeout:?} ({attempts} attempts)"
+)]
 pub struct TimedOut {
     /// The bound that passed.
     pub timeout: Duration,
@@ -66,7 +68,9 @@ mod tests {
     #[tokio::test]
     async fn gives_up_at_the_bound() {
         let bound = Duration::from_millis(100);
-        let err = eventually(bound, || async { None::<()> }).await.unwrap_err();
+        let err = eventually(bound, || async { None::<()> })
+            .await
+            .unwrap_err();
         assert_eq!(err.timeout, bound);
         assert!(err.attempts >= 2);
     }

@@ -97,9 +97,13 @@ impl IntakeService for Intake {
             .state
             .pii
             .digest("intake-submit-request", &hex(&req.encode_to_vec()));
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        if let Some(existing) = replay(&mut conn, &sub, &request_digest, lang).await? {
-            return Ok(Response::new(submit_response(&existing)));
+        {
+            // One connection at a time per request: holding this one while opening the
+            // transaction below could starve the pool under concurrent submissions.
+            let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+            if let Some(existing) = replay(&mut conn, &sub, &request_digest, lang).await? {
+                return Ok(Response::new(submit_response(&existing)));
+            }
         }
 
         // 一次性告知: the routing refusal and every missing material, all at once.
@@ -194,6 +198,7 @@ impl IntakeService for Intake {
         {
             // A concurrent request with the same key won; answer as it did.
             drop(tx);
+            let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
             return match replay(&mut conn, &sub, &request_digest, lang).await? {
                 Some(existing) => Ok(Response::new(submit_response(&existing))),
                 None => Err(status::unavailable(lang, "请重试", "please retry")),

@@ -1,0 +1,154 @@
+//! What travels on the stream: every event of a case carries `Nats-Msg-Id` = its event id and the
+//! case's W3C trace context, and the intake steps arrive in order.
+
+use std::time::Duration;
+
+use prost::Message as _;
+use tongban_e2e::{WINDOW, catalog, intake, is_traceparent, submit_request};
+use tongban_proto::common::v1::Mode;
+use tongban_proto::events::v1::Event;
+use tongban_proto::events::v1::event::Body;
+use tongban_runtime::auth::Role;
+use tongban_testkit::{TestEnv, eventually};
+
+use crate::TestResult;
+
+/// One message of the stream, decoded.
+struct Published {
+    subject: String,
+    headers: Vec<(String, String)>,
+    event: Event,
+}
+
+impl Published {
+    /// The first value of header `name`, compared case-insensitively.
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Every message on the test's stream, in stream order.
+async fn read_stream(env: &TestEnv) -> Result<Vec<Published>, Box<dyn std::error::Error>> {
+    let jetstream = async_nats::jetstream::new(env.nats().clone());
+    let mut stream = jetstream.get_stream(env.stream()).await?;
+    let state = stream.info().await?.state.clone();
+    let mut out = Vec::new();
+    if state.messages == 0 {
+        return Ok(out);
+    }
+    for sequence in state.first_sequence..=state.last_sequence {
+        let raw = stream.get_raw_message(sequence).await?;
+        let headers = raw
+            .headers
+            .iter()
+            .filter_map(|(name, values)| {
+                values
+                    .first()
+                    .map(|v| (name.to_string(), v.as_str().to_owned()))
+            })
+            .collect();
+        let event = Event::decode(raw.payload.as_ref())?;
+        out.push(Published {
+            subject: raw.subject.to_string(),
+            headers,
+            event,
+        });
+    }
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_on_stream() -> TestResult {
+    let env = TestEnv::new().await?;
+    let service = env.spawn::<tongban_intake::Application>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut catalog = catalog(service.port(), &clerk);
+    let request =
+        submit_request(&mut catalog, "events-1", "GA-HJ-ZM", "640104", Mode::Online).await?;
+    let accepted = intake(service.port(), &clerk)
+        .submit_case(request)
+        .await?
+        .into_inner();
+
+    let kind = |p: &Published| match &p.event.body {
+        Some(Body::CaseSubmitted(_)) => "submitted",
+        Some(Body::CaseAccepted(_)) => "accepted",
+        Some(Body::CaseRouted(_)) => "routed",
+        _ => "other",
+    };
+    let (env_ref, case_id) = (&env, &accepted.case_id);
+    let published = eventually(Duration::from_secs(15), move || async move {
+        let all = read_stream(env_ref).await.ok()?;
+        let mine: Vec<Published> = all
+            .into_iter()
+            .filter(|p| &p.event.case_id == case_id)
+            .collect();
+        let kinds: Vec<&str> = mine.iter().map(kind).collect();
+        ["submitted", "accepted", "routed"]
+            .iter()
+            .all(|k| kinds.contains(k))
+            .then_some(mine)
+    })
+    .await
+    .map_err(|e| format!("submitted, accepted and routed on the stream: {e}"))?;
+
+    let root = format!("{}.", env.subject_root());
+    let mut trace_ids = Vec::new();
+    for message in &published {
+        let what = kind(message);
+        assert_eq!(
+            message.event.case_number, accepted.case_number,
+            "{what}: case number"
+        );
+        assert!(
+            message.subject.starts_with(&root),
+            "{what}: subject {} under the test's root",
+            message.subject
+        );
+        if what != "other" {
+            assert_eq!(
+                message.subject,
+                format!("{root}case.{what}"),
+                "{what}: subject"
+            );
+        }
+        assert_eq!(
+            message.header("Nats-Msg-Id"),
+            Some(message.event.event_id.as_str()),
+            "{what}: Nats-Msg-Id = event_id"
+        );
+        let traceparent = message
+            .header("traceparent")
+            .ok_or_else(|| format!("{what}: a traceparent header"))?;
+        assert!(
+            is_traceparent(traceparent),
+            "{what}: W3C traceparent, got {traceparent:?}"
+        );
+        trace_ids.push(traceparent.split('-').nth(1).unwrap_or_default().to_owned());
+    }
+    // One case, one trace.
+    trace_ids.dedup();
+    assert_eq!(
+        trace_ids.len(),
+        1,
+        "every event of the case is in the case's trace: {trace_ids:?}"
+    );
+
+    let position = |wanted: &str| published.iter().position(|p| kind(p) == wanted);
+    let (submitted, accepted_at, routed) = (
+        position("submitted"),
+        position("accepted"),
+        position("routed"),
+    );
+    assert!(
+        submitted < accepted_at && accepted_at < routed,
+        "submitted, accepted, routed in this order"
+    );
+
+    service.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}

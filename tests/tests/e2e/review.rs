@@ -1,0 +1,445 @@
+//! Remote review across services: the responsible office's inbox, claim, 补正 and decision, the
+//! window's and the hotline's view of the outcome, and a review service that crashes mid-stream.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use tongban_e2e::{
+    ID_NUMBER, PHONE, WINDOW, catalog, hotline, intake, presented, review, submit_request,
+};
+use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
+use tongban_proto::hotline::v1::QueryCaseStatusRequest;
+use tongban_proto::intake::v1::{GetCaseRequest, SupplementCaseRequest};
+use tongban_proto::review::v1::{
+    AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest,
+    ListAssignmentsRequest, RequestSupplementRequest,
+};
+use tongban_runtime::auth::Role;
+use tongban_runtime::status::details;
+use tongban_testkit::{TestEnv, eventually};
+use tonic::Code;
+
+use crate::TestResult;
+
+type Intake = tongban_intake::Application;
+type Review = tongban_review::Application;
+type Hotline = tongban_hotline::Application;
+
+/// 银川市公安局: responsible for 开具户籍类证明 of 640104.
+const YINCHUAN_GONGAN: &str = "640100-gongan";
+/// 太原市公安局: a reviewer here must not see Yinchuan's cases.
+const TAIYUAN_GONGAN: &str = "140100-gongan";
+/// Bound for events to travel between services.
+const PROPAGATION: Duration = Duration::from_secs(20);
+
+/// ISO 7064 MOD 11-2 check character of `digits` (as GB 11643 and the case number use).
+fn mod11_2(digits: &str) -> char {
+    let sum = digits.bytes().rev().enumerate().fold(0u32, |sum, (i, b)| {
+        let weight = (1u32 << ((i + 1) % 10)) % 11;
+        sum + u32::from(b - b'0') * weight
+    });
+    match (12 - sum % 11) % 11 {
+        10 => 'X',
+        n => char::from_digit(n, 10).unwrap_or('?'),
+    }
+}
+
+/// A well-formed case number of the same window and day that no case has (sequence 99999).
+fn unknown_case_number(real: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let digits: String = real.chars().filter(char::is_ascii_digit).take(19).collect();
+    if digits.len() != 19 {
+        return Err(format!("unexpected case number {real}").into());
+    }
+    // Self-check: the rule reproduces the real number's check character.
+    assert_eq!(
+        real.chars().last(),
+        Some(mod11_2(&digits)),
+        "check character rule"
+    );
+    let unknown = format!("{}99999", &digits[..14]);
+    Ok(format!(
+        "{}-{}-{}-{}",
+        &unknown[..6],
+        &unknown[6..14],
+        &unknown[14..19],
+        mod11_2(&unknown)
+    ))
+}
+
+/// Claim, 补正, supplement and approval by the responsible office, seen from the window and the
+/// 12345 hotline; other offices see nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_flow() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let review_svc = env.spawn::<Review>().await?;
+    let hotline_svc = env.spawn::<Hotline>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let reviewer = env.mint(Role::Reviewer, YINCHUAN_GONGAN);
+    let stranger = env.mint(Role::Reviewer, TAIYUAN_GONGAN);
+    let operator = env.mint(Role::Hotline, "12345");
+    let mut window = intake(intake_svc.port(), &clerk);
+    let mut inbox = review(review_svc.port(), &reviewer);
+    let mut other = review(review_svc.port(), &stranger);
+    let mut calls = hotline(hotline_svc.port(), &operator);
+
+    let request = submit_request(
+        &mut catalog(intake_svc.port(), &clerk),
+        "flow-1",
+        "GA-HJ-ZM",
+        "640104",
+        Mode::Proxy,
+    )
+    .await?;
+    let accepted = window.submit_case(request).await?.into_inner();
+    let case_id = accepted.case_id.clone();
+
+    // The responsible office's inbox shows it.
+    {
+        let (inbox, case_id) = (&inbox, &case_id);
+        eventually(PROPAGATION, move || async move {
+            let listed = inbox
+                .clone()
+                .list_assignments(ListAssignmentsRequest::default())
+                .await
+                .ok()?
+                .into_inner();
+            listed
+                .assignments
+                .iter()
+                .any(|a| &a.case_id == case_id)
+                .then_some(())
+        })
+        .await
+        .map_err(|e| format!("the case reaches {YINCHUAN_GONGAN}'s inbox: {e}"))?;
+    }
+
+    // Another office sees nothing and cannot act.
+    let theirs = other
+        .list_assignments(ListAssignmentsRequest::default())
+        .await?
+        .into_inner();
+    assert!(
+        theirs.assignments.is_empty(),
+        "{TAIYUAN_GONGAN} sees no case"
+    );
+    let refused = other
+        .claim_case(ClaimCaseRequest {
+            case_id: case_id.clone(),
+        })
+        .await
+        .expect_err("not their case");
+    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    let refused = other
+        .get_assignment(GetAssignmentRequest {
+            case_id: case_id.clone(),
+        })
+        .await
+        .expect_err("not their case");
+    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+
+    // 认领, then 补正.
+    let claimed = inbox
+        .claim_case(ClaimCaseRequest {
+            case_id: case_id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(claimed.state(), AssignmentState::Claimed);
+    let asked = inbox
+        .request_supplement(RequestSupplementRequest {
+            case_id: case_id.clone(),
+            items: vec!["HKB".to_owned()],
+            reason: "请补充居民户口簿 / please add the household register".to_owned(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(asked.state(), AssignmentState::SupplementRequested);
+
+    // The window sees the 补正 and the clock stopped.
+    {
+        let (window, case_id) = (&window, &case_id);
+        let case = eventually(PROPAGATION, move || async move {
+            let case = window
+                .clone()
+                .get_case(GetCaseRequest {
+                    case_id: case_id.clone(),
+                    ..Default::default()
+                })
+                .await
+                .ok()?
+                .into_inner();
+            (case.status() == CaseStatus::SupplementRequested).then_some(case)
+        })
+        .await
+        .map_err(|e| format!("the window sees SUPPLEMENT_REQUESTED: {e}"))?;
+        assert_eq!(case.due_at, None, "the clock stops during 补正");
+        assert!(
+            case.supplement_items.iter().any(|i| i == "HKB"),
+            "items asked: {:?}",
+            case.supplement_items
+        );
+    }
+
+    // The window hands the material in; the reviewer sees it.
+    let supplemented = window
+        .supplement_case(SupplementCaseRequest {
+            case_id: case_id.clone(),
+            materials: vec![presented("HKB", Mode::Proxy, false)],
+            note: "已补充户口簿".to_owned(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(supplemented.status(), CaseStatus::Supplemented);
+    assert!(supplemented.due_at.is_some(), "the clock runs again");
+    {
+        let (inbox, case_id) = (&inbox, &case_id);
+        eventually(PROPAGATION, move || async move {
+            let found = inbox
+                .clone()
+                .get_assignment(GetAssignmentRequest {
+                    case_id: case_id.clone(),
+                })
+                .await
+                .ok()?
+                .into_inner();
+            (found.state() == AssignmentState::Supplemented).then_some(())
+        })
+        .await
+        .map_err(|e| format!("the reviewer sees SUPPLEMENTED: {e}"))?;
+    }
+
+    // Approval needs every required 审查要点 (R1 and R2 for this matter).
+    let point = |code: &str| ChecklistItem {
+        review_point_code: code.to_owned(),
+        passed: true,
+        note: "核查无误".to_owned(),
+    };
+    let refused = inbox
+        .decide_case(DecideCaseRequest {
+            case_id: case_id.clone(),
+            decision: Decision::Approve.into(),
+            reason: String::new(),
+            checklist: vec![point("R1")],
+        })
+        .await
+        .expect_err("a required review point is missing");
+    assert!(
+        matches!(
+            refused.code(),
+            Code::FailedPrecondition | Code::InvalidArgument
+        ),
+        "{refused:?}"
+    );
+    let (fields, preconditions) = details(&refused);
+    let named = refused.message().contains("R2")
+        || fields
+            .iter()
+            .any(|v| v.description.contains("R2") || v.field.contains("R2"))
+        || preconditions
+            .iter()
+            .any(|v| v.subject.contains("R2") || v.description.contains("R2"));
+    assert!(named, "the refusal names R2: {refused:?}");
+
+    let decided = inbox
+        .decide_case(DecideCaseRequest {
+            case_id: case_id.clone(),
+            decision: Decision::Approve.into(),
+            reason: "符合条件，准予出具 / approved".to_owned(),
+            checklist: vec![point("R1"), point("R2"), point("R3")],
+        })
+        .await?
+        .into_inner();
+    assert_eq!(decided.state(), AssignmentState::Decided);
+    assert_eq!(decided.decision(), Decision::Approve);
+
+    // The window sees the case completed (办结).
+    {
+        let (window, case_id) = (&window, &case_id);
+        let case = eventually(PROPAGATION, move || async move {
+            let case = window
+                .clone()
+                .get_case(GetCaseRequest {
+                    case_id: case_id.clone(),
+                    ..Default::default()
+                })
+                .await
+                .ok()?
+                .into_inner();
+            (case.status() == CaseStatus::Completed).then_some(case)
+        })
+        .await
+        .map_err(|e| format!("the window sees COMPLETED: {e}"))?;
+        assert_eq!(case.decision(), Decision::Approve);
+    }
+
+    // 12345: the caller proves who they are with the tail of the ID number or of the phone.
+    let number = accepted.case_number.clone();
+    let id_tail = ID_NUMBER[ID_NUMBER.len() - 6..].to_owned();
+    let phone_tail = PHONE[PHONE.len() - 4..].to_owned();
+    {
+        let (calls, number) = (&calls, &number);
+        let view = eventually(PROPAGATION, || {
+            let id_tail = id_tail.clone();
+            async move {
+                let query = QueryCaseStatusRequest {
+                    case_number: number.clone(),
+                    verification: id_tail,
+                };
+                let view = calls
+                    .clone()
+                    .query_case_status(query)
+                    .await
+                    .ok()?
+                    .into_inner();
+                (view.status() == CaseStatus::Completed).then_some(view)
+            }
+        })
+        .await
+        .map_err(|e| format!("the hotline sees COMPLETED: {e}"))?;
+        assert_eq!(view.decision(), Decision::Approve);
+        assert_eq!(view.responsible_office_id, YINCHUAN_GONGAN);
+        assert_eq!(
+            tongban_e2e::unmasked_personal_data(&format!("{view:?}")),
+            None,
+            "the hotline view is masked"
+        );
+    }
+    let by_phone = calls
+        .query_case_status(QueryCaseStatusRequest {
+            case_number: number.clone(),
+            verification: phone_tail,
+        })
+        .await?
+        .into_inner();
+    assert_eq!(by_phone.status(), CaseStatus::Completed);
+    assert_eq!(by_phone.decision(), Decision::Approve);
+
+    // A wrong proof and an unknown case look the same.
+    let wrong = calls
+        .query_case_status(QueryCaseStatusRequest {
+            case_number: number.clone(),
+            verification: "000000".to_owned(),
+        })
+        .await
+        .expect_err("a wrong verification is refused");
+    let unknown = calls
+        .query_case_status(QueryCaseStatusRequest {
+            case_number: unknown_case_number(&number)?,
+            verification: id_tail,
+        })
+        .await
+        .expect_err("an unknown case is refused");
+    assert_eq!(wrong.code(), Code::NotFound, "{wrong:?}");
+    assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
+    assert_eq!(
+        wrong.message(),
+        unknown.message(),
+        "the same answer for both"
+    );
+
+    hotline_svc.stop().await?;
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
+
+/// The review service is killed while cases stream in; a new one on the same database and
+/// stream ends up with every case in the inbox exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_restart() -> TestResult {
+    const CASES: usize = 20;
+    /// Submissions answered before the review service is killed.
+    const BEFORE_KILL: usize = 3;
+    /// A message the killed consumer held unacknowledged returns after the consumer's ack wait
+    /// (30 s), so this bound is longer than the others.
+    const RECOVERY: Duration = Duration::from_secs(60);
+
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let first_review = env.spawn::<Review>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let template = submit_request(
+        &mut catalog(intake_svc.port(), &clerk),
+        "restart",
+        "GA-HJ-ZM",
+        "640104",
+        Mode::Online,
+    )
+    .await?;
+    let window = intake(intake_svc.port(), &clerk);
+
+    let (answered_tx, mut answered_rx) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..CASES {
+        let mut client = window.clone();
+        let mut request = template.clone();
+        request.idempotency_key = format!("restart-{i}");
+        let answered = answered_tx.clone();
+        tokio::spawn(async move {
+            let answer = client
+                .submit_case(request)
+                .await
+                .map(|r| r.into_inner().case_id);
+            let _ = answered.send(answer);
+        });
+    }
+    drop(answered_tx);
+
+    let mut expected = BTreeSet::new();
+    while let Some(answer) = answered_rx.recv().await {
+        expected.insert(answer?);
+        if expected.len() == BEFORE_KILL {
+            first_review.kill().await;
+            break;
+        }
+    }
+    while let Some(answer) = answered_rx.recv().await {
+        expected.insert(answer?);
+    }
+    assert_eq!(expected.len(), CASES, "every submission made its own case");
+
+    let second_review = env.spawn::<Review>().await?;
+    let reviewer = env.mint(Role::Reviewer, YINCHUAN_GONGAN);
+    let inbox = review(second_review.port(), &reviewer);
+    let listed = {
+        let (inbox, expected) = (&inbox, &expected);
+        eventually(RECOVERY, move || async move {
+            let request = ListAssignmentsRequest {
+                limit: 1000,
+                ..Default::default()
+            };
+            let listed = inbox
+                .clone()
+                .list_assignments(request)
+                .await
+                .ok()?
+                .into_inner()
+                .assignments;
+            let seen: BTreeSet<&String> = listed.iter().map(|a| &a.case_id).collect();
+            expected
+                .iter()
+                .all(|id| seen.contains(id))
+                .then_some(listed)
+        })
+        .await
+        .map_err(|e| format!("every case reaches the inbox after the restart: {e}"))?
+    };
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for assignment in &listed {
+        *counts.entry(assignment.case_id.as_str()).or_default() += 1;
+    }
+    let duplicated: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(duplicated.is_empty(), "no case twice: {duplicated:?}");
+    let extra: Vec<_> = counts
+        .keys()
+        .filter(|id| !expected.contains(**id))
+        .collect();
+    assert!(extra.is_empty(), "no unknown case: {extra:?}");
+    assert_eq!(listed.len(), CASES);
+
+    second_review.stop().await?;
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
