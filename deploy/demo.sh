@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN="${TONGBAN_BIN_DIR:-target/release}"
+BIN="${TONGBAN_BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}"
 tb() { "$BIN/tongban" "$@"; }
 say() { printf '\n\033[1m▶ %s\033[0m\n' "$*"; }
 

@@ -76,7 +76,7 @@ stop_services() {
 
 start_service() {
   local svc=$1 bin port log
-  bin="$TONGBAN_REPO/target/release/tongban-$svc"
+  bin="${CARGO_TARGET_DIR:-$TONGBAN_REPO/target}/release/tongban-$svc"
   port=$(service_port "$svc")
   log=$(_log_file "$svc")
   [ -x "$bin" ] || die "找不到 / not found: $bin (cargo build --release --bins)"
