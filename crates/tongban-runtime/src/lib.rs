@@ -3,6 +3,7 @@
 //! language, and per-deployment key files.
 
 pub mod auth;
+pub mod clock;
 pub mod convert;
 pub mod keyfile;
 pub mod lang;

@@ -2,9 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::clock::{OffsetClock, SharedClock, SystemClock};
 
 /// Settings shared by every tongban service.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     /// PostgreSQL URL (`TONGBAN_DATABASE_URL`).
     pub database_url: String,
@@ -22,6 +25,22 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Schema of the service in the database (`TONGBAN_<SERVICE>_SCHEMA`, default the service name).
     pub schema: String,
+    /// Source of "now": the system clock, or as of `TONGBAN_AS_OF` (RFC 3339) when set.
+    pub clock: SharedClock,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("nats_url", &self.nats_url)
+            .field("stream", &self.stream)
+            .field("subject_root", &self.subject_root)
+            .field("deploy_dir", &self.deploy_dir)
+            .field("state_dir", &self.state_dir)
+            .field("listen", &self.listen)
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A setting that cannot be used.
@@ -47,7 +66,22 @@ impl Settings {
             name: addr_var,
             reason: format!("{addr:?}: {e}"),
         })?;
+        let clock: SharedClock = match std::env::var("TONGBAN_AS_OF")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            None => Arc::new(SystemClock),
+            Some(raw) => {
+                let as_of =
+                    chrono::DateTime::parse_from_rfc3339(&raw).map_err(|e| SettingsError {
+                        name: "TONGBAN_AS_OF".to_owned(),
+                        reason: format!("{raw:?} is not an RFC 3339 time: {e}"),
+                    })?;
+                Arc::new(OffsetClock::starting_at(as_of.with_timezone(&chrono::Utc)))
+            }
+        };
         Ok(Self {
+            clock,
             database_url: var_or(
                 "TONGBAN_DATABASE_URL",
                 "postgres://postgres@127.0.0.1:5432/tongban",

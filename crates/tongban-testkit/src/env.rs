@@ -52,6 +52,7 @@ pub struct TestEnv {
     deploy_dir: PathBuf,
     tokens: Arc<TokenKeys>,
     nats: async_nats::Client,
+    clock: tongban_runtime::clock::ManualClock,
     cleaned: bool,
 }
 
@@ -120,6 +121,7 @@ impl TestEnv {
         let subject_root = format!("tbt_{id}");
         match rest.await {
             Ok((tokens, nats)) => Ok(Self {
+                clock: tongban_runtime::clock::ManualClock::new(chrono::Utc::now()),
                 id,
                 admin_url,
                 database,
@@ -159,7 +161,14 @@ impl TestEnv {
             state_dir: self.state_dir.clone(),
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             schema: service.to_owned(),
+            clock: Arc::new(self.clock.clone()),
         }
+    }
+
+    /// The clock every service of this environment reads; tests move it to let days pass.
+    #[must_use]
+    pub fn clock(&self) -> &tongban_runtime::clock::ManualClock {
+        &self.clock
     }
 
     /// Starts service `S` on this environment (see [`Running::start`]).

@@ -283,9 +283,14 @@ impl HotlineService for Hotline {
         let row = self
             .verified_case(&mut conn, &claims, &proof, LookupAction::Status, lang)
             .await?;
-        let view = view::status_view(&mut conn, &self.state.reference, &row, Utc::now())
-            .await
-            .map_err(internal(lang))?;
+        let view = view::status_view(
+            &mut conn,
+            &self.state.reference,
+            &row,
+            self.state.clock.now(),
+        )
+        .await
+        .map_err(internal(lang))?;
         Ok(Response::new(view))
     }
 
@@ -327,7 +332,7 @@ impl HotlineService for Hotline {
         drop(conn);
 
         let complaint_id = Uuid::now_v7();
-        let now = Utc::now();
+        let now = self.state.clock.now();
         let aad = complaint_id.as_bytes();
         let pii = &self.state.pii;
         let office_id = row.responsible_office_id.clone();
@@ -465,7 +470,7 @@ impl HotlineService for Hotline {
         }
 
         let rating_id = Uuid::now_v7();
-        let now = Utc::now();
+        let now = self.state.clock.now();
         let scores: Vec<IndicatorScore> = req
             .scores
             .iter()

@@ -35,6 +35,7 @@ pub(crate) struct State {
     pub reference: Arc<ReferenceData>,
     pub pool: PgPool,
     pub pii: Arc<PiiKeys>,
+    pub clock: tongban_runtime::clock::SharedClock,
 }
 
 /// The hotline service, built and bound, not yet serving.
@@ -77,6 +78,7 @@ impl Application {
             listener,
         } = self.platform;
         let state = State {
+            clock: settings.clock.clone(),
             reference,
             pool: pool.clone(),
             pii,

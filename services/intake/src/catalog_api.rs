@@ -1,7 +1,6 @@
 //! CatalogService: the 五统一 catalog, the office directory, routing and the calendar. Readable
 //! by any authenticated caller.
 
-use chrono::Utc;
 use tongban_domain::calendar::shanghai_date;
 use tongban_domain::catalog::Matter;
 use tongban_domain::directory::{Agreement, Office};
@@ -237,7 +236,7 @@ impl CatalogService for Catalog {
             &req.home_division,
             lang,
         )?;
-        let today = shanghai_date(Utc::now());
+        let today = shanghai_date(self.state.clock.now());
         let route = resolve_route(reference, &matter.code, &window.id, &home, today);
         let (ok, err) = match &route {
             Ok(r) => (Some(r), None),
@@ -275,7 +274,7 @@ impl CatalogService for Catalog {
             &matter.code,
             &window.id,
             &home,
-            shanghai_date(Utc::now()),
+            shanghai_date(self.state.clock.now()),
         )
         .map_err(|e| {
             status::failed_precondition(

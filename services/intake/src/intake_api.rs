@@ -82,7 +82,7 @@ impl IntakeService for Intake {
         claims.require(&[Role::Clerk, Role::Admin], lang)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
-        let now = Utc::now();
+        let now = self.state.clock.now();
         let today = shanghai_date(now);
         let sub = check_submit(reference, &req, today, lang)
             .map_err(|v| status::invalid_argument(lang, v))?;
@@ -247,9 +247,14 @@ impl IntakeService for Intake {
         let row = row
             .filter(|r| may_see(&claims, r))
             .ok_or_else(|| case_not_found(lang))?;
-        let case = view::case_pb(&mut conn, &self.state.reference, &row, Utc::now())
-            .await
-            .map_err(internal(lang))?;
+        let case = view::case_pb(
+            &mut conn,
+            &self.state.reference,
+            &row,
+            self.state.clock.now(),
+        )
+        .await
+        .map_err(internal(lang))?;
         Ok(Response::new(case))
     }
 
@@ -292,7 +297,7 @@ impl IntakeService for Intake {
         }
         let (next, events) = case::transition(row.status(), &CaseCommand::Supplement)
             .map_err(|e| illegal(lang, &e))?;
-        let now = Utc::now();
+        let now = self.state.clock.now();
         repo::close_suspension(&mut tx, case_id, now)
             .await
             .map_err(internal(lang))?;
@@ -389,7 +394,7 @@ impl IntakeService for Intake {
             },
         )
         .map_err(|e| illegal(lang, &e))?;
-        let now = Utc::now();
+        let now = self.state.clock.now();
         row.status = next.as_str().to_owned();
         let window = row.window_office_id.clone();
         for event in events {
@@ -454,7 +459,7 @@ impl IntakeService for Intake {
         let rows = repo::list_cases(&mut conn, &window, limit)
             .await
             .map_err(internal(lang))?;
-        let now = Utc::now();
+        let now = self.state.clock.now();
         let mut cases = Vec::with_capacity(rows.len());
         for row in &rows {
             cases.push(

@@ -36,6 +36,7 @@ pub(crate) struct State {
     pub reference: Arc<ReferenceData>,
     pub pool: PgPool,
     pub pii: Arc<PiiKeys>,
+    pub clock: tongban_runtime::clock::SharedClock,
 }
 
 /// The intake service, built and bound, not yet serving.
@@ -68,18 +69,19 @@ impl Application {
     /// The server or the consumer fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartError> {
         let Platform {
+            settings,
             pool,
             bus,
             tokens,
             pii,
             reference,
             listener,
-            ..
         } = self.platform;
         let state = State {
             reference,
             pool: pool.clone(),
             pii,
+            clock: settings.clock.clone(),
         };
         let relay = tokio::spawn(tongban_bus::run_relay(
             pool.clone(),

@@ -495,7 +495,7 @@ impl Review {
             )
         })?;
         check(&row)?;
-        let now = Utc::now();
+        let now = self.state.clock.now();
         let body = change(&mut row, now);
         row.set_status(next);
         repo::update(&mut tx, &row).await.map_err(internal(lang))?;

@@ -32,6 +32,7 @@ pub(crate) struct State {
     pub reference: Arc<ReferenceData>,
     pub pool: PgPool,
     pub changes: watch::Changes,
+    pub clock: tongban_runtime::clock::SharedClock,
 }
 
 /// The review service, built and bound, not yet serving.
@@ -63,6 +64,7 @@ impl Application {
     /// The server or the consumer fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartError> {
         let Platform {
+            settings,
             pool,
             bus,
             tokens,
@@ -70,6 +72,7 @@ impl Application {
             listener,
             ..
         } = self.platform;
+        let clock = settings.clock.clone();
         let changes = watch::Changes::new();
         let feed = tokio::spawn(watch::run_feed(
             pool.clone(),
@@ -77,6 +80,7 @@ impl Application {
             shutdown.clone(),
         ));
         let state = State {
+            clock,
             reference,
             pool: pool.clone(),
             changes,
