@@ -2,7 +2,8 @@
 # deploy/test.sh -- THE test command (also what CI runs through .ci/run).
 # Makes sure Rust, PostgreSQL and NATS (JetStream) are there, then runs
 #   cargo fmt --all --check, cargo clippy --workspace --all-targets -- -D warnings,
-#   cargo test --workspace
+#   cargo test --workspace,
+#   tests/contract/run.sh (a Python client generated from proto/ drives the whole scenario)
 # against the local PostgreSQL (TONGBAN_TEST_DATABASE_URL) and NATS (TONGBAN_TEST_NATS_URL).
 # Every step runs even when an earlier one failed; the exit status is non-zero if any failed.
 set -euo pipefail
@@ -32,6 +33,10 @@ cargo clippy --workspace --all-targets -- -D warnings || failed+=(clippy)
 step "cargo test --workspace (输出另存 / output also in $test_log)"
 cargo test --workspace 2>&1 | tee "$test_log" || failed+=(test)
 
+contract_log=var/log/contract.log
+step "契约检查 / contract check: tests/contract/run.sh (输出另存 / output also in $contract_log)"
+bash tests/contract/run.sh 2>&1 | tee "$contract_log" || failed+=(contract)
+
 # Add up libtest's "test result: ok. 12 passed; 0 failed; 1 ignored; ..." lines.
 read -r passed failed_tests ignored < <(
   awk '/^test result:/ {
@@ -43,9 +48,16 @@ read -r passed failed_tests ignored < <(
        }
        END { print p + 0, f + 0, s + 0 }' "$test_log"
 )
+# Add the contract check's "contract: N passed, M failed"; no such line at all counts as 1 failed.
+read -r contract_passed contract_failed < <(
+  awk '/^contract: [0-9]+ passed, [0-9]+ failed$/ { p = $2; f = $4; seen = 1 }
+       END { print (seen ? p : 0), (seen ? f : 1) }' "$contract_log"
+)
+passed=$((passed + contract_passed))
+failed_tests=$((failed_tests + contract_failed))
 
 if ((${#failed[@]} == 0)); then
-  step "全部通过 / all steps passed: fmt, clippy, test"
+  step "全部通过 / all steps passed: fmt, clippy, test, contract"
 else
   step "失败的步骤 / failed steps: ${failed[*]}"
 fi

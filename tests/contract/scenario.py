@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""契约检查 / contract check: drives the whole 跨省通办 scenario through a gRPC client that Python's
+grpcio-tools generates from proto/, using only the API names of DESIGN.md §6.
+
+Steps: CatalogService.GetNotice/ResolveRoute for the three demo routes; IntakeService.SubmitCase
+(跨省通办 GA-HJ-ZM, home 640104, window 140922-zwfw); ReviewService.ListAssignments (bounded
+poll), ClaimCase, DecideCase (APPROVE, every required review point of GetMatter passed);
+IntakeService.GetCase (bounded poll until COMPLETED); HotlineService.QueryCaseStatus with the
+last six characters of the ID number.
+
+Environment:
+  TONGBAN_CLI          the tongban CLI (default target/debug/tongban), used for `token mint`
+  TONGBAN_STATE_DIR    the services' state directory (holds the token signing key)
+  TONGBAN_INTAKE_URL   intake endpoint  (default 127.0.0.1:50051; an http:// prefix is allowed)
+  TONGBAN_REVIEW_URL   review endpoint  (default 127.0.0.1:50052)
+  TONGBAN_HOTLINE_URL  hotline endpoint (default 127.0.0.1:50055)
+  TONGBAN_CONTRACT_WAIT_SECS  bound of each poll (default 60)
+
+Prints each step; on the first failure prints what went wrong and exits 1. The last line is
+`contract: N passed, M failed` (N checks passed).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import importlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PROTO_DIR = REPO / "proto"
+
+WINDOW = "140922-zwfw"
+ID_NUMBER = "11010519491231002X"
+PHONE = "13812345678"
+NAME = "王小明"
+# Hex SHA-256 of a scanned page (the client stands in for the window's scanner).
+SCAN_SHA256 = hashlib.sha256(b"tongban contract scan").hexdigest()
+
+# (matter, home division, expected scope, expected responsible office, agreement expected)
+ROUTES = [
+    ("GA-HJ-ZM", "640104", "SCOPE_CROSS_PROVINCE", "640100-gongan", False),
+    ("GJJ-TQ-TX", "140105", "SCOPE_PROVINCE_WIDE", "140100-gjj", False),
+    ("JY-XJ-GZZM", "150602", "SCOPE_REGIONAL", "150600-jiaoyu", True),
+]
+RPC_TIMEOUT = 15.0
+
+
+class ContractFailure(Exception):
+    """A check that did not hold, or a call that failed."""
+
+
+class Checks:
+    """Counts checks; the first failing one stops the run."""
+
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, what: str, ok: bool, detail: str = "") -> None:
+        if ok:
+            self.passed += 1
+            print(f"    ok   {what}")
+            return
+        self.failed += 1
+        print(f"    FAIL {what}" + (f": {detail}" if detail else ""))
+        raise ContractFailure(what)
+
+    def equal(self, what: str, actual, expected) -> None:
+        self.check(what, actual == expected, f"got {actual!r}, expected {expected!r}")
+
+    def summary(self) -> str:
+        return f"contract: {self.passed} passed, {self.failed} failed"
+
+
+def step(text: str) -> None:
+    print(f"==> {text}", flush=True)
+
+
+def endpoint(var: str, default: str) -> str:
+    value = os.environ.get(var) or default
+    for prefix in ("http://", "grpc://"):
+        if value.startswith(prefix):
+            value = value[len(prefix):]
+    return value.rstrip("/")
+
+
+def generate_stubs(out_dir: str) -> None:
+    """Runs grpcio-tools' protoc over every .proto of proto/ into `out_dir`."""
+    protos = sorted(glob.glob(str(PROTO_DIR / "tongban" / "**" / "*.proto"), recursive=True))
+    if not protos:
+        raise ContractFailure(f"no .proto files under {PROTO_DIR}")
+    cmd = [
+        sys.executable, "-m", "grpc_tools.protoc",
+        f"-I{PROTO_DIR}", f"--python_out={out_dir}", f"--grpc_python_out={out_dir}",
+        *protos,
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ContractFailure(f"protoc failed ({result.returncode}): {result.stderr.strip()}")
+    print(f"    generated Python stubs for {len(protos)} proto files in {out_dir}")
+    sys.path.insert(0, out_dir)
+
+
+def mint(role: str, office: str, user: str) -> str:
+    """A bearer token from `tongban token mint` (the CLI prints the token alone)."""
+    cli = os.environ.get("TONGBAN_CLI") or str(REPO / "target" / "debug" / "tongban")
+    cmd = [cli, "token", "mint", "--role", role, "--office", office, "--user", user]
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
+    except FileNotFoundError as err:
+        raise ContractFailure(f"CLI not found: {cli} (set TONGBAN_CLI)") from err
+    token = result.stdout.strip()
+    if result.returncode != 0 or not token or "\n" in token:
+        raise ContractFailure(
+            f"`tongban token mint --role {role}` failed ({result.returncode}): "
+            f"{result.stderr.strip()}"
+        )
+    return token
+
+
+def metadata(token: str) -> tuple:
+    return (("authorization", f"Bearer {token}"), ("accept-language", "zh-CN"))
+
+
+def call(what: str, rpc, request, token: str):
+    """Calls `rpc`, turning a gRPC error into a clear failure."""
+    import grpc
+
+    try:
+        return rpc(request, metadata=metadata(token), timeout=RPC_TIMEOUT)
+    except grpc.RpcError as err:
+        raise ContractFailure(f"{what} failed: {err.code().name}: {err.details()}") from err
+
+
+def poll(what: str, fetch, done, bound: float):
+    """Calls `fetch` until `done(result)` holds, for at most `bound` seconds."""
+    deadline = time.monotonic() + bound
+    attempts = 0
+    while True:
+        attempts += 1
+        result = fetch()
+        if done(result):
+            print(f"    {what}: after {attempts} attempt(s)")
+            return result
+        if time.monotonic() >= deadline:
+            raise ContractFailure(f"{what}: not reached within {bound:.0f} s ({attempts} attempts)")
+        time.sleep(0.25)
+
+
+def run(checks: Checks) -> None:
+    step("用 grpcio-tools 从 proto/ 生成客户端 / generating the client from proto/ with grpcio-tools")
+    stubs = tempfile.TemporaryDirectory(prefix="tongban-contract-stubs-")
+    with stubs:
+        run_generated(checks, stubs.name)
+
+
+def run_generated(checks: Checks, out_dir: str) -> None:
+    """The scenario, with the stubs generated into `out_dir` (removed afterwards)."""
+    import grpc
+
+    generate_stubs(out_dir)
+    common = importlib.import_module("tongban.common.v1.common_pb2")
+    catalog = importlib.import_module("tongban.catalog.v1.catalog_pb2")
+    catalog_grpc = importlib.import_module("tongban.catalog.v1.catalog_pb2_grpc")
+    intake = importlib.import_module("tongban.intake.v1.intake_pb2")
+    intake_grpc = importlib.import_module("tongban.intake.v1.intake_pb2_grpc")
+    review = importlib.import_module("tongban.review.v1.review_pb2")
+    review_grpc = importlib.import_module("tongban.review.v1.review_pb2_grpc")
+    hotline = importlib.import_module("tongban.hotline.v1.hotline_pb2")
+    hotline_grpc = importlib.import_module("tongban.hotline.v1.hotline_pb2_grpc")
+    scope_name = common.Scope.Name
+    status_name = common.CaseStatus.Name
+    bound = float(os.environ.get("TONGBAN_CONTRACT_WAIT_SECS") or 60)
+
+    intake_addr = endpoint("TONGBAN_INTAKE_URL", "127.0.0.1:50051")
+    review_addr = endpoint("TONGBAN_REVIEW_URL", "127.0.0.1:50052")
+    hotline_addr = endpoint("TONGBAN_HOTLINE_URL", "127.0.0.1:50055")
+    print(f"    intake {intake_addr}, review {review_addr}, hotline {hotline_addr}")
+    catalog_api = catalog_grpc.CatalogServiceStub(grpc.insecure_channel(intake_addr))
+    intake_api = intake_grpc.IntakeServiceStub(grpc.insecure_channel(intake_addr))
+    review_api = review_grpc.ReviewServiceStub(grpc.insecure_channel(review_addr))
+    hotline_api = hotline_grpc.HotlineServiceStub(grpc.insecure_channel(hotline_addr))
+
+    step("签发令牌 / minting tokens with `tongban token mint`")
+    clerk = mint("clerk", WINDOW, "窗口-契约")
+    reviewer = mint("reviewer", "640100-gongan", "审批-契约")
+    operator = mint("hotline", "140900-12345", "话务员-契约")
+    checks.check("three tokens minted", all((clerk, reviewer, operator)))
+
+    for matter, home, scope, office, regional in ROUTES:
+        step(f"CatalogService.GetNotice / ResolveRoute: {matter} at {WINDOW} for home {home}")
+        notice = call(
+            "GetNotice",
+            catalog_api.GetNotice,
+            catalog.GetNoticeRequest(matter_code=matter, window_office_id=WINDOW, home_division=home),
+            clerk,
+        )
+        checks.equal(f"{matter} notice: matter", notice.matter.code, matter)
+        checks.equal(f"{matter} notice: scope", scope_name(notice.scope), scope)
+        checks.equal(f"{matter} notice: responsible office", notice.responsible_office.id, office)
+        checks.check(f"{matter} notice: printable text (zh, en)", bool(notice.text and notice.text_en))
+        route = call(
+            "ResolveRoute",
+            catalog_api.ResolveRoute,
+            catalog.ResolveRouteRequest(
+                matter_code=matter, window_office_id=WINDOW, home_division=home
+            ),
+            clerk,
+        )
+        checks.equal(f"{matter} route: scope", scope_name(route.scope), scope)
+        checks.equal(f"{matter} route: responsible office", route.responsible_office_id, office)
+        checks.equal(f"{matter} route: agreement id set", bool(route.agreement_id), regional)
+
+    step("IntakeService.SubmitCase: 跨省通办 GA-HJ-ZM, home 640104, window 140922-zwfw")
+    submit = intake.SubmitCaseRequest(
+        idempotency_key=f"contract-{uuid.uuid4()}",
+        window_office_id=WINDOW,
+        matter_code="GA-HJ-ZM",
+        mode=common.MODE_ONLINE,
+        applicant=common.Applicant(name=NAME, id_number=ID_NUMBER, phone=PHONE),
+        home_division="640104",
+        materials=[
+            common.PresentedMaterial(
+                material_code=code,
+                form=common.MATERIAL_FORM_ELECTRONIC,
+                sha256=SCAN_SHA256,
+                pages=1,
+            )
+            for code in ("SFZ", "YTSM")
+        ],
+        delivery=common.Delivery(method=common.DELIVERY_METHOD_WINDOW_PICKUP),
+    )
+    accepted = call("SubmitCase", intake_api.SubmitCase, submit, clerk)
+    print(f"    case {accepted.case_number} ({accepted.case_id}), {status_name(accepted.status)}")
+    checks.check("case id and number returned", bool(accepted.case_id and accepted.case_number))
+    checks.check(
+        "case number starts with the window's division",
+        accepted.case_number.startswith("140922-"),
+        accepted.case_number,
+    )
+    checks.equal("submit: scope", scope_name(accepted.scope), "SCOPE_CROSS_PROVINCE")
+    checks.equal("submit: responsible office", accepted.responsible_office_id, "640100-gongan")
+    checks.check(
+        "submit: due_at after accepted_at",
+        accepted.due_at.ToDatetime() > accepted.accepted_at.ToDatetime(),
+        f"accepted {accepted.accepted_at.ToJsonString()}, due {accepted.due_at.ToJsonString()}",
+    )
+    again = call("SubmitCase (same idempotency key)", intake_api.SubmitCase, submit, clerk)
+    checks.equal("same idempotency key gives the same case", again.case_id, accepted.case_id)
+
+    step("ReviewService.ListAssignments: the case reaches 640100-gongan")
+    inbox = poll(
+        "assignment listed",
+        lambda: call(
+            "ListAssignments",
+            review_api.ListAssignments,
+            review.ListAssignmentsRequest(office_id="640100-gongan"),
+            reviewer,
+        ),
+        lambda resp: any(a.case_id == accepted.case_id for a in resp.assignments),
+        bound,
+    )
+    assignment = next(a for a in inbox.assignments if a.case_id == accepted.case_id)
+    checks.equal("assignment: case number", assignment.case_number, accepted.case_number)
+    checks.equal("assignment: state", review.AssignmentState.Name(assignment.state), "ASSIGNMENT_STATE_ROUTED")
+    checks.check(
+        "assignment: applicant masked (no full ID number or phone)",
+        ID_NUMBER not in str(assignment) and PHONE not in str(assignment),
+    )
+
+    step("ReviewService.ClaimCase")
+    claimed = call(
+        "ClaimCase", review_api.ClaimCase, review.ClaimCaseRequest(case_id=accepted.case_id), reviewer
+    )
+    checks.equal("claim: state", review.AssignmentState.Name(claimed.state), "ASSIGNMENT_STATE_CLAIMED")
+
+    step("CatalogService.GetMatter + ReviewService.DecideCase: APPROVE with every review point passed")
+    matter = call("GetMatter", catalog_api.GetMatter, catalog.GetMatterRequest(code="GA-HJ-ZM"), reviewer)
+    required = [p.code for p in matter.review_points if p.required]
+    checks.check("matter has required review points", bool(required))
+    decided = call(
+        "DecideCase",
+        review_api.DecideCase,
+        review.DecideCaseRequest(
+            case_id=accepted.case_id,
+            decision=common.DECISION_APPROVE,
+            reason="材料齐全，符合条件 / complete and eligible",
+            checklist=[
+                common.ChecklistItem(review_point_code=p.code, passed=True, note="契约检查 / contract check")
+                for p in matter.review_points
+            ],
+        ),
+        reviewer,
+    )
+    checks.equal("decide: state", review.AssignmentState.Name(decided.state), "ASSIGNMENT_STATE_DECIDED")
+    checks.equal("decide: decision", common.Decision.Name(decided.decision), "DECISION_APPROVE")
+
+    step("IntakeService.GetCase: the window sees the case COMPLETED")
+    case = poll(
+        "case completed",
+        lambda: call(
+            "GetCase", intake_api.GetCase, intake.GetCaseRequest(case_id=accepted.case_id), clerk
+        ),
+        lambda c: c.status == common.CASE_STATUS_COMPLETED,
+        bound,
+    )
+    checks.equal("case: status", status_name(case.status), "CASE_STATUS_COMPLETED")
+    checks.equal("case: decision", common.Decision.Name(case.decision), "DECISION_APPROVE")
+    checks.check(
+        "case: applicant masked (no full ID number or phone)",
+        ID_NUMBER not in str(case) and PHONE not in str(case) and bool(case.applicant.id_number_masked),
+    )
+    checks.check("case: timeline recorded", len(case.timeline) >= 2, f"{len(case.timeline)} entries")
+
+    step("HotlineService.QueryCaseStatus with the last six characters of the ID number")
+    view = poll(
+        "hotline sees the case completed",
+        lambda: _query_status(hotline_api, hotline, accepted.case_number, operator),
+        lambda v: v is not None and v.status == common.CASE_STATUS_COMPLETED,
+        bound,
+    )
+    checks.equal("hotline: case number", view.case_number, accepted.case_number)
+    checks.equal("hotline: status", status_name(view.status), "CASE_STATUS_COMPLETED")
+    checks.equal("hotline: responsible office", view.responsible_office_id, "640100-gongan")
+    checks.check("hotline: stage in plain language", bool(view.stage))
+    checks.check(
+        "hotline: applicant name masked",
+        view.applicant_name_masked != NAME and bool(view.applicant_name_masked),
+        view.applicant_name_masked,
+    )
+
+
+def _query_status(hotline_api, hotline, case_number: str, token: str):
+    """The hotline's view, or None while its read model has not seen the case yet (NOT_FOUND)."""
+    import grpc
+
+    try:
+        return hotline_api.QueryCaseStatus(
+            hotline.QueryCaseStatusRequest(case_number=case_number, verification=ID_NUMBER[-6:]),
+            metadata=metadata(token),
+            timeout=RPC_TIMEOUT,
+        )
+    except grpc.RpcError as err:
+        if err.code() == grpc.StatusCode.NOT_FOUND:
+            return None
+        raise ContractFailure(f"QueryCaseStatus failed: {err.code().name}: {err.details()}") from err
+
+
+def main() -> int:
+    checks = Checks()
+    try:
+        run(checks)
+    except ContractFailure as err:
+        if checks.failed == 0:
+            checks.failed = 1
+        sys.stdout.flush()
+        print(f"错误 / error: 契约检查失败 / contract check failed: {err}", file=sys.stderr, flush=True)
+        print(checks.summary())
+        return 1
+    except ImportError as err:
+        print(
+            f"错误 / error: 缺少 Python 依赖 / missing Python dependency: {err} "
+            "(python3 -m pip install -r tests/contract/requirements.txt)",
+            file=sys.stderr,
+        )
+        checks.failed = 1
+        print(checks.summary())
+        return 1
+    print(checks.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
