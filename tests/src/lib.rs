@@ -137,8 +137,13 @@ pub fn unmasked_personal_data(text: &str) -> Option<String> {
     if text.contains(PHONE) {
         return Some("the full phone number".to_owned());
     }
-    // Whole tokens only: hex digests and trace ids may hold long runs of decimal digits.
-    for token in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+    // Whole tokens only: hex digests, UUIDs and trace ids may hold long runs of decimal digits
+    // (the last group of a UUID is all digits about once in 300), so they are left out first.
+    let tokens = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|t| uuid::Uuid::parse_str(t).is_err() && !is_traceparent(t))
+        .flat_map(|t| t.split('-'));
+    for token in tokens {
         let digits = token.strip_suffix(['X', 'x']).unwrap_or(token);
         if digits.len() >= 11 && digits.chars().all(|c| c.is_ascii_digit()) {
             return Some(format!(
@@ -175,6 +180,8 @@ mod tests {
             unmasked_personal_data("id: \"110105********002X\", phone: \"138****5678\"").is_none()
         );
         assert!(unmasked_personal_data("seconds: 1764000000, nanos: 123456789").is_none());
+        assert!(unmasked_personal_data("case_id: \"01a2228c-6755-72c7-8207-813147758190\"").is_none());
+        assert!(unmasked_personal_data("phone: 13900001111").is_some());
         assert!(unmasked_personal_data("sha256: \"a684312345678901234b\"").is_none());
         assert!(unmasked_personal_data(&format!("x {ID_NUMBER} y")).is_some());
         assert!(unmasked_personal_data("tel 13900001111.").is_some());
