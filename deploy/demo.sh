@@ -55,10 +55,89 @@ run_case() {
     sleep 0.2
   done
   tb --token "$HOTLINE" hotline status "$number" --verify "${ID_NUMBER: -6}"
+  LAST_NUMBER=$number LAST_OFFICE=$office
 }
 
+# hotline_demo: 好差评 with 整改 and 回访, a complaint through its closed loop, the summary and the
+# 办结公示, on the last case of the demo.
+hotline_demo() {
+  local number=$LAST_NUMBER office=$LAST_OFFICE reviewer cid rid
+  reviewer=$(tb token mint --role reviewer --office "$office" --user "审批-$office")
+  say "12345：好差评（办结时，不满意）→ 差评整改 / a bad rating opens a rectification item"
+  tb --token "$HOTLINE" hotline rate "$number" --verify "${PHONE: -4}" --occasion completion \
+    --level dissatisfied --comment "等待时间较长" --score efficiency=2 --score attitude=4
+  tb --token "$HOTLINE" hotline rectifications --state open
+
+  say "12345：投诉 受理→转办→办理→回复→回访→办结 / a complaint through its closed loop"
+  cid=$(tb --token "$HOTLINE" --json hotline complain "$number" --verify "${PHONE: -4}" \
+    --name 王小明 --phone "$PHONE" --content "证明出具较慢，希望说明原因" |
+    grep -o '"complaint_id": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  tb --token "$HOTLINE" hotline complaint advance "$cid" --to assigned --note "转承办单位办理" >/dev/null
+  tb --token "$reviewer" hotline complaint advance "$cid" --to handling --note "已核实" >/dev/null
+  tb --token "$reviewer" hotline complaint advance "$cid" --to replied --note "已电话说明原因并致歉" >/dev/null
+  tb --token "$HOTLINE" hotline complaint advance "$cid" --to followed-up --note "群众表示认可" >/dev/null
+  tb --token "$HOTLINE" hotline complaint advance "$cid" --to closed
+
+  say "12345：整改回访 / call-back confirms the rectification"
+  rid=$(tb --token "$HOTLINE" --json hotline rectifications --state open |
+    grep -o '"rectification_id": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  tb --token "$HOTLINE" hotline callback "$rid" --satisfied --note "已整改，群众满意"
+
+  say "好差评统计（好评率、差评整改率）/ ratings summary"
+  tb --token "$HOTLINE" hotline summary
+  say "办结公示 / completed cases, applicant names masked"
+  tb --token "$HOTLINE" hotline notices
+}
+
+# certificate_demo: 两个免提交 — 银川市公安局 issues an e-certificate 居民身份证 (seeding a demo
+# holder); the 五台 window verifies it against the trust list and accepts a case with the
+# identity card presented as that e-certificate instead of a scan; then it is verified again.
+certificate_demo() {
+  local issuer token out number
+  issuer=$(tb token mint --role issuer --office 640100-gongan --user 发证-银川公安)
+  say "电子证照：银川市公安局签发居民身份证电子证照 / Yinchuan police issue an e-ID card"
+  token=$(tb --token "$issuer" cert issue --type 111 --name 王小明 --id-number "$ID_NUMBER" \
+    --field "address=北京市丰台区示例路 1 号" --token-only)
+  say "电子证照：五台窗口核验（跨省互信）/ the Wutai window verifies it (cross-province trust)"
+  tb --token "$CLERK" cert verify "$token" --holder "$ID_NUMBER" --type 111
+  tb --token "$CLERK" cert trust
+  say "两个免提交：身份证以电子证照代替，免交纸质、免上传 / the ID card needs no paper, no upload"
+  out=$(tb --token "$CLERK" --json window submit --window "$WINDOW" --matter GA-HJ-ZM --mode online \
+    --name 王小明 --id-number "$ID_NUMBER" --phone "$PHONE" --home 640104 \
+    --certificate "SFZ:$token" --material "YTSM:electronic:$SCAN:1" --delivery ecert)
+  number=$(printf '%s' "$out" | grep -o '"case_number": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  tb --token "$CLERK" window show "$number"
+  say "电子证照：核验通过 / the certificate verified once more"
+  tb --token "$CLERK" cert verify "$token" --holder "$ID_NUMBER"
+
+  # Results as certificates: the applicant chose 电子证照 delivery, so the approval of 银川市公安局
+  # issues a 户籍证明 (type 126) signed with its key; the case completes with it.
+  local reviewer result
+  reviewer=$(tb token mint --role reviewer --office 640100-gongan --user 审批-640100-gongan)
+  say "结果电子证照：银川市公安局认领并准予 / Yinchuan police claim and approve"
+  for _ in $(seq 1 50); do
+    if tb --token "$reviewer" office inbox | grep -q "$number"; then break; fi
+    sleep 0.2
+  done
+  tb --token "$reviewer" office claim "$number"
+  tb --token "$reviewer" office decide "$number" --approve --reason "户籍档案可查证，准予出具" --check-all-pass
+  for _ in $(seq 1 50); do
+    if tb --token "$CLERK" --json window show "$number" | grep -q 'CASE_STATUS_COMPLETED'; then break; fi
+    sleep 0.2
+  done
+  result=$(mktemp)
+  say "结果电子证照：办结，窗口取得证照令牌 / completed with the result certificate"
+  tb --token "$CLERK" window show "$number" --token-out "$result"
+  say "结果电子证照：核验通过 / the result certificate verifies"
+  tb --token "$CLERK" cert verify "$result" --holder "$ID_NUMBER" --type 126
+  rm -f "$result"
+}
+
+certificate_demo
 run_case "跨省通办 五台→银川" GA-HJ-ZM 640104 640100-gongan SFZ YTSM
 run_case "全省通办 五台→太原" GJJ-TQ-TX 140105 140100-gjj SFZ TXZM YHK
 run_case "区域通办 五台→鄂尔多斯" JY-XJ-GZZM 150602 150600-jiaoyu SFZ XJXX
+
+hotline_demo
 
 say "演示完成 / demo finished"

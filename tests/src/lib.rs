@@ -180,7 +180,9 @@ mod tests {
             unmasked_personal_data("id: \"110105********002X\", phone: \"138****5678\"").is_none()
         );
         assert!(unmasked_personal_data("seconds: 1764000000, nanos: 123456789").is_none());
-        assert!(unmasked_personal_data("case_id: \"01a2228c-6755-72c7-8207-813147758190\"").is_none());
+        assert!(
+            unmasked_personal_data("case_id: \"01a2228c-6755-72c7-8207-813147758190\"").is_none()
+        );
         assert!(unmasked_personal_data("phone: 13900001111").is_some());
         assert!(unmasked_personal_data("sha256: \"a684312345678901234b\"").is_none());
         assert!(unmasked_personal_data(&format!("x {ID_NUMBER} y")).is_some());

@@ -143,6 +143,7 @@ pub fn parse_material(spec: &str) -> Result<PresentedMaterial, String> {
         certificate_token: String::new(),
         sha256,
         pages,
+        ..Default::default()
     })
 }
 
@@ -159,6 +160,7 @@ pub fn parse_certificate(spec: &str) -> Result<PresentedMaterial, String> {
                 certificate_token: token.trim().to_owned(),
                 sha256: String::new(),
                 pages: 0,
+                ..Default::default()
             })
         }
         _ => Err("应为 材料代码:证照令牌 / expected CODE:TOKEN".to_owned()),

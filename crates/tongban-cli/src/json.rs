@@ -165,6 +165,8 @@ pub fn case(c: &Case) -> Value {
         "decision": enum_name!(Decision, c.decision), "decision_reason": c.decision_reason,
         "supplement_items": c.supplement_items, "supplement_reason": c.supplement_reason,
         "timeline": timeline(&c.timeline), "traceparent": c.traceparent,
+        // The token holds the holder's ID number: only `--token-out` writes it.
+        "result_certificate_identifier": c.result_certificate_identifier,
     })
 }
 
@@ -198,6 +200,7 @@ pub fn status_view(v: &CaseStatusView) -> Value {
         "remaining_working_days": v.remaining_working_days, "overdue": v.overdue,
         "decision": enum_name!(Decision, v.decision), "decision_reason": v.decision_reason,
         "timeline": timeline(&v.timeline), "applicant_name_masked": v.applicant_name_masked,
+        "result_certificate_identifier": v.result_certificate_identifier,
     })
 }
 

@@ -6,12 +6,14 @@
 
 pub mod args;
 pub mod catalog;
+pub mod cert;
 pub mod client;
 pub mod error;
 pub mod hotline;
 pub mod json;
 pub mod office;
 pub mod output;
+pub mod supervise;
 pub mod token;
 pub mod views;
 pub mod window;

@@ -4,11 +4,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tongban_cli::catalog::CatalogCommand;
+use tongban_cli::cert::CertCommand;
 use tongban_cli::client::Endpoints;
 use tongban_cli::error::CliError;
 use tongban_cli::hotline::HotlineCommand;
 use tongban_cli::office::OfficeCommand;
 use tongban_cli::output::Lang;
+use tongban_cli::supervise::{self, SuperviseCommand};
 use tongban_cli::token::TokenCommand;
 use tongban_cli::window::WindowCommand;
 use tongban_cli::{Ctx, catalog, hotline, office, token, window};
@@ -107,6 +109,17 @@ enum Command {
     /// 12345 热线 / hotline.
     #[command(subcommand)]
     Hotline(HotlineCommand),
+    /// 电子证照：核验、查看、签发、变更状态 / e-certificates: verify, show, issue, revoke.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// 督办：时限预警、13710 督办单、统计 / supervision: alerts, 13710 tickets, statistics.
+    #[command(subcommand)]
+    Supervise(SuperviseCommand),
+    /// 打印办件的链路追踪编号 / print the trace id of a case.
+    Trace {
+        /// 办件编号 / case number.
+        case_number: String,
+    },
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -131,6 +144,9 @@ async fn main() -> ExitCode {
         Command::Window(cmd) => window::run(cmd, &ctx).await,
         Command::Office(cmd) => office::run(cmd, &ctx).await,
         Command::Hotline(cmd) => hotline::run(cmd, &ctx).await,
+        Command::Cert(cmd) => tongban_cli::cert::run(cmd, &ctx).await,
+        Command::Supervise(cmd) => supervise::run(cmd, &ctx).await,
+        Command::Trace { case_number } => supervise::trace(&case_number, &ctx).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

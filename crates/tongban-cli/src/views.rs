@@ -252,12 +252,17 @@ pub fn presented(lang: Lang, materials: &[PresentedMaterial]) -> String {
         } else {
             sha
         };
-        table.row([
-            m.material_code.clone(),
-            material_form(lang, m.form),
-            pages,
-            sha,
-        ]);
+        // 两个免提交: the certificate that satisfied the material, when one did.
+        let form = if m.certificate_identifier.is_empty() {
+            material_form(lang, m.form)
+        } else {
+            format!(
+                "{} {}",
+                material_form(lang, m.form),
+                m.certificate_identifier
+            )
+        };
+        table.row([m.material_code.clone(), form, pages, sha]);
     }
     table.render(2)
 }
@@ -368,6 +373,10 @@ pub fn case(lang: Lang, c: &Case) -> String {
         )
         .add_nonempty(t(lang, Label::SupplementReason), &c.supplement_reason)
         .add_nonempty(t(lang, Label::Delivery), delivery)
+        .add_nonempty(
+            lang.pick(("结果电子证照", "Result certificate")),
+            &c.result_certificate_identifier,
+        )
         .add_nonempty(t(lang, Label::Traceparent), &c.traceparent);
     let mut out = f.render();
     section(
@@ -568,6 +577,10 @@ pub fn status_view(lang: Lang, v: &CaseStatusView) -> String {
         .add_nonempty(
             t(lang, Label::Decision),
             decision_line(lang, v.decision, &v.decision_reason),
+        )
+        .add_nonempty(
+            lang.pick(("结果电子证照", "Result certificate")),
+            &v.result_certificate_identifier,
         );
     let mut out = f.render();
     section(

@@ -27,6 +27,10 @@ pub enum WindowCommand {
     Show {
         /// 办件标识（UUID）或办件编号 / case id or case number.
         case: String,
+        /// 把结果电子证照令牌写入此文件（含持证人身份证号，仅在需要时使用）/ write the result
+        /// certificate's token to this file (it holds the holder's ID number).
+        #[arg(long, value_name = "FILE")]
+        token_out: Option<std::path::PathBuf>,
     },
     /// 本窗口办件 / cases accepted at a window, newest first.
     List {
@@ -111,13 +115,16 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
     let rpc = CliError::rpc(Service::Intake);
     match cmd {
         WindowCommand::Submit(args) => submit(args, ctx).await,
-        WindowCommand::Show { case } => {
+        WindowCommand::Show { case, token_out } => {
             let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
             let c = client
                 .get_case(get_case_request(&case))
                 .await
                 .map_err(rpc)?
                 .into_inner();
+            if let Some(path) = token_out {
+                write_result_token(lang, &c.result_certificate_token, &path)?;
+            }
             ctx.emit(json::case(&c), || views::case(lang, &c));
             Ok(())
         }
@@ -291,10 +298,61 @@ fn submitted_view(
     format!("{rule}\n  {banner}\n{rule}\n{}", f.render())
 }
 
+/// Writes the result certificate token to `path` (owner-only where the platform allows): it
+/// holds the holder's ID number, so it never goes to the terminal.
+fn write_result_token(lang: Lang, token: &str, path: &std::path::Path) -> Result<(), CliError> {
+    if token.is_empty() {
+        return Err(CliError::Usage(
+            lang.pick((
+                "此办件没有结果电子证照（未准予，或发证方式不是电子证照）",
+                "the case has no result certificate (not approved, or not e-certificate delivery)",
+            ))
+            .to_owned(),
+        ));
+    }
+    let failed = |err: std::io::Error| {
+        CliError::Local(match lang {
+            Lang::Zh => format!("无法写入 {}：{err}", path.display()),
+            Lang::En => format!("cannot write {}: {err}", path.display()),
+        })
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(failed)?;
+    std::io::Write::write_all(&mut file, format!("{token}\n").as_bytes()).map_err(failed)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tongban_proto::common::v1::{CaseStatus, Scope};
+
+    #[test]
+    fn the_result_token_goes_to_a_file_only() {
+        let path = std::env::temp_dir().join(format!("tongban-token-{}", std::process::id()));
+        write_result_token(Lang::En, "tb.cert:abc", &path).expect("writable temp dir");
+        let written = std::fs::read_to_string(&path).expect("just written");
+        assert_eq!(written.trim(), "tb.cert:abc");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .expect("exists")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "owner only");
+        }
+        std::fs::remove_file(&path).expect("just written");
+        let refused = write_result_token(Lang::Zh, "", &path).expect_err("no token");
+        assert!(
+            refused.to_string().contains("没有结果电子证照"),
+            "{refused}"
+        );
+        assert!(!path.exists());
+    }
 
     #[test]
     fn case_argument_picks_id_or_number() {

@@ -355,9 +355,24 @@ pub struct Matter {
     pub fee_fen: i64,
     /// 发证方式 offered.
     pub delivery_methods: Vec<DeliveryMethod>,
+    /// 证照类型代码 of the result certificate (电子证照) the responsible office issues on approval
+    /// when the applicant chose [`DeliveryMethod::ECertificate`]; `None` when the matter issues
+    /// none. Only listed for matters offering e_certificate delivery.
+    pub result_certificate_type: Option<String>,
 }
 
 impl Matter {
+    /// The 证照类型代码 of the result certificate issued on approval for `method` delivery, if
+    /// the matter issues one that way.
+    pub fn result_certificate_for(&self, method: DeliveryMethod) -> Option<&str> {
+        match method {
+            DeliveryMethod::ECertificate if self.allows_delivery(method) => {
+                self.result_certificate_type.as_deref()
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the matter may be handled under `scope`. [`Scope::Local`] is always allowed:
     /// handling at home is not 通办 and needs no listing.
     pub fn allows_scope(&self, scope: Scope) -> bool {
@@ -619,6 +634,22 @@ fn build_matter(
             "must not be empty".into(),
         ));
     }
+    if let Some(type_code) = &raw.result_certificate_type {
+        if type_code.len() != 3 || !type_code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(fail(
+                "result_certificate_type",
+                "应为 3 位数字的证照类型代码".into(),
+                "must be a 3-digit certificate type code".into(),
+            ));
+        }
+        if !delivery_methods.contains(&DeliveryMethod::ECertificate) {
+            return Err(fail(
+                "result_certificate_type",
+                "发证方式未列出 e_certificate".into(),
+                "delivery_methods does not list e_certificate".into(),
+            ));
+        }
+    }
 
     if raw.promised_limit_days == 0 || raw.promised_limit_days > raw.legal_limit_days {
         return Err(fail(
@@ -678,6 +709,7 @@ fn build_matter(
         promised_limit_days: raw.promised_limit_days,
         fee_fen: raw.fee_fen,
         delivery_methods,
+        result_certificate_type: raw.result_certificate_type,
         code,
     })
 }
@@ -943,6 +975,8 @@ struct RawMatter {
     promised_limit_days: u32,
     fee_fen: i64,
     delivery_methods: Vec<String>,
+    #[serde(default)]
+    result_certificate_type: Option<String>,
     #[serde(default)]
     materials: Vec<RawMaterial>,
     #[serde(default)]

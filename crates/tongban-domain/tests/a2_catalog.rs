@@ -286,3 +286,40 @@ fn load_reports_missing_file() {
     let err = Catalog::load(std::path::Path::new("/nonexistent/catalog")).unwrap_err();
     assert!(matches!(err, DataError::Io { .. }), "{err:?}");
 }
+
+#[test]
+fn result_certificate_type_is_optional_and_needs_e_certificate_delivery() {
+    // Absent: no result certificate.
+    let plain = catalog();
+    assert!(plain.matters().all(|m| {
+        m.result_certificate_for(DeliveryMethod::ECertificate)
+            .is_none()
+    }));
+    // Listed for a matter offering e_certificate: issued for that delivery only.
+    let edited = MATTERS.replacen(
+        "delivery_methods = [\"mail\", \"e_certificate\"]\n",
+        "delivery_methods = [\"mail\", \"e_certificate\"]\nresult_certificate_type = \"126\"\n",
+        1,
+    );
+    let with = Catalog::from_toml(&edited, DEPARTMENTS).expect("valid");
+    let matter = with
+        .matters()
+        .find(|m| m.result_certificate_type.is_some())
+        .expect("one matter issues a result certificate");
+    assert_eq!(
+        matter.result_certificate_for(DeliveryMethod::ECertificate),
+        Some("126")
+    );
+    assert_eq!(matter.result_certificate_for(DeliveryMethod::Mail), None);
+    // Refused: not three digits, or the matter does not deliver e-certificates.
+    let e = error_after(
+        "delivery_methods = [\"mail\", \"e_certificate\"]\n",
+        "delivery_methods = [\"mail\", \"e_certificate\"]\nresult_certificate_type = \"12A\"\n",
+    );
+    assert!(e.contains("result_certificate_type"), "{e}");
+    let e = error_after(
+        "delivery_methods = [\"mail\"]\n",
+        "delivery_methods = [\"mail\"]\nresult_certificate_type = \"126\"\n",
+    );
+    assert!(e.contains("e_certificate"), "{e}");
+}

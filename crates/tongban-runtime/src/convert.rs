@@ -146,6 +146,8 @@ pub fn materials_to_json(materials: &[pb::PresentedMaterial]) -> serde_json::Val
                     "certificate_token": m.certificate_token,
                     "sha256": m.sha256,
                     "pages": m.pages,
+                    "certificate_identifier": m.certificate_identifier,
+                    "certificate_type": m.certificate_type,
                 })
             })
             .collect(),
@@ -183,6 +185,8 @@ pub fn materials_from_json(value: &serde_json::Value) -> Vec<pb::PresentedMateri
                     .and_then(serde_json::Value::as_u64)
                     .and_then(|p| u32::try_from(p).ok())
                     .unwrap_or(0),
+                certificate_identifier: text("certificate_identifier"),
+                certificate_type: text("certificate_type"),
             }
         })
         .collect()

@@ -27,6 +27,9 @@ pub struct Settings {
     pub schema: String,
     /// Source of "now": the system clock, or as of `TONGBAN_AS_OF` (RFC 3339) when set.
     pub clock: SharedClock,
+    /// Endpoint of the certificate service (`TONGBAN_CERTIFICATE_URL`), which intake asks to
+    /// verify presented e-certificates.
+    pub certificate_url: String,
 }
 
 impl std::fmt::Debug for Settings {
@@ -93,6 +96,7 @@ impl Settings {
             state_dir: PathBuf::from(var_or("TONGBAN_STATE_DIR", "var/state")),
             listen,
             schema: var_or(&format!("TONGBAN_{upper}_SCHEMA"), service),
+            certificate_url: var_or("TONGBAN_CERTIFICATE_URL", "http://127.0.0.1:50053"),
         })
     }
 }

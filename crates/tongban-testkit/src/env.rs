@@ -162,6 +162,9 @@ impl TestEnv {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             schema: service.to_owned(),
             clock: Arc::new(self.clock.clone()),
+            // Nothing listens on the discard port: a test that presents certificates points
+            // this at its own certificate service; otherwise verification fails closed.
+            certificate_url: "http://127.0.0.1:9".to_owned(),
         }
     }
 

@@ -273,3 +273,45 @@ impl Service for tongban_hotline::Application {
         tongban_hotline::Application::run_until_stopped(self, shutdown)
     }
 }
+
+#[cfg(feature = "supervision")]
+impl Service for tongban_supervision::Application {
+    const NAME: &'static str = tongban_supervision::SERVICE;
+    type Error = tongban_supervision::SupervisionStartError;
+
+    fn build(settings: Settings) -> impl Future<Output = Result<Self, Self::Error>> {
+        tongban_supervision::Application::build(settings)
+    }
+
+    fn port(&self) -> u16 {
+        tongban_supervision::Application::port(self)
+    }
+
+    fn run_until_stopped(
+        self,
+        shutdown: CancellationToken,
+    ) -> impl Future<Output = Result<(), Self::Error>> {
+        tongban_supervision::Application::run_until_stopped(self, shutdown)
+    }
+}
+
+#[cfg(feature = "certificate")]
+impl Service for tongban_certificate::Application {
+    const NAME: &'static str = tongban_certificate::SERVICE;
+    type Error = tongban_certificate::CertificateStartError;
+
+    fn build(settings: Settings) -> impl Future<Output = Result<Self, Self::Error>> {
+        tongban_certificate::Application::build(settings)
+    }
+
+    fn port(&self) -> u16 {
+        tongban_certificate::Application::port(self)
+    }
+
+    fn run_until_stopped(
+        self,
+        shutdown: CancellationToken,
+    ) -> impl Future<Output = Result<(), Self::Error>> {
+        tongban_certificate::Application::run_until_stopped(self, shutdown)
+    }
+}

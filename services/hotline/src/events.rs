@@ -314,6 +314,11 @@ impl EventHandler for CaseEvents {
         )
         .await?;
         repo::update_case(conn, &row).await?;
+        if let Body::CaseCompleted(c) = body
+            && !c.certificate_identifier.is_empty()
+        {
+            repo::set_result_certificate(conn, case_id, &c.certificate_identifier).await?;
+        }
         Ok(())
     }
 }

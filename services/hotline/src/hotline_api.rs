@@ -13,8 +13,12 @@ use tongban_domain::validate::{PersonName, PhoneNumber};
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::hotline::v1::hotline_service_server::HotlineService;
 use tongban_proto::hotline::v1::{
-    CaseStatusView, Complaint, ComplaintState, FileComplaintRequest, IndicatorScore,
-    QueryCaseStatusRequest, RateServiceRequest, Rating, RatingLevel, RatingOccasion,
+    AdvanceComplaintRequest, CaseStatusView, Complaint, ComplaintState, ComplaintStep,
+    FileComplaintRequest, GetComplaintRequest, GetRatingSummaryRequest, IndicatorScore,
+    ListComplaintsRequest, ListComplaintsResponse, ListCompletionNoticesRequest,
+    ListCompletionNoticesResponse, ListRectificationsRequest, ListRectificationsResponse,
+    QueryCaseStatusRequest, RateServiceRequest, Rating, RatingLevel, RatingOccasion, RatingSummary,
+    RecordCallbackRequest, Rectification,
 };
 use tongban_runtime::auth::{Claims, Role, caller};
 use tongban_runtime::convert::timestamp;
@@ -25,7 +29,7 @@ use uuid::Uuid;
 
 use crate::repo::{self, Lookup, LookupAction, LookupResult, NewComplaint, NewRating, StatusRow};
 use crate::verify::Verification;
-use crate::{SERVICE, State, view};
+use crate::{SERVICE, State, complaints, lockout, notices, ratings, rules, view};
 
 /// Longest free text (complaint content, rating comment), in characters.
 const MAX_TEXT_CHARS: usize = 1000;
@@ -44,11 +48,11 @@ impl Hotline {
     }
 }
 
-fn internal(lang: Lang) -> impl Fn(sqlx::Error) -> Status {
+pub(crate) fn internal(lang: Lang) -> impl Fn(sqlx::Error) -> Status {
     move |err| status::internal(lang, &err)
 }
 
-fn store_internal(lang: Lang) -> impl Fn(tongban_store::StoreError) -> Status {
+pub(crate) fn store_internal(lang: Lang) -> impl Fn(tongban_store::StoreError) -> Status {
     move |err| status::internal(lang, &err)
 }
 
@@ -87,7 +91,7 @@ fn parse_proof(
 
 /// Checks a free-text field: at most [`MAX_TEXT_CHARS`], no control characters but newlines;
 /// required unless `optional`.
-fn check_text(
+pub(crate) fn check_text(
     value: &str,
     field: &str,
     optional: bool,
@@ -111,7 +115,8 @@ fn check_text(
             ),
         ));
     }
-    value.to_owned()
+    // A phone or ID number typed into free text is never kept in full.
+    rules::mask_long_numbers(value)
 }
 
 impl Hotline {
@@ -135,6 +140,7 @@ impl Hotline {
                 case_number,
                 result,
                 action,
+                at: self.state.clock.now(),
             },
         )
         .await
@@ -178,7 +184,18 @@ impl Hotline {
         action: LookupAction,
         lang: Lang,
     ) -> Result<StatusRow, Status> {
-        let row = repo::case_by_number(conn, proof.number.as_str())
+        let number = proof.number.as_str();
+        let now = self.state.clock.now();
+        // 核验锁定: a locked number is not even looked up; the answer is the common NOT_FOUND.
+        if lockout::is_locked(conn, number, now)
+            .await
+            .map_err(internal(lang))?
+        {
+            self.record(conn, claims, number, LookupResult::Locked, action, lang)
+                .await?;
+            return Err(no_match(lang));
+        }
+        let row = repo::case_by_number(conn, number)
             .await
             .map_err(internal(lang))?;
         // Unknown case and wrong verification are one outcome; only the database knows which.
@@ -188,13 +205,18 @@ impl Hotline {
         } else {
             LookupResult::NotFound
         };
-        self.record(conn, claims, proof.number.as_str(), result, action, lang)
+        self.record(conn, claims, number, result, action, lang)
             .await?;
+        if row.is_none() {
+            lockout::after_failure(conn, number, now)
+                .await
+                .map_err(internal(lang))?;
+        }
         row.ok_or_else(|| no_match(lang))
     }
 
     /// Adds an event about `row` to the outbox, with the current trace context.
-    async fn publish(
+    pub(crate) async fn publish(
         conn: &mut PgConnection,
         row: &StatusRow,
         subject: &str,
@@ -346,6 +368,18 @@ impl HotlineService for Hotline {
             caller_phone_masked: phone.masked(),
             content: content.clone(),
             filed_at: Some(timestamp(now)),
+            history: vec![ComplaintStep {
+                from_state: ComplaintState::Unspecified.into(),
+                to_state: state.into(),
+                actor: claims.user.clone(),
+                actor_role: claims.role.as_str().to_owned(),
+                actor_office_id: claims.office.clone(),
+                note: String::new(),
+                at: Some(timestamp(now)),
+            }],
+            updated_at: Some(timestamp(now)),
+            matter_name: row.matter_name.clone(),
+            office_name: view::office_name(&self.state.reference, &office_id),
         };
         let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
         repo::insert_complaint(
@@ -363,6 +397,19 @@ impl HotlineService for Hotline {
                 content: &content,
                 filed_by: &claims.user,
                 filed_at: now,
+            },
+        )
+        .await
+        .map_err(internal(lang))?;
+        complaints::insert_step(
+            &mut tx,
+            &complaints::NewStep {
+                complaint_id,
+                from_state: None,
+                to_state: "received",
+                claims: &claims,
+                note: "",
+                at: now,
             },
         )
         .await
@@ -514,7 +561,14 @@ impl HotlineService for Hotline {
             RatingLevel::Dissatisfied | RatingLevel::VeryDissatisfied
         ) {
             let id = Uuid::now_v7();
-            repo::open_rectification(&mut tx, id, rating_id, &row, now)
+            // 15 working days to rectify, to the end of the last one.
+            let due = self
+                .state
+                .reference
+                .calendar
+                .due_after(now, ratings::RECTIFICATION_DAYS)
+                .map_err(|err| status::internal(lang, &err))?;
+            repo::open_rectification(&mut tx, id, rating_id, &row, now, due)
                 .await
                 .map_err(internal(lang))?;
             id.to_string()
@@ -568,5 +622,84 @@ impl HotlineService for Hotline {
             rated_at: Some(timestamp(now)),
             rectification_id,
         }))
+    }
+
+    #[tracing::instrument(name = "ListComplaints", skip_all)]
+    async fn list_complaints(
+        &self,
+        request: Request<ListComplaintsRequest>,
+    ) -> Result<Response<ListComplaintsResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let list = complaints::list(&self.state, &claims, request.get_ref(), lang).await?;
+        Ok(Response::new(list))
+    }
+
+    #[tracing::instrument(name = "GetComplaint", skip_all)]
+    async fn get_complaint(
+        &self,
+        request: Request<GetComplaintRequest>,
+    ) -> Result<Response<Complaint>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let found = complaints::get(&self.state, &claims, request.get_ref(), lang).await?;
+        Ok(Response::new(found))
+    }
+
+    #[tracing::instrument(name = "AdvanceComplaint", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn advance_complaint(
+        &self,
+        request: Request<AdvanceComplaintRequest>,
+    ) -> Result<Response<Complaint>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let moved = complaints::advance(&self.state, &claims, request.get_ref(), lang).await?;
+        Ok(Response::new(moved))
+    }
+
+    #[tracing::instrument(name = "GetRatingSummary", skip_all)]
+    async fn get_rating_summary(
+        &self,
+        request: Request<GetRatingSummaryRequest>,
+    ) -> Result<Response<RatingSummary>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let summary = ratings::summary(&self.state, &claims, request.get_ref(), lang).await?;
+        Ok(Response::new(summary))
+    }
+
+    #[tracing::instrument(name = "ListRectifications", skip_all)]
+    async fn list_rectifications(
+        &self,
+        request: Request<ListRectificationsRequest>,
+    ) -> Result<Response<ListRectificationsResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let list =
+            ratings::list_rectifications(&self.state, &claims, request.get_ref(), lang).await?;
+        Ok(Response::new(list))
+    }
+
+    #[tracing::instrument(name = "RecordCallback", skip_all)]
+    async fn record_callback(
+        &self,
+        request: Request<RecordCallbackRequest>,
+    ) -> Result<Response<Rectification>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let item = ratings::record_callback(&self.state, &claims, request.get_ref(), lang).await?;
+        Ok(Response::new(item))
+    }
+
+    #[tracing::instrument(name = "ListCompletionNotices", skip_all)]
+    async fn list_completion_notices(
+        &self,
+        request: Request<ListCompletionNoticesRequest>,
+    ) -> Result<Response<ListCompletionNoticesResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        // Public: any authenticated caller (the interceptor has checked the token).
+        let _claims = caller(&request)?;
+        let list = notices::list(&self.state, request.get_ref(), lang).await?;
+        Ok(Response::new(list))
     }
 }

@@ -4,9 +4,14 @@
 //! the phone); complaints (投诉) and 好差评 ratings about a case. Every verification attempt is
 //! audited.
 
+mod complaints;
 mod events;
 mod hotline_api;
+mod lockout;
+mod notices;
+mod ratings;
 mod repo;
+mod rules;
 mod verify;
 mod view;
 

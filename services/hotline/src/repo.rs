@@ -205,6 +205,8 @@ pub enum LookupResult {
     NotFound,
     /// Malformed case number or verification.
     BadInput,
+    /// The case number is locked after too many failures (核验锁定); nothing was checked.
+    Locked,
 }
 
 impl LookupResult {
@@ -213,6 +215,7 @@ impl LookupResult {
             LookupResult::Found => "found",
             LookupResult::NotFound => "not_found",
             LookupResult::BadInput => "bad_input",
+            LookupResult::Locked => "locked",
         }
     }
 }
@@ -226,26 +229,32 @@ pub struct Lookup<'a> {
     pub case_number: &'a str,
     pub result: LookupResult,
     pub action: LookupAction,
+    /// When, by the service's clock (the lockout counts failures by it).
+    pub at: DateTime<Utc>,
 }
 
 /// Longest case number kept in the lookup audit (input as typed may be anything).
 const MAX_AUDITED_NUMBER_CHARS: usize = 64;
+
+/// The case number as the lookup audit and the lockout key it: trimmed, no control characters,
+/// at most 64 characters.
+pub fn audited_number(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_AUDITED_NUMBER_CHARS)
+        .collect()
+}
 
 /// Records a lookup in its own statement (it stays recorded whatever happens next).
 pub async fn record_lookup(
     conn: &mut PgConnection,
     lookup: &Lookup<'_>,
 ) -> Result<(), sqlx::Error> {
-    let number: String = lookup
-        .case_number
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_AUDITED_NUMBER_CHARS)
-        .collect();
+    let number = audited_number(lookup.case_number);
     sqlx::query(
-        "INSERT INTO status_lookups (operator, role, office_id, case_number, result, action)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO status_lookups (operator, role, office_id, case_number, result, action, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(lookup.operator)
     .bind(lookup.role)
@@ -253,6 +262,7 @@ pub async fn record_lookup(
     .bind(number)
     .bind(lookup.result.as_str())
     .bind(lookup.action.as_str())
+    .bind(lookup.at)
     .execute(conn)
     .await?;
     Ok(())
@@ -281,8 +291,8 @@ pub async fn insert_complaint(
     sqlx::query(
         "INSERT INTO complaints (complaint_id, case_id, case_number, office_id, state, caller_name_masked,
             caller_name_sealed, caller_phone_masked, caller_phone_sealed, caller_phone_digest, content, filed_by,
-            filed_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+            filed_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13)",
     )
     .bind(c.complaint_id)
     .bind(c.case.case_id)
@@ -347,17 +357,49 @@ pub async fn open_rectification(
     rating_id: Uuid,
     case: &StatusRow,
     at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO rectifications (rectification_id, rating_id, case_id, office_id, opened_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO rectifications (rectification_id, rating_id, case_id, office_id, opened_at, due_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(rectification_id)
     .bind(rating_id)
     .bind(case.case_id)
     .bind(&case.responsible_office_id)
     .bind(at)
+    .bind(due_at)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Records the result certificate (电子证照) a case completed with.
+pub async fn set_result_certificate(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    identifier: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE case_status SET result_certificate_identifier = $2, updated_at = now()
+         WHERE case_id = $1",
+    )
+    .bind(case_id)
+    .bind(identifier)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The identifier of the result certificate a case completed with, if any.
+pub async fn result_certificate(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT result_certificate_identifier FROM case_status WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.and_then(|(id,)| id))
 }

@@ -54,7 +54,8 @@ fn timeline_pb(line: &TimelineRow) -> pb::TimelineEntry {
     }
 }
 
-fn office_name(reference: &ReferenceData, id: &str) -> String {
+/// The directory name of office `id` (the id itself when unknown).
+pub fn office_name(reference: &ReferenceData, id: &str) -> String {
     reference
         .directory
         .office(id)
@@ -69,6 +70,7 @@ pub async fn status_view(
     now: DateTime<Utc>,
 ) -> Result<CaseStatusView, sqlx::Error> {
     let timeline = repo::timeline(conn, row.case_id).await?;
+    let result_certificate = repo::result_certificate(conn, row.case_id).await?;
     let status = row.status();
     let (stage_zh, stage_en) = stage(status);
     let remaining = row
@@ -106,6 +108,7 @@ pub async fn status_view(
         decision_reason: row.decision_reason.clone().unwrap_or_default(),
         timeline: timeline.iter().map(timeline_pb).collect(),
         applicant_name_masked: row.applicant_name_masked.clone(),
+        result_certificate_identifier: result_certificate.unwrap_or_default(),
     })
 }
 

@@ -4,14 +4,14 @@
 use serde_json::json;
 use sqlx::PgConnection;
 use tongban_bus::{EventHandler, HandleError};
-use tongban_domain::case::{self, CaseCommand, CaseEvent, Decision};
-use tongban_proto::events::v1::{self as ev, Event, event::Body};
-use tongban_runtime::convert::{decision_from_pb, timestamp};
+use tongban_domain::case::{self, CaseCommand, Decision};
+use tongban_proto::events::v1::{Event, event::Body};
+use tongban_runtime::convert::decision_from_pb;
 use uuid::Uuid;
 
 use crate::State;
 use crate::repo;
-use crate::view::{self, Step};
+use crate::view;
 
 /// Consumer of `case.>` for the review office's events.
 pub struct ReviewEvents {
@@ -31,6 +31,9 @@ impl EventHandler for ReviewEvents {
         event: &Event,
         _subject: &str,
     ) -> Result<(), HandleError> {
+        if crate::clock_events::is_clock_event(event.body.as_ref()) {
+            return crate::clock_events::apply(&self.state, conn, event).await;
+        }
         let command = match &event.body {
             Some(Body::CaseClaimed(c)) => CaseCommand::Claim {
                 reviewer: c.reviewer.clone(),
@@ -108,33 +111,21 @@ impl EventHandler for ReviewEvents {
             .await?;
         }
         // A decision completes the case at the window (办结): the result is handed over as the
-        // applicant chose.
+        // applicant chose. An approval whose result is an e-certificate waits for `cert.issued`
+        // (crate::results) unless the certificate overtook the decision.
         if let Some(Body::CaseDecided(d)) = &event.body {
             let decision = decision_from_pb(d.decision()).unwrap_or(Decision::Deny);
-            let (done, completed) = case::transition(next, &CaseCommand::Complete)
-                .map_err(|e| HandleError::Reject(e.to_string()))?;
-            row.status = done.as_str().to_owned();
-            for step in completed {
-                debug_assert_eq!(step, CaseEvent::Completed);
-                view::record_step(
-                    conn,
-                    reference,
-                    &row,
-                    Step {
-                        event: step,
-                        status: done,
-                        office_id: &row.window_office_id.clone(),
-                        detail: "",
-                        actor: crate::SERVICE,
-                        at,
-                        body: Body::CaseCompleted(ev::CaseCompleted {
-                            decision: tongban_runtime::convert::decision_to_pb(decision).into(),
-                            completed_at: Some(timestamp(at)),
-                            certificate_identifier: String::new(),
-                        }),
-                    },
-                )
-                .await?;
+            let certificate = if decision == Decision::Approve {
+                crate::results::identifier(conn, row.case_id).await?
+            } else {
+                None
+            };
+            let waits = decision == Decision::Approve
+                && certificate.is_none()
+                && crate::results::awaits_certificate(reference, &row);
+            if !waits {
+                crate::results::complete(conn, reference, &mut row, decision, certificate, at)
+                    .await?;
             }
         }
         repo::update_case(conn, &row).await?;

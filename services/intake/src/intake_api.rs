@@ -8,7 +8,7 @@ use tongban_domain::case::{self, CaseCommand, CaseEvent};
 use tongban_domain::case_number::CaseNumber;
 use tongban_domain::clock::{CaseClock, SuspensionKind};
 use tongban_domain::i18n::{Lang, Localized};
-use tongban_domain::materials::{Presented, check_materials};
+use tongban_domain::materials::{Form, Presented, check_materials};
 use tongban_domain::routing::{Route, resolve_route};
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1::intake_service_server::IntakeService;
@@ -24,10 +24,10 @@ use tongban_runtime::verification::{VerificationKind, verification_digest};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::State;
 use crate::repo::{self, CaseRow, NewCase};
 use crate::validation::{Submission, check_materials_in, check_submit, check_text};
 use crate::view::{self, Step};
+use crate::{State, certificates};
 
 /// The IntakeService handlers.
 pub struct Intake {
@@ -80,11 +80,13 @@ impl IntakeService for Intake {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         claims.require(&[Role::Clerk, Role::Admin], lang)?;
+        // Forwarded to the certificate service: the clerk is the one verifying.
+        let authorization = request.metadata().get("authorization").cloned();
         let req = request.into_inner();
         let reference = &*self.state.reference;
         let now = self.state.clock.now();
         let today = shanghai_date(now);
-        let sub = check_submit(reference, &req, today, lang)
+        let mut sub = check_submit(reference, &req, today, lang)
             .map_err(|v| status::invalid_argument(lang, v))?;
         if claims.role == Role::Clerk && claims.office != sub.window.id {
             return Err(status::permission_denied(
@@ -122,13 +124,46 @@ impl IntakeService for Intake {
                 err.text(lang),
             ));
         }
+        // 两个免提交: each presented e-certificate is verified; a verified one is kept by its
+        // identifier only (the token carries the holder's full ID number: not stored or published).
+        for m in sub
+            .materials
+            .iter_mut()
+            .filter(|m| m.form == Form::Certificate)
+        {
+            let outcome = self
+                .state
+                .certificates
+                .verify(
+                    &m.certificate_token,
+                    sub.id_number.as_str(),
+                    authorization.as_ref(),
+                )
+                .await;
+            match outcome {
+                certificates::Outcome::Verified {
+                    identifier,
+                    type_code,
+                } => {
+                    m.certificate_identifier = identifier;
+                    m.certificate_type = type_code;
+                    m.certificate_token.clear();
+                }
+                refused => refusals.push(PreconditionViolation::new(
+                    "CERTIFICATE_INVALID",
+                    m.code.clone(),
+                    certificates::refusal_text(&refused, lang),
+                )),
+            }
+        }
         let presented: Vec<Presented<'_>> = sub
             .materials
             .iter()
             .map(|m| Presented {
                 material_code: &m.code,
                 form: m.form,
-                certificate_type: None,
+                certificate_type: (!m.certificate_type.is_empty())
+                    .then_some(m.certificate_type.as_str()),
             })
             .collect();
         let (missing, problems) = check_materials(sub.matter, sub.mode, &presented);
@@ -247,7 +282,7 @@ impl IntakeService for Intake {
         let row = row
             .filter(|r| may_see(&claims, r))
             .ok_or_else(|| case_not_found(lang))?;
-        let case = view::case_pb(
+        let mut case = view::case_pb(
             &mut conn,
             &self.state.reference,
             &row,
@@ -255,6 +290,10 @@ impl IntakeService for Intake {
         )
         .await
         .map_err(internal(lang))?;
+        case.result_certificate_token =
+            crate::results::token(&mut conn, &self.state.pii, row.case_id)
+                .await
+                .map_err(|err| status::internal(lang, &err))?;
         Ok(Response::new(case))
     }
 
@@ -320,6 +359,8 @@ impl IntakeService for Intake {
                         certificate_token: m.certificate_token.clone(),
                         sha256: m.sha256.clone(),
                         pages: m.pages,
+                        certificate_identifier: m.certificate_identifier.clone(),
+                        certificate_type: m.certificate_type.clone(),
                     }
                 })
             })
@@ -600,7 +641,13 @@ async fn accept(
     )
     .await
     .map_err(internal(lang))?;
-    let summary = view::summary(&row, sub.matter.promised_limit_days);
+    let mut summary = view::summary(&row, sub.matter.promised_limit_days);
+    // The holder of a result certificate, sealed for the deployment's services (events carry no
+    // personal data in clear).
+    summary.sealed_applicant = state.pii.seal(
+        &json!({"name": sub.name.as_str(), "id_number": sub.id_number.as_str()}).to_string(),
+        aad,
+    );
     for (event, status) in all_steps {
         let (office, body) = match event {
             CaseEvent::Submitted => (

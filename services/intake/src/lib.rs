@@ -4,9 +4,12 @@
 //! publishes every change through its outbox.
 
 mod catalog_api;
+mod certificates;
+mod clock_events;
 mod events;
 mod intake_api;
 mod repo;
+mod results;
 mod validation;
 mod view;
 
@@ -37,6 +40,8 @@ pub(crate) struct State {
     pub pool: PgPool,
     pub pii: Arc<PiiKeys>,
     pub clock: tongban_runtime::clock::SharedClock,
+    /// Client of the certificate service (两个免提交).
+    pub certificates: certificates::Verifier,
 }
 
 /// The intake service, built and bound, not yet serving.
@@ -53,6 +58,7 @@ impl Application {
         let platform = Platform::start(settings, &MIGRATOR).await?;
         // Create the durable consumer now so nothing published from here on is missed.
         tongban_bus::open_consumer(&platform.bus, &consumer_spec()).await?;
+        tongban_bus::open_consumer(&platform.bus, &results::consumer_spec()).await?;
         Ok(Self { platform })
     }
 
@@ -82,6 +88,7 @@ impl Application {
             pool: pool.clone(),
             pii,
             clock: settings.clock.clone(),
+            certificates: certificates::Verifier::new(&settings.certificate_url),
         };
         let relay = tokio::spawn(tongban_bus::run_relay(
             pool.clone(),
@@ -90,10 +97,17 @@ impl Application {
             shutdown.clone(),
         ));
         let consumer = tokio::spawn(tongban_bus::run_consumer(
-            bus,
-            pool,
+            bus.clone(),
+            pool.clone(),
             consumer_spec(),
             events::ReviewEvents::new(state.clone()),
+            shutdown.clone(),
+        ));
+        let certificates = tokio::spawn(tongban_bus::run_consumer(
+            bus,
+            pool,
+            results::consumer_spec(),
+            results::CertificateEvents::new(state.clone()),
             shutdown.clone(),
         ));
         let (routes, health) = tongban_runtime::server::base_routes()?;
@@ -118,9 +132,12 @@ impl Application {
         shutdown.cancel();
         let _ = relay.await;
         let consumed = consumer.await;
+        let certificates_consumed = certificates.await;
         served?;
-        if let Ok(Err(err)) = consumed {
-            return Err(err.into());
+        for consumed in [consumed, certificates_consumed] {
+            if let Ok(Err(err)) = consumed {
+                return Err(err.into());
+            }
         }
         Ok(())
     }

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
 use tongban_domain::case::CaseStatus;
-use tongban_domain::clock::{CaseClock, Suspension, SuspensionKind};
+use tongban_domain::clock::{CaseClock, Extension, Suspension, SuspensionKind};
 use uuid::Uuid;
 
 /// A case row as stored (personal data sealed).
@@ -224,7 +224,7 @@ pub async fn clock(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseClock, 
     let rows: Vec<Row> =
         sqlx::query_as("SELECT kind, from_at, until_at, reason FROM case_suspensions WHERE case_id = $1 ORDER BY seq")
             .bind(row.case_id)
-            .fetch_all(conn)
+            .fetch_all(&mut *conn)
             .await?;
     let mut clock = CaseClock::new(row.accepted_at, u32::try_from(row.budget_days).unwrap_or(1));
     clock.suspensions = rows
@@ -236,7 +236,45 @@ pub async fn clock(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseClock, 
             reason,
         })
         .collect();
+    type ExtensionRow = (i32, String, String, DateTime<Utc>);
+    let extensions: Vec<ExtensionRow> = sqlx::query_as(
+        "SELECT working_days, reason, approved_by, at FROM case_extensions
+         WHERE case_id = $1 ORDER BY seq",
+    )
+    .bind(row.case_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    clock.extensions = extensions
+        .into_iter()
+        .map(|(days, reason, approved_by, at)| Extension {
+            working_days: u32::try_from(days).unwrap_or(0),
+            reason,
+            approved_by,
+            at,
+        })
+        .collect();
     Ok(clock)
+}
+
+/// Records an approved extension (延长) of the case's time limit.
+pub async fn add_extension(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    extension: &Extension,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO case_extensions (case_id, seq, working_days, reason, approved_by, at)
+         SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5 FROM case_extensions
+         WHERE case_id = $1",
+    )
+    .bind(case_id)
+    .bind(i32::try_from(extension.working_days).unwrap_or(i32::MAX))
+    .bind(&extension.reason)
+    .bind(&extension.approved_by)
+    .bind(extension.at)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Opens a suspension of the clock.

@@ -33,6 +33,10 @@ pub struct MaterialIn {
     pub certificate_token: String,
     pub sha256: String,
     pub pages: u32,
+    /// Set once the certificate service verified the token: the certificate's identifier.
+    pub certificate_identifier: String,
+    /// Set with it: the certificate's 证照类型代码.
+    pub certificate_type: String,
 }
 
 /// A SubmitCase request whose every field was checked.
@@ -351,6 +355,8 @@ pub fn check_materials_in(
             certificate_token: m.certificate_token.trim().to_owned(),
             sha256,
             pages: m.pages,
+            certificate_identifier: String::new(),
+            certificate_type: String::new(),
         });
     }
     out

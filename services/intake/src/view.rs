@@ -33,6 +33,8 @@ pub fn materials_json(materials: &[MaterialIn]) -> Value {
             certificate_token: m.certificate_token.clone(),
             sha256: m.sha256.clone(),
             pages: m.pages,
+            certificate_identifier: m.certificate_identifier.clone(),
+            certificate_type: m.certificate_type.clone(),
         })
         .collect();
     materials_to_json(&presented)
@@ -100,6 +102,7 @@ pub async fn case_pb(
     now: DateTime<Utc>,
 ) -> Result<api::Case, sqlx::Error> {
     let timeline = repo::timeline(conn, row.case_id).await?;
+    let result_certificate = crate::results::identifier(conn, row.case_id).await?;
     let remaining = row
         .due_at
         .and_then(|due| reference.calendar.remaining_working_days(now, due).ok())
@@ -131,6 +134,9 @@ pub async fn case_pb(
         supplement_reason: row.supplement_reason.clone().unwrap_or_default(),
         timeline: timeline.iter().map(timeline_pb).collect(),
         traceparent: row.traceparent.clone(),
+        result_certificate_identifier: result_certificate.unwrap_or_default(),
+        // Filled by GetCase only: the token holds the holder's ID number.
+        result_certificate_token: String::new(),
     })
 }
 
@@ -169,6 +175,7 @@ pub fn summary(row: &CaseRow, promised_limit_days: u32) -> ev::CaseSummary {
         accepted_at: Some(timestamp(row.accepted_at)),
         due_at: row.due_at.map(timestamp),
         promised_limit_days,
+        sealed_applicant: Vec::new(),
     }
 }
 

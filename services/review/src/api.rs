@@ -15,9 +15,9 @@ use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::review::v1::review_service_server::ReviewService;
 use tongban_proto::review::v1::{
-    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest,
-    ListAssignmentsRequest, ListAssignmentsResponse, RequestSupplementRequest,
-    WatchAssignmentsRequest,
+    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, ExtendDeadlineRequest,
+    GetAssignmentRequest, ListAssignmentsRequest, ListAssignmentsResponse,
+    RequestSupplementRequest, ResumeClockRequest, SuspendClockRequest, WatchAssignmentsRequest,
 };
 use tongban_runtime::auth::{Claims, Role, caller};
 use tongban_runtime::convert::{
@@ -26,6 +26,7 @@ use tongban_runtime::convert::{
 use tongban_runtime::lang::request_lang;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
 use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::State;
@@ -443,6 +444,42 @@ impl ReviewService for Review {
             .await?;
         Ok(Response::new(assignment_pb(&row)))
     }
+
+    #[tracing::instrument(name = "ExtendDeadline", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.matter_code = tracing::field::Empty, tongban.stage = "review"))]
+    async fn extend_deadline(
+        &self,
+        request: Request<ExtendDeadlineRequest>,
+    ) -> Result<Response<Assignment>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        crate::clock_api::extend_deadline(&self.state, &claims, request.into_inner(), lang)
+            .await
+            .map(Response::new)
+    }
+
+    #[tracing::instrument(name = "SuspendClock", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.matter_code = tracing::field::Empty, tongban.stage = "review"))]
+    async fn suspend_clock(
+        &self,
+        request: Request<SuspendClockRequest>,
+    ) -> Result<Response<Assignment>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        crate::clock_api::suspend_clock(&self.state, &claims, request.into_inner(), lang)
+            .await
+            .map(Response::new)
+    }
+
+    #[tracing::instrument(name = "ResumeClock", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.matter_code = tracing::field::Empty, tongban.stage = "review"))]
+    async fn resume_clock(
+        &self,
+        request: Request<ResumeClockRequest>,
+    ) -> Result<Response<Assignment>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        crate::clock_api::resume_clock(&self.state, &claims, request.into_inner(), lang)
+            .await
+            .map(Response::new)
+    }
 }
 
 impl Review {
@@ -479,61 +516,82 @@ impl Review {
             .ok_or_else(|| not_found(lang))?;
         let span = tracing::Span::current();
         span.record("tongban.case_number", row.case_number.as_str());
+        // The step runs in a span of the case's trace: days later, the reviewer's work still
+        // joins it (the request's own span cannot change its parent once entered).
+        let step = tracing::info_span!(
+            "review step",
+            otel.name = command.name(),
+            tongban.case_number = %row.case_number,
+            tongban.matter_code = %row.matter_code,
+            tongban.stage = stage_of(command),
+            tongban.due_at = row.due_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
+        );
         if let Some(parent) = row.traceparent.as_deref() {
-            // Days later, the reviewer's work still joins the case's trace.
-            tongban_telemetry::set_parent_from_traceparent(&span, parent, None);
+            tongban_telemetry::set_parent_from_traceparent(&step, parent, None);
         }
-        let before = json!({"state": row.state, "case_status": row.case_status});
-        let (next, events) = case::transition(row.status(), command).map_err(|e| {
-            status::failed_precondition(
-                e.text(lang),
-                vec![PreconditionViolation::new(
-                    "CASE_STATE",
-                    "state",
+        async {
+            let before = json!({"state": row.state, "case_status": row.case_status});
+            let (next, events) = case::transition(row.status(), command).map_err(|e| {
+                status::failed_precondition(
                     e.text(lang),
-                )],
-            )
-        })?;
-        check(&row)?;
-        let now = self.state.clock.now();
-        let body = change(&mut row, now);
-        row.set_status(next);
-        repo::update(&mut tx, &row).await.map_err(internal(lang))?;
-        let headers = tongban_telemetry::headers_of(&span);
-        for step in events {
-            let event = tongban_bus::new_event(
-                row.case_id,
-                &row.case_number,
-                crate::SERVICE,
-                &claims.user,
-                now,
-                body.clone(),
-            );
-            tongban_store::enqueue(
+                    vec![PreconditionViolation::new(
+                        "CASE_STATE",
+                        "state",
+                        e.text(lang),
+                    )],
+                )
+            })?;
+            check(&row)?;
+            let now = self.state.clock.now();
+            let body = change(&mut row, now);
+            row.set_status(next);
+            repo::update(&mut tx, &row).await.map_err(internal(lang))?;
+            let headers = tongban_telemetry::headers_of(&tracing::Span::current());
+            for step in events {
+                let event = tongban_bus::new_event(
+                    row.case_id,
+                    &row.case_number,
+                    crate::SERVICE,
+                    &claims.user,
+                    now,
+                    body.clone(),
+                );
+                tongban_store::enqueue(
+                    &mut tx,
+                    &tongban_bus::event_message(step.subject_suffix(), &event, headers.clone()),
+                )
+                .await
+                .map_err(|e| status::internal(lang, &e))?;
+                log_step(&self.state, &row, step);
+            }
+            tongban_store::audit(
                 &mut tx,
-                &tongban_bus::event_message(step.subject_suffix(), &event, headers.clone()),
+                &tongban_store::AuditRecord {
+                    actor: &claims.user,
+                    role: claims.role.as_str(),
+                    office_id: &claims.office,
+                    action: command.name(),
+                    entity: "case",
+                    entity_id: &row.case_id.to_string(),
+                    before: Some(before),
+                    after: Some(json!({"state": row.state, "case_status": row.case_status, "decision": row.decision})),
+                },
             )
             .await
             .map_err(|e| status::internal(lang, &e))?;
-            log_step(&self.state, &row, step);
+            tx.commit().await.map_err(internal(lang))?;
+            Ok(row)
         }
-        tongban_store::audit(
-            &mut tx,
-            &tongban_store::AuditRecord {
-                actor: &claims.user,
-                role: claims.role.as_str(),
-                office_id: &claims.office,
-                action: command.name(),
-                entity: "case",
-                entity_id: &row.case_id.to_string(),
-                before: Some(before),
-                after: Some(json!({"state": row.state, "case_status": row.case_status, "decision": row.decision})),
-            },
-        )
+        .instrument(step)
         .await
-        .map_err(|e| status::internal(lang, &e))?;
-        tx.commit().await.map_err(internal(lang))?;
-        Ok(row)
+    }
+}
+
+/// The stage a review command works in (`tongban.stage`).
+fn stage_of(command: &CaseCommand) -> &'static str {
+    match command {
+        CaseCommand::Decide { .. } => "decide",
+        _ => "review",
     }
 }
 

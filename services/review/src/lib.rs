@@ -4,6 +4,7 @@
 //! through the outbox.
 
 mod api;
+mod clock_api;
 mod events;
 mod repo;
 mod watch;

@@ -3,8 +3,11 @@
 //! `cargo test -p tongban-e2e` (PostgreSQL on 127.0.0.1:5432 and NATS with JetStream on
 //! 127.0.0.1:4222, or `TONGBAN_TEST_DATABASE_URL` / `TONGBAN_TEST_NATS_URL`).
 
+mod certificate;
 mod events;
+mod hotline;
 mod intake;
+mod platform;
 mod review;
 
 /// What every test returns: any error fails it with its Debug form.

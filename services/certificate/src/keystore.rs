@@ -1,0 +1,272 @@
+//! The deployment's SM2 keys and the trust list: one key per issuing office and one root per
+//! province, generated at first use into the state directory (`certificate/issuers/<office>.key`,
+//! `certificate/roots/<province>.key`, never committed); the public halves and the roots'
+//! endorsements in the `trust_roots` / `trust_issuers` tables.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tongban_cert::keys::{KeyError, KeyId, KeyPair, PublicKey};
+use tongban_cert::trust::{Issuer, Root, TrustList, endorse, root_owner};
+use tongban_domain::directory::Office;
+use tongban_domain::validate::CreditCode;
+use tongban_runtime::keyfile::{self, KeyFileError};
+
+/// Why a key or the trust list could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum KeystoreError {
+    /// A key file could not be read or created.
+    #[error("key file")]
+    File(#[from] KeyFileError),
+    /// A key is not a valid SM2 key.
+    #[error("key")]
+    Key(#[from] KeyError),
+    /// The database failed.
+    #[error("database")]
+    Db(#[from] sqlx::Error),
+    /// The stored root or current key of an office is not the one in the state directory
+    /// (the state directory was replaced): refuse to sign rather than issue unverifiable
+    /// certificates.
+    #[error("the stored key {0} does not match the state directory")]
+    Mismatch(String),
+    /// The office's division does not give a credit code.
+    #[error("office {0} has no usable division")]
+    Office(String),
+}
+
+/// Keys and trust list of this deployment.
+pub struct Keystore {
+    dir: PathBuf,
+    trust: RwLock<TrustList>,
+    signers: tokio::sync::Mutex<HashMap<String, Arc<KeyPair>>>,
+}
+
+impl Keystore {
+    /// Loads the trust list from the database; keys in `state_dir/certificate`.
+    ///
+    /// # Errors
+    /// The database fails or a stored key does not parse.
+    pub async fn load(pool: &PgPool, state_dir: PathBuf) -> Result<Self, KeystoreError> {
+        let roots: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT province, key_id, public_key FROM trust_roots")
+                .fetch_all(pool)
+                .await?;
+        let roots = roots
+            .into_iter()
+            .map(|(province, key_id, public_key)| {
+                Ok(Root {
+                    province,
+                    key_id: KeyId::parse(&key_id)?,
+                    public_key: PublicKey::from_hex(&public_key)?,
+                })
+            })
+            .collect::<Result<Vec<_>, KeyError>>()?;
+        let rows: Vec<IssuerRow> = sqlx::query_as(
+            "SELECT key_id, office_id, name, credit_code, province, public_key, valid_until,
+                    root_signature
+             FROM trust_issuers",
+        )
+        .fetch_all(pool)
+        .await?;
+        let issuers = rows
+            .into_iter()
+            .filter_map(|row| {
+                let key_id = row.0.clone();
+                let issuer = row.into_issuer();
+                if issuer.is_none() {
+                    tracing::warn!(%key_id, "unreadable trust list row left out");
+                }
+                issuer
+            })
+            .collect();
+        let (trust, rejected) = TrustList::new(roots, issuers);
+        for key_id in rejected {
+            tracing::warn!(%key_id, "issuer not endorsed by its root: left out of the trust list");
+        }
+        Ok(Self {
+            dir: state_dir.join("certificate"),
+            trust: RwLock::new(trust),
+            signers: tokio::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Runs `f` with the trust list.
+    pub fn with_trust<T>(&self, f: impl FnOnce(&TrustList) -> T) -> T {
+        // A poisoned lock means a writer panicked mid-insert; the map itself stays consistent
+        // (BTreeMap insert is all-or-nothing), so reading it is still sound.
+        let guard = self
+            .trust
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&guard)
+    }
+
+    /// The current signing key of `office` and its trust-list entry, created (with its
+    /// province's root) on first use.
+    ///
+    /// # Errors
+    /// See [`KeystoreError`].
+    pub async fn signer(
+        &self,
+        pool: &PgPool,
+        office: &Office,
+    ) -> Result<(Arc<KeyPair>, Issuer), KeystoreError> {
+        let mut signers = self.signers.lock().await;
+        if let Some(key) = signers.get(&office.id)
+            && let Some(issuer) = self.with_trust(|t| t.issuer(key.id()).cloned())
+        {
+            return Ok((Arc::clone(key), issuer));
+        }
+        // Drawn before the file is looked at so that a failing random source is an error,
+        // never an empty key written to disk; unused when the file exists.
+        let fresh = KeyPair::generate_secret()?;
+        let secret = keyfile::load_or_create_exact(
+            &self.dir.join("issuers").join(format!("{}.key", office.id)),
+            tongban_cert::keys::SECRET_LEN,
+            || fresh,
+        )?;
+        let key = Arc::new(KeyPair::from_secret(&office.id, &secret)?);
+        let issuer = match self.with_trust(|t| t.issuer(key.id()).cloned()) {
+            Some(issuer) => issuer,
+            None => self.enroll(pool, office, &key).await?,
+        };
+        signers.insert(office.id.clone(), Arc::clone(&key));
+        Ok((key, issuer))
+    }
+
+    /// Endorses `key` as `office`'s current key with its province's root and stores it.
+    async fn enroll(
+        &self,
+        pool: &PgPool,
+        office: &Office,
+        key: &KeyPair,
+    ) -> Result<Issuer, KeystoreError> {
+        let division = office.division.as_str();
+        let province = division[..2].to_owned();
+        let root = self.root(pool, &province).await?;
+        let credit_code = tongban_cert::issuer_credit_code(division, &office.id)
+            .ok_or_else(|| KeystoreError::Office(office.id.clone()))?;
+        let mut issuer = Issuer {
+            office_id: office.id.clone(),
+            name: office.name.clone(),
+            credit_code,
+            province,
+            key_id: key.id().clone(),
+            public_key: key.public(),
+            valid_until: None,
+            root_signature: Vec::new(),
+        };
+        endorse(&root, &mut issuer);
+        let inserted = sqlx::query(
+            "INSERT INTO trust_issuers
+                 (key_id, office_id, name, credit_code, province, public_key, root_signature)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(issuer.key_id.as_str())
+        .bind(&issuer.office_id)
+        .bind(&issuer.name)
+        .bind(issuer.credit_code.as_str())
+        .bind(&issuer.province)
+        .bind(issuer.public_key.to_hex())
+        .bind(&issuer.root_signature)
+        .execute(pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            let stored: Option<(String,)> = sqlx::query_as(
+                "SELECT key_id FROM trust_issuers WHERE office_id = $1 AND valid_until IS NULL",
+            )
+            .bind(&office.id)
+            .fetch_optional(pool)
+            .await?;
+            if stored.is_none_or(|(id,)| id != issuer.key_id.as_str()) {
+                return Err(KeystoreError::Mismatch(issuer.key_id.to_string()));
+            }
+        }
+        let mut trust = self
+            .trust
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        trust
+            .add_issuer(issuer.clone())
+            .map_err(|id| KeystoreError::Mismatch(id.to_string()))?;
+        tracing::info!(office = %office.id, key_id = %issuer.key_id, "issuer key enrolled");
+        Ok(issuer)
+    }
+
+    /// The root key of `province`, created and published on first use.
+    async fn root(&self, pool: &PgPool, province: &str) -> Result<KeyPair, KeystoreError> {
+        let owner = root_owner(province);
+        let fresh = KeyPair::generate_secret()?;
+        let secret = keyfile::load_or_create_exact(
+            &self.dir.join("roots").join(format!("{province}.key")),
+            tongban_cert::keys::SECRET_LEN,
+            || fresh,
+        )?;
+        let key = KeyPair::from_secret(&owner, &secret)?;
+        sqlx::query(
+            "INSERT INTO trust_roots (province, key_id, public_key) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(province)
+        .bind(key.id().as_str())
+        .bind(key.public().to_hex())
+        .execute(pool)
+        .await?;
+        let (stored,): (String,) =
+            sqlx::query_as("SELECT key_id FROM trust_roots WHERE province = $1")
+                .bind(province)
+                .fetch_one(pool)
+                .await?;
+        if stored != key.id().as_str() {
+            return Err(KeystoreError::Mismatch(stored));
+        }
+        let mut trust = self
+            .trust
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if trust.roots().all(|r| r.province != province) {
+            trust.add_root(Root {
+                province: province.to_owned(),
+                key_id: key.id().clone(),
+                public_key: key.public(),
+            });
+        }
+        Ok(key)
+    }
+}
+
+/// A `trust_issuers` row.
+type IssuerRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<DateTime<Utc>>,
+    Vec<u8>,
+);
+
+trait IntoIssuer {
+    fn into_issuer(self) -> Option<Issuer>;
+}
+
+impl IntoIssuer for IssuerRow {
+    fn into_issuer(self) -> Option<Issuer> {
+        let (key_id, office_id, name, credit_code, province, public_key, valid_until, sig) = self;
+        Some(Issuer {
+            office_id,
+            name,
+            credit_code: CreditCode::parse(&credit_code).ok()?,
+            province,
+            key_id: KeyId::parse(&key_id).ok()?,
+            public_key: PublicKey::from_hex(&public_key).ok()?,
+            valid_until,
+            root_signature: sig,
+        })
+    }
+}

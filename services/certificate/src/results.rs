@@ -1,0 +1,227 @@
+//! Results as certificates (电子证照): the certificate service follows `case.routed` (keeping the
+//! sealed holder of each case) and `case.decided`. On 准予 (approve) of a case whose applicant
+//! chose e_certificate delivery and whose matter issues a result certificate, it issues that
+//! certificate signed with the responsible office's key and publishes `cert.issued` (token
+//! sealed) in the same transaction as the delivery's inbox record.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Deserialize;
+use sqlx::PgConnection;
+use tongban_bus::{ConsumerSpec, EventHandler, HandleError};
+use tongban_cert::certificate::{self as cert, Field, HolderId};
+use tongban_cert::identifier::TypeCode;
+use tongban_domain::catalog::DeliveryMethod;
+use tongban_proto::common::v1 as common;
+use tongban_proto::events::v1::{CaseSummary, Event, event::Body};
+use tongban_runtime::convert::{datetime, delivery_from_pb};
+use uuid::Uuid;
+
+use crate::api::{IssueError, IssueInput, Issuing, issue_in};
+use crate::{SERVICE, State};
+
+/// The consumer of the case events this service needs.
+pub(crate) fn consumer_spec() -> ConsumerSpec {
+    ConsumerSpec {
+        durable: "certificate-case-events".to_owned(),
+        filter: "case.>".to_owned(),
+    }
+}
+
+/// How long a result certificate of `type_code` stays valid (deployment defaults): a 准迁证
+/// (125) must be used for the move within weeks, a 户籍证明 (126) is accepted for months.
+fn validity(type_code: &str) -> TimeDelta {
+    match type_code {
+        "125" => TimeDelta::days(40),
+        "126" => TimeDelta::days(90),
+        _ => TimeDelta::days(365),
+    }
+}
+
+/// The holder as intake sealed it.
+#[derive(Deserialize)]
+struct SealedHolder {
+    name: String,
+    id_number: String,
+}
+
+/// The consumer of `case.routed` and `case.decided`.
+pub struct CaseEvents {
+    state: State,
+}
+
+impl CaseEvents {
+    pub(crate) fn new(state: State) -> Self {
+        Self { state }
+    }
+}
+
+fn case_id_of(event: &Event) -> Result<Uuid, HandleError> {
+    Uuid::parse_str(&event.case_id)
+        .map_err(|_| HandleError::Reject("case id is not a UUID".to_owned()))
+}
+
+impl EventHandler for CaseEvents {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        event: &Event,
+        _subject: &str,
+    ) -> Result<(), HandleError> {
+        match &event.body {
+            Some(Body::CaseRouted(routed)) => match &routed.summary {
+                Some(summary) => remember(conn, event, summary).await,
+                None => Err(HandleError::Reject(
+                    "case.routed without a summary".to_owned(),
+                )),
+            },
+            Some(Body::CaseDecided(decided)) if decided.decision() == common::Decision::Approve => {
+                self.issue_result(conn, event).await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Keeps what the result certificate needs, if the case may get one.
+async fn remember(
+    conn: &mut PgConnection,
+    event: &Event,
+    summary: &CaseSummary,
+) -> Result<(), HandleError> {
+    let case_id = case_id_of(event)?;
+    let method = summary
+        .delivery
+        .as_ref()
+        .and_then(|d| delivery_from_pb(d.method()));
+    // Only e-certificate delivery can lead to a result certificate; keep nothing else.
+    if method != Some(DeliveryMethod::ECertificate) || summary.sealed_applicant.is_empty() {
+        return Ok(());
+    }
+    let at = datetime(event.occurred_at.as_ref()).unwrap_or_else(Utc::now);
+    sqlx::query(
+        "INSERT INTO case_holders (case_id, case_number, matter_code, matter_name,
+             responsible_office_id, delivery_method, holder_sealed, routed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (case_id) DO NOTHING",
+    )
+    .bind(case_id)
+    .bind(&event.case_number)
+    .bind(&summary.matter_code)
+    .bind(&summary.matter_name)
+    .bind(&summary.responsible_office_id)
+    .bind(DeliveryMethod::ECertificate.as_str())
+    .bind(&summary.sealed_applicant)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A row of `case_holders`.
+#[derive(sqlx::FromRow)]
+struct HolderRow {
+    case_number: String,
+    matter_code: String,
+    matter_name: String,
+    responsible_office_id: String,
+    delivery_method: String,
+    holder_sealed: Vec<u8>,
+}
+
+impl CaseEvents {
+    async fn issue_result(
+        &self,
+        conn: &mut PgConnection,
+        event: &Event,
+    ) -> Result<(), HandleError> {
+        let case_id = case_id_of(event)?;
+        let row: Option<HolderRow> = sqlx::query_as(
+            "SELECT case_number, matter_code, matter_name, responsible_office_id,
+                    delivery_method, holder_sealed
+             FROM case_holders WHERE case_id = $1",
+        )
+        .bind(case_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        // Not an e-certificate case (or routed before this service listened): nothing to issue.
+        let Some(row) = row else {
+            return Ok(());
+        };
+        let reference = &self.state.reference;
+        let method: Option<DeliveryMethod> = row.delivery_method.parse().ok();
+        let Some(type_code) = reference
+            .catalog
+            .matter(&row.matter_code)
+            .and_then(|m| method.and_then(|method| m.result_certificate_for(method)))
+            .map(str::to_owned)
+        else {
+            return Ok(());
+        };
+        let already: Option<(String,)> =
+            sqlx::query_as("SELECT identifier FROM certificates WHERE case_id = $1")
+                .bind(case_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if already.is_some() {
+            return Ok(());
+        }
+        let Some(office) = reference
+            .directory
+            .office(&row.responsible_office_id)
+            .cloned()
+        else {
+            return Err(HandleError::Reject(format!(
+                "responsible office {} is not in the directory",
+                row.responsible_office_id
+            )));
+        };
+        let holder: SealedHolder = self
+            .state
+            .pii
+            .open(&row.holder_sealed, case_id.as_bytes())
+            .ok()
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .ok_or_else(|| HandleError::Reject("sealed holder does not open".to_owned()))?;
+        let holder_id = HolderId::parse(&holder.id_number)
+            .map_err(|_| HandleError::Reject("sealed holder ID number is malformed".to_owned()))?;
+        let type_code = TypeCode::parse(&type_code)
+            .map_err(|_| HandleError::Reject(format!("bad result type code {type_code}")))?;
+        let now: DateTime<Utc> = self.state.clock.now();
+        let allowed = cert::allowed_fields(type_code.as_str());
+        let fields = [
+            ("case_number", row.case_number.as_str()),
+            ("matter_name", row.matter_name.as_str()),
+        ]
+        .into_iter()
+        .filter(|(name, value)| allowed.contains(name) && !value.is_empty())
+        .map(|(name, value)| Field {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        })
+        .collect();
+        let input = IssueInput {
+            valid_until: now + validity(type_code.as_str()),
+            type_code,
+            holder_name: holder.name,
+            holder_id,
+            valid_from: now,
+            fields,
+            case_id: Some(case_id),
+        };
+        let issuing = Issuing {
+            actor: SERVICE,
+            role: "service",
+            office: &office,
+        };
+        match issue_in(&self.state, conn, &issuing, input).await {
+            Ok(_) => {
+                tracing::info!(case_number = %row.case_number, "result certificate issued");
+                Ok(())
+            }
+            Err(IssueError::Certificate(err)) => Err(HandleError::Reject(format!(
+                "result certificate refused: {err}"
+            ))),
+            Err(err) => Err(HandleError::Retry(Box::new(err))),
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! The office's say over the case clock: 延长 (行政许可法 Art. 42) by the office head, and the
+//! Art. 45 special procedures (鉴定, 检测, 专家评审, 公告) that stop the clock. The clock itself is
+//! kept from the events by the supervision service; review keeps only what it needs to refuse a
+//! step that does not apply (extension days granted so far, the open special procedure).
+
+use serde_json::json;
+use sqlx::PgConnection;
+use tongban_domain::case::CaseStatus;
+use tongban_domain::clock::{MAX_EXTENSION_DAYS, SuspensionKind};
+use tongban_domain::i18n::Lang;
+use tongban_proto::events::v1::{self as ev, event::Body};
+use tongban_proto::review::v1::{
+    Assignment, ExtendDeadlineRequest, ResumeClockRequest, SpecialProcedure, SuspendClockRequest,
+};
+use tongban_runtime::auth::{Claims, Role};
+use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+use tonic::Status;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::State;
+use crate::api::assignment_pb;
+use crate::repo::{self, AssignmentRow};
+
+/// Longest reason.
+const MAX_REASON_CHARS: usize = 1000;
+
+fn internal(lang: Lang) -> impl Fn(sqlx::Error) -> Status {
+    move |err| status::internal(lang, &err)
+}
+
+fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
+    Uuid::parse_str(raw.trim()).map_err(|_| {
+        status::invalid_argument(
+            lang,
+            vec![FieldViolation::new(
+                "case_id",
+                lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"),
+            )],
+        )
+    })
+}
+
+fn check_reason(raw: &str, lang: Lang, errors: &mut Vec<FieldViolation>) -> String {
+    let reason = raw.trim();
+    if reason.is_empty() {
+        errors.push(FieldViolation::new(
+            "reason",
+            lang.pick("必须说明理由", "a reason is required"),
+        ));
+    } else if reason.chars().count() > MAX_REASON_CHARS
+        || reason.chars().any(|c| c.is_control() && c != '\n')
+    {
+        errors.push(FieldViolation::new(
+            "reason",
+            lang.pick(
+                "最长 1000 个字符，不能含控制字符",
+                "at most 1000 characters, no control characters",
+            ),
+        ));
+    }
+    reason.to_owned()
+}
+
+fn precondition(lang: Lang, zh: &str, en: &str, subject: &str) -> Status {
+    let message = lang.pick(zh, en).to_owned();
+    status::failed_precondition(
+        message.clone(),
+        vec![PreconditionViolation::new("CASE_CLOCK", subject, message)],
+    )
+}
+
+/// The clock fields review keeps beside the assignment.
+struct ClockState {
+    extension_days: i32,
+    suspension: Option<String>,
+}
+
+async fn clock_state(conn: &mut PgConnection, case_id: Uuid) -> Result<ClockState, sqlx::Error> {
+    let (extension_days, suspension): (i32, Option<String>) = sqlx::query_as(
+        "SELECT extension_days, clock_suspension FROM assignments WHERE case_id = $1",
+    )
+    .bind(case_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(ClockState {
+        extension_days,
+        suspension,
+    })
+}
+
+/// The open statuses in which the time limit still runs.
+fn is_open(status: CaseStatus) -> bool {
+    matches!(
+        status,
+        CaseStatus::Routed
+            | CaseStatus::Claimed
+            | CaseStatus::SupplementRequested
+            | CaseStatus::Supplemented
+    )
+}
+
+fn procedure_kind(procedure: SpecialProcedure) -> Option<SuspensionKind> {
+    match procedure {
+        SpecialProcedure::Appraisal => Some(SuspensionKind::Appraisal),
+        SpecialProcedure::Inspection => Some(SuspensionKind::Inspection),
+        SpecialProcedure::ExpertReview => Some(SuspensionKind::ExpertReview),
+        SpecialProcedure::PublicNotice => Some(SuspensionKind::PublicNotice),
+        SpecialProcedure::Unspecified => None,
+    }
+}
+
+/// What a clock step changes and publishes.
+struct Change {
+    subject: &'static str,
+    action: &'static str,
+    body: Body,
+    extension_days: i32,
+    suspension: Option<String>,
+}
+
+/// Loads the caller's open assignment (NOT_FOUND for another office's), lets `decide` check the
+/// step against the clock state, stores it and publishes its event with the case's trace.
+async fn clock_step(
+    state: &State,
+    claims: &Claims,
+    case_id: Uuid,
+    lang: Lang,
+    decide: impl FnOnce(&AssignmentRow, &ClockState) -> Result<Change, Status>,
+) -> Result<Assignment, Status> {
+    let mut tx = state.pool.begin().await.map_err(internal(lang))?;
+    let row = repo::get(&mut tx, case_id, true)
+        .await
+        .map_err(internal(lang))?
+        .filter(|r| claims.office == r.office_id)
+        .ok_or_else(|| status::not_found(lang, "该办件", "case"))?;
+    let span = tracing::Span::current();
+    span.record("tongban.case_number", row.case_number.as_str());
+    span.record("tongban.matter_code", row.matter_code.as_str());
+    // The step runs in a span of the case's trace (the request's own span cannot change its
+    // parent once entered).
+    let step = tracing::info_span!(
+        "case clock step",
+        tongban.case_number = %row.case_number,
+        tongban.matter_code = %row.matter_code,
+        tongban.stage = "review",
+        tongban.due_at = row.due_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
+    );
+    if let Some(parent) = row.traceparent.as_deref() {
+        tongban_telemetry::set_parent_from_traceparent(&step, parent, None);
+    }
+    async {
+        if !is_open(row.status()) {
+            return Err(precondition(
+                lang,
+                "办件已办结或撤回，时限不再计算",
+                "the case is closed; its time limit no longer runs",
+                "state",
+            ));
+        }
+        let before_clock = clock_state(&mut tx, case_id)
+            .await
+            .map_err(internal(lang))?;
+        let change = decide(&row, &before_clock)?;
+        sqlx::query(
+            "UPDATE assignments SET extension_days = $2, clock_suspension = $3, updated_at = now()
+             WHERE case_id = $1",
+        )
+        .bind(case_id)
+        .bind(change.extension_days)
+        .bind(&change.suspension)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal(lang))?;
+        let now = state.clock.now();
+        let event = tongban_bus::new_event(
+            row.case_id,
+            &row.case_number,
+            crate::SERVICE,
+            &claims.user,
+            now,
+            change.body.clone(),
+        );
+        tongban_store::enqueue(
+            &mut tx,
+            &tongban_bus::event_message(
+                change.subject,
+                &event,
+                tongban_telemetry::headers_of(&tracing::Span::current()),
+            ),
+        )
+        .await
+        .map_err(|e| status::internal(lang, &e))?;
+        tongban_store::audit(
+            &mut tx,
+            &tongban_store::AuditRecord {
+                actor: &claims.user,
+                role: claims.role.as_str(),
+                office_id: &claims.office,
+                action: change.action,
+                entity: "case",
+                entity_id: &row.case_id.to_string(),
+                before: Some(json!({
+                    "extension_days": before_clock.extension_days,
+                    "clock_suspension": before_clock.suspension,
+                })),
+                after: Some(json!({
+                    "extension_days": change.extension_days,
+                    "clock_suspension": change.suspension,
+                })),
+            },
+        )
+        .await
+        .map_err(|e| status::internal(lang, &e))?;
+        tx.commit().await.map_err(internal(lang))?;
+        tracing::info!(case_number = %row.case_number, action = change.action, "case clock step");
+        Ok(assignment_pb(&row))
+    }
+    .instrument(step)
+    .await
+}
+
+/// ExtendDeadline: the office head, with a reason, 1 to 10 working days and at most 10 over the
+/// case.
+pub(crate) async fn extend_deadline(
+    state: &State,
+    claims: &Claims,
+    req: ExtendDeadlineRequest,
+    lang: Lang,
+) -> Result<Assignment, Status> {
+    claims.require(&[Role::OfficeHead], lang)?;
+    let case_id = parse_case_id(&req.case_id, lang)?;
+    let mut errors = Vec::new();
+    let reason = check_reason(&req.reason, lang, &mut errors);
+    if req.working_days == 0 || req.working_days > MAX_EXTENSION_DAYS {
+        errors.push(FieldViolation::new(
+            "working_days",
+            lang.pick("应为 1 至 10 个工作日", "1 to 10 working days"),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(status::invalid_argument(lang, errors));
+    }
+    let days = i32::try_from(req.working_days).unwrap_or(i32::MAX);
+    let allowance = i32::try_from(MAX_EXTENSION_DAYS).unwrap_or(i32::MAX);
+    clock_step(state, claims, case_id, lang, |row, clock| {
+        if clock.extension_days.saturating_add(days) > allowance {
+            return Err(precondition(
+                lang,
+                "延长总天数不得超过 10 个工作日",
+                "extensions may add at most 10 working days in all",
+                "extension_days",
+            ));
+        }
+        Ok(Change {
+            subject: "case.deadline_extended",
+            action: "case.extend_deadline",
+            body: Body::DeadlineExtended(ev::DeadlineExtended {
+                office_id: row.office_id.clone(),
+                working_days: req.working_days,
+                reason: reason.clone(),
+                approved_by: claims.user.clone(),
+            }),
+            extension_days: clock.extension_days.saturating_add(days),
+            suspension: clock.suspension.clone(),
+        })
+    })
+    .await
+}
+
+/// SuspendClock: the office's reviewer or head stops the clock for a special procedure while the
+/// case is under review.
+pub(crate) async fn suspend_clock(
+    state: &State,
+    claims: &Claims,
+    req: SuspendClockRequest,
+    lang: Lang,
+) -> Result<Assignment, Status> {
+    claims.require(&[Role::Reviewer, Role::OfficeHead], lang)?;
+    let case_id = parse_case_id(&req.case_id, lang)?;
+    let mut errors = Vec::new();
+    let reason = check_reason(&req.reason, lang, &mut errors);
+    let kind = procedure_kind(req.procedure());
+    if kind.is_none() {
+        errors.push(FieldViolation::new(
+            "procedure",
+            lang.pick(
+                "应为鉴定、检测、专家评审或公告",
+                "one of APPRAISAL, INSPECTION, EXPERT_REVIEW, PUBLIC_NOTICE",
+            ),
+        ));
+    }
+    let Some(kind) = kind.filter(|_| errors.is_empty()) else {
+        return Err(status::invalid_argument(lang, errors));
+    };
+    clock_step(state, claims, case_id, lang, |row, clock| {
+        let under_review = matches!(row.status(), CaseStatus::Claimed | CaseStatus::Supplemented);
+        if clock.suspension.is_some() || !under_review {
+            return Err(precondition(
+                lang,
+                "只有审查中且时限未暂停的办件可以暂停计时",
+                "only a case under review with its clock running can be suspended",
+                "clock_suspension",
+            ));
+        }
+        Ok(Change {
+            subject: "case.clock_suspended",
+            action: "case.suspend_clock",
+            body: Body::ClockSuspended(ev::ClockSuspended {
+                office_id: row.office_id.clone(),
+                kind: kind.code().to_owned(),
+                reason: reason.clone(),
+            }),
+            extension_days: clock.extension_days,
+            suspension: Some(kind.code().to_owned()),
+        })
+    })
+    .await
+}
+
+/// ResumeClock: the special procedure ended; the clock runs again.
+pub(crate) async fn resume_clock(
+    state: &State,
+    claims: &Claims,
+    req: ResumeClockRequest,
+    lang: Lang,
+) -> Result<Assignment, Status> {
+    claims.require(&[Role::Reviewer, Role::OfficeHead], lang)?;
+    let case_id = parse_case_id(&req.case_id, lang)?;
+    clock_step(state, claims, case_id, lang, |row, clock| {
+        let Some(kind) = clock.suspension.clone() else {
+            return Err(precondition(
+                lang,
+                "该办件没有进行中的特别程序",
+                "no special procedure is in progress",
+                "clock_suspension",
+            ));
+        };
+        Ok(Change {
+            subject: "case.clock_resumed",
+            action: "case.resume_clock",
+            body: Body::ClockResumed(ev::ClockResumed {
+                office_id: row.office_id.clone(),
+                kind,
+            }),
+            extension_days: clock.extension_days,
+            suspension: None,
+        })
+    })
+    .await
+}

@@ -1,0 +1,189 @@
+//! The supervision service (督办, SupervisionService): keeps the clock of every case from the case
+//! events (stages, 补正 and Art. 45 suspensions, 延长), raises `deadline.warning` and
+//! `deadline.breached` for each stage and for the whole case exactly once, opens 13710 tickets
+//! for breaches and complaints and escalates a ticket one level (county → city → province) for
+//! each milestone missed, and answers alerts, tickets and statistics.
+
+pub mod clock;
+mod config;
+mod evaluate;
+mod events;
+mod level;
+mod repo;
+mod supervision_api;
+mod tickets;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tongban_bus::ConsumerSpec;
+use tongban_domain::reference::ReferenceData;
+use tongban_proto::supervision::v1::supervision_service_server::SupervisionServiceServer;
+use tongban_runtime::auth::interceptor;
+use tongban_runtime::platform::{Platform, StartError};
+use tongban_runtime::settings::Settings;
+
+pub use config::{Config, ConfigError};
+pub use evaluate::{EvaluationError, Evaluator, PassReport};
+
+/// Name of this service: schema, producer of its events, consumer label.
+pub const SERVICE: &str = "supervision";
+/// Default gRPC port.
+pub const DEFAULT_PORT: u16 = 50056;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The migrations of the `supervision` schema (for the benchmark, which prepares its own).
+#[must_use]
+pub fn migrator() -> &'static sqlx::migrate::Migrator {
+    &MIGRATOR
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub(crate) struct State {
+    pub reference: Arc<ReferenceData>,
+    pub pool: PgPool,
+    pub clock: tongban_runtime::clock::SharedClock,
+    pub config: Config,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisionStartError {
+    /// The platform (database, NATS, keys, listener) failed.
+    #[error(transparent)]
+    Platform(#[from] StartError),
+    /// A `TONGBAN_SUPERVISION_*` setting is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// The supervision service, built and bound, not yet serving.
+pub struct Application {
+    platform: Platform,
+    config: Config,
+}
+
+impl Application {
+    /// Reads [`Config::from_env`], then as [`Application::build_with`].
+    ///
+    /// # Errors
+    /// See [`SupervisionStartError`].
+    pub async fn build(settings: Settings) -> Result<Self, SupervisionStartError> {
+        let config = Config::from_env()?;
+        Self::build_with(settings, config).await
+    }
+
+    /// Loads reference data, migrates the `supervision` schema, connects JetStream, opens the
+    /// durable consumers (case events, complaints) and binds.
+    ///
+    /// # Errors
+    /// See [`SupervisionStartError`].
+    pub async fn build_with(
+        settings: Settings,
+        config: Config,
+    ) -> Result<Self, SupervisionStartError> {
+        let platform = Platform::start(settings, &MIGRATOR).await?;
+        for spec in consumer_specs() {
+            tongban_bus::open_consumer(&platform.bus, &spec)
+                .await
+                .map_err(StartError::from)?;
+        }
+        Ok(Self { platform, config })
+    }
+
+    /// The port bound.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.platform.port()
+    }
+
+    /// Serves until `shutdown` is cancelled, with the outbox relay, the consumers and the
+    /// evaluation loop (driven by the configured clock) running beside the server.
+    ///
+    /// # Errors
+    /// The server or a consumer fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: CancellationToken,
+    ) -> Result<(), SupervisionStartError> {
+        let Platform {
+            settings,
+            pool,
+            bus,
+            tokens,
+            reference,
+            listener,
+            ..
+        } = self.platform;
+        let state = State {
+            clock: settings.clock.clone(),
+            reference,
+            pool: pool.clone(),
+            config: self.config,
+        };
+        let relay = tokio::spawn(tongban_bus::run_relay(
+            pool.clone(),
+            settings.schema.clone(),
+            bus.clone(),
+            shutdown.clone(),
+        ));
+        let [cases, complaints] = consumer_specs();
+        let case_consumer = tokio::spawn(tongban_bus::run_consumer(
+            bus.clone(),
+            pool.clone(),
+            cases,
+            events::CaseEvents::new(state.clone()),
+            shutdown.clone(),
+        ));
+        let complaint_consumer = tokio::spawn(tongban_bus::run_consumer(
+            bus,
+            pool,
+            complaints,
+            events::Complaints::new(state.clone()),
+            shutdown.clone(),
+        ));
+        let evaluator = Evaluator::new(
+            state.pool.clone(),
+            state.reference.clone(),
+            state.config.clone(),
+        );
+        let evaluation = tokio::spawn(evaluator.run(state.clock.clone(), shutdown.clone()));
+        let (routes, health) = tongban_runtime::server::base_routes().map_err(StartError::from)?;
+        let routes = routes.add_service(SupervisionServiceServer::with_interceptor(
+            supervision_api::Supervision::new(state),
+            interceptor(tokens),
+        ));
+        health
+            .serving::<SupervisionServiceServer<supervision_api::Supervision>>()
+            .await;
+        let served =
+            tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
+        shutdown.cancel();
+        let _ = relay.await;
+        let _ = evaluation.await;
+        let consumed = [case_consumer.await, complaint_consumer.await];
+        served.map_err(StartError::from)?;
+        for result in consumed {
+            if let Ok(Err(err)) = result {
+                return Err(StartError::from(err).into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn consumer_specs() -> [ConsumerSpec; 2] {
+    [
+        ConsumerSpec {
+            durable: "supervision-case-events".to_owned(),
+            filter: "case.>".to_owned(),
+        },
+        ConsumerSpec {
+            durable: "supervision-complaints".to_owned(),
+            filter: "complaint.>".to_owned(),
+        },
+    ]
+}

@@ -1,0 +1,427 @@
+//! SupervisionService: alerts, 13710 tickets and their steps, statistics. Supervisors and
+//! administrators see every office; an office's reviewers and head see their own office only.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::FromRow;
+use tongban_domain::i18n::Lang;
+use tongban_proto::supervision::v1::supervision_service_server::SupervisionService;
+use tongban_proto::supervision::v1::{
+    Alert, AlertKind, GetStatisticsRequest, ListAlertsRequest, ListAlertsResponse,
+    ListTicketsRequest, ListTicketsResponse, Milestone, Statistics, StatisticsRow, Ticket,
+    TicketActionRequest, TicketState,
+};
+use tongban_runtime::auth::{Claims, Role, caller};
+use tongban_runtime::convert::{datetime, scope_from_pb, scope_to_pb, timestamp};
+use tongban_runtime::lang::request_lang;
+use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::State;
+use crate::level;
+use crate::repo::{self, AlertFilter, AlertRow};
+use crate::tickets::{self, Step, TicketError, TicketFilter, TicketRow};
+
+/// Most rows of one list.
+const LIST_LIMIT: i64 = 1000;
+/// Longest note on a ticket step.
+const MAX_NOTE_CHARS: usize = 1000;
+
+/// The SupervisionService handlers.
+pub struct Supervision {
+    state: State,
+}
+
+impl Supervision {
+    pub(crate) fn new(state: State) -> Self {
+        Self { state }
+    }
+}
+
+fn internal(lang: Lang) -> impl Fn(sqlx::Error) -> Status {
+    move |err| status::internal(lang, &err)
+}
+
+/// Whether the caller sees every office.
+fn sees_all(claims: &Claims) -> bool {
+    matches!(claims.role, Role::Supervisor | Role::Admin)
+}
+
+/// The office filter a caller may use: any for supervisors, their own for an office.
+fn office_filter(claims: &Claims, requested: &str, lang: Lang) -> Result<Option<String>, Status> {
+    claims.require(
+        &[
+            Role::Supervisor,
+            Role::Admin,
+            Role::OfficeHead,
+            Role::Reviewer,
+        ],
+        lang,
+    )?;
+    let requested = requested.trim();
+    if sees_all(claims) {
+        return Ok((!requested.is_empty()).then(|| requested.to_owned()));
+    }
+    if requested.is_empty() || requested == claims.office {
+        Ok(Some(claims.office.clone()))
+    } else {
+        Err(status::permission_denied(
+            lang,
+            "只能查看本机构的督办信息",
+            "you can see only your own office's supervision records",
+        ))
+    }
+}
+
+fn alert_pb(row: &AlertRow) -> Alert {
+    Alert {
+        alert_id: row.alert_id.to_string(),
+        case_id: row.case_id.to_string(),
+        case_number: row.case_number.clone(),
+        kind: match row.kind.as_str() {
+            "warning" => AlertKind::Warning,
+            "breach" => AlertKind::Breach,
+            _ => AlertKind::Unspecified,
+        }
+        .into(),
+        stage: row.stage.clone(),
+        office_id: row.office_id.clone(),
+        due_at: Some(timestamp(row.due_at)),
+        raised_at: Some(timestamp(row.raised_at)),
+        level: level::to_pb(row.level).into(),
+        scope: row
+            .scope
+            .parse()
+            .map(scope_to_pb)
+            .unwrap_or_default()
+            .into(),
+    }
+}
+
+fn state_pb(state: &str) -> TicketState {
+    match state {
+        "open" => TicketState::Open,
+        "acknowledged" => TicketState::Acknowledged,
+        "reported" => TicketState::Reported,
+        "resolved" => TicketState::Resolved,
+        "closed" => TicketState::Closed,
+        _ => TicketState::Unspecified,
+    }
+}
+
+fn state_name(state: TicketState) -> Option<&'static str> {
+    match state {
+        TicketState::Open => Some("open"),
+        TicketState::Acknowledged => Some("acknowledged"),
+        TicketState::Reported => Some("reported"),
+        TicketState::Resolved => Some("resolved"),
+        TicketState::Closed => Some("closed"),
+        TicketState::Unspecified => None,
+    }
+}
+
+async fn ticket_pb(conn: &mut sqlx::PgConnection, row: &TicketRow) -> Result<Ticket, sqlx::Error> {
+    let milestones = tickets::milestones(conn, row.ticket_id).await?;
+    Ok(Ticket {
+        ticket_id: row.ticket_id.to_string(),
+        case_id: row.case_id.to_string(),
+        case_number: row.case_number.clone(),
+        office_id: row.office_id.clone(),
+        state: state_pb(&row.state).into(),
+        level: level::to_pb(row.level).into(),
+        reason: row.reason.clone(),
+        milestones: milestones
+            .iter()
+            .map(|m| Milestone {
+                name: m.name.clone(),
+                due_at: Some(timestamp(m.due_at)),
+                done_at: m.done_at.map(timestamp),
+            })
+            .collect(),
+        opened_at: Some(timestamp(row.opened_at)),
+    })
+}
+
+/// One group of the statistics, as computed by PostgreSQL.
+#[derive(Debug, FromRow)]
+struct StatRow {
+    key: String,
+    total: i64,
+    completed: i64,
+    on_time: i64,
+    average_working_days: Option<f64>,
+    p90_working_days: Option<f64>,
+    open: i64,
+    overdue: i64,
+}
+
+/// The grouping expression for `group_by` (a fixed list: nothing from the caller reaches SQL).
+fn group_expression(group_by: &str) -> Option<&'static str> {
+    match group_by.trim() {
+        "" | "matter" => Some("matter_code"),
+        "office" => Some("responsible_office_id"),
+        "scope" => Some("scope"),
+        "mode" => Some("mode"),
+        "month" => Some("to_char(accepted_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')"),
+        _ => None,
+    }
+}
+
+#[tonic::async_trait]
+impl SupervisionService for Supervision {
+    #[tracing::instrument(name = "ListAlerts", skip_all)]
+    async fn list_alerts(
+        &self,
+        request: Request<ListAlertsRequest>,
+    ) -> Result<Response<ListAlertsResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let req = request.into_inner();
+        let filter = AlertFilter {
+            office_id: office_filter(&claims, &req.office_id, lang)?,
+            level: level::from_pb(req.level()),
+            scope: scope_from_pb(req.scope()).map(|s| s.as_str().to_owned()),
+            kind: match req.kind() {
+                AlertKind::Warning => Some("warning".to_owned()),
+                AlertKind::Breach => Some("breach".to_owned()),
+                AlertKind::Unspecified => None,
+            },
+        };
+        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let rows = repo::list_alerts(&mut conn, &filter, LIST_LIMIT)
+            .await
+            .map_err(internal(lang))?;
+        Ok(Response::new(ListAlertsResponse {
+            alerts: rows.iter().map(alert_pb).collect(),
+        }))
+    }
+
+    #[tracing::instrument(name = "ListTickets", skip_all)]
+    async fn list_tickets(
+        &self,
+        request: Request<ListTicketsRequest>,
+    ) -> Result<Response<ListTicketsResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let req = request.into_inner();
+        let filter = TicketFilter {
+            office_id: office_filter(&claims, &req.office_id, lang)?,
+            state: state_name(req.state()).map(str::to_owned),
+            level: level::from_pb(req.level()),
+        };
+        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let rows = tickets::list(&mut conn, &filter, LIST_LIMIT)
+            .await
+            .map_err(internal(lang))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(ticket_pb(&mut conn, row).await.map_err(internal(lang))?);
+        }
+        Ok(Response::new(ListTicketsResponse { tickets: out }))
+    }
+
+    #[tracing::instrument(name = "GetStatistics", skip_all)]
+    async fn get_statistics(
+        &self,
+        request: Request<GetStatisticsRequest>,
+    ) -> Result<Response<Statistics>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        claims.require(&[Role::Supervisor, Role::Admin, Role::OfficeHead], lang)?;
+        let req = request.into_inner();
+        let Some(key) = group_expression(&req.group_by) else {
+            return Err(status::invalid_argument(
+                lang,
+                vec![FieldViolation::new(
+                    "group_by",
+                    lang.pick(
+                        "应为 matter、office、scope、mode 或 month",
+                        "one of matter, office, scope, mode, month",
+                    ),
+                )],
+            ));
+        };
+        let from: Option<DateTime<Utc>> = datetime(req.from.as_ref());
+        let to: Option<DateTime<Utc>> = datetime(req.to.as_ref());
+        // An office head sees the figures of their own office only.
+        let office = (!sees_all(&claims)).then(|| claims.office.clone());
+        let sql = format!(
+            "SELECT {key} AS key,
+                count(*) AS total,
+                count(*) FILTER (WHERE status = 'completed') AS completed,
+                count(*) FILTER (WHERE status = 'completed' AND on_time) AS on_time,
+                (avg(working_days) FILTER (WHERE status = 'completed'))::float8 AS average_working_days,
+                (percentile_cont(0.9) WITHIN GROUP (ORDER BY working_days)
+                    FILTER (WHERE status = 'completed'))::float8 AS p90_working_days,
+                count(*) FILTER (WHERE status = 'open') AS open,
+                count(*) FILTER (WHERE case_breached) AS overdue
+             FROM case_clocks
+             WHERE ($1::timestamptz IS NULL OR accepted_at >= $1)
+               AND ($2::timestamptz IS NULL OR accepted_at < $2)
+               AND ($3::text IS NULL OR responsible_office_id = $3)
+             GROUP BY 1 ORDER BY 1"
+        );
+        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let rows: Vec<StatRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(from)
+            .bind(to)
+            .bind(office)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(internal(lang))?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(Response::new(Statistics {
+            rows: rows
+                .into_iter()
+                .map(|r| StatisticsRow {
+                    on_time_rate: if r.completed > 0 {
+                        r.on_time as f64 / r.completed as f64
+                    } else {
+                        0.0
+                    },
+                    key: r.key,
+                    total: count(r.total),
+                    completed: count(r.completed),
+                    on_time: count(r.on_time),
+                    average_working_days: r.average_working_days.unwrap_or(0.0),
+                    p90_working_days: r.p90_working_days.unwrap_or(0.0),
+                    open: count(r.open),
+                    overdue: count(r.overdue),
+                })
+                .collect(),
+        }))
+    }
+
+    #[tracing::instrument(name = "AcknowledgeTicket", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn acknowledge_ticket(
+        &self,
+        request: Request<TicketActionRequest>,
+    ) -> Result<Response<Ticket>, Status> {
+        self.step(request, Step::Acknowledge).await
+    }
+
+    #[tracing::instrument(name = "ReportTicket", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn report_ticket(
+        &self,
+        request: Request<TicketActionRequest>,
+    ) -> Result<Response<Ticket>, Status> {
+        self.step(request, Step::Report).await
+    }
+
+    #[tracing::instrument(name = "ResolveTicket", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn resolve_ticket(
+        &self,
+        request: Request<TicketActionRequest>,
+    ) -> Result<Response<Ticket>, Status> {
+        self.step(request, Step::Resolve).await
+    }
+
+    #[tracing::instrument(name = "CloseTicket", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn close_ticket(
+        &self,
+        request: Request<TicketActionRequest>,
+    ) -> Result<Response<Ticket>, Status> {
+        self.step(request, Step::Close).await
+    }
+}
+
+impl Supervision {
+    /// Applies a ticket step for the caller: the ticket's office (reviewer or head) acknowledges,
+    /// reports and resolves; a supervisor may take any step and alone closes. Anyone else's
+    /// ticket is NOT_FOUND.
+    async fn step(
+        &self,
+        request: Request<TicketActionRequest>,
+        step: Step,
+    ) -> Result<Response<Ticket>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        let allowed: &[Role] = if step == Step::Close {
+            &[Role::Supervisor, Role::Admin]
+        } else {
+            &[
+                Role::Supervisor,
+                Role::Admin,
+                Role::OfficeHead,
+                Role::Reviewer,
+            ]
+        };
+        claims.require(allowed, lang)?;
+        let req = request.into_inner();
+        let mut errors = Vec::new();
+        let ticket_id = Uuid::parse_str(req.ticket_id.trim()).ok();
+        if ticket_id.is_none() {
+            errors.push(FieldViolation::new(
+                "ticket_id",
+                lang.pick(
+                    "不是有效的督办单编号（UUID）",
+                    "not a valid ticket id (UUID)",
+                ),
+            ));
+        }
+        let note = req.note.trim().to_owned();
+        if note.chars().count() > MAX_NOTE_CHARS
+            || note.chars().any(|c| c.is_control() && c != '\n')
+        {
+            errors.push(FieldViolation::new(
+                "note",
+                lang.pick(
+                    "最长 1000 个字符，不能含控制字符",
+                    "at most 1000 characters, no control characters",
+                ),
+            ));
+        }
+        let Some(ticket_id) = ticket_id.filter(|_| errors.is_empty()) else {
+            return Err(status::invalid_argument(lang, errors));
+        };
+        let not_found = || status::not_found(lang, "该督办单", "ticket");
+        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
+        let mut row = tickets::get(&mut tx, ticket_id, true)
+            .await
+            .map_err(internal(lang))?
+            .filter(|t| sees_all(&claims) || t.office_id == claims.office)
+            .ok_or_else(not_found)?;
+        let span = tracing::Span::current();
+        span.record("tongban.case_number", row.case_number.as_str());
+        if let Some(parent) = row.traceparent.as_deref() {
+            tongban_telemetry::set_parent_from_traceparent(&span, parent, None);
+        }
+        let before = json!({"state": row.state});
+        let now = self.state.clock.now();
+        tickets::apply(&mut tx, &mut row, step, now)
+            .await
+            .map_err(|err| match err {
+                TicketError::State(state) => {
+                    let message = lang.pick(
+                        "督办单当前状态不允许此操作",
+                        "the ticket's state does not allow this step",
+                    );
+                    status::failed_precondition(
+                        message.to_owned(),
+                        vec![PreconditionViolation::new("TICKET_STATE", "state", state)],
+                    )
+                }
+                other => status::internal(lang, &other),
+            })?;
+        tongban_store::audit(
+            &mut tx,
+            &tongban_store::AuditRecord {
+                actor: &claims.user,
+                role: claims.role.as_str(),
+                office_id: &claims.office,
+                action: step.action(),
+                entity: "ticket",
+                entity_id: &row.ticket_id.to_string(),
+                before: Some(before),
+                after: Some(json!({"state": row.state, "note": note})),
+            },
+        )
+        .await
+        .map_err(|e| status::internal(lang, &e))?;
+        let ticket = ticket_pb(&mut tx, &row).await.map_err(internal(lang))?;
+        tx.commit().await.map_err(internal(lang))?;
+        tracing::info!(state = %row.state, "督办 ticket step");
+        Ok(Response::new(ticket))
+    }
+}

@@ -1,0 +1,363 @@
+//! One case, one trace (issue 5): a test OTLP receiver (a small tonic server implementing the
+//! OTLP TraceService) collects the spans of an end-to-end run — submit, routing, claim, the
+//! hotline's read model, a breach raised by the supervisor days later — and checks that the
+//! case's spans from at least four services share one trace id, carry the stage attributes, hold
+//! the breach as a span event and no personal data.
+//!
+//! The telemetry of a process is set up once, from `OTEL_EXPORTER_OTLP_ENDPOINT`, so the test
+//! starts the receiver and then runs the flow in a child process of this same test binary with
+//! the endpoint set (no environment is changed in-process). Run with
+//! `cargo test -p tongban-e2e --test tracing`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone as _, Utc};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use tongban_e2e::{catalog, hotline, intake, review, submit_request, unmasked_personal_data};
+use tongban_proto::common::v1::Mode;
+use tongban_proto::hotline::v1::QueryCaseStatusRequest;
+use tongban_proto::review::v1::{ClaimCaseRequest, ListAssignmentsRequest};
+use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
+use tongban_proto::supervision::v1::{AlertKind, ListAlertsRequest};
+use tongban_runtime::auth::Role;
+use tongban_runtime::convert::datetime;
+use tongban_testkit::{Bearer, TestEnv, channel, eventually};
+use tonic::{Request, Response, Status};
+
+/// What every test returns: any error fails it with its Debug form.
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Set in the child process that runs the flow.
+const CHILD: &str = "TONGBAN_TRACE_TEST_CHILD";
+/// The line by which the child tells the case number.
+const CASE_LINE: &str = "TRACE_TEST_CASE_NUMBER=";
+/// 忻州市政务服务中心 (window) and 五台县公安局 (responsible office).
+const WINDOW: &str = "140900-zwfw";
+const OFFICE: &str = "140922-gongan";
+const PROPAGATION: Duration = Duration::from_secs(60);
+
+/// One span as received.
+#[derive(Debug, Clone)]
+struct Collected {
+    trace_id: String,
+    name: String,
+    attributes: BTreeMap<String, String>,
+    events: Vec<String>,
+}
+
+impl Collected {
+    /// The tongban service that produced the span: the crate of the code that opened it, or the
+    /// durable consumer that received the event.
+    fn service(&self) -> Option<String> {
+        let from_module = self
+            .attributes
+            .get("code.module.name")
+            .and_then(|m| m.split("::").next())
+            .and_then(|c| c.strip_prefix("tongban_"))
+            .filter(|c| ["intake", "review", "hotline", "supervision", "certificate"].contains(c));
+        let from_consumer = self
+            .attributes
+            .get("messaging.consumer.group.name")
+            .and_then(|g| g.split('-').next());
+        from_module.or(from_consumer).map(str::to_owned)
+    }
+}
+
+/// The test OTLP receiver.
+#[derive(Clone, Default)]
+struct Receiver {
+    spans: Arc<Mutex<Vec<Collected>>>,
+}
+
+fn text(value: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -> String {
+    match value.and_then(|v| v.value.as_ref()) {
+        Some(AnyValue::StringValue(s)) => s.clone(),
+        Some(AnyValue::IntValue(i)) => i.to_string(),
+        Some(AnyValue::BoolValue(b)) => b.to_string(),
+        Some(AnyValue::DoubleValue(d)) => d.to_string(),
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let mut received = Vec::new();
+        for resource in request.into_inner().resource_spans {
+            for scope in resource.scope_spans {
+                for span in scope.spans {
+                    received.push(Collected {
+                        trace_id: span.trace_id.iter().map(|b| format!("{b:02x}")).collect(),
+                        name: span.name.clone(),
+                        attributes: span
+                            .attributes
+                            .iter()
+                            .map(|kv| (kv.key.clone(), text(kv.value.as_ref())))
+                            .collect(),
+                        events: span.events.iter().map(|e| e.name.clone()).collect(),
+                    });
+                }
+            }
+        }
+        self.spans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(received);
+        Ok(Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+fn shanghai(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    chrono::FixedOffset::east_opt(8 * 3600)
+        .and_then(|tz| tz.with_ymd_and_hms(y, m, d, h, 0, 0).single())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_case_one_trace_across_services() -> TestResult {
+    if std::env::var_os(CHILD).is_some() {
+        return run_case().await;
+    }
+    let receiver = Receiver::default();
+    let spans = Arc::clone(&receiver.spans);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(receiver))
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                async {
+                    let _ = stopped.await;
+                },
+            ),
+    );
+
+    let output = tokio::process::Command::new(std::env::current_exe()?)
+        .args([
+            "one_case_one_trace_across_services",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .kill_on_drop(true)
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the traced run succeeds:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let case_number = stdout
+        .lines()
+        // The harness prints "test … ..." on the same line before the test's own output.
+        .find_map(|l| l.split(CASE_LINE).nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .ok_or_else(|| format!("the child prints the case number:\n{stdout}"))?
+        .to_owned();
+    let _ = stop.send(());
+    server.await??;
+
+    let spans = spans
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let of_case: Vec<&Collected> = spans
+        .iter()
+        .filter(|s| s.attributes.get("tongban.case_number") == Some(&case_number))
+        .collect();
+    assert!(
+        !of_case.is_empty(),
+        "spans name the case ({} received)",
+        spans.len()
+    );
+    // The case's trace is rooted at SubmitCase. A later caller's request span (a reviewer's
+    // ClaimCase, an operator's QueryCaseStatus) belongs to the caller's own trace; the work it
+    // does on the case runs in a child span of the case's trace (checked below by service).
+    let trace = of_case
+        .iter()
+        .find(|s| s.name == "SubmitCase")
+        .map(|s| s.trace_id.clone())
+        .ok_or("a SubmitCase span")?;
+    let later_request = |s: &Collected| {
+        s.name != "SubmitCase" && s.name.starts_with(|c: char| c.is_ascii_uppercase())
+    };
+    let outside: Vec<(&str, Option<String>)> = of_case
+        .iter()
+        .filter(|s| s.trace_id != trace && !later_request(s))
+        .map(|s| (s.name.as_str(), s.service()))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "every span of the case's work is in the case's trace; outside: {outside:?}"
+    );
+    let in_trace: Vec<&Collected> = spans.iter().filter(|s| s.trace_id == trace).collect();
+    let services: BTreeSet<String> = in_trace.iter().filter_map(|s| s.service()).collect();
+    assert!(
+        services.len() >= 4
+            && ["intake", "review", "hotline", "supervision"]
+                .iter()
+                .all(|s| services.contains(*s)),
+        "spans of intake, review, hotline and supervision in the case's trace: {services:?}"
+    );
+    for service in ["intake", "review", "supervision"] {
+        assert!(
+            in_trace
+                .iter()
+                .any(|s| s.service().as_deref() == Some(service)
+                    && s.attributes
+                        .get("tongban.stage")
+                        .is_some_and(|v| !v.is_empty())),
+            "{service} spans carry tongban.stage"
+        );
+    }
+    for attribute in ["tongban.matter_code", "tongban.due_at"] {
+        assert!(
+            in_trace
+                .iter()
+                .any(|s| s.attributes.get(attribute).is_some_and(|v| !v.is_empty())),
+            "spans carry {attribute}"
+        );
+    }
+    assert!(
+        in_trace
+            .iter()
+            .any(|s| s.events.iter().any(|e| e == "deadline.breached")),
+        "the breach is a span event of the case's trace: {:?}",
+        in_trace
+            .iter()
+            .map(|s| (&s.name, &s.events))
+            .collect::<Vec<_>>()
+    );
+    for span in &spans {
+        for (key, value) in &span.attributes {
+            assert!(
+                unmasked_personal_data(value).is_none(),
+                "no personal data in span {} attribute {key}",
+                span.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The flow, in the child process whose telemetry exports to the receiver.
+async fn run_case() -> TestResult {
+    let env = TestEnv::new().await?;
+    env.clock().set(shanghai(2026, 9, 14, 10));
+    let intake_svc = env.spawn::<tongban_intake::Application>().await?;
+    let review_svc = env.spawn::<tongban_review::Application>().await?;
+    let hotline_svc = env.spawn::<tongban_hotline::Application>().await?;
+    let supervision_svc = env.spawn::<tongban_supervision::Application>().await?;
+
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut request = submit_request(
+        &mut catalog(intake_svc.port(), &clerk),
+        "trace-1",
+        "GA-HJ-ZM",
+        "140922",
+        Mode::Online,
+    )
+    .await?;
+    request.window_office_id = WINDOW.to_owned();
+    let accepted = intake(intake_svc.port(), &clerk)
+        .submit_case(request)
+        .await?
+        .into_inner();
+
+    let reviewer = review(review_svc.port(), &env.mint(Role::Reviewer, OFFICE));
+    eventually(PROPAGATION, || async {
+        let listed = reviewer
+            .clone()
+            .list_assignments(ListAssignmentsRequest::default())
+            .await
+            .ok()?
+            .into_inner();
+        listed
+            .assignments
+            .iter()
+            .any(|a| a.case_id == accepted.case_id)
+            .then_some(())
+    })
+    .await?;
+    reviewer
+        .clone()
+        .claim_case(ClaimCaseRequest {
+            case_id: accepted.case_id.clone(),
+        })
+        .await?;
+
+    // The 12345 hotline answers from its read model (the last four digits of the phone).
+    let operator = hotline(hotline_svc.port(), &env.mint(Role::Hotline, "12345"));
+    eventually(PROPAGATION, || async {
+        operator
+            .clone()
+            .query_case_status(QueryCaseStatusRequest {
+                case_number: accepted.case_number.clone(),
+                verification: "5678".to_owned(),
+            })
+            .await
+            .ok()
+    })
+    .await?;
+
+    // Days later the case is overdue; the supervisor's breach joins the case's trace.
+    let due = datetime(accepted.due_at.as_ref()).ok_or("due_at")?;
+    env.clock().set(due + chrono::TimeDelta::hours(1));
+    let supervisor = SupervisionServiceClient::with_interceptor(
+        channel(supervision_svc.port()),
+        Bearer::new(&env.mint(Role::Supervisor, WINDOW)),
+    );
+    eventually(PROPAGATION, || async {
+        let listed = supervisor
+            .clone()
+            .list_alerts(ListAlertsRequest {
+                kind: AlertKind::Breach.into(),
+                ..Default::default()
+            })
+            .await
+            .ok()?
+            .into_inner();
+        listed
+            .alerts
+            .iter()
+            .any(|a| a.case_id == accepted.case_id && a.stage.is_empty())
+            .then_some(())
+    })
+    .await?;
+
+    supervision_svc.stop().await?;
+    hotline_svc.stop().await?;
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    println!("{CASE_LINE}{}", accepted.case_number);
+    // Export everything still buffered before the process ends.
+    tongban_telemetry::init("tongban-tests").shutdown();
+    env.cleanup().await?;
+    Ok(())
+}
