@@ -133,7 +133,64 @@ certificate_demo() {
   rm -f "$result"
 }
 
+# logistics_demo: 寄递 — a 户口迁移（工作调动） case accepted 异地代收代办 in 五台 with the transfer order
+# on paper: the original travels to 银川市公安局 (the courier's scans come in through the carrier
+# callback), approval waits for it, and the result is mailed back to the applicant.
+logistics_demo() {
+  local reviewer carrier out number case_id originals result
+  reviewer=$(tb token mint --role reviewer --office 640100-gongan --user 审批-640100-gongan)
+  carrier=$(tb token mint --role carrier --office carrier --user 快递员-周强)
+  say "寄递：异地代收代办，调令原件随件寄递 / proxy case, the transfer order travels on paper"
+  out=$(tb --token "$CLERK" --json window submit --window "$WINDOW" --matter GA-HJ-QY-GZDD --mode proxy \
+    --name 王小明 --id-number "$ID_NUMBER" --phone "$PHONE" --home 640104 \
+    --material "SFZ:electronic:$SCAN:1" --material "HKB:electronic:$SCAN:2" --material "DDZM:paper" \
+    --material "LDHT:electronic:$SCAN:3" --material "ZSZM:electronic:$SCAN:1" \
+    --delivery mail --address "山西省忻州市五台县台城镇东街18号")
+  number=$(printf '%s' "$out" | grep -o '"case_number": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  case_id=$(printf '%s' "$out" | grep -o '"case_id": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  for _ in $(seq 1 50); do
+    originals=$(tb --token "$CLERK" --json logistics list "$case_id" | grep -o '"tracking_number": *"TB[0-9X]*"' | head -1 | grep -o 'TB[0-9X]*' || true)
+    [ -n "$originals" ] && break
+    sleep 0.2
+  done
+  say "寄递：运单自动生成，跨省按资费表计费 / the waybill is made, postage by the tariff"
+  tb --token "$CLERK" logistics track "$originals"
+  say "寄递：快递员揽收、转运 / the courier picks up; in transit"
+  tb --token "$carrier" logistics report "$originals" --status picked-up --event-id "$originals-1" --location 五台县揽收网点 >/dev/null
+  tb --token "$carrier" logistics report "$originals" --status in-transit --event-id "$originals-2" --location 太原转运中心 >/dev/null
+  for _ in $(seq 1 50); do
+    if tb --token "$reviewer" office inbox | grep -q "$number"; then break; fi
+    sleep 0.2
+  done
+  tb --token "$reviewer" office claim "$number" >/dev/null
+  say "寄递：原件未送达，准予被拒绝（可先依据扫描件审查）/ approval refused until the original arrives"
+  tb --token "$reviewer" office decide "$number" --approve --reason "符合条件" --check-all-pass || true
+  say "寄递：银川市公安局签收 / delivered to Yinchuan police"
+  tb --token "$carrier" logistics report "$originals" --status delivered --event-id "$originals-3" --location 银川市公安局收发室 >/dev/null
+  for _ in $(seq 1 50); do
+    if tb --token "$reviewer" office decide "$number" --approve --reason "原件核验无误，准予迁入" --check-all-pass >/dev/null 2>&1; then break; fi
+    sleep 0.2
+  done
+  tb --token "$reviewer" office show "$number"
+  for _ in $(seq 1 50); do
+    result=$(tb --token "$reviewer" --json logistics list "$case_id" | grep -o '"tracking_number": *"TB[0-9X]*"' | sed -n 2p | grep -o 'TB[0-9X]*' || true)
+    [ -n "$result" ] && break
+    sleep 0.2
+  done
+  say "寄递：办理结果邮寄给申请人 / the result is mailed to the applicant"
+  tb --token "$carrier" logistics report "$result" --status picked-up --event-id "$result-1" --location 银川市揽收网点 >/dev/null
+  tb --token "$carrier" logistics report "$result" --status delivered --event-id "$result-2" --location 五台县台城镇 >/dev/null
+  tb --token "$CLERK" window show "$number"
+  say "寄递：12345 热线查看运单状态 / the hotline sees each waybill"
+  for _ in $(seq 1 50); do
+    if tb --token "$HOTLINE" --json hotline status "$number" --verify "${ID_NUMBER: -6}" 2>/dev/null | grep -c '"status": "delivered"' | grep -q 2; then break; fi
+    sleep 0.2
+  done
+  tb --token "$HOTLINE" hotline status "$number" --verify "${ID_NUMBER: -6}"
+}
+
 certificate_demo
+logistics_demo
 run_case "跨省通办 五台→银川" GA-HJ-ZM 640104 640100-gongan SFZ YTSM
 run_case "全省通办 五台→太原" GJJ-TQ-TX 140105 140100-gjj SFZ TXZM YHK
 run_case "区域通办 五台→鄂尔多斯" JY-XJ-GZZM 150602 150600-jiaoyu SFZ XJXX

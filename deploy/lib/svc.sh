@@ -9,7 +9,7 @@
 #   stop_services SVC...       TERM, up to 10 s for all, then KILL; removes the pid files
 
 # shellcheck disable=SC2034 # used by up.sh and down.sh
-TONGBAN_SERVICES=(certificate intake review hotline supervision)
+TONGBAN_SERVICES=(certificate intake review logistics hotline supervision)
 
 # service_port SVC: the port from TONGBAN_<SVC>_ADDR (host:port), else the default.
 service_port() {
@@ -18,6 +18,7 @@ service_port() {
     intake) var=TONGBAN_INTAKE_ADDR default=0.0.0.0:50051 ;;
     review) var=TONGBAN_REVIEW_ADDR default=0.0.0.0:50052 ;;
     certificate) var=TONGBAN_CERTIFICATE_ADDR default=0.0.0.0:50053 ;;
+    logistics) var=TONGBAN_LOGISTICS_ADDR default=0.0.0.0:50054 ;;
     hotline) var=TONGBAN_HOTLINE_ADDR default=0.0.0.0:50055 ;;
     supervision) var=TONGBAN_SUPERVISION_ADDR default=0.0.0.0:50056 ;;
     *) die "未知服务 / unknown service: $1" ;;

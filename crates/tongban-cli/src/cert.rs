@@ -7,7 +7,7 @@ use tongban_proto::certificate::v1::certificate_service_client::CertificateServi
 use tongban_proto::certificate::v1::{
     Certificate, CertificateField, CertificateStatus, GetCertificateRequest,
     IssueCertificateRequest, ListTrustedIssuersRequest, RevokeCertificateRequest,
-    VerifyCertificateRequest,
+    RotateIssuerKeyRequest, TrustedIssuer, VerifyCertificateRequest,
 };
 
 use crate::Ctx;
@@ -70,6 +70,14 @@ pub enum CertCommand {
         /// 原因 / reason.
         #[arg(long)]
         reason: String,
+    },
+    /// 轮换发证机关签名密钥（旧密钥仅用于核验，至其所签证照全部到期）/ rotate an office's
+    /// signing key (the old key only verifies, until the last certificate it signed expires).
+    Rotate {
+        /// 机构标识，缺省为令牌所属机构；他机构仅限管理员 / office id; default the token's
+        /// office; another office needs the admin role.
+        #[arg(long = "office", default_value = "")]
+        office: String,
     },
     /// 信任列表（各省根及发证机关）/ the trust list.
     Trust {
@@ -192,6 +200,18 @@ fn certificate_view(lang: Lang, c: &Certificate) -> String {
     }
     line(l("签名密钥", "key id"), &c.key_id);
     out
+}
+
+/// A trust-list issuer as JSON.
+fn issuer_json(i: &TrustedIssuer) -> serde_json::Value {
+    json!({
+        "office_id": i.office_id,
+        "name": i.name,
+        "credit_code": i.credit_code,
+        "province": i.province,
+        "key_id": i.key_id,
+        "valid_until": i.valid_until.as_ref().map(|t| time(Some(t))),
+    })
 }
 
 async fn client(ctx: &Ctx) -> Result<CertificateServiceClient<Conn>, CliError> {
@@ -352,6 +372,47 @@ pub async fn run(cmd: CertCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .into_inner();
             ctx.emit(certificate_json(&c), || certificate_view(lang, &c));
         }
+        CertCommand::Rotate { office } => {
+            let rotated = client(ctx)
+                .await?
+                .rotate_issuer_key(RotateIssuerKeyRequest { office_id: office })
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            ctx.emit(
+                json!({
+                    "current": rotated.current.as_ref().map(issuer_json),
+                    "previous": rotated.previous.as_ref().map(issuer_json),
+                }),
+                || {
+                    let mut out = String::new();
+                    if let Some(c) = &rotated.current {
+                        out.push_str(&format!(
+                            "{}{}{} {}  {}\n",
+                            lang.pick_text("✔ 新签名密钥", "✔ new signing key"),
+                            lang.colon(),
+                            c.office_id,
+                            c.name,
+                            c.key_id
+                        ));
+                    }
+                    if let Some(p) = &rotated.previous {
+                        out.push_str(&format!(
+                            "{}{}{}  {} {}\n",
+                            lang.pick_text(
+                                "  原密钥（仅用于核验）",
+                                "  previous key (verification only)"
+                            ),
+                            lang.colon(),
+                            p.key_id,
+                            lang.pick_text("有效至", "valid until"),
+                            time(p.valid_until.as_ref())
+                        ));
+                    }
+                    out
+                },
+            );
+        }
         CertCommand::Trust { province } => {
             let list = client(ctx)
                 .await?
@@ -362,7 +423,7 @@ pub async fn run(cmd: CertCommand, ctx: &Ctx) -> Result<(), CliError> {
             ctx.emit(
                 json!({
                     "roots": list.roots.iter().map(|r| json!({"province": r.province, "key_id": r.key_id, "public_key": r.public_key})).collect::<Vec<_>>(),
-                    "issuers": list.issuers.iter().map(|i| json!({"office_id": i.office_id, "name": i.name, "credit_code": i.credit_code, "province": i.province, "key_id": i.key_id, "valid_until": i.valid_until.as_ref().map(|t| time(Some(t)))})).collect::<Vec<_>>(),
+                    "issuers": list.issuers.iter().map(issuer_json).collect::<Vec<_>>(),
                 }),
                 || {
                     let mut out = String::new();
@@ -375,8 +436,19 @@ pub async fn run(cmd: CertCommand, ctx: &Ctx) -> Result<(), CliError> {
                         ));
                     }
                     for i in &list.issuers {
+                        let retired = i
+                            .valid_until
+                            .as_ref()
+                            .map(|t| {
+                                format!(
+                                    "  ({} {})",
+                                    lang.pick_text("仅核验，至", "verification only, until"),
+                                    time(Some(t))
+                                )
+                            })
+                            .unwrap_or_default();
                         out.push_str(&format!(
-                            "  {} {} {}  {}\n",
+                            "  {} {} {}  {}{retired}\n",
                             i.office_id, i.name, i.credit_code, i.key_id
                         ));
                     }

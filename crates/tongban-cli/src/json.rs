@@ -201,6 +201,10 @@ pub fn status_view(v: &CaseStatusView) -> Value {
         "decision": enum_name!(Decision, v.decision), "decision_reason": v.decision_reason,
         "timeline": timeline(&v.timeline), "applicant_name_masked": v.applicant_name_masked,
         "result_certificate_identifier": v.result_certificate_identifier,
+        "waybills": v.waybills.iter().map(|w| json!({
+            "tracking_number": w.tracking_number, "purpose": w.purpose, "status": w.status,
+            "updated_at": ts(w.updated_at.as_ref()),
+        })).collect::<Vec<_>>(),
     })
 }
 

@@ -11,6 +11,7 @@ pub mod client;
 pub mod error;
 pub mod hotline;
 pub mod json;
+pub mod logistics;
 pub mod office;
 pub mod output;
 pub mod supervise;

@@ -8,6 +8,7 @@ use tongban_cli::cert::CertCommand;
 use tongban_cli::client::Endpoints;
 use tongban_cli::error::CliError;
 use tongban_cli::hotline::HotlineCommand;
+use tongban_cli::logistics::LogisticsCommand;
 use tongban_cli::office::OfficeCommand;
 use tongban_cli::output::Lang;
 use tongban_cli::supervise::{self, SuperviseCommand};
@@ -115,6 +116,9 @@ enum Command {
     /// 督办：时限预警、13710 督办单、统计 / supervision: alerts, 13710 tickets, statistics.
     #[command(subcommand)]
     Supervise(SuperviseCommand),
+    /// 寄递：运单查询与物料流转 / courier: track waybills, chain of custody.
+    #[command(subcommand)]
+    Logistics(LogisticsCommand),
     /// 打印办件的链路追踪编号 / print the trace id of a case.
     Trace {
         /// 办件编号 / case number.
@@ -146,6 +150,7 @@ async fn main() -> ExitCode {
         Command::Hotline(cmd) => hotline::run(cmd, &ctx).await,
         Command::Cert(cmd) => tongban_cli::cert::run(cmd, &ctx).await,
         Command::Supervise(cmd) => supervise::run(cmd, &ctx).await,
+        Command::Logistics(cmd) => tongban_cli::logistics::run(cmd, &ctx).await,
         Command::Trace { case_number } => supervise::trace(&case_number, &ctx).await,
     };
     match result {

@@ -122,10 +122,19 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
         }
         OfficeCommand::Show { case } => {
             let case_id = case_id_of(&mut client, &case, ctx).await?;
-            client
+            let a = client
                 .get_assignment(GetAssignmentRequest { case_id })
                 .await
                 .map_err(rpc)?
+                .into_inner();
+            ctx.emit(json::assignment(&a), || views::assignment(lang, &a));
+            if !ctx.json {
+                print!(
+                    "{}",
+                    crate::logistics::custody_section(ctx, &a.case_id).await
+                );
+            }
+            return Ok(());
         }
         OfficeCommand::Claim { case } => {
             let case_id = case_id_of(&mut client, &case, ctx).await?;

@@ -582,6 +582,22 @@ pub fn status_view(lang: Lang, v: &CaseStatusView) -> String {
             lang.pick(("结果电子证照", "Result certificate")),
             &v.result_certificate_identifier,
         );
+    // 寄递: each waybill and where it is.
+    for w in &v.waybills {
+        f.add(
+            lang.pick(("运单", "Waybill")),
+            format!(
+                "{} {} {}",
+                w.tracking_number,
+                match w.purpose.as_str() {
+                    "originals" => lang.pick(("纸质原件", "paper originals")),
+                    "result" => lang.pick(("办理结果", "result")),
+                    _ => lang.pick(("其他", "other")),
+                },
+                lang.pick_text(&w.status_label, &w.status_label_en)
+            ),
+        );
+    }
     let mut out = f.render();
     section(
         &mut out,

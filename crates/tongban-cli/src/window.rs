@@ -126,6 +126,12 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
                 write_result_token(lang, &c.result_certificate_token, &path)?;
             }
             ctx.emit(json::case(&c), || views::case(lang, &c));
+            if !ctx.json {
+                print!(
+                    "{}",
+                    crate::logistics::custody_section(ctx, &c.case_id).await
+                );
+            }
             Ok(())
         }
         WindowCommand::List { window, limit } => {

@@ -359,6 +359,9 @@ pub struct Matter {
     /// when the applicant chose [`DeliveryMethod::ECertificate`]; `None` when the matter issues
     /// none. Only listed for matters offering e_certificate delivery.
     pub result_certificate_type: Option<String>,
+    /// 延长: working days the time limit of a case may be extended by in all (行政许可法 Art.
+    /// 42); [`MAX_EXTENSION_DAYS`](crate::clock::MAX_EXTENSION_DAYS) unless the matter sets less.
+    pub extension_allowance_days: u32,
 }
 
 impl Matter {
@@ -651,6 +654,20 @@ fn build_matter(
         }
     }
 
+    let extension_allowance_days = raw
+        .extension_allowance_days
+        .unwrap_or(crate::clock::MAX_EXTENSION_DAYS);
+    if extension_allowance_days > crate::clock::MAX_EXTENSION_DAYS {
+        return Err(fail(
+            "extension_allowance_days",
+            format!("不得超过 {} 个工作日", crate::clock::MAX_EXTENSION_DAYS),
+            format!(
+                "must not exceed {} working days",
+                crate::clock::MAX_EXTENSION_DAYS
+            ),
+        ));
+    }
+
     if raw.promised_limit_days == 0 || raw.promised_limit_days > raw.legal_limit_days {
         return Err(fail(
             "promised_limit_days",
@@ -710,6 +727,7 @@ fn build_matter(
         fee_fen: raw.fee_fen,
         delivery_methods,
         result_certificate_type: raw.result_certificate_type,
+        extension_allowance_days,
         code,
     })
 }
@@ -977,6 +995,8 @@ struct RawMatter {
     delivery_methods: Vec<String>,
     #[serde(default)]
     result_certificate_type: Option<String>,
+    #[serde(default)]
+    extension_allowance_days: Option<u32>,
     #[serde(default)]
     materials: Vec<RawMaterial>,
     #[serde(default)]

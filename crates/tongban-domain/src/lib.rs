@@ -12,6 +12,7 @@ pub mod data;
 pub mod directory;
 pub mod division;
 pub mod i18n;
+pub mod logistics;
 pub mod materials;
 pub mod notice;
 pub mod reference;

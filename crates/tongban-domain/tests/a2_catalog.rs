@@ -323,3 +323,29 @@ fn result_certificate_type_is_optional_and_needs_e_certificate_delivery() {
     );
     assert!(e.contains("e_certificate"), "{e}");
 }
+
+#[test]
+fn extension_allowance_defaults_to_ten_and_may_only_be_lower() {
+    assert!(
+        catalog()
+            .matters()
+            .all(|m| m.extension_allowance_days == 10)
+    );
+    let edited = MATTERS.replacen(
+        "delivery_methods = [\"mail\", \"e_certificate\"]\n",
+        "delivery_methods = [\"mail\", \"e_certificate\"]\nextension_allowance_days = 5\n",
+        1,
+    );
+    let with = Catalog::from_toml(&edited, DEPARTMENTS).expect("valid");
+    assert_eq!(
+        with.matters()
+            .filter(|m| m.extension_allowance_days == 5)
+            .count(),
+        1
+    );
+    let e = error_after(
+        "delivery_methods = [\"mail\", \"e_certificate\"]\n",
+        "delivery_methods = [\"mail\", \"e_certificate\"]\nextension_allowance_days = 11\n",
+    );
+    assert!(e.contains("extension_allowance_days"), "{e}");
+}

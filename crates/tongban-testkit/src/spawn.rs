@@ -315,3 +315,24 @@ impl Service for tongban_certificate::Application {
         tongban_certificate::Application::run_until_stopped(self, shutdown)
     }
 }
+
+#[cfg(feature = "logistics")]
+impl Service for tongban_logistics::Application {
+    const NAME: &'static str = tongban_logistics::SERVICE;
+    type Error = tongban_logistics::LogisticsStartError;
+
+    fn build(settings: Settings) -> impl Future<Output = Result<Self, Self::Error>> {
+        tongban_logistics::Application::build(settings)
+    }
+
+    fn port(&self) -> u16 {
+        tongban_logistics::Application::port(self)
+    }
+
+    fn run_until_stopped(
+        self,
+        shutdown: CancellationToken,
+    ) -> impl Future<Output = Result<(), Self::Error>> {
+        tongban_logistics::Application::run_until_stopped(self, shutdown)
+    }
+}

@@ -16,7 +16,9 @@ use tongban_domain::i18n::{Lang, Localized};
 use tongban_domain::validate::IdNumber;
 use tongban_proto::certificate::v1 as pb;
 use tongban_proto::certificate::v1::certificate_service_server::CertificateService;
-use tongban_proto::events::v1::{CertificateIssued, CertificateRevoked, event::Body};
+use tongban_proto::events::v1::{
+    CertificateIssued, CertificateKeyRotated, CertificateRevoked, event::Body,
+};
 use tongban_runtime::auth::{Claims, Role, caller};
 use tongban_runtime::convert::{datetime, timestamp};
 use tongban_runtime::lang::request_lang;
@@ -28,6 +30,8 @@ use crate::{SERVICE, State};
 
 /// Roles that may issue certificates and change their status.
 const ISSUER_ROLES: [Role; 3] = [Role::Issuer, Role::OfficeHead, Role::Admin];
+/// Roles that may rotate an office's signing key: Admin any office, the others their own.
+const ROTATE_ROLES: [Role; 3] = [Role::Admin, Role::OfficeHead, Role::Issuer];
 /// How long the status look-up of a verification may take before it fails closed.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
 /// Validity when the issuer gives no end (years).
@@ -125,6 +129,20 @@ fn certificate_to_pb(
             .collect(),
         key_id: certificate.key_id().to_string(),
         issued_at: Some(timestamp(certificate.issued_at())),
+    }
+}
+
+/// The wire form of a trust-list issuer.
+fn issuer_to_pb(issuer: &tongban_cert::trust::Issuer) -> pb::TrustedIssuer {
+    pb::TrustedIssuer {
+        office_id: issuer.office_id.clone(),
+        name: issuer.name.clone(),
+        credit_code: issuer.credit_code.to_string(),
+        province: issuer.province.clone(),
+        key_id: issuer.key_id.to_string(),
+        public_key: issuer.public_key.to_hex(),
+        valid_until: issuer.valid_until.map(timestamp),
+        root_signature: tongban_cert::keys::hex(&issuer.root_signature),
     }
 }
 
@@ -239,6 +257,42 @@ pub(crate) enum IssueError {
     /// The token could not be encoded.
     #[error("token")]
     Token(#[from] token::Malformed),
+    /// The signing key was rotated out while issuing, twice in a row.
+    #[error("signing key {0} was rotated out")]
+    KeyRetired(String),
+}
+
+/// The office's signing key, held `FOR SHARE` in `conn`'s transaction so that a rotation
+/// waits for this certificate (and counts it when it dates the old key's retirement). A key
+/// rotated out between the look-up and the lock is looked up once more.
+async fn current_signer(
+    state: &State,
+    conn: &mut sqlx::PgConnection,
+    office: &Office,
+) -> Result<
+    (
+        std::sync::Arc<tongban_cert::keys::KeyPair>,
+        tongban_cert::trust::Issuer,
+    ),
+    IssueError,
+> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (key, issuer) = state.keys.signer(&state.pool, office).await?;
+        let held: Option<(String,)> = sqlx::query_as(
+            "SELECT key_id FROM trust_issuers WHERE key_id = $1 AND valid_until IS NULL FOR SHARE",
+        )
+        .bind(key.id().as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if held.is_some() {
+            return Ok((key, issuer));
+        }
+        if attempts >= 2 {
+            return Err(IssueError::KeyRetired(key.id().to_string()));
+        }
+    }
 }
 
 /// Issues a certificate signed with `who.office`'s key inside `conn`'s transaction: stores it,
@@ -250,7 +304,7 @@ pub(crate) async fn issue_in(
     input: IssueInput,
 ) -> Result<(Certificate, String), IssueError> {
     let office = who.office;
-    let (key, issuer) = state.keys.signer(&state.pool, office).await?;
+    let (key, issuer) = current_signer(state, conn, office).await?;
     let now = state.clock.now();
     let (serial,): (i64,) = sqlx::query_as("SELECT nextval('certificate_serial')")
         .fetch_one(&mut *conn)
@@ -721,19 +775,94 @@ impl CertificateService for Certificates {
                 issuers: trust
                     .issuers()
                     .filter(|i| wanted(&i.province))
-                    .map(|i| pb::TrustedIssuer {
-                        office_id: i.office_id.clone(),
-                        name: i.name.clone(),
-                        credit_code: i.credit_code.to_string(),
-                        province: i.province.clone(),
-                        key_id: i.key_id.to_string(),
-                        public_key: i.public_key.to_hex(),
-                        valid_until: i.valid_until.map(timestamp),
-                        root_signature: tongban_cert::keys::hex(&i.root_signature),
-                    })
+                    .map(issuer_to_pb)
                     .collect(),
             });
         Ok(Response::new(response))
+    }
+
+    #[tracing::instrument(name = "RotateIssuerKey", skip_all)]
+    async fn rotate_issuer_key(
+        &self,
+        request: Request<pb::RotateIssuerKeyRequest>,
+    ) -> Result<Response<pb::RotateIssuerKeyResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        claims.require(&ROTATE_ROLES, lang)?;
+        let wanted = request.into_inner().office_id.trim().to_owned();
+        let office_id = if wanted.is_empty() {
+            claims.office.clone()
+        } else {
+            wanted
+        };
+        if office_id != claims.office && claims.role != Role::Admin {
+            return Err(status::permission_denied(
+                lang,
+                "只能轮换本机构的签名密钥",
+                "only your own office's signing key can be rotated",
+            ));
+        }
+        let office = self
+            .state
+            .reference
+            .directory
+            .office(&office_id)
+            .cloned()
+            .ok_or_else(|| {
+                status::invalid_argument(
+                    lang,
+                    vec![FieldViolation::new(
+                        "office_id",
+                        lang.pick("机构不在机构目录中", "the office is not in the directory"),
+                    )],
+                )
+            })?;
+        let now = self.state.clock.now();
+        let rotation = self
+            .state
+            .keys
+            .rotate(&self.state.pool, &office, now, async |conn, rotation| {
+                let previous = rotation.previous.as_ref();
+                Self::publish(
+                    conn,
+                    None,
+                    "cert.key_rotated",
+                    &claims.user,
+                    now,
+                    Body::CertificateKeyRotated(CertificateKeyRotated {
+                        office_id: office.id.clone(),
+                        key_id: rotation.current.key_id.to_string(),
+                        previous_key_id: previous.map(|p| p.key_id.to_string()).unwrap_or_default(),
+                        previous_valid_until: previous.and_then(|p| p.valid_until).map(timestamp),
+                    }),
+                )
+                .await?;
+                tongban_store::audit(
+                    conn,
+                    &tongban_store::AuditRecord {
+                        actor: &claims.user,
+                        role: claims.role.as_str(),
+                        office_id: &office.id,
+                        action: "certificate.key_rotate",
+                        entity: "issuer_key",
+                        entity_id: &office.id,
+                        before: previous.map(|p| json!({"key_id": p.key_id.as_str()})),
+                        after: Some(json!({
+                            "key_id": rotation.current.key_id.as_str(),
+                            "previous_valid_until": previous
+                                .and_then(|p| p.valid_until)
+                                .map(|t| t.to_rfc3339()),
+                        })),
+                    },
+                )
+                .await
+            })
+            .await
+            .map_err(internal(lang))?;
+        Ok(Response::new(pb::RotateIssuerKeyResponse {
+            current: Some(issuer_to_pb(&rotation.current)),
+            previous: rotation.previous.as_ref().map(issuer_to_pb),
+        }))
     }
 
     #[tracing::instrument(name = "GetCertificate", skip_all)]

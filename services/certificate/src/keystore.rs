@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tongban_cert::keys::{KeyError, KeyId, KeyPair, PublicKey};
 use tongban_cert::trust::{Issuer, Root, TrustList, endorse, root_owner};
 use tongban_domain::directory::Office;
@@ -35,6 +35,22 @@ pub enum KeystoreError {
     /// The office's division does not give a credit code.
     #[error("office {0} has no usable division")]
     Office(String),
+    /// The key file could not be moved into place or removed.
+    #[error("key file {0}")]
+    Io(String),
+    /// Recording a rotation (event, audit) failed.
+    #[error("store")]
+    Store(#[from] tongban_store::StoreError),
+}
+
+/// What a key rotation (密钥轮换) did.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    /// The office's new signing key, endorsed by its province's root.
+    pub current: Issuer,
+    /// The key it replaced, now verification-only until its `valid_until` (the moment the
+    /// last certificate it signed expires); `None` when the office had no key before.
+    pub previous: Option<Issuer>,
 }
 
 /// Keys and trust list of this deployment.
@@ -108,7 +124,8 @@ impl Keystore {
     /// province's root) on first use.
     ///
     /// # Errors
-    /// See [`KeystoreError`].
+    /// See [`KeystoreError`]; [`KeystoreError::Mismatch`] also when the key in the state
+    /// directory has been rotated out (it verifies, but never signs again).
     pub async fn signer(
         &self,
         pool: &PgPool,
@@ -120,6 +137,7 @@ impl Keystore {
         {
             return Ok((Arc::clone(key), issuer));
         }
+        self.finish_pending(pool, &office.id).await?;
         // Drawn before the file is looked at so that a failing random source is an error,
         // never an empty key written to disk; unused when the file exists.
         let fresh = KeyPair::generate_secret()?;
@@ -130,11 +148,234 @@ impl Keystore {
         )?;
         let key = Arc::new(KeyPair::from_secret(&office.id, &secret)?);
         let issuer = match self.with_trust(|t| t.issuer(key.id()).cloned()) {
+            Some(issuer) if issuer.valid_until.is_some() => {
+                return Err(KeystoreError::Mismatch(issuer.key_id.to_string()));
+            }
             Some(issuer) => issuer,
             None => self.enroll(pool, office, &key).await?,
         };
         signers.insert(office.id.clone(), Arc::clone(&key));
         Ok((key, issuer))
+    }
+
+    /// Path of `office_id`'s current key file.
+    fn key_path(&self, office_id: &str) -> PathBuf {
+        self.dir.join("issuers").join(format!("{office_id}.key"))
+    }
+
+    /// Path of the key a rotation of `office_id` is installing.
+    fn pending_path(&self, office_id: &str) -> PathBuf {
+        self.dir
+            .join("issuers")
+            .join(format!("{office_id}.key.next"))
+    }
+
+    /// Settles a rotation of `office_id` interrupted between its commit and moving the new
+    /// key file into place: the pending key is installed when the database names it the
+    /// office's current key, and discarded otherwise (its transaction never committed).
+    async fn finish_pending(&self, pool: &PgPool, office_id: &str) -> Result<(), KeystoreError> {
+        let pending = self.pending_path(office_id);
+        if !pending.exists() {
+            return Ok(());
+        }
+        let secret =
+            keyfile::load_or_create_exact(&pending, tongban_cert::keys::SECRET_LEN, || {
+                // Only reached if the file vanished since the check; an empty key is refused as
+                // the wrong length and nothing is installed.
+                Vec::new()
+            })?;
+        let key = KeyPair::from_secret(office_id, &secret)?;
+        let current: Option<(String,)> = sqlx::query_as(
+            "SELECT key_id FROM trust_issuers WHERE office_id = $1 AND valid_until IS NULL",
+        )
+        .bind(office_id)
+        .fetch_optional(pool)
+        .await?;
+        if current.is_some_and(|(id,)| id == key.id().as_str()) {
+            std::fs::rename(&pending, self.key_path(office_id))
+                .map_err(|err| KeystoreError::Io(err.to_string()))?;
+            self.refresh(pool, office_id).await?;
+            tracing::info!(office = %office_id, key_id = %key.id(), "interrupted key rotation completed");
+        } else {
+            std::fs::remove_file(&pending).map_err(|err| KeystoreError::Io(err.to_string()))?;
+            tracing::warn!(office = %office_id, "uncommitted key rotation discarded");
+        }
+        Ok(())
+    }
+
+    /// Reloads `office_id`'s trust-list entries from the database.
+    async fn refresh(&self, pool: &PgPool, office_id: &str) -> Result<(), KeystoreError> {
+        let rows: Vec<IssuerRow> = sqlx::query_as(
+            "SELECT key_id, office_id, name, credit_code, province, public_key, valid_until,
+                    root_signature
+             FROM trust_issuers WHERE office_id = $1",
+        )
+        .bind(office_id)
+        .fetch_all(pool)
+        .await?;
+        let mut trust = self
+            .trust
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for issuer in rows.into_iter().filter_map(IntoIssuer::into_issuer) {
+            if let Err(key_id) = trust.add_issuer(issuer) {
+                tracing::warn!(%key_id, "issuer not endorsed by its root: left out of the trust list");
+            }
+        }
+        Ok(())
+    }
+
+    /// 密钥轮换: gives `office` a new signing key endorsed by its province's root. The
+    /// previous key is re-endorsed as verification-only until the last certificate it signed
+    /// expires (at least `now`). `record` runs inside the same transaction (event, audit);
+    /// issuing for the office waits until the rotation is done. The retired private key is
+    /// overwritten: only its public half remains, in the trust list.
+    ///
+    /// # Errors
+    /// See [`KeystoreError`]; nothing changes when an error is returned before the commit.
+    pub async fn rotate(
+        &self,
+        pool: &PgPool,
+        office: &Office,
+        now: DateTime<Utc>,
+        record: impl AsyncFnOnce(&mut PgConnection, &Rotation) -> Result<(), tongban_store::StoreError>,
+    ) -> Result<Rotation, KeystoreError> {
+        let mut signers = self.signers.lock().await;
+        self.finish_pending(pool, &office.id).await?;
+        let division = office.division.as_str();
+        let province = division
+            .get(..2)
+            .ok_or_else(|| KeystoreError::Office(office.id.clone()))?
+            .to_owned();
+        let credit_code = tongban_cert::issuer_credit_code(division, &office.id)
+            .ok_or_else(|| KeystoreError::Office(office.id.clone()))?;
+        let root = self.root(pool, &province).await?;
+        let fresh = KeyPair::generate_secret()?;
+        let pending = self.pending_path(&office.id);
+        let secret =
+            keyfile::load_or_create_exact(&pending, tongban_cert::keys::SECRET_LEN, || fresh)?;
+        let key = Arc::new(KeyPair::from_secret(&office.id, &secret)?);
+        let committed = self
+            .commit_rotation(
+                pool,
+                office,
+                (&root, &key),
+                (province, credit_code),
+                now,
+                record,
+            )
+            .await;
+        let rotation = match committed {
+            Ok(rotation) => rotation,
+            Err(err) => {
+                // The transaction rolled back: the pending key must never be installed. (A
+                // failed commit whose outcome is unknown is settled by `finish_pending`.)
+                if !matches!(err, KeystoreError::Db(_)) {
+                    // Best effort: a pending file left behind is discarded by `finish_pending`.
+                    let _ = std::fs::remove_file(&pending);
+                }
+                signers.remove(&office.id);
+                return Err(err);
+            }
+        };
+        // The old key must not sign again: until the new one is in place, the next signer
+        // look-up goes through `finish_pending`.
+        signers.remove(&office.id);
+        std::fs::rename(&pending, self.key_path(&office.id))
+            .map_err(|err| KeystoreError::Io(err.to_string()))?;
+        {
+            let mut trust = self
+                .trust
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for issuer in rotation.previous.iter().chain([&rotation.current]) {
+                trust
+                    .add_issuer(issuer.clone())
+                    .map_err(|id| KeystoreError::Mismatch(id.to_string()))?;
+            }
+        }
+        signers.insert(office.id.clone(), key);
+        tracing::info!(office = %office.id, key_id = %rotation.current.key_id,
+            previous = ?rotation.previous.as_ref().map(|p| p.key_id.as_str()), "issuer key rotated");
+        Ok(rotation)
+    }
+
+    /// The database half of [`Keystore::rotate`], in one transaction.
+    async fn commit_rotation(
+        &self,
+        pool: &PgPool,
+        office: &Office,
+        (root, key): (&KeyPair, &KeyPair),
+        (province, credit_code): (String, CreditCode),
+        now: DateTime<Utc>,
+        record: impl AsyncFnOnce(&mut PgConnection, &Rotation) -> Result<(), tongban_store::StoreError>,
+    ) -> Result<Rotation, KeystoreError> {
+        let mut tx = pool.begin().await?;
+        // Waits for certificates being issued with the old key (they hold it FOR SHARE), so
+        // the latest expiry below counts every one of them.
+        let row: Option<IssuerRow> = sqlx::query_as(
+            "SELECT key_id, office_id, name, credit_code, province, public_key, valid_until,
+                    root_signature
+             FROM trust_issuers WHERE office_id = $1 AND valid_until IS NULL FOR UPDATE",
+        )
+        .bind(&office.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let previous = match row {
+            None => None,
+            Some(row) => {
+                let key_id = row.0.clone();
+                let mut previous = row
+                    .into_issuer()
+                    .ok_or_else(|| KeystoreError::Mismatch(key_id.clone()))?;
+                let (last,): (Option<DateTime<Utc>>,) =
+                    sqlx::query_as("SELECT max(valid_until) FROM certificates WHERE key_id = $1")
+                        .bind(&key_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                previous.valid_until = Some(last.map_or(now, |last| last.max(now)));
+                endorse(root, &mut previous);
+                sqlx::query(
+                    "UPDATE trust_issuers SET valid_until = $2, root_signature = $3
+                     WHERE key_id = $1",
+                )
+                .bind(&key_id)
+                .bind(previous.valid_until)
+                .bind(&previous.root_signature)
+                .execute(&mut *tx)
+                .await?;
+                Some(previous)
+            }
+        };
+        let mut current = Issuer {
+            office_id: office.id.clone(),
+            name: office.name.clone(),
+            credit_code,
+            province,
+            key_id: key.id().clone(),
+            public_key: key.public(),
+            valid_until: None,
+            root_signature: Vec::new(),
+        };
+        endorse(root, &mut current);
+        sqlx::query(
+            "INSERT INTO trust_issuers
+                 (key_id, office_id, name, credit_code, province, public_key, root_signature)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(current.key_id.as_str())
+        .bind(&current.office_id)
+        .bind(&current.name)
+        .bind(current.credit_code.as_str())
+        .bind(&current.province)
+        .bind(current.public_key.to_hex())
+        .bind(&current.root_signature)
+        .execute(&mut *tx)
+        .await?;
+        let rotation = Rotation { current, previous };
+        record(&mut tx, &rotation).await?;
+        tx.commit().await?;
+        Ok(rotation)
     }
 
     /// Endorses `key` as `office`'s current key with its province's root and stores it.

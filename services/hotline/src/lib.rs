@@ -14,6 +14,7 @@ mod repo;
 mod rules;
 mod verify;
 mod view;
+mod waybills;
 
 use std::sync::Arc;
 
@@ -58,6 +59,7 @@ impl Application {
         let platform = Platform::start(settings, &MIGRATOR).await?;
         // Create the durable consumer now so nothing published from here on is missed.
         tongban_bus::open_consumer(&platform.bus, &consumer_spec()).await?;
+        tongban_bus::open_consumer(&platform.bus, &waybills::consumer_spec()).await?;
         Ok(Self { platform })
     }
 
@@ -95,6 +97,13 @@ impl Application {
             bus.clone(),
             shutdown.clone(),
         ));
+        let waybill_consumer = tokio::spawn(tongban_bus::run_consumer(
+            bus.clone(),
+            pool.clone(),
+            waybills::consumer_spec(),
+            waybills::Waybills,
+            shutdown.clone(),
+        ));
         let consumer = tokio::spawn(tongban_bus::run_consumer(
             bus,
             pool,
@@ -116,8 +125,12 @@ impl Application {
         shutdown.cancel();
         let _ = relay.await;
         let consumed = consumer.await;
+        let waybills_consumed = waybill_consumer.await;
         served?;
         if let Ok(Err(err)) = consumed {
+            return Err(err.into());
+        }
+        if let Ok(Err(err)) = waybills_consumed {
             return Err(err.into());
         }
         Ok(())

@@ -109,6 +109,7 @@ pub async fn status_view(
         timeline: timeline.iter().map(timeline_pb).collect(),
         applicant_name_masked: row.applicant_name_masked.clone(),
         result_certificate_identifier: result_certificate.unwrap_or_default(),
+        waybills: crate::waybills::list(conn, row.case_id).await?,
     })
 }
 

@@ -72,6 +72,8 @@ impl Verifier {
             expected_type: String::new(),
         });
         request.set_timeout(DEADLINE);
+        // The verification joins the case's trace.
+        tongban_telemetry::inject_metadata(&tracing::Span::current(), request.metadata_mut());
         if let Some(value) = authorization {
             request
                 .metadata_mut()

@@ -648,6 +648,12 @@ async fn accept(
         &json!({"name": sub.name.as_str(), "id_number": sub.id_number.as_str()}).to_string(),
         aad,
     );
+    // 邮寄: the address travels sealed, for the logistics service to open.
+    summary.sealed_address = sub
+        .address
+        .as_deref()
+        .map(|a| state.pii.seal(a, aad))
+        .unwrap_or_default();
     for (event, status) in all_steps {
         let (office, body) = match event {
             CaseEvent::Submitted => (

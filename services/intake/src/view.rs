@@ -176,6 +176,7 @@ pub fn summary(row: &CaseRow, promised_limit_days: u32) -> ev::CaseSummary {
         due_at: row.due_at.map(timestamp),
         promised_limit_days,
         sealed_applicant: Vec::new(),
+        sealed_address: Vec::new(),
     }
 }
 

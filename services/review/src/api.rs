@@ -398,6 +398,14 @@ impl ReviewService for Review {
         let Some(decision) = decision.filter(|_| errors.is_empty()) else {
             return Err(status::invalid_argument(lang, errors));
         };
+        // 纸质原件: approval waits for the originals (checked once the case is known to be theirs).
+        let originals_missing = if decision == Decision::Approve {
+            crate::originals::outstanding(&self.state.pool, case_id)
+                .await
+                .map_err(internal(lang))?
+        } else {
+            None
+        };
         // The checklist is checked against the matter once we know the case is the caller's.
         let reference = self.state.reference.clone();
         let row = self
@@ -407,6 +415,9 @@ impl ReviewService for Review {
                 &CaseCommand::Decide { decision },
                 lang,
                 |row| {
+                    if let Some(codes) = &originals_missing {
+                        return Err(crate::originals::not_arrived(lang, codes));
+                    }
                     let Some(matter) = reference.catalog.matter(&row.matter_code) else {
                         return Ok(());
                     };

@@ -242,15 +242,21 @@ pub(crate) async fn extend_deadline(
         return Err(status::invalid_argument(lang, errors));
     }
     let days = i32::try_from(req.working_days).unwrap_or(i32::MAX);
-    let allowance = i32::try_from(MAX_EXTENSION_DAYS).unwrap_or(i32::MAX);
+    let reference = state.reference.clone();
     clock_step(state, claims, case_id, lang, |row, clock| {
-        if clock.extension_days.saturating_add(days) > allowance {
-            return Err(precondition(
-                lang,
-                "延长总天数不得超过 10 个工作日",
-                "extensions may add at most 10 working days in all",
-                "extension_days",
-            ));
+        let allowance = reference
+            .catalog
+            .matter(&row.matter_code)
+            .map_or(MAX_EXTENSION_DAYS, |m| m.extension_allowance_days);
+        if clock.extension_days.saturating_add(days) > i32::try_from(allowance).unwrap_or(i32::MAX)
+        {
+            let (zh, en) = (
+                format!("该事项延长总天数不得超过 {allowance} 个工作日"),
+                format!(
+                    "extensions of this matter may add at most {allowance} working days in all"
+                ),
+            );
+            return Err(precondition(lang, &zh, &en, "extension_days"));
         }
         Ok(Change {
             subject: "case.deadline_extended",

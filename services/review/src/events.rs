@@ -14,7 +14,6 @@ use crate::repo::{self, AssignmentRow};
 
 /// Consumer of `case.>` for what concerns the review office.
 pub struct CaseEvents {
-    #[allow(dead_code)]
     state: State,
 }
 
@@ -73,6 +72,7 @@ impl EventHandler for CaseEvents {
                     traceparent: tongban_telemetry::traceparent_of(&tracing::Span::current()),
                 };
                 row.set_status(CaseStatus::Routed);
+                crate::originals::expect(conn, &self.state.reference, case_id, summary).await?;
                 if repo::insert(conn, &row).await? {
                     tracing::info!(case_number = %row.case_number, office = %row.office_id, "case in the office's inbox");
                 }

@@ -6,6 +6,7 @@
 mod api;
 mod clock_api;
 mod events;
+mod originals;
 mod repo;
 mod watch;
 
@@ -49,6 +50,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let platform = Platform::start(settings, &MIGRATOR).await?;
         tongban_bus::open_consumer(&platform.bus, &consumer_spec()).await?;
+        tongban_bus::open_consumer(&platform.bus, &originals::consumer_spec()).await?;
         Ok(Self { platform })
     }
 
@@ -92,6 +94,13 @@ impl Application {
             bus.clone(),
             shutdown.clone(),
         ));
+        let deliveries = tokio::spawn(tongban_bus::run_consumer(
+            bus.clone(),
+            pool.clone(),
+            originals::consumer_spec(),
+            originals::Deliveries,
+            shutdown.clone(),
+        ));
         let consumer = tokio::spawn(tongban_bus::run_consumer(
             bus,
             pool,
@@ -111,8 +120,12 @@ impl Application {
         let _ = relay.await;
         let _ = feed.await;
         let consumed = consumer.await;
+        let delivered = deliveries.await;
         served?;
         if let Ok(Err(err)) = consumed {
+            return Err(err.into());
+        }
+        if let Ok(Err(err)) = delivered {
             return Err(err.into());
         }
         Ok(())

@@ -9,7 +9,7 @@ use tongban_proto::certificate::v1::certificate_service_client::CertificateServi
 use tongban_proto::certificate::v1::{
     CertificateField, CertificateStatus, GetCertificateRequest, IssueCertificateRequest,
     IssueCertificateResponse, ListTrustedIssuersRequest, RevokeCertificateRequest,
-    VerificationFailure as F, VerifyCertificateRequest,
+    RotateIssuerKeyRequest, VerificationFailure as F, VerifyCertificateRequest,
 };
 use tongban_proto::events::v1::Event;
 use tongban_proto::events::v1::event::Body;
@@ -642,6 +642,214 @@ async fn an_approved_e_certificate_case_completes_with_its_result_certificate() 
     hotline_svc.stop().await?;
     review_svc.stop().await?;
     intake.stop().await?;
+    cert.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
+
+/// The trust-list entries of `office`, as (key id, retired-until seconds).
+async fn keys_of(
+    client: &mut CertificateServiceClient<Authed>,
+    office: &str,
+) -> Result<Vec<(String, Option<i64>)>, tonic::Status> {
+    Ok(client
+        .list_trusted_issuers(ListTrustedIssuersRequest {
+            province: "64".to_owned(),
+        })
+        .await?
+        .into_inner()
+        .issuers
+        .into_iter()
+        .filter(|i| i.office_id == office)
+        .map(|i| (i.key_id, i.valid_until.map(|t| t.seconds)))
+        .collect())
+}
+
+#[tokio::test]
+async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() -> TestResult {
+    let env = TestEnv::new().await?;
+    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
+    let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
+
+    let a = issuer
+        .issue_certificate(marriage(&env, -1, 365))
+        .await?
+        .into_inner();
+    let a_key = a.certificate.as_ref().map(|c| c.key_id.clone());
+
+    // A reviewer may not rotate; an issuer may not rotate another office's key.
+    for (role, office, target) in [
+        (Role::Reviewer, YINCHUAN, ""),
+        (Role::Clerk, WINDOW, ""),
+        (Role::Issuer, YINCHUAN, "140100-minzheng"),
+    ] {
+        let refused = client(cert.port(), &env.mint(role, office))
+            .rotate_issuer_key(RotateIssuerKeyRequest {
+                office_id: target.to_owned(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{role:?}");
+    }
+
+    let rotated = issuer
+        .rotate_issuer_key(RotateIssuerKeyRequest::default())
+        .await?
+        .into_inner();
+    let current = rotated.current.ok_or("no current key")?;
+    let previous = rotated.previous.ok_or("no previous key")?;
+    assert_eq!(Some(previous.key_id.clone()), a_key);
+    assert_ne!(current.key_id, previous.key_id);
+    assert_eq!(current.valid_until, None);
+    // The old key verifies until the last certificate it signed expires.
+    assert_eq!(
+        previous.valid_until.as_ref().map(|t| t.seconds),
+        a.certificate
+            .as_ref()
+            .and_then(|c| c.valid_until.as_ref())
+            .map(|t| t.seconds)
+    );
+
+    let b = issuer
+        .issue_certificate(marriage(&env, -1, 365))
+        .await?
+        .into_inner();
+    assert_eq!(
+        b.certificate.as_ref().map(|c| c.key_id.as_str()),
+        Some(current.key_id.as_str())
+    );
+    for token in [&a.token, &b.token] {
+        assert_eq!(
+            failures(&mut window, token, ID_NUMBER, "113").await?,
+            (true, vec![])
+        );
+    }
+    let keys = keys_of(&mut window, YINCHUAN).await?;
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.contains(&(current.key_id.clone(), None)));
+    assert!(
+        keys.iter()
+            .any(|(id, until)| *id == previous.key_id && until.is_some())
+    );
+
+    // An admin rotates any office's key; each rotation is published.
+    let admin = client(cert.port(), &env.mint(Role::Admin, "admin"));
+    let again = admin
+        .clone()
+        .rotate_issuer_key(RotateIssuerKeyRequest {
+            office_id: YINCHUAN.to_owned(),
+        })
+        .await?
+        .into_inner();
+    let newest = again.current.ok_or("no current key")?;
+    assert_eq!(
+        again.previous.map(|p| p.key_id),
+        Some(current.key_id.clone())
+    );
+    // Two issues and two rotations.
+    let events = published(&env, 4).await?;
+    let rotations: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.body {
+            Some(Body::CertificateKeyRotated(r)) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rotations.len(), 2);
+    assert!(rotations.iter().any(|r| r.office_id == YINCHUAN
+        && r.key_id == newest.key_id
+        && r.previous_key_id == current.key_id));
+
+    // After a restart the newest key signs and all three keys still verify what they signed.
+    cert.stop().await?;
+    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
+    let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
+    let c = issuer
+        .issue_certificate(marriage(&env, -1, 365))
+        .await?
+        .into_inner();
+    assert_eq!(
+        c.certificate.as_ref().map(|c| c.key_id.as_str()),
+        Some(newest.key_id.as_str())
+    );
+    for token in [&a.token, &b.token, &c.token] {
+        assert_eq!(
+            failures(&mut window, token, ID_NUMBER, "113").await?,
+            (true, vec![])
+        );
+    }
+    assert_eq!(keys_of(&mut window, YINCHUAN).await?.len(), 3);
+
+    cert.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
+    let env = TestEnv::new().await?;
+    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
+    let a = issuer
+        .issue_certificate(marriage(&env, -1, 365))
+        .await?
+        .into_inner();
+    let current = issuer
+        .rotate_issuer_key(RotateIssuerKeyRequest::default())
+        .await?
+        .into_inner()
+        .current
+        .ok_or("no current key")?;
+    cert.stop().await?;
+
+    // Committed, but the new key file was never moved into place: the file in place is some
+    // other key and the new one waits under the pending name.
+    let issuers = env
+        .settings(tongban_certificate::SERVICE)
+        .state_dir
+        .join("certificate")
+        .join("issuers");
+    let key_file = issuers.join(format!("{YINCHUAN}.key"));
+    let pending = issuers.join(format!("{YINCHUAN}.key.next"));
+    std::fs::rename(&key_file, &pending)?;
+    std::fs::write(&key_file, "11".repeat(32))?;
+    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
+    let b = issuer
+        .issue_certificate(marriage(&env, -1, 365))
+        .await?
+        .into_inner();
+    assert_eq!(
+        b.certificate.as_ref().map(|c| c.key_id.as_str()),
+        Some(current.key_id.as_str())
+    );
+    assert!(!pending.exists());
+    cert.stop().await?;
+
+    // Never committed: a pending key the database does not name is discarded.
+    std::fs::write(&pending, "22".repeat(32))?;
+    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
+    let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
+    let c = issuer
+        .issue_certificate(marriage(&env, -1, 365))
+        .await?
+        .into_inner();
+    assert_eq!(
+        c.certificate.as_ref().map(|c| c.key_id.as_str()),
+        Some(current.key_id.as_str())
+    );
+    assert!(!pending.exists());
+    for token in [&a.token, &b.token, &c.token] {
+        assert_eq!(
+            failures(&mut window, token, ID_NUMBER, "113").await?,
+            (true, vec![])
+        );
+    }
+    assert_eq!(keys_of(&mut window, YINCHUAN).await?.len(), 2);
+
     cert.stop().await?;
     env.cleanup().await?;
     Ok(())

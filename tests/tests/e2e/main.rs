@@ -7,6 +7,7 @@ mod certificate;
 mod events;
 mod hotline;
 mod intake;
+mod logistics;
 mod platform;
 mod review;
 

@@ -1,0 +1,206 @@
+//! Waybills made from case events: paper originals when a 异地代收代办 case is routed, the result
+//! when a case to be mailed is approved.
+
+use sqlx::PgConnection;
+use tongban_bus::{EventHandler, HandleError};
+use tongban_domain::case::Decision;
+use tongban_domain::logistics::originals_to_ship;
+use tongban_proto::events::v1::{CaseRouted, Event, event::Body};
+use tongban_runtime::convert::{
+    datetime, decision_from_pb, delivery_from_pb, form_from_pb, mode_from_pb,
+};
+use uuid::Uuid;
+
+use crate::repo::{self, CaseRow};
+use crate::waybill::{self, NewWaybill, Purpose, WaybillError};
+use crate::{SERVICE, State, carrier, view};
+
+/// The material code of a mailed result (办理结果).
+pub const RESULT_MATERIAL: &str = "RESULT";
+
+/// Consumer of `case.>`.
+pub struct CaseEvents {
+    state: State,
+}
+
+impl CaseEvents {
+    pub(crate) fn new(state: State) -> Self {
+        Self { state }
+    }
+}
+
+fn handle_error(err: WaybillError) -> HandleError {
+    match err {
+        WaybillError::NotFound => HandleError::Reject("waybill not found".to_owned()),
+        WaybillError::Sql(err) => err.into(),
+        WaybillError::Store(err) => err.into(),
+    }
+}
+
+impl EventHandler for CaseEvents {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        event: &Event,
+        _subject: &str,
+    ) -> Result<(), HandleError> {
+        if event.producer == SERVICE {
+            return Ok(());
+        }
+        let case_id = Uuid::parse_str(&event.case_id)
+            .map_err(|_| HandleError::Reject("case id is not a UUID".to_owned()))?;
+        match &event.body {
+            Some(Body::CaseRouted(routed)) => self.routed(conn, event, case_id, routed).await,
+            Some(Body::CaseDecided(decided))
+                if decision_from_pb(decided.decision()) == Some(Decision::Approve) =>
+            {
+                self.approved(conn, event, case_id).await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl CaseEvents {
+    /// case.routed: remember the case; under 异地代收代办 ship the paper originals.
+    async fn routed(
+        &self,
+        conn: &mut PgConnection,
+        event: &Event,
+        case_id: Uuid,
+        routed: &CaseRouted,
+    ) -> Result<(), HandleError> {
+        let Some(summary) = &routed.summary else {
+            return Err(HandleError::Reject(
+                "routed event without a summary".to_owned(),
+            ));
+        };
+        let now = self.state.clock.now();
+        let applicant = summary.applicant.clone().unwrap_or_default();
+        let delivery = summary
+            .delivery
+            .as_ref()
+            .and_then(|d| delivery_from_pb(d.method()))
+            .map(|d| d.as_str().to_owned())
+            .unwrap_or_default();
+        let mode = mode_from_pb(summary.mode());
+        let case = CaseRow {
+            case_id,
+            case_number: event.case_number.clone(),
+            matter_code: summary.matter_code.clone(),
+            mode: mode.map(|m| m.as_str().to_owned()).unwrap_or_default(),
+            window_office_id: summary.window_office_id.clone(),
+            responsible_office_id: summary.responsible_office_id.clone(),
+            home_division: summary.home_division.clone(),
+            applicant_name_masked: applicant.name,
+            phone_masked: applicant.phone_masked,
+            delivery_method: delivery,
+            address_sealed: (!summary.sealed_address.is_empty())
+                .then(|| summary.sealed_address.clone()),
+            traceparent: tongban_telemetry::traceparent_of(&tracing::Span::current()),
+            routed_at: datetime(event.occurred_at.as_ref()).unwrap_or(now),
+        };
+        repo::insert_case(conn, &case).await?;
+        let (Some(matter), Some(mode)) = (
+            self.state.reference.catalog.matter(&summary.matter_code),
+            mode,
+        ) else {
+            return Ok(());
+        };
+        let codes = originals_to_ship(
+            matter,
+            mode,
+            summary
+                .materials
+                .iter()
+                .filter_map(|m| form_from_pb(m.form()).map(|f| (m.material_code.as_str(), f))),
+        );
+        if codes.is_empty() {
+            return Ok(());
+        }
+        let reference = &self.state.reference;
+        let (Some(sender), Some(recipient)) = (
+            view::office_party(reference, &case.window_office_id),
+            view::office_party(reference, &case.responsible_office_id),
+        ) else {
+            return Err(HandleError::Reject(
+                "window or responsible office not in the directory".to_owned(),
+            ));
+        };
+        waybill::create(
+            conn,
+            &self.state.config.tariff,
+            NewWaybill {
+                case: &case,
+                purpose: Purpose::Originals,
+                sender,
+                recipient,
+                recipient_address_sealed: None,
+                material_codes: codes,
+                source: Some(format!("routed:{case_id}")),
+                carrier: carrier::SIMULATED,
+                actor: SERVICE,
+                role: "service",
+                office_id: &case.window_office_id,
+                now,
+            },
+        )
+        .await
+        .map_err(handle_error)?;
+        Ok(())
+    }
+
+    /// case.decided (准予): mail the result when the applicant asked for it (邮寄).
+    async fn approved(
+        &self,
+        conn: &mut PgConnection,
+        event: &Event,
+        case_id: Uuid,
+    ) -> Result<(), HandleError> {
+        let Some(case) = repo::case(conn, case_id).await? else {
+            return Err(HandleError::Retry(
+                format!(
+                    "{} decided before logistics saw it routed",
+                    event.case_number
+                )
+                .into(),
+            ));
+        };
+        if case.delivery_method != "mail" {
+            return Ok(());
+        }
+        let reference = &self.state.reference;
+        let Some(sender) = view::office_party(reference, &case.responsible_office_id) else {
+            return Err(HandleError::Reject(
+                "responsible office not in the directory".to_owned(),
+            ));
+        };
+        let recipient = view::applicant_party(
+            reference,
+            &self.state.pii,
+            &case,
+            case.address_sealed.as_deref(),
+        );
+        waybill::create(
+            conn,
+            &self.state.config.tariff,
+            NewWaybill {
+                case: &case,
+                purpose: Purpose::Result,
+                sender,
+                recipient,
+                recipient_address_sealed: case.address_sealed.clone(),
+                material_codes: vec![RESULT_MATERIAL.to_owned()],
+                source: Some(format!("decided:{case_id}")),
+                carrier: carrier::SIMULATED,
+                actor: SERVICE,
+                role: "service",
+                office_id: &case.responsible_office_id,
+                now: self.state.clock.now(),
+            },
+        )
+        .await
+        .map_err(handle_error)?;
+        Ok(())
+    }
+}
