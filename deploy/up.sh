@@ -46,11 +46,11 @@ if [ -f deploy/demo.sh ]; then
   bash deploy/demo.sh
 fi
 
+printf '\n通办服务已启动 / tongban is running:\n'
+for svc in "${TONGBAN_SERVICES[@]}"; do
+  printf '  %-12s :%s   log var/log/%s.log\n' "$svc" "$(service_port "$svc")" "$svc"
+done
 cat <<MSG
-
-通办服务已启动 / tongban is running:
-  intake  :$(service_port intake)   review  :$(service_port review)   hotline :$(service_port hotline)
-命令行 / CLI:     target/release/tongban --help
-日志 / logs:      var/log/intake.log, var/log/review.log, var/log/hotline.log
+命令行 / CLI:     ${CARGO_TARGET_DIR:-target}/release/tongban --help
 停止 / stop:      deploy/down.sh   (PostgreSQL 与 NATS 保持运行 / PostgreSQL and NATS keep running)
 MSG
