@@ -121,15 +121,91 @@ impl Platform {
             .map(|a| a.port())
             .unwrap_or(self.settings.listen.port())
     }
+}
 
-    /// Starts the outbox relay of this service's schema.
+/// The background work of a running service — the outbox relay, the durable consumers and any
+/// loops — all stopped by one cancellation token. [`Tasks::serve`] runs the gRPC server beside
+/// them and, once it stops, waits for every task and reports the first failure.
+#[derive(Debug)]
+pub struct Tasks {
+    shutdown: CancellationToken,
+    loops: Vec<JoinHandle<()>>,
+    consumers: Vec<JoinHandle<Result<(), tongban_bus::BusError>>>,
+}
+
+impl Tasks {
+    /// No tasks yet; all of them will stop when `shutdown` is cancelled.
     #[must_use]
-    pub fn spawn_relay(&self, shutdown: CancellationToken) -> JoinHandle<()> {
-        tokio::spawn(tongban_bus::run_relay(
-            self.pool.clone(),
-            self.settings.schema.clone(),
-            self.bus.clone(),
+    pub fn new(shutdown: CancellationToken) -> Self {
+        Self {
             shutdown,
-        ))
+            loops: Vec::new(),
+            consumers: Vec::new(),
+        }
+    }
+
+    /// The token every task selects on.
+    #[must_use]
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// Starts the outbox relay of `schema`.
+    pub fn relay(&mut self, pool: &PgPool, schema: &str, bus: &Bus) {
+        self.spawn(tongban_bus::run_relay(
+            pool.clone(),
+            schema.to_owned(),
+            bus.clone(),
+            self.shutdown.clone(),
+        ));
+    }
+
+    /// Starts a durable consumer.
+    pub fn consume<H: tongban_bus::EventHandler>(
+        &mut self,
+        bus: &Bus,
+        pool: &PgPool,
+        spec: tongban_bus::ConsumerSpec,
+        handler: H,
+    ) {
+        self.consumers.push(tokio::spawn(tongban_bus::run_consumer(
+            bus.clone(),
+            pool.clone(),
+            spec,
+            handler,
+            self.shutdown.clone(),
+        )));
+    }
+
+    /// Starts a loop that ends by itself once the token is cancelled.
+    pub fn spawn(&mut self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.loops.push(tokio::spawn(work));
+    }
+
+    /// Serves until the token is cancelled (or the server fails, which cancels it), then waits
+    /// for every task to finish the work in hand.
+    ///
+    /// # Errors
+    /// The server failed, or a consumer could not run.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        routes: tonic::service::Routes,
+        health: crate::server::Health,
+    ) -> Result<(), StartError> {
+        let served = crate::server::serve(listener, routes, health, self.shutdown.clone()).await;
+        self.shutdown.cancel();
+        for task in self.loops {
+            let _ = task.await;
+        }
+        let mut outcome = served.map_err(StartError::from);
+        for consumer in self.consumers {
+            if let Ok(Err(err)) = consumer.await
+                && outcome.is_ok()
+            {
+                outcome = Err(err.into());
+            }
+        }
+        outcome
     }
 }

@@ -15,7 +15,7 @@ use tongban_domain::reference::ReferenceData;
 use tongban_proto::certificate::v1::certificate_service_server::CertificateServiceServer;
 use tongban_runtime::auth::{TokenKeys, interceptor};
 use tongban_runtime::pii::PiiKeys;
-use tongban_runtime::platform::{Platform, StartError};
+use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
 
 /// Name of this service: schema, producer of its events.
@@ -86,7 +86,6 @@ impl Application {
         self,
         shutdown: CancellationToken,
     ) -> Result<(), CertificateStartError> {
-        let relay = self.platform.spawn_relay(shutdown.clone());
         let Platform {
             settings,
             pool,
@@ -103,13 +102,14 @@ impl Application {
             pii,
             keys: self.keys,
         };
-        let consumer = tokio::spawn(tongban_bus::run_consumer(
-            bus,
-            state.pool.clone(),
+        let mut tasks = Tasks::new(shutdown);
+        tasks.relay(&state.pool, &settings.schema, &bus);
+        tasks.consume(
+            &bus,
+            &state.pool,
             results::consumer_spec(),
             results::CaseEvents::new(state.clone()),
-            shutdown.clone(),
-        ));
+        );
         let (routes, health) = tongban_runtime::server::base_routes().map_err(StartError::from)?;
         let auth = interceptor(Arc::clone(&tokens) as Arc<TokenKeys>);
         let routes = routes.add_service(CertificateServiceServer::with_interceptor(
@@ -119,15 +119,6 @@ impl Application {
         health
             .serving::<CertificateServiceServer<api::Certificates>>()
             .await;
-        let served =
-            tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
-        shutdown.cancel();
-        let _ = relay.await;
-        let consumed = consumer.await;
-        served.map_err(StartError::from)?;
-        if let Ok(Err(err)) = consumed {
-            return Err(StartError::from(err).into());
-        }
-        Ok(())
+        Ok(tasks.serve(listener, routes, health).await?)
     }
 }

@@ -25,7 +25,7 @@ use tongban_domain::reference::ReferenceData;
 use tongban_proto::hotline::v1::hotline_service_server::HotlineServiceServer;
 use tongban_runtime::auth::{TokenKeys, interceptor};
 use tongban_runtime::pii::PiiKeys;
-use tongban_runtime::platform::{Platform, StartError};
+use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
 
 /// Name of this service: schema, producer of its events, consumer label.
@@ -90,27 +90,15 @@ impl Application {
             pool: pool.clone(),
             pii,
         };
-        let relay = tokio::spawn(tongban_bus::run_relay(
-            pool.clone(),
-            // The schema, which names the relay's NOTIFY channel (the service name unless overridden).
-            settings.schema.clone(),
-            bus.clone(),
-            shutdown.clone(),
-        ));
-        let waybill_consumer = tokio::spawn(tongban_bus::run_consumer(
-            bus.clone(),
-            pool.clone(),
-            waybills::consumer_spec(),
-            waybills::Waybills,
-            shutdown.clone(),
-        ));
-        let consumer = tokio::spawn(tongban_bus::run_consumer(
-            bus,
-            pool,
+        let mut tasks = Tasks::new(shutdown);
+        tasks.relay(&pool, &settings.schema, &bus);
+        tasks.consume(&bus, &pool, waybills::consumer_spec(), waybills::Waybills);
+        tasks.consume(
+            &bus,
+            &pool,
             consumer_spec(),
             events::CaseEvents::new(state.clone()),
-            shutdown.clone(),
-        ));
+        );
         let (routes, health) = tongban_runtime::server::base_routes()?;
         let auth = interceptor(Arc::clone(&tokens) as Arc<TokenKeys>);
         let routes = routes.add_service(HotlineServiceServer::with_interceptor(
@@ -120,20 +108,7 @@ impl Application {
         health
             .serving::<HotlineServiceServer<hotline_api::Hotline>>()
             .await;
-        let served =
-            tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
-        shutdown.cancel();
-        let _ = relay.await;
-        let consumed = consumer.await;
-        let waybills_consumed = waybill_consumer.await;
-        served?;
-        if let Ok(Err(err)) = consumed {
-            return Err(err.into());
-        }
-        if let Ok(Err(err)) = waybills_consumed {
-            return Err(err.into());
-        }
-        Ok(())
+        tasks.serve(listener, routes, health).await
     }
 }
 

@@ -23,7 +23,7 @@ use tongban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use tongban_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use tongban_runtime::auth::{TokenKeys, interceptor};
 use tongban_runtime::pii::PiiKeys;
-use tongban_runtime::platform::{Platform, StartError};
+use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
 
 /// Name of this service: schema, producer of its events, consumer label.
@@ -90,26 +90,20 @@ impl Application {
             clock: settings.clock.clone(),
             certificates: certificates::Verifier::new(&settings.certificate_url),
         };
-        let relay = tokio::spawn(tongban_bus::run_relay(
-            pool.clone(),
-            SERVICE.to_owned(),
-            bus.clone(),
-            shutdown.clone(),
-        ));
-        let consumer = tokio::spawn(tongban_bus::run_consumer(
-            bus.clone(),
-            pool.clone(),
+        let mut tasks = Tasks::new(shutdown);
+        tasks.relay(&pool, &settings.schema, &bus);
+        tasks.consume(
+            &bus,
+            &pool,
             consumer_spec(),
             events::ReviewEvents::new(state.clone()),
-            shutdown.clone(),
-        ));
-        let certificates = tokio::spawn(tongban_bus::run_consumer(
-            bus,
-            pool,
+        );
+        tasks.consume(
+            &bus,
+            &pool,
             results::consumer_spec(),
             results::CertificateEvents::new(state.clone()),
-            shutdown.clone(),
-        ));
+        );
         let (routes, health) = tongban_runtime::server::base_routes()?;
         let auth = interceptor(Arc::clone(&tokens) as Arc<TokenKeys>);
         let routes = routes
@@ -127,19 +121,7 @@ impl Application {
         health
             .serving::<IntakeServiceServer<intake_api::Intake>>()
             .await;
-        let served =
-            tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
-        shutdown.cancel();
-        let _ = relay.await;
-        let consumed = consumer.await;
-        let certificates_consumed = certificates.await;
-        served?;
-        for consumed in [consumed, certificates_consumed] {
-            if let Ok(Err(err)) = consumed {
-                return Err(err.into());
-            }
-        }
-        Ok(())
+        tasks.serve(listener, routes, health).await
     }
 }
 

@@ -22,7 +22,7 @@ use tongban_domain::reference::ReferenceData;
 use tongban_proto::logistics::v1::logistics_service_server::LogisticsServiceServer;
 use tongban_runtime::auth::interceptor;
 use tongban_runtime::pii::PiiKeys;
-use tongban_runtime::platform::{Platform, StartError};
+use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
 
 pub use config::{Config, ConfigError};
@@ -118,26 +118,21 @@ impl Application {
             pii,
             config: Arc::new(self.config),
         };
-        let relay = tokio::spawn(tongban_bus::run_relay(
-            pool.clone(),
-            settings.schema.clone(),
-            bus.clone(),
-            shutdown.clone(),
-        ));
-        let consumer = tokio::spawn(tongban_bus::run_consumer(
-            bus,
-            pool,
+        let mut tasks = Tasks::new(shutdown);
+        tasks.relay(&pool, &settings.schema, &bus);
+        tasks.consume(
+            &bus,
+            &pool,
             consumer_spec(),
             events::CaseEvents::new(state.clone()),
-            shutdown.clone(),
-        ));
-        let simulator = state.config.simulate.then(|| {
-            tokio::spawn(carrier::run(
+        );
+        if state.config.simulate {
+            tasks.spawn(carrier::run(
                 state.clone(),
                 carrier::SimulatedCarrier,
-                shutdown.clone(),
-            ))
-        });
+                tasks.shutdown().clone(),
+            ));
+        }
         let (routes, health) = tongban_runtime::server::base_routes().map_err(StartError::from)?;
         let routes = routes.add_service(LogisticsServiceServer::with_interceptor(
             logistics_api::Logistics::new(state),
@@ -146,19 +141,7 @@ impl Application {
         health
             .serving::<LogisticsServiceServer<logistics_api::Logistics>>()
             .await;
-        let served =
-            tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
-        shutdown.cancel();
-        let _ = relay.await;
-        if let Some(simulator) = simulator {
-            let _ = simulator.await;
-        }
-        let consumed = consumer.await;
-        served.map_err(StartError::from)?;
-        if let Ok(Err(err)) = consumed {
-            return Err(StartError::from(err).into());
-        }
-        Ok(())
+        Ok(tasks.serve(listener, routes, health).await?)
     }
 }
 

@@ -18,7 +18,7 @@ use tongban_bus::ConsumerSpec;
 use tongban_domain::reference::ReferenceData;
 use tongban_proto::review::v1::review_service_server::ReviewServiceServer;
 use tongban_runtime::auth::interceptor;
-use tongban_runtime::platform::{Platform, StartError};
+use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
 
 /// Name of this service: schema, producer of its events, consumer label.
@@ -76,11 +76,12 @@ impl Application {
             ..
         } = self.platform;
         let clock = settings.clock.clone();
+        let mut tasks = Tasks::new(shutdown);
         let changes = watch::Changes::new();
-        let feed = tokio::spawn(watch::run_feed(
+        tasks.spawn(watch::run_feed(
             pool.clone(),
             changes.clone(),
-            shutdown.clone(),
+            tasks.shutdown().clone(),
         ));
         let state = State {
             clock,
@@ -88,47 +89,26 @@ impl Application {
             pool: pool.clone(),
             changes,
         };
-        let relay = tokio::spawn(tongban_bus::run_relay(
-            pool.clone(),
-            SERVICE.to_owned(),
-            bus.clone(),
-            shutdown.clone(),
-        ));
-        let deliveries = tokio::spawn(tongban_bus::run_consumer(
-            bus.clone(),
-            pool.clone(),
+        tasks.relay(&pool, &settings.schema, &bus);
+        tasks.consume(
+            &bus,
+            &pool,
             originals::consumer_spec(),
             originals::Deliveries,
-            shutdown.clone(),
-        ));
-        let consumer = tokio::spawn(tongban_bus::run_consumer(
-            bus,
-            pool,
+        );
+        tasks.consume(
+            &bus,
+            &pool,
             consumer_spec(),
             events::CaseEvents::new(state.clone()),
-            shutdown.clone(),
-        ));
+        );
         let (routes, health) = tongban_runtime::server::base_routes()?;
         let routes = routes.add_service(ReviewServiceServer::with_interceptor(
             api::Review::new(state),
             interceptor(tokens),
         ));
         health.serving::<ReviewServiceServer<api::Review>>().await;
-        let served =
-            tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
-        shutdown.cancel();
-        let _ = relay.await;
-        let _ = feed.await;
-        let consumed = consumer.await;
-        let delivered = deliveries.await;
-        served?;
-        if let Ok(Err(err)) = consumed {
-            return Err(err.into());
-        }
-        if let Ok(Err(err)) = delivered {
-            return Err(err.into());
-        }
-        Ok(())
+        tasks.serve(listener, routes, health).await
     }
 }
 

@@ -21,7 +21,7 @@ use tongban_bus::ConsumerSpec;
 use tongban_domain::reference::ReferenceData;
 use tongban_proto::supervision::v1::supervision_service_server::SupervisionServiceServer;
 use tongban_runtime::auth::interceptor;
-use tongban_runtime::platform::{Platform, StartError};
+use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
 
 pub use config::{Config, ConfigError};
@@ -124,33 +124,22 @@ impl Application {
             pool: pool.clone(),
             config: self.config,
         };
-        let relay = tokio::spawn(tongban_bus::run_relay(
-            pool.clone(),
-            settings.schema.clone(),
-            bus.clone(),
-            shutdown.clone(),
-        ));
+        let mut tasks = Tasks::new(shutdown);
+        tasks.relay(&pool, &settings.schema, &bus);
         let [cases, complaints] = consumer_specs();
-        let case_consumer = tokio::spawn(tongban_bus::run_consumer(
-            bus.clone(),
-            pool.clone(),
-            cases,
-            events::CaseEvents::new(state.clone()),
-            shutdown.clone(),
-        ));
-        let complaint_consumer = tokio::spawn(tongban_bus::run_consumer(
-            bus,
-            pool,
+        tasks.consume(&bus, &pool, cases, events::CaseEvents::new(state.clone()));
+        tasks.consume(
+            &bus,
+            &pool,
             complaints,
             events::Complaints::new(state.clone()),
-            shutdown.clone(),
-        ));
+        );
         let evaluator = Evaluator::new(
             state.pool.clone(),
             state.reference.clone(),
             state.config.clone(),
         );
-        let evaluation = tokio::spawn(evaluator.run(state.clock.clone(), shutdown.clone()));
+        tasks.spawn(evaluator.run(state.clock.clone(), tasks.shutdown().clone()));
         let (routes, health) = tongban_runtime::server::base_routes().map_err(StartError::from)?;
         let routes = routes.add_service(SupervisionServiceServer::with_interceptor(
             supervision_api::Supervision::new(state),
@@ -159,19 +148,7 @@ impl Application {
         health
             .serving::<SupervisionServiceServer<supervision_api::Supervision>>()
             .await;
-        let served =
-            tongban_runtime::server::serve(listener, routes, health, shutdown.clone()).await;
-        shutdown.cancel();
-        let _ = relay.await;
-        let _ = evaluation.await;
-        let consumed = [case_consumer.await, complaint_consumer.await];
-        served.map_err(StartError::from)?;
-        for result in consumed {
-            if let Ok(Err(err)) = result {
-                return Err(StartError::from(err).into());
-            }
-        }
-        Ok(())
+        Ok(tasks.serve(listener, routes, health).await?)
     }
 }
 
