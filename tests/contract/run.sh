@@ -101,8 +101,10 @@ export TONGBAN_SUBJECT_ROOT="tbc_$id"
 export TONGBAN_DEPLOY_DIR="$TONGBAN_REPO/deploy"
 export TONGBAN_STATE_DIR="$work_dir/state"
 export TONGBAN_CLI="$BIN_DIR/tongban"
+# Run as of a fixed working Monday, so the time limits never depend on the day the check runs
+# and never run past the holiday data shipped in deploy/data/holidays/.
+export TONGBAN_AS_OF="${TONGBAN_AS_OF:-2026-11-02T09:00:00+08:00}"
 mkdir -p "$TONGBAN_STATE_DIR"
-unset TONGBAN_AS_OF
 
 declare -A ports=()
 for svc in "${SERVICES[@]}"; do

@@ -100,9 +100,9 @@ pub struct Extension {
 /// A change the clock refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClockError {
-    /// A suspension is already open.
+    /// A suspension of the same kind is already open.
     AlreadySuspended,
-    /// No suspension is open.
+    /// No suspension of that kind is open.
     NotSuspended,
     /// The moment given is before acceptance or before the last entry of the ledger.
     OutOfOrder,
@@ -115,8 +115,10 @@ pub enum ClockError {
 impl Localized for ClockError {
     fn text(&self, lang: Lang) -> String {
         match (self, lang) {
-            (ClockError::AlreadySuspended, Lang::Zh) => "办理时限已处于暂停状态".to_owned(),
-            (ClockError::AlreadySuspended, Lang::En) => "the clock is already suspended".to_owned(),
+            (ClockError::AlreadySuspended, Lang::Zh) => "办理时限已因同一事由暂停".to_owned(),
+            (ClockError::AlreadySuspended, Lang::En) => {
+                "the clock is already suspended for this reason".to_owned()
+            }
             (ClockError::NotSuspended, Lang::Zh) => "办理时限未暂停，无法恢复".to_owned(),
             (ClockError::NotSuspended, Lang::En) => {
                 "the clock is not suspended, nothing to resume".to_owned()
@@ -153,7 +155,8 @@ pub struct CaseClock {
     pub accepted_at: DateTime<Utc>,
     /// 承诺时限 in working days.
     pub budget_days: u32,
-    /// Every stop, in order; at most the last one is open.
+    /// Every stop, in the order they began. Stops of different kinds may overlap (a 补正 while
+    /// the originals are in transit); at most one of each kind is open.
     pub suspensions: Vec<Suspension>,
     /// Every approved extension, in order.
     pub extensions: Vec<Extension>,
@@ -170,38 +173,45 @@ impl CaseClock {
         }
     }
 
-    /// The open suspension, if the clock is stopped.
+    /// The earliest open suspension, if the clock is stopped.
     pub fn open_suspension(&self) -> Option<&Suspension> {
-        self.suspensions.last().filter(|s| s.until.is_none())
+        self.suspensions.iter().find(|s| s.until.is_none())
     }
 
-    /// Whether the clock is stopped.
+    /// Whether the clock is stopped (any suspension open).
     pub fn is_suspended(&self) -> bool {
         self.open_suspension().is_some()
     }
 
-    /// The latest moment recorded: acceptance or the end of the last suspension.
-    fn last_moment(&self) -> DateTime<Utc> {
+    /// The latest moment recorded for `kind`: acceptance or the end of its last suspension.
+    fn last_moment(&self, kind: SuspensionKind) -> DateTime<Utc> {
         self.suspensions
-            .last()
+            .iter()
+            .rev()
+            .find(|s| s.kind == kind)
             .map_or(self.accepted_at, |s| s.until.unwrap_or(s.from))
     }
 
     /// Stops the clock at `at`.
     ///
     /// # Errors
-    /// [`ClockError::AlreadySuspended`] when a suspension is open; [`ClockError::OutOfOrder`]
-    /// when `at` is before acceptance or before the last resumption.
+    /// [`ClockError::AlreadySuspended`] when a suspension of the same kind is open;
+    /// [`ClockError::OutOfOrder`] when `at` is before acceptance or before the last resumption
+    /// of that kind.
     pub fn suspend(
         &mut self,
         kind: SuspensionKind,
         at: DateTime<Utc>,
         reason: impl Into<String>,
     ) -> Result<(), ClockError> {
-        if self.is_suspended() {
+        if self
+            .suspensions
+            .iter()
+            .any(|s| s.kind == kind && s.until.is_none())
+        {
             return Err(ClockError::AlreadySuspended);
         }
-        if at < self.last_moment() {
+        if at < self.last_moment(kind) {
             return Err(ClockError::OutOfOrder);
         }
         self.suspensions.push(Suspension {
@@ -213,16 +223,17 @@ impl CaseClock {
         Ok(())
     }
 
-    /// Restarts the clock at `at` (the material arrived).
+    /// Ends the open suspension of `kind` at `at` (the material arrived, the originals were
+    /// delivered …); the clock runs again once no suspension is open.
     ///
     /// # Errors
-    /// [`ClockError::NotSuspended`] when no suspension is open; [`ClockError::OutOfOrder`]
-    /// when `at` is before the suspension began.
-    pub fn resume(&mut self, at: DateTime<Utc>) -> Result<(), ClockError> {
+    /// [`ClockError::NotSuspended`] when no suspension of that kind is open;
+    /// [`ClockError::OutOfOrder`] when `at` is before the suspension began.
+    pub fn resume(&mut self, kind: SuspensionKind, at: DateTime<Utc>) -> Result<(), ClockError> {
         let open = self
             .suspensions
-            .last_mut()
-            .filter(|s| s.until.is_none())
+            .iter_mut()
+            .find(|s| s.kind == kind && s.until.is_none())
             .ok_or(ClockError::NotSuspended)?;
         if at < open.from {
             return Err(ClockError::OutOfOrder);
@@ -258,22 +269,29 @@ impl CaseClock {
 
     /// Working days excluded by closed suspensions: for a suspension from S to R, the working
     /// days d with date(S) < d <= date(R) (Shanghai dates; the clock resumes the day after the
-    /// material arrives). An open suspension is not counted.
+    /// material arrives). A day excluded by overlapping suspensions counts once. An open
+    /// suspension is not counted.
     ///
     /// # Errors
     /// [`CalendarError::NoData`] when a suspension spans a year without data.
     pub fn suspended_working_days(&self, cal: &WorkingCalendar) -> Result<u32, CalendarError> {
-        let mut total = 0u32;
+        let mut excluded = std::collections::BTreeSet::new();
         for suspension in &self.suspensions {
-            if let Some(until) = suspension.until {
-                let days =
-                    cal.working_days_between(shanghai_date(suspension.from), shanghai_date(until))?;
-                // `until >= from` is enforced by `resume`; a hand-built ledger that breaks it
-                // counts nothing rather than shortening the limit.
-                total = total.saturating_add(u32::try_from(days.max(0)).unwrap_or(u32::MAX));
+            let Some(until) = suspension.until else {
+                continue;
+            };
+            // `until >= from` is enforced by `resume`; a hand-built ledger that breaks it
+            // counts nothing rather than shortening the limit.
+            let mut day = shanghai_date(suspension.from);
+            let last = shanghai_date(until);
+            while day < last {
+                day = day.succ_opt().unwrap_or(last);
+                if cal.is_working_day(day)? {
+                    excluded.insert(day);
+                }
             }
         }
-        Ok(total)
+        Ok(u32::try_from(excluded.len()).unwrap_or(u32::MAX))
     }
 
     /// The due moment: `due_after(accepted_at, budget + extensions + suspended working days)`.

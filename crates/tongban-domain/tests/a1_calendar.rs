@@ -334,10 +334,12 @@ fn suspension_shifts_due_by_suspended_working_days() {
         "stopped clock has no due moment"
     );
     assert_eq!(
-        clock.suspend(SuspensionKind::Appraisal, sh("2026-09-22 11:00"), "x"),
+        clock.suspend(SuspensionKind::Supplement, sh("2026-09-22 11:00"), "x"),
         Err(ClockError::AlreadySuspended)
     );
-    clock.resume(sh("2026-09-23 15:00")).unwrap();
+    clock
+        .resume(SuspensionKind::Supplement, sh("2026-09-23 15:00"))
+        .unwrap();
     assert!(!clock.is_suspended());
     // 09-22 and 09-23 excluded: 5 + 2 = 7 → 09-24, (中秋 09-25..27), 09-28, 09-29.
     assert_eq!(clock.suspended_working_days(&cal).unwrap(), 2);
@@ -354,7 +356,9 @@ fn suspension_shifts_due_by_suspended_working_days() {
             "原件邮寄中",
         )
         .unwrap();
-    clock.resume(sh("2026-09-24 17:00")).unwrap();
+    clock
+        .resume(SuspensionKind::Transit, sh("2026-09-24 17:00"))
+        .unwrap();
     assert_eq!(
         clock.due_at(&cal).unwrap(),
         Some(utc("2026-09-29T16:00:00Z"))
@@ -378,7 +382,9 @@ fn extension_adds_budget() {
             "专家评审",
         )
         .unwrap();
-    clock.resume(sh("2026-09-23 15:00")).unwrap();
+    clock
+        .resume(SuspensionKind::ExpertReview, sh("2026-09-23 15:00"))
+        .unwrap();
     // 10 working days: 09-30 is the 8th, then 国庆, 10-08, 10-09.
     assert_eq!(
         clock.due_at(&cal).unwrap(),
@@ -406,7 +412,7 @@ fn extension_adds_budget() {
 fn clock_ledger_errors() {
     let mut clock = clock();
     assert_eq!(
-        clock.resume(sh("2026-09-21 09:00")),
+        clock.resume(SuspensionKind::Supplement, sh("2026-09-21 09:00")),
         Err(ClockError::NotSuspended)
     );
     assert_eq!(
@@ -425,7 +431,7 @@ fn clock_ledger_errors() {
         )
         .unwrap();
     assert_eq!(
-        clock.resume(sh("2026-09-20 09:00")),
+        clock.resume(SuspensionKind::PublicNotice, sh("2026-09-20 09:00")),
         Err(ClockError::OutOfOrder)
     );
     assert_eq!(
@@ -453,4 +459,37 @@ fn clock_serde_round_trip() {
         Some(SuspensionKind::ExpertReview)
     );
     assert_eq!(SuspensionKind::Appraisal.label(Lang::Zh), "鉴定");
+}
+
+#[test]
+fn overlapping_suspensions_count_each_day_once() {
+    let cal = calendar();
+    let mut clock = clock();
+    // Originals in transit from Monday 09-21; a 补正 asked on 09-22 while they travel.
+    clock
+        .suspend(SuspensionKind::Transit, sh("2026-09-21 10:00"), "原件在途")
+        .unwrap();
+    clock
+        .suspend(
+            SuspensionKind::Supplement,
+            sh("2026-09-22 11:00"),
+            "缺户口簿",
+        )
+        .unwrap();
+    // The originals arrive on 09-23; the clock stays stopped for the 补正.
+    clock
+        .resume(SuspensionKind::Transit, sh("2026-09-23 09:00"))
+        .unwrap();
+    assert!(clock.is_suspended());
+    assert_eq!(clock.due_at(&cal).unwrap(), None);
+    assert_eq!(
+        clock.resume(SuspensionKind::Transit, sh("2026-09-23 10:00")),
+        Err(ClockError::NotSuspended)
+    );
+    clock
+        .resume(SuspensionKind::Supplement, sh("2026-09-24 16:00"))
+        .unwrap();
+    assert!(!clock.is_suspended());
+    // Transit excludes 09-22, 09-23; the 补正 09-23, 09-24: together 09-22..09-24, three days.
+    assert_eq!(clock.suspended_working_days(&cal).unwrap(), 3);
 }

@@ -67,6 +67,13 @@ impl std::fmt::Debug for TestEnv {
     }
 }
 
+/// Where every test environment's clock starts: Monday 2026-11-02 09:00 Shanghai. Fixed, so a
+/// test's time limits never depend on the day it runs and never run past the holiday data.
+fn test_epoch() -> chrono::DateTime<chrono::Utc> {
+    // 2026-11-02T01:00:00Z is a valid instant.
+    chrono::DateTime::from_timestamp(1_793_581_200, 0).unwrap_or_default()
+}
+
 impl TestEnv {
     /// Creates the database and the state directory (with fresh token keys) and connects to
     /// NATS. The stream itself is created by the first service that starts.
@@ -121,7 +128,7 @@ impl TestEnv {
         let subject_root = format!("tbt_{id}");
         match rest.await {
             Ok((tokens, nats)) => Ok(Self {
-                clock: tongban_runtime::clock::ManualClock::new(chrono::Utc::now()),
+                clock: tongban_runtime::clock::ManualClock::new(test_epoch()),
                 id,
                 admin_url,
                 database,

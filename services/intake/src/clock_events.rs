@@ -63,8 +63,11 @@ pub(crate) async fn apply(
                 }
             }
         }
-        Some(Body::ClockResumed(_)) => match clock.resume(at) {
-            Ok(()) => repo::close_suspension(conn, case_id, at)
+        Some(Body::ClockResumed(r)) => match SuspensionKind::from_code(&r.kind)
+            .ok_or(tongban_domain::clock::ClockError::NotSuspended)
+            .and_then(|kind| clock.resume(kind, at).map(|()| kind))
+        {
+            Ok(kind) => repo::close_suspension(conn, case_id, kind, at)
                 .await
                 .map(|()| true)?,
             Err(err) => {

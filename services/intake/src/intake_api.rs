@@ -337,14 +337,12 @@ impl IntakeService for Intake {
         let (next, events) = case::transition(row.status(), &CaseCommand::Supplement)
             .map_err(|e| illegal(lang, &e))?;
         let now = self.state.clock.now();
-        repo::close_suspension(&mut tx, case_id, now)
+        repo::close_suspension(&mut tx, case_id, SuspensionKind::Supplement, now)
             .await
             .map_err(internal(lang))?;
-        let mut clock = repo::clock(&mut tx, &row).await.map_err(internal(lang))?;
-        if clock.is_suspended() {
-            // The row above was closed in the database; mirror it in the ledger we derive from.
-            let _ = clock.resume(now);
-        }
+        // Read after the close: the clock stays stopped while another suspension (originals
+        // in transit, a special procedure) is still open.
+        let clock = repo::clock(&mut tx, &row).await.map_err(internal(lang))?;
         row.due_at = derive_due(&self.state, &clock, lang)?;
         // Replace the materials handed in again, keep the others.
         let mut stored = view::materials_pb(&row.materials);

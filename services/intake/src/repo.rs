@@ -298,17 +298,20 @@ pub async fn open_suspension(
     Ok(())
 }
 
-/// Closes the open suspension of the clock.
+/// Closes the open suspension of `kind` (others, overlapping it, stay open).
 pub async fn close_suspension(
     conn: &mut PgConnection,
     case_id: Uuid,
+    kind: SuspensionKind,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE case_suspensions SET until_at = $2 WHERE case_id = $1 AND until_at IS NULL",
+        "UPDATE case_suspensions SET until_at = $2
+         WHERE case_id = $1 AND kind = $3 AND until_at IS NULL",
     )
     .bind(case_id)
     .bind(at)
+    .bind(kind.code())
     .execute(conn)
     .await?;
     Ok(())

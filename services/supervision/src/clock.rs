@@ -137,8 +137,8 @@ impl Tracked {
     ///
     /// # Errors
     /// See [`CaseClock::resume`].
-    pub fn resume(&mut self, at: DateTime<Utc>) -> Result<(), ClockError> {
-        self.clock.resume(at)
+    pub fn resume(&mut self, kind: SuspensionKind, at: DateTime<Utc>) -> Result<(), ClockError> {
+        self.clock.resume(kind, at)
     }
 
     /// Adds an approved extension to the case and to every stage not yet finished.
@@ -386,7 +386,8 @@ mod tests {
         );
         assert_eq!(t.next_check(), None);
         // Material arrives 09-25 (中秋, off): 09-23 and 09-24 are excluded (2 working days).
-        t.resume(shanghai(2026, 9, 25, 15)).unwrap();
+        t.resume(SuspensionKind::Supplement, shanghai(2026, 9, 25, 15))
+            .unwrap();
         t.recompute(&cal, 1).unwrap();
         // 3 + 2 = 5 working days after 09-21: 09-22..09-24, 09-28, 09-29.
         assert_eq!(

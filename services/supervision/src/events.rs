@@ -179,7 +179,7 @@ impl CaseEvents {
             Body::SupplementRequested(s) => {
                 tracked.suspend(SuspensionKind::Supplement, at, &s.reason)
             }
-            Body::CaseSupplemented(_) => tracked.resume(at),
+            Body::CaseSupplemented(_) => tracked.resume(SuspensionKind::Supplement, at),
             Body::ClockSuspended(s) => match SuspensionKind::from_code(&s.kind) {
                 Some(kind) => tracked.suspend(kind, at, &s.kind),
                 None => {
@@ -187,7 +187,13 @@ impl CaseEvents {
                     Ok(())
                 }
             },
-            Body::ClockResumed(_) => tracked.resume(at),
+            Body::ClockResumed(r) => match SuspensionKind::from_code(&r.kind) {
+                Some(kind) => tracked.resume(kind, at),
+                None => {
+                    tracing::warn!(kind = %r.kind, "unknown suspension kind; ignored");
+                    Ok(())
+                }
+            },
             Body::DeadlineExtended(e) => tracked.extend(Extension {
                 working_days: e.working_days,
                 reason: e.reason.clone(),

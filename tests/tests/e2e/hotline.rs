@@ -11,6 +11,7 @@ use tongban_e2e::{
     Authed, ID_NUMBER, NAME, PHONE, WINDOW, catalog, hotline, intake, review, submit_request,
     unmasked_personal_data,
 };
+use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
 use tongban_proto::events::v1::Event;
 use tongban_proto::events::v1::event::Body;
@@ -474,11 +475,17 @@ async fn hotline_complaints_ratings_and_notices() -> TestResult {
     assert_eq!(item.level(), RatingLevel::VeryDissatisfied);
     let opened = item.opened_at.ok_or("opened_at")?;
     let due = item.due_at.ok_or("due_at")?;
-    // 15 working days are at least three calendar weeks.
-    assert!(
-        due.seconds - opened.seconds >= 21 * 86_400 - 86_400,
-        "due 15 working days after opening: {opened:?} → {due:?}"
-    );
+    // 整改 is due at the end of the 15th working day after the bad rating.
+    let expected = catalog(intake_svc.port(), &clerk)
+        .compute_due_date(ComputeDueDateRequest {
+            start_time: Some(opened),
+            working_days: 15,
+        })
+        .await?
+        .into_inner()
+        .due_time
+        .ok_or("due_time")?;
+    assert_eq!(due, expected, "due 15 working days after opening");
     let theirs = stranger
         .list_rectifications(ListRectificationsRequest::default())
         .await?
