@@ -280,6 +280,8 @@ fn tickets_view(lang: Lang, tickets: &[Ticket]) -> String {
             level_text(lang, t.level),
             if t.reason == "complaint" {
                 lang.pick_text("投诉", "complaint")
+            } else if t.reason == "bad_rating" {
+                lang.pick_text("差评", "bad rating")
             } else {
                 lang.pick_text("超期", "breach")
             },

@@ -585,6 +585,8 @@ impl HotlineService for Hotline {
                 rating_id: rating_id.to_string(),
                 level: level.to_owned(),
                 occasion: occasion.to_owned(),
+                office_id: row.responsible_office_id.clone(),
+                rectification_id: rectification_id.clone(),
             }),
         )
         .await

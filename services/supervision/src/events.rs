@@ -246,7 +246,8 @@ impl CaseEvents {
     }
 }
 
-/// Consumer of `complaint.>`: each complaint opens a 督办 ticket for the office complained of.
+/// Consumer of `complaint.>` and `rating.>`: each complaint, and each bad rating (不满意 or
+/// 非常不满意, which opened a rectification item), opens a 督办 ticket for the office concerned.
 pub struct Complaints {
     state: State,
 }
@@ -264,8 +265,19 @@ impl EventHandler for Complaints {
         event: &Event,
         _subject: &str,
     ) -> Result<(), HandleError> {
-        let Some(Body::ComplaintFiled(complaint)) = &event.body else {
-            return Ok(());
+        // A complaint, or a bad rating (its rectification item), puts the office under 督办.
+        let (source, office_id, reason) = match &event.body {
+            Some(Body::ComplaintFiled(c)) => (
+                format!("complaint:{}", c.complaint_id),
+                c.office_id.as_str(),
+                "complaint",
+            ),
+            Some(Body::ServiceRated(r)) if !r.rectification_id.is_empty() => (
+                format!("rating:{}", r.rating_id),
+                r.office_id.as_str(),
+                "bad_rating",
+            ),
+            _ => return Ok(()),
         };
         let case_id = case_id_of(event)?;
         let at = datetime(event.occurred_at.as_ref()).unwrap_or_else(|| self.state.clock.now());
@@ -275,12 +287,12 @@ impl EventHandler for Complaints {
             &self.state.reference.calendar,
             &self.state.config,
             NewTicket {
-                source: format!("complaint:{}", complaint.complaint_id),
+                source,
                 case_id,
                 case_number: &event.case_number,
-                office_id: &complaint.office_id,
-                reason: "complaint",
-                level: level::of_office(&self.state.reference, &complaint.office_id),
+                office_id,
+                reason,
+                level: level::of_office(&self.state.reference, office_id),
                 opened_at: at,
                 traceparent: tongban_telemetry::traceparent_of(&span),
                 headers: tongban_telemetry::headers_of(&span),

@@ -126,7 +126,7 @@ impl Application {
         };
         let mut tasks = Tasks::new(shutdown);
         tasks.relay(&pool, &settings.schema, &bus);
-        let [cases, complaints] = consumer_specs();
+        let [cases, complaints, ratings] = consumer_specs();
         tasks.consume(&bus, &pool, cases, events::CaseEvents::new(state.clone()));
         tasks.consume(
             &bus,
@@ -134,6 +134,7 @@ impl Application {
             complaints,
             events::Complaints::new(state.clone()),
         );
+        tasks.consume(&bus, &pool, ratings, events::Complaints::new(state.clone()));
         let evaluator = Evaluator::new(
             state.pool.clone(),
             state.reference.clone(),
@@ -152,7 +153,7 @@ impl Application {
     }
 }
 
-fn consumer_specs() -> [ConsumerSpec; 2] {
+fn consumer_specs() -> [ConsumerSpec; 3] {
     [
         ConsumerSpec {
             durable: "supervision-case-events".to_owned(),
@@ -161,6 +162,10 @@ fn consumer_specs() -> [ConsumerSpec; 2] {
         ConsumerSpec {
             durable: "supervision-complaints".to_owned(),
             filter: "complaint.>".to_owned(),
+        },
+        ConsumerSpec {
+            durable: "supervision-ratings".to_owned(),
+            filter: "rating.>".to_owned(),
         },
     ]
 }

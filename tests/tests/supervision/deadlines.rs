@@ -549,7 +549,7 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
 /// A complaint filed at the 12345 hotline opens a county-level 13710 ticket for the office
 /// complained of, once, whatever the case's deadlines.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn complaint_opens_a_ticket() -> TestResult {
+async fn complaints_and_bad_ratings_open_tickets() -> TestResult {
     let env = TestEnv::new().await?;
     env.clock().set(shanghai(2026, 9, 14, 10));
     let intake_svc = env.spawn::<Intake>().await?;
@@ -593,6 +593,36 @@ async fn complaint_opens_a_ticket() -> TestResult {
     assert_eq!(ticket.level(), SupervisionLevel::County);
     assert_eq!(ticket.state(), TicketState::Open);
     assert_eq!(ticket.milestones.len(), 4);
+
+    // A 非常不满意 rating opens a rectification item, and with it a 督办 ticket for the office.
+    let rated = operator
+        .clone()
+        .rate_service(tongban_proto::hotline::v1::RateServiceRequest {
+            case_number: accepted.case_number.clone(),
+            verification: "5678".to_owned(),
+            occasion: tongban_proto::hotline::v1::RatingOccasion::Acceptance.into(),
+            level: tongban_proto::hotline::v1::RatingLevel::VeryDissatisfied.into(),
+            comment: "窗口解释不清".to_owned(),
+            scores: Vec::new(),
+        })
+        .await?
+        .into_inner();
+    assert!(!rated.rectification_id.is_empty());
+    let bad = eventually(PROPAGATION, || async {
+        supervisor
+            .clone()
+            .list_tickets(ListTicketsRequest::default())
+            .await
+            .ok()?
+            .into_inner()
+            .tickets
+            .into_iter()
+            .find(|t| t.case_id == accepted.case_id && t.reason == "bad_rating")
+    })
+    .await
+    .map_err(|e| format!("a bad-rating ticket: {e}"))?;
+    assert_eq!(bad.office_id, WUTAI_GONGAN);
+    assert_eq!(bad.state(), TicketState::Open);
 
     watcher.stop().await?;
     hotline_svc.stop().await?;
