@@ -73,8 +73,11 @@ pub async fn status_view(
     let result_certificate = repo::result_certificate(conn, row.case_id).await?;
     let status = row.status();
     let (stage_zh, stage_en) = stage(status);
+    // The time limit is met once the case is decided (or withdrawn): nothing is left to count.
+    let open = !(status.is_decided() || status.is_terminal());
     let remaining = row
         .due_at
+        .filter(|_| open)
         .and_then(|due| reference.calendar.remaining_working_days(now, due).ok())
         .unwrap_or(0);
     Ok(CaseStatusView {

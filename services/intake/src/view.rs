@@ -103,8 +103,11 @@ pub async fn case_pb(
 ) -> Result<api::Case, sqlx::Error> {
     let timeline = repo::timeline(conn, row.case_id).await?;
     let result_certificate = crate::results::identifier(conn, row.case_id).await?;
+    // The time limit is met once the case is decided (or withdrawn): nothing is left to count.
+    let open = !(row.status().is_decided() || row.status().is_terminal());
     let remaining = row
         .due_at
+        .filter(|_| open)
         .and_then(|due| reference.calendar.remaining_working_days(now, due).ok())
         .unwrap_or(0);
     Ok(api::Case {

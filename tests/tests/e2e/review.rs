@@ -271,6 +271,10 @@ async fn review_flow() -> TestResult {
         .await
         .map_err(|e| format!("the window sees COMPLETED: {e}"))?;
         assert_eq!(case.decision(), Decision::Approve);
+        assert_eq!(
+            case.remaining_working_days, 0,
+            "nothing left to count once decided"
+        );
     }
 
     // 12345: the caller proves who they are with the tail of the ID number or of the phone.
@@ -298,6 +302,8 @@ async fn review_flow() -> TestResult {
         .await
         .map_err(|e| format!("the hotline sees COMPLETED: {e}"))?;
         assert_eq!(view.decision(), Decision::Approve);
+        assert_eq!(view.remaining_working_days, 0);
+        assert!(!view.overdue);
         assert_eq!(view.responsible_office_id, YINCHUAN_GONGAN);
         assert_eq!(
             tongban_e2e::unmasked_personal_data(&format!("{view:?}")),
