@@ -182,6 +182,12 @@ pub fn details(status: &Status) -> (Vec<FieldViolation>, Vec<PreconditionViolati
     (fields, preconditions)
 }
 
+/// A `map_err` adapter for handlers: logs any error once, with its chain, and answers with the
+/// opaque INTERNAL status of [`internal`].
+pub fn internal_for<E: std::error::Error + 'static>(lang: Lang) -> impl Fn(E) -> Status {
+    move |err| internal(lang, &err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

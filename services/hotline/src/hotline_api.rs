@@ -30,6 +30,9 @@ use uuid::Uuid;
 use crate::repo::{self, Lookup, LookupAction, LookupResult, NewComplaint, NewRating, StatusRow};
 use crate::verify::Verification;
 use crate::{SERVICE, State, complaints, lockout, notices, ratings, rules, view};
+pub(crate) use tongban_runtime::status::{
+    internal_for as internal, internal_for as store_internal,
+};
 
 /// Longest free text (complaint content, rating comment), in characters.
 const MAX_TEXT_CHARS: usize = 1000;
@@ -46,14 +49,6 @@ impl Hotline {
     pub(crate) fn new(state: State) -> Self {
         Self { state }
     }
-}
-
-pub(crate) fn internal(lang: Lang) -> impl Fn(sqlx::Error) -> Status {
-    move |err| status::internal(lang, &err)
-}
-
-pub(crate) fn store_internal(lang: Lang) -> impl Fn(tongban_store::StoreError) -> Status {
-    move |err| status::internal(lang, &err)
 }
 
 /// The one answer for an unknown case and a wrong verification alike.

@@ -28,6 +28,7 @@ use crate::repo::{self, CaseRow, NewCase};
 use crate::validation::{Submission, check_materials_in, check_submit, check_text};
 use crate::view::{self, Step};
 use crate::{State, certificates};
+use tongban_runtime::status::{internal_for as internal, internal_for as store_internal};
 
 /// The IntakeService handlers.
 pub struct Intake {
@@ -38,14 +39,6 @@ impl Intake {
     pub(crate) fn new(state: State) -> Self {
         Self { state }
     }
-}
-
-fn internal(lang: Lang) -> impl Fn(sqlx::Error) -> Status {
-    move |err| status::internal(lang, &err)
-}
-
-fn store_internal(lang: Lang) -> impl Fn(tongban_store::StoreError) -> Status {
-    move |err| status::internal(lang, &err)
 }
 
 fn case_not_found(lang: Lang) -> Status {

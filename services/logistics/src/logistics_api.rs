@@ -18,6 +18,7 @@ use crate::events::RESULT_MATERIAL;
 use crate::repo::{self, CaseRow, Party, WaybillRow};
 use crate::waybill::{self, CarrierReport, NewWaybill, Purpose, WaybillError, aad};
 use crate::{State, view};
+use tongban_runtime::status::internal_for as internal;
 
 /// Longest carrier event id.
 const MAX_EVENT_ID: usize = 128;
@@ -46,10 +47,6 @@ impl Logistics {
     pub(crate) fn new(state: State) -> Self {
         Self { state }
     }
-}
-
-fn internal(lang: Lang) -> impl Fn(sqlx::Error) -> Status {
-    move |err| status::internal(lang, &err)
 }
 
 fn waybill_status(lang: Lang, err: WaybillError) -> Status {

@@ -31,6 +31,7 @@ use uuid::Uuid;
 
 use crate::State;
 use crate::repo::{self, AssignmentRow, state_name, state_of};
+use tongban_runtime::status::internal_for as internal;
 
 /// Longest reason or item text.
 const MAX_TEXT_CHARS: usize = 1000;
@@ -46,10 +47,6 @@ impl Review {
     pub(crate) fn new(state: State) -> Self {
         Self { state }
     }
-}
-
-fn internal(lang: Lang) -> impl Fn(sqlx::Error) -> Status {
-    move |err| status::internal(lang, &err)
 }
 
 fn not_found(lang: Lang) -> Status {

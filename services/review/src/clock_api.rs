@@ -21,13 +21,10 @@ use uuid::Uuid;
 use crate::State;
 use crate::api::assignment_pb;
 use crate::repo::{self, AssignmentRow};
+use tongban_runtime::status::internal_for as internal;
 
 /// Longest reason.
 const MAX_REASON_CHARS: usize = 1000;
-
-fn internal(lang: Lang) -> impl Fn(sqlx::Error) -> Status {
-    move |err| status::internal(lang, &err)
-}
 
 fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
     Uuid::parse_str(raw.trim()).map_err(|_| {

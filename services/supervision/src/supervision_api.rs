@@ -22,6 +22,7 @@ use crate::State;
 use crate::level;
 use crate::repo::{self, AlertFilter, AlertRow};
 use crate::tickets::{self, Step, TicketError, TicketFilter, TicketRow};
+use tongban_runtime::status::internal_for as internal;
 
 /// Most rows of one list.
 const LIST_LIMIT: i64 = 1000;
@@ -37,10 +38,6 @@ impl Supervision {
     pub(crate) fn new(state: State) -> Self {
         Self { state }
     }
-}
-
-fn internal(lang: Lang) -> impl Fn(sqlx::Error) -> Status {
-    move |err| status::internal(lang, &err)
 }
 
 /// Whether the caller sees every office.
