@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo scenario of the README: three cases accepted at the 五台县 通办 window and decided
 # remotely — 跨省通办 to 银川, 全省通办 to 太原, 区域通办 to 鄂尔多斯 — each claimed and approved by
-# a reviewer of the responsible office through the CLI, then read back by the 12345 hotline.
+# a reviewer of the responsible office through the CLI, then read back by the 12345 hotline;
+# a 多地联办 户口迁移 handled in turn by 五台 (迁入地) and 银川 (迁出地); and a 一件事 (出生一件事)
+# submitted once, opening one case per member matter.
 # Expects the services running (deploy/up.sh starts them, then runs this).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -189,11 +191,111 @@ logistics_demo() {
   tb --token "$HOTLINE" hotline status "$number" --verify "${ID_NUMBER: -6}"
 }
 
+# await_inbox TOKEN NUMBER: wait (bounded) until the case is in the token's office inbox.
+await_inbox() {
+  for _ in $(seq 1 50); do
+    if tb --token "$1" office inbox | grep -q "$2"; then return 0; fi
+    sleep 0.2
+  done
+  echo "办件 $2 未进入待办 / case $2 did not reach the inbox" >&2
+  return 1
+}
+
+# joint_demo: 多地联办 — 户口迁移（工作调动） of an applicant whose 户口 is in 银川 (home_division
+# 640104, 迁出地) moving to 五台 (destination_division 140922, 迁入地), accepted at the 五台 window
+# in mode joint. Part QR (迁入地审批) goes to 五台县公安局, part QC (迁出地办理迁出) to 银川市公安局
+# and waits for QR: 银川 cannot claim it until 五台 has approved. Each office answers its own
+# 审查要点 (QR: R1–R4, QC: R_QC); the case ends when both parts are approved.
+joint_demo() {
+  local wutai yinchuan out number
+  wutai=$(tb token mint --role reviewer --office 140922-gongan --user 审批-140922-gongan)
+  yinchuan=$(tb token mint --role reviewer --office 640100-gongan --user 审批-640100-gongan)
+
+  say "多地联办：户口迁移各环节去向（迁出地 银川，迁入地 五台）/ where each part of a joint case goes"
+  tb --token "$CLERK" catalog route GA-HJ-QY-GZDD --window "$WINDOW" --home 640104 \
+    --mode joint --destination 140922
+
+  say "多地联办：窗口受理 / the window accepts the joint case"
+  out=$(tb --token "$CLERK" --json window submit --window "$WINDOW" --matter GA-HJ-QY-GZDD --mode joint \
+    --destination 140922 --name 王小明 --id-number "$ID_NUMBER" --phone "$PHONE" --home 640104 \
+    --material "SFZ:electronic:$SCAN:1" --material "HKB:electronic:$SCAN:2" \
+    --material "DDZM:electronic:$SCAN:1" --material "LDHT:electronic:$SCAN:3" \
+    --material "ZSZM:electronic:$SCAN:1" --delivery window)
+  number=$(printf '%s' "$out" | grep -o '"case_number": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  tb --token "$CLERK" window show "$number"
+
+  say "多地联办：五台县公安局待办 — 迁入地审批（QR）/ the 五台 police inbox has part QR"
+  await_inbox "$wutai" "$number"
+  tb --token "$wutai" office inbox
+  say "多地联办：银川市公安局待办 — 迁出（QC）待前序环节办结 / 银川's part QC waits for QR"
+  await_inbox "$yinchuan" "$number"
+  tb --token "$yinchuan" office inbox
+  tb --token "$yinchuan" office show "$number"
+  say "多地联办：迁入地未审批，银川认领被拒绝 / 银川 may not claim before QR is approved"
+  if tb --token "$yinchuan" office claim "$number"; then
+    echo "银川不应能认领 / 银川 should not have been able to claim" >&2
+    return 1
+  fi
+
+  say "多地联办：五台认领并准予迁入（本环节审查要点 R1–R4）/ 五台 claims and approves QR"
+  tb --token "$wutai" office claim "$number" >/dev/null
+  tb --token "$wutai" office decide "$number" --approve --reason "调动手续齐全，迁入地住所符合落户条件" \
+    --check R1=pass --check R2=pass --check R3=pass --check "R4=pass:无随迁人员"
+
+  say "多地联办：银川认领并办理迁出（审查要点 R_QC）/ 银川 claims and approves QC"
+  for _ in $(seq 1 50); do
+    if tb --token "$yinchuan" office claim "$number" >/dev/null 2>&1; then break; fi
+    sleep 0.2
+  done
+  tb --token "$yinchuan" office decide "$number" --approve --reason "户籍信息一致，准予迁出" \
+    --check "R_QC=pass:无不予迁出情形"
+
+  say "多地联办：两个环节均已准予，办件办结 / both parts approved, the case is completed"
+  for _ in $(seq 1 50); do
+    if tb --token "$CLERK" --json window show "$number" | grep -q 'CASE_STATUS_COMPLETED'; then break; fi
+    sleep 0.2
+  done
+  tb --token "$CLERK" window show "$number"
+}
+
+# bundle_demo: 一件事一次办 — 出生一件事 (YJS-CS) for an applicant of 五台 (home 140922): the
+# union of the members' materials is presented once (SFZ, JHZ, HKB, CSZM … each once) and one
+# case is opened per member matter, each routed on its own; the bundle's status is derived from
+# its members. Resubmitting with the same idempotency key returns the same bundle.
+bundle_demo() {
+  local key out bundle first weijian
+  weijian=$(tb token mint --role reviewer --office 140922-weijian --user 审批-140922-weijian)
+  say "一件事：出生一件事的成员事项与合并材料 / the birth bundle: members and merged materials"
+  tb --token "$CLERK" catalog bundle YJS-CS
+
+  say "一件事：窗口一次受理，每个成员事项各自成件 / one submission, one case per member"
+  key="demo-yjs-cs-$(date +%s)-$$"
+  local args=(window bundle submit --window "$WINDOW" --bundle YJS-CS --mode online
+    --name 王小明 --id-number "$ID_NUMBER" --phone "$PHONE" --home 140922
+    --material "SFZ:electronic:$SCAN:2" --material "JHZ:electronic:$SCAN:1"
+    --material "HKB:electronic:$SCAN:2" --material "CSZM:electronic:$SCAN:1"
+    --material "QFDJB:electronic:$SCAN:1" --material "JMCBB:electronic:$SCAN:1"
+    --material "ZP:electronic:$SCAN:1" --delivery window --idempotency-key "$key")
+  tb --token "$CLERK" "${args[@]}"
+  # The same key again is the same bundle (idempotent): read its number from the JSON answer.
+  out=$(tb --token "$CLERK" --json "${args[@]}")
+  bundle=$(printf '%s' "$out" | grep -o '"bundle_number": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  first=$(printf '%s' "$out" | grep -o '"case_number": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+
+  say "一件事：窗口查看一件事及成员办件状态 / the window shows the bundle and its members"
+  tb --token "$CLERK" window bundle show "$bundle"
+  say "一件事：属地部门只见本部门办件，其余成员仅见事项与状态 / an office sees its own member only"
+  await_inbox "$weijian" "$first"
+  tb --token "$weijian" office show "$first"
+}
+
 certificate_demo
 logistics_demo
 run_case "跨省通办 五台→银川" GA-HJ-ZM 640104 640100-gongan SFZ YTSM
 run_case "全省通办 五台→太原" GJJ-TQ-TX 140105 140100-gjj SFZ TXZM YHK
 run_case "区域通办 五台→鄂尔多斯" JY-XJ-GZZM 150602 150600-jiaoyu SFZ XJXX
+joint_demo
+bundle_demo
 
 hotline_demo
 

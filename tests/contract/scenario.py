@@ -8,6 +8,16 @@ poll), ClaimCase, DecideCase (APPROVE, every required review point of GetMatter 
 IntakeService.GetCase (bounded poll until COMPLETED); HotlineService.QueryCaseStatus with the
 last six characters of the ID number.
 
+多地联办 (MODE_JOINT): ResolveRoute and SubmitCase of GA-HJ-QY-GZDD (home 640104 银川 = 迁出地,
+destination 140922 五台 = 迁入地): part QR at 140922-gongan, part QC at 640100-gongan waiting for
+QR; ClaimCase by 640100-gongan is FAILED_PRECONDITION; 140922-gongan claims and approves QR with
+QR's review points; then 640100-gongan claims and approves QC; GetCase shows the case
+COMPLETED with both parts approved.
+
+一件事 (bundles): ListBundles has YJS-CS with each material once; SubmitBundle with the union of
+required materials opens one case per member (idempotent on its key); GetBundle by number shows
+the members and the derived status; GetCase of a member carries the bundle.
+
 Environment:
   TONGBAN_CLI          the tongban CLI (default target/debug/tongban), used for `token mint`
   TONGBAN_STATE_DIR    the services' state directory (holds the token signing key)
@@ -335,6 +345,253 @@ def run_generated(checks: Checks, out_dir: str) -> None:
         view.applicant_name_masked != NAME and bool(view.applicant_name_masked),
         view.applicant_name_masked,
     )
+
+    apis = {
+        "catalog": catalog_api, "intake": intake_api, "review": review_api,
+        "common": common, "catalog_pb": catalog, "intake_pb": intake, "review_pb": review,
+    }
+    run_joint(checks, apis, clerk, bound)
+    run_bundle(checks, apis, clerk, bound)
+
+
+def expect_error(what: str, rpc, request, token: str, code_name: str):
+    """Calls `rpc` expecting it to fail with the gRPC status `code_name`; returns the error."""
+    import grpc
+
+    try:
+        rpc(request, metadata=metadata(token), timeout=RPC_TIMEOUT)
+    except grpc.RpcError as err:
+        if err.code().name != code_name:
+            raise ContractFailure(
+                f"{what}: expected {code_name}, got {err.code().name}: {err.details()}"
+            ) from err
+        return err
+    raise ContractFailure(f"{what}: expected {code_name}, but the call succeeded")
+
+
+def electronic(common, codes):
+    """Presented materials: an electronic scan of each code."""
+    return [
+        common.PresentedMaterial(
+            material_code=code, form=common.MATERIAL_FORM_ELECTRONIC, sha256=SCAN_SHA256, pages=1
+        )
+        for code in codes
+    ]
+
+
+def _assignment_of(review_api, review, office: str, case_id: str, token: str):
+    """The office's assignment of the case, or None while it has not arrived."""
+    inbox = call(
+        "ListAssignments",
+        review_api.ListAssignments,
+        review.ListAssignmentsRequest(office_id=office),
+        token,
+    )
+    return next((a for a in inbox.assignments if a.case_id == case_id), None)
+
+
+def run_joint(checks: Checks, apis: dict, clerk: str, bound: float) -> None:
+    """多地联办: two offices, the second acting only after the first approved."""
+    catalog_api, intake_api, review_api = apis["catalog"], apis["intake"], apis["review"]
+    common, catalog, intake, review = (
+        apis["common"], apis["catalog_pb"], apis["intake_pb"], apis["review_pb"]
+    )
+    state_name = review.AssignmentState.Name
+    part_state = common.PartState.Name
+    matter_code, home, destination = "GA-HJ-QY-GZDD", "640104", "140922"
+    move_in, move_out = "140922-gongan", "640100-gongan"
+    wutai = mint("reviewer", move_in, "审批-契约-五台")
+    yinchuan = mint("reviewer", move_out, "审批-契约-银川")
+
+    step(f"CatalogService.GetMatter / ResolveRoute: {matter_code} MODE_JOINT, home {home}, destination {destination}")
+    matter = call("GetMatter", catalog_api.GetMatter, catalog.GetMatterRequest(code=matter_code), clerk)
+    parts = {p.code: p for p in matter.parts}
+    checks.equal("matter: parts", sorted(parts), ["QC", "QR"])
+    checks.equal("matter: QC comes after QR", list(parts["QC"].after), ["QR"])
+    route = call(
+        "ResolveRoute",
+        catalog_api.ResolveRoute,
+        catalog.ResolveRouteRequest(
+            matter_code=matter_code, window_office_id=WINDOW, home_division=home,
+            mode=common.MODE_JOINT, destination_division=destination,
+        ),
+        clerk,
+    )
+    routed = {p.part_code: p.office_id for p in route.parts}
+    checks.equal("route: each part's office", routed, {"QR": move_in, "QC": move_out})
+
+    step("IntakeService.SubmitCase: MODE_JOINT without destination_division is INVALID_ARGUMENT")
+    request = intake.SubmitCaseRequest(
+        idempotency_key=f"contract-joint-{uuid.uuid4()}",
+        window_office_id=WINDOW,
+        matter_code=matter_code,
+        mode=common.MODE_JOINT,
+        applicant=common.Applicant(name=NAME, id_number=ID_NUMBER, phone=PHONE),
+        home_division=home,
+        materials=electronic(common, [m.code for m in matter.materials if m.required]),
+        delivery=common.Delivery(method=common.DELIVERY_METHOD_WINDOW_PICKUP),
+    )
+    err = expect_error("SubmitCase (no destination)", intake_api.SubmitCase, request, clerk, "INVALID_ARGUMENT")
+    checks.check("missing destination refused", bool(err.details()), err.details())
+
+    step("IntakeService.SubmitCase: MODE_JOINT, destination 140922")
+    request.idempotency_key = f"contract-joint-{uuid.uuid4()}"
+    request.destination_division = destination
+    accepted = call("SubmitCase", intake_api.SubmitCase, request, clerk)
+    print(f"    case {accepted.case_number} ({accepted.case_id})")
+    states = {p.part_code: part_state(p.state) for p in accepted.parts}
+    checks.equal(
+        "submit: part states", states, {"QR": "PART_STATE_ROUTED", "QC": "PART_STATE_WAITING"}
+    )
+    checks.equal("submit: responsible office is the first part's", accepted.responsible_office_id, move_in)
+
+    step(f"ReviewService: {move_out}'s part QC waits, its claim is FAILED_PRECONDITION")
+    waiting = poll(
+        f"part QC listed at {move_out}",
+        lambda: _assignment_of(review_api, review, move_out, accepted.case_id, yinchuan),
+        lambda a: a is not None,
+        bound,
+    )
+    checks.equal("QC: part code", waiting.part_code, "QC")
+    checks.equal("QC: state", state_name(waiting.state), "ASSIGNMENT_STATE_WAITING")
+    checks.check("QC: waiting_for names QR", bool(waiting.waiting_for), str(list(waiting.waiting_for)))
+    err = expect_error(
+        "ClaimCase (QC before QR)",
+        review_api.ClaimCase,
+        review.ClaimCaseRequest(case_id=accepted.case_id),
+        yinchuan,
+        "FAILED_PRECONDITION",
+    )
+    checks.check(
+        "QC: claim refused, naming the part it waits for", parts["QR"].name in err.details(), err.details()
+    )
+
+    step(f"ReviewService: {move_in} claims and approves QR with QR's review points")
+    first = poll(
+        f"part QR listed at {move_in}",
+        lambda: _assignment_of(review_api, review, move_in, accepted.case_id, wutai),
+        lambda a: a is not None,
+        bound,
+    )
+    checks.equal("QR: part code", first.part_code, "QR")
+    checks.equal("QR: own review points", sorted(first.review_point_codes), sorted(parts["QR"].review_point_codes))
+    checks.check("QR: the other part's office is not shown", move_out not in str(first))
+    call("ClaimCase", review_api.ClaimCase, review.ClaimCaseRequest(case_id=accepted.case_id), wutai)
+    decided = call(
+        "DecideCase",
+        review_api.DecideCase,
+        review.DecideCaseRequest(
+            case_id=accepted.case_id,
+            decision=common.DECISION_APPROVE,
+            reason="符合迁入条件 / eligible to move in",
+            checklist=[
+                common.ChecklistItem(review_point_code=code, passed=True)
+                for code in parts["QR"].review_point_codes
+            ],
+        ),
+        wutai,
+    )
+    checks.equal("QR: decided", state_name(decided.state), "ASSIGNMENT_STATE_DECIDED")
+
+    step(f"ReviewService: {move_out} claims and approves QC")
+    poll(
+        "QC ready to claim",
+        lambda: _assignment_of(review_api, review, move_out, accepted.case_id, yinchuan),
+        lambda a: a is not None and a.state == review.ASSIGNMENT_STATE_ROUTED,
+        bound,
+    )
+    call("ClaimCase", review_api.ClaimCase, review.ClaimCaseRequest(case_id=accepted.case_id), yinchuan)
+    decided = call(
+        "DecideCase",
+        review_api.DecideCase,
+        review.DecideCaseRequest(
+            case_id=accepted.case_id,
+            decision=common.DECISION_APPROVE,
+            reason="准予迁出 / moved out",
+            checklist=[
+                common.ChecklistItem(review_point_code=code, passed=True)
+                for code in parts["QC"].review_point_codes
+            ],
+        ),
+        yinchuan,
+    )
+    checks.equal("QC: decided", state_name(decided.state), "ASSIGNMENT_STATE_DECIDED")
+
+    step("IntakeService.GetCase: the joint case is COMPLETED with both parts approved")
+    case = poll(
+        "joint case completed",
+        lambda: call("GetCase", intake_api.GetCase, intake.GetCaseRequest(case_id=accepted.case_id), clerk),
+        lambda c: c.status == common.CASE_STATUS_COMPLETED
+        and all(p.state == common.PART_STATE_APPROVED for p in c.parts),
+        bound,
+    )
+    checks.equal("joint case: decision", common.Decision.Name(case.decision), "DECISION_APPROVE")
+    checks.equal(
+        "joint case: parts",
+        {p.part_code: part_state(p.state) for p in case.parts},
+        {"QR": "PART_STATE_APPROVED", "QC": "PART_STATE_APPROVED"},
+    )
+    checks.equal("joint case: destination", case.destination_division, destination)
+
+
+def run_bundle(checks: Checks, apis: dict, clerk: str, bound: float) -> None:
+    """一件事: one submission with the merged materials, one case per member."""
+    catalog_api, intake_api = apis["catalog"], apis["intake"]
+    common, catalog, intake = apis["common"], apis["catalog_pb"], apis["intake_pb"]
+    code, home = "YJS-CS", "140922"
+
+    step("CatalogService.ListBundles: 出生一件事 YJS-CS, each material once")
+    listed = call("ListBundles", catalog_api.ListBundles, catalog.ListBundlesRequest(), clerk)
+    bundles = {b.code: b for b in listed.bundles}
+    checks.check("ListBundles has YJS-CS", code in bundles, str(sorted(bundles)))
+    definition = bundles[code]
+    material_codes = [m.material.code for m in definition.materials]
+    checks.equal("YJS-CS: each material once", len(material_codes), len(set(material_codes)))
+    shared = [m for m in definition.materials if len(m.matter_codes) > 1]
+    checks.check("YJS-CS: a material shared by several members", bool(shared))
+    checks.check(
+        "YJS-CS: window pick-up allowed for every member",
+        common.DELIVERY_METHOD_WINDOW_PICKUP in definition.delivery_methods,
+    )
+
+    step("IntakeService.SubmitBundle: YJS-CS, home 140922, the required materials once")
+    request = intake.SubmitBundleRequest(
+        idempotency_key=f"contract-bundle-{uuid.uuid4()}",
+        window_office_id=WINDOW,
+        bundle_code=code,
+        mode=common.MODE_ONLINE,
+        applicant=common.Applicant(name=NAME, id_number=ID_NUMBER, phone=PHONE),
+        home_division=home,
+        materials=electronic(common, [m.material.code for m in definition.materials if m.material.required]),
+        delivery=common.Delivery(method=common.DELIVERY_METHOD_WINDOW_PICKUP),
+    )
+    bundle = call("SubmitBundle", intake_api.SubmitBundle, request, clerk)
+    print(f"    bundle {bundle.bundle_number} ({bundle.bundle_id}), {len(bundle.cases)} cases")
+    checks.check("bundle: number from the window's division", bundle.bundle_number.startswith("140922-"))
+    checks.equal(
+        "bundle: one case per member, in order",
+        [c.matter_code for c in bundle.cases],
+        list(definition.matter_codes),
+    )
+    numbers = [c.case_number for c in bundle.cases]
+    checks.check("bundle: each member its own case number", len(set(numbers)) == len(numbers) and all(numbers))
+    again = call("SubmitBundle (same key)", intake_api.SubmitBundle, request, clerk)
+    checks.equal("same idempotency key gives the same bundle", again.bundle_id, bundle.bundle_id)
+
+    step("IntakeService.GetBundle by number; GetCase of a member carries the bundle")
+    fetched = call(
+        "GetBundle", intake_api.GetBundle, intake.GetBundleRequest(bundle_number=bundle.bundle_number), clerk
+    )
+    checks.equal("GetBundle: same bundle", fetched.bundle_id, bundle.bundle_id)
+    checks.equal("GetBundle: members", [c.case_number for c in fetched.cases], numbers)
+    checks.equal(
+        "GetBundle: derived status", common.BundleStatus.Name(fetched.status), "BUNDLE_STATUS_IN_PROGRESS"
+    )
+    member = call(
+        "GetCase", intake_api.GetCase, intake.GetCaseRequest(case_id=bundle.cases[0].case_id), clerk
+    )
+    checks.equal("member case: its bundle", member.bundle.bundle_number, bundle.bundle_number)
+    checks.equal("member case: bundle members", len(member.bundle.members), len(numbers))
 
 
 def _query_status(hotline_api, hotline, case_number: str, token: str):

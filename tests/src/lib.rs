@@ -2,16 +2,24 @@
 //! gRPC API, as a window clerk, a reviewer or a hotline operator would, plus NATS to inspect the
 //! stream.
 
-use tongban_proto::catalog::v1::GetMatterRequest;
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tongban_proto::catalog::v1::{BundleDefinition, GetMatterRequest};
 use tongban_proto::common::v1::{
-    Applicant, Delivery, DeliveryMethod, MaterialForm, Mode, PresentedMaterial,
+    Applicant, ChecklistItem, Delivery, DeliveryMethod, MaterialForm, Mode, PresentedMaterial,
 };
 use tongban_proto::hotline::v1::hotline_service_client::HotlineServiceClient;
-use tongban_proto::intake::v1::SubmitCaseRequest;
+use tongban_proto::hotline::v1::{CaseStatusView, QueryCaseStatusRequest};
 use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use tongban_proto::intake::v1::{Bundle, Case, GetBundleRequest, GetCaseRequest};
+use tongban_proto::intake::v1::{SubmitBundleRequest, SubmitCaseRequest};
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
-use tongban_testkit::{Bearer, channel};
+use tongban_proto::review::v1::{Assignment, GetAssignmentRequest};
+use tongban_testkit::{Bearer, channel, eventually};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -23,6 +31,9 @@ pub const ID_NUMBER: &str = "11010519491231002X";
 pub const PHONE: &str = "13812345678";
 /// Applicant name used by the tests.
 pub const NAME: &str = "王小明";
+
+/// Bound for events to travel between services in the tests.
+pub const PROPAGATION: Duration = Duration::from_secs(20);
 
 /// A channel with the bearer interceptor, as every client here uses.
 pub type Authed = InterceptedService<Channel, Bearer>;
@@ -124,7 +135,304 @@ pub async fn submit_request(
             method: DeliveryMethod::WindowPickup.into(),
             address: String::new(),
         }),
+        destination_division: String::new(),
     })
+}
+
+/// A complete 多地联办 SubmitCase request: as [`submit_request`] under MODE_JOINT, with the
+/// applicant moving from `home_division` (迁出地, 转出地) to `destination_division` (迁入地, 转入地).
+///
+/// # Errors
+/// GetMatter failed.
+pub async fn joint_request(
+    catalog: &mut CatalogServiceClient<Authed>,
+    key: &str,
+    matter: &str,
+    home_division: &str,
+    destination_division: &str,
+) -> Result<SubmitCaseRequest, tonic::Status> {
+    let mut request = submit_request(catalog, key, matter, home_division, Mode::Joint).await?;
+    destination_division.clone_into(&mut request.destination_division);
+    Ok(request)
+}
+
+/// A complete SubmitBundle request at [`WINDOW`] for bundle `code`, as the window's client
+/// builds it from CatalogService.GetBundle: every required material of the union presented once,
+/// the first mode every member allows (全程网办 when offered), pick-up at the window when every
+/// member offers it (else the first common delivery method). Returns the definition with it.
+///
+/// # Errors
+/// GetBundle failed.
+pub async fn bundle_request(
+    catalog: &mut CatalogServiceClient<Authed>,
+    key: &str,
+    code: &str,
+    home_division: &str,
+) -> Result<(SubmitBundleRequest, BundleDefinition), tonic::Status> {
+    let definition = catalog
+        .get_bundle(tongban_proto::catalog::v1::GetBundleRequest {
+            code: code.to_owned(),
+        })
+        .await?
+        .into_inner();
+    let mode = if definition.modes().any(|m| m == Mode::Online) {
+        Mode::Online
+    } else {
+        definition.modes().next().unwrap_or(Mode::Online)
+    };
+    let materials = definition
+        .materials
+        .iter()
+        .filter_map(|m| m.material.as_ref())
+        .filter(|m| m.required)
+        .map(|m| presented(&m.code, mode, m.paper_original_required))
+        .collect();
+    let method = if definition
+        .delivery_methods()
+        .any(|m| m == DeliveryMethod::WindowPickup)
+    {
+        DeliveryMethod::WindowPickup
+    } else {
+        definition
+            .delivery_methods()
+            .next()
+            .unwrap_or(DeliveryMethod::WindowPickup)
+    };
+    let address = if method == DeliveryMethod::Mail {
+        "山西省忻州市五台县台城镇五台山路1号".to_owned()
+    } else {
+        String::new()
+    };
+    let request = SubmitBundleRequest {
+        idempotency_key: key.to_owned(),
+        window_office_id: WINDOW.to_owned(),
+        bundle_code: code.to_owned(),
+        mode: mode.into(),
+        applicant: Some(Applicant {
+            name: NAME.to_owned(),
+            id_number: ID_NUMBER.to_owned(),
+            phone: PHONE.to_owned(),
+        }),
+        home_division: home_division.to_owned(),
+        materials,
+        delivery: Some(Delivery {
+            method: method.into(),
+            address,
+        }),
+    };
+    Ok((request, definition))
+}
+
+/// A checklist answering each 审查要点 the reviewer of `matter` answers — for a 多地联办 part
+/// `part` only that part's points (CatalogService.GetMatter: `parts[].review_point_codes`) —
+/// every one passed.
+///
+/// # Errors
+/// GetMatter failed, or the matter has no part `part`.
+pub async fn passing_checklist(
+    catalog: &mut CatalogServiceClient<Authed>,
+    matter: &str,
+    part: Option<&str>,
+) -> Result<Vec<ChecklistItem>, tonic::Status> {
+    let found = catalog
+        .get_matter(GetMatterRequest {
+            code: matter.to_owned(),
+        })
+        .await?
+        .into_inner();
+    let codes: Vec<String> = match part {
+        Some(code) => found
+            .parts
+            .iter()
+            .find(|p| p.code == code)
+            .map(|p| p.review_point_codes.clone())
+            .ok_or_else(|| tonic::Status::not_found(format!("{matter} has no part {code}")))?,
+        None => found.review_points.iter().map(|p| p.code.clone()).collect(),
+    };
+    Ok(codes
+        .into_iter()
+        .map(|code| ChecklistItem {
+            review_point_code: code,
+            passed: true,
+            note: "核查无误 / checked".to_owned(),
+        })
+        .collect())
+}
+
+/// What the caller tells the 12345 hotline to prove who they are: the last six characters of
+/// [`ID_NUMBER`].
+#[must_use]
+pub fn id_tail() -> String {
+    ID_NUMBER[ID_NUMBER.len() - 6..].to_owned()
+}
+
+/// Asks `ask` until its answer satisfies `want`, within [`PROPAGATION`]. On time-out the error
+/// says `what` was awaited and shows the last answer (or refusal), so a failure tells what the
+/// service showed instead.
+///
+/// # Errors
+/// The condition did not hold in time.
+pub async fn until<T, F, Fut>(
+    what: &str,
+    mut ask: F,
+    want: impl Fn(&T) -> bool,
+) -> Result<T, String>
+where
+    T: Debug,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    let last: Mutex<String> = Mutex::new("no answer".to_owned());
+    let (last_seen, want) = (&last, &want);
+    let found = eventually(PROPAGATION, || {
+        let answer = ask();
+        async move {
+            let answer = answer.await;
+            let keep = |text: String| {
+                if let Ok(mut slot) = last_seen.lock() {
+                    *slot = text;
+                }
+            };
+            match answer {
+                Ok(value) if want(&value) => Some(value),
+                Ok(value) => {
+                    keep(format!("{value:?}"));
+                    None
+                }
+                Err(status) => {
+                    keep(format!("{status:?}"));
+                    None
+                }
+            }
+        }
+    })
+    .await;
+    found.map_err(|timed_out| {
+        let seen = last.lock().map(|s| s.clone()).unwrap_or_default();
+        format!("{what}: {timed_out}; last answer: {seen}")
+    })
+}
+
+/// Waits until the office of `inbox` shows case `case_id` (GetAssignment) as `want` accepts.
+///
+/// # Errors
+/// As [`until`].
+pub async fn assignment_until(
+    inbox: &ReviewServiceClient<Authed>,
+    case_id: &str,
+    what: &str,
+    want: impl Fn(&Assignment) -> bool,
+) -> Result<Assignment, String> {
+    until(
+        what,
+        || {
+            let mut inbox = inbox.clone();
+            let request = GetAssignmentRequest {
+                case_id: case_id.to_owned(),
+            };
+            async move {
+                inbox
+                    .get_assignment(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        },
+        want,
+    )
+    .await
+}
+
+/// Waits until the window shows case `case_id` (GetCase) as `want` accepts.
+///
+/// # Errors
+/// As [`until`].
+pub async fn case_until(
+    window: &IntakeServiceClient<Authed>,
+    case_id: &str,
+    what: &str,
+    want: impl Fn(&Case) -> bool,
+) -> Result<Case, String> {
+    until(
+        what,
+        || {
+            let mut window = window.clone();
+            let request = GetCaseRequest {
+                case_id: case_id.to_owned(),
+                ..Default::default()
+            };
+            async move {
+                window
+                    .get_case(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        },
+        want,
+    )
+    .await
+}
+
+/// Waits until the window shows bundle `bundle_id` (GetBundle) as `want` accepts.
+///
+/// # Errors
+/// As [`until`].
+pub async fn bundle_until(
+    window: &IntakeServiceClient<Authed>,
+    bundle_id: &str,
+    what: &str,
+    want: impl Fn(&Bundle) -> bool,
+) -> Result<Bundle, String> {
+    until(
+        what,
+        || {
+            let mut window = window.clone();
+            let request = GetBundleRequest {
+                bundle_id: bundle_id.to_owned(),
+                ..Default::default()
+            };
+            async move {
+                window
+                    .get_bundle(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        },
+        want,
+    )
+    .await
+}
+
+/// Waits until the 12345 hotline shows case `case_number` (QueryCaseStatus, verified with
+/// [`id_tail`]) as `want` accepts. Every query of a number the hotline does not know yet counts
+/// towards its verification lock-out (5 an hour), so call this only once the hotline has had
+/// time to learn of the case.
+///
+/// # Errors
+/// As [`until`].
+pub async fn hotline_until(
+    calls: &HotlineServiceClient<Authed>,
+    case_number: &str,
+    what: &str,
+    want: impl Fn(&CaseStatusView) -> bool,
+) -> Result<CaseStatusView, String> {
+    until(
+        what,
+        || {
+            let mut calls = calls.clone();
+            let request = QueryCaseStatusRequest {
+                case_number: case_number.to_owned(),
+                verification: id_tail(),
+            };
+            async move {
+                calls
+                    .query_case_status(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        },
+        want,
+    )
+    .await
 }
 
 /// Where `text` shows personal data in full: the test ID number or phone, or any number of 11 or

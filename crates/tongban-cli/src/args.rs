@@ -89,6 +89,10 @@ pub enum StateArg {
     Supplemented,
     /// 已决定.
     Decided,
+    /// 待前序环节办结 (多地联办: the part waits for earlier parts).
+    Waiting,
+    /// 已取消 (多地联办: another part was denied first).
+    Cancelled,
 }
 
 impl From<StateArg> for AssignmentState {
@@ -99,6 +103,8 @@ impl From<StateArg> for AssignmentState {
             StateArg::SupplementRequested => AssignmentState::SupplementRequested,
             StateArg::Supplemented => AssignmentState::Supplemented,
             StateArg::Decided => AssignmentState::Decided,
+            StateArg::Waiting => AssignmentState::Waiting,
+            StateArg::Cancelled => AssignmentState::Cancelled,
         }
     }
 }

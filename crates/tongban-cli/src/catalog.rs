@@ -5,15 +5,16 @@ use chrono::{DateTime, FixedOffset};
 use clap::Subcommand;
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{
-    ComputeDueDateRequest, GetMatterRequest, GetNoticeRequest, ListMattersRequest,
-    ListOfficesRequest, ResolveRouteRequest,
+    ComputeDueDateRequest, GetBundleRequest, GetMatterRequest, GetNoticeRequest,
+    ListBundlesRequest, ListMattersRequest, ListOfficesRequest, ResolveRouteRequest,
 };
-use tongban_proto::common::v1::Scope;
+use tongban_proto::common::v1::{Mode, Scope};
 
-use crate::args::{ScopeArg, parse_moment};
-use crate::client::Service;
+use crate::args::{ModeArg, ScopeArg, parse_moment};
+use crate::client::{Conn, Service};
 use crate::error::CliError;
 use crate::output::{Fields, Label, Lang, due, t, time, working_days};
+use crate::views::{MatterNames, OfficeNames};
 use crate::{Ctx, json, views};
 
 /// `tongban catalog` subcommands.
@@ -28,7 +29,8 @@ pub enum CatalogCommand {
         #[arg(long, value_enum)]
         scope: Option<ScopeArg>,
     },
-    /// 事项详情（五统一）/ one matter with all its standard fields.
+    /// 事项详情（五统一，含多地联办环节）/ one matter with all its standard fields and joint parts.
+    #[command(visible_alias = "matter")]
     Show {
         /// 事项编码 / matter code.
         code: String,
@@ -66,6 +68,19 @@ pub enum CatalogCommand {
         /// 申请人户籍/属地区划代码 / applicant's home division.
         #[arg(long)]
         home: String,
+        /// 办理模式：joint 时列出每个联办环节的去向 / mode; `joint` routes every part.
+        #[arg(long, value_enum)]
+        mode: Option<ModeArg>,
+        /// 迁入/转入地区划代码（多地联办）/ destination division (joint handling).
+        #[arg(long)]
+        destination: Option<String>,
+    },
+    /// 一件事清单：成员事项与合并材料 / the bundles (一件事), their members and merged materials.
+    Bundles,
+    /// 一件事详情 / one bundle (一件事) by code.
+    Bundle {
+        /// 一件事编码 / bundle code (e.g. YJS-CS).
+        code: String,
     },
     /// 计算办结时限 / the end of the Nth working day after a moment.
     Due {
@@ -143,18 +158,61 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 views::offices(lang, &r.offices)
             });
         }
-        CatalogCommand::Route { code, window, home } => {
+        CatalogCommand::Route {
+            code,
+            window,
+            home,
+            mode,
+            destination,
+        } => {
             let request = ResolveRouteRequest {
                 matter_code: code,
                 window_office_id: window,
                 home_division: home,
+                mode: mode.map_or(Mode::Unspecified, Mode::from) as i32,
+                destination_division: destination.unwrap_or_default(),
             };
             let r = client
                 .resolve_route(request)
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(json::route(&r), || views::route(lang, &r));
+            let offices = if r.parts.is_empty() || ctx.json {
+                OfficeNames::default()
+            } else {
+                directory(&mut client).await
+            };
+            ctx.emit(json::route(&r), || views::route(lang, &r, &offices));
+        }
+        CatalogCommand::Bundles => {
+            let r = client
+                .list_bundles(ListBundlesRequest {})
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            let matters = if ctx.json {
+                MatterNames::default()
+            } else {
+                matter_names(&mut client).await
+            };
+            ctx.emit(json::bundles(&r), || {
+                views::bundles(lang, &r.bundles, &r.catalog_version, &matters)
+            });
+        }
+        CatalogCommand::Bundle { code } => {
+            let b = client
+                .get_bundle(GetBundleRequest { code })
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            let matters = if ctx.json {
+                MatterNames::default()
+            } else {
+                matter_names(&mut client).await
+            };
+            ctx.emit(json::bundle_definition(&b), || {
+                views::bundle_definition(lang, &b, &matters)
+            });
         }
         CatalogCommand::Due { from, days } => {
             let start = prost_types::Timestamp::from(std::time::SystemTime::from(from));
@@ -173,6 +231,40 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// The office directory's names, to show next to office ids. Best effort: a failure leaves the
+/// names out (the ids are still shown) rather than failing the command that wanted them.
+pub async fn office_names(ctx: &Ctx) -> OfficeNames {
+    match ctx.conn(Service::Intake).await {
+        Ok(conn) => directory(&mut CatalogServiceClient::new(conn)).await,
+        Err(_) => OfficeNames::default(),
+    }
+}
+
+async fn directory(client: &mut CatalogServiceClient<Conn>) -> OfficeNames {
+    let request = ListOfficesRequest {
+        division_prefix: String::new(),
+        windows_only: false,
+        department: String::new(),
+    };
+    client.list_offices(request).await.map_or_else(
+        |_| OfficeNames::default(),
+        |r| OfficeNames::from_offices(&r.into_inner().offices),
+    )
+}
+
+/// The catalog's matter names, to show next to a bundle's member codes; best effort like
+/// [`office_names`].
+async fn matter_names(client: &mut CatalogServiceClient<Conn>) -> MatterNames {
+    let request = ListMattersRequest {
+        department: String::new(),
+        scope: Scope::Unspecified as i32,
+    };
+    client.list_matters(request).await.map_or_else(
+        |_| MatterNames::default(),
+        |r| MatterNames::from_matters(&r.into_inner().matters),
+    )
 }
 
 fn due_view(

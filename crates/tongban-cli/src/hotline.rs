@@ -294,7 +294,14 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(json::status_view(&v), || views::status_view(lang, &v));
+            let offices = if ctx.json || (v.parts.is_empty() && v.bundle.is_none()) {
+                crate::views::OfficeNames::default()
+            } else {
+                crate::catalog::office_names(ctx).await
+            };
+            ctx.emit(json::status_view(&v), || {
+                views::status_view(lang, &v, &offices)
+            });
         }
         HotlineCommand::Complain {
             case_number,

@@ -5,14 +5,16 @@
 use prost_types::Timestamp;
 use serde_json::{Value, json};
 use tongban_proto::catalog::v1::{
-    ComputeDueDateResponse, ListMattersResponse, Matter, Notice, Office, ResolveRouteResponse,
+    BundleDefinition, ComputeDueDateResponse, ListBundlesResponse, ListMattersResponse, Material,
+    Matter, Notice, Office, ResolveRouteResponse,
 };
 use tongban_proto::common::v1::{
-    CaseStatus, ChecklistItem, Decision, Delivery, DeliveryMethod, MaskedApplicant, MaterialForm,
-    Mode, PresentedMaterial, Scope, TimelineEntry,
+    BundleStatus, BundleSummary, CasePart, CaseStatus, ChecklistItem, Decision, Delivery,
+    DeliveryMethod, MaskedApplicant, MaterialForm, Mode, PartState, PresentedMaterial, Scope,
+    TimelineEntry,
 };
 use tongban_proto::hotline::v1::CaseStatusView;
-use tongban_proto::intake::v1::{Case, SubmitCaseResponse};
+use tongban_proto::intake::v1::{Bundle, Case, SubmitCaseResponse};
 use tongban_proto::review::v1::{Assignment, AssignmentState};
 
 use crate::output::rfc3339;
@@ -50,11 +52,7 @@ pub fn matter(m: &Matter) -> Value {
         "scopes": m.scopes.iter().map(|s| enum_name!(Scope, *s)).collect::<Vec<_>>(),
         "modes": m.modes.iter().map(|s| enum_name!(Mode, *s)).collect::<Vec<_>>(),
         "conditions": m.conditions,
-        "materials": m.materials.iter().map(|x| json!({
-            "code": x.code, "name": x.name, "required": x.required,
-            "paper_original_required": x.paper_original_required,
-            "accepted_certificate_types": x.accepted_certificate_types, "notes": x.notes,
-        })).collect::<Vec<_>>(),
+        "materials": m.materials.iter().map(material_definition).collect::<Vec<_>>(),
         "review_points": m.review_points.iter().map(|p| json!({
             "code": p.code, "question": p.question, "required": p.required,
         })).collect::<Vec<_>>(),
@@ -65,7 +63,88 @@ pub fn matter(m: &Matter) -> Value {
         "fee_fen": m.fee_fen,
         "delivery_methods": m.delivery_methods.iter().map(|d| enum_name!(DeliveryMethod, *d)).collect::<Vec<_>>(),
         "legal_basis": m.legal_basis,
+        "parts": m.parts.iter().map(|p| json!({
+            "code": p.code, "name": p.name, "name_en": p.name_en, "department": p.department,
+            "locality": p.locality, "after": p.after, "review_point_codes": p.review_point_codes,
+        })).collect::<Vec<_>>(),
     })
+}
+
+fn material_definition(x: &Material) -> Value {
+    json!({
+        "code": x.code, "name": x.name, "required": x.required,
+        "paper_original_required": x.paper_original_required,
+        "accepted_certificate_types": x.accepted_certificate_types, "notes": x.notes,
+    })
+}
+
+/// 一件事 of the catalog: members, common modes and delivery methods, the union of materials.
+pub fn bundle_definition(b: &BundleDefinition) -> Value {
+    json!({
+        "code": b.code, "name": b.name, "name_en": b.name_en, "description": b.description,
+        "matter_codes": b.matter_codes,
+        "materials": b.materials.iter().map(|x| json!({
+            "material": x.material.as_ref().map(material_definition),
+            "matter_codes": x.matter_codes,
+        })).collect::<Vec<_>>(),
+        "modes": b.modes.iter().map(|s| enum_name!(Mode, *s)).collect::<Vec<_>>(),
+        "delivery_methods": b.delivery_methods.iter().map(|d| enum_name!(DeliveryMethod, *d)).collect::<Vec<_>>(),
+    })
+}
+
+/// Every 一件事 of the catalog.
+pub fn bundles(r: &ListBundlesResponse) -> Value {
+    json!({
+        "catalog_version": r.catalog_version,
+        "bundles": r.bundles.iter().map(bundle_definition).collect::<Vec<_>>(),
+    })
+}
+
+/// One 多地联办 part of a case.
+pub fn part(p: &CasePart) -> Value {
+    json!({
+        "part_code": p.part_code, "name": p.name, "name_en": p.name_en,
+        "department": p.department, "office_id": p.office_id, "scope": enum_name!(Scope, p.scope),
+        "agreement_id": p.agreement_id, "after": p.after, "state": enum_name!(PartState, p.state),
+        "decision": enum_name!(Decision, p.decision), "reason": p.reason,
+        "updated_at": ts(p.updated_at.as_ref()), "locality": p.locality, "division": p.division,
+    })
+}
+
+fn parts(list: &[CasePart]) -> Value {
+    list.iter().map(part).collect()
+}
+
+/// The 一件事 a case belongs to, as shown beside the case.
+pub fn bundle_summary(b: Option<&BundleSummary>) -> Value {
+    b.map_or(Value::Null, |b| {
+        json!({
+            "bundle_id": b.bundle_id, "bundle_number": b.bundle_number, "bundle_code": b.bundle_code,
+            "name": b.name, "status": enum_name!(BundleStatus, b.status),
+            "members": b.members.iter().map(|m| json!({
+                "case_id": m.case_id, "case_number": m.case_number, "matter_code": m.matter_code,
+                "matter_name": m.matter_name, "status": enum_name!(CaseStatus, m.status),
+                "responsible_office_id": m.responsible_office_id,
+            })).collect::<Vec<_>>(),
+        })
+    })
+}
+
+/// A 一件事 with its member cases, as the window sees it.
+pub fn bundle(b: &Bundle) -> Value {
+    json!({
+        "bundle_id": b.bundle_id, "bundle_number": b.bundle_number, "bundle_code": b.bundle_code,
+        "bundle_name": b.bundle_name, "status": enum_name!(BundleStatus, b.status),
+        "window_office_id": b.window_office_id, "submitted_at": ts(b.submitted_at.as_ref()),
+        "cases": b.cases.iter().map(case).collect::<Vec<_>>(),
+    })
+}
+
+/// The answer to a 一件事 submission, with the idempotency key used.
+pub fn bundle_submitted(b: &Bundle, idempotency_key: &str) -> Value {
+    let mut v = bundle(b);
+    v["idempotency_key"] = Value::from(idempotency_key);
+    v
 }
 
 /// The list of matters.
@@ -92,6 +171,7 @@ pub fn route(r: &ResolveRouteResponse) -> Value {
     json!({
         "scope": enum_name!(Scope, r.scope), "responsible_office_id": r.responsible_office_id,
         "agreement_id": r.agreement_id, "responsible_office": r.responsible_office.as_ref().map(office),
+        "parts": parts(&r.parts),
     })
 }
 
@@ -107,7 +187,7 @@ pub fn submitted(r: &SubmitCaseResponse, idempotency_key: &str) -> Value {
         "status": enum_name!(CaseStatus, r.status), "scope": enum_name!(Scope, r.scope),
         "responsible_office_id": r.responsible_office_id, "agreement_id": r.agreement_id,
         "accepted_at": ts(r.accepted_at.as_ref()), "due_at": ts(r.due_at.as_ref()),
-        "idempotency_key": idempotency_key,
+        "parts": parts(&r.parts), "idempotency_key": idempotency_key,
     })
 }
 
@@ -167,6 +247,8 @@ pub fn case(c: &Case) -> Value {
         "timeline": timeline(&c.timeline), "traceparent": c.traceparent,
         // The token holds the holder's ID number: only `--token-out` writes it.
         "result_certificate_identifier": c.result_certificate_identifier,
+        "parts": parts(&c.parts), "destination_division": c.destination_division,
+        "bundle": bundle_summary(c.bundle.as_ref()),
     })
 }
 
@@ -185,6 +267,8 @@ pub fn assignment(a: &Assignment) -> Value {
         "decision_reason": a.decision_reason, "checklist": checklist(&a.checklist),
         "supplement_items": a.supplement_items, "supplement_reason": a.supplement_reason,
         "decided_at": ts(a.decided_at.as_ref()),
+        "part_code": a.part_code, "part_name": a.part_name, "waiting_for": a.waiting_for,
+        "review_point_codes": a.review_point_codes, "bundle": bundle_summary(a.bundle.as_ref()),
     })
 }
 
@@ -205,6 +289,7 @@ pub fn status_view(v: &CaseStatusView) -> Value {
             "tracking_number": w.tracking_number, "purpose": w.purpose, "status": w.status,
             "updated_at": ts(w.updated_at.as_ref()),
         })).collect::<Vec<_>>(),
+        "parts": parts(&v.parts), "bundle": bundle_summary(v.bundle.as_ref()),
     })
 }
 
@@ -238,5 +323,49 @@ mod tests {
         assert!(!v.to_string().contains("secret-token"));
         assert_eq!(v["due_at"], "2026-10-09T00:00:00+08:00");
         assert_eq!(v["accepted_at"], Value::Null);
+        assert_eq!(v["parts"], json!([]));
+        assert_eq!(v["bundle"], Value::Null);
+    }
+
+    #[test]
+    fn parts_and_bundles_carry_proto_enum_names() {
+        use tongban_proto::common::v1::BundleMember;
+        let c = Case {
+            parts: vec![CasePart {
+                part_code: "QC".into(),
+                state: PartState::Waiting as i32,
+                scope: Scope::CrossProvince as i32,
+                after: vec!["QR".into()],
+                ..Default::default()
+            }],
+            bundle: Some(BundleSummary {
+                bundle_number: "140922-20261102-00007-3".into(),
+                status: BundleStatus::PartlyDenied as i32,
+                members: vec![BundleMember {
+                    matter_code: "RS-SBK-SL".into(),
+                    status: CaseStatus::Denied as i32,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let v = case(&c);
+        assert_eq!(v["parts"][0]["state"], "PART_STATE_WAITING");
+        assert_eq!(v["parts"][0]["scope"], "SCOPE_CROSS_PROVINCE");
+        assert_eq!(v["parts"][0]["after"], json!(["QR"]));
+        assert_eq!(v["parts"][0]["decision"], "DECISION_UNSPECIFIED");
+        assert_eq!(v["bundle"]["status"], "BUNDLE_STATUS_PARTLY_DENIED");
+        assert_eq!(v["bundle"]["members"][0]["status"], "CASE_STATUS_DENIED");
+        let b = Bundle {
+            bundle_number: "140922-20261102-00007-3".into(),
+            status: BundleStatus::InProgress as i32,
+            cases: vec![Case::default()],
+            ..Default::default()
+        };
+        let v = bundle_submitted(&b, "k-1");
+        assert_eq!(v["status"], "BUNDLE_STATUS_IN_PROGRESS");
+        assert_eq!(v["idempotency_key"], "k-1");
+        assert_eq!(v["cases"].as_array().map(Vec::len), Some(1));
     }
 }

@@ -153,6 +153,12 @@ pub async fn custody_section(ctx: &Ctx, case_id: &str) -> String {
             }
             out
         }
+        // NOT_FOUND: nothing this caller may see was shipped — e.g. the office of a 多地联办 part
+        // that is not the case's responsible office, to which no originals travel.
+        Err(CliError::Rpc { status, .. }) if status.code() == tonic::Code::NotFound => format!(
+            "\n{heading}: {}\n",
+            lang.pick(("无寄递", "nothing shipped"))
+        ),
         Err(err) => format!("\n{heading}: {}\n", err.render(lang).trim_end()),
     }
 }

@@ -2,8 +2,8 @@
 //! (ReviewService): inbox, live watch, claim (认领), 补正, decide with the 审查要点 checklist.
 
 use clap::{ArgGroup, Subcommand};
-use tongban_proto::catalog::v1::GetMatterRequest;
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tongban_proto::catalog::v1::{GetMatterRequest, Matter};
 use tongban_proto::common::v1::{ChecklistItem, Decision};
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
@@ -127,7 +127,15 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(json::assignment(&a), || views::assignment(lang, &a));
+            // The questions of the 审查要点 come from the catalog; without it the codes are shown.
+            let matter = if ctx.json {
+                None
+            } else {
+                matter_of(&a.matter_code, ctx).await.ok()
+            };
+            ctx.emit(json::assignment(&a), || {
+                views::assignment_with(lang, &a, matter.as_ref())
+            });
             if !ctx.json {
                 print!(
                     "{}",
@@ -224,8 +232,9 @@ async fn case_id_of(
         })
 }
 
-/// Every required review point of the case's matter as passed, except those given explicitly
-/// with `--check`, which win; explicit checks of other points are kept too.
+/// Every required review point of the case's matter (of the office's part, for 多地联办) as
+/// passed, except those given explicitly with `--check`, which win; explicit checks of other
+/// points are kept too.
 async fn all_pass(
     client: &mut ReviewServiceClient<Conn>,
     case_id: &str,
@@ -239,22 +248,33 @@ async fn all_pass(
         .await
         .map_err(CliError::rpc(Service::Review))?
         .into_inner();
-    let mut catalog = CatalogServiceClient::new(ctx.conn(Service::Intake).await?);
-    let matter = catalog
-        .get_matter(GetMatterRequest {
-            code: assignment.matter_code,
-        })
-        .await
-        .map_err(CliError::rpc(Service::Intake))?
-        .into_inner();
+    let matter = matter_of(&assignment.matter_code, ctx).await?;
     Ok(merge_checklist(
-        matter
-            .review_points
-            .iter()
-            .filter(|p| p.required)
-            .map(|p| p.code.as_str()),
+        required_points(&matter, &assignment.review_point_codes),
         explicit,
     ))
+}
+
+/// Codes of the required review points an office answers: those of its part for 多地联办 (`own`
+/// non-empty) — the others belong to other offices, and the server refuses them — else all.
+fn required_points<'a>(matter: &'a Matter, own: &'a [String]) -> impl Iterator<Item = &'a str> {
+    matter
+        .review_points
+        .iter()
+        .filter(move |p| p.required && (own.is_empty() || own.contains(&p.code)))
+        .map(|p| p.code.as_str())
+}
+
+/// The matter of the catalog with this code.
+async fn matter_of(code: &str, ctx: &Ctx) -> Result<Matter, CliError> {
+    let mut catalog = CatalogServiceClient::new(ctx.conn(Service::Intake).await?);
+    catalog
+        .get_matter(GetMatterRequest {
+            code: code.to_owned(),
+        })
+        .await
+        .map_err(CliError::rpc(Service::Intake))
+        .map(tonic::Response::into_inner)
 }
 
 /// Required points passed, overridden by the explicit outcomes with the same code.
@@ -312,6 +332,37 @@ async fn watch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tongban_proto::catalog::v1::ReviewPoint;
+
+    #[test]
+    fn a_joint_part_passes_only_its_own_points() {
+        let point = |code: &str, required: bool| ReviewPoint {
+            code: code.into(),
+            question: String::new(),
+            required,
+        };
+        let matter = Matter {
+            review_points: vec![
+                point("R1", true),
+                point("R2", true),
+                point("R4", false),
+                point("R_QC", true),
+            ],
+            ..Default::default()
+        };
+        let qr = ["R1".to_owned(), "R2".to_owned(), "R4".to_owned()];
+        assert_eq!(
+            required_points(&matter, &qr).collect::<Vec<_>>(),
+            ["R1", "R2"]
+        );
+        let qc = ["R_QC".to_owned()];
+        assert_eq!(required_points(&matter, &qc).collect::<Vec<_>>(), ["R_QC"]);
+        assert_eq!(
+            required_points(&matter, &[]).collect::<Vec<_>>(),
+            ["R1", "R2", "R_QC"],
+            "a case handled by one office answers every required point"
+        );
+    }
 
     #[test]
     fn explicit_checks_override_all_pass() {

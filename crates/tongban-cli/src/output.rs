@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Timelike, Utc};
 use prost_types::Timestamp;
-use tongban_proto::common::v1::{CaseStatus, Decision, DeliveryMethod, MaterialForm, Mode, Scope};
+use tongban_proto::common::v1::{
+    BundleStatus, CaseStatus, Decision, DeliveryMethod, MaterialForm, Mode, PartState, Scope,
+};
 use tongban_proto::review::v1::AssignmentState;
 
 /// Language of everything printed for people (`--lang`, env `TONGBAN_LANG`).
@@ -160,6 +162,23 @@ pub enum Label {
     Note,
     Traceparent,
     ApplicantName,
+    Parts,
+    Part,
+    WaitingFor,
+    Locality,
+    After,
+    DestinationDivision,
+    Bundle,
+    Bundles,
+    BundleCode,
+    BundleNumber,
+    BundleStatus,
+    BundleAccepted,
+    Members,
+    MemberMatters,
+    NeededBy,
+    SubmittedAt,
+    NoBundles,
 }
 
 impl Label {
@@ -280,6 +299,23 @@ impl Label {
             Note => ("备注", "Note"),
             Traceparent => ("追踪标识", "Trace"),
             ApplicantName => ("申请人姓名", "Applicant name"),
+            Parts => ("多地联办环节", "Joint parts"),
+            Part => ("联办环节", "Joint part"),
+            WaitingFor => ("待前序环节", "Waiting for"),
+            Locality => ("属地依据", "Locality"),
+            After => ("前序环节", "After"),
+            DestinationDivision => ("迁入/转入地区划", "Destination division"),
+            Bundle => ("一件事", "Bundle"),
+            Bundles => ("一件事清单", "Bundles"),
+            BundleCode => ("一件事编码", "Bundle code"),
+            BundleNumber => ("一件事编号", "Bundle number"),
+            BundleStatus => ("一件事状态", "Bundle status"),
+            BundleAccepted => ("一件事已受理", "Bundle accepted"),
+            Members => ("成员办件", "Member cases"),
+            MemberMatters => ("成员事项", "Member matters"),
+            NeededBy => ("所需事项", "Needed by"),
+            SubmittedAt => ("提交时间", "Submitted at"),
+            NoBundles => ("没有一件事。", "No bundles."),
         }
     }
 }
@@ -383,7 +419,52 @@ pub fn assignment_state(lang: Lang, value: i32) -> String {
         AssignmentState::Supplemented => Some(("已补正", "supplemented")),
         AssignmentState::Decided => Some(("已决定", "decided")),
         AssignmentState::Withdrawn => Some(("已撤回", "withdrawn")),
+        AssignmentState::Waiting => Some(("待前序环节办结", "waiting for earlier parts")),
+        AssignmentState::Cancelled => Some(("已取消", "cancelled")),
     })
+}
+
+/// 多地联办环节的状态 (the names of `tongban_domain::joint::PartState`).
+pub fn part_state(lang: Lang, value: i32) -> String {
+    enum_text(lang, value, |s: PartState| match s {
+        PartState::Unspecified => None,
+        PartState::Waiting => Some(("待前序环节办结", "waiting for earlier parts")),
+        PartState::Routed => Some(("已分派", "routed")),
+        PartState::Claimed => Some(("审查中", "under review")),
+        PartState::SupplementRequested => Some(("待补正", "supplement requested")),
+        PartState::Supplemented => Some(("已补正", "supplemented")),
+        PartState::Approved => Some(("准予", "approved")),
+        PartState::Denied => Some(("不予", "denied")),
+        PartState::Cancelled => Some(("已取消", "cancelled")),
+        PartState::Withdrawn => Some(("已撤回", "withdrawn")),
+    })
+}
+
+/// 一件事的状态, derived from its member cases.
+pub fn bundle_status(lang: Lang, value: i32) -> String {
+    enum_text(lang, value, |s: BundleStatus| match s {
+        BundleStatus::Unspecified => None,
+        BundleStatus::InProgress => Some(("办理中", "in progress")),
+        BundleStatus::SupplementRequested => Some(("待补正", "supplement requested")),
+        BundleStatus::Completed => Some(("已办结", "completed")),
+        BundleStatus::PartlyDenied => Some(("部分不予", "partly denied")),
+        BundleStatus::Denied => Some(("不予", "denied")),
+        BundleStatus::Withdrawn => Some(("已撤回", "withdrawn")),
+    })
+}
+
+/// Which of the applicant's localities decides a part's office: 户籍地（迁出地、转出地） or
+/// 迁入地（转入地）; other values as they are.
+pub fn locality(lang: Lang, value: &str) -> String {
+    match value {
+        "home_division" => lang
+            .pick(("户籍地（迁出/转出地）", "home (moving out)"))
+            .to_owned(),
+        "destination_division" => lang
+            .pick(("迁入/转入地", "destination (moving in)"))
+            .to_owned(),
+        other => other.to_owned(),
+    }
 }
 
 /// `是`/`yes` or `否`/`no`.
@@ -711,6 +792,26 @@ mod tests {
         assert_eq!(scope(Lang::Zh, 0), "—");
         assert_eq!(scope(Lang::Zh, 42), "未知(42)");
         assert_eq!(scope(Lang::En, 42), "unknown(42)");
+        assert_eq!(
+            assignment_state(Lang::Zh, AssignmentState::Waiting as i32),
+            "待前序环节办结"
+        );
+        assert_eq!(
+            assignment_state(Lang::Zh, AssignmentState::Cancelled as i32),
+            "已取消"
+        );
+        assert_eq!(part_state(Lang::Zh, PartState::Cancelled as i32), "已取消");
+        assert_eq!(part_state(Lang::En, PartState::Approved as i32), "approved");
+        assert_eq!(
+            bundle_status(Lang::Zh, BundleStatus::InProgress as i32),
+            "办理中"
+        );
+        assert_eq!(
+            bundle_status(Lang::Zh, BundleStatus::PartlyDenied as i32),
+            "部分不予"
+        );
+        assert_eq!(locality(Lang::Zh, "destination_division"), "迁入/转入地");
+        assert_eq!(locality(Lang::En, "elsewhere"), "elsewhere");
     }
 
     #[test]

@@ -1,15 +1,71 @@
 //! Human views of the proto messages, in the chosen language. Each returns the text to print.
 
-use tongban_proto::catalog::v1::{Matter, Office, ResolveRouteResponse};
-use tongban_proto::common::v1::{ChecklistItem, MaskedApplicant, PresentedMaterial, TimelineEntry};
+use std::collections::HashMap;
+
+use tongban_proto::catalog::v1::{
+    BundleDefinition, JointPart, Matter, Office, ResolveRouteResponse, ReviewPoint,
+};
+use tongban_proto::common::v1::{
+    BundleSummary, CasePart, ChecklistItem, MaskedApplicant, PresentedMaterial, TimelineEntry,
+};
 use tongban_proto::hotline::v1::CaseStatusView;
-use tongban_proto::intake::v1::Case;
-use tongban_proto::review::v1::Assignment;
+use tongban_proto::intake::v1::{Bundle, Case};
+use tongban_proto::review::v1::{Assignment, AssignmentState};
 
 use crate::output::{
-    Fields, Label, Lang, Table, assignment_state, case_status, decision, delivery_method, due, fee,
-    heading, material_form, mode, scope, t, time, working_days, yes_no,
+    Fields, Label, Lang, Table, assignment_state, bundle_status, case_status, decision,
+    delivery_method, due, fee, heading, locality, material_form, mode, part_state, scope, t, time,
+    working_days, yes_no,
 };
+
+/// Office names by id from the directory (`ListOffices`), so that a part or a bundle member
+/// reads `银川市公安局（640100-gongan）` rather than a bare id. Empty when the directory could not
+/// be read: ids are shown then.
+#[derive(Debug, Clone, Default)]
+pub struct OfficeNames(HashMap<String, String>);
+
+impl OfficeNames {
+    /// The names of `offices`.
+    pub fn from_offices(offices: &[Office]) -> Self {
+        Self(
+            offices
+                .iter()
+                .map(|o| (o.id.clone(), o.name.clone()))
+                .collect(),
+        )
+    }
+
+    /// `name（id）` when the name is known, else the id; empty for an empty id.
+    pub fn label(&self, lang: Lang, id: &str) -> String {
+        match self.0.get(id) {
+            Some(name) if !id.is_empty() => named(lang, name, id),
+            _ => id.to_owned(),
+        }
+    }
+}
+
+/// Matter names by code (from `ListMatters`), for bundle members; empty when unknown.
+#[derive(Debug, Clone, Default)]
+pub struct MatterNames(HashMap<String, String>);
+
+impl MatterNames {
+    /// The names of `matters`.
+    pub fn from_matters(matters: &[Matter]) -> Self {
+        Self(
+            matters
+                .iter()
+                .map(|m| (m.code.clone(), m.name.clone()))
+                .collect(),
+        )
+    }
+
+    /// `name（code）` when the name is known, else the code.
+    pub fn label(&self, lang: Lang, code: &str) -> String {
+        self.0
+            .get(code)
+            .map_or_else(|| code.to_owned(), |name| named(lang, name, code))
+    }
+}
 
 /// `name（code）`, or whichever of the two is present.
 fn named(lang: Lang, name: &str, code: &str) -> String {
@@ -128,6 +184,14 @@ pub fn matter(lang: Lang, m: &Matter) -> String {
     out.push('\n');
     out.push_str(&points.render(2));
 
+    section(
+        &mut out,
+        lang,
+        Label::Parts,
+        matter_parts(lang, &m.parts),
+        !m.parts.is_empty(),
+    );
+
     let mut stages = Table::new([
         t(lang, Label::Step),
         t(lang, Label::Code),
@@ -212,8 +276,8 @@ pub fn offices(lang: Lang, list: &[Office]) -> String {
     table.render(0)
 }
 
-/// Where a case would go.
-pub fn route(lang: Lang, r: &ResolveRouteResponse) -> String {
+/// Where a case would go; for 多地联办 also where each part goes.
+pub fn route(lang: Lang, r: &ResolveRouteResponse, offices: &OfficeNames) -> String {
     let office = r.responsible_office.as_ref().map_or_else(
         || r.responsible_office_id.clone(),
         |o| named(lang, &o.name, &o.id),
@@ -228,7 +292,15 @@ pub fn route(lang: Lang, r: &ResolveRouteResponse) -> String {
             named(lang, &o.division_name, &o.division),
         );
     }
-    f.render()
+    let mut out = f.render();
+    section(
+        &mut out,
+        lang,
+        Label::Parts,
+        route_parts(lang, &r.parts, offices),
+        !r.parts.is_empty(),
+    );
+    out
 }
 
 /// Presented materials (电子/纸质/电子证照), without certificate tokens.
@@ -332,8 +404,9 @@ fn section(out: &mut String, lang: Lang, label: Label, body: String, has_rows: b
     }
 }
 
-/// A case as the window sees it: every field, materials, timeline, remaining days, decision.
-pub fn case(lang: Lang, c: &Case) -> String {
+/// A case as the window sees it: every field, its 多地联办 parts and 一件事 bundle, materials,
+/// timeline, remaining days, decision.
+pub fn case(lang: Lang, c: &Case, offices: &OfficeNames) -> String {
     let mut f = Fields::new();
     let delivery = c.delivery.as_ref().map_or_else(String::new, |d| {
         let method = delivery_method(lang, d.method);
@@ -352,11 +425,18 @@ pub fn case(lang: Lang, c: &Case) -> String {
         .add(t(lang, Label::Status), case_status(lang, c.status))
         .add(t(lang, Label::Scope), scope(lang, c.scope))
         .add(t(lang, Label::Mode), mode(lang, c.mode))
-        .add(t(lang, Label::WindowOffice), &c.window_office_id)
-        .add(t(lang, Label::ResponsibleOffice), &c.responsible_office_id)
+        .add(
+            t(lang, Label::WindowOffice),
+            offices.label(lang, &c.window_office_id),
+        )
+        .add(
+            t(lang, Label::ResponsibleOffice),
+            offices.label(lang, &c.responsible_office_id),
+        )
         .add_nonempty(t(lang, Label::Agreement), &c.agreement_id)
         .add_nonempty(t(lang, Label::Applicant), applicant(c.applicant.as_ref()))
         .add_nonempty(t(lang, Label::HomeDivision), &c.home_division)
+        .add_nonempty(t(lang, Label::DestinationDivision), &c.destination_division)
         .add(t(lang, Label::AcceptedAt), time(c.accepted_at.as_ref()))
         .add(t(lang, Label::DueAt), due(c.due_at.as_ref()))
         .add(
@@ -379,6 +459,22 @@ pub fn case(lang: Lang, c: &Case) -> String {
         )
         .add_nonempty(t(lang, Label::Traceparent), &c.traceparent);
     let mut out = f.render();
+    section(
+        &mut out,
+        lang,
+        Label::Parts,
+        parts(lang, &c.parts, offices),
+        !c.parts.is_empty(),
+    );
+    if let Some(b) = &c.bundle {
+        section(
+            &mut out,
+            lang,
+            Label::Bundle,
+            bundle_summary(lang, b, offices),
+            true,
+        );
+    }
     section(
         &mut out,
         lang,
@@ -428,6 +524,13 @@ pub fn cases(lang: Lang, list: &[Case]) -> String {
 
 /// An assignment as the responsible office sees it.
 pub fn assignment(lang: Lang, a: &Assignment) -> String {
+    assignment_with(lang, a, None)
+}
+
+/// An assignment as the responsible office sees it; with the matter, its 审查要点 (the part's
+/// own for a 多地联办 part) are listed with their questions.
+pub fn assignment_with(lang: Lang, a: &Assignment, matter: Option<&Matter>) -> String {
+    let sep = lang.pick(("、", ", "));
     let mut f = Fields::new();
     f.add(t(lang, Label::CaseNumber), &a.case_number)
         .add(t(lang, Label::CaseId), &a.case_id)
@@ -435,7 +538,16 @@ pub fn assignment(lang: Lang, a: &Assignment) -> String {
             t(lang, Label::Matter),
             named(lang, &a.matter_name, &a.matter_code),
         )
+        .add_nonempty(
+            t(lang, Label::Part),
+            if a.part_code.is_empty() {
+                String::new()
+            } else {
+                named(lang, &a.part_name, &a.part_code)
+            },
+        )
         .add(t(lang, Label::State), assignment_state(lang, a.state))
+        .add_nonempty(t(lang, Label::WaitingFor), a.waiting_for.join(sep))
         .add(t(lang, Label::Status), case_status(lang, a.case_status))
         .add(t(lang, Label::Scope), scope(lang, a.scope))
         .add(t(lang, Label::Mode), mode(lang, a.mode))
@@ -458,7 +570,27 @@ pub fn assignment(lang: Lang, a: &Assignment) -> String {
     if a.decided_at.is_some() {
         f.add(t(lang, Label::DecidedAt), time(a.decided_at.as_ref()));
     }
+    let points = assignment_points(a, matter);
+    if points.is_empty() {
+        f.add_nonempty(t(lang, Label::ReviewPoints), a.review_point_codes.join(sep));
+    }
     let mut out = f.render();
+    section(
+        &mut out,
+        lang,
+        Label::ReviewPoints,
+        review_points(lang, &points),
+        !points.is_empty(),
+    );
+    if let Some(b) = &a.bundle {
+        section(
+            &mut out,
+            lang,
+            Label::Bundle,
+            bundle_summary(lang, b, &OfficeNames::default()),
+            true,
+        );
+    }
     section(
         &mut out,
         lang,
@@ -476,14 +608,46 @@ pub fn assignment(lang: Lang, a: &Assignment) -> String {
     out
 }
 
+/// The 审查要点 an assignment answers: the part's own for a 多地联办 part, else every point of
+/// the matter; none without the matter.
+fn assignment_points<'a>(a: &Assignment, matter: Option<&'a Matter>) -> Vec<&'a ReviewPoint> {
+    let Some(m) = matter else {
+        return Vec::new();
+    };
+    m.review_points
+        .iter()
+        .filter(|p| a.review_point_codes.is_empty() || a.review_point_codes.contains(&p.code))
+        .collect()
+}
+
+fn review_points(lang: Lang, points: &[&ReviewPoint]) -> String {
+    let mut table = Table::new([
+        t(lang, Label::Code),
+        t(lang, Label::Question),
+        t(lang, Label::Required),
+    ]);
+    for p in points {
+        table.row([
+            p.code.clone(),
+            p.question.clone(),
+            yes_no(lang, p.required).to_owned(),
+        ]);
+    }
+    table.render(2)
+}
+
 /// One line per assignment of an office (the inbox).
 pub fn assignments(lang: Lang, list: &[Assignment]) -> String {
     if list.is_empty() {
         return format!("{}\n", t(lang, Label::NoAssignments));
     }
-    let mut table = Table::new([
-        t(lang, Label::CaseNumber),
-        t(lang, Label::Matter),
+    // The 多地联办 column only when some assignment is a part, so a plain inbox stays as it was.
+    let joint = list.iter().any(|a| !a.part_code.is_empty());
+    let mut header = vec![t(lang, Label::CaseNumber), t(lang, Label::Matter)];
+    if joint {
+        header.push(t(lang, Label::Part));
+    }
+    header.extend([
         t(lang, Label::Scope),
         t(lang, Label::State),
         t(lang, Label::WindowOffice),
@@ -491,19 +655,39 @@ pub fn assignments(lang: Lang, list: &[Assignment]) -> String {
         t(lang, Label::ClaimedBy),
         t(lang, Label::CaseId),
     ]);
+    let mut table = Table::new(header);
     for a in list {
-        table.row([
+        let mut row = vec![
             a.case_number.clone(),
             named(lang, &a.matter_name, &a.matter_code),
+        ];
+        if joint {
+            row.push(a.part_name.clone());
+        }
+        row.extend([
             scope(lang, a.scope),
-            assignment_state(lang, a.state),
+            inbox_state(lang, a),
             a.window_office_id.clone(),
             due(a.due_at.as_ref()),
             a.claimed_by.clone(),
             a.case_id.clone(),
         ]);
+        table.row(row);
     }
     table.render(0)
+}
+
+/// The state of an assignment, with the parts it waits for: `待前序环节办结（迁入地审批）`.
+fn inbox_state(lang: Lang, a: &Assignment) -> String {
+    let state = assignment_state(lang, a.state);
+    if a.state == AssignmentState::Waiting as i32 && !a.waiting_for.is_empty() {
+        format!(
+            "{state}{}",
+            lang.paren(a.waiting_for.join(lang.pick(("、", ", "))))
+        )
+    } else {
+        state
+    }
 }
 
 /// One line for a change of an assignment (`office watch`).
@@ -513,9 +697,17 @@ pub fn assignment_line(lang: Lang, a: &Assignment) -> String {
         "[{}] {}  {}  {}  {}  {}{colon}{}",
         crate::output::to_shanghai(Some(&now()))
             .map_or_else(String::new, |at| at.format("%H:%M:%S").to_string()),
-        assignment_state(lang, a.state),
+        inbox_state(lang, a),
         a.case_number,
-        named(lang, &a.matter_name, &a.matter_code),
+        if a.part_code.is_empty() {
+            named(lang, &a.matter_name, &a.matter_code)
+        } else {
+            format!(
+                "{} {}",
+                named(lang, &a.matter_name, &a.matter_code),
+                lang.paren(&a.part_name).trim_start()
+            )
+        },
         scope(lang, a.scope),
         t(lang, Label::DueAt),
         due(a.due_at.as_ref()),
@@ -535,8 +727,8 @@ fn now() -> prost_types::Timestamp {
     prost_types::Timestamp::from(std::time::SystemTime::now())
 }
 
-/// The hotline's masked view of a case.
-pub fn status_view(lang: Lang, v: &CaseStatusView) -> String {
+/// The hotline's masked view of a case, with its 多地联办 parts and 一件事 bundle.
+pub fn status_view(lang: Lang, v: &CaseStatusView, offices: &OfficeNames) -> String {
     let office = |name: &str, id: &str| named(lang, name, id);
     let mut f = Fields::new();
     f.add(t(lang, Label::CaseNumber), &v.case_number)
@@ -602,6 +794,22 @@ pub fn status_view(lang: Lang, v: &CaseStatusView) -> String {
     section(
         &mut out,
         lang,
+        Label::Parts,
+        parts(lang, &v.parts, offices),
+        !v.parts.is_empty(),
+    );
+    if let Some(b) = &v.bundle {
+        section(
+            &mut out,
+            lang,
+            Label::Bundle,
+            bundle_summary(lang, b, offices),
+            true,
+        );
+    }
+    section(
+        &mut out,
+        lang,
         Label::Timeline,
         timeline(lang, &v.timeline),
         !v.timeline.is_empty(),
@@ -609,11 +817,602 @@ pub fn status_view(lang: Lang, v: &CaseStatusView) -> String {
     out
 }
 
+/// `text` with every line indented by two spaces (a block under a section heading).
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            if line.is_empty() {
+                "\n".to_owned()
+            } else {
+                format!("  {line}\n")
+            }
+        })
+        .collect()
+}
+
+/// A part's name in the chosen language with its code: `迁入地审批（QR）`.
+fn part_name(lang: Lang, code: &str, name: &str, name_en: &str) -> String {
+    named(lang, lang.pick_text(name, name_en), code)
+}
+
+/// Codes of the parts another comes after, or `—` when it starts at once.
+fn after(lang: Lang, codes: &[String]) -> String {
+    if codes.is_empty() {
+        t(lang, Label::None).to_owned()
+    } else {
+        codes.join(lang.pick(("、", ", ")))
+    }
+}
+
+/// 多地联办环节 as a matter defines them: department, locality, order, review points.
+fn matter_parts(lang: Lang, list: &[JointPart]) -> String {
+    let mut table = Table::new([
+        t(lang, Label::Code),
+        t(lang, Label::Part),
+        t(lang, Label::Department),
+        t(lang, Label::Locality),
+        t(lang, Label::After),
+        t(lang, Label::ReviewPoints),
+    ]);
+    for p in list {
+        table.row([
+            p.code.clone(),
+            lang.pick_text(&p.name, &p.name_en).to_owned(),
+            p.department.clone(),
+            locality(lang, &p.locality),
+            after(lang, &p.after),
+            p.review_point_codes.join(", "),
+        ]);
+    }
+    table.render(2)
+}
+
+/// Where each part of a 多地联办 case would go.
+fn route_parts(lang: Lang, list: &[CasePart], offices: &OfficeNames) -> String {
+    let mut table = Table::new([
+        t(lang, Label::Part),
+        t(lang, Label::Locality),
+        t(lang, Label::ResponsibleOffice),
+        t(lang, Label::Scope),
+        t(lang, Label::Agreement),
+        t(lang, Label::After),
+    ]);
+    for p in list {
+        let place = if p.division.is_empty() {
+            locality(lang, &p.locality)
+        } else {
+            format!("{} {}", locality(lang, &p.locality), p.division)
+        };
+        table.row([
+            part_name(lang, &p.part_code, &p.name, &p.name_en),
+            place,
+            offices.label(lang, &p.office_id),
+            scope(lang, p.scope),
+            p.agreement_id.clone(),
+            after(lang, &p.after),
+        ]);
+    }
+    table.render(2)
+}
+
+/// 多地联办环节 of a case: each part's office, scope, state and — once decided — the decision
+/// with its reason.
+pub fn parts(lang: Lang, list: &[CasePart], offices: &OfficeNames) -> String {
+    let decided = list.iter().any(|p| p.decision != 0);
+    let mut header = vec![
+        t(lang, Label::Part),
+        t(lang, Label::ResponsibleOffice),
+        t(lang, Label::Scope),
+        t(lang, Label::State),
+    ];
+    if decided {
+        header.push(t(lang, Label::Decision));
+    }
+    let mut table = Table::new(header);
+    for p in list {
+        let mut row = vec![
+            part_name(lang, &p.part_code, &p.name, &p.name_en),
+            offices.label(lang, &p.office_id),
+            scope(lang, p.scope),
+            part_state(lang, p.state),
+        ];
+        if decided {
+            row.push(decision_line(lang, p.decision, &p.reason));
+        }
+        table.row(row);
+    }
+    table.render(2)
+}
+
+/// The 一件事 a case belongs to: number, name, derived status and every member as the caller
+/// may see it (a reviewer gets other members without case number or office).
+pub fn bundle_summary(lang: Lang, b: &BundleSummary, offices: &OfficeNames) -> String {
+    let mut f = Fields::new();
+    f.add(t(lang, Label::BundleNumber), &b.bundle_number)
+        .add(t(lang, Label::Name), named(lang, &b.name, &b.bundle_code))
+        .add(t(lang, Label::BundleStatus), bundle_status(lang, b.status));
+    let mut out = indent(&f.render());
+    let mut table = Table::new([
+        t(lang, Label::CaseNumber),
+        t(lang, Label::Matter),
+        t(lang, Label::Status),
+        t(lang, Label::ResponsibleOffice),
+    ]);
+    for m in &b.members {
+        table.row([
+            m.case_number.clone(),
+            named(lang, &m.matter_name, &m.matter_code),
+            case_status(lang, m.status),
+            offices.label(lang, &m.responsible_office_id),
+        ]);
+    }
+    out.push_str(&indent(&heading(lang, Label::Members)));
+    out.push_str(&indent(&table.render(2)));
+    out
+}
+
+/// A 一件事 as the window sees it: its number, derived status and each member case with its
+/// own route and time limit.
+pub fn bundle(lang: Lang, b: &Bundle, offices: &OfficeNames) -> String {
+    let mut f = Fields::new();
+    f.add(t(lang, Label::BundleNumber), &b.bundle_number)
+        .add_nonempty(lang.pick(("一件事标识", "Bundle id")), &b.bundle_id)
+        .add(
+            t(lang, Label::Bundle),
+            named(lang, &b.bundle_name, &b.bundle_code),
+        )
+        .add(t(lang, Label::BundleStatus), bundle_status(lang, b.status))
+        .add(
+            t(lang, Label::WindowOffice),
+            offices.label(lang, &b.window_office_id),
+        )
+        .add(t(lang, Label::SubmittedAt), time(b.submitted_at.as_ref()));
+    let mut out = f.render();
+    let mut table = Table::new([
+        t(lang, Label::CaseNumber),
+        t(lang, Label::Matter),
+        t(lang, Label::ResponsibleOffice),
+        t(lang, Label::Scope),
+        t(lang, Label::Status),
+        t(lang, Label::DueAt),
+    ]);
+    for c in &b.cases {
+        table.row([
+            c.case_number.clone(),
+            named(lang, &c.matter_name, &c.matter_code),
+            offices.label(lang, &c.responsible_office_id),
+            scope(lang, c.scope),
+            case_status(lang, c.status),
+            due(c.due_at.as_ref()),
+        ]);
+    }
+    section(
+        &mut out,
+        lang,
+        Label::Members,
+        table.render(2),
+        !b.cases.is_empty(),
+    );
+    out
+}
+
+/// A 一件事 of the catalog: its members, the modes and delivery methods they all allow, and the
+/// union of their materials — each once, with the members that need it.
+pub fn bundle_definition(lang: Lang, b: &BundleDefinition, matters: &MatterNames) -> String {
+    let sep = lang.pick(("、", ", "));
+    let mut f = Fields::new();
+    f.add(t(lang, Label::BundleCode), &b.code)
+        .add(t(lang, Label::Name), lang.pick_text(&b.name, &b.name_en))
+        .add_nonempty(t(lang, Label::Description), &b.description)
+        .add(t(lang, Label::Modes), list_of(lang, &b.modes, mode))
+        .add(
+            t(lang, Label::DeliveryMethods),
+            list_of(lang, &b.delivery_methods, delivery_method),
+        );
+    let mut out = f.render();
+    let mut members = Table::new([t(lang, Label::Step), t(lang, Label::Matter)]);
+    for (i, code) in b.matter_codes.iter().enumerate() {
+        members.row([(i + 1).to_string(), matters.label(lang, code)]);
+    }
+    section(
+        &mut out,
+        lang,
+        Label::MemberMatters,
+        members.render(2),
+        !b.matter_codes.is_empty(),
+    );
+    let mut materials = Table::new([
+        t(lang, Label::Code),
+        t(lang, Label::Name),
+        t(lang, Label::Required),
+        t(lang, Label::AcceptedCertificates),
+        t(lang, Label::NeededBy),
+    ]);
+    for x in &b.materials {
+        let Some(m) = &x.material else { continue };
+        materials.row([
+            m.code.clone(),
+            m.name.clone(),
+            yes_no(lang, m.required).to_owned(),
+            m.accepted_certificate_types.join(", "),
+            x.matter_codes.join(sep),
+        ]);
+    }
+    section(
+        &mut out,
+        lang,
+        Label::Materials,
+        materials.render(2),
+        !materials.is_empty(),
+    );
+    out
+}
+
+/// Every 一件事 of the catalog, each as [`bundle_definition`].
+pub fn bundles(
+    lang: Lang,
+    list: &[BundleDefinition],
+    catalog_version: &str,
+    matters: &MatterNames,
+) -> String {
+    if list.is_empty() {
+        return format!("{}\n", t(lang, Label::NoBundles));
+    }
+    let rule = "-".repeat(72);
+    let mut out = String::new();
+    for b in list {
+        out.push_str(&rule);
+        out.push('\n');
+        out.push_str(&bundle_definition(lang, b, matters));
+    }
+    out.push_str(&rule);
+    let colon = lang.colon();
+    out.push_str(&format!("\n{}{colon}{}", t(lang, Label::Count), list.len()));
+    if !catalog_version.is_empty() {
+        out.push_str(&format!(
+            "  {}{colon}{catalog_version}",
+            t(lang, Label::CatalogVersion)
+        ));
+    }
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tongban_proto::catalog::v1::{Material, ReviewPoint, Stage};
-    use tongban_proto::common::v1::{CaseStatus, MaterialForm, Scope};
+    use tongban_proto::catalog::v1::{BundleMaterial, Material, ReviewPoint, Stage};
+    use tongban_proto::common::v1::{
+        BundleMember, BundleStatus, CaseStatus, Decision, MaterialForm, PartState, Scope,
+    };
+
+    fn offices() -> OfficeNames {
+        let office = |id: &str, name: &str| Office {
+            id: id.into(),
+            name: name.into(),
+            ..Default::default()
+        };
+        OfficeNames::from_offices(&[
+            office("140922-gongan", "五台县公安局"),
+            office("640100-gongan", "银川市公安局"),
+        ])
+    }
+
+    fn joint_parts(qr: PartState, qc: PartState) -> Vec<CasePart> {
+        vec![
+            CasePart {
+                part_code: "QR".into(),
+                name: "迁入地审批".into(),
+                name_en: "Approval at the destination".into(),
+                office_id: "140922-gongan".into(),
+                scope: Scope::Local as i32,
+                state: qr as i32,
+                ..Default::default()
+            },
+            CasePart {
+                part_code: "QC".into(),
+                name: "迁出地办理迁出".into(),
+                name_en: "Moving the record out at the home locality".into(),
+                office_id: "640100-gongan".into(),
+                scope: Scope::CrossProvince as i32,
+                after: vec!["QR".into()],
+                state: qc as i32,
+                ..Default::default()
+            },
+        ]
+    }
+
+    fn birth_bundle() -> BundleSummary {
+        BundleSummary {
+            bundle_id: "b-1".into(),
+            bundle_number: "140922-20261102-00007-3".into(),
+            bundle_code: "YJS-CS".into(),
+            name: "出生一件事".into(),
+            status: BundleStatus::PartlyDenied as i32,
+            members: vec![
+                BundleMember {
+                    case_number: "140922-20261102-00008-1".into(),
+                    matter_code: "GA-HJ-CSDJ".into(),
+                    matter_name: "出生登记（新生儿入户）".into(),
+                    status: CaseStatus::Approved as i32,
+                    responsible_office_id: "140922-gongan".into(),
+                    ..Default::default()
+                },
+                // As a reviewer of another office sees it: no case number, no office.
+                BundleMember {
+                    matter_code: "RS-SBK-SL".into(),
+                    matter_name: "社会保障卡申领".into(),
+                    status: CaseStatus::Denied as i32,
+                    ..Default::default()
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_joint_case_shows_each_part_with_office_state_and_decision() {
+        let mut parts = joint_parts(PartState::Approved, PartState::Cancelled);
+        parts[0].decision = Decision::Approve as i32;
+        parts[0].reason = "符合迁入条件".into();
+        let c = Case {
+            case_number: "140922-20261102-00001-7".into(),
+            destination_division: "140922".into(),
+            parts,
+            ..Default::default()
+        };
+        let zh = case(Lang::Zh, &c, &offices());
+        for needle in [
+            "迁入/转入地区划",
+            "多地联办环节：",
+            "迁入地审批（QR）",
+            "五台县公安局（140922-gongan）",
+            "银川市公安局（640100-gongan）",
+            "跨省通办",
+            "准予：符合迁入条件",
+            "已取消",
+        ] {
+            assert!(zh.contains(needle), "missing {needle} in\n{zh}");
+        }
+        let en = case(Lang::En, &c, &OfficeNames::default());
+        assert!(
+            en.contains("Approval at the destination (QR)") && en.contains("cancelled"),
+            "{en}"
+        );
+        assert!(en.contains("640100-gongan") && !en.contains("银川市公安局"));
+    }
+
+    #[test]
+    fn parts_without_decisions_have_no_decision_column() {
+        let text = parts(
+            Lang::Zh,
+            &joint_parts(PartState::Routed, PartState::Waiting),
+            &offices(),
+        );
+        assert!(!text.contains("审批决定"), "{text}");
+        assert!(text.contains("已分派") && text.contains("待前序环节办结"));
+    }
+
+    #[test]
+    fn a_bundle_member_shows_its_bundle_and_members() {
+        let c = Case {
+            case_number: "140922-20261102-00008-1".into(),
+            bundle: Some(birth_bundle()),
+            ..Default::default()
+        };
+        let zh = case(Lang::Zh, &c, &offices());
+        for needle in [
+            "一件事：",
+            "一件事编号  140922-20261102-00007-3",
+            "出生一件事（YJS-CS）",
+            "部分不予",
+            "成员办件：",
+            "出生登记（新生儿入户）（GA-HJ-CSDJ）",
+            "五台县公安局（140922-gongan）",
+            "社会保障卡申领（RS-SBK-SL）",
+        ] {
+            assert!(zh.contains(needle), "missing {needle} in\n{zh}");
+        }
+        assert!(case(Lang::En, &c, &offices()).contains("partly denied"));
+    }
+
+    #[test]
+    fn an_office_sees_its_part_its_points_and_what_it_waits_for() {
+        let a = Assignment {
+            case_number: "140922-20261102-00001-7".into(),
+            matter_code: "GA-HJ-QY-GZDD".into(),
+            state: AssignmentState::Waiting as i32,
+            part_code: "QC".into(),
+            part_name: "迁出地办理迁出".into(),
+            waiting_for: vec!["迁入地审批".into()],
+            review_point_codes: vec!["R_QC".into()],
+            bundle: Some(birth_bundle()),
+            ..Default::default()
+        };
+        let text = assignment(Lang::Zh, &a);
+        for needle in [
+            "联办环节",
+            "迁出地办理迁出（QC）",
+            "待前序环节办结",
+            "待前序环节  迁入地审批",
+            "审查要点",
+            "R_QC",
+            "出生一件事",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+        let matter = Matter {
+            review_points: vec![
+                ReviewPoint {
+                    code: "R1".into(),
+                    question: "申请人身份与迁出地户籍信息是否一致？".into(),
+                    required: true,
+                },
+                ReviewPoint {
+                    code: "R_QC".into(),
+                    question: "是否存在不予迁出情形？".into(),
+                    required: true,
+                },
+            ],
+            ..Default::default()
+        };
+        let text = assignment_with(Lang::Zh, &a, Some(&matter));
+        assert!(text.contains("是否存在不予迁出情形？"), "{text}");
+        assert!(
+            !text.contains("R1") && !text.contains("申请人身份"),
+            "another office's point: {text}"
+        );
+    }
+
+    #[test]
+    fn the_inbox_shows_parts_only_when_there_are_some() {
+        let plain = Assignment {
+            case_number: "140922-20261102-00002-5".into(),
+            state: AssignmentState::Routed as i32,
+            ..Default::default()
+        };
+        assert!(!assignments(Lang::Zh, std::slice::from_ref(&plain)).contains("联办环节"));
+        let waiting = Assignment {
+            case_number: "140922-20261102-00001-7".into(),
+            state: AssignmentState::Waiting as i32,
+            part_code: "QC".into(),
+            part_name: "迁出地办理迁出".into(),
+            waiting_for: vec!["迁入地审批".into()],
+            ..Default::default()
+        };
+        let cancelled = Assignment {
+            state: AssignmentState::Cancelled as i32,
+            part_code: "QX".into(),
+            part_name: "转出".into(),
+            ..Default::default()
+        };
+        let text = assignments(Lang::Zh, &[plain, waiting.clone(), cancelled]);
+        for needle in [
+            "联办环节",
+            "迁出地办理迁出",
+            "待前序环节办结（迁入地审批）",
+            "已取消",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+        let line = assignment_line(Lang::En, &waiting);
+        assert!(
+            line.contains("waiting for earlier parts (迁入地审批)")
+                && line.contains("(迁出地办理迁出)"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_bundle_lists_each_material_once_with_the_members_needing_it() {
+        let material = |code: &str, name: &str| Material {
+            code: code.into(),
+            name: name.into(),
+            required: true,
+            ..Default::default()
+        };
+        let b = BundleDefinition {
+            code: "YJS-CS".into(),
+            name: "出生一件事".into(),
+            name_en: "Having a baby".into(),
+            matter_codes: vec!["WJ-SY-DJ".into(), "GA-HJ-CSDJ".into()],
+            materials: vec![
+                BundleMaterial {
+                    material: Some(material("SFZ", "居民身份证")),
+                    matter_codes: vec!["WJ-SY-DJ".into(), "GA-HJ-CSDJ".into()],
+                },
+                BundleMaterial {
+                    material: Some(material("HKB", "居民户口簿")),
+                    matter_codes: vec!["GA-HJ-CSDJ".into()],
+                },
+            ],
+            modes: vec![tongban_proto::common::v1::Mode::Online as i32],
+            ..Default::default()
+        };
+        let names = MatterNames::from_matters(&[Matter {
+            code: "WJ-SY-DJ".into(),
+            name: "生育登记".into(),
+            ..Default::default()
+        }]);
+        let text = bundles(Lang::Zh, std::slice::from_ref(&b), "2026.11.3", &names);
+        assert_eq!(text.matches("SFZ").count(), 1, "{text}");
+        for needle in [
+            "出生一件事",
+            "成员事项：",
+            "生育登记（WJ-SY-DJ）",
+            "GA-HJ-CSDJ",
+            "所需事项",
+            "WJ-SY-DJ、GA-HJ-CSDJ",
+            "全程网办",
+            "共计：1",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+        assert!(bundle_definition(Lang::En, &b, &names).contains("Having a baby"));
+        assert_eq!(bundles(Lang::En, &[], "", &names), "No bundles.\n");
+    }
+
+    #[test]
+    fn a_joint_route_lists_each_part() {
+        let mut parts = joint_parts(PartState::Routed, PartState::Waiting);
+        parts[0].locality = "destination_division".into();
+        parts[0].division = "140922".into();
+        parts[1].locality = "home_division".into();
+        parts[1].division = "640104".into();
+        let r = ResolveRouteResponse {
+            scope: Scope::CrossProvince as i32,
+            responsible_office_id: "140922-gongan".into(),
+            parts,
+            ..Default::default()
+        };
+        let text = route(Lang::Zh, &r, &offices());
+        for needle in [
+            "迁入/转入地 140922",
+            "户籍地（迁出/转出地） 640104",
+            "银川市公安局（640100-gongan）",
+            "前序环节",
+            "QR",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_window_bundle_lists_every_member_case() {
+        let member = |number: &str, matter: &str, office: &str| Case {
+            case_number: number.into(),
+            matter_code: matter.into(),
+            responsible_office_id: office.into(),
+            scope: Scope::Local as i32,
+            status: CaseStatus::Routed as i32,
+            ..Default::default()
+        };
+        let b = Bundle {
+            bundle_number: "140922-20261102-00007-3".into(),
+            bundle_code: "YJS-CS".into(),
+            bundle_name: "出生一件事".into(),
+            status: BundleStatus::InProgress as i32,
+            window_office_id: "140922-zwfw".into(),
+            cases: vec![
+                member("140922-20261102-00008-1", "GA-HJ-CSDJ", "140922-gongan"),
+                member("140922-20261102-00009-X", "RS-SBK-SL", "140922-renshe"),
+            ],
+            ..Default::default()
+        };
+        let text = bundle(Lang::Zh, &b, &offices());
+        for needle in [
+            "一件事编号",
+            "出生一件事（YJS-CS）",
+            "办理中",
+            "140922-20261102-00008-1",
+            "140922-20261102-00009-X",
+            "五台县公安局（140922-gongan）",
+            "140922-renshe",
+            "本地办理",
+            "已分派",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+    }
 
     #[test]
     fn matter_view_shows_every_section() {
@@ -681,12 +1480,12 @@ mod tests {
             }],
             ..Default::default()
         };
-        let zh = case(Lang::Zh, &c);
+        let zh = case(Lang::Zh, &c, &OfficeNames::default());
         assert!(
             zh.contains("待补正") && zh.contains("窗口受理") && zh.contains("已超期（2 个工作日）")
         );
         assert!(!zh.contains("secret-token"));
-        let en = case(Lang::En, &c);
+        let en = case(Lang::En, &c, &OfficeNames::default());
         assert!(en.contains("supplement requested") && en.contains("accepted at the window"));
     }
 }

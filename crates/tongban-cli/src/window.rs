@@ -5,17 +5,19 @@ use clap::Subcommand;
 use tongban_proto::common::v1::{Applicant, Delivery, DeliveryMethod, Mode, PresentedMaterial};
 use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::intake::v1::{
-    GetCaseRequest, ListCasesRequest, SubmitCaseRequest, SubmitCaseResponse, SupplementCaseRequest,
-    WithdrawCaseRequest,
+    Bundle, Case, GetBundleRequest, GetCaseRequest, ListCasesRequest, SubmitBundleRequest,
+    SubmitCaseRequest, SubmitCaseResponse, SupplementCaseRequest, WithdrawCaseRequest,
 };
 
 use crate::args::{DeliveryArg, ModeArg, is_uuid, parse_certificate, parse_material};
+use crate::catalog::office_names;
 use crate::client::{Conn, Service};
 use crate::error::CliError;
 use crate::output::{
-    Fields, Label, Lang, case_status, display_width, due, mask_id_number, mask_phone, scope, t,
-    time,
+    Fields, Label, Lang, case_status, display_width, due, heading, mask_id_number, mask_phone,
+    scope, t, time,
 };
+use crate::views::OfficeNames;
 use crate::{Ctx, json, views};
 
 /// `tongban window` subcommands.
@@ -63,17 +65,18 @@ pub enum WindowCommand {
         #[arg(long)]
         reason: String,
     },
+    /// 一件事一次办：一次申请、合并材料 / bundles (一件事): one submission, several cases.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
 }
 
-/// `tongban window submit` arguments.
+/// What the applicant brings to the window, shared by `window submit` and
+/// `window bundle submit`.
 #[derive(Debug, clap::Args)]
-pub struct SubmitArgs {
-    /// 受理窗口部门编号 / window office id (e.g. 140922-window).
+pub struct ApplicationArgs {
+    /// 受理窗口部门编号 / window office id (e.g. 140922-zwfw).
     #[arg(long)]
     window: String,
-    /// 事项编码 / matter code.
-    #[arg(long)]
-    matter: String,
     /// 办理模式 / mode.
     #[arg(long, value_enum)]
     mode: ModeArg,
@@ -106,6 +109,112 @@ pub struct SubmitArgs {
     idempotency_key: Option<String>,
 }
 
+/// `tongban window submit` arguments.
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    /// 事项编码 / matter code.
+    #[arg(long)]
+    matter: String,
+    /// 迁入/转入地区划代码（多地联办时按事项要求提供）/ destination division (GB/T 2260) for
+    /// joint handling (迁入地, 转入地).
+    #[arg(long)]
+    destination: Option<String>,
+    #[command(flatten)]
+    application: ApplicationArgs,
+}
+
+/// `tongban window bundle …` subcommands: 一件事一次办.
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// 一件事一次申请：合并材料只交一次，每个成员事项各自成件 / one submission opening a case
+    /// per member matter.
+    Submit(Box<BundleSubmitArgs>),
+    /// 一件事详情：成员办件及状态 / a bundle by number or id, with its member cases.
+    Show {
+        /// 一件事编号或标识 / bundle number or id.
+        bundle: String,
+    },
+}
+
+/// `tongban window bundle submit` arguments.
+#[derive(Debug, clap::Args)]
+pub struct BundleSubmitArgs {
+    /// 一件事编码 / bundle code (e.g. YJS-CS; see `tongban catalog bundles`).
+    #[arg(long)]
+    bundle: String,
+    #[command(flatten)]
+    application: ApplicationArgs,
+}
+
+/// An application ready to send: the request parts and what the clerk is shown of it.
+struct Application {
+    idempotency_key: String,
+    window_office_id: String,
+    mode: Mode,
+    applicant: Applicant,
+    /// Name, masked ID number and masked phone, for the answer on screen.
+    masked: String,
+    home_division: String,
+    materials: Vec<PresentedMaterial>,
+    delivery: Option<Delivery>,
+}
+
+impl ApplicationArgs {
+    /// The application, with a fresh idempotency key unless one was given.
+    ///
+    /// # Errors
+    /// [`CliError::Usage`] for an empty `--idempotency-key`.
+    fn into_application(self, lang: Lang) -> Result<Application, CliError> {
+        let idempotency_key = match self.idempotency_key {
+            Some(key) if key.trim().is_empty() => {
+                return Err(CliError::Usage(
+                    lang.pick((
+                        "--idempotency-key 不能为空",
+                        "--idempotency-key must not be empty",
+                    ))
+                    .to_owned(),
+                ));
+            }
+            Some(key) => key.trim().to_owned(),
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let delivery = match (self.delivery, self.address) {
+            (Some(method), address) => Some(Delivery {
+                method: DeliveryMethod::from(method) as i32,
+                address: address.unwrap_or_default(),
+            }),
+            // An address alone can only mean the result is to be mailed.
+            (None, Some(address)) => Some(Delivery {
+                method: DeliveryMethod::Mail as i32,
+                address,
+            }),
+            (None, None) => None,
+        };
+        let masked = format!(
+            "{}  {}  {}",
+            self.name,
+            mask_id_number(&self.id_number),
+            mask_phone(&self.phone)
+        );
+        let mut materials = self.materials;
+        materials.extend(self.certificates);
+        Ok(Application {
+            idempotency_key,
+            window_office_id: self.window,
+            mode: Mode::from(self.mode),
+            applicant: Applicant {
+                name: self.name,
+                id_number: self.id_number,
+                phone: self.phone,
+            },
+            masked,
+            home_division: self.home,
+            materials,
+            delivery,
+        })
+    }
+}
+
 /// Runs a `window` subcommand.
 ///
 /// # Errors
@@ -125,7 +234,8 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
             if let Some(path) = token_out {
                 write_result_token(lang, &c.result_certificate_token, &path)?;
             }
-            ctx.emit(json::case(&c), || views::case(lang, &c));
+            let offices = names_for(ctx, &c).await;
+            ctx.emit(json::case(&c), || views::case(lang, &c, &offices));
             if !ctx.json {
                 print!(
                     "{}",
@@ -165,7 +275,8 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(json::case(&c), || views::case(lang, &c));
+            let offices = names_for(ctx, &c).await;
+            ctx.emit(json::case(&c), || views::case(lang, &c, &offices));
             Ok(())
         }
         WindowCommand::Withdraw { case, reason } => {
@@ -176,8 +287,50 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(json::case(&c), || views::case(lang, &c));
+            let offices = names_for(ctx, &c).await;
+            ctx.emit(json::case(&c), || views::case(lang, &c, &offices));
             Ok(())
+        }
+        WindowCommand::Bundle(BundleCommand::Submit(args)) => submit_bundle(*args, ctx).await,
+        WindowCommand::Bundle(BundleCommand::Show { bundle }) => {
+            let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
+            let b = client
+                .get_bundle(get_bundle_request(&bundle))
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            let offices = if ctx.json {
+                OfficeNames::default()
+            } else {
+                office_names(ctx).await
+            };
+            ctx.emit(json::bundle(&b), || views::bundle(lang, &b, &offices));
+            Ok(())
+        }
+    }
+}
+
+/// Office names for a case's parts and bundle members; none needed (nor fetched) otherwise.
+async fn names_for(ctx: &Ctx, c: &Case) -> OfficeNames {
+    if ctx.json || (c.parts.is_empty() && c.bundle.is_none()) {
+        OfficeNames::default()
+    } else {
+        office_names(ctx).await
+    }
+}
+
+/// GetBundle by id when `bundle` is a UUID, else by bundle number.
+fn get_bundle_request(bundle: &str) -> GetBundleRequest {
+    let bundle = bundle.trim().to_owned();
+    if is_uuid(&bundle) {
+        GetBundleRequest {
+            bundle_id: bundle,
+            bundle_number: String::new(),
+        }
+    } else {
+        GetBundleRequest {
+            bundle_id: String::new(),
+            bundle_number: bundle,
         }
     }
 }
@@ -215,52 +368,17 @@ async fn case_id_of(
 
 async fn submit(args: SubmitArgs, ctx: &Ctx) -> Result<(), CliError> {
     let lang = ctx.lang;
-    let idempotency_key = match args.idempotency_key {
-        Some(key) if key.trim().is_empty() => {
-            return Err(CliError::Usage(
-                lang.pick((
-                    "--idempotency-key 不能为空",
-                    "--idempotency-key must not be empty",
-                ))
-                .to_owned(),
-            ));
-        }
-        Some(key) => key.trim().to_owned(),
-        None => uuid::Uuid::new_v4().to_string(),
-    };
-    let delivery = match (args.delivery, args.address) {
-        (Some(method), address) => Some(Delivery {
-            method: DeliveryMethod::from(method) as i32,
-            address: address.unwrap_or_default(),
-        }),
-        // An address alone can only mean the result is to be mailed.
-        (None, Some(address)) => Some(Delivery {
-            method: DeliveryMethod::Mail as i32,
-            address,
-        }),
-        (None, None) => None,
-    };
-    let masked = format!(
-        "{}  {}  {}",
-        args.name,
-        mask_id_number(&args.id_number),
-        mask_phone(&args.phone)
-    );
-    let mut materials = args.materials;
-    materials.extend(args.certificates);
+    let app = args.application.into_application(lang)?;
     let request = SubmitCaseRequest {
-        idempotency_key: idempotency_key.clone(),
-        window_office_id: args.window,
+        idempotency_key: app.idempotency_key.clone(),
+        window_office_id: app.window_office_id,
         matter_code: args.matter.clone(),
-        mode: Mode::from(args.mode) as i32,
-        applicant: Some(Applicant {
-            name: args.name,
-            id_number: args.id_number,
-            phone: args.phone,
-        }),
-        home_division: args.home,
-        materials,
-        delivery,
+        mode: app.mode as i32,
+        applicant: Some(app.applicant),
+        home_division: app.home_division,
+        materials: app.materials,
+        delivery: app.delivery,
+        destination_division: args.destination.unwrap_or_default(),
     };
     let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
     let r = client
@@ -268,40 +386,121 @@ async fn submit(args: SubmitArgs, ctx: &Ctx) -> Result<(), CliError> {
         .await
         .map_err(CliError::rpc(Service::Intake))?
         .into_inner();
-    ctx.emit(json::submitted(&r, &idempotency_key), || {
-        submitted_view(lang, &r, &args.matter, &masked, &idempotency_key)
+    let offices = if ctx.json || r.parts.is_empty() {
+        OfficeNames::default()
+    } else {
+        office_names(ctx).await
+    };
+    let key = app.idempotency_key;
+    ctx.emit(json::submitted(&r, &key), || {
+        submitted_view(lang, &r, &args.matter, &app.masked, &key, &offices)
     });
     Ok(())
 }
 
-/// The answer to a submission, the case number framed so it cannot be missed.
+async fn submit_bundle(args: BundleSubmitArgs, ctx: &Ctx) -> Result<(), CliError> {
+    let lang = ctx.lang;
+    let app = args.application.into_application(lang)?;
+    let request = SubmitBundleRequest {
+        idempotency_key: app.idempotency_key.clone(),
+        window_office_id: app.window_office_id,
+        bundle_code: args.bundle,
+        mode: app.mode as i32,
+        applicant: Some(app.applicant),
+        home_division: app.home_division,
+        materials: app.materials,
+        delivery: app.delivery,
+    };
+    let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
+    let b = client
+        .submit_bundle(request)
+        .await
+        .map_err(CliError::rpc(Service::Intake))?
+        .into_inner();
+    let offices = if ctx.json {
+        OfficeNames::default()
+    } else {
+        office_names(ctx).await
+    };
+    let key = app.idempotency_key;
+    ctx.emit(json::bundle_submitted(&b, &key), || {
+        bundle_submitted_view(lang, &b, &app.masked, &key, &offices)
+    });
+    Ok(())
+}
+
+/// `text` framed by rules of `=` above and below, so that a number cannot be missed.
+fn banner(text: &str) -> String {
+    let rule = "=".repeat(display_width(text) + 4);
+    format!("{rule}\n  {text}\n{rule}\n")
+}
+
+/// The answer to a submission, the case number framed so it cannot be missed; for 多地联办 each
+/// part with its office, scope and state.
 fn submitted_view(
     lang: Lang,
     r: &SubmitCaseResponse,
     matter: &str,
     applicant: &str,
     key: &str,
+    offices: &OfficeNames,
 ) -> String {
-    let banner = format!(
+    let head = format!(
         "{}    {}{}{}",
         t(lang, Label::Accepted),
         t(lang, Label::CaseNumber),
         lang.colon(),
         r.case_number
     );
-    let rule = "=".repeat(display_width(&banner) + 4);
     let mut f = Fields::new();
     f.add(t(lang, Label::CaseId), &r.case_id)
         .add(t(lang, Label::Matter), matter)
         .add(t(lang, Label::Status), case_status(lang, r.status))
         .add(t(lang, Label::Scope), scope(lang, r.scope))
-        .add(t(lang, Label::ResponsibleOffice), &r.responsible_office_id)
+        .add(
+            t(lang, Label::ResponsibleOffice),
+            offices.label(lang, &r.responsible_office_id),
+        )
         .add_nonempty(t(lang, Label::Agreement), &r.agreement_id)
         .add(t(lang, Label::Applicant), applicant)
         .add(t(lang, Label::AcceptedAt), time(r.accepted_at.as_ref()))
         .add(t(lang, Label::DueAt), due(r.due_at.as_ref()))
         .add(t(lang, Label::IdempotencyKey), key);
-    format!("{rule}\n  {banner}\n{rule}\n{}", f.render())
+    let mut out = format!("{}{}", banner(&head), f.render());
+    if !r.parts.is_empty() {
+        out.push('\n');
+        out.push_str(&heading(lang, Label::Parts));
+        out.push('\n');
+        out.push_str(&views::parts(lang, &r.parts, offices));
+    }
+    out
+}
+
+/// The answer to a 一件事 submission: the bundle number framed, then every member case with its
+/// number, office, scope and time limit.
+fn bundle_submitted_view(
+    lang: Lang,
+    b: &Bundle,
+    applicant: &str,
+    key: &str,
+    offices: &OfficeNames,
+) -> String {
+    let head = format!(
+        "{}    {}{}{}",
+        t(lang, Label::BundleAccepted),
+        t(lang, Label::BundleNumber),
+        lang.colon(),
+        b.bundle_number
+    );
+    let mut f = Fields::new();
+    f.add(t(lang, Label::Applicant), applicant)
+        .add(t(lang, Label::IdempotencyKey), key);
+    format!(
+        "{}{}{}",
+        banner(&head),
+        views::bundle(lang, b, offices),
+        f.render()
+    )
 }
 
 /// Writes the result certificate token to `path` (owner-only where the platform allows): it
@@ -334,7 +533,8 @@ fn write_result_token(lang: Lang, token: &str, path: &std::path::Path) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tongban_proto::common::v1::{CaseStatus, Scope};
+    use tongban_proto::catalog::v1::Office;
+    use tongban_proto::common::v1::{BundleStatus, CasePart, CaseStatus, PartState, Scope};
 
     #[test]
     fn the_result_token_goes_to_a_file_only() {
@@ -383,10 +583,99 @@ mod tests {
             "shebaoka",
             "王小明  1409**********1234  138****5678",
             "k",
+            &OfficeNames::default(),
         );
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("====") && lines[2].starts_with("===="));
         assert!(lines[1].contains("办件编号：140922-20261128-00001-7"));
         assert!(text.contains("跨省通办") && text.contains("已受理"));
+        assert!(!text.contains("多地联办环节"), "no parts, no section");
+    }
+
+    #[test]
+    fn a_joint_submission_shows_each_part_with_its_office() {
+        let part =
+            |code: &str, name: &str, office: &str, scope: Scope, state: PartState| CasePart {
+                part_code: code.into(),
+                name: name.into(),
+                office_id: office.into(),
+                scope: scope as i32,
+                state: state as i32,
+                ..Default::default()
+            };
+        let r = SubmitCaseResponse {
+            case_number: "140922-20261102-00001-7".into(),
+            status: CaseStatus::Accepted as i32,
+            scope: Scope::CrossProvince as i32,
+            responsible_office_id: "140922-gongan".into(),
+            parts: vec![
+                part(
+                    "QR",
+                    "迁入地审批",
+                    "140922-gongan",
+                    Scope::Local,
+                    PartState::Routed,
+                ),
+                part(
+                    "QC",
+                    "迁出地办理迁出",
+                    "640100-gongan",
+                    Scope::CrossProvince,
+                    PartState::Waiting,
+                ),
+            ],
+            ..Default::default()
+        };
+        let offices = OfficeNames::from_offices(&[Office {
+            id: "640100-gongan".into(),
+            name: "银川市公安局".into(),
+            ..Default::default()
+        }]);
+        let text = submitted_view(Lang::Zh, &r, "GA-HJ-QY-GZDD", "王*明", "k", &offices);
+        for needle in [
+            "多地联办环节：",
+            "迁入地审批（QR）",
+            "迁出地办理迁出（QC）",
+            "银川市公安局（640100-gongan）",
+            "本地办理",
+            "待前序环节办结",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_bundle_submission_frames_the_bundle_number() {
+        let b = Bundle {
+            bundle_number: "140922-20261102-00007-3".into(),
+            bundle_code: "YJS-CS".into(),
+            bundle_name: "出生一件事".into(),
+            status: BundleStatus::InProgress as i32,
+            cases: vec![Case {
+                case_number: "140922-20261102-00008-1".into(),
+                matter_code: "GA-HJ-CSDJ".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let text = bundle_submitted_view(Lang::Zh, &b, "王*明", "key-1", &OfficeNames::default());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("====") && lines[2].starts_with("===="));
+        assert!(
+            lines[1].contains("一件事已受理")
+                && lines[1].contains("一件事编号：140922-20261102-00007-3"),
+            "{text}"
+        );
+        assert!(text.contains("140922-20261102-00008-1") && text.contains("办理中"));
+        assert!(text.contains("key-1"));
+    }
+
+    #[test]
+    fn bundle_argument_picks_id_or_number() {
+        let r = get_bundle_request("67e55044-10b1-426f-9247-bb680e5fe0c8");
+        assert!(r.bundle_number.is_empty() && !r.bundle_id.is_empty());
+        let r = get_bundle_request("140922-20261102-00007-3");
+        assert_eq!(r.bundle_number, "140922-20261102-00007-3");
+        assert!(r.bundle_id.is_empty());
     }
 }

@@ -85,9 +85,26 @@ fn help_works_for_every_group() {
         &["window", "submit", "--help"],
         &["office", "decide", "--help"],
         &["hotline", "status", "--help"],
+        &["window", "bundle", "submit", "--help"],
+        &["window", "bundle", "show", "--help"],
+        &["catalog", "bundles", "--help"],
+        &["catalog", "bundle", "--help"],
+        &["catalog", "matter", "--help"],
     ] {
         let o = run(sub);
         assert!(o.status.success(), "{sub:?}: {}", stderr(&o));
+    }
+    // 多地联办 needs the destination: both commands that route a joint case take it.
+    for sub in [
+        &["window", "submit", "--help"][..],
+        &["catalog", "route", "--help"],
+    ] {
+        let o = run(sub);
+        assert!(
+            stdout(&o).contains("--destination"),
+            "{sub:?}: {}",
+            stdout(&o)
+        );
     }
 }
 
@@ -336,6 +353,54 @@ mod fake {
         ) -> Result<Response<ListAgreementsResponse>, Status> {
             Err(not_here())
         }
+        async fn list_bundles(
+            &self,
+            request: Request<ListBundlesRequest>,
+        ) -> Result<Response<ListBundlesResponse>, Status> {
+            self.note(&request);
+            Ok(Response::new(ListBundlesResponse {
+                bundles: vec![birth()],
+                catalog_version: "2026.11.3".into(),
+            }))
+        }
+        async fn get_bundle(
+            &self,
+            request: Request<GetBundleRequest>,
+        ) -> Result<Response<BundleDefinition>, Status> {
+            self.note(&request);
+            if request.get_ref().code == "YJS-CS" {
+                Ok(Response::new(birth()))
+            } else {
+                Err(Status::not_found("没有该一件事"))
+            }
+        }
+    }
+
+    /// 出生一件事 with two members sharing the ID card.
+    fn birth() -> BundleDefinition {
+        let material = |code: &str, name: &str| Material {
+            code: code.into(),
+            name: name.into(),
+            required: true,
+            ..Default::default()
+        };
+        BundleDefinition {
+            code: "YJS-CS".into(),
+            name: "出生一件事".into(),
+            name_en: "Having a baby".into(),
+            matter_codes: vec!["WJ-SY-DJ".into(), "GA-HJ-CSDJ".into()],
+            materials: vec![
+                BundleMaterial {
+                    material: Some(material("SFZ", "居民身份证")),
+                    matter_codes: vec!["WJ-SY-DJ".into(), "GA-HJ-CSDJ".into()],
+                },
+                BundleMaterial {
+                    material: Some(material("CSZM", "出生医学证明")),
+                    matter_codes: vec!["GA-HJ-CSDJ".into()],
+                },
+            ],
+            ..Default::default()
+        }
     }
 }
 
@@ -405,5 +470,61 @@ async fn requests_carry_token_and_language_and_errors_list_every_detail() {
             ("Bearer tb1.x.y".to_owned(), "en".to_owned()),
         ]
     );
+    server.abort();
+}
+
+#[tokio::test]
+async fn bundles_list_each_material_once_with_the_members_needing_it() {
+    use tongban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let incoming = futures::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| stream);
+        Some((accepted, listener))
+    });
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(CatalogServiceServer::new(fake::Catalog(
+                fake::Seen::default(),
+            )))
+            .serve_with_incoming(incoming),
+    );
+    let cli = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::from(tongban());
+        cmd.args(args).args(["--intake", &url]);
+        async move { cmd.output().await.unwrap() }
+    };
+
+    // The matter names are not served by the fake: the member codes are shown instead.
+    let o = cli(&["catalog", "bundles"]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.matches("SFZ").count(), 1, "{out}");
+    for needle in [
+        "出生一件事",
+        "居民身份证",
+        "WJ-SY-DJ、GA-HJ-CSDJ",
+        "出生医学证明",
+        "所需事项",
+        "目录版本：2026.11.3",
+    ] {
+        assert!(out.contains(needle), "missing {needle} in\n{out}");
+    }
+
+    let o = cli(&["--json", "catalog", "bundle", "YJS-CS"]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["code"], "YJS-CS");
+    assert_eq!(json["materials"][0]["material"]["code"], "SFZ");
+    assert_eq!(
+        json["materials"][0]["matter_codes"],
+        serde_json::json!(["WJ-SY-DJ", "GA-HJ-CSDJ"])
+    );
+
+    let o = cli(&["catalog", "bundle", "YJS-XX", "--lang", "en"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("NOT_FOUND"), "{err}");
     server.abort();
 }

@@ -154,6 +154,17 @@ impl Decision {
     }
 }
 
+impl FromStr for Decision {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Decision::Approve, Decision::Deny]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_owned()))
+    }
+}
+
 impl Localized for Decision {
     fn text(&self, lang: Lang) -> String {
         match self {

@@ -251,7 +251,7 @@ pub struct UnknownName {
 }
 
 impl UnknownName {
-    fn new(kind: &'static str, value: &str) -> Self {
+    pub(crate) fn new(kind: &'static str, value: &str) -> Self {
         Self {
             kind,
             value: value.to_owned(),
@@ -362,6 +362,81 @@ pub struct Matter {
     /// 延长: working days the time limit of a case may be extended by in all (行政许可法 Art.
     /// 42); [`MAX_EXTENSION_DAYS`](crate::clock::MAX_EXTENSION_DAYS) unless the matter sets less.
     pub extension_allowance_days: u32,
+    /// 多地联办: the parts a joint case is split into, in order; empty unless the matter allows
+    /// [`Mode::Joint`], which needs at least two.
+    pub parts: Vec<JointPart>,
+}
+
+/// Which of the applicant's localities decides the office of a [`JointPart`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Locality {
+    /// 户籍地 / 迁出地 / 转出地: the applicant's `home_division`.
+    HomeDivision,
+    /// 迁入地 / 转入地: the `destination_division` of the application.
+    DestinationDivision,
+}
+
+impl Locality {
+    /// Both localities, in declaration order.
+    pub const ALL: [Locality; 2] = [Locality::HomeDivision, Locality::DestinationDivision];
+
+    /// The snake_case name used in data files and on the wire (`"home_division"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Locality::HomeDivision => "home_division",
+            Locality::DestinationDivision => "destination_division",
+        }
+    }
+}
+
+impl Localized for Locality {
+    fn text(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (Locality::HomeDivision, Lang::Zh) => "户籍地（迁出地、转出地）",
+            (Locality::HomeDivision, Lang::En) => "Home locality",
+            (Locality::DestinationDivision, Lang::Zh) => "迁入地（转入地）",
+            (Locality::DestinationDivision, Lang::En) => "Destination locality",
+        }
+        .to_owned()
+    }
+}
+
+impl fmt::Display for Locality {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Locality {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Locality::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownName::new("locality", s))
+    }
+}
+
+/// 多地联办: one part of a joint matter, handled by the office of its department at one of the
+/// applicant's localities (e.g. 户口迁移: 迁入地审批, then 迁出地办理迁出).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JointPart {
+    /// Code unique within the matter, `[A-Z0-9_]+` (`QR`).
+    pub code: String,
+    /// 环节名称 (`迁入地审批`).
+    pub name: String,
+    /// English name.
+    pub name_en: String,
+    /// Code of the [`Department`] whose office handles the part.
+    pub department: String,
+    /// The locality whose office handles the part.
+    pub locality: Locality,
+    /// Parts (declared earlier) that must be approved before this one starts; empty: at once.
+    pub after: Vec<String>,
+    /// 审查要点 codes this part's office answers.
+    pub review_points: Vec<String>,
 }
 
 impl Matter {
@@ -405,6 +480,11 @@ impl Matter {
     /// The stage with this code.
     pub fn stage(&self, code: &str) -> Option<&Stage> {
         self.stages.iter().find(|s| s.code == code)
+    }
+
+    /// The 多地联办 part with this code.
+    pub fn part(&self, code: &str) -> Option<&JointPart> {
+        self.parts.iter().find(|p| p.code == code)
     }
 }
 
@@ -694,6 +774,8 @@ fn build_matter(
     let review_points =
         build_review_points(raw.review_points).map_err(|(field, zh, en)| fail(&field, zh, en))?;
     let stages = build_stages(raw.stages).map_err(|(field, zh, en)| fail(&field, zh, en))?;
+    let parts = build_parts(raw.parts, &modes, &review_points, departments)
+        .map_err(|(field, zh, en)| fail(&field, zh, en))?;
     let stage_days: u32 = stages.iter().map(|s| s.working_days).sum();
     if stage_days != raw.promised_limit_days {
         return Err(fail(
@@ -728,8 +810,133 @@ fn build_matter(
         delivery_methods,
         result_certificate_type: raw.result_certificate_type,
         extension_allowance_days,
+        parts,
         code,
     })
+}
+
+/// Checks the 多地联办 parts: present (at least two) exactly when the matter allows joint
+/// handling; unique codes; known departments; `after` naming earlier parts only (so the order
+/// has no cycle); at least one part starting at once; every review point answered by some part.
+fn build_parts(
+    raw: Vec<RawJointPart>,
+    modes: &[Mode],
+    review_points: &[ReviewPoint],
+    departments: &BTreeMap<String, Department>,
+) -> Result<Vec<JointPart>, FieldProblem> {
+    let joint = modes.contains(&Mode::Joint);
+    if !joint {
+        if raw.is_empty() {
+            return Ok(Vec::new());
+        }
+        return Err((
+            "parts".into(),
+            "未列出 joint 模式的事项不能定义联办环节".into(),
+            "only a matter whose modes list joint may define parts".into(),
+        ));
+    }
+    if raw.len() < 2 {
+        return Err((
+            "parts".into(),
+            "多地联办事项须定义至少两个联办环节".into(),
+            "a matter allowing joint handling needs at least two parts".into(),
+        ));
+    }
+    let mut out: Vec<JointPart> = Vec::with_capacity(raw.len());
+    for p in raw {
+        let field = format!("parts[{}]", p.code);
+        if !is_code(&p.code, |c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'
+        }) {
+            return Err((
+                field,
+                "环节编码须匹配 [A-Z0-9_]+".into(),
+                "part code must match [A-Z0-9_]+".into(),
+            ));
+        }
+        if out.iter().any(|o| o.code == p.code) {
+            return Err((field, "环节编码重复".into(), "duplicate part code".into()));
+        }
+        if p.name.trim().is_empty() || p.name_en.trim().is_empty() {
+            return Err((
+                field,
+                "name/name_en 不能为空".into(),
+                "name and name_en must not be empty".into(),
+            ));
+        }
+        if !departments.contains_key(&p.department) {
+            return Err((
+                field,
+                format!("未知部门 {}", p.department),
+                format!("unknown department {}", p.department),
+            ));
+        }
+        let locality: Locality = p.locality.parse().map_err(|_| {
+            (
+                field.clone(),
+                format!(
+                    "locality 须为 home_division 或 destination_division，而不是 {:?}",
+                    p.locality
+                ),
+                format!(
+                    "locality must be home_division or destination_division, not {:?}",
+                    p.locality
+                ),
+            )
+        })?;
+        for before in &p.after {
+            if !out.iter().any(|o| &o.code == before) {
+                return Err((
+                    field,
+                    format!("after 中的 {before} 不是此前定义的环节"),
+                    format!("after names {before}, which is not a part declared earlier"),
+                ));
+            }
+        }
+        if p.review_points.is_empty() {
+            return Err((
+                field,
+                "review_points 不能为空".into(),
+                "review_points must not be empty".into(),
+            ));
+        }
+        for code in &p.review_points {
+            if !review_points.iter().any(|r| &r.code == code) {
+                return Err((
+                    field,
+                    format!("{code} 不是该事项的审查要点"),
+                    format!("{code} is not a review point of the matter"),
+                ));
+            }
+        }
+        out.push(JointPart {
+            code: p.code,
+            name: p.name,
+            name_en: p.name_en,
+            department: p.department,
+            locality,
+            after: p.after,
+            review_points: p.review_points,
+        });
+    }
+    if !out.iter().any(|p| p.after.is_empty()) {
+        return Err((
+            "parts".into(),
+            "至少一个联办环节须可立即开始（after 为空）".into(),
+            "at least one part must start at once (empty after)".into(),
+        ));
+    }
+    if let Some(orphan) = review_points
+        .iter()
+        .find(|r| !out.iter().any(|p| p.review_points.contains(&r.code)))
+    {
+        return Err((
+            "parts".into(),
+            format!("审查要点 {} 未分配给任何联办环节", orphan.code),
+            format!("review point {} is answered by no part", orphan.code),
+        ));
+    }
+    Ok(out)
 }
 
 /// A field-level problem: (field, Chinese reason, English reason).
@@ -1003,6 +1210,22 @@ struct RawMatter {
     review_points: Vec<RawReviewPoint>,
     #[serde(default)]
     stages: Vec<RawStage>,
+    #[serde(default)]
+    parts: Vec<RawJointPart>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJointPart {
+    code: String,
+    name: String,
+    name_en: String,
+    department: String,
+    locality: String,
+    #[serde(default)]
+    after: Vec<String>,
+    #[serde(default)]
+    review_points: Vec<String>,
 }
 
 #[derive(Deserialize)]

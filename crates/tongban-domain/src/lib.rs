@@ -3,6 +3,7 @@
 //! clock and the case state machine. Pure: no I/O beyond parsing data files handed to it, no
 //! async runtime, no database, no messaging.
 
+pub mod bundle;
 pub mod calendar;
 pub mod case;
 pub mod case_number;
@@ -12,6 +13,7 @@ pub mod data;
 pub mod directory;
 pub mod division;
 pub mod i18n;
+pub mod joint;
 pub mod logistics;
 pub mod materials;
 pub mod notice;

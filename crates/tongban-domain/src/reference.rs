@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::bundle::Bundles;
 use crate::calendar::WorkingCalendar;
 use crate::catalog::Catalog;
 use crate::data::DataError;
@@ -20,11 +21,13 @@ pub struct ReferenceData {
     pub catalog: Catalog,
     /// 机构目录 and 区域通办 agreements.
     pub directory: Directory,
+    /// 一件事一次办 bundles.
+    pub bundles: Bundles,
 }
 
 impl ReferenceData {
     /// Loads everything from `deploy_dir`, laid out as
-    /// `data/divisions/*.csv`, `data/holidays/*.json`, `catalog/{matters,departments}.toml`,
+    /// `data/divisions/*.csv`, `data/holidays/*.json`, `catalog/{matters,departments,bundles}.toml`,
     /// `directory/{offices,agreements}.toml`.
     ///
     /// # Errors
@@ -35,11 +38,13 @@ impl ReferenceData {
         let calendar = WorkingCalendar::load(&deploy_dir.join("data").join("holidays"))?;
         let catalog = Catalog::load(&deploy_dir.join("catalog"))?;
         let directory = Directory::load(&deploy_dir.join("directory"), &divisions, &catalog)?;
+        let bundles = Bundles::load(&deploy_dir.join("catalog"), &catalog)?;
         Ok(Self {
             divisions,
             calendar,
             catalog,
             directory,
+            bundles,
         })
     }
 }

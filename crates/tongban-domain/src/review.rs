@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::case::Decision;
-use crate::catalog::Matter;
+use crate::catalog::{JointPart, Matter};
 use crate::i18n::{Lang, Localized};
 
 /// One answered review point of a reviewer's checklist.
@@ -105,13 +105,40 @@ pub fn check_decision(
     decision: Decision,
     checklist: &[ChecklistEntry],
 ) -> Result<(), Vec<ChecklistProblem>> {
+    check_points(matter, None, decision, checklist)
+}
+
+/// 多地联办: checks one part's checklist as [`check_decision`] does, against the review points
+/// the part answers (a point of another part counts as unknown here).
+///
+/// # Errors
+/// As [`check_decision`].
+pub fn check_part_decision(
+    matter: &Matter,
+    part: &JointPart,
+    decision: Decision,
+    checklist: &[ChecklistEntry],
+) -> Result<(), Vec<ChecklistProblem>> {
+    check_points(matter, Some(part), decision, checklist)
+}
+
+fn check_points(
+    matter: &Matter,
+    part: Option<&JointPart>,
+    decision: Decision,
+    checklist: &[ChecklistEntry],
+) -> Result<(), Vec<ChecklistProblem>> {
+    let in_scope = |code: &str| {
+        matter.review_point(code).is_some()
+            && part.is_none_or(|p| p.review_points.iter().any(|c| c == code))
+    };
     let mut problems = Vec::new();
     let mut answered = BTreeSet::new();
     let mut duplicates = BTreeSet::new();
     let mut unknown = BTreeSet::new();
     for entry in checklist {
         let code = entry.review_point_code.as_str();
-        if matter.review_point(code).is_none() {
+        if !in_scope(code) {
             if unknown.insert(code) {
                 problems.push(ChecklistProblem::Unknown {
                     code: code.to_owned(),
@@ -124,7 +151,11 @@ pub fn check_decision(
         }
     }
 
-    for point in matter.review_points.iter().filter(|p| p.required) {
+    for point in matter
+        .review_points
+        .iter()
+        .filter(|p| p.required && in_scope(&p.code))
+    {
         let answers: Vec<&ChecklistEntry> = checklist
             .iter()
             .filter(|e| e.review_point_code == point.code)
@@ -144,7 +175,7 @@ pub fn check_decision(
     if decision == Decision::Deny {
         let any_failed = checklist
             .iter()
-            .any(|e| !e.passed && matter.review_point(&e.review_point_code).is_some());
+            .any(|e| !e.passed && in_scope(&e.review_point_code));
         if !any_failed {
             problems.push(ChecklistProblem::DenyWithoutFailure);
         }

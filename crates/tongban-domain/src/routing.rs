@@ -13,7 +13,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::catalog::{Matter, Mode, Scope};
+use crate::catalog::{JointPart, Locality, Matter, Mode, Scope};
 use crate::directory::Office;
 use crate::division::DivisionCode;
 use crate::i18n::{Lang, Localized};
@@ -64,6 +64,31 @@ pub enum RouteError {
         window_province: String,
         /// Province code of the responsible office (`640000`).
         office_province: String,
+    },
+    /// 多地联办 was asked for a matter that defines no parts.
+    NotJoint(String),
+    /// A part is decided by the destination (迁入地, 转入地) and none was given.
+    MissingDestination {
+        /// The matter code.
+        matter: String,
+        /// The part's name.
+        part: String,
+    },
+    /// Two parts would go to the same office: joint handling needs an office per part.
+    SameOffice {
+        /// The office both parts would go to.
+        office: String,
+        /// The names of the two parts.
+        parts: (String, String),
+    },
+    /// No office serves a part's department at its locality.
+    NoPartOffice {
+        /// The part's name.
+        part: String,
+        /// The part's department code.
+        department: String,
+        /// The locality's division.
+        division: String,
     },
     /// The requested 办理模式 is not one the matter allows.
     ModeNotAllowed {
@@ -138,6 +163,51 @@ impl Localized for RouteError {
                  force between the window's province {window_province} and the responsible \
                  office's province {office_province} covers it"
             ),
+            (RouteError::NotJoint(matter), Lang::Zh) => {
+                format!("事项 {matter} 没有定义联办环节，不能多地联办")
+            }
+            (RouteError::NotJoint(matter), Lang::En) => {
+                format!("matter {matter} defines no parts and cannot be handled jointly")
+            }
+            (RouteError::MissingDestination { matter, part }, Lang::Zh) => {
+                format!(
+                    "事项 {matter} 的联办环节「{part}」由迁入地（转入地）办理，须填写迁入地区划代码"
+                )
+            }
+            (RouteError::MissingDestination { matter, part }, Lang::En) => format!(
+                "the part {part} of matter {matter} is handled at the destination; \
+                 give the destination division"
+            ),
+            (RouteError::SameOffice { office, parts }, Lang::Zh) => format!(
+                "联办环节「{}」与「{}」将由同一机构 {office} 办理，无需多地联办，请改用其他模式",
+                parts.0, parts.1
+            ),
+            (RouteError::SameOffice { office, parts }, Lang::En) => format!(
+                "parts {} and {} would both go to office {office}; joint handling needs \
+                 different offices, choose another mode",
+                parts.0, parts.1
+            ),
+            (
+                RouteError::NoPartOffice {
+                    part,
+                    department,
+                    division,
+                },
+                Lang::Zh,
+            ) => format!(
+                "联办环节「{part}」：{division} 的县、市、省三级均没有负责部门 {department} 的办理机构"
+            ),
+            (
+                RouteError::NoPartOffice {
+                    part,
+                    department,
+                    division,
+                },
+                Lang::En,
+            ) => format!(
+                "part {part}: no office serves department {department} for {division} \
+                 at county, city or province level"
+            ),
             (RouteError::ModeNotAllowed { mode, matter }, Lang::Zh) => {
                 format!("事项 {matter} 不支持{}模式", mode.text(Lang::Zh))
             }
@@ -191,6 +261,154 @@ pub fn resolve_route(
         scope,
         responsible_office_id: office.id.clone(),
         agreement_id,
+    })
+}
+
+/// 多地联办: where one part of a joint case goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartRoute {
+    /// The part's code within the matter.
+    pub code: String,
+    /// The part's name.
+    pub name: String,
+    /// The part's English name.
+    pub name_en: String,
+    /// Its department.
+    pub department: String,
+    /// The locality that decided the office.
+    pub locality: Locality,
+    /// That locality's division.
+    pub division: DivisionCode,
+    /// The office that handles the part.
+    pub office_id: String,
+    /// 通办范围 between the window and the part's office.
+    pub scope: Scope,
+    /// The 区域通办 agreement for this part, if any.
+    pub agreement_id: Option<String>,
+    /// Parts that must be approved before this one starts.
+    pub after: Vec<String>,
+}
+
+/// 多地联办: the route of every part, and the case's own scope and lead office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JointRoute {
+    /// The widest scope of the parts (跨省 over 区域 over 全省 over 本地).
+    pub scope: Scope,
+    /// The first part's office: it receives paper originals and issues the result.
+    pub responsible_office_id: String,
+    /// The agreement of the first part routed under 区域通办, if any.
+    pub agreement_id: Option<String>,
+    /// One route per part, in the matter's order.
+    pub parts: Vec<PartRoute>,
+}
+
+/// Routes every part of a joint case (DESIGN §4, per part): each part goes to the office of
+/// its department at its locality (`home_division` or `destination_division`), and its scope
+/// is computed between the window and that office.
+///
+/// # Errors
+/// [`RouteError`]: unknown matter or window, a matter without parts, a missing destination,
+/// no office for a part, a scope a part's office implies that the matter does not allow, or
+/// two parts going to the same office.
+pub fn resolve_parts(
+    reference: &ReferenceData,
+    matter_code: &str,
+    window_office_id: &str,
+    home_division: &DivisionCode,
+    destination_division: Option<&DivisionCode>,
+    on: NaiveDate,
+) -> Result<JointRoute, RouteError> {
+    let matter = reference
+        .catalog
+        .matter(matter_code)
+        .ok_or_else(|| RouteError::UnknownMatter(matter_code.to_owned()))?;
+    check_mode(matter, Mode::Joint)?;
+    if matter.parts.is_empty() {
+        return Err(RouteError::NotJoint(matter.code.clone()));
+    }
+    let window = reference
+        .directory
+        .office(window_office_id)
+        .ok_or_else(|| RouteError::UnknownWindow(window_office_id.to_owned()))?;
+    if !window.is_window {
+        return Err(RouteError::NotAWindow(window.id.clone()));
+    }
+    let mut parts: Vec<PartRoute> = Vec::with_capacity(matter.parts.len());
+    for part in &matter.parts {
+        let route = route_part(
+            reference,
+            matter,
+            window,
+            part,
+            home_division,
+            destination_division,
+            on,
+        )?;
+        if let Some(other) = parts.iter().find(|p| p.office_id == route.office_id) {
+            return Err(RouteError::SameOffice {
+                office: route.office_id,
+                parts: (other.name.clone(), route.name),
+            });
+        }
+        parts.push(route);
+    }
+    let widest = |scope: Scope| match scope {
+        Scope::Local => 0,
+        Scope::ProvinceWide => 1,
+        Scope::Regional => 2,
+        Scope::CrossProvince => 3,
+    };
+    let scope = parts
+        .iter()
+        .map(|p| p.scope)
+        .max_by_key(|s| widest(*s))
+        .unwrap_or(Scope::Local);
+    Ok(JointRoute {
+        scope,
+        responsible_office_id: parts[0].office_id.clone(),
+        agreement_id: parts.iter().find_map(|p| p.agreement_id.clone()),
+        parts,
+    })
+}
+
+fn route_part(
+    reference: &ReferenceData,
+    matter: &Matter,
+    window: &Office,
+    part: &JointPart,
+    home_division: &DivisionCode,
+    destination_division: Option<&DivisionCode>,
+    on: NaiveDate,
+) -> Result<PartRoute, RouteError> {
+    let division = match part.locality {
+        Locality::HomeDivision => home_division,
+        Locality::DestinationDivision => {
+            destination_division.ok_or_else(|| RouteError::MissingDestination {
+                matter: matter.code.clone(),
+                part: part.name.clone(),
+            })?
+        }
+    };
+    let office = reference
+        .directory
+        .responsible_office(&part.department, division, &reference.divisions)
+        .ok_or_else(|| RouteError::NoPartOffice {
+            part: part.name.clone(),
+            department: part.department.clone(),
+            division: division.to_string(),
+        })?;
+    let (scope, agreement_id) = scope_between(reference, matter, window, office, on)?;
+    Ok(PartRoute {
+        code: part.code.clone(),
+        name: part.name.clone(),
+        name_en: part.name_en.clone(),
+        department: part.department.clone(),
+        locality: part.locality,
+        division: division.clone(),
+        office_id: office.id.clone(),
+        scope,
+        agreement_id,
+        after: part.after.clone(),
     })
 }
 

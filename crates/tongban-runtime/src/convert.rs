@@ -1,7 +1,9 @@
 //! Mappings between the domain's types and the protobuf enums of the public API, in one place.
 
+use tongban_domain::bundle::BundleStatus;
 use tongban_domain::case::{CaseStatus, Decision};
 use tongban_domain::catalog::{DeliveryMethod, Mode, Scope};
+use tongban_domain::joint::PartState;
 use tongban_domain::materials::Form;
 use tongban_proto::common::v1 as pb;
 
@@ -63,6 +65,52 @@ pub fn status_to_pb(status: CaseStatus) -> pb::CaseStatus {
         CaseStatus::Denied => pb::CaseStatus::Denied,
         CaseStatus::Completed => pb::CaseStatus::Completed,
         CaseStatus::Withdrawn => pb::CaseStatus::Withdrawn,
+    }
+}
+
+/// Proto part state of a domain one (多地联办).
+#[must_use]
+pub fn part_state_to_pb(state: PartState) -> pb::PartState {
+    match state {
+        PartState::Waiting => pb::PartState::Waiting,
+        PartState::Routed => pb::PartState::Routed,
+        PartState::Claimed => pb::PartState::Claimed,
+        PartState::SupplementRequested => pb::PartState::SupplementRequested,
+        PartState::Supplemented => pb::PartState::Supplemented,
+        PartState::Approved => pb::PartState::Approved,
+        PartState::Denied => pb::PartState::Denied,
+        PartState::Cancelled => pb::PartState::Cancelled,
+        PartState::Withdrawn => pb::PartState::Withdrawn,
+    }
+}
+
+/// Domain part state of a proto one (`None` when unspecified).
+#[must_use]
+pub fn part_state_from_pb(state: pb::PartState) -> Option<PartState> {
+    match state {
+        pb::PartState::Unspecified => None,
+        pb::PartState::Waiting => Some(PartState::Waiting),
+        pb::PartState::Routed => Some(PartState::Routed),
+        pb::PartState::Claimed => Some(PartState::Claimed),
+        pb::PartState::SupplementRequested => Some(PartState::SupplementRequested),
+        pb::PartState::Supplemented => Some(PartState::Supplemented),
+        pb::PartState::Approved => Some(PartState::Approved),
+        pb::PartState::Denied => Some(PartState::Denied),
+        pb::PartState::Cancelled => Some(PartState::Cancelled),
+        pb::PartState::Withdrawn => Some(PartState::Withdrawn),
+    }
+}
+
+/// Proto bundle status of a domain one (一件事).
+#[must_use]
+pub fn bundle_status_to_pb(status: BundleStatus) -> pb::BundleStatus {
+    match status {
+        BundleStatus::InProgress => pb::BundleStatus::InProgress,
+        BundleStatus::SupplementRequested => pb::BundleStatus::SupplementRequested,
+        BundleStatus::Completed => pb::BundleStatus::Completed,
+        BundleStatus::PartlyDenied => pb::BundleStatus::PartlyDenied,
+        BundleStatus::Denied => pb::BundleStatus::Denied,
+        BundleStatus::Withdrawn => pb::BundleStatus::Withdrawn,
     }
 }
 

@@ -1,17 +1,21 @@
 //! The status read model kept up to date from every case event: the submitted event creates a
-//! case's row, every later one moves its status (and clock) on and adds a timeline line.
+//! case's row, every later one moves its status (and clock) on and adds a timeline line. For a
+//! 多地联办 case, `case.part_updated` moves one part on (and adds its own timeline line) without
+//! touching the case-level status, which follows the case-level events.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
+use sqlx::types::Json;
 use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::case::{CaseEvent, CaseStatus, Decision};
 use tongban_domain::timeline::{TimelineContext, describe};
 use tongban_domain::validate::PersonName;
-use tongban_proto::events::v1::{CaseSubmitted, Event, event::Body};
+use tongban_proto::events::v1::{CasePartUpdated, CaseSubmitted, CaseSummary, Event, event::Body};
 use tongban_runtime::convert::{datetime, decision_from_pb, mode_from_pb, scope_from_pb};
 use uuid::Uuid;
 
 use crate::State;
+use crate::parts::{self, Step, StoredPart};
 use crate::repo::{self, StatusRow, TimelineRow};
 
 /// Consumer of `case.>`: every case event.
@@ -150,6 +154,31 @@ fn is_newer(row: &StatusRow, at: DateTime<Utc>, next: CaseStatus) -> bool {
     (at, rank(next)) >= (row.status_at, rank(row.status()))
 }
 
+/// Links the row to the bundle `summary` names, if any and not linked yet.
+fn link_bundle(row: &mut StatusRow, summary: &CaseSummary) {
+    let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    if row.bundle_id.is_none()
+        && let Some(id) = text(&summary.bundle_id)
+    {
+        row.bundle_id = Some(id);
+        row.bundle_number = text(&summary.bundle_number);
+        row.bundle_code = text(&summary.bundle_code);
+        row.bundle_name = text(&summary.bundle_name);
+    }
+}
+
+/// Fills what the routed summary knows and the row does not (a row created from a submitted
+/// summary without them): the parts, the destination and the bundle.
+fn fill_from_summary(row: &mut StatusRow, summary: &CaseSummary, step: Step) {
+    if row.parts.is_empty() {
+        row.parts = Json(parts::of_summary(&summary.parts, step));
+    }
+    if row.destination_division.is_empty() {
+        row.destination_division = summary.destination_division.clone();
+    }
+    link_bundle(row, summary);
+}
+
 impl CaseEvents {
     fn office_name<'a>(&'a self, id: &'a str) -> &'a str {
         self.state
@@ -178,7 +207,7 @@ impl CaseEvents {
             .as_ref()
             .and_then(|a| PersonName::parse(&a.name).ok())
             .map_or_else(|| "*".to_owned(), |n| n.masked());
-        let row = StatusRow {
+        let mut row = StatusRow {
             case_id,
             case_number: event.case_number.clone(),
             matter_code: summary.matter_code.clone(),
@@ -200,7 +229,14 @@ impl CaseEvents {
             due_at: datetime(summary.due_at.as_ref()),
             decision: None,
             decision_reason: None,
+            parts: Json(parts::of_summary(&summary.parts, Step { at, event_id })),
+            destination_division: summary.destination_division.clone(),
+            bundle_id: None,
+            bundle_number: None,
+            bundle_code: None,
+            bundle_name: None,
         };
+        link_bundle(&mut row, summary);
         if !repo::insert_case(conn, &row).await? {
             tracing::debug!("case already in the read model");
         }
@@ -226,6 +262,68 @@ impl CaseEvents {
         .await?;
         Ok(())
     }
+
+    /// 多地联办: one part moved (`case.part_updated`). The part's state, decision and reason
+    /// change and a timeline line names the part and its office; the case-level status is left
+    /// to the case-level events.
+    async fn part_updated(
+        &self,
+        conn: &mut PgConnection,
+        ids: (Uuid, Uuid),
+        at: DateTime<Utc>,
+        updated: &CasePartUpdated,
+    ) -> Result<(), HandleError> {
+        let (case_id, event_id) = ids;
+        let Some(update) = updated
+            .part
+            .as_ref()
+            .and_then(|p| StoredPart::from_pb(p, Step { at, event_id }))
+        else {
+            return Err(HandleError::Reject(
+                "part_updated event without a part code".to_owned(),
+            ));
+        };
+        let Some(mut row) = repo::case_for_update(conn, case_id).await? else {
+            return Err(HandleError::Retry(Box::new(UnknownCase(case_id))));
+        };
+        if !parts::apply(&mut row.parts, update.clone()) {
+            tracing::info!(
+                case_number = %row.case_number,
+                part = %update.code,
+                late = %update.state,
+                "late part update: timeline only, part kept"
+            );
+        }
+        // The line describes this step (even a late one), with the route the row knows.
+        let described = row
+            .parts
+            .iter()
+            .find(|p| p.code == update.code)
+            .map_or_else(
+                || update.clone(),
+                |known| StoredPart {
+                    state: update.state,
+                    reason: update.reason.clone(),
+                    ..known.clone()
+                },
+            );
+        let text = parts::describe(&described, self.office_name(&described.office_id));
+        repo::add_timeline(
+            conn,
+            case_id,
+            event_id,
+            &TimelineRow {
+                at: update.updated_at,
+                status: row.status.clone(),
+                description: text.zh,
+                description_en: text.en,
+                office_id: described.office_id.clone(),
+            },
+        )
+        .await?;
+        repo::update_case(conn, &row).await?;
+        Ok(())
+    }
 }
 
 impl EventHandler for CaseEvents {
@@ -239,7 +337,7 @@ impl EventHandler for CaseEvents {
             return Err(HandleError::Reject("event without a body".to_owned()));
         };
         let change = match body {
-            Body::CaseSubmitted(_) => None,
+            Body::CaseSubmitted(_) | Body::CasePartUpdated(_) => None,
             other => match change_of(other)? {
                 Some(change) => Some(change),
                 None => return Ok(()),
@@ -251,12 +349,17 @@ impl EventHandler for CaseEvents {
             .map_err(|_| HandleError::Reject("event id is not a UUID".to_owned()))?;
         let at = datetime(event.occurred_at.as_ref()).unwrap_or_else(Utc::now);
         let Some(change) = change else {
-            if let Body::CaseSubmitted(submitted) = body {
-                return self
-                    .submitted(conn, event, (case_id, event_id), at, submitted)
-                    .await;
-            }
-            return Ok(());
+            return match body {
+                Body::CaseSubmitted(submitted) => {
+                    self.submitted(conn, event, (case_id, event_id), at, submitted)
+                        .await
+                }
+                Body::CasePartUpdated(updated) => {
+                    self.part_updated(conn, (case_id, event_id), at, updated)
+                        .await
+                }
+                _ => Ok(()),
+            };
         };
         let Some(mut row) = repo::case_for_update(conn, case_id).await? else {
             // Intake publishes submitted first; until it has been applied (a retry in flight),
@@ -271,6 +374,17 @@ impl EventHandler for CaseEvents {
         }
         if let Some(reason) = &change.decision_reason {
             row.decision_reason = Some(reason.clone());
+        }
+        // What the case-level event does to the parts of a joint case (the same transaction).
+        match body {
+            Body::CaseRouted(routed) => {
+                if let Some(summary) = &routed.summary {
+                    fill_from_summary(&mut row, summary, Step { at, event_id });
+                }
+            }
+            Body::CaseSupplemented(_) => parts::supplemented(&mut row.parts, Step { at, event_id }),
+            Body::CaseWithdrawn(_) => parts::withdrawn(&mut row.parts, Step { at, event_id }),
+            _ => {}
         }
         if is_newer(&row, at, change.status) {
             row.status = change.status.as_str().to_owned();
@@ -349,6 +463,12 @@ mod tests {
             due_at: None,
             decision: None,
             decision_reason: None,
+            parts: Json(Vec::new()),
+            destination_division: String::new(),
+            bundle_id: None,
+            bundle_number: None,
+            bundle_code: None,
+            bundle_name: None,
         }
     }
 

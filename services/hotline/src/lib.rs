@@ -9,6 +9,7 @@ mod events;
 mod hotline_api;
 mod lockout;
 mod notices;
+mod parts;
 mod ratings;
 mod repo;
 mod rules;

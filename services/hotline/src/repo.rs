@@ -4,8 +4,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
+use sqlx::types::Json;
 use tongban_domain::case::CaseStatus;
 use uuid::Uuid;
+
+use crate::parts::StoredPart;
 
 /// One case as the hotline sees it (no ID number or phone: only verification digests).
 #[derive(Clone, sqlx::FromRow)]
@@ -27,6 +30,15 @@ pub struct StatusRow {
     pub due_at: Option<DateTime<Utc>>,
     pub decision: Option<String>,
     pub decision_reason: Option<String>,
+    /// 多地联办: the parts, one per office (empty for a case handled by one office).
+    pub parts: Json<Vec<StoredPart>>,
+    /// 迁入地 / 转入地 of a joint case (empty when none).
+    pub destination_division: String,
+    /// 一件事: the bundle the case belongs to.
+    pub bundle_id: Option<String>,
+    pub bundle_number: Option<String>,
+    pub bundle_code: Option<String>,
+    pub bundle_name: Option<String>,
 }
 
 impl std::fmt::Debug for StatusRow {
@@ -51,15 +63,17 @@ impl StatusRow {
 
 const COLUMNS: &str = "case_id, case_number, matter_code, matter_name, scope, mode, window_office_id,
     responsible_office_id, status, status_at, applicant_name_masked, id_tail_digest, phone_tail_digest,
-    accepted_at, due_at, decision, decision_reason";
+    accepted_at, due_at, decision, decision_reason, parts, destination_division, bundle_id, bundle_number,
+    bundle_code, bundle_name";
 
 /// Inserts the row of a submitted case; `false` when it already exists.
 pub async fn insert_case(conn: &mut PgConnection, row: &StatusRow) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO case_status (case_id, case_number, matter_code, matter_name, scope, mode, window_office_id,
             responsible_office_id, status, status_at, applicant_name_masked, id_tail_digest, phone_tail_digest,
-            accepted_at, due_at, decision, decision_reason)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+            accepted_at, due_at, decision, decision_reason, parts, destination_division, bundle_id, bundle_number,
+            bundle_code, bundle_name)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
          ON CONFLICT (case_id) DO NOTHING",
     )
     .bind(row.case_id)
@@ -79,6 +93,12 @@ pub async fn insert_case(conn: &mut PgConnection, row: &StatusRow) -> Result<boo
     .bind(row.due_at)
     .bind(&row.decision)
     .bind(&row.decision_reason)
+    .bind(&row.parts)
+    .bind(&row.destination_division)
+    .bind(&row.bundle_id)
+    .bind(&row.bundle_number)
+    .bind(&row.bundle_code)
+    .bind(&row.bundle_name)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -112,7 +132,8 @@ pub async fn case_by_number(
 pub async fn update_case(conn: &mut PgConnection, row: &StatusRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE case_status SET status = $2, status_at = $3, accepted_at = $4, due_at = $5, decision = $6,
-            decision_reason = $7, updated_at = now()
+            decision_reason = $7, parts = $8, destination_division = $9, bundle_id = $10, bundle_number = $11,
+            bundle_code = $12, bundle_name = $13, updated_at = now()
          WHERE case_id = $1",
     )
     .bind(row.case_id)
@@ -122,9 +143,56 @@ pub async fn update_case(conn: &mut PgConnection, row: &StatusRow) -> Result<(),
     .bind(row.due_at)
     .bind(&row.decision)
     .bind(&row.decision_reason)
+    .bind(&row.parts)
+    .bind(&row.destination_division)
+    .bind(&row.bundle_id)
+    .bind(&row.bundle_number)
+    .bind(&row.bundle_code)
+    .bind(&row.bundle_name)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// One member case of a 一件事 bundle, as the hotline's read model has it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BundleMemberRow {
+    pub case_number: String,
+    pub matter_code: String,
+    pub matter_name: String,
+    pub status: String,
+    pub responsible_office_id: String,
+    pub decision: Option<String>,
+}
+
+impl BundleMemberRow {
+    /// The stored status (only this service writes it, always from `CaseStatus::as_str`).
+    pub fn status(&self) -> CaseStatus {
+        self.status.parse().unwrap_or(CaseStatus::Submitted)
+    }
+
+    /// The status that counts for the bundle's: a case completed (办结) after a denial counts
+    /// as denied, not as done with a result.
+    pub fn outcome(&self) -> CaseStatus {
+        tongban_domain::bundle::member_status(
+            self.status(),
+            self.decision.as_deref().and_then(|d| d.parse().ok()),
+        )
+    }
+}
+
+/// The member cases of bundle `bundle_id` known to the read model, by case number.
+pub async fn bundle_members(
+    conn: &mut PgConnection,
+    bundle_id: &str,
+) -> Result<Vec<BundleMemberRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT case_number, matter_code, matter_name, status, responsible_office_id, decision
+         FROM case_status WHERE bundle_id = $1 ORDER BY case_number",
+    )
+    .bind(bundle_id)
+    .fetch_all(conn)
+    .await
 }
 
 /// One timeline line.

@@ -2,13 +2,17 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
+use tongban_domain::bundle::BundleStatus;
 use tongban_domain::case::CaseStatus;
 use tongban_domain::reference::ReferenceData;
 use tongban_proto::common::v1 as pb;
 use tongban_proto::hotline::v1::CaseStatusView;
-use tongban_runtime::convert::{mode_to_pb, scope_to_pb, status_to_pb, timestamp};
+use tongban_runtime::convert::{
+    bundle_status_to_pb, mode_to_pb, scope_to_pb, status_to_pb, timestamp,
+};
 
-use crate::repo::{self, StatusRow, TimelineRow};
+use crate::parts::StoredPart;
+use crate::repo::{self, BundleMemberRow, StatusRow, TimelineRow};
 
 /// The stage in plain language, as read out on the phone (Chinese, English).
 pub fn stage(status: CaseStatus) -> (&'static str, &'static str) {
@@ -62,6 +66,63 @@ pub fn office_name(reference: &ReferenceData, id: &str) -> String {
         .map_or_else(|| id.to_owned(), |o| o.name.clone())
 }
 
+/// Member cases in the bundle's order: by the position of their matter among the bundle's
+/// members (`members`, from the bundle catalog; unknown matters last), then by case number.
+fn order_members(rows: &mut [BundleMemberRow], members: &[String]) {
+    let position = |code: &str| {
+        members
+            .iter()
+            .position(|m| m == code)
+            .unwrap_or(members.len())
+    };
+    rows.sort_by(|a, b| {
+        (position(&a.matter_code), &a.case_number).cmp(&(position(&b.matter_code), &b.case_number))
+    });
+}
+
+/// 一件事: the bundle of `row`, with every member case the read model knows and the status
+/// derived from them. The caller proved to be the applicant of one member, and every member is
+/// the same applicant's, so each member's number and status is shown (case ids are not).
+async fn bundle_summary(
+    conn: &mut PgConnection,
+    reference: &ReferenceData,
+    row: &StatusRow,
+) -> Result<Option<pb::BundleSummary>, sqlx::Error> {
+    let Some(bundle_id) = row.bundle_id.as_deref() else {
+        return Ok(None);
+    };
+    let mut members = repo::bundle_members(conn, bundle_id).await?;
+    let code = row.bundle_code.clone().unwrap_or_default();
+    let definition = reference.bundles.get(&code);
+    order_members(
+        &mut members,
+        definition.map_or(&[][..], |b| b.matters.as_slice()),
+    );
+    let status = BundleStatus::derive(members.iter().map(BundleMemberRow::outcome));
+    Ok(Some(pb::BundleSummary {
+        bundle_id: bundle_id.to_owned(),
+        bundle_number: row.bundle_number.clone().unwrap_or_default(),
+        name: row
+            .bundle_name
+            .clone()
+            .or_else(|| definition.map(|b| b.name.clone()))
+            .unwrap_or_default(),
+        bundle_code: code,
+        status: bundle_status_to_pb(status).into(),
+        members: members
+            .into_iter()
+            .map(|m| pb::BundleMember {
+                case_id: String::new(),
+                status: status_to_pb(m.status()).into(),
+                case_number: m.case_number,
+                matter_code: m.matter_code,
+                matter_name: m.matter_name,
+                responsible_office_id: m.responsible_office_id,
+            })
+            .collect(),
+    }))
+}
+
 /// The masked status view of a case at `now`.
 pub async fn status_view(
     conn: &mut PgConnection,
@@ -113,6 +174,8 @@ pub async fn status_view(
         applicant_name_masked: row.applicant_name_masked.clone(),
         result_certificate_identifier: result_certificate.unwrap_or_default(),
         waybills: crate::waybills::list(conn, row.case_id).await?,
+        parts: row.parts.iter().map(StoredPart::to_pb).collect(),
+        bundle: bundle_summary(conn, reference, row).await?,
     })
 }
 
@@ -129,6 +192,50 @@ mod tests {
             assert!(!zh.is_empty() && !en.is_empty());
         }
         assert_eq!(stage(CaseStatus::Supplemented).0, "已补正，审查中");
+    }
+
+    #[test]
+    fn bundle_members_follow_the_bundle_order() {
+        let member = |number: &str, matter: &str| BundleMemberRow {
+            case_number: number.to_owned(),
+            matter_code: matter.to_owned(),
+            matter_name: String::new(),
+            status: CaseStatus::Routed.as_str().to_owned(),
+            responsible_office_id: String::new(),
+            decision: None,
+        };
+        let mut rows = vec![
+            member("N-1", "SBK"),
+            member("N-2", "ZZ"),
+            member("N-3", "CSYXZM"),
+            member("N-4", "HKDJ"),
+        ];
+        let order = ["CSYXZM".to_owned(), "HKDJ".to_owned(), "SBK".to_owned()];
+        order_members(&mut rows, &order);
+        let numbers: Vec<&str> = rows.iter().map(|r| r.case_number.as_str()).collect();
+        assert_eq!(numbers, ["N-3", "N-4", "N-1", "N-2"]);
+    }
+
+    #[test]
+    fn a_member_completed_after_a_denial_counts_as_denied() {
+        let member = |status: CaseStatus, decision: Option<&str>| BundleMemberRow {
+            case_number: String::new(),
+            matter_code: String::new(),
+            matter_name: String::new(),
+            status: status.as_str().to_owned(),
+            responsible_office_id: String::new(),
+            decision: decision.map(str::to_owned),
+        };
+        let members = [
+            member(CaseStatus::Completed, Some("deny")),
+            member(CaseStatus::Completed, Some("approve")),
+        ];
+        assert_eq!(members[0].outcome(), CaseStatus::Denied);
+        assert_eq!(members[1].outcome(), CaseStatus::Completed);
+        assert_eq!(
+            BundleStatus::derive(members.iter().map(BundleMemberRow::outcome)),
+            BundleStatus::PartlyDenied
+        );
     }
 
     #[test]

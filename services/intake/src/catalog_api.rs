@@ -1,15 +1,17 @@
 //! CatalogService: the 五统一 catalog, the office directory, routing and the calendar. Readable
 //! by any authenticated caller.
 
+use tongban_domain::bundle::{Bundle, bundle_materials, common_delivery_methods, common_modes};
 use tongban_domain::calendar::shanghai_date;
-use tongban_domain::catalog::Matter;
+use tongban_domain::catalog::{Material, Matter};
 use tongban_domain::directory::{Agreement, Office};
 use tongban_domain::i18n::{Lang, Localized};
 use tongban_domain::notice::render_notice;
 use tongban_domain::reference::ReferenceData;
-use tongban_domain::routing::resolve_route;
+use tongban_domain::routing::{RouteError, resolve_parts, resolve_route};
 use tongban_proto::catalog::v1 as api;
 use tongban_proto::catalog::v1::catalog_service_server::CatalogService;
+use tongban_proto::common::v1 as pb;
 use tongban_runtime::auth::caller;
 use tongban_runtime::convert::{
     datetime, delivery_to_pb, mode_to_pb, scope_from_pb, scope_to_pb, timestamp,
@@ -63,18 +65,7 @@ fn matter_pb(reference: &ReferenceData, matter: &Matter) -> api::Matter {
             .collect(),
         modes: matter.modes.iter().map(|m| mode_to_pb(*m).into()).collect(),
         conditions: matter.conditions.clone(),
-        materials: matter
-            .materials
-            .iter()
-            .map(|m| api::Material {
-                code: m.code.clone(),
-                name: m.name.clone(),
-                required: m.required,
-                paper_original_required: m.paper_original_required,
-                accepted_certificate_types: m.accepted_certificate_types.clone(),
-                notes: m.notes.clone(),
-            })
-            .collect(),
+        materials: matter.materials.iter().map(material_pb).collect(),
         review_points: matter
             .review_points
             .iter()
@@ -102,6 +93,56 @@ fn matter_pb(reference: &ReferenceData, matter: &Matter) -> api::Matter {
             .map(|d| delivery_to_pb(*d).into())
             .collect(),
         legal_basis: matter.legal_basis.clone(),
+        parts: matter
+            .parts
+            .iter()
+            .map(|p| api::JointPart {
+                code: p.code.clone(),
+                name: p.name.clone(),
+                name_en: p.name_en.clone(),
+                department: p.department.clone(),
+                locality: p.locality.as_str().to_owned(),
+                after: p.after.clone(),
+                review_point_codes: p.review_points.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn material_pb(m: &Material) -> api::Material {
+    api::Material {
+        code: m.code.clone(),
+        name: m.name.clone(),
+        required: m.required,
+        paper_original_required: m.paper_original_required,
+        accepted_certificate_types: m.accepted_certificate_types.clone(),
+        notes: m.notes.clone(),
+    }
+}
+
+fn bundle_pb(reference: &ReferenceData, bundle: &Bundle) -> api::BundleDefinition {
+    let catalog = &reference.catalog;
+    api::BundleDefinition {
+        code: bundle.code.clone(),
+        name: bundle.name.clone(),
+        name_en: bundle.name_en.clone(),
+        description: bundle.description.clone(),
+        matter_codes: bundle.matters.clone(),
+        materials: bundle_materials(catalog, bundle)
+            .iter()
+            .map(|m| api::BundleMaterial {
+                material: Some(material_pb(&m.material)),
+                matter_codes: m.matter_codes.clone(),
+            })
+            .collect(),
+        modes: common_modes(catalog, bundle)
+            .into_iter()
+            .map(|m| mode_to_pb(m).into())
+            .collect(),
+        delivery_methods: common_delivery_methods(catalog, bundle)
+            .into_iter()
+            .map(|d| delivery_to_pb(d).into())
+            .collect(),
     }
 }
 
@@ -269,14 +310,9 @@ impl CatalogService for Catalog {
             &req.home_division,
             lang,
         )?;
-        let route = resolve_route(
-            reference,
-            &matter.code,
-            &window.id,
-            &home,
-            shanghai_date(self.state.clock.now()),
-        )
-        .map_err(|e| {
+        let now = self.state.clock.now();
+        let today = shanghai_date(now);
+        let refused = |e: RouteError| {
             status::failed_precondition(
                 e.text(lang),
                 vec![PreconditionViolation::new(
@@ -285,16 +321,73 @@ impl CatalogService for Catalog {
                     e.text(lang),
                 )],
             )
+        };
+        if req.mode() != pb::Mode::Joint {
+            let route = resolve_route(reference, &matter.code, &window.id, &home, today)
+                .map_err(refused)?;
+            let office = reference
+                .directory
+                .office(&route.responsible_office_id)
+                .map(|o| office_pb(reference, o));
+            return Ok(Response::new(api::ResolveRouteResponse {
+                scope: scope_to_pb(route.scope).into(),
+                responsible_office_id: route.responsible_office_id,
+                agreement_id: route.agreement_id.unwrap_or_default(),
+                responsible_office: office,
+                parts: Vec::new(),
+            }));
+        }
+        // 多地联办: every part routed on its own; the case's scope is the widest, its
+        // responsible office the first part's.
+        let destination = if req.destination_division.trim().is_empty() {
+            None
+        } else {
+            Some(
+                reference
+                    .divisions
+                    .parse_current(req.destination_division.trim())
+                    .map_err(|e| {
+                        status::invalid_argument(
+                            lang,
+                            vec![FieldViolation::new("destination_division", e.text(lang))],
+                        )
+                    })?,
+            )
+        };
+        let joint = resolve_parts(
+            reference,
+            &matter.code,
+            &window.id,
+            &home,
+            destination.as_ref(),
+            today,
+        )
+        .map_err(|e| match e {
+            RouteError::MissingDestination { .. } => status::invalid_argument(
+                lang,
+                vec![FieldViolation::new("destination_division", e.text(lang))],
+            ),
+            other => refused(other),
         })?;
         let office = reference
             .directory
-            .office(&route.responsible_office_id)
+            .office(&joint.responsible_office_id)
             .map(|o| office_pb(reference, o));
+        let parts = crate::parts::from_route(matter, &joint, now)
+            .iter()
+            .map(|p| {
+                let mut part = p.to_pb();
+                // A route is not a case: nothing has happened to the parts yet.
+                part.updated_at = None;
+                part
+            })
+            .collect();
         Ok(Response::new(api::ResolveRouteResponse {
-            scope: scope_to_pb(route.scope).into(),
-            responsible_office_id: route.responsible_office_id,
-            agreement_id: route.agreement_id.unwrap_or_default(),
+            scope: scope_to_pb(joint.scope).into(),
+            responsible_office_id: joint.responsible_office_id,
+            agreement_id: joint.agreement_id.unwrap_or_default(),
             responsible_office: office,
+            parts,
         }))
     }
 
@@ -355,5 +448,36 @@ impl CatalogService for Catalog {
             .map(agreement_pb)
             .collect();
         Ok(Response::new(api::ListAgreementsResponse { agreements }))
+    }
+
+    async fn list_bundles(
+        &self,
+        request: Request<api::ListBundlesRequest>,
+    ) -> Result<Response<api::ListBundlesResponse>, Status> {
+        caller(&request)?;
+        let reference = &*self.state.reference;
+        let bundles = reference
+            .bundles
+            .iter()
+            .map(|b| bundle_pb(reference, b))
+            .collect();
+        Ok(Response::new(api::ListBundlesResponse {
+            bundles,
+            catalog_version: reference.catalog.version().to_owned(),
+        }))
+    }
+
+    async fn get_bundle(
+        &self,
+        request: Request<api::GetBundleRequest>,
+    ) -> Result<Response<api::BundleDefinition>, Status> {
+        let lang = request_lang(request.metadata());
+        caller(&request)?;
+        let reference = &*self.state.reference;
+        let bundle = reference
+            .bundles
+            .get(request.get_ref().code.trim())
+            .ok_or_else(|| status::not_found(lang, "该一件事", "bundle"))?;
+        Ok(Response::new(bundle_pb(reference, bundle)))
     }
 }

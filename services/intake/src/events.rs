@@ -1,17 +1,17 @@
 //! The window's side of the review office's work: claims, 补正 requests and decisions arrive as
-//! events and move the case (and its clock) on; a decision completes the case.
+//! events and move the case (and its clock) on; a decision completes the case. For a 多地联办
+//! case each office's part step arrives as `case.part_updated` and is kept with the case.
 
 use serde_json::json;
 use sqlx::PgConnection;
 use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::case::{self, CaseCommand, Decision};
-use tongban_proto::events::v1::{Event, event::Body};
+use tongban_proto::events::v1::{CasePartUpdated, Event, event::Body};
 use tongban_runtime::convert::decision_from_pb;
 use uuid::Uuid;
 
 use crate::State;
-use crate::repo;
-use crate::view;
+use crate::{parts, repo, view};
 
 /// Consumer of `case.>` for the review office's events.
 pub struct ReviewEvents {
@@ -33,6 +33,9 @@ impl EventHandler for ReviewEvents {
     ) -> Result<(), HandleError> {
         if crate::clock_events::is_clock_event(event.body.as_ref()) {
             return crate::clock_events::apply(&self.state, conn, event).await;
+        }
+        if let Some(Body::CasePartUpdated(update)) = &event.body {
+            return self.part_updated(conn, event, update).await;
         }
         let command = match &event.body {
             Some(Body::CaseClaimed(c)) => CaseCommand::Claim {
@@ -65,7 +68,19 @@ impl EventHandler for ReviewEvents {
         };
         let reference = &*self.state.reference;
         let at = view::occurred_at(event);
-        let office = row.responsible_office_id.clone();
+        // The office that acted: for a 多地联办 case, the office of the part that moved the case
+        // (the first part's office is the case's responsible office).
+        let acting = match &event.body {
+            Some(Body::CaseClaimed(c)) => c.office_id.as_str(),
+            Some(Body::SupplementRequested(s)) => s.office_id.as_str(),
+            Some(Body::CaseDecided(d)) => d.office_id.as_str(),
+            _ => "",
+        };
+        let office = if acting.is_empty() {
+            row.responsible_office_id.clone()
+        } else {
+            acting.to_owned()
+        };
         let mut detail = String::new();
         match &event.body {
             Some(Body::SupplementRequested(s)) => {
@@ -129,6 +144,52 @@ impl EventHandler for ReviewEvents {
             }
         }
         repo::update_case(conn, &row).await?;
+        Ok(())
+    }
+}
+
+impl ReviewEvents {
+    /// 多地联办: a review office moved its part. The stored part takes the new state (with the
+    /// decision and reason) and the window's timeline says so in plain language, at the part's
+    /// office; the case-level status moves with the case-level events, not here.
+    async fn part_updated(
+        &self,
+        conn: &mut PgConnection,
+        event: &Event,
+        update: &CasePartUpdated,
+    ) -> Result<(), HandleError> {
+        let Some(part) = &update.part else {
+            return Err(HandleError::Reject("part update without a part".to_owned()));
+        };
+        let case_id = Uuid::parse_str(&event.case_id)
+            .map_err(|_| HandleError::Reject("case id is not a UUID".to_owned()))?;
+        let Some(mut row) = repo::case_by_id(conn, case_id, true).await? else {
+            return Err(HandleError::Reject(format!("unknown case {case_id}")));
+        };
+        tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
+        let mut stored = parts::parse(&row.parts)
+            .map_err(|err| HandleError::Reject(format!("stored parts do not parse: {err}")))?;
+        let at = view::occurred_at(event);
+        match parts::apply_update(&mut stored, part, at) {
+            Ok(parts::Update::Moved(index)) => {
+                view::add_part_line(
+                    conn,
+                    &self.state.reference,
+                    &row,
+                    &stored,
+                    &stored[index],
+                    row.status(),
+                    at,
+                )
+                .await?;
+                row.parts = parts::to_json(&stored);
+                repo::update_case(conn, &row).await?;
+            }
+            Ok(parts::Update::Stale) => {
+                tracing::debug!(case_number = %row.case_number, part = %part.part_code, "part update already applied or overtaken; ignored");
+            }
+            Err(err) => return Err(HandleError::Reject(err.to_string())),
+        }
         Ok(())
     }
 }

@@ -1,33 +1,35 @@
-//! IntakeService: submit, show, supplement and withdraw cases at the 通办 window.
+//! IntakeService: submit, show, supplement and withdraw cases at the 通办 window; submit and show
+//! 一件事 bundles (see [`crate::bundles`]).
 
 use chrono::Utc;
 use prost::Message as _;
 use serde_json::json;
 use tongban_domain::calendar::shanghai_date;
-use tongban_domain::case::{self, CaseCommand, CaseEvent};
+use tongban_domain::case::{self, CaseCommand};
 use tongban_domain::case_number::CaseNumber;
 use tongban_domain::clock::{CaseClock, SuspensionKind};
 use tongban_domain::i18n::{Lang, Localized};
-use tongban_domain::materials::{Form, Presented, check_materials};
-use tongban_domain::routing::{Route, resolve_route};
+use tongban_domain::joint::PartState;
+use tongban_domain::materials::check_materials;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1::intake_service_server::IntakeService;
 use tongban_proto::intake::v1::{
-    Case, GetCaseRequest, ListCasesRequest, ListCasesResponse, SubmitCaseRequest,
-    SubmitCaseResponse, SupplementCaseRequest, WithdrawCaseRequest,
+    Bundle, Case, GetBundleRequest, GetCaseRequest, ListCasesRequest, ListCasesResponse,
+    SubmitBundleRequest, SubmitCaseRequest, SubmitCaseResponse, SupplementCaseRequest,
+    WithdrawCaseRequest,
 };
 use tongban_runtime::auth::{Claims, Role, caller};
 use tongban_runtime::convert::{status_to_pb, timestamp};
 use tongban_runtime::lang::request_lang;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
-use tongban_runtime::verification::{VerificationKind, verification_digest};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::repo::{self, CaseRow, NewCase};
+use crate::State;
+use crate::accept::{self, Acceptance};
+use crate::repo::{self, CaseRow};
 use crate::validation::{Submission, check_materials_in, check_submit, check_text};
 use crate::view::{self, Step};
-use crate::{State, certificates};
 use tongban_runtime::status::{internal_for as internal, internal_for as store_internal};
 
 /// The IntakeService handlers.
@@ -47,14 +49,20 @@ fn case_not_found(lang: Lang) -> Status {
 
 /// Clerks see the cases of their own window; supervisors and admins see all.
 fn may_see(claims: &Claims, row: &CaseRow) -> bool {
+    may_see_window(claims, &row.window_office_id)
+}
+
+/// Whether the caller may see what window `window_office_id` accepted (cases, bundles).
+pub(crate) fn may_see_window(claims: &Claims, window_office_id: &str) -> bool {
     match claims.role {
         Role::Admin | Role::Supervisor => true,
-        Role::Clerk => claims.office == row.window_office_id,
+        Role::Clerk => claims.office == window_office_id,
         _ => false,
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes` (request digests).
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -102,13 +110,7 @@ impl IntakeService for Intake {
         }
 
         // 一次性告知: the routing refusal and every missing material, all at once.
-        let route = resolve_route(
-            reference,
-            &sub.matter.code,
-            &sub.window.id,
-            &sub.home_division,
-            today,
-        );
+        let route = accept::route(reference, &sub, today, now);
         let mut refusals = Vec::new();
         if let Err(err) = &route {
             refusals.push(PreconditionViolation::new(
@@ -117,49 +119,18 @@ impl IntakeService for Intake {
                 err.text(lang),
             ));
         }
-        // 两个免提交: each presented e-certificate is verified; a verified one is kept by its
-        // identifier only (the token carries the holder's full ID number: not stored or published).
-        for m in sub
-            .materials
-            .iter_mut()
-            .filter(|m| m.form == Form::Certificate)
-        {
-            let outcome = self
-                .state
-                .certificates
-                .verify(
-                    &m.certificate_token,
-                    sub.id_number.as_str(),
-                    authorization.as_ref(),
-                )
-                .await;
-            match outcome {
-                certificates::Outcome::Verified {
-                    identifier,
-                    type_code,
-                } => {
-                    m.certificate_identifier = identifier;
-                    m.certificate_type = type_code;
-                    m.certificate_token.clear();
-                }
-                refused => refusals.push(PreconditionViolation::new(
-                    "CERTIFICATE_INVALID",
-                    m.code.clone(),
-                    certificates::refusal_text(&refused, lang),
-                )),
-            }
-        }
-        let presented: Vec<Presented<'_>> = sub
-            .materials
-            .iter()
-            .map(|m| Presented {
-                material_code: &m.code,
-                form: m.form,
-                certificate_type: (!m.certificate_type.is_empty())
-                    .then_some(m.certificate_type.as_str()),
-            })
-            .collect();
-        let (missing, problems) = check_materials(sub.matter, sub.mode, &presented);
+        refusals.extend(
+            accept::verify_certificates(
+                &self.state,
+                &mut sub.materials,
+                &sub.applicant.id_number,
+                authorization.as_ref(),
+                lang,
+            )
+            .await,
+        );
+        let (missing, problems) =
+            check_materials(sub.matter, sub.mode, &accept::presented(&sub.materials));
         for m in &missing {
             refusals.push(PreconditionViolation::new(
                 "MATERIAL_MISSING",
@@ -174,43 +145,25 @@ impl IntakeService for Intake {
                 p.text(lang),
             ));
         }
-        let route = match route {
-            Ok(route) if refusals.is_empty() => route,
-            _ => {
-                let message = match lang {
-                    Lang::En => format!(
-                        "the case cannot be accepted: {} problem(s), all listed",
-                        refusals.len()
-                    ),
-                    Lang::Zh => format!("暂不能受理：共 {} 项问题，已一次性列出", refusals.len()),
-                };
-                return Err(status::failed_precondition(message, refusals));
-            }
+        let routed = match route {
+            Ok(routed) if refusals.is_empty() => routed,
+            _ => return Err(accept::refused(lang, refusals)),
         };
-        let due_at = reference
-            .calendar
-            .due_after(now, sub.matter.promised_limit_days)
-            .map_err(|e| {
-                status::failed_precondition(
-                    e.text(lang),
-                    vec![PreconditionViolation::new(
-                        "CALENDAR",
-                        "due_at",
-                        e.text(lang),
-                    )],
-                )
-            })?;
+        let due_at = accept::due_after(reference, now, sub.matter.promised_limit_days, lang)?;
         tracing::Span::current().record("tongban.due_at", due_at.to_rfc3339().as_str());
 
         let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let row = accept(
+        let row = accept::accept(
             &mut tx,
             &self.state,
             &sub,
-            &route,
-            &claims,
-            now,
-            due_at,
+            Acceptance {
+                routed: &routed,
+                claims: &claims,
+                now,
+                due_at,
+                member: None,
+            },
             lang,
         )
         .await?;
@@ -275,7 +228,7 @@ impl IntakeService for Intake {
         let row = row
             .filter(|r| may_see(&claims, r))
             .ok_or_else(|| case_not_found(lang))?;
-        let mut case = view::case_pb(
+        let mut case = view::case_view(
             &mut conn,
             &self.state.reference,
             &row,
@@ -359,6 +312,14 @@ impl IntakeService for Intake {
         merged.extend(materials.iter().cloned());
         row.materials = view::materials_json(&merged);
         row.status = next.as_str().to_owned();
+        // 多地联办: the part that asked for the material has it now.
+        move_parts(
+            &mut row,
+            Some(PartState::SupplementRequested),
+            PartState::Supplemented,
+            now,
+        )
+        .map_err(|err| status::internal(lang, &err))?;
         row.supplement_items = json!([]);
         let body = Body::CaseSupplemented(ev::CaseSupplemented {
             materials: view::materials_pb(&view::materials_json(&materials)),
@@ -390,7 +351,7 @@ impl IntakeService for Intake {
         audit(&mut tx, &claims, "case.supplement", &row, lang).await?;
         tx.commit().await.map_err(internal(lang))?;
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let case = view::case_pb(&mut conn, reference, &row, now)
+        let case = view::case_view(&mut conn, reference, &row, now)
             .await
             .map_err(internal(lang))?;
         Ok(Response::new(case))
@@ -428,6 +389,9 @@ impl IntakeService for Intake {
         .map_err(|e| illegal(lang, &e))?;
         let now = self.state.clock.now();
         row.status = next.as_str().to_owned();
+        // 多地联办: every part not done ends with the case.
+        move_parts(&mut row, None, PartState::Withdrawn, now)
+            .map_err(|err| status::internal(lang, &err))?;
         let window = row.window_office_id.clone();
         for event in events {
             view::record_step(
@@ -455,7 +419,7 @@ impl IntakeService for Intake {
         audit(&mut tx, &claims, "case.withdraw", &row, lang).await?;
         tx.commit().await.map_err(internal(lang))?;
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let case = view::case_pb(&mut conn, reference, &row, now)
+        let case = view::case_view(&mut conn, reference, &row, now)
             .await
             .map_err(internal(lang))?;
         Ok(Response::new(case))
@@ -495,12 +459,31 @@ impl IntakeService for Intake {
         let mut cases = Vec::with_capacity(rows.len());
         for row in &rows {
             cases.push(
-                view::case_pb(&mut conn, &self.state.reference, row, now)
+                view::case_view(&mut conn, &self.state.reference, row, now)
                     .await
                     .map_err(internal(lang))?,
             );
         }
         Ok(Response::new(ListCasesResponse { cases }))
+    }
+
+    #[tracing::instrument(name = "SubmitBundle", skip_all, fields(
+        tongban.bundle_code = %request.get_ref().bundle_code,
+        tongban.stage = "accept",
+    ))]
+    async fn submit_bundle(
+        &self,
+        request: Request<SubmitBundleRequest>,
+    ) -> Result<Response<Bundle>, Status> {
+        crate::bundles::submit(&self.state, request).await
+    }
+
+    #[tracing::instrument(name = "GetBundle", skip_all)]
+    async fn get_bundle(
+        &self,
+        request: Request<GetBundleRequest>,
+    ) -> Result<Response<Bundle>, Status> {
+        crate::bundles::get(&self.state, request).await
     }
 }
 
@@ -519,6 +502,7 @@ fn submit_response(row: &CaseRow) -> SubmitCaseResponse {
         accepted_at: Some(timestamp(row.accepted_at)),
         due_at: row.due_at.map(timestamp),
         agreement_id: row.agreement_id.clone().unwrap_or_default(),
+        parts: crate::parts::to_pb(&row.parts),
     }
 }
 
@@ -547,160 +531,8 @@ async fn replay(
         .map_err(internal(lang))
 }
 
-/// Creates the case: submitted → accepted → routed, each step on the timeline and in the outbox.
-#[allow(clippy::too_many_arguments)]
-async fn accept(
-    tx: &mut sqlx::PgConnection,
-    state: &State,
-    sub: &Submission<'_>,
-    route: &Route,
-    claims: &Claims,
-    now: chrono::DateTime<Utc>,
-    due_at: chrono::DateTime<Utc>,
-    lang: Lang,
-) -> Result<CaseRow, Status> {
-    let reference = &*state.reference;
-    let day = shanghai_date(now);
-    let sequence = repo::next_sequence(tx, sub.window.division.as_str(), day)
-        .await
-        .map_err(internal(lang))?;
-    let number = CaseNumber::try_new(
-        &sub.window.division,
-        day,
-        u32::try_from(sequence).unwrap_or(u32::MAX),
-    )
-    .map_err(|_| {
-        status::unavailable(
-            lang,
-            "本窗口今日办件编号已用尽",
-            "this window has used up today's case numbers",
-        )
-    })?;
-    let case_id = Uuid::now_v7();
-    let span = tracing::Span::current();
-    let mut row = CaseRow {
-        case_id,
-        case_number: number.as_str().to_owned(),
-        matter_code: sub.matter.code.clone(),
-        matter_name: sub.matter.name.clone(),
-        mode: sub.mode.as_str().to_owned(),
-        scope: route.scope.as_str().to_owned(),
-        status: String::new(),
-        window_office_id: sub.window.id.clone(),
-        responsible_office_id: route.responsible_office_id.clone(),
-        agreement_id: route.agreement_id.clone(),
-        applicant_name: sub.name.as_str().to_owned(),
-        id_number_masked: sub.id_number.masked(),
-        phone_masked: sub.phone.masked(),
-        home_division: sub.home_division.as_str().to_owned(),
-        materials: view::materials_json(&sub.materials),
-        delivery_method: sub.delivery.as_str().to_owned(),
-        accepted_at: now,
-        budget_days: i32::try_from(sub.matter.promised_limit_days).unwrap_or(i32::MAX),
-        due_at: Some(due_at),
-        decision: None,
-        decision_reason: None,
-        supplement_items: json!([]),
-        supplement_reason: None,
-        traceparent: tongban_telemetry::traceparent_of(&span).unwrap_or_default(),
-        tracestate: None,
-    };
-    let aad = case_id.as_bytes();
-    let (mut status_now, mut steps) = case::submit();
-    let mut all_steps = Vec::new();
-    all_steps.append(&mut steps.iter().map(|e| (*e, status_now)).collect::<Vec<_>>());
-    for command in [CaseCommand::Accept, CaseCommand::Route] {
-        let (next, events) =
-            case::transition(status_now, &command).map_err(|e| illegal(lang, &e))?;
-        status_now = next;
-        steps = events;
-        all_steps.extend(steps.iter().map(|e| (*e, next)));
-    }
-    row.status = status_now.as_str().to_owned();
-    repo::insert_case(
-        tx,
-        &NewCase {
-            row: &row,
-            matter_version: &sub.matter.version,
-            id_number_sealed: state.pii.seal(sub.id_number.as_str(), aad),
-            id_number_digest: state.pii.digest("id-number", sub.id_number.as_str()),
-            phone_sealed: state.pii.seal(sub.phone.as_str(), aad),
-            phone_digest: state.pii.digest("phone", sub.phone.as_str()),
-            address_sealed: sub.address.as_deref().map(|a| state.pii.seal(a, aad)),
-            created_by: &claims.user,
-        },
-    )
-    .await
-    .map_err(internal(lang))?;
-    let mut summary = view::summary(&row, sub.matter.promised_limit_days);
-    // The holder of a result certificate, sealed for the deployment's services (events carry no
-    // personal data in clear).
-    summary.sealed_applicant = state.pii.seal(
-        &json!({"name": sub.name.as_str(), "id_number": sub.id_number.as_str()}).to_string(),
-        aad,
-    );
-    // 邮寄: the address travels sealed, for the logistics service to open.
-    summary.sealed_address = sub
-        .address
-        .as_deref()
-        .map(|a| state.pii.seal(a, aad))
-        .unwrap_or_default();
-    for (event, status) in all_steps {
-        let (office, body) = match event {
-            CaseEvent::Submitted => (
-                row.window_office_id.clone(),
-                Body::CaseSubmitted(ev::CaseSubmitted {
-                    summary: Some(summary.clone()),
-                    id_tail_digest: verification_digest(
-                        &state.pii,
-                        VerificationKind::IdTail,
-                        &row.case_number,
-                        sub.id_number.tail6(),
-                    ),
-                    phone_tail_digest: verification_digest(
-                        &state.pii,
-                        VerificationKind::PhoneTail,
-                        &row.case_number,
-                        sub.phone.tail4(),
-                    ),
-                }),
-            ),
-            CaseEvent::Accepted => (
-                row.window_office_id.clone(),
-                Body::CaseAccepted(ev::CaseAccepted {
-                    accepted_at: Some(timestamp(now)),
-                    due_at: Some(timestamp(due_at)),
-                }),
-            ),
-            _ => (
-                row.responsible_office_id.clone(),
-                Body::CaseRouted(ev::CaseRouted {
-                    summary: Some(summary.clone()),
-                }),
-            ),
-        };
-        view::record_step(
-            tx,
-            reference,
-            &row,
-            Step {
-                event,
-                status,
-                office_id: &office,
-                detail: "",
-                actor: &claims.user,
-                at: now,
-                body,
-            },
-        )
-        .await
-        .map_err(store_internal(lang))?;
-    }
-    audit(tx, claims, "case.submit", &row, lang).await?;
-    Ok(row)
-}
-
-fn illegal(lang: Lang, err: &tongban_domain::case::TransitionError) -> Status {
+/// FAILED_PRECONDITION for a command the case's state does not allow.
+pub(crate) fn illegal(lang: Lang, err: &tongban_domain::case::TransitionError) -> Status {
     status::failed_precondition(
         err.text(lang),
         vec![PreconditionViolation::new(
@@ -709,6 +541,20 @@ fn illegal(lang: Lang, err: &tongban_domain::case::TransitionError) -> Status {
             err.text(lang),
         )],
     )
+}
+
+/// Moves the stored parts of a joint case (see [`crate::parts::move_parts`]).
+fn move_parts(
+    row: &mut CaseRow,
+    from: Option<PartState>,
+    to: PartState,
+    at: chrono::DateTime<Utc>,
+) -> Result<(), serde_json::Error> {
+    let mut stored = crate::parts::parse(&row.parts)?;
+    if crate::parts::move_parts(&mut stored, from, to, at) {
+        row.parts = crate::parts::to_json(&stored);
+    }
+    Ok(())
 }
 
 fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
@@ -741,7 +587,8 @@ pub(crate) fn derive_due(
     })
 }
 
-async fn audit(
+/// Writes the audit record of a clerk's action on a case.
+pub(crate) async fn audit(
     tx: &mut sqlx::PgConnection,
     claims: &Claims,
     action: &str,

@@ -3,11 +3,14 @@
 //! limit, keeps the window's view of each case up to date from the review office's events, and
 //! publishes every change through its outbox.
 
+mod accept;
+mod bundles;
 mod catalog_api;
 mod certificates;
 mod clock_events;
 mod events;
 mod intake_api;
+mod parts;
 mod repo;
 mod results;
 mod validation;

@@ -35,6 +35,12 @@ pub struct CaseRow {
     pub supplement_reason: Option<String>,
     pub traceparent: String,
     pub tracestate: Option<String>,
+    /// 多地联办: the parts ([`crate::parts::StoredPart`]), `[]` for a case of one office.
+    pub parts: Value,
+    /// 迁入地 (转入地), when given.
+    pub destination_division: Option<String>,
+    /// 一件事: the bundle the case belongs to.
+    pub bundle_id: Option<Uuid>,
 }
 
 impl CaseRow {
@@ -47,7 +53,7 @@ impl CaseRow {
 const CASE_COLUMNS: &str = "case_id, case_number, matter_code, matter_name, mode, scope, status, window_office_id,
     responsible_office_id, agreement_id, applicant_name, id_number_masked, phone_masked, home_division, materials,
     delivery_method, accepted_at, budget_days, due_at, decision, decision_reason, supplement_items,
-    supplement_reason, traceparent, tracestate";
+    supplement_reason, traceparent, tracestate, parts, destination_division, bundle_id";
 
 /// A case to insert.
 pub struct NewCase<'a> {
@@ -59,6 +65,8 @@ pub struct NewCase<'a> {
     pub phone_digest: String,
     pub address_sealed: Option<Vec<u8>>,
     pub created_by: &'a str,
+    /// The member's place in its bundle (set with `row.bundle_id`).
+    pub bundle_position: Option<i32>,
 }
 
 pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(), sqlx::Error> {
@@ -67,8 +75,10 @@ pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(
         "INSERT INTO cases (case_id, case_number, matter_code, matter_version, matter_name, mode, scope, status,
             window_office_id, responsible_office_id, agreement_id, applicant_name, id_number_sealed, id_number_digest,
             id_number_masked, phone_sealed, phone_digest, phone_masked, home_division, materials, delivery_method,
-            delivery_address_sealed, accepted_at, budget_days, due_at, traceparent, tracestate, created_by)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)",
+            delivery_address_sealed, accepted_at, budget_days, due_at, traceparent, tracestate, created_by,
+            parts, destination_division, bundle_id, bundle_position)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,
+            $29,$30,$31,$32)",
     )
     .bind(r.case_id)
     .bind(&r.case_number)
@@ -98,6 +108,10 @@ pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(
     .bind(&r.traceparent)
     .bind(&r.tracestate)
     .bind(new.created_by)
+    .bind(&r.parts)
+    .bind(&r.destination_division)
+    .bind(r.bundle_id)
+    .bind(new.bundle_position)
     .execute(conn)
     .await?;
     Ok(())
@@ -202,7 +216,7 @@ pub async fn list_cases(
 pub async fn update_case(conn: &mut PgConnection, row: &CaseRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE cases SET status = $2, due_at = $3, decision = $4, decision_reason = $5, supplement_items = $6,
-            supplement_reason = $7, materials = $8, updated_at = now()
+            supplement_reason = $7, materials = $8, parts = $9, updated_at = now()
          WHERE case_id = $1",
     )
     .bind(row.case_id)
@@ -213,6 +227,7 @@ pub async fn update_case(conn: &mut PgConnection, row: &CaseRow) -> Result<(), s
     .bind(&row.supplement_items)
     .bind(&row.supplement_reason)
     .bind(&row.materials)
+    .bind(&row.parts)
     .execute(conn)
     .await?;
     Ok(())
@@ -352,6 +367,101 @@ pub async fn timeline(
 ) -> Result<Vec<TimelineRow>, sqlx::Error> {
     sqlx::query_as("SELECT at, status, description, description_en, office_id FROM case_timeline WHERE case_id = $1 ORDER BY id")
         .bind(case_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// A 一件事 bundle as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BundleRow {
+    pub bundle_id: Uuid,
+    pub bundle_number: String,
+    pub bundle_code: String,
+    pub bundle_name: String,
+    pub window_office_id: String,
+    pub submitted_at: DateTime<Utc>,
+    pub request_digest: String,
+}
+
+const BUNDLE_COLUMNS: &str = "bundle_id, bundle_number, bundle_code, bundle_name, window_office_id, submitted_at, request_digest";
+
+/// Inserts a bundle with its idempotency key; `false` (nothing written) when a concurrent
+/// request took the key meanwhile.
+pub async fn insert_bundle(
+    conn: &mut PgConnection,
+    bundle: &BundleRow,
+    key: &str,
+    created_by: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO bundles (bundle_id, bundle_number, bundle_code, bundle_name, window_office_id,
+            submitted_at, idempotency_key, request_digest, created_by)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+         ON CONFLICT (window_office_id, idempotency_key) DO NOTHING",
+    )
+    .bind(bundle.bundle_id)
+    .bind(&bundle.bundle_number)
+    .bind(&bundle.bundle_code)
+    .bind(&bundle.bundle_name)
+    .bind(&bundle.window_office_id)
+    .bind(bundle.submitted_at)
+    .bind(key)
+    .bind(&bundle.request_digest)
+    .bind(created_by)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The bundle an idempotency key of a window opened.
+pub async fn bundle_by_key(
+    conn: &mut PgConnection,
+    window: &str,
+    key: &str,
+) -> Result<Option<BundleRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {BUNDLE_COLUMNS} FROM bundles WHERE window_office_id = $1 AND idempotency_key = $2"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(window)
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+}
+
+/// A bundle by id.
+pub async fn bundle_by_id(
+    conn: &mut PgConnection,
+    bundle_id: Uuid,
+) -> Result<Option<BundleRow>, sqlx::Error> {
+    let sql = format!("SELECT {BUNDLE_COLUMNS} FROM bundles WHERE bundle_id = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(bundle_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// A bundle by its number.
+pub async fn bundle_by_number(
+    conn: &mut PgConnection,
+    number: &str,
+) -> Result<Option<BundleRow>, sqlx::Error> {
+    let sql = format!("SELECT {BUNDLE_COLUMNS} FROM bundles WHERE bundle_number = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(number)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The member cases of a bundle, in the bundle's order.
+pub async fn bundle_members(
+    conn: &mut PgConnection,
+    bundle_id: Uuid,
+) -> Result<Vec<CaseRow>, sqlx::Error> {
+    let sql =
+        format!("SELECT {CASE_COLUMNS} FROM cases WHERE bundle_id = $1 ORDER BY bundle_position");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(bundle_id)
         .fetch_all(conn)
         .await
 }

@@ -1,8 +1,9 @@
-//! Boundary validation of SubmitCase: every bad field is reported at once, by its path in the
+//! Boundary validation of SubmitCase and SubmitBundle: every bad field is reported at once, by its path in the
 //! request, in the caller's language. What passes becomes a [`Submission`] of trusted values.
 
 use chrono::NaiveDate;
-use tongban_domain::catalog::{DeliveryMethod, Matter, Mode};
+use tongban_domain::bundle::{Bundle, common_delivery_methods, common_modes};
+use tongban_domain::catalog::{DeliveryMethod, Locality, Matter, Mode};
 use tongban_domain::directory::Office;
 use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::{Lang, Localized};
@@ -10,7 +11,7 @@ use tongban_domain::materials::Form;
 use tongban_domain::reference::ReferenceData;
 use tongban_domain::validate::{IdNumber, PersonName, PhoneNumber, is_sha256_hex};
 use tongban_proto::common::v1 as pb;
-use tongban_proto::intake::v1::SubmitCaseRequest;
+use tongban_proto::intake::v1::{SubmitBundleRequest, SubmitCaseRequest};
 use tongban_runtime::convert::{delivery_from_pb, form_from_pb, mode_from_pb};
 use tongban_runtime::status::FieldViolation;
 
@@ -39,19 +40,50 @@ pub struct MaterialIn {
     pub certificate_type: String,
 }
 
-/// A SubmitCase request whose every field was checked.
+/// The applicant and their localities, checked.
+#[derive(Clone)]
+pub struct ApplicantIn {
+    pub name: PersonName,
+    pub id_number: IdNumber,
+    pub phone: PhoneNumber,
+    /// 户籍地 (迁出地, 转出地).
+    pub home_division: DivisionCode,
+}
+
+/// How the result is handed over, checked.
+#[derive(Debug, Clone)]
+pub struct DeliveryIn {
+    pub method: DeliveryMethod,
+    /// Postal address (only for delivery by mail).
+    pub address: Option<String>,
+}
+
+/// A SubmitCase request whose every field was checked (also built for each member of a
+/// SubmitBundle, with the member's matter and materials).
 pub struct Submission<'r> {
     pub key: String,
     pub window: &'r Office,
     pub matter: &'r Matter,
     pub mode: Mode,
-    pub name: PersonName,
-    pub id_number: IdNumber,
-    pub phone: PhoneNumber,
-    pub home_division: DivisionCode,
+    pub applicant: ApplicantIn,
     pub materials: Vec<MaterialIn>,
-    pub delivery: DeliveryMethod,
-    pub address: Option<String>,
+    pub delivery: DeliveryIn,
+    /// 迁入地 (转入地), when given.
+    pub destination_division: Option<DivisionCode>,
+}
+
+/// A SubmitBundle request whose every field was checked.
+pub struct BundleSubmission<'r> {
+    pub key: String,
+    pub window: &'r Office,
+    pub bundle: &'r Bundle,
+    /// The member matters, in the bundle's order.
+    pub members: Vec<&'r Matter>,
+    pub mode: Mode,
+    pub applicant: ApplicantIn,
+    /// The union of the members' materials as presented, each once.
+    pub materials: Vec<MaterialIn>,
+    pub delivery: DeliveryIn,
 }
 
 fn violation(lang: Lang, field: &str, zh: &str, en: &str) -> FieldViolation {
@@ -66,7 +98,226 @@ pub fn check_submit<'r>(
     lang: Lang,
 ) -> Result<Submission<'r>, Vec<FieldViolation>> {
     let mut errors = Vec::new();
-    let key = req.idempotency_key.trim();
+    let key = check_key(&req.idempotency_key, lang, &mut errors);
+    let window = check_window(reference, &req.window_office_id, lang, &mut errors);
+    let matter = if req.matter_code.trim().is_empty() {
+        errors.push(violation(lang, "matter_code", "必须填写", "is required"));
+        None
+    } else {
+        let found = reference.catalog.matter(req.matter_code.trim());
+        if found.is_none() {
+            errors.push(violation(
+                lang,
+                "matter_code",
+                "事项目录中没有该事项",
+                "no such matter in the catalog",
+            ));
+        }
+        found
+    };
+    let mode = check_mode(req.mode, lang, &mut errors);
+    if let (Some(mode), Some(m)) = (mode, matter)
+        && !m.allows_mode(mode)
+    {
+        let allowed: Vec<String> = m.modes.iter().map(|x| x.text(lang)).collect();
+        errors.push(FieldViolation::new(
+            "mode",
+            match lang {
+                Lang::En => format!(
+                    "{} is not allowed for this matter (allowed: {})",
+                    mode.text(lang),
+                    allowed.join(", ")
+                ),
+                Lang::Zh => format!(
+                    "该事项不支持{}（可选：{}）",
+                    mode.text(lang),
+                    allowed.join("、")
+                ),
+            },
+        ));
+    }
+    let applicant = check_applicant(
+        reference,
+        req.applicant.as_ref(),
+        &req.home_division,
+        today,
+        lang,
+        &mut errors,
+    );
+    let destination_division = if req.destination_division.trim().is_empty() {
+        let needed = mode == Some(Mode::Joint)
+            && matter.is_some_and(|m| {
+                m.parts
+                    .iter()
+                    .any(|p| p.locality == Locality::DestinationDivision)
+            });
+        if needed {
+            errors.push(violation(
+                lang,
+                "destination_division",
+                "必须填写迁入地（转入地）区划代码",
+                "is required for joint handling of this matter",
+            ));
+        }
+        None
+    } else {
+        reference
+            .divisions
+            .parse_current(req.destination_division.trim())
+            .map_err(|e| errors.push(FieldViolation::new("destination_division", e.text(lang))))
+            .ok()
+    };
+    let materials = check_materials_in(&req.materials, matter, lang, &mut errors);
+    let delivery = check_delivery(req.delivery.as_ref(), lang, &mut errors);
+    if let (Some(d), Some(m)) = (&delivery, matter)
+        && !m.allows_delivery(d.method)
+    {
+        errors.push(FieldViolation::new(
+            "delivery.method",
+            match lang {
+                Lang::En => format!("{} is not offered for this matter", d.method.text(lang)),
+                Lang::Zh => format!("该事项不提供{}", d.method.text(lang)),
+            },
+        ));
+    }
+    match (window, matter, mode, applicant, delivery) {
+        (Some(window), Some(matter), Some(mode), Some(applicant), Some(delivery))
+            if errors.is_empty() =>
+        {
+            Ok(Submission {
+                key,
+                window,
+                matter,
+                mode,
+                applicant,
+                materials,
+                delivery,
+                destination_division,
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+/// Checks every field of a SubmitBundle request; returns all violations when any. The mode and
+/// the delivery method must be ones every member allows; each presented material must be one
+/// some member lists.
+pub fn check_bundle<'r>(
+    reference: &'r ReferenceData,
+    req: &SubmitBundleRequest,
+    today: NaiveDate,
+    lang: Lang,
+) -> Result<BundleSubmission<'r>, Vec<FieldViolation>> {
+    let mut errors = Vec::new();
+    let key = check_key(&req.idempotency_key, lang, &mut errors);
+    let window = check_window(reference, &req.window_office_id, lang, &mut errors);
+    let bundle = if req.bundle_code.trim().is_empty() {
+        errors.push(violation(lang, "bundle_code", "必须填写", "is required"));
+        None
+    } else {
+        let found = reference.bundles.get(req.bundle_code.trim());
+        if found.is_none() {
+            errors.push(violation(
+                lang,
+                "bundle_code",
+                "一件事目录中没有该一件事",
+                "no such bundle in the catalog",
+            ));
+        }
+        found
+    };
+    let members: Vec<&Matter> = bundle
+        .map(|b| {
+            b.matters
+                .iter()
+                .filter_map(|c| reference.catalog.matter(c))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mode = check_mode(req.mode, lang, &mut errors);
+    if let (Some(mode), Some(b)) = (mode, bundle) {
+        let allowed = common_modes(&reference.catalog, b);
+        if !allowed.contains(&mode) {
+            let allowed: Vec<String> = allowed.iter().map(|x| x.text(lang)).collect();
+            errors.push(FieldViolation::new(
+                "mode",
+                match lang {
+                    Lang::En => format!(
+                        "{} is not allowed for every matter of this bundle (allowed: {})",
+                        mode.text(lang),
+                        allowed.join(", ")
+                    ),
+                    Lang::Zh => format!(
+                        "该一件事的各事项不都支持{}（可选：{}）",
+                        mode.text(lang),
+                        allowed.join("、")
+                    ),
+                },
+            ));
+        }
+    }
+    let applicant = check_applicant(
+        reference,
+        req.applicant.as_ref(),
+        &req.home_division,
+        today,
+        lang,
+        &mut errors,
+    );
+    let materials = check_materials_in(&req.materials, None, lang, &mut errors);
+    if bundle.is_some() {
+        for (i, presented) in req.materials.iter().enumerate() {
+            let code = presented.material_code.trim();
+            if !code.is_empty() && !members.iter().any(|m| m.material(code).is_some()) {
+                errors.push(FieldViolation::new(
+                    format!("materials[{i}].material_code"),
+                    match lang {
+                        Lang::En => {
+                            format!("{code} is not a material of any matter of this bundle")
+                        }
+                        Lang::Zh => format!("{code} 不是该一件事任何事项的申请材料"),
+                    },
+                ));
+            }
+        }
+    }
+    let delivery = check_delivery(req.delivery.as_ref(), lang, &mut errors);
+    if let (Some(d), Some(b)) = (&delivery, bundle)
+        && !common_delivery_methods(&reference.catalog, b).contains(&d.method)
+    {
+        errors.push(FieldViolation::new(
+            "delivery.method",
+            match lang {
+                Lang::En => format!(
+                    "{} is not offered for every matter of this bundle",
+                    d.method.text(lang)
+                ),
+                Lang::Zh => format!("该一件事的各事项不都提供{}", d.method.text(lang)),
+            },
+        ));
+    }
+    match (window, bundle, mode, applicant, delivery) {
+        (Some(window), Some(bundle), Some(mode), Some(applicant), Some(delivery))
+            if errors.is_empty() =>
+        {
+            Ok(BundleSubmission {
+                key,
+                window,
+                bundle,
+                members,
+                mode,
+                applicant,
+                materials,
+                delivery,
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+/// The idempotency key: required, at most [`MAX_KEY_LEN`] characters, no control characters.
+fn check_key(raw: &str, lang: Lang, errors: &mut Vec<FieldViolation>) -> String {
+    let key = raw.trim();
     if key.is_empty() {
         errors.push(violation(
             lang,
@@ -82,7 +333,17 @@ pub fn check_submit<'r>(
             "at most 128 characters, no control characters",
         ));
     }
-    let window = match reference.directory.office(req.window_office_id.trim()) {
+    key.to_owned()
+}
+
+/// The window office: known and a 通办 window.
+fn check_window<'r>(
+    reference: &'r ReferenceData,
+    raw: &str,
+    lang: Lang,
+    errors: &mut Vec<FieldViolation>,
+) -> Option<&'r Office> {
+    match reference.directory.office(raw.trim()) {
         Some(office) if office.is_window => Some(office),
         Some(_) => {
             errors.push(violation(
@@ -93,7 +354,7 @@ pub fn check_submit<'r>(
             ));
             None
         }
-        None if req.window_office_id.trim().is_empty() => {
+        None if raw.trim().is_empty() => {
             errors.push(violation(
                 lang,
                 "window_office_id",
@@ -111,55 +372,33 @@ pub fn check_submit<'r>(
             ));
             None
         }
-    };
-    let matter = if req.matter_code.trim().is_empty() {
-        errors.push(violation(lang, "matter_code", "必须填写", "is required"));
-        None
-    } else {
-        let found = reference.catalog.matter(req.matter_code.trim());
-        if found.is_none() {
-            errors.push(violation(
-                lang,
-                "matter_code",
-                "事项目录中没有该事项",
-                "no such matter in the catalog",
-            ));
-        }
-        found
-    };
-    let mode = match pb::Mode::try_from(req.mode).ok().and_then(mode_from_pb) {
-        None => {
-            errors.push(violation(
-                lang,
-                "mode",
-                "必须选择办理模式",
-                "a mode is required",
-            ));
-            None
-        }
-        Some(mode) => {
-            if let Some(m) = matter.filter(|m| !m.allows_mode(mode)) {
-                let allowed: Vec<String> = m.modes.iter().map(|x| x.text(lang)).collect();
-                errors.push(FieldViolation::new(
-                    "mode",
-                    match lang {
-                        Lang::En => format!(
-                            "{} is not allowed for this matter (allowed: {})",
-                            mode.text(lang),
-                            allowed.join(", ")
-                        ),
-                        Lang::Zh => format!(
-                            "该事项不支持{}（可选：{}）",
-                            mode.text(lang),
-                            allowed.join("、")
-                        ),
-                    },
-                ));
-            }
-            Some(mode)
-        }
-    };
-    let applicant = req.applicant.clone().unwrap_or_default();
+    }
+}
+
+/// A mode is chosen (whether the matter or bundle allows it is the caller's check).
+fn check_mode(raw: i32, lang: Lang, errors: &mut Vec<FieldViolation>) -> Option<Mode> {
+    let mode = pb::Mode::try_from(raw).ok().and_then(mode_from_pb);
+    if mode.is_none() {
+        errors.push(violation(
+            lang,
+            "mode",
+            "必须选择办理模式",
+            "a mode is required",
+        ));
+    }
+    mode
+}
+
+/// The applicant's name, ID number (GB 11643), phone and home division (current GB/T 2260).
+fn check_applicant(
+    reference: &ReferenceData,
+    applicant: Option<&pb::Applicant>,
+    home_division: &str,
+    today: NaiveDate,
+    lang: Lang,
+    errors: &mut Vec<FieldViolation>,
+) -> Option<ApplicantIn> {
+    let applicant = applicant.cloned().unwrap_or_default();
     let name = PersonName::parse(&applicant.name)
         .map_err(|e| errors.push(FieldViolation::new("applicant.name", e.text(lang))))
         .ok();
@@ -171,37 +410,36 @@ pub fn check_submit<'r>(
         .ok();
     let home_division = reference
         .divisions
-        .parse_current(req.home_division.trim())
+        .parse_current(home_division.trim())
         .map_err(|e| errors.push(FieldViolation::new("home_division", e.text(lang))))
         .ok();
-    let materials = check_materials_in(&req.materials, matter, lang, &mut errors);
-    let delivery = req.delivery.clone().unwrap_or_default();
-    let method = match pb::DeliveryMethod::try_from(delivery.method)
+    Some(ApplicantIn {
+        name: name?,
+        id_number: id_number?,
+        phone: phone?,
+        home_division: home_division?,
+    })
+}
+
+/// A delivery method is chosen, and an address given (and sane) for delivery by mail (whether
+/// the matter or bundle offers the method is the caller's check).
+fn check_delivery(
+    delivery: Option<&pb::Delivery>,
+    lang: Lang,
+    errors: &mut Vec<FieldViolation>,
+) -> Option<DeliveryIn> {
+    let delivery = delivery.cloned().unwrap_or_default();
+    let method = pb::DeliveryMethod::try_from(delivery.method)
         .ok()
-        .and_then(delivery_from_pb)
-    {
-        None => {
-            errors.push(violation(
-                lang,
-                "delivery.method",
-                "必须选择发证方式",
-                "a delivery method is required",
-            ));
-            None
-        }
-        Some(method) => {
-            if matter.is_some_and(|m| !m.allows_delivery(method)) {
-                errors.push(FieldViolation::new(
-                    "delivery.method",
-                    match lang {
-                        Lang::En => format!("{} is not offered for this matter", method.text(lang)),
-                        Lang::Zh => format!("该事项不提供{}", method.text(lang)),
-                    },
-                ));
-            }
-            Some(method)
-        }
-    };
+        .and_then(delivery_from_pb);
+    if method.is_none() {
+        errors.push(violation(
+            lang,
+            "delivery.method",
+            "必须选择发证方式",
+            "a delivery method is required",
+        ));
+    }
     let address = delivery.address.trim().to_owned();
     if method == Some(DeliveryMethod::Mail) && address.is_empty() {
         errors.push(violation(
@@ -219,40 +457,10 @@ pub fn check_submit<'r>(
             "at most 200 characters, no control characters",
         ));
     }
-    match (
-        window,
-        matter,
-        mode,
-        name,
-        id_number,
-        phone,
-        home_division,
-        method,
-    ) {
-        (
-            Some(window),
-            Some(matter),
-            Some(mode),
-            Some(name),
-            Some(id_number),
-            Some(phone),
-            Some(home_division),
-            Some(delivery),
-        ) if errors.is_empty() => Ok(Submission {
-            key: key.to_owned(),
-            window,
-            matter,
-            mode,
-            name,
-            id_number,
-            phone,
-            home_division,
-            materials,
-            delivery,
-            address: (!address.is_empty()).then_some(address),
-        }),
-        _ => Err(errors),
-    }
+    Some(DeliveryIn {
+        method: method?,
+        address: (!address.is_empty()).then_some(address),
+    })
 }
 
 /// Checks presented materials: known codes (when the matter is known), no duplicates, a form,

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
+use tongban_domain::bundle::{BundleStatus, member_status};
 use tongban_domain::case::{CaseEvent, CaseStatus};
 use tongban_domain::materials::Form;
 use tongban_domain::reference::ReferenceData;
@@ -11,12 +12,12 @@ use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1 as api;
 use tongban_runtime::convert::{
-    datetime, materials_from_json, materials_to_json, status_to_pb, timestamp,
+    bundle_status_to_pb, datetime, materials_from_json, materials_to_json, status_to_pb, timestamp,
 };
 
-use crate::SERVICE;
-use crate::repo::{self, CaseRow, TimelineRow};
+use crate::repo::{self, BundleRow, CaseRow, TimelineRow};
 use crate::validation::MaterialIn;
+use crate::{SERVICE, parts};
 
 /// Materials as stored in the `materials` column.
 pub fn materials_json(materials: &[MaterialIn]) -> Value {
@@ -94,7 +95,61 @@ pub fn applicant_pb(row: &CaseRow) -> pb::MaskedApplicant {
     }
 }
 
-/// The window's view of a case.
+/// The window's view of a case, with its bundle (一件事) when it is a member of one.
+pub async fn case_view(
+    conn: &mut PgConnection,
+    reference: &ReferenceData,
+    row: &CaseRow,
+    now: DateTime<Utc>,
+) -> Result<api::Case, sqlx::Error> {
+    let mut case = case_pb(conn, reference, row, now).await?;
+    if let Some(bundle_id) = row.bundle_id
+        && let Some(bundle) = repo::bundle_by_id(conn, bundle_id).await?
+    {
+        let members = repo::bundle_members(conn, bundle_id).await?;
+        case.bundle = Some(bundle_summary(&bundle, &members));
+    }
+    Ok(case)
+}
+
+/// A bundle with its members' statuses, as shown beside one of its cases: the status is
+/// derived from the members' (`BundleStatus::derive`).
+pub fn bundle_summary(bundle: &BundleRow, members: &[CaseRow]) -> pb::BundleSummary {
+    pb::BundleSummary {
+        bundle_id: bundle.bundle_id.to_string(),
+        bundle_number: bundle.bundle_number.clone(),
+        bundle_code: bundle.bundle_code.clone(),
+        name: bundle.bundle_name.clone(),
+        status: bundle_status(members).into(),
+        members: members
+            .iter()
+            .map(|m| pb::BundleMember {
+                case_id: m.case_id.to_string(),
+                case_number: m.case_number.clone(),
+                matter_code: m.matter_code.clone(),
+                matter_name: m.matter_name.clone(),
+                status: status_to_pb(m.status()).into(),
+                responsible_office_id: m.responsible_office_id.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The status of a bundle, derived from its member cases.
+pub fn bundle_status(members: &[CaseRow]) -> pb::BundleStatus {
+    bundle_status_to_pb(BundleStatus::derive(members.iter().map(outcome_status)))
+}
+
+/// The status a member counts with in its bundle's status: a denial that the window completed
+/// (办结) is still a denial.
+fn outcome_status(row: &CaseRow) -> CaseStatus {
+    member_status(
+        row.status(),
+        row.decision.as_deref().and_then(|d| d.parse().ok()),
+    )
+}
+
+/// The window's view of a case (without its bundle: see [`case_view`]).
 pub async fn case_pb(
     conn: &mut PgConnection,
     reference: &ReferenceData,
@@ -140,6 +195,10 @@ pub async fn case_pb(
         result_certificate_identifier: result_certificate.unwrap_or_default(),
         // Filled by GetCase only: the token holds the holder's ID number.
         result_certificate_token: String::new(),
+        parts: parts::to_pb(&row.parts),
+        destination_division: row.destination_division.clone().unwrap_or_default(),
+        // Filled by case_view.
+        bundle: None,
     })
 }
 
@@ -158,8 +217,12 @@ fn timeline_pb(line: &TimelineRow) -> pb::TimelineEntry {
     }
 }
 
-/// What every consumer needs to know about a case.
-pub fn summary(row: &CaseRow, promised_limit_days: u32) -> ev::CaseSummary {
+/// What every consumer needs to know about a case (with its bundle when it is a member of one).
+pub fn summary(
+    row: &CaseRow,
+    promised_limit_days: u32,
+    bundle: Option<&BundleRow>,
+) -> ev::CaseSummary {
     ev::CaseSummary {
         matter_code: row.matter_code.clone(),
         matter_name: row.matter_name.clone(),
@@ -180,6 +243,12 @@ pub fn summary(row: &CaseRow, promised_limit_days: u32) -> ev::CaseSummary {
         promised_limit_days,
         sealed_applicant: Vec::new(),
         sealed_address: Vec::new(),
+        parts: parts::to_pb(&row.parts),
+        destination_division: row.destination_division.clone().unwrap_or_default(),
+        bundle_id: bundle.map(|b| b.bundle_id.to_string()).unwrap_or_default(),
+        bundle_number: bundle.map(|b| b.bundle_number.clone()).unwrap_or_default(),
+        bundle_code: bundle.map(|b| b.bundle_code.clone()).unwrap_or_default(),
+        bundle_name: bundle.map(|b| b.bundle_name.clone()).unwrap_or_default(),
     }
 }
 
@@ -252,4 +321,30 @@ pub async fn record_step(
 /// The time of an event (its `occurred_at`, or now when absent).
 pub fn occurred_at(event: &ev::Event) -> DateTime<Utc> {
     datetime(event.occurred_at.as_ref()).unwrap_or_else(Utc::now)
+}
+
+/// Adds the timeline line of a part's step (多地联办), in the case's current `status`, at the
+/// part's office.
+pub async fn add_part_line(
+    conn: &mut PgConnection,
+    reference: &ReferenceData,
+    row: &CaseRow,
+    all: &[parts::StoredPart],
+    part: &parts::StoredPart,
+    status: CaseStatus,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let text = parts::line(reference, all, part);
+    repo::add_timeline(
+        conn,
+        row.case_id,
+        &TimelineRow {
+            at,
+            status: status.as_str().to_owned(),
+            description: text.zh,
+            description_en: text.en,
+            office_id: part.office_id.clone(),
+        },
+    )
+    .await
 }

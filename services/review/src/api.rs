@@ -9,7 +9,7 @@ use futures::Stream;
 use serde_json::json;
 use tongban_domain::case::{self, CaseCommand, CaseEvent, Decision};
 use tongban_domain::i18n::{Lang, Localized};
-use tongban_domain::review::{ChecklistEntry, check_decision};
+use tongban_domain::review::{ChecklistEntry, check_decision, check_part_decision};
 use tongban_domain::timeline::{TimelineContext, describe};
 use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
@@ -20,9 +20,7 @@ use tongban_proto::review::v1::{
     RequestSupplementRequest, ResumeClockRequest, SuspendClockRequest, WatchAssignmentsRequest,
 };
 use tongban_runtime::auth::{Claims, Role, caller};
-use tongban_runtime::convert::{
-    decision_from_pb, decision_to_pb, materials_from_json, status_to_pb, timestamp,
-};
+use tongban_runtime::convert::{decision_from_pb, decision_to_pb};
 use tongban_runtime::lang::request_lang;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
 use tonic::{Request, Response, Status};
@@ -30,7 +28,9 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::State;
-use crate::repo::{self, AssignmentRow, state_name, state_of};
+use crate::outbox::publish;
+use crate::repo::{self, AssignmentRow, state_name};
+use crate::view;
 use tongban_runtime::status::internal_for as internal;
 
 /// Longest reason or item text.
@@ -80,10 +80,6 @@ fn may_act(claims: &Claims, row: &AssignmentRow) -> bool {
     matches!(claims.role, Role::Reviewer | Role::OfficeHead) && claims.office == row.office_id
 }
 
-fn may_see(claims: &Claims, row: &AssignmentRow) -> bool {
-    matches!(claims.role, Role::Supervisor | Role::Admin) || may_act(claims, row)
-}
-
 fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
     Uuid::parse_str(raw.trim()).map_err(|_| {
         status::invalid_argument(
@@ -94,69 +90,6 @@ fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
             )],
         )
     })
-}
-
-/// The public view of an assignment.
-pub fn assignment_pb(row: &AssignmentRow) -> Assignment {
-    let text = |k: &str| {
-        row.applicant
-            .get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let status = row.status();
-    Assignment {
-        case_id: row.case_id.to_string(),
-        case_number: row.case_number.clone(),
-        office_id: row.office_id.clone(),
-        matter_code: row.matter_code.clone(),
-        matter_name: row.matter_name.clone(),
-        scope: row
-            .scope
-            .parse()
-            .map(tongban_runtime::convert::scope_to_pb)
-            .unwrap_or_default()
-            .into(),
-        mode: row
-            .mode
-            .parse()
-            .map(tongban_runtime::convert::mode_to_pb)
-            .unwrap_or_default()
-            .into(),
-        state: state_of(status).into(),
-        window_office_id: row.window_office_id.clone(),
-        applicant: Some(pb::MaskedApplicant {
-            name: text("name"),
-            id_number_masked: text("id_number_masked"),
-            phone_masked: text("phone_masked"),
-        }),
-        home_division: row.home_division.clone(),
-        materials: materials_from_json(&row.materials),
-        routed_at: Some(timestamp(row.routed_at)),
-        due_at: row.due_at.map(timestamp),
-        claimed_by: row.claimed_by.clone().unwrap_or_default(),
-        decision: match row.decision.as_deref() {
-            Some("approve") => pb::Decision::Approve,
-            Some("deny") => pb::Decision::Deny,
-            _ => pb::Decision::Unspecified,
-        }
-        .into(),
-        decision_reason: row.decision_reason.clone().unwrap_or_default(),
-        checklist: serde_json::from_value::<Vec<ChecklistEntry>>(row.checklist.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| pb::ChecklistItem {
-                review_point_code: c.review_point_code,
-                passed: c.passed,
-                note: c.note,
-            })
-            .collect(),
-        supplement_items: serde_json::from_value(row.supplement_items.clone()).unwrap_or_default(),
-        supplement_reason: row.supplement_reason.clone().unwrap_or_default(),
-        case_status: status_to_pb(status).into(),
-        decided_at: row.decided_at.map(timestamp),
-    }
 }
 
 fn check_text(value: &str, field: &str, lang: Lang, errors: &mut Vec<FieldViolation>) -> String {
@@ -207,9 +140,10 @@ impl ReviewService for Review {
         let rows = repo::list(&mut conn, &office, &states, limit)
             .await
             .map_err(internal(lang))?;
-        Ok(Response::new(ListAssignmentsResponse {
-            assignments: rows.iter().map(assignment_pb).collect(),
-        }))
+        let assignments = view::assignments(&mut conn, &self.state.reference, &rows)
+            .await
+            .map_err(internal(lang))?;
+        Ok(Response::new(ListAssignmentsResponse { assignments }))
     }
 
     type WatchAssignmentsStream = WatchStream;
@@ -225,15 +159,19 @@ impl ReviewService for Review {
         // Subscribe before reading the snapshot so no change falls between the two.
         let mut changes = self.state.changes.subscribe();
         let pool = self.state.pool.clone();
+        let reference = self.state.reference.clone();
         let mut conn = pool.acquire().await.map_err(internal(lang))?;
-        let snapshot = repo::list(&mut conn, &office, &[], 1000)
+        let rows = repo::list(&mut conn, &office, &[], 1000)
+            .await
+            .map_err(internal(lang))?;
+        let snapshot = view::assignments(&mut conn, &reference, &rows)
             .await
             .map_err(internal(lang))?;
         drop(conn);
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Assignment, Status>>(64);
         tokio::spawn(async move {
-            for row in &snapshot {
-                if tx.send(Ok(assignment_pb(row))).await.is_err() {
+            for assignment in snapshot {
+                if tx.send(Ok(assignment)).await.is_err() {
                     return;
                 }
             }
@@ -246,13 +184,21 @@ impl ReviewService for Review {
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                     },
                 };
-                let row = match pool.acquire().await {
-                    Ok(mut conn) => repo::get(&mut conn, case_id, false).await,
+                // The office's own row of the case (a 多地联办 part changed elsewhere also moves the
+                // case status shown on it).
+                let view = match pool.acquire().await {
+                    Ok(mut conn) => match repo::get(&mut conn, case_id, &office, false).await {
+                        Ok(Some(row)) => view::assignment(&mut conn, &reference, &row)
+                            .await
+                            .map(Some),
+                        Ok(None) => Ok(None),
+                        Err(err) => Err(err),
+                    },
                     Err(err) => Err(err),
                 };
-                match row {
-                    Ok(Some(row)) if row.office_id == office => {
-                        if tx.send(Ok(assignment_pb(&row))).await.is_err() {
+                match view {
+                    Ok(Some(assignment)) => {
+                        if tx.send(Ok(assignment)).await.is_err() {
                             return;
                         }
                     }
@@ -278,12 +224,21 @@ impl ReviewService for Review {
         let claims = caller(&request)?;
         let case_id = parse_case_id(&request.get_ref().case_id, lang)?;
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let row = repo::get(&mut conn, case_id, false)
+        // An office sees its own row (its own part of a 多地联办 case); supervision sees the lead;
+        // anyone else sees nothing, as if the case did not exist.
+        let row = match claims.role {
+            Role::Supervisor | Role::Admin => repo::lead(&mut conn, case_id).await,
+            Role::Reviewer | Role::OfficeHead => {
+                repo::get(&mut conn, case_id, &claims.office, false).await
+            }
+            _ => Ok(None),
+        }
+        .map_err(internal(lang))?
+        .ok_or_else(|| not_found(lang))?;
+        let assignment = view::assignment(&mut conn, &self.state.reference, &row)
             .await
-            .map_err(internal(lang))?
-            .filter(|r| may_see(&claims, r))
-            .ok_or_else(|| not_found(lang))?;
-        Ok(Response::new(assignment_pb(&row)))
+            .map_err(internal(lang))?;
+        Ok(Response::new(assignment))
     }
 
     #[tracing::instrument(name = "ClaimCase", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "review"))]
@@ -297,7 +252,7 @@ impl ReviewService for Review {
         let command = CaseCommand::Claim {
             reviewer: claims.user.clone(),
         };
-        let row = self
+        let assignment = self
             .act(&claims, case_id, &command, lang, |row, now| {
                 row.claimed_by = Some(claims.user.clone());
                 row.claimed_at = Some(now);
@@ -307,7 +262,7 @@ impl ReviewService for Review {
                 })
             })
             .await?;
-        Ok(Response::new(assignment_pb(&row)))
+        Ok(Response::new(assignment))
     }
 
     #[tracing::instrument(name = "RequestSupplement", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "review"))]
@@ -346,7 +301,7 @@ impl ReviewService for Review {
             items: items.clone(),
             reason: reason.clone(),
         };
-        let row = self
+        let assignment = self
             .act(&claims, case_id, &command, lang, |row, _| {
                 row.supplement_items = json!(items);
                 row.supplement_reason = Some(reason.clone());
@@ -359,7 +314,7 @@ impl ReviewService for Review {
                 })
             })
             .await?;
-        Ok(Response::new(assignment_pb(&row)))
+        Ok(Response::new(assignment))
     }
 
     #[tracing::instrument(name = "DecideCase", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "decide"))]
@@ -405,20 +360,27 @@ impl ReviewService for Review {
         };
         // The checklist is checked against the matter once we know the case is the caller's.
         let reference = self.state.reference.clone();
-        let row = self
+        let assignment = self
             .act_checked(
                 &claims,
                 case_id,
                 &CaseCommand::Decide { decision },
                 lang,
                 |row| {
-                    if let Some(codes) = &originals_missing {
+                    // The originals go to the lead office only (the first part's, for 多地联办).
+                    if let Some(codes) = originals_missing.as_ref().filter(|_| row.part_seq == 0) {
                         return Err(crate::originals::not_arrived(lang, codes));
                     }
                     let Some(matter) = reference.catalog.matter(&row.matter_code) else {
                         return Ok(());
                     };
-                    check_decision(matter, decision, &checklist).map_err(|problems| {
+                    // A 多地联办 part answers its own 审查要点 only.
+                    let checked = if row.is_joint() {
+                        check_part_decision(matter, &row.joint_part(), decision, &checklist)
+                    } else {
+                        check_decision(matter, decision, &checklist)
+                    };
+                    checked.map_err(|problems| {
                         status::invalid_argument(
                             lang,
                             problems
@@ -450,7 +412,7 @@ impl ReviewService for Review {
                 },
             )
             .await?;
-        Ok(Response::new(assignment_pb(&row)))
+        Ok(Response::new(assignment))
     }
 
     #[tracing::instrument(name = "ExtendDeadline", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.matter_code = tracing::field::Empty, tongban.stage = "review"))]
@@ -490,6 +452,18 @@ impl ReviewService for Review {
     }
 }
 
+/// One review step as the handlers and [`crate::joint`] see it.
+pub(crate) struct Action<'a> {
+    /// The caller.
+    pub claims: &'a Claims,
+    /// What they ask the case (their part) to do.
+    pub command: &'a CaseCommand,
+    /// The caller's language.
+    pub lang: Lang,
+    /// When it happens.
+    pub now: chrono::DateTime<Utc>,
+}
+
 impl Review {
     async fn act(
         &self,
@@ -498,14 +472,16 @@ impl Review {
         command: &CaseCommand,
         lang: Lang,
         change: impl FnOnce(&mut AssignmentRow, chrono::DateTime<Utc>) -> Body,
-    ) -> Result<AssignmentRow, Status> {
+    ) -> Result<Assignment, Status> {
         self.act_checked(claims, case_id, command, lang, |_| Ok(()), change)
             .await
     }
 
-    /// Loads the caller's assignment (NOT_FOUND for anyone else's), applies `command` through
-    /// the state machine, lets `change` update the row and build the event, and stores row,
-    /// event, timeline-free audit record in one transaction.
+    /// Loads the caller's assignment (NOT_FOUND when the case has no row for the caller's
+    /// office), applies `command` through the state machine — the part's, through
+    /// [`crate::joint::act`], for a 多地联办 case — lets `check` refuse it and `change` update the
+    /// row and build the event, and stores rows, events and the audit record in one
+    /// transaction. Returns the caller's view.
     async fn act_checked(
         &self,
         claims: &Claims,
@@ -514,14 +490,18 @@ impl Review {
         lang: Lang,
         check: impl FnOnce(&AssignmentRow) -> Result<(), Status>,
         change: impl FnOnce(&mut AssignmentRow, chrono::DateTime<Utc>) -> Body,
-    ) -> Result<AssignmentRow, Status> {
+    ) -> Result<Assignment, Status> {
         claims.require(&[Role::Reviewer, Role::OfficeHead], lang)?;
         let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let mut row = repo::get(&mut tx, case_id, true)
+        // Every row of the case, locked in one order: the parts of a joint case move together.
+        let mut rows = repo::parts_of(&mut tx, case_id, true)
             .await
-            .map_err(internal(lang))?
-            .filter(|r| may_act(claims, r))
+            .map_err(internal(lang))?;
+        let acting = rows
+            .iter()
+            .position(|r| may_act(claims, r))
             .ok_or_else(|| not_found(lang))?;
+        let row = &rows[acting];
         let span = tracing::Span::current();
         span.record("tongban.case_number", row.case_number.as_str());
         // The step runs in a span of the case's trace: days later, the reviewer's work still
@@ -538,60 +518,90 @@ impl Review {
             tongban_telemetry::set_parent_from_traceparent(&step, parent, None);
         }
         async {
-            let before = json!({"state": row.state, "case_status": row.case_status});
-            let (next, events) = case::transition(row.status(), command).map_err(|e| {
-                status::failed_precondition(
-                    e.text(lang),
-                    vec![PreconditionViolation::new(
-                        "CASE_STATE",
-                        "state",
-                        e.text(lang),
-                    )],
-                )
-            })?;
-            check(&row)?;
-            let now = self.state.clock.now();
-            let body = change(&mut row, now);
-            row.set_status(next);
-            repo::update(&mut tx, &row).await.map_err(internal(lang))?;
-            let headers = tongban_telemetry::headers_of(&tracing::Span::current());
-            for step in events {
-                let event = tongban_bus::new_event(
-                    row.case_id,
-                    &row.case_number,
-                    crate::SERVICE,
-                    &claims.user,
-                    now,
-                    body.clone(),
-                );
-                tongban_store::enqueue(
-                    &mut tx,
-                    &tongban_bus::event_message(step.subject_suffix(), &event, headers.clone()),
-                )
-                .await
-                .map_err(|e| status::internal(lang, &e))?;
-                log_step(&self.state, &row, step);
-            }
-            tongban_store::audit(
-                &mut tx,
-                &tongban_store::AuditRecord {
-                    actor: &claims.user,
-                    role: claims.role.as_str(),
-                    office_id: &claims.office,
-                    action: command.name(),
-                    entity: "case",
-                    entity_id: &row.case_id.to_string(),
-                    before: Some(before),
-                    after: Some(json!({"state": row.state, "case_status": row.case_status, "decision": row.decision})),
-                },
-            )
-            .await
-            .map_err(|e| status::internal(lang, &e))?;
+            let action = Action {
+                claims,
+                command,
+                lang,
+                now: self.state.clock.now(),
+            };
+            let assignment = if rows[acting].is_joint() {
+                crate::joint::act(&mut tx, &self.state, &action, rows, acting, check, change)
+                    .await?
+            } else {
+                let row = rows.swap_remove(acting);
+                self.act_single(&mut tx, &action, row, check, change)
+                    .await?
+            };
             tx.commit().await.map_err(internal(lang))?;
-            Ok(row)
+            Ok(assignment)
         }
         .instrument(step)
         .await
+    }
+
+    /// A step on a case handled by one office: the case's own state machine.
+    async fn act_single(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        action: &Action<'_>,
+        mut row: AssignmentRow,
+        check: impl FnOnce(&AssignmentRow) -> Result<(), Status>,
+        change: impl FnOnce(&mut AssignmentRow, chrono::DateTime<Utc>) -> Body,
+    ) -> Result<Assignment, Status> {
+        let Action {
+            claims,
+            command,
+            lang,
+            now,
+        } = *action;
+        let before = json!({"state": row.state, "case_status": row.case_status});
+        let (next, events) = case::transition(row.status(), command).map_err(|e| {
+            status::failed_precondition(
+                e.text(lang),
+                vec![PreconditionViolation::new(
+                    "CASE_STATE",
+                    "state",
+                    e.text(lang),
+                )],
+            )
+        })?;
+        check(&row)?;
+        let body = change(&mut row, now);
+        row.set_status(next);
+        repo::update(tx, &row).await.map_err(internal(lang))?;
+        for step in events {
+            publish(
+                tx,
+                &row,
+                &claims.user,
+                now,
+                step.subject_suffix(),
+                body.clone(),
+            )
+            .await
+            .map_err(|e| status::internal(lang, &e))?;
+            log_step(&self.state, &row, step);
+        }
+        tongban_store::audit(
+            tx,
+            &tongban_store::AuditRecord {
+                actor: &claims.user,
+                role: claims.role.as_str(),
+                office_id: &claims.office,
+                action: command.name(),
+                entity: "case",
+                entity_id: &row.case_id.to_string(),
+                before: Some(before),
+                after: Some(
+                    json!({"state": row.state, "case_status": row.case_status, "decision": row.decision}),
+                ),
+            },
+        )
+        .await
+        .map_err(|e| status::internal(lang, &e))?;
+        view::assignment(tx, &self.state.reference, &row)
+            .await
+            .map_err(internal(lang))
     }
 }
 
@@ -603,7 +613,7 @@ fn stage_of(command: &CaseCommand) -> &'static str {
     }
 }
 
-fn log_step(state: &State, row: &AssignmentRow, step: CaseEvent) {
+pub(crate) fn log_step(state: &State, row: &AssignmentRow, step: CaseEvent) {
     let office_name = state
         .reference
         .directory

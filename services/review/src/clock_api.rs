@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 use tongban_domain::case::CaseStatus;
 use tongban_domain::clock::{MAX_EXTENSION_DAYS, SuspensionKind};
 use tongban_domain::i18n::Lang;
+use tongban_domain::joint::PartState;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::review::v1::{
     Assignment, ExtendDeadlineRequest, ResumeClockRequest, SpecialProcedure, SuspendClockRequest,
@@ -19,8 +20,9 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::State;
-use crate::api::assignment_pb;
+use crate::outbox::publish;
 use crate::repo::{self, AssignmentRow};
+use crate::view;
 use tongban_runtime::status::internal_for as internal;
 
 /// Longest reason.
@@ -67,22 +69,38 @@ fn precondition(lang: Lang, zh: &str, en: &str, subject: &str) -> Status {
     )
 }
 
-/// The clock fields review keeps beside the assignment.
+/// The clock fields review keeps beside the assignment. The clock is the case's: a 多地联办
+/// case's parts share the extension allowance and one special procedure at a time.
 struct ClockState {
+    /// Extension days granted by this office.
     extension_days: i32,
+    /// Extension days granted over the case (every part's office).
+    case_extension_days: i32,
+    /// The special procedure this office opened, if any.
     suspension: Option<String>,
+    /// Whether a special procedure is open on the case (by any part's office).
+    case_suspended: bool,
 }
 
-async fn clock_state(conn: &mut PgConnection, case_id: Uuid) -> Result<ClockState, sqlx::Error> {
-    let (extension_days, suspension): (i32, Option<String>) = sqlx::query_as(
-        "SELECT extension_days, clock_suspension FROM assignments WHERE case_id = $1",
+async fn clock_state(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    office_id: &str,
+) -> Result<ClockState, sqlx::Error> {
+    let rows: Vec<(String, i32, Option<String>)> = sqlx::query_as(
+        "SELECT office_id, extension_days, clock_suspension FROM assignments WHERE case_id = $1",
     )
     .bind(case_id)
-    .fetch_one(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
+    let own = rows.iter().find(|(office, _, _)| office == office_id);
     Ok(ClockState {
-        extension_days,
-        suspension,
+        extension_days: own.map_or(0, |(_, days, _)| *days),
+        case_extension_days: rows
+            .iter()
+            .fold(0_i32, |sum, (_, days, _)| sum.saturating_add(*days)),
+        suspension: own.and_then(|(_, _, s)| s.clone()),
+        case_suspended: rows.iter().any(|(_, _, s)| s.is_some()),
     })
 }
 
@@ -116,7 +134,8 @@ struct Change {
     suspension: Option<String>,
 }
 
-/// Loads the caller's open assignment (NOT_FOUND for another office's), lets `decide` check the
+/// Loads the caller's open assignment (NOT_FOUND when the case has no row for the caller's
+/// office; every row of the case locked, as the clock is the case's), lets `decide` check the
 /// step against the clock state, stores it and publishes its event with the case's trace.
 async fn clock_step(
     state: &State,
@@ -126,10 +145,11 @@ async fn clock_step(
     decide: impl FnOnce(&AssignmentRow, &ClockState) -> Result<Change, Status>,
 ) -> Result<Assignment, Status> {
     let mut tx = state.pool.begin().await.map_err(internal(lang))?;
-    let row = repo::get(&mut tx, case_id, true)
+    let row = repo::parts_of(&mut tx, case_id, true)
         .await
         .map_err(internal(lang))?
-        .filter(|r| claims.office == r.office_id)
+        .into_iter()
+        .find(|r| claims.office == r.office_id)
         .ok_or_else(|| status::not_found(lang, "该办件", "case"))?;
     let span = tracing::Span::current();
     span.record("tongban.case_number", row.case_number.as_str());
@@ -155,36 +175,29 @@ async fn clock_step(
                 "state",
             ));
         }
-        let before_clock = clock_state(&mut tx, case_id)
+        let before_clock = clock_state(&mut tx, case_id, &row.office_id)
             .await
             .map_err(internal(lang))?;
         let change = decide(&row, &before_clock)?;
         sqlx::query(
-            "UPDATE assignments SET extension_days = $2, clock_suspension = $3, updated_at = now()
-             WHERE case_id = $1",
+            "UPDATE assignments SET extension_days = $3, clock_suspension = $4, updated_at = now()
+             WHERE case_id = $1 AND office_id = $2",
         )
         .bind(case_id)
+        .bind(&row.office_id)
         .bind(change.extension_days)
         .bind(&change.suspension)
         .execute(&mut *tx)
         .await
         .map_err(internal(lang))?;
         let now = state.clock.now();
-        let event = tongban_bus::new_event(
-            row.case_id,
-            &row.case_number,
-            crate::SERVICE,
+        publish(
+            &mut tx,
+            &row,
             &claims.user,
             now,
+            change.subject,
             change.body.clone(),
-        );
-        tongban_store::enqueue(
-            &mut tx,
-            &tongban_bus::event_message(
-                change.subject,
-                &event,
-                tongban_telemetry::headers_of(&tracing::Span::current()),
-            ),
         )
         .await
         .map_err(|e| status::internal(lang, &e))?;
@@ -209,9 +222,12 @@ async fn clock_step(
         )
         .await
         .map_err(|e| status::internal(lang, &e))?;
+        let assignment = view::assignment(&mut tx, &state.reference, &row)
+            .await
+            .map_err(internal(lang))?;
         tx.commit().await.map_err(internal(lang))?;
         tracing::info!(case_number = %row.case_number, action = change.action, "case clock step");
-        Ok(assignment_pb(&row))
+        Ok(assignment)
     }
     .instrument(step)
     .await
@@ -245,7 +261,8 @@ pub(crate) async fn extend_deadline(
             .catalog
             .matter(&row.matter_code)
             .map_or(MAX_EXTENSION_DAYS, |m| m.extension_allowance_days);
-        if clock.extension_days.saturating_add(days) > i32::try_from(allowance).unwrap_or(i32::MAX)
+        if clock.case_extension_days.saturating_add(days)
+            > i32::try_from(allowance).unwrap_or(i32::MAX)
         {
             let (zh, en) = (
                 format!("该事项延长总天数不得超过 {allowance} 个工作日"),
@@ -297,8 +314,12 @@ pub(crate) async fn suspend_clock(
         return Err(status::invalid_argument(lang, errors));
     };
     clock_step(state, claims, case_id, lang, |row, clock| {
-        let under_review = matches!(row.status(), CaseStatus::Claimed | CaseStatus::Supplemented);
-        if clock.suspension.is_some() || !under_review {
+        // A 多地联办 office suspends while its own part is under review.
+        let own = row
+            .part_state()
+            .map_or(Some(row.status()), PartState::as_case_status);
+        let under_review = matches!(own, Some(CaseStatus::Claimed | CaseStatus::Supplemented));
+        if clock.case_suspended || !under_review {
             return Err(precondition(
                 lang,
                 "只有审查中且时限未暂停的办件可以暂停计时",

@@ -1,15 +1,18 @@
-//! Cases arrive in an office's inbox when intake routes them; the window's 补正, withdrawals and
-//! completions keep the assignment in step.
+//! Cases arrive in an office's inbox when intake routes them (a 多地联办 case in the inbox of
+//! every part's office); the window's 补正, withdrawals and completions keep the assignments in
+//! step.
 
 use serde_json::json;
 use sqlx::PgConnection;
 use tongban_bus::{EventHandler, HandleError};
-use tongban_domain::case::{self, CaseCommand, CaseStatus};
-use tongban_proto::events::v1::{Event, event::Body};
-use tongban_runtime::convert::datetime;
+use tongban_domain::case::{CaseCommand, CaseStatus};
+use tongban_domain::joint::PartState;
+use tongban_proto::events::v1::{CaseSummary, Event, event::Body};
+use tongban_runtime::convert::{datetime, part_state_from_pb};
 use uuid::Uuid;
 
 use crate::State;
+use crate::joint::window_step;
 use crate::repo::{self, AssignmentRow};
 
 /// Consumer of `case.>` for what concerns the review office.
@@ -43,78 +46,64 @@ impl EventHandler for CaseEvents {
                         "routed event without a summary".to_owned(),
                     ));
                 };
-                let mut row = AssignmentRow {
-                    case_id,
-                    case_number: event.case_number.clone(),
-                    office_id: summary.responsible_office_id.clone(),
-                    matter_code: summary.matter_code.clone(),
-                    matter_name: summary.matter_name.clone(),
-                    scope: scope_name(summary.scope()),
-                    mode: mode_name(summary.mode()),
-                    state: String::new(),
-                    case_status: String::new(),
-                    window_office_id: summary.window_office_id.clone(),
-                    applicant: summary.applicant.as_ref().map_or(json!({}), |a| {
-                        json!({"name": a.name, "id_number_masked": a.id_number_masked, "phone_masked": a.phone_masked})
-                    }),
-                    home_division: summary.home_division.clone(),
-                    materials: tongban_runtime::convert::materials_to_json(&summary.materials),
-                    routed_at: datetime(event.occurred_at.as_ref()).unwrap_or_else(chrono::Utc::now),
-                    due_at: datetime(summary.due_at.as_ref()),
-                    claimed_by: None,
-                    claimed_at: None,
-                    decision: None,
-                    decision_reason: None,
-                    checklist: json!([]),
-                    decided_at: None,
-                    supplement_items: json!([]),
-                    supplement_reason: None,
-                    traceparent: tongban_telemetry::traceparent_of(&tracing::Span::current()),
-                };
-                row.set_status(CaseStatus::Routed);
+                let rows = routed_rows(&self.state, case_id, event, summary)?;
                 crate::originals::expect(conn, &self.state.reference, case_id, summary).await?;
-                if repo::insert(conn, &row).await? {
-                    tracing::info!(case_number = %row.case_number, office = %row.office_id, "case in the office's inbox");
+                for row in &rows {
+                    if repo::insert(conn, row).await? {
+                        tracing::info!(
+                            case_number = %row.case_number,
+                            office = %row.office_id,
+                            part = %row.part_code,
+                            "case in the office's inbox"
+                        );
+                    }
                 }
                 Ok(())
             }
             Some(Body::CaseSupplemented(s)) => {
-                let Some(mut row) = repo::get(conn, case_id, true).await? else {
+                let mut rows = repo::parts_of(conn, case_id, true).await?;
+                if rows.is_empty() {
                     return Err(HandleError::Retry(
                         "supplement for a case not yet in any inbox".into(),
                     ));
-                };
-                apply(&mut row, &CaseCommand::Supplement);
-                row.due_at = datetime(s.due_at.as_ref());
-                let mut materials = tongban_runtime::convert::materials_from_json(&row.materials);
-                materials.retain(|m| {
-                    !s.materials
-                        .iter()
-                        .any(|n| n.material_code == m.material_code)
-                });
-                materials.extend(s.materials.iter().cloned());
-                row.materials = tongban_runtime::convert::materials_to_json(&materials);
-                repo::update(conn, &row).await?;
-                Ok(())
+                }
+                let changed = window_step(&mut rows, &CaseCommand::Supplement);
+                // The material and the time limit are the case's: every part's row follows.
+                let due_at = datetime(s.due_at.as_ref());
+                for row in &mut rows {
+                    row.due_at = due_at;
+                    let mut materials =
+                        tongban_runtime::convert::materials_from_json(&row.materials);
+                    materials.retain(|m| {
+                        !s.materials
+                            .iter()
+                            .any(|n| n.material_code == m.material_code)
+                    });
+                    materials.extend(s.materials.iter().cloned());
+                    row.materials = tongban_runtime::convert::materials_to_json(&materials);
+                    repo::update(conn, row).await?;
+                }
+                self.publish_parts(conn, &rows, &changed, event).await
             }
             Some(Body::CaseWithdrawn(w)) => {
-                let Some(mut row) = repo::get(conn, case_id, true).await? else {
-                    // Withdrawn before it was routed: nothing in any inbox.
-                    return Ok(());
-                };
-                apply(
-                    &mut row,
+                // Withdrawn before it was routed: nothing in any inbox.
+                let mut rows = repo::parts_of(conn, case_id, true).await?;
+                let changed = window_step(
+                    &mut rows,
                     &CaseCommand::Withdraw {
                         reason: w.reason.clone(),
                     },
                 );
-                repo::update(conn, &row).await?;
-                Ok(())
+                for row in &rows {
+                    repo::update(conn, row).await?;
+                }
+                self.publish_parts(conn, &rows, &changed, event).await
             }
             Some(Body::CaseCompleted(_)) => {
-                if let Some(mut row) = repo::get(conn, case_id, true).await? {
-                    apply(&mut row, &CaseCommand::Complete);
-                    repo::update(conn, &row).await?;
+                let mut rows = repo::parts_of(conn, case_id, true).await?;
+                window_step(&mut rows, &CaseCommand::Complete);
+                for row in &rows {
+                    repo::update(conn, row).await?;
                 }
                 Ok(())
             }
@@ -123,14 +112,126 @@ impl EventHandler for CaseEvents {
     }
 }
 
-/// Applies a transition the window already made; a step that no longer applies is logged only.
-fn apply(row: &mut AssignmentRow, command: &CaseCommand) {
-    match case::transition(row.status(), command) {
-        Ok((next, _)) => row.set_status(next),
-        Err(err) => {
-            tracing::warn!(case_number = %row.case_number, error = %err, "window event does not apply; ignored")
+impl CaseEvents {
+    /// 多地联办: publishes `case.part_updated` for the parts a window step moved, in the
+    /// delivery's transaction (so it is published exactly when the step is stored).
+    async fn publish_parts(
+        &self,
+        conn: &mut PgConnection,
+        rows: &[AssignmentRow],
+        changed: &[usize],
+        event: &Event,
+    ) -> Result<(), HandleError> {
+        if changed.is_empty() {
+            return Ok(());
         }
+        let at = datetime(event.occurred_at.as_ref()).unwrap_or_else(|| self.state.clock.now());
+        crate::joint::publish_window_step(conn, rows, changed, &event.actor, at).await?;
+        Ok(())
     }
+}
+
+/// The inbox rows of a routed case: one for a case handled by one office, one per part (each at
+/// its part's office) for a 多地联办 case.
+fn routed_rows(
+    state: &State,
+    case_id: Uuid,
+    event: &Event,
+    summary: &CaseSummary,
+) -> Result<Vec<AssignmentRow>, HandleError> {
+    let bundle_id = if summary.bundle_id.is_empty() {
+        None
+    } else {
+        Some(
+            Uuid::parse_str(&summary.bundle_id)
+                .map_err(|_| HandleError::Reject("bundle id is not a UUID".to_owned()))?,
+        )
+    };
+    let optional = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    let base = AssignmentRow {
+        case_id,
+        case_number: event.case_number.clone(),
+        office_id: summary.responsible_office_id.clone(),
+        matter_code: summary.matter_code.clone(),
+        matter_name: summary.matter_name.clone(),
+        scope: scope_name(summary.scope()),
+        mode: mode_name(summary.mode()),
+        state: String::new(),
+        case_status: String::new(),
+        window_office_id: summary.window_office_id.clone(),
+        applicant: summary.applicant.as_ref().map_or(json!({}), |a| {
+            json!({"name": a.name, "id_number_masked": a.id_number_masked, "phone_masked": a.phone_masked})
+        }),
+        home_division: summary.home_division.clone(),
+        materials: tongban_runtime::convert::materials_to_json(&summary.materials),
+        routed_at: datetime(event.occurred_at.as_ref()).unwrap_or_else(chrono::Utc::now),
+        due_at: datetime(summary.due_at.as_ref()),
+        claimed_by: None,
+        claimed_at: None,
+        decision: None,
+        decision_reason: None,
+        checklist: json!([]),
+        decided_at: None,
+        supplement_items: json!([]),
+        supplement_reason: None,
+        traceparent: tongban_telemetry::traceparent_of(&tracing::Span::current()),
+        part_code: String::new(),
+        part_name: String::new(),
+        part_state: None,
+        part_seq: 0,
+        part_after: json!([]),
+        part_review_points: json!([]),
+        part_route: json!({}),
+        bundle_id,
+        bundle_number: optional(&summary.bundle_number),
+        bundle_code: optional(&summary.bundle_code),
+        bundle_name: optional(&summary.bundle_name),
+    };
+    if summary.parts.is_empty() {
+        let mut row = base;
+        row.set_status(CaseStatus::Routed);
+        return Ok(vec![row]);
+    }
+    let matter = state.reference.catalog.matter(&summary.matter_code);
+    let mut rows = Vec::with_capacity(summary.parts.len());
+    for (seq, part) in summary.parts.iter().enumerate() {
+        if part.office_id.is_empty() || part.part_code.is_empty() {
+            return Err(HandleError::Reject(format!(
+                "part {seq} of the routed case names no office or code"
+            )));
+        }
+        let initial = part_state_from_pb(part.state()).unwrap_or(if part.after.is_empty() {
+            PartState::Routed
+        } else {
+            PartState::Waiting
+        });
+        // The part's 审查要点 come from the catalog; the rest of its route from intake.
+        let review_points = matter
+            .and_then(|m| m.part(&part.part_code))
+            .map(|p| p.review_points.clone())
+            .unwrap_or_default();
+        let mut row = AssignmentRow {
+            office_id: part.office_id.clone(),
+            part_code: part.part_code.clone(),
+            part_name: part.name.clone(),
+            part_seq: i32::try_from(seq).unwrap_or(i32::MAX),
+            part_after: json!(part.after),
+            part_review_points: json!(review_points),
+            part_route: json!({
+                "name_en": part.name_en,
+                "department": part.department,
+                "locality": part.locality,
+                "division": part.division,
+                "scope": scope_name(part.scope()),
+                "agreement_id": part.agreement_id,
+            }),
+            ..base.clone()
+        };
+        row.set_part_state(initial);
+        row.set_status(CaseStatus::Routed);
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 fn scope_name(scope: tongban_proto::common::v1::Scope) -> String {

@@ -1,13 +1,18 @@
 //! The review service (属地审批): the inbox of cases routed to each responsible office; a
 //! reviewer of that office — and only of that office — claims a case, asks for 补正, and
-//! approves or denies it against the matter's 审查要点 checklist. Every step is published
-//! through the outbox.
+//! approves or denies it against the matter's 审查要点 checklist. A 多地联办 case is in the
+//! inbox of every office that handles a part of it, each office seeing and acting on its own
+//! part only; a 一件事 member shows its bundle's status. Every step is published through the
+//! outbox.
 
 mod api;
 mod clock_api;
 mod events;
+mod joint;
 mod originals;
+mod outbox;
 mod repo;
+mod view;
 mod watch;
 
 use std::sync::Arc;

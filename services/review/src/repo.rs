@@ -1,9 +1,12 @@
-//! The review schema: assignments of cases to responsible offices.
+//! The review schema: assignments of cases to responsible offices. A case handled by one office
+//! has one row; a 多地联办 case has one row per part, each keyed by the part's office.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
 use tongban_domain::case::CaseStatus;
+use tongban_domain::catalog::{JointPart, Locality};
+use tongban_domain::joint::PartState;
 use tongban_proto::review::v1::AssignmentState;
 use uuid::Uuid;
 
@@ -34,19 +37,98 @@ pub struct AssignmentRow {
     pub supplement_items: Value,
     pub supplement_reason: Option<String>,
     pub traceparent: Option<String>,
+    pub part_code: String,
+    pub part_name: String,
+    pub part_state: Option<String>,
+    pub part_seq: i32,
+    pub part_after: Value,
+    pub part_review_points: Value,
+    pub part_route: Value,
+    pub bundle_id: Option<Uuid>,
+    pub bundle_number: Option<String>,
+    pub bundle_code: Option<String>,
+    pub bundle_name: Option<String>,
 }
 
 impl AssignmentRow {
-    /// The case status as review knows it (only this service writes it).
+    /// The status of the case as a whole as review knows it (only this service writes it; for a
+    /// 多地联办 case every row holds the status derived from all parts).
     pub fn status(&self) -> CaseStatus {
         self.case_status.parse().unwrap_or(CaseStatus::Routed)
     }
 
-    /// Sets the case status and the inbox state derived from it.
+    /// 多地联办: the state of this office's part; `None` for a case handled by one office.
+    pub fn part_state(&self) -> Option<PartState> {
+        self.part_state.as_deref().and_then(|s| s.parse().ok())
+    }
+
+    /// Whether the row is one part of a 多地联办 case.
+    pub fn is_joint(&self) -> bool {
+        self.part_state.is_some()
+    }
+
+    /// Sets the case status and, for a case handled by one office, the inbox state derived from
+    /// it (a part's inbox state follows its part state).
     pub fn set_status(&mut self, status: CaseStatus) {
         self.case_status = status.as_str().to_owned();
-        self.state = state_name(state_of(status)).to_owned();
+        self.state = state_name(self.inbox_state()).to_owned();
     }
+
+    /// 多地联办: sets the part's state and the inbox state derived from it.
+    pub fn set_part_state(&mut self, state: PartState) {
+        self.part_state = Some(state.as_str().to_owned());
+        self.state = state_name(self.inbox_state()).to_owned();
+    }
+
+    /// The inbox state: from the part's state for a part, else from the case status.
+    pub fn inbox_state(&self) -> AssignmentState {
+        match self.part_state() {
+            Some(part) => part_inbox_state(part),
+            None => state_of(self.status()),
+        }
+    }
+
+    /// 多地联办: the part as it was routed with the case (kept with the row, so a later change
+    /// of the catalog does not change a case under way).
+    pub fn joint_part(&self) -> JointPart {
+        let text = |k: &str| {
+            self.part_route
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        JointPart {
+            code: self.part_code.clone(),
+            name: self.part_name.clone(),
+            name_en: text("name_en"),
+            department: text("department"),
+            locality: text("locality").parse().unwrap_or(Locality::HomeDivision),
+            after: strings(&self.part_after),
+            review_points: strings(&self.part_review_points),
+        }
+    }
+
+    /// A text of the part's route (`division`, `scope`, `agreement_id`, …); empty when absent.
+    pub fn route_text(&self, key: &str) -> String {
+        self.part_route
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// The strings of a JSON array of strings (anything else is skipped).
+pub fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The inbox state of a case status.
@@ -65,6 +147,20 @@ pub fn state_of(status: CaseStatus) -> AssignmentState {
     }
 }
 
+/// The inbox state of a 多地联办 part.
+pub fn part_inbox_state(state: PartState) -> AssignmentState {
+    match state {
+        PartState::Waiting => AssignmentState::Waiting,
+        PartState::Routed => AssignmentState::Routed,
+        PartState::Claimed => AssignmentState::Claimed,
+        PartState::SupplementRequested => AssignmentState::SupplementRequested,
+        PartState::Supplemented => AssignmentState::Supplemented,
+        PartState::Approved | PartState::Denied => AssignmentState::Decided,
+        PartState::Cancelled => AssignmentState::Cancelled,
+        PartState::Withdrawn => AssignmentState::Withdrawn,
+    }
+}
+
 /// Stored name of an inbox state.
 pub fn state_name(state: AssignmentState) -> &'static str {
     match state {
@@ -74,20 +170,27 @@ pub fn state_name(state: AssignmentState) -> &'static str {
         AssignmentState::Supplemented => "supplemented",
         AssignmentState::Decided => "decided",
         AssignmentState::Withdrawn => "withdrawn",
+        AssignmentState::Waiting => "waiting",
+        AssignmentState::Cancelled => "cancelled",
     }
 }
 
 const COLUMNS: &str = "case_id, case_number, office_id, matter_code, matter_name, scope, mode, state, case_status,
     window_office_id, applicant, home_division, materials, routed_at, due_at, claimed_by, claimed_at, decision,
-    decision_reason, checklist, decided_at, supplement_items, supplement_reason, traceparent";
+    decision_reason, checklist, decided_at, supplement_items, supplement_reason, traceparent, part_code,
+    part_name, part_state, part_seq, part_after, part_review_points, part_route, bundle_id, bundle_number,
+    bundle_code, bundle_name";
 
-/// Adds a routed case to its office's inbox; `false` if it was there already.
+/// Adds a routed case (or one part of it) to its office's inbox; `false` if it was there
+/// already.
 pub async fn insert(conn: &mut PgConnection, a: &AssignmentRow) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO assignments (case_id, case_number, office_id, matter_code, matter_name, scope, mode, state,
-            case_status, window_office_id, applicant, home_division, materials, routed_at, due_at, traceparent)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
-         ON CONFLICT (case_id) DO NOTHING",
+            case_status, window_office_id, applicant, home_division, materials, routed_at, due_at, traceparent,
+            part_code, part_name, part_state, part_seq, part_after, part_review_points, part_route, bundle_id,
+            bundle_number, bundle_code, bundle_name)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)
+         ON CONFLICT (case_id, office_id) DO NOTHING",
     )
     .bind(a.case_id)
     .bind(&a.case_number)
@@ -105,25 +208,123 @@ pub async fn insert(conn: &mut PgConnection, a: &AssignmentRow) -> Result<bool, 
     .bind(a.routed_at)
     .bind(a.due_at)
     .bind(&a.traceparent)
+    .bind(&a.part_code)
+    .bind(&a.part_name)
+    .bind(&a.part_state)
+    .bind(a.part_seq)
+    .bind(&a.part_after)
+    .bind(&a.part_review_points)
+    .bind(&a.part_route)
+    .bind(a.bundle_id)
+    .bind(&a.bundle_number)
+    .bind(&a.bundle_code)
+    .bind(&a.bundle_name)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// An assignment by case id, optionally locked.
+/// The assignment of a case at one office, optionally locked.
 pub async fn get(
     conn: &mut PgConnection,
     case_id: Uuid,
+    office_id: &str,
     lock: bool,
 ) -> Result<Option<AssignmentRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM assignments WHERE case_id = $1{}",
+        "SELECT {COLUMNS} FROM assignments WHERE case_id = $1 AND office_id = $2{}",
         if lock { " FOR UPDATE" } else { "" }
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(case_id)
+        .bind(office_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The lead assignment of a case: its only row, or the first part's of a 多地联办 case (whose
+/// office receives the originals and issues the result).
+pub async fn lead(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+) -> Result<Option<AssignmentRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM assignments WHERE case_id = $1 ORDER BY part_seq, office_id LIMIT 1"
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(case_id)
         .fetch_optional(conn)
         .await
+}
+
+/// Every row of a case in the parts' order (one row unless it is a 多地联办 case), locked when
+/// the caller is about to act: all rows in one order, so two offices acting at once on the
+/// same case queue instead of deadlocking.
+pub async fn parts_of(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    lock: bool,
+) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM assignments WHERE case_id = $1 ORDER BY part_seq, office_id{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(case_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// The rows of the 多地联办 parts of these cases, in the parts' order.
+pub async fn parts_of_cases(
+    conn: &mut PgConnection,
+    case_ids: &[Uuid],
+) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM assignments WHERE case_id = ANY($1) AND part_state IS NOT NULL
+         ORDER BY case_id, part_seq, office_id"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(case_ids)
+        .fetch_all(conn)
+        .await
+}
+
+/// What a 一件事 bundle's view needs of each member case's rows.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MemberRow {
+    pub bundle_id: Uuid,
+    pub case_id: Uuid,
+    pub case_number: String,
+    pub office_id: String,
+    pub matter_code: String,
+    pub matter_name: String,
+    pub case_status: String,
+    pub decision: Option<String>,
+    pub part_seq: i32,
+}
+
+impl MemberRow {
+    /// The member case's status as review knows it.
+    pub fn status(&self) -> CaseStatus {
+        self.case_status.parse().unwrap_or(CaseStatus::Routed)
+    }
+}
+
+/// The rows of the member cases of these bundles.
+pub async fn by_bundles(
+    conn: &mut PgConnection,
+    bundle_ids: &[Uuid],
+) -> Result<Vec<MemberRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT bundle_id, case_id, case_number, office_id, matter_code, matter_name, case_status, decision,
+            part_seq
+         FROM assignments WHERE bundle_id = ANY($1)
+         ORDER BY bundle_id, routed_at, case_number, part_seq, office_id",
+    )
+    .bind(bundle_ids)
+    .fetch_all(conn)
+    .await
 }
 
 /// An office's assignments, oldest first, optionally only some states.
@@ -145,15 +346,16 @@ pub async fn list(
         .await
 }
 
-/// Writes the changeable part back.
+/// Writes the changeable part of one row back.
 pub async fn update(conn: &mut PgConnection, a: &AssignmentRow) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE assignments SET state = $2, case_status = $3, due_at = $4, claimed_by = $5, claimed_at = $6,
-            decision = $7, decision_reason = $8, checklist = $9, decided_at = $10, supplement_items = $11,
-            supplement_reason = $12, materials = $13, updated_at = now()
-         WHERE case_id = $1",
+        "UPDATE assignments SET state = $3, case_status = $4, due_at = $5, claimed_by = $6, claimed_at = $7,
+            decision = $8, decision_reason = $9, checklist = $10, decided_at = $11, supplement_items = $12,
+            supplement_reason = $13, materials = $14, part_state = $15, updated_at = now()
+         WHERE case_id = $1 AND office_id = $2",
     )
     .bind(a.case_id)
+    .bind(&a.office_id)
     .bind(&a.state)
     .bind(&a.case_status)
     .bind(a.due_at)
@@ -166,6 +368,7 @@ pub async fn update(conn: &mut PgConnection, a: &AssignmentRow) -> Result<(), sq
     .bind(&a.supplement_items)
     .bind(&a.supplement_reason)
     .bind(&a.materials)
+    .bind(&a.part_state)
     .execute(conn)
     .await?;
     Ok(())

@@ -3,10 +3,12 @@
 //! `cargo test -p tongban-e2e` (PostgreSQL on 127.0.0.1:5432 and NATS with JetStream on
 //! 127.0.0.1:4222, or `TONGBAN_TEST_DATABASE_URL` / `TONGBAN_TEST_NATS_URL`).
 
+mod bundle;
 mod certificate;
 mod events;
 mod hotline;
 mod intake;
+mod joint;
 mod logistics;
 mod platform;
 mod review;

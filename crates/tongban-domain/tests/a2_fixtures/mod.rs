@@ -381,5 +381,6 @@ pub fn reference() -> ReferenceData {
             .expect("deploy/data/holidays loads"),
         catalog,
         directory,
+        bundles: Default::default(),
     }
 }

@@ -1,0 +1,345 @@
+//! 一件事一次办: bundles of matters applied for with one submission. The bundle catalog is
+//! loaded from `deploy/catalog/bundles.toml`; a bundle's materials are the union of its
+//! members' (a material several members need is asked for once, by its code), and a bundle's
+//! status is derived from its member cases.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::{CaseStatus, Decision};
+use crate::catalog::{Catalog, DeliveryMethod, Material, Mode, UnknownName};
+use crate::catalog::{invalid, is_code, line_of, parse_toml};
+use crate::data::{DataError, read_text};
+use crate::i18n::{Lang, Localized};
+
+/// 一件事: matters applied for together, each handled as its own linked case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bundle {
+    /// Stable code, `[A-Z0-9-]+` (`YJS-CS`).
+    pub code: String,
+    /// 名称 (`出生一件事`).
+    pub name: String,
+    /// English name.
+    pub name_en: String,
+    /// What the bundle covers, for the window and the notice.
+    pub description: String,
+    /// Member matter codes, in order.
+    pub matters: Vec<String>,
+}
+
+/// A material of a bundle, asked for once and needed by the listed members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BundleMaterial {
+    /// The material as the first member listing it defines it; `required` when any member
+    /// requires it, `paper_original_required` when any member needs the paper original.
+    pub material: Material,
+    /// Member matters that list the material.
+    pub matter_codes: Vec<String>,
+}
+
+/// The bundle catalog, checked against the matter catalog.
+#[derive(Debug, Clone, Default)]
+pub struct Bundles {
+    bundles: BTreeMap<String, Bundle>,
+}
+
+impl Bundles {
+    /// Parses and checks `bundles.toml`: unique codes, at least two distinct existing member
+    /// matters, a mode (online or proxy) and a delivery method every member allows.
+    ///
+    /// # Errors
+    /// [`DataError::Invalid`] naming the file, line, bundle and field.
+    pub fn from_toml(text: &str, source: &str, catalog: &Catalog) -> Result<Self, DataError> {
+        let raw: RawBundles = parse_toml(text, source)?;
+        let mut bundles = BTreeMap::new();
+        for b in raw.bundle {
+            let line = Some(line_of(text, b.code.span().start));
+            let code = b.code.into_inner();
+            let fail = |field: &str, zh: String, en: String| {
+                invalid(
+                    source,
+                    line,
+                    format!(
+                        "一件事 {code} 字段 {field}：{zh} (bundle {code}, field {field}: {en})"
+                    ),
+                )
+            };
+            if !is_code(&code, |c| {
+                c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-'
+            }) {
+                return Err(fail(
+                    "code",
+                    "须匹配 [A-Z0-9-]+".into(),
+                    "must match [A-Z0-9-]+".into(),
+                ));
+            }
+            if bundles.contains_key(&code) {
+                return Err(fail("code", "编码重复".into(), "duplicate code".into()));
+            }
+            for (field, value) in [
+                ("name", &b.name),
+                ("name_en", &b.name_en),
+                ("description", &b.description),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(fail(field, "不能为空".into(), "must not be empty".into()));
+                }
+            }
+            if b.matters.len() < 2 {
+                return Err(fail(
+                    "matters",
+                    "至少需要两个事项".into(),
+                    "at least two member matters are needed".into(),
+                ));
+            }
+            for (i, member) in b.matters.iter().enumerate() {
+                if catalog.matter(member).is_none() {
+                    return Err(fail(
+                        "matters",
+                        format!("事项目录中没有事项 {member}"),
+                        format!("no matter {member} in the catalog"),
+                    ));
+                }
+                if b.matters[..i].contains(member) {
+                    return Err(fail(
+                        "matters",
+                        format!("事项 {member} 重复"),
+                        format!("matter {member} is listed twice"),
+                    ));
+                }
+            }
+            let bundle = Bundle {
+                code: code.clone(),
+                name: b.name,
+                name_en: b.name_en,
+                description: b.description,
+                matters: b.matters,
+            };
+            if common_modes(catalog, &bundle).is_empty() {
+                return Err(fail(
+                    "matters",
+                    "各事项没有共同支持的全程网办或异地代收代办模式".into(),
+                    "the members share no online or proxy mode".into(),
+                ));
+            }
+            if common_delivery_methods(catalog, &bundle).is_empty() {
+                return Err(fail(
+                    "matters",
+                    "各事项没有共同的发证方式".into(),
+                    "the members share no delivery method".into(),
+                ));
+            }
+            bundles.insert(code, bundle);
+        }
+        Ok(Self { bundles })
+    }
+
+    /// Reads `bundles.toml` from `catalog_dir`; a missing file is an empty bundle catalog.
+    ///
+    /// # Errors
+    /// [`DataError::Io`] when the file exists but cannot be read; [`DataError::Invalid`] as
+    /// for [`Bundles::from_toml`].
+    pub fn load(catalog_dir: &Path, catalog: &Catalog) -> Result<Self, DataError> {
+        let path = catalog_dir.join("bundles.toml");
+        if !path.exists() {
+            return Ok(Self::default());
+        }
+        let text = read_text(&path)?;
+        Self::from_toml(&text, &path.display().to_string(), catalog)
+    }
+
+    /// The bundle with this code.
+    pub fn get(&self, code: &str) -> Option<&Bundle> {
+        self.bundles.get(code)
+    }
+
+    /// Every bundle, sorted by code.
+    pub fn iter(&self) -> impl Iterator<Item = &Bundle> {
+        self.bundles.values()
+    }
+}
+
+/// The union of the members' materials, in member order: each material code once, required
+/// when any member requires it.
+pub fn bundle_materials(catalog: &Catalog, bundle: &Bundle) -> Vec<BundleMaterial> {
+    let mut out: Vec<BundleMaterial> = Vec::new();
+    for matter in bundle.matters.iter().filter_map(|c| catalog.matter(c)) {
+        for material in &matter.materials {
+            match out.iter_mut().find(|m| m.material.code == material.code) {
+                Some(known) => {
+                    known.material.required |= material.required;
+                    known.material.paper_original_required |= material.paper_original_required;
+                    for t in &material.accepted_certificate_types {
+                        if !known.material.accepted_certificate_types.contains(t) {
+                            known.material.accepted_certificate_types.push(t.clone());
+                        }
+                    }
+                    known.matter_codes.push(matter.code.clone());
+                }
+                None => out.push(BundleMaterial {
+                    material: material.clone(),
+                    matter_codes: vec![matter.code.clone()],
+                }),
+            }
+        }
+    }
+    out
+}
+
+/// The modes (online, proxy) every member allows; joint handling is not offered for bundles.
+pub fn common_modes(catalog: &Catalog, bundle: &Bundle) -> Vec<Mode> {
+    [Mode::Online, Mode::Proxy]
+        .into_iter()
+        .filter(|mode| {
+            bundle
+                .matters
+                .iter()
+                .all(|c| catalog.matter(c).is_some_and(|m| m.allows_mode(*mode)))
+        })
+        .collect()
+}
+
+/// The delivery methods every member allows.
+pub fn common_delivery_methods(catalog: &Catalog, bundle: &Bundle) -> Vec<DeliveryMethod> {
+    DeliveryMethod::ALL
+        .into_iter()
+        .filter(|method| {
+            bundle.matters.iter().all(|c| {
+                catalog
+                    .matter(c)
+                    .is_some_and(|m| m.allows_delivery(*method))
+            })
+        })
+        .collect()
+}
+
+/// A member case's status as [`BundleStatus::derive`] counts it: a denied case stays denied
+/// once it is 办结 (completed), so pass its decision along.
+pub fn member_status(status: CaseStatus, decision: Option<Decision>) -> CaseStatus {
+    match (status, decision) {
+        (CaseStatus::Completed, Some(Decision::Deny)) => CaseStatus::Denied,
+        (status, _) => status,
+    }
+}
+
+/// Status of a bundle, derived from its member cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BundleStatus {
+    /// 办理中: some member is still being handled.
+    InProgress,
+    /// 待补正: some member waits for 补正 material.
+    SupplementRequested,
+    /// 已办结: every member not withdrawn was approved or completed.
+    Completed,
+    /// 部分不予: every member is decided, some were denied.
+    PartlyDenied,
+    /// 不予: every member was denied.
+    Denied,
+    /// 已撤回: every member was withdrawn.
+    Withdrawn,
+}
+
+impl BundleStatus {
+    /// Every status, in declaration order.
+    pub const ALL: [BundleStatus; 6] = [
+        BundleStatus::InProgress,
+        BundleStatus::SupplementRequested,
+        BundleStatus::Completed,
+        BundleStatus::PartlyDenied,
+        BundleStatus::Denied,
+        BundleStatus::Withdrawn,
+    ];
+
+    /// The snake_case name (`"partly_denied"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BundleStatus::InProgress => "in_progress",
+            BundleStatus::SupplementRequested => "supplement_requested",
+            BundleStatus::Completed => "completed",
+            BundleStatus::PartlyDenied => "partly_denied",
+            BundleStatus::Denied => "denied",
+            BundleStatus::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Derives the bundle's status from its members' statuses (each through [`member_status`],
+    /// so a denied and then completed member counts as denied). Approved counts as done (the
+    /// result is on its way); a withdrawn member does not count unless every member was
+    /// withdrawn. No members at all is [`BundleStatus::InProgress`].
+    pub fn derive(members: impl IntoIterator<Item = CaseStatus>) -> Self {
+        let members: Vec<CaseStatus> = members.into_iter().collect();
+        let live: Vec<CaseStatus> = members
+            .iter()
+            .copied()
+            .filter(|s| *s != CaseStatus::Withdrawn)
+            .collect();
+        if !members.is_empty() && live.is_empty() {
+            return BundleStatus::Withdrawn;
+        }
+        if live.contains(&CaseStatus::SupplementRequested) {
+            return BundleStatus::SupplementRequested;
+        }
+        if live.is_empty() || !live.iter().all(|s| s.is_decided()) {
+            return BundleStatus::InProgress;
+        }
+        let denied = live.iter().filter(|s| **s == CaseStatus::Denied).count();
+        match denied {
+            0 => BundleStatus::Completed,
+            n if n == live.len() => BundleStatus::Denied,
+            _ => BundleStatus::PartlyDenied,
+        }
+    }
+}
+
+impl fmt::Display for BundleStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BundleStatus {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BundleStatus::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownName::new("bundle status", s))
+    }
+}
+
+impl Localized for BundleStatus {
+    fn text(&self, lang: Lang) -> String {
+        let (zh, en) = match self {
+            BundleStatus::InProgress => ("办理中", "In progress"),
+            BundleStatus::SupplementRequested => ("待补正", "Supplement requested"),
+            BundleStatus::Completed => ("已办结", "Completed"),
+            BundleStatus::PartlyDenied => ("部分不予", "Partly denied"),
+            BundleStatus::Denied => ("不予", "Denied"),
+            BundleStatus::Withdrawn => ("已撤回", "Withdrawn"),
+        };
+        lang.pick(zh, en).to_owned()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBundles {
+    #[serde(default)]
+    bundle: Vec<RawBundle>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBundle {
+    code: toml::Spanned<String>,
+    name: String,
+    name_en: String,
+    description: String,
+    matters: Vec<String>,
+}

@@ -1,0 +1,573 @@
+//! 一件事一次办 end to end: one submission with the union of the members' materials opens one
+//! linked case per member, each routed to its own office; a shared material missing is asked
+//! for once; the bundle's status follows its members at the window, at an office and at the
+//! 12345 hotline.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tongban_e2e::{
+    Authed, WINDOW, assignment_until, bundle_request, bundle_until, case_until, catalog, hotline,
+    hotline_until, intake, passing_checklist, presented, review, unmasked_personal_data,
+};
+use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tongban_proto::catalog::v1::{GetBundleRequest, GetMatterRequest, Matter};
+use tongban_proto::common::v1::{BundleStatus, CaseStatus, Decision, Mode};
+use tongban_proto::intake::v1::{Bundle, GetCaseRequest, ListCasesRequest, SupplementCaseRequest};
+use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
+use tongban_proto::review::v1::{
+    AssignmentState, ClaimCaseRequest, DecideCaseRequest, RequestSupplementRequest,
+};
+use tongban_runtime::auth::Role;
+use tongban_runtime::status::details;
+use tongban_testkit::TestEnv;
+use tonic::Code;
+
+use crate::TestResult;
+
+type Intake = tongban_intake::Application;
+type Review = tongban_review::Application;
+type Hotline = tongban_hotline::Application;
+
+/// 出生一件事: five members (出生医学证明, 生育登记, 出生登记, 医保参保, 社保卡申领).
+const BIRTH: &str = "YJS-CS";
+/// 退休一件事: three members (退休, 医保待遇核定, 退休提取公积金).
+const RETIREMENT: &str = "YJS-TX";
+/// The family lives in 五台县: every member is handled by an office for 五台.
+const HOME: &str = "140922";
+
+/// Each member matter of `codes`, from CatalogService.GetMatter, by code.
+async fn matters(
+    catalog: &mut CatalogServiceClient<Authed>,
+    codes: &[String],
+) -> Result<BTreeMap<String, Matter>, tonic::Status> {
+    let mut out = BTreeMap::new();
+    for code in codes {
+        let matter = catalog
+            .get_matter(GetMatterRequest { code: code.clone() })
+            .await?
+            .into_inner();
+        out.insert(code.clone(), matter);
+    }
+    Ok(out)
+}
+
+/// A reviewer's client for every office a member of `bundle` was routed to.
+fn offices(
+    env: &TestEnv,
+    port: u16,
+    bundle: &Bundle,
+) -> BTreeMap<String, ReviewServiceClient<Authed>> {
+    bundle
+        .cases
+        .iter()
+        .map(|c| {
+            let office = c.responsible_office_id.clone();
+            let client = review(port, &env.mint(Role::Reviewer, &office));
+            (office, client)
+        })
+        .collect()
+}
+
+/// The office client of `office`.
+fn office(
+    offices: &BTreeMap<String, ReviewServiceClient<Authed>>,
+    office: &str,
+) -> Result<ReviewServiceClient<Authed>, String> {
+    offices
+        .get(office)
+        .cloned()
+        .ok_or_else(|| format!("no reviewer for {office}"))
+}
+
+/// One submission for 出生一件事: the shared 身份证 asked for once, one case per member routed to
+/// different offices, idempotent on the key; the bundle's status follows a 补正 on one member and
+/// the approval of all, at the window, at an office and at the hotline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_birth_end_to_end() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let review_svc = env.spawn::<Review>().await?;
+    let hotline_svc = env.spawn::<Hotline>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut catalog = catalog(intake_svc.port(), &clerk);
+    let mut window = intake(intake_svc.port(), &clerk);
+    let calls = hotline(hotline_svc.port(), &env.mint(Role::Hotline, "12345"));
+
+    // The catalog lists the ID card once, needed by several members.
+    let definition = catalog
+        .get_bundle(GetBundleRequest {
+            code: BIRTH.to_owned(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(definition.name, "出生一件事");
+    let members = definition.matter_codes.clone();
+    assert_eq!(members.len(), 5, "{members:?}");
+    let codes: Vec<&str> = definition
+        .materials
+        .iter()
+        .filter_map(|m| m.material.as_ref())
+        .map(|m| m.code.as_str())
+        .collect();
+    let unique: BTreeSet<&str> = codes.iter().copied().collect();
+    assert_eq!(unique.len(), codes.len(), "each material once: {codes:?}");
+    let sfz: Vec<_> = definition
+        .materials
+        .iter()
+        .filter(|m| m.material.as_ref().is_some_and(|x| x.code == "SFZ"))
+        .collect();
+    assert_eq!(sfz.len(), 1, "SFZ listed once");
+    let sfz_members = sfz[0].matter_codes.clone();
+    assert!(sfz_members.len() >= 2, "SFZ needed by {sfz_members:?}");
+    assert!(sfz[0].material.as_ref().is_some_and(|m| m.required));
+    let catalog_of = matters(&mut catalog, &members).await?;
+
+    let (request, _) = bundle_request(&mut catalog, "birth-1", BIRTH, HOME).await?;
+    assert_eq!(
+        request
+            .materials
+            .iter()
+            .filter(|m| m.material_code == "SFZ")
+            .count(),
+        1,
+        "the window presents SFZ once"
+    );
+
+    // Without the ID card: one refusal, listing it once with the members that need it; nothing
+    // is opened.
+    let mut without = request.clone();
+    "birth-missing".clone_into(&mut without.idempotency_key);
+    without.materials.retain(|m| m.material_code != "SFZ");
+    let refused = window
+        .submit_bundle(without)
+        .await
+        .expect_err("a missing shared material is refused");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let (_, preconditions) = details(&refused);
+    assert_eq!(
+        preconditions.len(),
+        1,
+        "only SFZ is missing, listed once: {preconditions:?}"
+    );
+    let missing = &preconditions[0];
+    assert!(
+        missing.subject.contains("SFZ") || missing.description.contains("SFZ"),
+        "{missing:?}"
+    );
+    for member in &sfz_members {
+        let name = catalog_of.get(member).map_or("", |m| m.name.as_str());
+        let text = format!("{} {}", missing.subject, missing.description);
+        assert!(
+            text.contains(member.as_str()) || (!name.is_empty() && text.contains(name)),
+            "the refusal names {member} ({name}) as needing SFZ: {missing:?}"
+        );
+    }
+    let opened = window
+        .list_cases(ListCasesRequest {
+            window_office_id: WINDOW.to_owned(),
+            limit: 100,
+        })
+        .await?
+        .into_inner()
+        .cases;
+    assert!(opened.is_empty(), "nothing half-written: {opened:?}");
+
+    // One case per member, each with its own route and the materials it lists.
+    let bundle = window.submit_bundle(request.clone()).await?.into_inner();
+    assert_eq!(bundle.bundle_code, BIRTH);
+    assert_eq!(bundle.bundle_name, definition.name);
+    assert_eq!(bundle.window_office_id, WINDOW);
+    assert!(!bundle.bundle_number.is_empty() && !bundle.bundle_id.is_empty());
+    assert_eq!(bundle.status(), BundleStatus::InProgress);
+    let opened: Vec<&str> = bundle
+        .cases
+        .iter()
+        .map(|c| c.matter_code.as_str())
+        .collect();
+    assert_eq!(opened, members, "one case per member, in order");
+    let numbers: BTreeSet<&str> = bundle
+        .cases
+        .iter()
+        .map(|c| c.case_number.as_str())
+        .collect();
+    assert_eq!(numbers.len(), members.len(), "each its own case number");
+    assert!(!numbers.contains(bundle.bundle_number.as_str()));
+    let routed_to: BTreeSet<&str> = bundle
+        .cases
+        .iter()
+        .map(|c| c.responsible_office_id.as_str())
+        .collect();
+    assert!(
+        routed_to.len() >= 3,
+        "members go to different offices: {routed_to:?}"
+    );
+    for case in &bundle.cases {
+        let matter = catalog_of
+            .get(&case.matter_code)
+            .ok_or_else(|| format!("member {}", case.matter_code))?;
+        let carried: BTreeSet<&str> = case
+            .materials
+            .iter()
+            .map(|m| m.material_code.as_str())
+            .collect();
+        assert!(carried.contains("SFZ"), "{}: {carried:?}", case.matter_code);
+        for m in &matter.materials {
+            if m.required {
+                assert!(
+                    carried.contains(m.code.as_str()),
+                    "{} carries its required {}: {carried:?}",
+                    case.matter_code,
+                    m.code
+                );
+            }
+        }
+        for code in &carried {
+            assert!(
+                matter.materials.iter().any(|m| m.code == *code),
+                "{} carries only materials it lists, not {code}",
+                case.matter_code
+            );
+        }
+    }
+
+    // The same key and request: the same bundle.
+    let again = window.submit_bundle(request.clone()).await?.into_inner();
+    assert_eq!(again.bundle_id, bundle.bundle_id);
+    assert_eq!(again.bundle_number, bundle.bundle_number);
+    let ids = |b: &Bundle| {
+        b.cases
+            .iter()
+            .map(|c| c.case_id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&again), ids(&bundle));
+    let mut changed = request.clone();
+    if let Some(applicant) = changed.applicant.as_mut() {
+        "李小红".clone_into(&mut applicant.name);
+    }
+    let refused = window
+        .submit_bundle(changed)
+        .await
+        .expect_err("the same key with another request");
+    assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+
+    // A member case shows its bundle at the window.
+    let first = &bundle.cases[0];
+    let member = window
+        .get_case(GetCaseRequest {
+            case_id: first.case_id.clone(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let summary = member
+        .bundle
+        .as_ref()
+        .ok_or("the member shows its bundle")?;
+    assert_eq!(summary.bundle_id, bundle.bundle_id);
+    assert_eq!(summary.bundle_number, bundle.bundle_number);
+    assert_eq!(summary.members.len(), members.len());
+
+    // Each member reaches its own office.
+    let inboxes = offices(&env, review_svc.port(), &bundle);
+    for case in &bundle.cases {
+        let inbox = office(&inboxes, &case.responsible_office_id)?;
+        assignment_until(
+            &inbox,
+            &case.case_id,
+            &format!(
+                "{} reaches {}",
+                case.matter_code, case.responsible_office_id
+            ),
+            |a| a.state() == AssignmentState::Routed,
+        )
+        .await?;
+    }
+
+    // 补正 on the first member.
+    let mut first_office = office(&inboxes, &first.responsible_office_id)?;
+    first_office
+        .claim_case(ClaimCaseRequest {
+            case_id: first.case_id.clone(),
+        })
+        .await?;
+    first_office
+        .request_supplement(RequestSupplementRequest {
+            case_id: first.case_id.clone(),
+            items: vec!["SFZ".to_owned()],
+            reason: "身份证影像不清晰，请重新扫描 / the ID scan is unreadable".to_owned(),
+        })
+        .await?;
+
+    // The window sees the bundle waiting for 补正.
+    let waiting = bundle_until(
+        &window,
+        &bundle.bundle_id,
+        "the window: SUPPLEMENT_REQUESTED",
+        |b| b.status() == BundleStatus::SupplementRequested,
+    )
+    .await?;
+    assert_eq!(waiting.cases[0].status(), CaseStatus::SupplementRequested);
+
+    // Another member's office sees the bundle's status, the members' matters and statuses, and
+    // no case id, number or office of members that are not its own.
+    let other = bundle
+        .cases
+        .iter()
+        .find(|c| c.responsible_office_id != first.responsible_office_id)
+        .ok_or("a member at another office")?;
+    let other_office = office(&inboxes, &other.responsible_office_id)?;
+    let seen = assignment_until(
+        &other_office,
+        &other.case_id,
+        "another office: SUPPLEMENT_REQUESTED",
+        |a| {
+            a.bundle
+                .as_ref()
+                .is_some_and(|b| b.status() == BundleStatus::SupplementRequested)
+        },
+    )
+    .await?;
+    let summary = seen
+        .bundle
+        .as_ref()
+        .ok_or("the assignment shows its bundle")?;
+    assert_eq!(summary.bundle_id, bundle.bundle_id);
+    let listed: Vec<&str> = summary
+        .members
+        .iter()
+        .map(|m| m.matter_code.as_str())
+        .collect();
+    assert_eq!(listed, members);
+    for m in &summary.members {
+        assert!(!m.matter_name.is_empty(), "{m:?}");
+        if m.matter_code == other.matter_code {
+            assert_eq!(m.case_id, other.case_id);
+        } else {
+            assert!(
+                m.case_id.is_empty()
+                    && m.case_number.is_empty()
+                    && m.responsible_office_id.is_empty(),
+                "another member's case is hidden from {}: {m:?}",
+                other.responsible_office_id
+            );
+        }
+        if m.matter_code == first.matter_code {
+            assert_eq!(m.status(), CaseStatus::SupplementRequested);
+        }
+    }
+
+    // The hotline, asked about a third member, shows the whole bundle.
+    let third = &bundle.cases[2];
+    let view = hotline_until(
+        &calls,
+        &third.case_number,
+        "the hotline: SUPPLEMENT_REQUESTED",
+        |v| {
+            v.bundle
+                .as_ref()
+                .is_some_and(|b| b.status() == BundleStatus::SupplementRequested)
+        },
+    )
+    .await?;
+    let summary = view.bundle.as_ref().ok_or("the hotline shows the bundle")?;
+    assert_eq!(summary.bundle_number, bundle.bundle_number);
+    let shown: BTreeSet<&str> = summary
+        .members
+        .iter()
+        .map(|m| m.case_number.as_str())
+        .collect();
+    assert_eq!(shown, numbers, "every member with its case number");
+    assert_eq!(
+        unmasked_personal_data(&format!("{view:?}")),
+        None,
+        "the hotline view is masked"
+    );
+
+    // The 补正 arrives; every office approves its member.
+    window
+        .supplement_case(SupplementCaseRequest {
+            case_id: first.case_id.clone(),
+            materials: vec![presented("SFZ", Mode::Online, false)],
+            note: "已重新扫描身份证".to_owned(),
+        })
+        .await?;
+    assignment_until(
+        &first_office,
+        &first.case_id,
+        "the first member: SUPPLEMENTED",
+        |a| a.state() == AssignmentState::Supplemented,
+    )
+    .await?;
+    for case in &bundle.cases {
+        let mut inbox = office(&inboxes, &case.responsible_office_id)?;
+        if case.case_id != first.case_id {
+            inbox
+                .claim_case(ClaimCaseRequest {
+                    case_id: case.case_id.clone(),
+                })
+                .await?;
+        }
+        let checklist = passing_checklist(&mut catalog, &case.matter_code, None).await?;
+        inbox
+            .decide_case(DecideCaseRequest {
+                case_id: case.case_id.clone(),
+                decision: Decision::Approve.into(),
+                reason: "符合条件，准予办理 / approved".to_owned(),
+                checklist,
+            })
+            .await?;
+    }
+
+    // 已办结 at the window, at the office and at the hotline.
+    let done = bundle_until(&window, &bundle.bundle_id, "the window: COMPLETED", |b| {
+        b.status() == BundleStatus::Completed
+    })
+    .await?;
+    for case in &done.cases {
+        assert!(
+            matches!(case.status(), CaseStatus::Approved | CaseStatus::Completed),
+            "{}: {:?}",
+            case.matter_code,
+            case.status()
+        );
+    }
+    assignment_until(
+        &other_office,
+        &other.case_id,
+        "another office: COMPLETED",
+        |a| {
+            a.bundle
+                .as_ref()
+                .is_some_and(|b| b.status() == BundleStatus::Completed)
+        },
+    )
+    .await?;
+    hotline_until(&calls, &third.case_number, "the hotline: COMPLETED", |v| {
+        v.bundle
+            .as_ref()
+            .is_some_and(|b| b.status() == BundleStatus::Completed)
+    })
+    .await?;
+
+    hotline_svc.stop().await?;
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
+
+/// 退休一件事 with one member denied: once every member is decided the bundle is partly denied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_partly_denied() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let review_svc = env.spawn::<Review>().await?;
+    let hotline_svc = env.spawn::<Hotline>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut catalog = catalog(intake_svc.port(), &clerk);
+    let mut window = intake(intake_svc.port(), &clerk);
+    let calls = hotline(hotline_svc.port(), &env.mint(Role::Hotline, "12345"));
+
+    let (request, definition) = bundle_request(&mut catalog, "retire-1", RETIREMENT, HOME).await?;
+    let bundle = window.submit_bundle(request).await?.into_inner();
+    assert_eq!(bundle.cases.len(), definition.matter_codes.len());
+    let inboxes = offices(&env, review_svc.port(), &bundle);
+    let last = bundle.cases.len() - 1;
+    for (i, case) in bundle.cases.iter().enumerate() {
+        let mut inbox = office(&inboxes, &case.responsible_office_id)?;
+        assignment_until(&inbox, &case.case_id, "the member is ROUTED", |a| {
+            a.state() == AssignmentState::Routed
+        })
+        .await?;
+        inbox
+            .claim_case(ClaimCaseRequest {
+                case_id: case.case_id.clone(),
+            })
+            .await?;
+        let mut checklist = passing_checklist(&mut catalog, &case.matter_code, None).await?;
+        let (decision, reason) = if i == last {
+            let point = checklist.first_mut().ok_or("a review point")?;
+            point.passed = false;
+            (Decision::Deny, "不符合条件，不予办理 / denied")
+        } else {
+            (Decision::Approve, "符合条件，准予办理 / approved")
+        };
+        inbox
+            .decide_case(DecideCaseRequest {
+                case_id: case.case_id.clone(),
+                decision: decision.into(),
+                reason: reason.to_owned(),
+                checklist,
+            })
+            .await?;
+        // Until the last member is decided the bundle is in progress.
+        if i < last {
+            let midway = window
+                .get_bundle(tongban_proto::intake::v1::GetBundleRequest {
+                    bundle_id: bundle.bundle_id.clone(),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            assert_eq!(
+                midway.status(),
+                BundleStatus::InProgress,
+                "after member {i}"
+            );
+        }
+    }
+
+    let done = bundle_until(
+        &window,
+        &bundle.bundle_id,
+        "the window: PARTLY_DENIED",
+        |b| b.status() == BundleStatus::PartlyDenied,
+    )
+    .await?;
+    // A denied member is 办结 at once when nothing is to be delivered.
+    assert!(
+        matches!(
+            done.cases[last].status(),
+            CaseStatus::Denied | CaseStatus::Completed
+        ),
+        "{:?}",
+        done.cases[last]
+    );
+    assert_eq!(done.cases[last].decision(), Decision::Deny);
+    for case in &done.cases[..last] {
+        assert_eq!(case.decision(), Decision::Approve, "{}", case.matter_code);
+    }
+    let denied = &bundle.cases[last];
+    case_until(&window, &denied.case_id, "the denied member", |c| {
+        c.bundle
+            .as_ref()
+            .is_some_and(|b| b.status() == BundleStatus::PartlyDenied)
+    })
+    .await?;
+    // The hotline (asked about an approved member) and the denying office show it too.
+    hotline_until(
+        &calls,
+        &bundle.cases[0].case_number,
+        "the hotline: PARTLY_DENIED",
+        |v| {
+            v.bundle
+                .as_ref()
+                .is_some_and(|b| b.status() == BundleStatus::PartlyDenied)
+        },
+    )
+    .await?;
+    let inbox = office(&inboxes, &denied.responsible_office_id)?;
+    assignment_until(&inbox, &denied.case_id, "the office: PARTLY_DENIED", |a| {
+        a.bundle
+            .as_ref()
+            .is_some_and(|b| b.status() == BundleStatus::PartlyDenied)
+    })
+    .await?;
+
+    hotline_svc.stop().await?;
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}

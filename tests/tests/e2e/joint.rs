@@ -1,0 +1,741 @@
+//! 多地联办 (MODE_JOINT) end to end: a case split into parts, one per responsible office; parts in
+//! order and in parallel; a denial of one part ending the case; each office seeing only its own
+//! part; and the refusals of bad joint input.
+
+use std::collections::BTreeSet;
+
+use tongban_e2e::{
+    Authed, WINDOW, assignment_until, case_until, catalog, intake, joint_request,
+    passing_checklist, presented, review,
+};
+use tongban_proto::catalog::v1::GetMatterRequest;
+use tongban_proto::common::v1::{CasePart, CaseStatus, Decision, Mode, PartState, Scope};
+use tongban_proto::intake::v1::{ListCasesRequest, SubmitBundleRequest, SupplementCaseRequest};
+use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
+use tongban_proto::review::v1::{
+    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest,
+    ListAssignmentsRequest, RequestSupplementRequest,
+};
+use tongban_runtime::auth::Role;
+use tongban_runtime::status::details;
+use tongban_testkit::TestEnv;
+use tonic::Code;
+
+use crate::TestResult;
+
+type Intake = tongban_intake::Application;
+type Review = tongban_review::Application;
+
+/// 户口迁移（工作调动）: 迁入地审批 (QR), then 迁出地办理迁出 (QC).
+const GZDD: &str = "GA-HJ-QY-GZDD";
+/// 住房公积金转移接续: 转入地 (ZR) and 转出地 (ZC) in parallel.
+const GJJ: &str = "GJJ-ZY-JX";
+/// The applicant's home: 银川市兴庆区 (迁出地, 转出地).
+const HOME: &str = "640104";
+/// Where the applicant moves to: 五台县 (迁入地, 转入地).
+const DESTINATION: &str = "140922";
+/// 五台县公安局: 迁入地审批 of a move to 五台.
+const WUTAI_GONGAN: &str = "140922-gongan";
+/// 银川市公安局: 迁出地 of a move from 兴庆区.
+const YINCHUAN_GONGAN: &str = "640100-gongan";
+/// 忻州市住房公积金管理中心: 转入地 of a transfer to 五台 (五台 has no centre of its own).
+const XINZHOU_GJJ: &str = "140900-gjj";
+/// 银川住房公积金管理中心: 转出地 of a transfer from 兴庆区.
+const YINCHUAN_GJJ: &str = "640100-gjj";
+/// 太原市公安局: no part of these cases.
+const TAIYUAN_GONGAN: &str = "140100-gongan";
+
+fn claim(case_id: &str) -> ClaimCaseRequest {
+    ClaimCaseRequest {
+        case_id: case_id.to_owned(),
+    }
+}
+
+fn approve(
+    case_id: &str,
+    checklist: Vec<tongban_proto::common::v1::ChecklistItem>,
+) -> DecideCaseRequest {
+    DecideCaseRequest {
+        case_id: case_id.to_owned(),
+        decision: Decision::Approve.into(),
+        reason: "符合条件，准予办理 / approved".to_owned(),
+        checklist,
+    }
+}
+
+/// The part `code` of a case's parts.
+fn part<'a>(parts: &'a [CasePart], code: &str) -> Result<&'a CasePart, String> {
+    parts
+        .iter()
+        .find(|p| p.part_code == code)
+        .ok_or_else(|| format!("no part {code} among {parts:?}"))
+}
+
+/// The state of part `code`, `Unspecified` when the case has no such part.
+fn state_of(parts: &[CasePart], code: &str) -> PartState {
+    parts
+        .iter()
+        .find(|p| p.part_code == code)
+        .map_or(PartState::Unspecified, CasePart::state)
+}
+
+/// Case `case_id` as listed in the office's inbox (ListAssignments), if listed.
+async fn listed(
+    inbox: &ReviewServiceClient<Authed>,
+    case_id: &str,
+) -> Result<Option<Assignment>, tonic::Status> {
+    let all = inbox
+        .clone()
+        .list_assignments(ListAssignmentsRequest {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .assignments;
+    Ok(all.into_iter().find(|a| a.case_id == case_id))
+}
+
+/// Whether a refusal is FAILED_PRECONDITION naming `words` (in its message or a violation).
+fn refused_naming(status: &tonic::Status, code: Code, words: &str) -> bool {
+    let (fields, preconditions) = details(status);
+    status.code() == code
+        && (status.message().contains(words)
+            || fields.iter().any(|v| v.description.contains(words))
+            || preconditions
+                .iter()
+                .any(|v| v.description.contains(words) || v.subject.contains(words)))
+}
+
+/// Sequential parts: 户口迁移 from 银川 to 五台. 银川's 迁出 part waits until 五台 approved the
+/// 迁入; only then can 银川 act, and the case is approved when both parts are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joint_sequential_parts() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let review_svc = env.spawn::<Review>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut catalog = catalog(intake_svc.port(), &clerk);
+    let mut window = intake(intake_svc.port(), &clerk);
+    let mut qr_office = review(review_svc.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
+    let mut qc_office = review(
+        review_svc.port(),
+        &env.mint(Role::Reviewer, YINCHUAN_GONGAN),
+    );
+
+    let request = joint_request(&mut catalog, "joint-seq", GZDD, HOME, DESTINATION).await?;
+    let accepted = window.submit_case(request).await?.into_inner();
+    let case_id = accepted.case_id.clone();
+
+    // The response routes each part to its own office; the first part's office leads.
+    let codes: Vec<&str> = accepted
+        .parts
+        .iter()
+        .map(|p| p.part_code.as_str())
+        .collect();
+    assert_eq!(codes, ["QR", "QC"], "{:?}", accepted.parts);
+    let qr = part(&accepted.parts, "QR")?;
+    assert_eq!(qr.office_id, WUTAI_GONGAN);
+    assert_eq!(qr.state(), PartState::Routed);
+    assert_eq!(qr.scope(), Scope::Local);
+    assert!(qr.after.is_empty());
+    assert_eq!(qr.division, DESTINATION);
+    assert_eq!(qr.locality, "destination_division");
+    let qc = part(&accepted.parts, "QC")?;
+    assert_eq!(qc.office_id, YINCHUAN_GONGAN);
+    assert_eq!(qc.state(), PartState::Waiting);
+    assert_eq!(qc.scope(), Scope::CrossProvince);
+    assert_eq!(qc.after, ["QR"]);
+    assert_eq!(qc.division, HOME);
+    assert_eq!(qc.locality, "home_division");
+    assert_eq!(accepted.responsible_office_id, WUTAI_GONGAN);
+    assert_eq!(
+        accepted.scope(),
+        Scope::CrossProvince,
+        "the widest part scope"
+    );
+
+    // 银川 sees its part waiting for 迁入地审批 and can do nothing with it yet.
+    let waiting = assignment_until(&qc_office, &case_id, "银川 lists QC as WAITING", |a| {
+        a.state() == AssignmentState::Waiting
+    })
+    .await?;
+    assert_eq!(waiting.part_code, "QC");
+    assert_eq!(waiting.part_name, "迁出地办理迁出");
+    assert_eq!(waiting.waiting_for, ["迁入地审批"]);
+    assert_eq!(waiting.review_point_codes, ["R_QC"]);
+    let in_list = listed(&qc_office, &case_id)
+        .await?
+        .ok_or("QC in 银川's list")?;
+    assert_eq!(in_list.state(), AssignmentState::Waiting);
+
+    let refused = qc_office
+        .claim_case(claim(&case_id))
+        .await
+        .expect_err("a waiting part cannot be claimed");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let (_, preconditions) = details(&refused);
+    assert!(
+        preconditions.iter().any(|v| v.kind == "PART_WAITING"),
+        "PART_WAITING among {preconditions:?}"
+    );
+    assert!(
+        refused_naming(&refused, Code::FailedPrecondition, "迁入地审批"),
+        "the refusal names the part awaited: {refused:?}"
+    );
+    let qc_points = passing_checklist(&mut catalog, GZDD, Some("QC")).await?;
+    let refused = qc_office
+        .decide_case(approve(&case_id, qc_points.clone()))
+        .await
+        .expect_err("a waiting part cannot be decided");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+
+    // 五台 claims and approves 迁入 with its own review points.
+    let routed = assignment_until(&qr_office, &case_id, "五台 lists QR as ROUTED", |a| {
+        a.state() == AssignmentState::Routed
+    })
+    .await?;
+    assert_eq!(routed.part_code, "QR");
+    assert_eq!(routed.part_name, "迁入地审批");
+    assert!(routed.waiting_for.is_empty());
+    let qr_points = passing_checklist(&mut catalog, GZDD, Some("QR")).await?;
+    let qr_codes: Vec<&str> = qr_points
+        .iter()
+        .map(|c| c.review_point_code.as_str())
+        .collect();
+    assert_eq!(routed.review_point_codes, qr_codes);
+    assert!(!qr_codes.contains(&"R_QC"), "{qr_codes:?}");
+    let claimed = qr_office.claim_case(claim(&case_id)).await?.into_inner();
+    assert_eq!(claimed.state(), AssignmentState::Claimed);
+    let decided = qr_office
+        .decide_case(approve(&case_id, qr_points))
+        .await?
+        .into_inner();
+    assert_eq!(decided.state(), AssignmentState::Decided);
+    assert_eq!(decided.decision(), Decision::Approve);
+
+    // 迁出 starts now; the case as a whole is not approved yet.
+    let ready = assignment_until(&qc_office, &case_id, "银川's QC becomes ROUTED", |a| {
+        a.state() == AssignmentState::Routed
+    })
+    .await?;
+    assert!(ready.waiting_for.is_empty(), "{ready:?}");
+    let midway = case_until(&window, &case_id, "the window sees QR approved", |c| {
+        state_of(&c.parts, "QR") == PartState::Approved
+    })
+    .await?;
+    assert!(
+        !matches!(
+            midway.status(),
+            CaseStatus::Approved | CaseStatus::Completed | CaseStatus::Denied
+        ),
+        "one part of two approved does not decide the case: {:?}",
+        midway.status()
+    );
+    assert_eq!(midway.decision(), Decision::Unspecified);
+
+    // 银川 claims and approves 迁出.
+    let claimed = qc_office.claim_case(claim(&case_id)).await?.into_inner();
+    assert_eq!(claimed.state(), AssignmentState::Claimed);
+    let decided = qc_office
+        .decide_case(approve(&case_id, qc_points))
+        .await?
+        .into_inner();
+    assert_eq!(decided.state(), AssignmentState::Decided);
+
+    // The window: approved (or already 办结), both parts approved, each in the timeline.
+    let done = case_until(
+        &window,
+        &case_id,
+        "the window sees the case approved",
+        |c| {
+            matches!(c.status(), CaseStatus::Approved | CaseStatus::Completed)
+                && c.parts.iter().all(|p| p.state() == PartState::Approved)
+        },
+    )
+    .await?;
+    assert_eq!(done.decision(), Decision::Approve);
+    assert_eq!(done.parts.len(), 2);
+    assert_eq!(done.responsible_office_id, WUTAI_GONGAN);
+    assert_eq!(done.destination_division, DESTINATION);
+    for p in &done.parts {
+        assert!(
+            done.timeline.iter().any(|t| t.description.contains(&p.name)
+                || (!p.name_en.is_empty() && t.description_en.contains(&p.name_en))),
+            "the timeline shows part {}: {:?}",
+            p.name,
+            done.timeline
+        );
+    }
+
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
+
+/// Parallel parts: 住房公积金转移接续. Both centres work at once; one 补正 at a time holds the
+/// other part's decision; the case is approved only when both parts are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joint_parallel_parts() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let review_svc = env.spawn::<Review>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut catalog = catalog(intake_svc.port(), &clerk);
+    let mut window = intake(intake_svc.port(), &clerk);
+    let mut zr_office = review(review_svc.port(), &env.mint(Role::Reviewer, XINZHOU_GJJ));
+    let mut zc_office = review(review_svc.port(), &env.mint(Role::Reviewer, YINCHUAN_GJJ));
+
+    let request = joint_request(&mut catalog, "joint-par", GJJ, HOME, DESTINATION).await?;
+    let accepted = window.submit_case(request).await?.into_inner();
+    let case_id = accepted.case_id.clone();
+    let offices: Vec<(&str, &str, PartState)> = accepted
+        .parts
+        .iter()
+        .map(|p| (p.part_code.as_str(), p.office_id.as_str(), p.state()))
+        .collect();
+    assert_eq!(
+        offices,
+        [
+            ("ZR", XINZHOU_GJJ, PartState::Routed),
+            ("ZC", YINCHUAN_GJJ, PartState::Routed),
+        ]
+    );
+    assert_eq!(accepted.responsible_office_id, XINZHOU_GJJ);
+
+    // Both offices can claim at once.
+    for (office, code) in [(&zr_office, "ZR"), (&zc_office, "ZC")] {
+        let routed = assignment_until(office, &case_id, &format!("{code} is ROUTED"), |a| {
+            a.state() == AssignmentState::Routed
+        })
+        .await?;
+        assert_eq!(routed.part_code, code);
+    }
+    let zr = zr_office.claim_case(claim(&case_id)).await?.into_inner();
+    let zc = zc_office.claim_case(claim(&case_id)).await?.into_inner();
+    assert_eq!(zr.state(), AssignmentState::Claimed);
+    assert_eq!(zc.state(), AssignmentState::Claimed);
+
+    // 转入地 asks for 补正: while it is open, 转出地 can neither decide nor ask for another.
+    let asked = zr_office
+        .request_supplement(RequestSupplementRequest {
+            case_id: case_id.clone(),
+            items: vec!["JCZM".to_owned()],
+            reason: "请补充原缴存地缴存证明 / please add the contribution record".to_owned(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(asked.state(), AssignmentState::SupplementRequested);
+    let zc_points = passing_checklist(&mut catalog, GJJ, Some("ZC")).await?;
+    let refused = zc_office
+        .decide_case(approve(&case_id, zc_points.clone()))
+        .await
+        .expect_err("no decision while another part waits for 补正");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let refused = zc_office
+        .request_supplement(RequestSupplementRequest {
+            case_id: case_id.clone(),
+            items: vec!["SFZ".to_owned()],
+            reason: "请补充身份证 / please add the ID card".to_owned(),
+        })
+        .await
+        .expect_err("one 补正 at a time");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+
+    // The window sees the 补正 and hands the material in; 转入地 sees it arrive.
+    let waiting = case_until(&window, &case_id, "the window sees 补正", |c| {
+        c.status() == CaseStatus::SupplementRequested
+    })
+    .await?;
+    assert_eq!(
+        state_of(&waiting.parts, "ZR"),
+        PartState::SupplementRequested
+    );
+    assert_eq!(waiting.due_at, None, "the clock stops during 补正");
+    window
+        .supplement_case(SupplementCaseRequest {
+            case_id: case_id.clone(),
+            materials: vec![presented("JCZM", Mode::Joint, false)],
+            note: "已补充缴存证明".to_owned(),
+        })
+        .await?;
+    assignment_until(&zr_office, &case_id, "ZR becomes SUPPLEMENTED", |a| {
+        a.state() == AssignmentState::Supplemented
+    })
+    .await?;
+
+    // 转出地 approves first: the case is not approved with one part of two.
+    let decided = zc_office
+        .decide_case(approve(&case_id, zc_points))
+        .await?
+        .into_inner();
+    assert_eq!(decided.state(), AssignmentState::Decided);
+    let midway = case_until(&window, &case_id, "the window sees ZC approved", |c| {
+        state_of(&c.parts, "ZC") == PartState::Approved
+    })
+    .await?;
+    assert!(
+        !matches!(
+            midway.status(),
+            CaseStatus::Approved | CaseStatus::Completed | CaseStatus::Denied
+        ),
+        "one part of two approved does not decide the case: {:?}",
+        midway.status()
+    );
+    assert_eq!(state_of(&midway.parts, "ZR"), PartState::Supplemented);
+    let other = zr_office
+        .get_assignment(GetAssignmentRequest {
+            case_id: case_id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert!(
+        !matches!(
+            other.case_status(),
+            CaseStatus::Approved | CaseStatus::Completed
+        ),
+        "{other:?}"
+    );
+
+    // 转入地 approves: now the case is.
+    let zr_points = passing_checklist(&mut catalog, GJJ, Some("ZR")).await?;
+    zr_office.decide_case(approve(&case_id, zr_points)).await?;
+    let done = case_until(
+        &window,
+        &case_id,
+        "the window sees the case approved",
+        |c| matches!(c.status(), CaseStatus::Approved | CaseStatus::Completed),
+    )
+    .await?;
+    assert_eq!(done.decision(), Decision::Approve);
+    assert!(
+        done.parts.iter().all(|p| p.state() == PartState::Approved),
+        "{:?}",
+        done.parts
+    );
+
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
+
+/// A denial of one part ends the case: the other part — already claimed — is cancelled, the
+/// window sees the case denied with the denying part named, and the other office can no longer
+/// act on its part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joint_denial_ends_the_case() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let review_svc = env.spawn::<Review>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut catalog = catalog(intake_svc.port(), &clerk);
+    let mut window = intake(intake_svc.port(), &clerk);
+    let mut zr_office = review(review_svc.port(), &env.mint(Role::Reviewer, XINZHOU_GJJ));
+    let mut zc_office = review(review_svc.port(), &env.mint(Role::Reviewer, YINCHUAN_GJJ));
+
+    let request = joint_request(&mut catalog, "joint-deny", GJJ, HOME, DESTINATION).await?;
+    let case_id = window.submit_case(request).await?.into_inner().case_id;
+    for office in [&zr_office, &zc_office] {
+        assignment_until(office, &case_id, "the part is ROUTED", |a| {
+            a.state() == AssignmentState::Routed
+        })
+        .await?;
+    }
+    zc_office.claim_case(claim(&case_id)).await?;
+    zr_office.claim_case(claim(&case_id)).await?;
+
+    // 转入地 (the first part) denies: its account is not open.
+    let mut checklist = passing_checklist(&mut catalog, GJJ, Some("ZR")).await?;
+    let first = checklist.first_mut().ok_or("ZR has a review point")?;
+    first.passed = false;
+    first.note = "转入地个人账户未开立".to_owned();
+    let reason = "转入地个人账户未开立，不能办理转移";
+    let denied = zr_office
+        .decide_case(DecideCaseRequest {
+            case_id: case_id.clone(),
+            decision: Decision::Deny.into(),
+            reason: reason.to_owned(),
+            checklist,
+        })
+        .await?
+        .into_inner();
+    assert_eq!(denied.state(), AssignmentState::Decided);
+    assert_eq!(denied.decision(), Decision::Deny);
+
+    // The window: denied, the reason naming the part, the other part cancelled.
+    let done = case_until(&window, &case_id, "the window sees the case denied", |c| {
+        // A denial is 办结 at once when nothing is to be delivered.
+        matches!(c.status(), CaseStatus::Denied | CaseStatus::Completed)
+            && c.decision() == Decision::Deny
+            && state_of(&c.parts, "ZC") == PartState::Cancelled
+    })
+    .await?;
+    assert_eq!(done.decision(), Decision::Deny);
+    assert_eq!(
+        done.decision_reason,
+        format!("「转入地受理并核对账户」不予：{reason}")
+    );
+    assert_eq!(state_of(&done.parts, "ZR"), PartState::Denied);
+
+    // 转出地's inbox shows its part cancelled; it can no longer act on it.
+    let cancelled = assignment_until(&zc_office, &case_id, "ZC becomes CANCELLED", |a| {
+        a.state() == AssignmentState::Cancelled
+    })
+    .await?;
+    assert_eq!(cancelled.part_code, "ZC");
+    assert!(
+        !cancelled.decision_reason.contains(reason),
+        "the other office does not see the denying part's reason: {cancelled:?}"
+    );
+    let zc_points = passing_checklist(&mut catalog, GJJ, Some("ZC")).await?;
+    let refused = zc_office
+        .decide_case(approve(&case_id, zc_points))
+        .await
+        .expect_err("a cancelled part cannot be decided");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let refused = zc_office
+        .claim_case(claim(&case_id))
+        .await
+        .expect_err("a cancelled part cannot be claimed");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
+
+/// Each office sees its own part only: its part code and review points, the shared materials,
+/// and nothing of the other office (no office id, decision or reason of the other part in any
+/// field); an office without a part sees nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joint_each_office_sees_only_its_part() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let review_svc = env.spawn::<Review>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut catalog = catalog(intake_svc.port(), &clerk);
+    let mut window = intake(intake_svc.port(), &clerk);
+    let mut qr_office = review(review_svc.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
+    let qc_office = review(
+        review_svc.port(),
+        &env.mint(Role::Reviewer, YINCHUAN_GONGAN),
+    );
+    let mut stranger = review(review_svc.port(), &env.mint(Role::Reviewer, TAIYUAN_GONGAN));
+
+    let request = joint_request(&mut catalog, "joint-view", GZDD, HOME, DESTINATION).await?;
+    let shared: BTreeSet<String> = request
+        .materials
+        .iter()
+        .map(|m| m.material_code.clone())
+        .collect();
+    let case_id = window.submit_case(request).await?.into_inner().case_id;
+    let matter = catalog
+        .get_matter(GetMatterRequest {
+            code: GZDD.to_owned(),
+        })
+        .await?
+        .into_inner();
+    let points = |code: &str| -> Result<Vec<String>, String> {
+        matter
+            .parts
+            .iter()
+            .find(|p| p.code == code)
+            .map(|p| p.review_point_codes.clone())
+            .ok_or_else(|| format!("{GZDD} has part {code}"))
+    };
+
+    // Each office's part, in GetAssignment and in ListAssignments alike.
+    let views = [
+        (&qr_office, "QR", WUTAI_GONGAN, YINCHUAN_GONGAN),
+        (&qc_office, "QC", YINCHUAN_GONGAN, WUTAI_GONGAN),
+    ];
+    for (office, code, own, other) in views {
+        let got = assignment_until(office, &case_id, &format!("{own} lists {code}"), |a| {
+            a.part_code == code
+        })
+        .await?;
+        let in_list = listed(office, &case_id)
+            .await?
+            .ok_or_else(|| format!("{own} lists the case"))?;
+        for seen in [&got, &in_list] {
+            assert_eq!(seen.part_code, code);
+            assert_eq!(seen.office_id, own);
+            assert_eq!(seen.review_point_codes, points(code)?);
+            let materials: BTreeSet<String> = seen
+                .materials
+                .iter()
+                .map(|m| m.material_code.clone())
+                .collect();
+            assert_eq!(materials, shared, "the shared materials");
+            let text = format!("{seen:?}");
+            assert!(
+                !text.contains(other),
+                "{own}'s view shows the other office {other}: {text}"
+            );
+        }
+    }
+
+    // After 迁入地审批 decided with its own reason and checklist, 迁出地 still sees none of it.
+    let secret = "五台县公安局审批意见：调入单位集体户同意落户";
+    let mut qr_points = passing_checklist(&mut catalog, GZDD, Some("QR")).await?;
+    for item in &mut qr_points {
+        item.note = format!("五台核查-{}", item.review_point_code);
+    }
+    assignment_until(&qr_office, &case_id, "QR is ROUTED", |a| {
+        a.state() == AssignmentState::Routed
+    })
+    .await?;
+    qr_office.claim_case(claim(&case_id)).await?;
+    qr_office
+        .decide_case(DecideCaseRequest {
+            case_id: case_id.clone(),
+            decision: Decision::Approve.into(),
+            reason: secret.to_owned(),
+            checklist: qr_points,
+        })
+        .await?;
+    let qc_view = assignment_until(&qc_office, &case_id, "QC becomes ROUTED", |a| {
+        a.state() == AssignmentState::Routed
+    })
+    .await?;
+    let text = format!("{qc_view:?}");
+    for hidden in [secret, "五台核查", WUTAI_GONGAN] {
+        assert!(
+            !text.contains(hidden),
+            "银川's view shows {hidden} of the other part: {text}"
+        );
+    }
+    assert!(qc_view.checklist.is_empty(), "{qc_view:?}");
+    assert_eq!(qc_view.decision(), Decision::Unspecified);
+    assert_eq!(qc_view.review_point_codes, points("QC")?);
+    let qr_view = qr_office
+        .get_assignment(GetAssignmentRequest {
+            case_id: case_id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert!(
+        !format!("{qr_view:?}").contains(YINCHUAN_GONGAN),
+        "五台's view shows 银川: {qr_view:?}"
+    );
+
+    // An office with no part: nothing listed, nothing to get or claim.
+    let theirs = stranger
+        .list_assignments(ListAssignmentsRequest::default())
+        .await?
+        .into_inner();
+    assert!(
+        theirs.assignments.iter().all(|a| a.case_id != case_id),
+        "{TAIYUAN_GONGAN} lists the case"
+    );
+    let refused = stranger
+        .get_assignment(GetAssignmentRequest {
+            case_id: case_id.clone(),
+        })
+        .await
+        .expect_err("not their case");
+    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    let refused = stranger
+        .claim_case(claim(&case_id))
+        .await
+        .expect_err("not their case");
+    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
+
+/// Bad joint and bundle input: a missing or invalid destination, an unknown bundle, and joint
+/// handling of a matter without parts. Nothing is opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joint_and_bundle_bad_input() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut catalog = catalog(intake_svc.port(), &clerk);
+    let mut window = intake(intake_svc.port(), &clerk);
+
+    // 户口迁移 jointly without (or with a bad) 迁入地.
+    for (key, destination) in [("no-destination", ""), ("bad-destination", "999999")] {
+        let request = joint_request(&mut catalog, key, GZDD, HOME, destination).await?;
+        let refused = window
+            .submit_case(request)
+            .await
+            .expect_err("the destination is needed");
+        assert_eq!(
+            refused.code(),
+            Code::InvalidArgument,
+            "{destination:?}: {refused:?}"
+        );
+        let (fields, _) = details(&refused);
+        assert!(
+            fields
+                .iter()
+                .any(|v| v.field == "destination_division" && !v.description.is_empty()),
+            "{destination:?}: destination_division among {fields:?}"
+        );
+    }
+
+    // An unknown bundle.
+    let (mut request, _) =
+        tongban_e2e::bundle_request(&mut catalog, "bad-bundle", "YJS-CS", DESTINATION).await?;
+    "YJS-NO-SUCH".clone_into(&mut request.bundle_code);
+    let refused = window
+        .submit_bundle(request)
+        .await
+        .expect_err("an unknown bundle is refused");
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    let (fields, _) = details(&refused);
+    assert!(
+        fields.iter().any(|v| v.field == "bundle_code"),
+        "bundle_code among {fields:?}"
+    );
+    let refused = window
+        .submit_bundle(SubmitBundleRequest {
+            bundle_code: "YJS-NO-SUCH".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("an empty request is refused");
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    let (fields, _) = details(&refused);
+    assert!(
+        fields.iter().any(|v| v.field == "bundle_code"),
+        "bundle_code among {fields:?}"
+    );
+
+    // 开具户籍类证明 has no parts: it cannot be handled jointly. The refusal names why: the mode
+    // (not one the matter allows) or the route.
+    let request = joint_request(&mut catalog, "not-joint", "GA-HJ-ZM", HOME, DESTINATION).await?;
+    let refused = window
+        .submit_case(request)
+        .await
+        .expect_err("a matter without parts cannot be joint");
+    let (fields, preconditions) = details(&refused);
+    let named = match refused.code() {
+        Code::FailedPrecondition => preconditions.iter().any(|v| !v.description.is_empty()),
+        Code::InvalidArgument => fields.iter().any(|v| v.field == "mode"),
+        _ => false,
+    };
+    assert!(named, "refused naming the mode or the route: {refused:?}");
+
+    // Nothing was opened by any of these.
+    let cases = window
+        .list_cases(ListCasesRequest {
+            window_office_id: WINDOW.to_owned(),
+            limit: 100,
+        })
+        .await?
+        .into_inner()
+        .cases;
+    assert!(cases.is_empty(), "no case opened: {cases:?}");
+
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
