@@ -230,6 +230,14 @@ pub fn parse_moment(spec: &str) -> Result<DateTime<FixedOffset>, String> {
         })
 }
 
+/// A moment from [`parse_moment`] as a protobuf timestamp, in whole seconds.
+pub fn timestamp(at: &DateTime<FixedOffset>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    }
+}
+
 /// True when `s` is a UUID (a case id) rather than a case number.
 pub fn is_uuid(s: &str) -> bool {
     uuid::Uuid::parse_str(s.trim()).is_ok()

@@ -190,11 +190,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            let matters = if ctx.json {
-                MatterNames::default()
-            } else {
-                matter_names(&mut client).await
-            };
+            let matters = matter_names(ctx, &mut client).await;
             ctx.emit(json::bundles(&r), || {
                 views::bundles(lang, &r.bundles, &r.catalog_version, &matters)
             });
@@ -205,11 +201,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            let matters = if ctx.json {
-                MatterNames::default()
-            } else {
-                matter_names(&mut client).await
-            };
+            let matters = matter_names(ctx, &mut client).await;
             ctx.emit(json::bundle_definition(&b), || {
                 views::bundle_definition(lang, &b, &matters)
             });
@@ -233,9 +225,14 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The office directory's names, to show next to office ids. Best effort: a failure leaves the
-/// names out (the ids are still shown) rather than failing the command that wanted them.
-pub async fn office_names(ctx: &Ctx) -> OfficeNames {
+/// The office directory's names, to show next to office ids when a human view has offices to
+/// name (`wanted`); none are looked up for `--json`, which carries the ids alone. Best effort: a
+/// failure leaves the names out (the ids are still shown) rather than failing the command that
+/// wanted them.
+pub async fn office_names(ctx: &Ctx, wanted: bool) -> OfficeNames {
+    if ctx.json || !wanted {
+        return OfficeNames::default();
+    }
     match ctx.conn(Service::Intake).await {
         Ok(conn) => directory(&mut CatalogServiceClient::new(conn)).await,
         Err(_) => OfficeNames::default(),
@@ -254,9 +251,12 @@ async fn directory(client: &mut CatalogServiceClient<Conn>) -> OfficeNames {
     )
 }
 
-/// The catalog's matter names, to show next to a bundle's member codes; best effort like
-/// [`office_names`].
-async fn matter_names(client: &mut CatalogServiceClient<Conn>) -> MatterNames {
+/// The catalog's matter names, to show next to a bundle's member codes; none for `--json` and
+/// best effort, like [`office_names`].
+async fn matter_names(ctx: &Ctx, client: &mut CatalogServiceClient<Conn>) -> MatterNames {
+    if ctx.json {
+        return MatterNames::default();
+    }
     let request = ListMattersRequest {
         department: String::new(),
         scope: Scope::Unspecified as i32,

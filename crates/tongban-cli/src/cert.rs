@@ -11,7 +11,7 @@ use tongban_proto::certificate::v1::{
 };
 
 use crate::Ctx;
-use crate::args::parse_moment;
+use crate::args::{parse_moment, timestamp};
 use crate::client::{Conn, Service};
 use crate::error::CliError;
 use crate::output::{Lang, time};
@@ -312,18 +312,14 @@ pub async fn run(cmd: CertCommand, ctx: &Ctx) -> Result<(), CliError> {
             fields,
             token_only,
         } => {
-            let ts = |t: chrono::DateTime<chrono::FixedOffset>| prost_types::Timestamp {
-                seconds: t.timestamp(),
-                nanos: 0,
-            };
             let issued = client(ctx)
                 .await?
                 .issue_certificate(IssueCertificateRequest {
                     type_code,
                     holder_name: name,
                     holder_id_number: id_number,
-                    valid_from: valid_from.map(ts),
-                    valid_until: valid_until.map(ts),
+                    valid_from: valid_from.as_ref().map(timestamp),
+                    valid_until: valid_until.as_ref().map(timestamp),
                     fields,
                     case_id: String::new(),
                 })
@@ -331,7 +327,7 @@ pub async fn run(cmd: CertCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .map_err(rpc)?
                 .into_inner();
             if token_only {
-                println!("{}", issued.token);
+                crate::output::out(&format!("{}\n", issued.token));
             } else {
                 ctx.emit(
                     json!({

@@ -14,7 +14,7 @@ use tongban_proto::hotline::v1::{
     RatingOccasion, RecordCallbackRequest, RectificationState,
 };
 
-use crate::args::parse_moment;
+use crate::args::{parse_moment, timestamp};
 use crate::client::{Conn, Service};
 use crate::error::CliError;
 use crate::{Ctx, json, views};
@@ -177,11 +177,10 @@ pub struct Period {
 
 impl Period {
     fn bounds(&self) -> (Option<Timestamp>, Option<Timestamp>) {
-        let ts = |at: &chrono::DateTime<chrono::FixedOffset>| Timestamp {
-            seconds: at.timestamp(),
-            nanos: 0,
-        };
-        (self.from.as_ref().map(ts), self.to.as_ref().map(ts))
+        (
+            self.from.as_ref().map(timestamp),
+            self.to.as_ref().map(timestamp),
+        )
     }
 }
 
@@ -294,11 +293,8 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            let offices = if ctx.json || (v.parts.is_empty() && v.bundle.is_none()) {
-                crate::views::OfficeNames::default()
-            } else {
-                crate::catalog::office_names(ctx).await
-            };
+            let offices =
+                crate::catalog::office_names(ctx, !v.parts.is_empty() || v.bundle.is_some()).await;
             ctx.emit(json::status_view(&v), || {
                 views::status_view(lang, &v, &offices)
             });

@@ -52,7 +52,7 @@ impl Ctx {
         if self.json {
             output::print_json(&value);
         } else {
-            print!("{}", human());
+            output::out(&human());
         }
     }
 }

@@ -137,10 +137,7 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
                 views::assignment_with(lang, &a, matter.as_ref())
             });
             if !ctx.json {
-                print!(
-                    "{}",
-                    crate::logistics::custody_section(ctx, &a.case_id).await
-                );
+                crate::output::out(&crate::logistics::custody_section(ctx, &a.case_id).await);
             }
             return Ok(());
         }
@@ -315,8 +312,8 @@ async fn watch(
     loop {
         tokio::select! {
             next = stream.message() => match next.map_err(CliError::rpc(Service::Review))? {
-                Some(a) if ctx.json => println!("{}", json::assignment(&a)),
-                Some(a) => println!("{}", views::assignment_line(lang, &a)),
+                Some(a) if ctx.json => crate::output::out(&format!("{}\n", json::assignment(&a))),
+                Some(a) => crate::output::out(&format!("{}\n", views::assignment_line(lang, &a))),
                 None => {
                     if !ctx.json {
                         eprintln!("{}", t(lang, Label::WatchEnded));

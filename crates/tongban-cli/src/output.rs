@@ -715,10 +715,28 @@ pub fn heading(lang: Lang, label: Label) -> String {
 /// Prints a `serde_json::Value` pretty, for `--json`.
 pub fn print_json(value: &serde_json::Value) {
     // Serialising a `Value` cannot fail: its map keys are strings.
-    println!(
-        "{}",
+    out(&format!(
+        "{}\n",
         serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    ));
+}
+
+/// Writes `text` to standard output. When the reader has gone away (`tongban … | head`) the
+/// program ends quietly, as a Unix filter does, instead of panicking as `print!` would; any
+/// other write error ends it with status 1.
+pub fn out(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("{err}");
+        std::process::exit(1);
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 //! prints the trace id of a case (from IntakeService.GetCase's stored `traceparent`).
 
 use clap::{Args, Subcommand, ValueEnum};
-use prost_types::Timestamp;
 use serde_json::{Value, json};
 use tongban_proto::intake::v1::GetCaseRequest;
 use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
@@ -14,7 +13,7 @@ use tongban_proto::supervision::v1::{
 };
 
 use crate::Ctx;
-use crate::args::parse_moment;
+use crate::args::{parse_moment, timestamp};
 use crate::client::{Conn, Service};
 use crate::error::CliError;
 use crate::output::{self, Lang, Table};
@@ -191,13 +190,6 @@ fn stage_text(lang: Lang, stage: &str) -> String {
         lang.pick_text("整件", "whole case").to_owned()
     } else {
         stage.to_owned()
-    }
-}
-
-fn ts(at: &chrono::DateTime<chrono::FixedOffset>) -> Timestamp {
-    Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
     }
 }
 
@@ -455,8 +447,8 @@ pub async fn run(cmd: SuperviseCommand, ctx: &Ctx) -> Result<(), CliError> {
                     GroupArg::Month => "month",
                 }
                 .to_owned(),
-                from: period.from.as_ref().map(ts),
-                to: period.to.as_ref().map(ts),
+                from: period.from.as_ref().map(timestamp),
+                to: period.to.as_ref().map(timestamp),
             };
             let s = client(ctx)
                 .await?

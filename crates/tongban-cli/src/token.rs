@@ -88,7 +88,7 @@ pub fn run(cmd: TokenCommand, ctx: &Ctx) -> Result<(), CliError> {
                     "office": claims.office, "issued_at": claims.issued_at, "expires_at": claims.expires_at,
                 }));
             } else {
-                println!("{token}");
+                crate::output::out(&format!("{token}\n"));
             }
             Ok(())
         }

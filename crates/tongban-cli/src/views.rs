@@ -162,27 +162,14 @@ pub fn matter(lang: Lang, m: &Matter) -> String {
             x.notes.clone(),
         ]);
     }
-    out.push('\n');
-    out.push_str(&heading(lang, Label::Materials));
-    out.push('\n');
-    out.push_str(&materials.render(2));
-
-    let mut points = Table::new([
-        t(lang, Label::Code),
-        t(lang, Label::Question),
-        t(lang, Label::Required),
-    ]);
-    for p in &m.review_points {
-        points.row([
-            p.code.clone(),
-            p.question.clone(),
-            yes_no(lang, p.required).to_owned(),
-        ]);
-    }
-    out.push('\n');
-    out.push_str(&heading(lang, Label::ReviewPoints));
-    out.push('\n');
-    out.push_str(&points.render(2));
+    section(&mut out, lang, Label::Materials, materials.render(2), true);
+    section(
+        &mut out,
+        lang,
+        Label::ReviewPoints,
+        review_points(lang, &m.review_points),
+        true,
+    );
 
     section(
         &mut out,
@@ -206,10 +193,7 @@ pub fn matter(lang: Lang, m: &Matter) -> String {
             s.working_days.to_string(),
         ]);
     }
-    out.push('\n');
-    out.push_str(&heading(lang, Label::Stages));
-    out.push('\n');
-    out.push_str(&stages.render(2));
+    section(&mut out, lang, Label::Stages, stages.render(2), true);
     out
 }
 
@@ -240,16 +224,23 @@ pub fn matters(lang: Lang, list: &[Matter], catalog_version: &str) -> String {
         ]);
     }
     let mut out = table.render(0);
+    out.push('\n');
+    out.push_str(&count_line(lang, list.len(), catalog_version));
+    out
+}
+
+/// `共计：21  目录版本：2026.11.3`, the last line of a catalog listing.
+fn count_line(lang: Lang, count: usize, catalog_version: &str) -> String {
     let colon = lang.colon();
-    out.push_str(&format!("\n{}{colon}{}", t(lang, Label::Count), list.len()));
+    let mut line = format!("{}{colon}{count}", t(lang, Label::Count));
     if !catalog_version.is_empty() {
-        out.push_str(&format!(
+        line.push_str(&format!(
             "  {}{colon}{catalog_version}",
             t(lang, Label::CatalogVersion)
         ));
     }
-    out.push('\n');
-    out
+    line.push('\n');
+    line
 }
 
 /// One line per office.
@@ -404,6 +395,70 @@ fn section(out: &mut String, lang: Lang, label: Label, body: String, has_rows: b
     }
 }
 
+/// The 多地联办 parts and the 一件事 bundle of a case, each a section when the case has it; the
+/// window's [`case`] and the hotline's [`status_view`] show them alike.
+fn joint_sections(
+    out: &mut String,
+    lang: Lang,
+    list: &[CasePart],
+    bundle: Option<&BundleSummary>,
+    offices: &OfficeNames,
+) {
+    parts_section(out, lang, list, offices);
+    bundle_section(out, lang, bundle, offices);
+}
+
+/// 多地联办环节 of a case as a section ([`parts`]); nothing for a case of one office.
+pub fn parts_section(out: &mut String, lang: Lang, list: &[CasePart], offices: &OfficeNames) {
+    section(
+        out,
+        lang,
+        Label::Parts,
+        parts(lang, list, offices),
+        !list.is_empty(),
+    );
+}
+
+/// The 一件事 a case belongs to, as a section; nothing when it belongs to none.
+fn bundle_section(
+    out: &mut String,
+    lang: Lang,
+    bundle: Option<&BundleSummary>,
+    offices: &OfficeNames,
+) {
+    if let Some(b) = bundle {
+        section(
+            out,
+            lang,
+            Label::Bundle,
+            bundle_summary(lang, b, offices),
+            true,
+        );
+    }
+}
+
+/// The presented materials as a section, when there are any.
+fn materials_section(out: &mut String, lang: Lang, materials: &[PresentedMaterial]) {
+    section(
+        out,
+        lang,
+        Label::Materials,
+        presented(lang, materials),
+        !materials.is_empty(),
+    );
+}
+
+/// 办理过程 as a section, when it has steps.
+fn timeline_section(out: &mut String, lang: Lang, entries: &[TimelineEntry]) {
+    section(
+        out,
+        lang,
+        Label::Timeline,
+        timeline(lang, entries),
+        !entries.is_empty(),
+    );
+}
+
 /// A case as the window sees it: every field, its 多地联办 parts and 一件事 bundle, materials,
 /// timeline, remaining days, decision.
 pub fn case(lang: Lang, c: &Case, offices: &OfficeNames) -> String {
@@ -459,36 +514,9 @@ pub fn case(lang: Lang, c: &Case, offices: &OfficeNames) -> String {
         )
         .add_nonempty(t(lang, Label::Traceparent), &c.traceparent);
     let mut out = f.render();
-    section(
-        &mut out,
-        lang,
-        Label::Parts,
-        parts(lang, &c.parts, offices),
-        !c.parts.is_empty(),
-    );
-    if let Some(b) = &c.bundle {
-        section(
-            &mut out,
-            lang,
-            Label::Bundle,
-            bundle_summary(lang, b, offices),
-            true,
-        );
-    }
-    section(
-        &mut out,
-        lang,
-        Label::Materials,
-        presented(lang, &c.materials),
-        !c.materials.is_empty(),
-    );
-    section(
-        &mut out,
-        lang,
-        Label::Timeline,
-        timeline(lang, &c.timeline),
-        !c.timeline.is_empty(),
-    );
+    joint_sections(&mut out, lang, &c.parts, c.bundle.as_ref(), offices);
+    materials_section(&mut out, lang, &c.materials);
+    timeline_section(&mut out, lang, &c.timeline);
     out
 }
 
@@ -579,25 +607,12 @@ pub fn assignment_with(lang: Lang, a: &Assignment, matter: Option<&Matter>) -> S
         &mut out,
         lang,
         Label::ReviewPoints,
-        review_points(lang, &points),
+        review_points(lang, points.iter().copied()),
         !points.is_empty(),
     );
-    if let Some(b) = &a.bundle {
-        section(
-            &mut out,
-            lang,
-            Label::Bundle,
-            bundle_summary(lang, b, &OfficeNames::default()),
-            true,
-        );
-    }
-    section(
-        &mut out,
-        lang,
-        Label::Materials,
-        presented(lang, &a.materials),
-        !a.materials.is_empty(),
-    );
+    // Office ids as the server sends them (a reviewer learns only its own member's office).
+    bundle_section(&mut out, lang, a.bundle.as_ref(), &OfficeNames::default());
+    materials_section(&mut out, lang, &a.materials);
     section(
         &mut out,
         lang,
@@ -620,7 +635,8 @@ fn assignment_points<'a>(a: &Assignment, matter: Option<&'a Matter>) -> Vec<&'a 
         .collect()
 }
 
-fn review_points(lang: Lang, points: &[&ReviewPoint]) -> String {
+/// 审查要点: code, question, whether it must pass.
+fn review_points<'a>(lang: Lang, points: impl IntoIterator<Item = &'a ReviewPoint>) -> String {
     let mut table = Table::new([
         t(lang, Label::Code),
         t(lang, Label::Question),
@@ -791,29 +807,8 @@ pub fn status_view(lang: Lang, v: &CaseStatusView, offices: &OfficeNames) -> Str
         );
     }
     let mut out = f.render();
-    section(
-        &mut out,
-        lang,
-        Label::Parts,
-        parts(lang, &v.parts, offices),
-        !v.parts.is_empty(),
-    );
-    if let Some(b) = &v.bundle {
-        section(
-            &mut out,
-            lang,
-            Label::Bundle,
-            bundle_summary(lang, b, offices),
-            true,
-        );
-    }
-    section(
-        &mut out,
-        lang,
-        Label::Timeline,
-        timeline(lang, &v.timeline),
-        !v.timeline.is_empty(),
-    );
+    joint_sections(&mut out, lang, &v.parts, v.bundle.as_ref(), offices);
+    timeline_section(&mut out, lang, &v.timeline);
     out
 }
 
@@ -1066,15 +1061,8 @@ pub fn bundles(
         out.push_str(&bundle_definition(lang, b, matters));
     }
     out.push_str(&rule);
-    let colon = lang.colon();
-    out.push_str(&format!("\n{}{colon}{}", t(lang, Label::Count), list.len()));
-    if !catalog_version.is_empty() {
-        out.push_str(&format!(
-            "  {}{colon}{catalog_version}",
-            t(lang, Label::CatalogVersion)
-        ));
-    }
     out.push('\n');
+    out.push_str(&count_line(lang, list.len(), catalog_version));
     out
 }
 

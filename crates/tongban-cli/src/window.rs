@@ -14,8 +14,8 @@ use crate::catalog::office_names;
 use crate::client::{Conn, Service};
 use crate::error::CliError;
 use crate::output::{
-    Fields, Label, Lang, case_status, display_width, due, heading, mask_id_number, mask_phone,
-    scope, t, time,
+    Fields, Label, Lang, case_status, display_width, due, mask_id_number, mask_phone, scope, t,
+    time,
 };
 use crate::views::OfficeNames;
 use crate::{Ctx, json, views};
@@ -234,13 +234,9 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
             if let Some(path) = token_out {
                 write_result_token(lang, &c.result_certificate_token, &path)?;
             }
-            let offices = names_for(ctx, &c).await;
-            ctx.emit(json::case(&c), || views::case(lang, &c, &offices));
+            emit_case(ctx, &c).await;
             if !ctx.json {
-                print!(
-                    "{}",
-                    crate::logistics::custody_section(ctx, &c.case_id).await
-                );
+                crate::output::out(&crate::logistics::custody_section(ctx, &c.case_id).await);
             }
             Ok(())
         }
@@ -275,8 +271,7 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            let offices = names_for(ctx, &c).await;
-            ctx.emit(json::case(&c), || views::case(lang, &c, &offices));
+            emit_case(ctx, &c).await;
             Ok(())
         }
         WindowCommand::Withdraw { case, reason } => {
@@ -287,8 +282,7 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            let offices = names_for(ctx, &c).await;
-            ctx.emit(json::case(&c), || views::case(lang, &c, &offices));
+            emit_case(ctx, &c).await;
             Ok(())
         }
         WindowCommand::Bundle(BundleCommand::Submit(args)) => submit_bundle(*args, ctx).await,
@@ -299,55 +293,46 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            let offices = if ctx.json {
-                OfficeNames::default()
-            } else {
-                office_names(ctx).await
-            };
+            let offices = office_names(ctx, true).await;
             ctx.emit(json::bundle(&b), || views::bundle(lang, &b, &offices));
             Ok(())
         }
     }
 }
 
-/// Office names for a case's parts and bundle members; none needed (nor fetched) otherwise.
-async fn names_for(ctx: &Ctx, c: &Case) -> OfficeNames {
-    if ctx.json || (c.parts.is_empty() && c.bundle.is_none()) {
-        OfficeNames::default()
-    } else {
-        office_names(ctx).await
-    }
+/// Prints a case as the window sees it, or its JSON. Office names are looked up only for a case
+/// with 多地联办 parts or a 一件事 bundle; a plain case shows its offices by id.
+async fn emit_case(ctx: &Ctx, c: &Case) {
+    let offices = office_names(ctx, !c.parts.is_empty() || c.bundle.is_some()).await;
+    ctx.emit(json::case(c), || views::case(ctx.lang, c, &offices));
 }
 
 /// GetBundle by id when `bundle` is a UUID, else by bundle number.
 fn get_bundle_request(bundle: &str) -> GetBundleRequest {
-    let bundle = bundle.trim().to_owned();
-    if is_uuid(&bundle) {
-        GetBundleRequest {
-            bundle_id: bundle,
-            bundle_number: String::new(),
-        }
-    } else {
-        GetBundleRequest {
-            bundle_id: String::new(),
-            bundle_number: bundle,
-        }
+    let (bundle_id, bundle_number) = id_or_number(bundle);
+    GetBundleRequest {
+        bundle_id,
+        bundle_number,
     }
 }
 
 /// GetCase by id when `case` is a UUID, else by case number.
 fn get_case_request(case: &str) -> GetCaseRequest {
-    let case = case.trim().to_owned();
-    if is_uuid(&case) {
-        GetCaseRequest {
-            case_id: case,
-            case_number: String::new(),
-        }
+    let (case_id, case_number) = id_or_number(case);
+    GetCaseRequest {
+        case_id,
+        case_number,
+    }
+}
+
+/// `(id, number)` for a look-up by either: `key` (trimmed) as the id when it is a UUID, else as
+/// the number; the other one empty.
+fn id_or_number(key: &str) -> (String, String) {
+    let key = key.trim().to_owned();
+    if is_uuid(&key) {
+        (key, String::new())
     } else {
-        GetCaseRequest {
-            case_id: String::new(),
-            case_number: case,
-        }
+        (String::new(), key)
     }
 }
 
@@ -386,11 +371,7 @@ async fn submit(args: SubmitArgs, ctx: &Ctx) -> Result<(), CliError> {
         .await
         .map_err(CliError::rpc(Service::Intake))?
         .into_inner();
-    let offices = if ctx.json || r.parts.is_empty() {
-        OfficeNames::default()
-    } else {
-        office_names(ctx).await
-    };
+    let offices = office_names(ctx, !r.parts.is_empty()).await;
     let key = app.idempotency_key;
     ctx.emit(json::submitted(&r, &key), || {
         submitted_view(lang, &r, &args.matter, &app.masked, &key, &offices)
@@ -417,11 +398,7 @@ async fn submit_bundle(args: BundleSubmitArgs, ctx: &Ctx) -> Result<(), CliError
         .await
         .map_err(CliError::rpc(Service::Intake))?
         .into_inner();
-    let offices = if ctx.json {
-        OfficeNames::default()
-    } else {
-        office_names(ctx).await
-    };
+    let offices = office_names(ctx, true).await;
     let key = app.idempotency_key;
     ctx.emit(json::bundle_submitted(&b, &key), || {
         bundle_submitted_view(lang, &b, &app.masked, &key, &offices)
@@ -429,9 +406,16 @@ async fn submit_bundle(args: BundleSubmitArgs, ctx: &Ctx) -> Result<(), CliError
     Ok(())
 }
 
-/// `text` framed by rules of `=` above and below, so that a number cannot be missed.
-fn banner(text: &str) -> String {
-    let rule = "=".repeat(display_width(text) + 4);
+/// `办件已受理    办件编号：…` framed by rules of `=` above and below, so that the number cannot be
+/// missed.
+fn banner(lang: Lang, outcome: Label, number_label: Label, number: &str) -> String {
+    let text = format!(
+        "{}    {}{}{number}",
+        t(lang, outcome),
+        t(lang, number_label),
+        lang.colon()
+    );
+    let rule = "=".repeat(display_width(&text) + 4);
     format!("{rule}\n  {text}\n{rule}\n")
 }
 
@@ -445,13 +429,7 @@ fn submitted_view(
     key: &str,
     offices: &OfficeNames,
 ) -> String {
-    let head = format!(
-        "{}    {}{}{}",
-        t(lang, Label::Accepted),
-        t(lang, Label::CaseNumber),
-        lang.colon(),
-        r.case_number
-    );
+    let head = banner(lang, Label::Accepted, Label::CaseNumber, &r.case_number);
     let mut f = Fields::new();
     f.add(t(lang, Label::CaseId), &r.case_id)
         .add(t(lang, Label::Matter), matter)
@@ -466,13 +444,8 @@ fn submitted_view(
         .add(t(lang, Label::AcceptedAt), time(r.accepted_at.as_ref()))
         .add(t(lang, Label::DueAt), due(r.due_at.as_ref()))
         .add(t(lang, Label::IdempotencyKey), key);
-    let mut out = format!("{}{}", banner(&head), f.render());
-    if !r.parts.is_empty() {
-        out.push('\n');
-        out.push_str(&heading(lang, Label::Parts));
-        out.push('\n');
-        out.push_str(&views::parts(lang, &r.parts, offices));
-    }
+    let mut out = format!("{head}{}", f.render());
+    views::parts_section(&mut out, lang, &r.parts, offices);
     out
 }
 
@@ -485,22 +458,16 @@ fn bundle_submitted_view(
     key: &str,
     offices: &OfficeNames,
 ) -> String {
-    let head = format!(
-        "{}    {}{}{}",
-        t(lang, Label::BundleAccepted),
-        t(lang, Label::BundleNumber),
-        lang.colon(),
-        b.bundle_number
+    let head = banner(
+        lang,
+        Label::BundleAccepted,
+        Label::BundleNumber,
+        &b.bundle_number,
     );
     let mut f = Fields::new();
     f.add(t(lang, Label::Applicant), applicant)
         .add(t(lang, Label::IdempotencyKey), key);
-    format!(
-        "{}{}{}",
-        banner(&head),
-        views::bundle(lang, b, offices),
-        f.render()
-    )
+    format!("{head}{}{}", views::bundle(lang, b, offices), f.render())
 }
 
 /// Writes the result certificate token to `path` (owner-only where the platform allows): it
