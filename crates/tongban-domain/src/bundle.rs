@@ -49,7 +49,8 @@ pub struct Bundles {
 
 impl Bundles {
     /// Parses and checks `bundles.toml`: unique codes, at least two distinct existing member
-    /// matters, a mode (online or proxy) and a delivery method every member allows.
+    /// matters, a mode (online or proxy) and a delivery method every member allows, and no
+    /// material whose paper original more than one member needs (there is only one original).
     ///
     /// # Errors
     /// [`DataError::Invalid`] naming the file, line, bundle and field.
@@ -124,6 +125,37 @@ impl Bundles {
                     "matters",
                     "各事项没有共同支持的全程网办或异地代收代办模式".into(),
                     "the members share no online or proxy mode".into(),
+                ));
+            }
+            // One paper original exists: under 异地代收代办 it can travel to one office only.
+            if let Some((material, members)) = bundle_materials(catalog, &bundle)
+                .into_iter()
+                .map(|m| {
+                    let members: Vec<String> = m
+                        .matter_codes
+                        .iter()
+                        .filter(|code| {
+                            catalog
+                                .matter(code)
+                                .and_then(|matter| matter.material(&m.material.code))
+                                .is_some_and(|x| x.paper_original_required)
+                        })
+                        .cloned()
+                        .collect();
+                    (m.material.code, members)
+                })
+                .find(|(_, members)| members.len() > 1)
+            {
+                return Err(fail(
+                    "matters",
+                    format!(
+                        "材料 {material} 在 {} 中都须提交纸质原件，而原件只有一份",
+                        members.join("、")
+                    ),
+                    format!(
+                        "material {material} needs the paper original in {}, but there is only one original",
+                        members.join(", ")
+                    ),
                 ));
             }
             if common_delivery_methods(catalog, &bundle).is_empty() {
