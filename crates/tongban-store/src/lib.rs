@@ -1,7 +1,8 @@
 //! PostgreSQL for tongban services: one database, one schema per service. Connects with the
 //! service's schema as `search_path`, runs the shared messaging migrations (outbox, inbox, audit
 //! log) and then the service's own, and offers the few statements every service needs: enqueue
-//! an event in the outbox, record a delivery in the inbox, append to the audit log.
+//! an event in the outbox, record a delivery in the inbox, append to the audit log. The
+//! [`timeline`] line is shared by the services that keep a case timeline.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,6 +12,8 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
+
+pub mod timeline;
 
 /// Shared migrations, tracked in their own table so they never clash with a service's.
 static MESSAGING: Migrator = sqlx::migrate!("./migrations");

@@ -12,11 +12,12 @@ use tongban_domain::timeline::{TimelineContext, describe};
 use tongban_domain::validate::PersonName;
 use tongban_proto::events::v1::{CasePartUpdated, CaseSubmitted, CaseSummary, Event, event::Body};
 use tongban_runtime::convert::{datetime, decision_from_pb, mode_from_pb, scope_from_pb};
+use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
 use crate::State;
 use crate::parts::{self, Step, StoredPart};
-use crate::repo::{self, StatusRow, TimelineRow};
+use crate::repo::{self, StatusRow};
 
 /// Consumer of `case.>`: every case event.
 pub struct CaseEvents {
@@ -251,7 +252,7 @@ impl CaseEvents {
             conn,
             case_id,
             event_id,
-            &TimelineRow {
+            &TimelineLine {
                 at,
                 status: CaseStatus::Submitted.as_str().to_owned(),
                 description: text.zh,
@@ -312,7 +313,7 @@ impl CaseEvents {
             conn,
             case_id,
             event_id,
-            &TimelineRow {
+            &TimelineLine {
                 at: update.updated_at,
                 status: row.status.clone(),
                 description: text.zh,
@@ -418,7 +419,7 @@ impl EventHandler for CaseEvents {
             conn,
             case_id,
             event_id,
-            &TimelineRow {
+            &TimelineLine {
                 at,
                 status: change.status.as_str().to_owned(),
                 description: text.zh,

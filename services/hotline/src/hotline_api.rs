@@ -20,9 +20,9 @@ use tongban_proto::hotline::v1::{
     QueryCaseStatusRequest, RateServiceRequest, Rating, RatingLevel, RatingOccasion, RatingSummary,
     RecordCallbackRequest, Rectification,
 };
-use tongban_runtime::auth::{Claims, Role, caller};
+use tongban_runtime::auth::{Claims, Role, authorize, caller_and_lang, delegate};
 use tongban_runtime::convert::timestamp;
-use tongban_runtime::lang::request_lang;
+use tongban_runtime::input;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -33,9 +33,6 @@ use crate::{SERVICE, State, complaints, lockout, notices, ratings, rules, view};
 pub(crate) use tongban_runtime::status::{
     internal_for as internal, internal_for as store_internal,
 };
-
-/// Longest free text (complaint content, rating comment), in characters.
-const MAX_TEXT_CHARS: usize = 1000;
 
 /// 好差评 indicators a score may be given for.
 const INDICATORS: [&str; 4] = ["efficiency", "attitude", "guide_accuracy", "convenience"];
@@ -84,8 +81,8 @@ fn parse_proof(
     })
 }
 
-/// Checks a free-text field: at most [`MAX_TEXT_CHARS`], no control characters but newlines;
-/// required unless `optional`.
+/// Checks a free-text field as [`input::check_text`] does, but required only unless `optional`;
+/// a phone or ID number typed into it is never kept in full.
 pub(crate) fn check_text(
     value: &str,
     field: &str,
@@ -93,25 +90,10 @@ pub(crate) fn check_text(
     lang: Lang,
     errors: &mut Vec<FieldViolation>,
 ) -> String {
-    let value = value.trim();
-    if value.is_empty() && !optional {
-        errors.push(FieldViolation::new(
-            field,
-            lang.pick("必须填写", "is required"),
-        ));
-    } else if value.chars().count() > MAX_TEXT_CHARS
-        || value.chars().any(|c| c.is_control() && c != '\n')
-    {
-        errors.push(FieldViolation::new(
-            field,
-            lang.pick(
-                "最长 1000 个字符，不能含控制字符",
-                "at most 1000 characters, no control characters",
-            ),
-        ));
+    if optional && value.trim().is_empty() {
+        return String::new();
     }
-    // A phone or ID number typed into free text is never kept in full.
-    rules::mask_long_numbers(value)
+    rules::mask_long_numbers(&input::check_text(value, field, lang, errors))
 }
 
 impl Hotline {
@@ -278,9 +260,7 @@ impl HotlineService for Hotline {
         &self,
         request: Request<QueryCaseStatusRequest>,
     ) -> Result<Response<CaseStatusView>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        claims.require(&[Role::Hotline, Role::Supervisor, Role::Admin], lang)?;
+        let (claims, lang) = authorize(&request, &[Role::Hotline, Role::Supervisor, Role::Admin])?;
         let req = request.into_inner();
         let mut errors = Vec::new();
         let Some(proof) = parse_proof(&req.case_number, &req.verification, lang, &mut errors)
@@ -316,9 +296,7 @@ impl HotlineService for Hotline {
         &self,
         request: Request<FileComplaintRequest>,
     ) -> Result<Response<Complaint>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        claims.require(&[Role::Hotline, Role::Admin], lang)?;
+        let (claims, lang) = authorize(&request, &[Role::Hotline, Role::Admin])?;
         let req = request.into_inner();
         let mut errors = Vec::new();
         let proof = parse_proof(&req.case_number, &req.verification, lang, &mut errors);
@@ -453,9 +431,7 @@ impl HotlineService for Hotline {
         &self,
         request: Request<RateServiceRequest>,
     ) -> Result<Response<Rating>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        claims.require(&[Role::Hotline, Role::Admin], lang)?;
+        let (claims, lang) = authorize(&request, &[Role::Hotline, Role::Admin])?;
         let req = request.into_inner();
         let mut errors = Vec::new();
         let proof = parse_proof(&req.case_number, &req.verification, lang, &mut errors);
@@ -626,10 +602,7 @@ impl HotlineService for Hotline {
         &self,
         request: Request<ListComplaintsRequest>,
     ) -> Result<Response<ListComplaintsResponse>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        let list = complaints::list(&self.state, &claims, request.get_ref(), lang).await?;
-        Ok(Response::new(list))
+        delegate(&self.state, request, complaints::list).await
     }
 
     #[tracing::instrument(name = "GetComplaint", skip_all)]
@@ -637,10 +610,7 @@ impl HotlineService for Hotline {
         &self,
         request: Request<GetComplaintRequest>,
     ) -> Result<Response<Complaint>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        let found = complaints::get(&self.state, &claims, request.get_ref(), lang).await?;
-        Ok(Response::new(found))
+        delegate(&self.state, request, complaints::get).await
     }
 
     #[tracing::instrument(name = "AdvanceComplaint", skip_all, fields(tongban.case_number = tracing::field::Empty))]
@@ -648,10 +618,7 @@ impl HotlineService for Hotline {
         &self,
         request: Request<AdvanceComplaintRequest>,
     ) -> Result<Response<Complaint>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        let moved = complaints::advance(&self.state, &claims, request.get_ref(), lang).await?;
-        Ok(Response::new(moved))
+        delegate(&self.state, request, complaints::advance).await
     }
 
     #[tracing::instrument(name = "GetRatingSummary", skip_all)]
@@ -659,10 +626,7 @@ impl HotlineService for Hotline {
         &self,
         request: Request<GetRatingSummaryRequest>,
     ) -> Result<Response<RatingSummary>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        let summary = ratings::summary(&self.state, &claims, request.get_ref(), lang).await?;
-        Ok(Response::new(summary))
+        delegate(&self.state, request, ratings::summary).await
     }
 
     #[tracing::instrument(name = "ListRectifications", skip_all)]
@@ -670,11 +634,7 @@ impl HotlineService for Hotline {
         &self,
         request: Request<ListRectificationsRequest>,
     ) -> Result<Response<ListRectificationsResponse>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        let list =
-            ratings::list_rectifications(&self.state, &claims, request.get_ref(), lang).await?;
-        Ok(Response::new(list))
+        delegate(&self.state, request, ratings::list_rectifications).await
     }
 
     #[tracing::instrument(name = "RecordCallback", skip_all)]
@@ -682,10 +642,7 @@ impl HotlineService for Hotline {
         &self,
         request: Request<RecordCallbackRequest>,
     ) -> Result<Response<Rectification>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        let item = ratings::record_callback(&self.state, &claims, request.get_ref(), lang).await?;
-        Ok(Response::new(item))
+        delegate(&self.state, request, ratings::record_callback).await
     }
 
     #[tracing::instrument(name = "ListCompletionNotices", skip_all)]
@@ -693,10 +650,10 @@ impl HotlineService for Hotline {
         &self,
         request: Request<ListCompletionNoticesRequest>,
     ) -> Result<Response<ListCompletionNoticesResponse>, Status> {
-        let lang = request_lang(request.metadata());
         // Public: any authenticated caller (the interceptor has checked the token).
-        let _claims = caller(&request)?;
-        let list = notices::list(&self.state, request.get_ref(), lang).await?;
-        Ok(Response::new(list))
+        let (_claims, lang) = caller_and_lang(&request)?;
+        notices::list(&self.state, request.get_ref(), lang)
+            .await
+            .map(Response::new)
     }
 }

@@ -6,6 +6,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use tongban_domain::case::CaseStatus;
+use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
 use crate::parts::StoredPart;
@@ -195,22 +196,12 @@ pub async fn bundle_members(
     .await
 }
 
-/// One timeline line.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TimelineRow {
-    pub at: DateTime<Utc>,
-    pub status: String,
-    pub description: String,
-    pub description_en: String,
-    pub office_id: String,
-}
-
-/// Appends a line unless the event already left one.
+/// Appends a line unless the event already left one (events may come again).
 pub async fn add_timeline(
     conn: &mut PgConnection,
     case_id: Uuid,
     event_id: Uuid,
-    line: &TimelineRow,
+    line: &TimelineLine,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO case_timeline (case_id, at, status, description, description_en, office_id, event_id)
@@ -229,11 +220,11 @@ pub async fn add_timeline(
     Ok(())
 }
 
-/// The timeline of a case, oldest first.
+/// The timeline of a case, in the order of event time (events may arrive out of order).
 pub async fn timeline(
     conn: &mut PgConnection,
     case_id: Uuid,
-) -> Result<Vec<TimelineRow>, sqlx::Error> {
+) -> Result<Vec<TimelineLine>, sqlx::Error> {
     sqlx::query_as(
         "SELECT at, status, description, description_en, office_id FROM case_timeline
          WHERE case_id = $1 ORDER BY at, id",

@@ -8,11 +8,11 @@ use tongban_domain::reference::ReferenceData;
 use tongban_proto::common::v1 as pb;
 use tongban_proto::hotline::v1::CaseStatusView;
 use tongban_runtime::convert::{
-    bundle_status_to_pb, mode_to_pb, scope_to_pb, status_to_pb, timestamp,
+    bundle_status_to_pb, mode_to_pb, scope_to_pb, status_to_pb, timeline_entry, timestamp,
 };
 
 use crate::parts::StoredPart;
-use crate::repo::{self, BundleMemberRow, StatusRow, TimelineRow};
+use crate::repo::{self, BundleMemberRow, StatusRow};
 
 /// The stage in plain language, as read out on the phone (Chinese, English).
 pub fn stage(status: CaseStatus) -> (&'static str, &'static str) {
@@ -40,21 +40,6 @@ fn decision_pb(row: &StatusRow) -> pb::Decision {
         Some("approve") => pb::Decision::Approve,
         Some("deny") => pb::Decision::Deny,
         _ => pb::Decision::Unspecified,
-    }
-}
-
-fn timeline_pb(line: &TimelineRow) -> pb::TimelineEntry {
-    pb::TimelineEntry {
-        at: Some(timestamp(line.at)),
-        status: line
-            .status
-            .parse()
-            .map(status_to_pb)
-            .unwrap_or(pb::CaseStatus::Unspecified)
-            .into(),
-        description: line.description.clone(),
-        description_en: line.description_en.clone(),
-        office_id: line.office_id.clone(),
     }
 }
 
@@ -170,7 +155,7 @@ pub async fn status_view(
         overdue: is_overdue(status, row.due_at, now),
         decision: decision_pb(row).into(),
         decision_reason: row.decision_reason.clone().unwrap_or_default(),
-        timeline: timeline.iter().map(timeline_pb).collect(),
+        timeline: timeline.iter().map(timeline_entry).collect(),
         applicant_name_masked: row.applicant_name_masked.clone(),
         result_certificate_identifier: result_certificate.unwrap_or_default(),
         waybills: crate::waybills::list(conn, row.case_id).await?,

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
-use tongban_domain::calendar::shanghai_date;
+use tongban_domain::calendar::{CalendarError, shanghai_date};
 use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus};
 use tongban_domain::case_number::CaseNumber;
 use tongban_domain::catalog::{Mode, Scope};
@@ -19,6 +19,7 @@ use tongban_runtime::auth::Claims;
 use tongban_runtime::convert::timestamp;
 use tongban_runtime::status::{self, PreconditionViolation};
 use tongban_runtime::verification::{VerificationKind, verification_digest};
+use tongban_store::timeline::TimelineLine;
 use tonic::Status;
 use tonic::metadata::{Ascii, MetadataValue};
 use uuid::Uuid;
@@ -160,16 +161,20 @@ pub(crate) fn due_after(
     reference
         .calendar
         .due_after(now, working_days)
-        .map_err(|e| {
-            status::failed_precondition(
-                e.text(lang),
-                vec![PreconditionViolation::new(
-                    "CALENDAR",
-                    "due_at",
-                    e.text(lang),
-                )],
-            )
-        })
+        .map_err(|e| calendar_refused(lang, "due_at", &e))
+}
+
+/// FAILED_PRECONDITION for a time limit the calendar cannot count (a year without holiday
+/// data), about field `subject`.
+pub(crate) fn calendar_refused(lang: Lang, subject: &str, err: &CalendarError) -> Status {
+    status::failed_precondition(
+        err.text(lang),
+        vec![PreconditionViolation::new(
+            "CALENDAR",
+            subject,
+            err.text(lang),
+        )],
+    )
 }
 
 /// The next number of the window's daily sequence, as a case (or bundle) number.
@@ -373,7 +378,7 @@ pub(crate) async fn accept(
                     .bundles
                     .get(&member.bundle.bundle_code)
                     .map_or(member.bundle.bundle_name.as_str(), |b| b.name_en.as_str());
-                let line = repo::TimelineRow {
+                let line = TimelineLine {
                     at: now,
                     status: status.as_str().to_owned(),
                     description: format!(

@@ -11,9 +11,8 @@ use tongban_domain::i18n::{Lang, Localized};
 use tongban_domain::materials::{MissingMaterial, check_materials};
 use tongban_domain::reference::ReferenceData;
 use tongban_proto::intake::v1::{Bundle, GetBundleRequest, SubmitBundleRequest};
-use tongban_runtime::auth::{Role, caller};
+use tongban_runtime::auth::{Role, authorize, caller_and_lang};
 use tongban_runtime::convert::timestamp;
-use tongban_runtime::lang::request_lang;
 use tongban_runtime::status::{
     self, FieldViolation, PreconditionViolation, internal_for as internal,
 };
@@ -23,7 +22,7 @@ use uuid::Uuid;
 
 use crate::State;
 use crate::accept::{self, Acceptance, Member, Routed};
-use crate::intake_api::{hex, may_see_window};
+use crate::intake_api::{hex, may_see_window, submits_at_own_window};
 use crate::repo::{self, BundleRow, CaseRow};
 use crate::validation::{BundleSubmission, MaterialIn, Submission, check_bundle};
 use crate::view;
@@ -39,9 +38,7 @@ pub(crate) async fn submit(
     state: &State,
     request: Request<SubmitBundleRequest>,
 ) -> Result<Response<Bundle>, Status> {
-    let lang = request_lang(request.metadata());
-    let claims = caller(&request)?;
-    claims.require(&[Role::Clerk, Role::Admin], lang)?;
+    let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
     // Forwarded to the certificate service: the clerk is the one verifying.
     let authorization = request.metadata().get("authorization").cloned();
     let req = request.into_inner();
@@ -50,13 +47,7 @@ pub(crate) async fn submit(
     let today = shanghai_date(now);
     let mut sub = check_bundle(reference, &req, today, lang)
         .map_err(|v| status::invalid_argument(lang, v))?;
-    if claims.role == Role::Clerk && claims.office != sub.window.id {
-        return Err(status::permission_denied(
-            lang,
-            "窗口人员只能在本窗口受理办件",
-            "a clerk can submit cases only at their own window",
-        ));
-    }
+    submits_at_own_window(&claims, &sub.window.id, lang)?;
     let request_digest = state
         .pii
         .digest("intake-bundle-request", &hex(&req.encode_to_vec()));
@@ -205,8 +196,7 @@ pub(crate) async fn get(
     state: &State,
     request: Request<GetBundleRequest>,
 ) -> Result<Response<Bundle>, Status> {
-    let lang = request_lang(request.metadata());
-    let claims = caller(&request)?;
+    let (claims, lang) = caller_and_lang(&request)?;
     let req = request.into_inner();
     let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
     let bundle = if !req.bundle_id.trim().is_empty() {

@@ -12,15 +12,15 @@ use tongban_domain::routing::{RouteError, resolve_parts, resolve_route};
 use tongban_proto::catalog::v1 as api;
 use tongban_proto::catalog::v1::catalog_service_server::CatalogService;
 use tongban_proto::common::v1 as pb;
-use tongban_runtime::auth::caller;
+use tongban_runtime::auth::{caller, caller_and_lang};
 use tongban_runtime::convert::{
     datetime, delivery_to_pb, mode_to_pb, scope_from_pb, scope_to_pb, timestamp,
 };
-use tongban_runtime::lang::request_lang;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
 use tonic::{Request, Response, Status};
 
 use crate::State;
+use crate::accept::calendar_refused;
 
 /// The CatalogService handlers.
 pub struct Catalog {
@@ -44,6 +44,14 @@ fn office_pb(reference: &ReferenceData, office: &Office) -> api::Office {
         endpoint: office.endpoint.clone(),
         province: office.division.province_code().as_str().to_owned(),
     }
+}
+
+/// Office `id` of the directory as the API shows it, if there is one.
+fn office_by_id(reference: &ReferenceData, id: &str) -> Option<api::Office> {
+    reference
+        .directory
+        .office(id)
+        .map(|o| office_pb(reference, o))
 }
 
 fn matter_pb(reference: &ReferenceData, matter: &Matter) -> api::Matter {
@@ -252,8 +260,7 @@ impl CatalogService for Catalog {
         &self,
         request: Request<api::GetMatterRequest>,
     ) -> Result<Response<api::Matter>, Status> {
-        let lang = request_lang(request.metadata());
-        caller(&request)?;
+        let (_, lang) = caller_and_lang(&request)?;
         let reference = &*self.state.reference;
         let matter = reference
             .catalog
@@ -266,8 +273,7 @@ impl CatalogService for Catalog {
         &self,
         request: Request<api::GetNoticeRequest>,
     ) -> Result<Response<api::Notice>, Status> {
-        let lang = request_lang(request.metadata());
-        caller(&request)?;
+        let (_, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
         let (matter, window, home) = route_inputs(
@@ -283,11 +289,10 @@ impl CatalogService for Catalog {
             Ok(r) => (Some(r), None),
             Err(e) => (None, Some(e)),
         };
-        let responsible = ok.and_then(|r| reference.directory.office(&r.responsible_office_id));
         Ok(Response::new(api::Notice {
             matter: Some(matter_pb(reference, matter)),
             window_office: Some(office_pb(reference, window)),
-            responsible_office: responsible.map(|o| office_pb(reference, o)),
+            responsible_office: ok.and_then(|r| office_by_id(reference, &r.responsible_office_id)),
             scope: ok.map(|r| scope_to_pb(r.scope)).unwrap_or_default().into(),
             agreement_id: ok.and_then(|r| r.agreement_id.clone()).unwrap_or_default(),
             text: render_notice(reference, matter, window, ok, err, Lang::Zh),
@@ -299,8 +304,7 @@ impl CatalogService for Catalog {
         &self,
         request: Request<api::ResolveRouteRequest>,
     ) -> Result<Response<api::ResolveRouteResponse>, Status> {
-        let lang = request_lang(request.metadata());
-        caller(&request)?;
+        let (_, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
         let (matter, window, home) = route_inputs(
@@ -325,15 +329,11 @@ impl CatalogService for Catalog {
         if req.mode() != pb::Mode::Joint {
             let route = resolve_route(reference, &matter.code, &window.id, &home, today)
                 .map_err(refused)?;
-            let office = reference
-                .directory
-                .office(&route.responsible_office_id)
-                .map(|o| office_pb(reference, o));
             return Ok(Response::new(api::ResolveRouteResponse {
                 scope: scope_to_pb(route.scope).into(),
+                responsible_office: office_by_id(reference, &route.responsible_office_id),
                 responsible_office_id: route.responsible_office_id,
                 agreement_id: route.agreement_id.unwrap_or_default(),
-                responsible_office: office,
                 parts: Vec::new(),
             }));
         }
@@ -369,10 +369,6 @@ impl CatalogService for Catalog {
             ),
             other => refused(other),
         })?;
-        let office = reference
-            .directory
-            .office(&joint.responsible_office_id)
-            .map(|o| office_pb(reference, o));
         let parts = crate::parts::from_route(matter, &joint, now)
             .iter()
             .map(|p| {
@@ -384,9 +380,9 @@ impl CatalogService for Catalog {
             .collect();
         Ok(Response::new(api::ResolveRouteResponse {
             scope: scope_to_pb(joint.scope).into(),
+            responsible_office: office_by_id(reference, &joint.responsible_office_id),
             responsible_office_id: joint.responsible_office_id,
             agreement_id: joint.agreement_id.unwrap_or_default(),
-            responsible_office: office,
             parts,
         }))
     }
@@ -395,8 +391,7 @@ impl CatalogService for Catalog {
         &self,
         request: Request<api::ComputeDueDateRequest>,
     ) -> Result<Response<api::ComputeDueDateResponse>, Status> {
-        let lang = request_lang(request.metadata());
-        caller(&request)?;
+        let (_, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let mut errors = Vec::new();
         let start = datetime(req.start_time.as_ref());
@@ -420,16 +415,7 @@ impl CatalogService for Catalog {
             .reference
             .calendar
             .due_after(start, req.working_days)
-            .map_err(|e| {
-                status::failed_precondition(
-                    e.text(lang),
-                    vec![PreconditionViolation::new(
-                        "CALENDAR",
-                        "start_time",
-                        e.text(lang),
-                    )],
-                )
-            })?;
+            .map_err(|e| calendar_refused(lang, "start_time", &e))?;
         Ok(Response::new(api::ComputeDueDateResponse {
             due_time: Some(timestamp(due)),
         }))
@@ -471,8 +457,7 @@ impl CatalogService for Catalog {
         &self,
         request: Request<api::GetBundleRequest>,
     ) -> Result<Response<api::BundleDefinition>, Status> {
-        let lang = request_lang(request.metadata());
-        caller(&request)?;
+        let (_, lang) = caller_and_lang(&request)?;
         let reference = &*self.state.reference;
         let bundle = reference
             .bundles

@@ -8,6 +8,7 @@ use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::case::{self, CaseCommand, Decision};
 use tongban_proto::events::v1::{CasePartUpdated, Event, event::Body};
 use tongban_runtime::convert::decision_from_pb;
+use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
 use crate::State;
@@ -115,7 +116,7 @@ impl EventHandler for ReviewEvents {
             repo::add_timeline(
                 conn,
                 row.case_id,
-                &repo::TimelineRow {
+                &TimelineLine {
                     at,
                     status: next.as_str().to_owned(),
                     description: text.zh,

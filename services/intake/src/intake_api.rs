@@ -5,7 +5,7 @@ use chrono::Utc;
 use prost::Message as _;
 use serde_json::json;
 use tongban_domain::calendar::shanghai_date;
-use tongban_domain::case::{self, CaseCommand};
+use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus};
 use tongban_domain::case_number::CaseNumber;
 use tongban_domain::clock::{CaseClock, SuspensionKind};
 use tongban_domain::i18n::{Lang, Localized};
@@ -18,9 +18,9 @@ use tongban_proto::intake::v1::{
     SubmitBundleRequest, SubmitCaseRequest, SubmitCaseResponse, SupplementCaseRequest,
     WithdrawCaseRequest,
 };
-use tongban_runtime::auth::{Claims, Role, caller};
+use tongban_runtime::auth::{Claims, Role, authorize, caller_and_lang};
 use tongban_runtime::convert::{status_to_pb, timestamp};
-use tongban_runtime::lang::request_lang;
+use tongban_runtime::input::{MAX_TEXT_CHARS, check_text, parse_case_id};
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -28,7 +28,7 @@ use uuid::Uuid;
 use crate::State;
 use crate::accept::{self, Acceptance};
 use crate::repo::{self, CaseRow};
-use crate::validation::{Submission, check_materials_in, check_submit, check_text};
+use crate::validation::{Submission, check_materials_in, check_submit};
 use crate::view::{self, Step};
 use tongban_runtime::status::{internal_for as internal, internal_for as store_internal};
 
@@ -61,6 +61,22 @@ pub(crate) fn may_see_window(claims: &Claims, window_office_id: &str) -> bool {
     }
 }
 
+/// A clerk submits at their own window only (admins at any).
+pub(crate) fn submits_at_own_window(
+    claims: &Claims,
+    window_office_id: &str,
+    lang: Lang,
+) -> Result<(), Status> {
+    if claims.role == Role::Clerk && claims.office != window_office_id {
+        return Err(status::permission_denied(
+            lang,
+            "窗口人员只能在本窗口受理办件",
+            "a clerk can submit cases only at their own window",
+        ));
+    }
+    Ok(())
+}
+
 /// Lower-case hex of `bytes` (request digests).
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -78,9 +94,7 @@ impl IntakeService for Intake {
         &self,
         request: Request<SubmitCaseRequest>,
     ) -> Result<Response<SubmitCaseResponse>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        claims.require(&[Role::Clerk, Role::Admin], lang)?;
+        let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
         // Forwarded to the certificate service: the clerk is the one verifying.
         let authorization = request.metadata().get("authorization").cloned();
         let req = request.into_inner();
@@ -89,13 +103,7 @@ impl IntakeService for Intake {
         let today = shanghai_date(now);
         let mut sub = check_submit(reference, &req, today, lang)
             .map_err(|v| status::invalid_argument(lang, v))?;
-        if claims.role == Role::Clerk && claims.office != sub.window.id {
-            return Err(status::permission_denied(
-                lang,
-                "窗口人员只能在本窗口受理办件",
-                "a clerk can submit cases only at their own window",
-            ));
-        }
+        submits_at_own_window(&claims, &sub.window.id, lang)?;
         let request_digest = self
             .state
             .pii
@@ -193,25 +201,14 @@ impl IntakeService for Intake {
 
     #[tracing::instrument(name = "GetCase", skip_all)]
     async fn get_case(&self, request: Request<GetCaseRequest>) -> Result<Response<Case>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
+        let (claims, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
         let row = if !req.case_id.trim().is_empty() {
-            match Uuid::parse_str(req.case_id.trim()) {
-                Ok(id) => repo::case_by_id(&mut conn, id, false)
-                    .await
-                    .map_err(internal(lang))?,
-                Err(_) => {
-                    return Err(status::invalid_argument(
-                        lang,
-                        vec![FieldViolation::new(
-                            "case_id",
-                            lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"),
-                        )],
-                    ));
-                }
-            }
+            let case_id = parse_case_id(&req.case_id, lang)?;
+            repo::case_by_id(&mut conn, case_id, false)
+                .await
+                .map_err(internal(lang))?
         } else {
             match CaseNumber::parse(&req.case_number) {
                 Ok(number) => repo::case_by_number(&mut conn, number.as_str())
@@ -248,20 +245,12 @@ impl IntakeService for Intake {
         &self,
         request: Request<SupplementCaseRequest>,
     ) -> Result<Response<Case>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        claims.require(&[Role::Clerk, Role::Admin], lang)?;
+        let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id, lang)?;
-        let reference = &*self.state.reference;
         let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let mut row = repo::case_by_id(&mut tx, case_id, true)
-            .await
-            .map_err(internal(lang))?
-            .filter(|r| may_see(&claims, r))
-            .ok_or_else(|| case_not_found(lang))?;
-        tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
-        let matter = reference.catalog.matter(&row.matter_code);
+        let mut row = self.lock_case(&mut tx, &claims, case_id, lang).await?;
+        let matter = self.state.reference.catalog.matter(&row.matter_code);
         let mut errors = Vec::new();
         if req.materials.is_empty() {
             errors.push(FieldViolation::new(
@@ -271,7 +260,7 @@ impl IntakeService for Intake {
         }
         let materials = check_materials_in(&req.materials, matter, lang, &mut errors);
         let note = req.note.trim().to_owned();
-        if note.chars().count() > crate::validation::MAX_TEXT_CHARS {
+        if note.chars().count() > MAX_TEXT_CHARS {
             errors.push(FieldViolation::new(
                 "note",
                 lang.pick("最长 1000 个字符", "at most 1000 characters"),
@@ -311,7 +300,6 @@ impl IntakeService for Intake {
             .collect();
         merged.extend(materials.iter().cloned());
         row.materials = view::materials_json(&merged);
-        row.status = next.as_str().to_owned();
         // 多地联办: the part that asked for the material has it now.
         move_parts(
             &mut row,
@@ -326,35 +314,15 @@ impl IntakeService for Intake {
             note: note.clone(),
             due_at: row.due_at.map(timestamp),
         });
-        let window = row.window_office_id.clone();
-        for event in events {
-            view::record_step(
-                &mut tx,
-                reference,
-                &row,
-                Step {
-                    event,
-                    status: next,
-                    office_id: &window,
-                    detail: &note,
-                    actor: &claims.user,
-                    at: now,
-                    body: body.clone(),
-                },
-            )
-            .await
-            .map_err(store_internal(lang))?;
-        }
-        repo::update_case(&mut tx, &row)
-            .await
-            .map_err(internal(lang))?;
-        audit(&mut tx, &claims, "case.supplement", &row, lang).await?;
-        tx.commit().await.map_err(internal(lang))?;
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let case = view::case_view(&mut conn, reference, &row, now)
-            .await
-            .map_err(internal(lang))?;
-        Ok(Response::new(case))
+        let step = ClerkStep {
+            events,
+            status: next,
+            detail: &note,
+            body,
+            action: "case.supplement",
+            at: now,
+        };
+        self.commit_step(tx, &claims, row, step, lang).await
     }
 
     #[tracing::instrument(name = "WithdrawCase", skip_all, fields(tongban.case_number = tracing::field::Empty))]
@@ -362,9 +330,7 @@ impl IntakeService for Intake {
         &self,
         request: Request<WithdrawCaseRequest>,
     ) -> Result<Response<Case>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        claims.require(&[Role::Clerk, Role::Admin], lang)?;
+        let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id, lang)?;
         let mut errors = Vec::new();
@@ -372,14 +338,8 @@ impl IntakeService for Intake {
         if !errors.is_empty() {
             return Err(status::invalid_argument(lang, errors));
         }
-        let reference = &*self.state.reference;
         let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let mut row = repo::case_by_id(&mut tx, case_id, true)
-            .await
-            .map_err(internal(lang))?
-            .filter(|r| may_see(&claims, r))
-            .ok_or_else(|| case_not_found(lang))?;
-        tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
+        let mut row = self.lock_case(&mut tx, &claims, case_id, lang).await?;
         let (next, events) = case::transition(
             row.status(),
             &CaseCommand::Withdraw {
@@ -388,41 +348,20 @@ impl IntakeService for Intake {
         )
         .map_err(|e| illegal(lang, &e))?;
         let now = self.state.clock.now();
-        row.status = next.as_str().to_owned();
         // 多地联办: every part not done ends with the case.
         move_parts(&mut row, None, PartState::Withdrawn, now)
             .map_err(|err| status::internal(lang, &err))?;
-        let window = row.window_office_id.clone();
-        for event in events {
-            view::record_step(
-                &mut tx,
-                reference,
-                &row,
-                Step {
-                    event,
-                    status: next,
-                    office_id: &window,
-                    detail: &reason,
-                    actor: &claims.user,
-                    at: now,
-                    body: Body::CaseWithdrawn(ev::CaseWithdrawn {
-                        reason: reason.clone(),
-                    }),
-                },
-            )
-            .await
-            .map_err(store_internal(lang))?;
-        }
-        repo::update_case(&mut tx, &row)
-            .await
-            .map_err(internal(lang))?;
-        audit(&mut tx, &claims, "case.withdraw", &row, lang).await?;
-        tx.commit().await.map_err(internal(lang))?;
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let case = view::case_view(&mut conn, reference, &row, now)
-            .await
-            .map_err(internal(lang))?;
-        Ok(Response::new(case))
+        let step = ClerkStep {
+            events,
+            status: next,
+            detail: &reason,
+            body: Body::CaseWithdrawn(ev::CaseWithdrawn {
+                reason: reason.clone(),
+            }),
+            action: "case.withdraw",
+            at: now,
+        };
+        self.commit_step(tx, &claims, row, step, lang).await
     }
 
     #[tracing::instrument(name = "ListCases", skip_all)]
@@ -430,9 +369,7 @@ impl IntakeService for Intake {
         &self,
         request: Request<ListCasesRequest>,
     ) -> Result<Response<ListCasesResponse>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        claims.require(&[Role::Clerk, Role::Admin, Role::Supervisor], lang)?;
+        let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin, Role::Supervisor])?;
         let req = request.into_inner();
         let window = if req.window_office_id.trim().is_empty() {
             claims.office.clone()
@@ -484,6 +421,85 @@ impl IntakeService for Intake {
         request: Request<GetBundleRequest>,
     ) -> Result<Response<Bundle>, Status> {
         crate::bundles::get(&self.state, request).await
+    }
+}
+
+/// A clerk's step on a case, as the state machine allowed it.
+struct ClerkStep<'a> {
+    /// What happened, in order.
+    events: Vec<CaseEvent>,
+    /// The case's status after it.
+    status: CaseStatus,
+    /// Shown on the timeline (reason, note).
+    detail: &'a str,
+    /// The body of every event published.
+    body: Body,
+    /// The audit record's action.
+    action: &'static str,
+    /// When.
+    at: chrono::DateTime<Utc>,
+}
+
+impl Intake {
+    /// The case `case_id`, locked for a step of the caller's; NOT_FOUND when it is not one of
+    /// their window's, as if it did not exist.
+    async fn lock_case(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        claims: &Claims,
+        case_id: Uuid,
+        lang: Lang,
+    ) -> Result<CaseRow, Status> {
+        let row = repo::case_by_id(tx, case_id, true)
+            .await
+            .map_err(internal(lang))?
+            .filter(|r| may_see(claims, r))
+            .ok_or_else(|| case_not_found(lang))?;
+        tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
+        Ok(row)
+    }
+
+    /// Moves `row` to the step's status and stores the step in `tx`: a timeline line and an
+    /// event at the window for each of its events, the row, the audit record; commits and
+    /// answers with the window's view of the case.
+    async fn commit_step(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+        claims: &Claims,
+        mut row: CaseRow,
+        step: ClerkStep<'_>,
+        lang: Lang,
+    ) -> Result<Response<Case>, Status> {
+        let reference = &*self.state.reference;
+        row.status = step.status.as_str().to_owned();
+        for event in step.events {
+            view::record_step(
+                &mut tx,
+                reference,
+                &row,
+                Step {
+                    event,
+                    status: step.status,
+                    office_id: &row.window_office_id,
+                    detail: step.detail,
+                    actor: &claims.user,
+                    at: step.at,
+                    body: step.body.clone(),
+                },
+            )
+            .await
+            .map_err(store_internal(lang))?;
+        }
+        repo::update_case(&mut tx, &row)
+            .await
+            .map_err(internal(lang))?;
+        audit(&mut tx, claims, step.action, &row, lang).await?;
+        tx.commit().await.map_err(internal(lang))?;
+        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let case = view::case_view(&mut conn, reference, &row, step.at)
+            .await
+            .map_err(internal(lang))?;
+        Ok(Response::new(case))
     }
 }
 
@@ -557,34 +573,15 @@ fn move_parts(
     Ok(())
 }
 
-fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
-    Uuid::parse_str(raw.trim()).map_err(|_| {
-        status::invalid_argument(
-            lang,
-            vec![FieldViolation::new(
-                "case_id",
-                lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"),
-            )],
-        )
-    })
-}
-
 /// The due moment derived from the clock (None while it is stopped).
 pub(crate) fn derive_due(
     state: &State,
     clock: &CaseClock,
     lang: Lang,
 ) -> Result<Option<chrono::DateTime<Utc>>, Status> {
-    clock.due_at(&state.reference.calendar).map_err(|e| {
-        status::failed_precondition(
-            e.text(lang),
-            vec![PreconditionViolation::new(
-                "CALENDAR",
-                "due_at",
-                e.text(lang),
-            )],
-        )
-    })
+    clock
+        .due_at(&state.reference.calendar)
+        .map_err(|e| accept::calendar_refused(lang, "due_at", &e))
 }
 
 /// Writes the audit record of a clerk's action on a case.

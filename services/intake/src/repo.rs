@@ -5,6 +5,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use tongban_domain::case::CaseStatus;
 use tongban_domain::clock::{CaseClock, Extension, Suspension, SuspensionKind};
+use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
 /// A case row as stored (personal data sealed).
@@ -332,20 +333,11 @@ pub async fn close_suspension(
     Ok(())
 }
 
-/// One timeline line.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TimelineRow {
-    pub at: DateTime<Utc>,
-    pub status: String,
-    pub description: String,
-    pub description_en: String,
-    pub office_id: String,
-}
-
+/// Appends a line to the timeline of a case.
 pub async fn add_timeline(
     conn: &mut PgConnection,
     case_id: Uuid,
-    line: &TimelineRow,
+    line: &TimelineLine,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO case_timeline (case_id, at, status, description, description_en, office_id) VALUES ($1,$2,$3,$4,$5,$6)",
@@ -361,10 +353,11 @@ pub async fn add_timeline(
     Ok(())
 }
 
+/// The timeline of a case, in the order its lines were written.
 pub async fn timeline(
     conn: &mut PgConnection,
     case_id: Uuid,
-) -> Result<Vec<TimelineRow>, sqlx::Error> {
+) -> Result<Vec<TimelineLine>, sqlx::Error> {
     sqlx::query_as("SELECT at, status, description, description_en, office_id FROM case_timeline WHERE case_id = $1 ORDER BY id")
         .bind(case_id)
         .fetch_all(conn)

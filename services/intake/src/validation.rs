@@ -23,8 +23,6 @@ const MAX_MATERIALS: usize = 100;
 const MAX_PAGES: u32 = 2000;
 /// Longest postal address.
 const MAX_ADDRESS_CHARS: usize = 200;
-/// Longest free text (reasons, notes).
-pub const MAX_TEXT_CHARS: usize = 1000;
 
 /// A validated material as presented.
 #[derive(Debug, Clone)]
@@ -100,41 +98,19 @@ pub fn check_submit<'r>(
     let mut errors = Vec::new();
     let key = check_key(&req.idempotency_key, lang, &mut errors);
     let window = check_window(reference, &req.window_office_id, lang, &mut errors);
-    let matter = if req.matter_code.trim().is_empty() {
-        errors.push(violation(lang, "matter_code", "必须填写", "is required"));
-        None
-    } else {
-        let found = reference.catalog.matter(req.matter_code.trim());
-        if found.is_none() {
-            errors.push(violation(
-                lang,
-                "matter_code",
-                "事项目录中没有该事项",
-                "no such matter in the catalog",
-            ));
-        }
-        found
-    };
+    let matter = check_code(
+        &req.matter_code,
+        "matter_code",
+        |code| reference.catalog.matter(code),
+        ("事项目录中没有该事项", "no such matter in the catalog"),
+        lang,
+        &mut errors,
+    );
     let mode = check_mode(req.mode, lang, &mut errors);
     if let (Some(mode), Some(m)) = (mode, matter)
         && !m.allows_mode(mode)
     {
-        let allowed: Vec<String> = m.modes.iter().map(|x| x.text(lang)).collect();
-        errors.push(FieldViolation::new(
-            "mode",
-            match lang {
-                Lang::En => format!(
-                    "{} is not allowed for this matter (allowed: {})",
-                    mode.text(lang),
-                    allowed.join(", ")
-                ),
-                Lang::Zh => format!(
-                    "该事项不支持{}（可选：{}）",
-                    mode.text(lang),
-                    allowed.join("、")
-                ),
-            },
-        ));
+        errors.push(AllowedBy::Matter.mode_refused(mode, &m.modes, lang));
     }
     let applicant = check_applicant(
         reference,
@@ -172,13 +148,7 @@ pub fn check_submit<'r>(
     if let (Some(d), Some(m)) = (&delivery, matter)
         && !m.allows_delivery(d.method)
     {
-        errors.push(FieldViolation::new(
-            "delivery.method",
-            match lang {
-                Lang::En => format!("{} is not offered for this matter", d.method.text(lang)),
-                Lang::Zh => format!("该事项不提供{}", d.method.text(lang)),
-            },
-        ));
+        errors.push(AllowedBy::Matter.delivery_refused(d.method, lang));
     }
     match (window, matter, mode, applicant, delivery) {
         (Some(window), Some(matter), Some(mode), Some(applicant), Some(delivery))
@@ -211,21 +181,14 @@ pub fn check_bundle<'r>(
     let mut errors = Vec::new();
     let key = check_key(&req.idempotency_key, lang, &mut errors);
     let window = check_window(reference, &req.window_office_id, lang, &mut errors);
-    let bundle = if req.bundle_code.trim().is_empty() {
-        errors.push(violation(lang, "bundle_code", "必须填写", "is required"));
-        None
-    } else {
-        let found = reference.bundles.get(req.bundle_code.trim());
-        if found.is_none() {
-            errors.push(violation(
-                lang,
-                "bundle_code",
-                "一件事目录中没有该一件事",
-                "no such bundle in the catalog",
-            ));
-        }
-        found
-    };
+    let bundle = check_code(
+        &req.bundle_code,
+        "bundle_code",
+        |code| reference.bundles.get(code),
+        ("一件事目录中没有该一件事", "no such bundle in the catalog"),
+        lang,
+        &mut errors,
+    );
     let members: Vec<&Matter> = bundle
         .map(|b| {
             b.matters
@@ -238,22 +201,7 @@ pub fn check_bundle<'r>(
     if let (Some(mode), Some(b)) = (mode, bundle) {
         let allowed = common_modes(&reference.catalog, b);
         if !allowed.contains(&mode) {
-            let allowed: Vec<String> = allowed.iter().map(|x| x.text(lang)).collect();
-            errors.push(FieldViolation::new(
-                "mode",
-                match lang {
-                    Lang::En => format!(
-                        "{} is not allowed for every matter of this bundle (allowed: {})",
-                        mode.text(lang),
-                        allowed.join(", ")
-                    ),
-                    Lang::Zh => format!(
-                        "该一件事的各事项不都支持{}（可选：{}）",
-                        mode.text(lang),
-                        allowed.join("、")
-                    ),
-                },
-            ));
+            errors.push(AllowedBy::Bundle.mode_refused(mode, &allowed, lang));
         }
     }
     let applicant = check_applicant(
@@ -285,16 +233,7 @@ pub fn check_bundle<'r>(
     if let (Some(d), Some(b)) = (&delivery, bundle)
         && !common_delivery_methods(&reference.catalog, b).contains(&d.method)
     {
-        errors.push(FieldViolation::new(
-            "delivery.method",
-            match lang {
-                Lang::En => format!(
-                    "{} is not offered for every matter of this bundle",
-                    d.method.text(lang)
-                ),
-                Lang::Zh => format!("该一件事的各事项不都提供{}", d.method.text(lang)),
-            },
-        ));
+        errors.push(AllowedBy::Bundle.delivery_refused(d.method, lang));
     }
     match (window, bundle, mode, applicant, delivery) {
         (Some(window), Some(bundle), Some(mode), Some(applicant), Some(delivery))
@@ -312,6 +251,87 @@ pub fn check_bundle<'r>(
             })
         }
         _ => Err(errors),
+    }
+}
+
+/// A required catalog code, looked up by `find`; `unknown` (Chinese, English) says that there
+/// is no such entry.
+fn check_code<'r, T>(
+    raw: &str,
+    field: &str,
+    find: impl FnOnce(&str) -> Option<&'r T>,
+    unknown: (&str, &str),
+    lang: Lang,
+    errors: &mut Vec<FieldViolation>,
+) -> Option<&'r T> {
+    let code = raw.trim();
+    if code.is_empty() {
+        errors.push(violation(lang, field, "必须填写", "is required"));
+        return None;
+    }
+    let found = find(code);
+    if found.is_none() {
+        errors.push(violation(lang, field, unknown.0, unknown.1));
+    }
+    found
+}
+
+/// Who must allow the mode and offer the delivery method chosen: the matter of a case, or every
+/// matter of a bundle (一件事).
+#[derive(Debug, Clone, Copy)]
+enum AllowedBy {
+    Matter,
+    Bundle,
+}
+
+impl AllowedBy {
+    /// The start of the Chinese refusal, before the verb (不支持, 不提供).
+    fn zh(self) -> &'static str {
+        match self {
+            AllowedBy::Matter => "该事项不",
+            AllowedBy::Bundle => "该一件事的各事项不都",
+        }
+    }
+
+    /// Whom the English refusal names.
+    fn en(self) -> &'static str {
+        match self {
+            AllowedBy::Matter => "this matter",
+            AllowedBy::Bundle => "every matter of this bundle",
+        }
+    }
+
+    /// `mode` is not one of `allowed`, which the message lists.
+    fn mode_refused(self, mode: Mode, allowed: &[Mode], lang: Lang) -> FieldViolation {
+        let allowed: Vec<String> = allowed.iter().map(|x| x.text(lang)).collect();
+        FieldViolation::new(
+            "mode",
+            match lang {
+                Lang::En => format!(
+                    "{} is not allowed for {} (allowed: {})",
+                    mode.text(lang),
+                    self.en(),
+                    allowed.join(", ")
+                ),
+                Lang::Zh => format!(
+                    "{}支持{}（可选：{}）",
+                    self.zh(),
+                    mode.text(lang),
+                    allowed.join("、")
+                ),
+            },
+        )
+    }
+
+    /// Delivery `method` is not offered.
+    fn delivery_refused(self, method: DeliveryMethod, lang: Lang) -> FieldViolation {
+        FieldViolation::new(
+            "delivery.method",
+            match lang {
+                Lang::En => format!("{} is not offered for {}", method.text(lang), self.en()),
+                Lang::Zh => format!("{}提供{}", self.zh(), method.text(lang)),
+            },
+        )
     }
 }
 
@@ -568,27 +588,4 @@ pub fn check_materials_in(
         });
     }
     out
-}
-
-/// Checks a free-text field: required, at most [`MAX_TEXT_CHARS`], no control characters but newlines.
-pub fn check_text(
-    value: &str,
-    field: &str,
-    lang: Lang,
-    errors: &mut Vec<FieldViolation>,
-) -> String {
-    let value = value.trim();
-    if value.is_empty() {
-        errors.push(violation(lang, field, "必须填写", "is required"));
-    } else if value.chars().count() > MAX_TEXT_CHARS
-        || value.chars().any(|c| c.is_control() && c != '\n')
-    {
-        errors.push(violation(
-            lang,
-            field,
-            "最长 1000 个字符，不能含控制字符",
-            "at most 1000 characters, no control characters",
-        ));
-    }
-    value.to_owned()
 }

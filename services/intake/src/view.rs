@@ -12,10 +12,12 @@ use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1 as api;
 use tongban_runtime::convert::{
-    bundle_status_to_pb, datetime, materials_from_json, materials_to_json, status_to_pb, timestamp,
+    bundle_status_to_pb, datetime, materials_from_json, materials_to_json, status_to_pb,
+    timeline_entry, timestamp,
 };
+use tongban_store::timeline::TimelineLine;
 
-use crate::repo::{self, BundleRow, CaseRow, TimelineRow};
+use crate::repo::{self, BundleRow, CaseRow};
 use crate::validation::MaterialIn;
 use crate::{SERVICE, parts};
 
@@ -190,7 +192,7 @@ pub async fn case_pb(
         decision_reason: row.decision_reason.clone().unwrap_or_default(),
         supplement_items: strings(&row.supplement_items),
         supplement_reason: row.supplement_reason.clone().unwrap_or_default(),
-        timeline: timeline.iter().map(timeline_pb).collect(),
+        timeline: timeline.iter().map(timeline_entry).collect(),
         traceparent: row.traceparent.clone(),
         result_certificate_identifier: result_certificate.unwrap_or_default(),
         // Filled by GetCase only: the token holds the holder's ID number.
@@ -200,21 +202,6 @@ pub async fn case_pb(
         // Filled by case_view.
         bundle: None,
     })
-}
-
-fn timeline_pb(line: &TimelineRow) -> pb::TimelineEntry {
-    pb::TimelineEntry {
-        at: Some(timestamp(line.at)),
-        status: line
-            .status
-            .parse()
-            .map(status_to_pb)
-            .unwrap_or(pb::CaseStatus::Unspecified)
-            .into(),
-        description: line.description.clone(),
-        description_en: line.description_en.clone(),
-        office_id: line.office_id.clone(),
-    }
 }
 
 /// What every consumer needs to know about a case (with its bundle when it is a member of one).
@@ -292,7 +279,7 @@ pub async fn record_step(
     repo::add_timeline(
         conn,
         row.case_id,
-        &TimelineRow {
+        &TimelineLine {
             at: step.at,
             status: step.status.as_str().to_owned(),
             description: text.zh,
@@ -338,7 +325,7 @@ pub async fn add_part_line(
     repo::add_timeline(
         conn,
         row.case_id,
-        &TimelineRow {
+        &TimelineLine {
             at,
             status: status.as_str().to_owned(),
             description: text.zh,

@@ -19,9 +19,9 @@ use tongban_proto::review::v1::{
     GetAssignmentRequest, ListAssignmentsRequest, ListAssignmentsResponse,
     RequestSupplementRequest, ResumeClockRequest, SuspendClockRequest, WatchAssignmentsRequest,
 };
-use tongban_runtime::auth::{Claims, Role, caller};
+use tongban_runtime::auth::{Claims, Role, caller_and_lang, delegate};
 use tongban_runtime::convert::{decision_from_pb, decision_to_pb};
-use tongban_runtime::lang::request_lang;
+use tongban_runtime::input::{check_text, parse_case_id};
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
@@ -33,8 +33,6 @@ use crate::repo::{self, AssignmentRow, state_name};
 use crate::view;
 use tongban_runtime::status::internal_for as internal;
 
-/// Longest reason or item text.
-const MAX_TEXT_CHARS: usize = 1000;
 /// Most items in one 补正 request.
 const MAX_ITEMS: usize = 50;
 
@@ -80,39 +78,6 @@ fn may_act(claims: &Claims, row: &AssignmentRow) -> bool {
     matches!(claims.role, Role::Reviewer | Role::OfficeHead) && claims.office == row.office_id
 }
 
-fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
-    Uuid::parse_str(raw.trim()).map_err(|_| {
-        status::invalid_argument(
-            lang,
-            vec![FieldViolation::new(
-                "case_id",
-                lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"),
-            )],
-        )
-    })
-}
-
-fn check_text(value: &str, field: &str, lang: Lang, errors: &mut Vec<FieldViolation>) -> String {
-    let value = value.trim();
-    if value.is_empty() {
-        errors.push(FieldViolation::new(
-            field,
-            lang.pick("必须填写", "is required"),
-        ));
-    } else if value.chars().count() > MAX_TEXT_CHARS
-        || value.chars().any(|c| c.is_control() && c != '\n')
-    {
-        errors.push(FieldViolation::new(
-            field,
-            lang.pick(
-                "最长 1000 个字符，不能含控制字符",
-                "at most 1000 characters, no control characters",
-            ),
-        ));
-    }
-    value.to_owned()
-}
-
 type WatchStream = Pin<Box<dyn Stream<Item = Result<Assignment, Status>> + Send + 'static>>;
 
 #[tonic::async_trait]
@@ -122,8 +87,7 @@ impl ReviewService for Review {
         &self,
         request: Request<ListAssignmentsRequest>,
     ) -> Result<Response<ListAssignmentsResponse>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
+        let (claims, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let office = office_of(&claims, &req.office_id, lang)?;
         let states: Vec<String> = req
@@ -153,8 +117,7 @@ impl ReviewService for Review {
         &self,
         request: Request<WatchAssignmentsRequest>,
     ) -> Result<Response<WatchStream>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
+        let (claims, lang) = caller_and_lang(&request)?;
         let office = office_of(&claims, &request.get_ref().office_id, lang)?;
         // Subscribe before reading the snapshot so no change falls between the two.
         let mut changes = self.state.changes.subscribe();
@@ -220,8 +183,7 @@ impl ReviewService for Review {
         &self,
         request: Request<GetAssignmentRequest>,
     ) -> Result<Response<Assignment>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
+        let (claims, lang) = caller_and_lang(&request)?;
         let case_id = parse_case_id(&request.get_ref().case_id, lang)?;
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
         // An office sees its own row (its own part of a 多地联办 case); supervision sees the lead;
@@ -246,8 +208,7 @@ impl ReviewService for Review {
         &self,
         request: Request<ClaimCaseRequest>,
     ) -> Result<Response<Assignment>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
+        let (claims, lang) = caller_and_lang(&request)?;
         let case_id = parse_case_id(&request.get_ref().case_id, lang)?;
         let command = CaseCommand::Claim {
             reviewer: claims.user.clone(),
@@ -270,8 +231,7 @@ impl ReviewService for Review {
         &self,
         request: Request<RequestSupplementRequest>,
     ) -> Result<Response<Assignment>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
+        let (claims, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id, lang)?;
         let mut errors = Vec::new();
@@ -322,8 +282,7 @@ impl ReviewService for Review {
         &self,
         request: Request<DecideCaseRequest>,
     ) -> Result<Response<Assignment>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
+        let (claims, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id, lang)?;
         let mut errors = Vec::new();
@@ -420,11 +379,7 @@ impl ReviewService for Review {
         &self,
         request: Request<ExtendDeadlineRequest>,
     ) -> Result<Response<Assignment>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        crate::clock_api::extend_deadline(&self.state, &claims, request.into_inner(), lang)
-            .await
-            .map(Response::new)
+        delegate(&self.state, request, crate::clock_api::extend_deadline).await
     }
 
     #[tracing::instrument(name = "SuspendClock", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.matter_code = tracing::field::Empty, tongban.stage = "review"))]
@@ -432,11 +387,7 @@ impl ReviewService for Review {
         &self,
         request: Request<SuspendClockRequest>,
     ) -> Result<Response<Assignment>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        crate::clock_api::suspend_clock(&self.state, &claims, request.into_inner(), lang)
-            .await
-            .map(Response::new)
+        delegate(&self.state, request, crate::clock_api::suspend_clock).await
     }
 
     #[tracing::instrument(name = "ResumeClock", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.matter_code = tracing::field::Empty, tongban.stage = "review"))]
@@ -444,11 +395,7 @@ impl ReviewService for Review {
         &self,
         request: Request<ResumeClockRequest>,
     ) -> Result<Response<Assignment>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        crate::clock_api::resume_clock(&self.state, &claims, request.into_inner(), lang)
-            .await
-            .map(Response::new)
+        delegate(&self.state, request, crate::clock_api::resume_clock).await
     }
 }
 

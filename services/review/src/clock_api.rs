@@ -14,6 +14,7 @@ use tongban_proto::review::v1::{
     Assignment, ExtendDeadlineRequest, ResumeClockRequest, SpecialProcedure, SuspendClockRequest,
 };
 use tongban_runtime::auth::{Claims, Role};
+use tongban_runtime::input::{check_text, parse_case_id};
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
 use tonic::Status;
 use tracing::Instrument as _;
@@ -25,40 +26,16 @@ use crate::repo::{self, AssignmentRow};
 use crate::view;
 use tongban_runtime::status::internal_for as internal;
 
-/// Longest reason.
-const MAX_REASON_CHARS: usize = 1000;
-
-fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
-    Uuid::parse_str(raw.trim()).map_err(|_| {
-        status::invalid_argument(
-            lang,
-            vec![FieldViolation::new(
-                "case_id",
-                lang.pick("不是有效的办件编号（UUID）", "not a valid case id (UUID)"),
-            )],
-        )
-    })
-}
-
+/// The reason of a clock step: required (in words of its own), otherwise any free text.
 fn check_reason(raw: &str, lang: Lang, errors: &mut Vec<FieldViolation>) -> String {
-    let reason = raw.trim();
-    if reason.is_empty() {
+    if raw.trim().is_empty() {
         errors.push(FieldViolation::new(
             "reason",
             lang.pick("必须说明理由", "a reason is required"),
         ));
-    } else if reason.chars().count() > MAX_REASON_CHARS
-        || reason.chars().any(|c| c.is_control() && c != '\n')
-    {
-        errors.push(FieldViolation::new(
-            "reason",
-            lang.pick(
-                "最长 1000 个字符，不能含控制字符",
-                "at most 1000 characters, no control characters",
-            ),
-        ));
+        return String::new();
     }
-    reason.to_owned()
+    check_text(raw, "reason", lang, errors)
 }
 
 fn precondition(lang: Lang, zh: &str, en: &str, subject: &str) -> Status {
@@ -238,7 +215,7 @@ async fn clock_step(
 pub(crate) async fn extend_deadline(
     state: &State,
     claims: &Claims,
-    req: ExtendDeadlineRequest,
+    req: &ExtendDeadlineRequest,
     lang: Lang,
 ) -> Result<Assignment, Status> {
     claims.require(&[Role::OfficeHead], lang)?;
@@ -293,7 +270,7 @@ pub(crate) async fn extend_deadline(
 pub(crate) async fn suspend_clock(
     state: &State,
     claims: &Claims,
-    req: SuspendClockRequest,
+    req: &SuspendClockRequest,
     lang: Lang,
 ) -> Result<Assignment, Status> {
     claims.require(&[Role::Reviewer, Role::OfficeHead], lang)?;
@@ -346,7 +323,7 @@ pub(crate) async fn suspend_clock(
 pub(crate) async fn resume_clock(
     state: &State,
     claims: &Claims,
-    req: ResumeClockRequest,
+    req: &ResumeClockRequest,
     lang: Lang,
 ) -> Result<Assignment, Status> {
     claims.require(&[Role::Reviewer, Role::OfficeHead], lang)?;

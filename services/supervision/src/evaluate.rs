@@ -3,6 +3,8 @@
 //! warning or breach due and every ticket with a milestone missed, and raises each in one
 //! transaction with its alert row (unique per case, stage and kind) and its outbox event —
 //! exactly once across redelivery, restarts and several replicas (`FOR UPDATE SKIP LOCKED`).
+//! Alerts and tickets go to the office holding the case up at that moment: the responsible
+//! office, or for a 多地联办 case the office of its first open part ([`parts::accountable_office`]).
 
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ use uuid::Uuid;
 use crate::clock::{AlertKind, Due, WHOLE_CASE};
 use crate::config::Config;
 use crate::level;
+use crate::parts;
 use crate::repo::{self, AlertRow, ClockRow};
 use crate::tickets::{self, NewTicket, TicketError};
 
@@ -183,7 +186,20 @@ impl Evaluator {
         async {
             let headers = tongban_telemetry::headers_of(&tracing::Span::current());
             let raised = row.tracked.0.take_due(now);
-            let level = level::of_office(&self.reference, &row.responsible_office_id);
+            if raised.is_empty() {
+                repo::save(conn, &row).await?;
+                return Ok(());
+            }
+            let office =
+                parts::accountable_office(&row.parts, &row.responsible_office_id).to_owned();
+            if office != row.responsible_office_id {
+                tracing::info!(
+                    office = %office,
+                    responsible = %row.responsible_office_id,
+                    "joint case held up by another part's office"
+                );
+            }
+            let level = level::of_office(&self.reference, &office);
             let stored: Vec<AlertRow> = raised
                 .iter()
                 .map(|alert| AlertRow {
@@ -192,7 +208,7 @@ impl Evaluator {
                     case_number: row.case_number.clone(),
                     kind: alert.kind.code().to_owned(),
                     stage: alert.stage.clone(),
-                    office_id: row.responsible_office_id.clone(),
+                    office_id: office.clone(),
                     scope: row.scope.clone(),
                     level,
                     due_at: alert.due_at,
@@ -209,7 +225,8 @@ impl Evaluator {
                 {
                     continue;
                 }
-                self.publish(conn, &mut row, alert, now, &headers).await?;
+                self.publish(conn, &mut row, &office, alert, now, &headers)
+                    .await?;
                 match alert.kind {
                     AlertKind::Warning => report.warnings += 1,
                     AlertKind::Breach => {
@@ -219,7 +236,8 @@ impl Evaluator {
                 }
             }
             if breached {
-                self.open_ticket(conn, &row, level, now, &headers).await?;
+                self.open_ticket(conn, &row, &office, level, now, &headers)
+                    .await?;
             }
             repo::save(conn, &row).await?;
             Ok::<_, EvaluationError>(())
@@ -228,11 +246,12 @@ impl Evaluator {
         .await
     }
 
-    /// Publishes one newly recorded alert (a span event too).
+    /// Publishes one newly recorded alert against `office` (a span event too).
     async fn publish(
         &self,
         conn: &mut PgConnection,
         row: &mut ClockRow,
+        office: &str,
         alert: &Due,
         now: DateTime<Utc>,
         headers: &[(String, String)],
@@ -255,7 +274,7 @@ impl Evaluator {
                     Body::DeadlineWarning(ev::DeadlineWarning {
                         stage: alert.stage.clone(),
                         due_at: Some(timestamp(alert.due_at)),
-                        office_id: row.responsible_office_id.clone(),
+                        office_id: office.to_owned(),
                     }),
                 )
             }
@@ -270,13 +289,14 @@ impl Evaluator {
                 );
                 if alert.stage == WHOLE_CASE {
                     row.case_breached = true;
+                    row.breached_office_id = Some(office.to_owned());
                 }
                 (
                     "deadline.breached",
                     Body::DeadlineBreached(ev::DeadlineBreached {
                         stage: alert.stage.clone(),
                         due_at: Some(timestamp(alert.due_at)),
-                        office_id: row.responsible_office_id.clone(),
+                        office_id: office.to_owned(),
                     }),
                 )
             }
@@ -297,11 +317,13 @@ impl Evaluator {
         Ok(())
     }
 
-    /// A breach opens the case's 督办 ticket (once per case: its source is the case).
+    /// A breach opens the case's 督办 ticket for `office` (once per case: its source is the
+    /// case).
     async fn open_ticket(
         &self,
         conn: &mut PgConnection,
         row: &ClockRow,
+        office: &str,
         level: i16,
         now: DateTime<Utc>,
         headers: &[(String, String)],
@@ -314,7 +336,7 @@ impl Evaluator {
                 source: format!("breach:{}", row.case_id),
                 case_id: row.case_id,
                 case_number: &row.case_number,
-                office_id: &row.responsible_office_id,
+                office_id: office,
                 reason: "breach",
                 level,
                 opened_at: now,

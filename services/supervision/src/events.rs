@@ -1,6 +1,7 @@
 //! Consumers: every case event keeps the case's clock (routing starts it; 补正, special
-//! procedures and extensions move it; claims, decisions and completion finish stages), and every
-//! complaint opens a 督办 ticket.
+//! procedures and extensions move it; claims, decisions and completion finish stages) and, for a
+//! 多地联办 case, the copy of its parts (routing lists them; `case.part_updated`, 补正材料已到 and
+//! 撤回 move them); every complaint opens a 督办 ticket.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -8,13 +9,14 @@ use sqlx::types::Json;
 use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::clock::{Extension, SuspensionKind};
 use tongban_proto::events::v1::{Event, event::Body};
-use tongban_runtime::convert::{datetime, mode_from_pb, scope_from_pb};
+use tongban_runtime::convert::{datetime, mode_from_pb, part_state_from_pb, scope_from_pb};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::State;
 use crate::clock::{StageShare, Tracked};
 use crate::level;
+use crate::parts::{self, Step};
 use crate::repo::{self, ClockRow};
 use crate::tickets::{self, NewTicket, TicketError};
 
@@ -32,6 +34,15 @@ impl CaseEvents {
 fn case_id_of(event: &Event) -> Result<Uuid, HandleError> {
     Uuid::parse_str(&event.case_id)
         .map_err(|_| HandleError::Reject("case id is not a UUID".to_owned()))
+}
+
+/// The step an event makes, ordering the part updates it carries (an event id that is not a
+/// UUID orders first among the events of its moment).
+fn step_of(event: &Event, at: DateTime<Utc>) -> Step {
+    Step {
+        at,
+        event_id: Uuid::parse_str(&event.event_id).unwrap_or_default(),
+    }
 }
 
 impl EventHandler for CaseEvents {
@@ -64,7 +75,7 @@ impl EventHandler for CaseEvents {
         };
         let span = case_span(&row);
         async {
-            self.apply(&mut row, body, at);
+            self.apply(&mut row, body, step_of(event, at));
             self.recompute(&mut row);
             record_due(&row);
             repo::save(conn, &row).await?;
@@ -153,6 +164,8 @@ impl CaseEvents {
             on_time: None,
             traceparent: tongban_telemetry::traceparent_of(&span),
             tracestate: None,
+            parts: Json(parts::of_summary(&summary.parts, step_of(event, at))),
+            breached_office_id: None,
         };
         let span = case_span(&row);
         async {
@@ -167,9 +180,11 @@ impl CaseEvents {
         .await
     }
 
-    /// Applies one event to the clock. A step that no longer applies (the ledger already has
-    /// it) is logged and ignored: the event is still acknowledged.
-    fn apply(&self, row: &mut ClockRow, body: &Body, at: DateTime<Utc>) {
+    /// Applies one event (the step `step`) to the clock and the parts. A step that no longer
+    /// applies (the ledger already has it, a part already moved further) is logged and ignored:
+    /// the event is still acknowledged.
+    fn apply(&self, row: &mut ClockRow, body: &Body, step: Step) {
+        let at = step.at;
         let tracked = &mut row.tracked.0;
         let result = match body {
             Body::CaseClaimed(_) => {
@@ -179,7 +194,32 @@ impl CaseEvents {
             Body::SupplementRequested(s) => {
                 tracked.suspend(SuspensionKind::Supplement, at, &s.reason)
             }
-            Body::CaseSupplemented(_) => tracked.resume(SuspensionKind::Supplement, at),
+            Body::CaseSupplemented(_) => {
+                parts::supplemented(&mut row.parts.0, step);
+                tracked.resume(SuspensionKind::Supplement, at)
+            }
+            Body::CasePartUpdated(updated) => {
+                let Some(part) = &updated.part else {
+                    tracing::warn!("part update without a part; ignored");
+                    return;
+                };
+                match parts::apply(&mut row.parts.0, part, step) {
+                    parts::Applied::Moved => tracing::info!(
+                        part = %part.part_code,
+                        office = %part.office_id,
+                        state = part_state_from_pb(part.state()).map_or("unspecified", |s| s.as_str()),
+                        "joint part moved"
+                    ),
+                    parts::Applied::Stale => tracing::info!(
+                        part = %part.part_code,
+                        "part update older than the part's state; ignored"
+                    ),
+                    parts::Applied::Empty => {
+                        tracing::warn!("part update without a part code; ignored");
+                    }
+                }
+                Ok(())
+            }
             Body::ClockSuspended(s) => match SuspensionKind::from_code(&s.kind) {
                 Some(kind) => tracked.suspend(kind, at, &s.kind),
                 None => {
@@ -219,6 +259,7 @@ impl CaseEvents {
                 Ok(())
             }
             Body::CaseWithdrawn(_) => {
+                parts::withdrawn(&mut row.parts.0, step);
                 row.status = "withdrawn".to_owned();
                 tracked.finish_all();
                 Ok(())

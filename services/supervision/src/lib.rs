@@ -2,13 +2,15 @@
 //! events (stages, 补正 and Art. 45 suspensions, 延长), raises `deadline.warning` and
 //! `deadline.breached` for each stage and for the whole case exactly once, opens 13710 tickets
 //! for breaches and complaints and escalates a ticket one level (county → city → province) for
-//! each milestone missed, and answers alerts, tickets and statistics.
+//! each milestone missed, and answers alerts, tickets and statistics. A 多地联办 case is
+//! supervised as one clock, but its alerts and tickets go to the office whose part holds it up.
 
 pub mod clock;
 mod config;
 mod evaluate;
 mod events;
 mod level;
+mod parts;
 mod repo;
 mod supervision_api;
 mod tickets;

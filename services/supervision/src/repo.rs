@@ -6,6 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::clock::Tracked;
+use crate::parts::TrackedPart;
 
 /// A case as supervision tracks it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -27,11 +28,15 @@ pub struct ClockRow {
     pub on_time: Option<bool>,
     pub traceparent: Option<String>,
     pub tracestate: Option<String>,
+    /// 多地联办: the parts, in the matter's order (empty for any other case).
+    pub parts: Json<Vec<TrackedPart>>,
+    /// The office the whole-case breach was raised against, once raised.
+    pub breached_office_id: Option<String>,
 }
 
 const COLUMNS: &str = "case_id, case_number, matter_code, scope, mode, window_office_id,
     responsible_office_id, status, accepted_at, tracked, case_breached, completed_at, working_days,
-    on_time, traceparent, tracestate";
+    on_time, traceparent, tracestate, parts, breached_office_id";
 
 /// The clock of `case_id`, locked for update when `lock`.
 pub async fn get(
@@ -72,8 +77,8 @@ pub async fn insert(conn: &mut PgConnection, row: &ClockRow) -> Result<bool, sql
     let done = sqlx::query(
         "INSERT INTO case_clocks (case_id, case_number, matter_code, scope, mode, window_office_id,
             responsible_office_id, status, accepted_at, tracked, due_at, next_check_at,
-            traceparent, tracestate)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            traceparent, tracestate, parts)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (case_id) DO NOTHING",
     )
     .bind(row.case_id)
@@ -90,6 +95,7 @@ pub async fn insert(conn: &mut PgConnection, row: &ClockRow) -> Result<bool, sql
     .bind(row.tracked.next_check())
     .bind(&row.traceparent)
     .bind(&row.tracestate)
+    .bind(&row.parts)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -100,7 +106,7 @@ pub async fn save(conn: &mut PgConnection, row: &ClockRow) -> Result<(), sqlx::E
     sqlx::query(
         "UPDATE case_clocks SET status = $2, tracked = $3, due_at = $4, next_check_at = $5,
             case_breached = $6, completed_at = $7, working_days = $8, on_time = $9,
-            updated_at = now()
+            parts = $10, breached_office_id = $11, updated_at = now()
          WHERE case_id = $1",
     )
     .bind(row.case_id)
@@ -112,6 +118,8 @@ pub async fn save(conn: &mut PgConnection, row: &ClockRow) -> Result<(), sqlx::E
     .bind(row.completed_at)
     .bind(row.working_days)
     .bind(row.on_time)
+    .bind(&row.parts)
+    .bind(&row.breached_office_id)
     .execute(&mut *conn)
     .await?;
     Ok(())

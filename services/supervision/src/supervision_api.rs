@@ -153,11 +153,16 @@ struct StatRow {
     overdue: i64,
 }
 
+/// The office a case counts for in the statistics: the one its whole-case breach was raised
+/// against (for a 多地联办 case, the office of the part that held it up), else the responsible
+/// office — the figures per office follow the alerts.
+const OFFICE_OF_CASE: &str = "coalesce(breached_office_id, responsible_office_id)";
+
 /// The grouping expression for `group_by` (a fixed list: nothing from the caller reaches SQL).
 fn group_expression(group_by: &str) -> Option<&'static str> {
     match group_by.trim() {
         "" | "matter" => Some("matter_code"),
-        "office" => Some("responsible_office_id"),
+        "office" => Some(OFFICE_OF_CASE),
         "scope" => Some("scope"),
         "mode" => Some("mode"),
         "month" => Some("to_char(accepted_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')"),
@@ -256,7 +261,7 @@ impl SupervisionService for Supervision {
              FROM case_clocks
              WHERE ($1::timestamptz IS NULL OR accepted_at >= $1)
                AND ($2::timestamptz IS NULL OR accepted_at < $2)
-               AND ($3::text IS NULL OR responsible_office_id = $3)
+               AND ($3::text IS NULL OR {OFFICE_OF_CASE} = $3)
              GROUP BY 1 ORDER BY 1"
         );
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;

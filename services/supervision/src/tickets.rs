@@ -65,7 +65,8 @@ pub struct NewTicket<'a> {
     pub case_id: Uuid,
     /// Its number.
     pub case_number: &'a str,
-    /// The responsible office the ticket is assigned to.
+    /// The office the ticket is assigned to: the one complained of, or the one holding the
+    /// case up when it breached.
     pub office_id: &'a str,
     /// `breach` or `complaint`.
     pub reason: &'static str,

@@ -3,6 +3,7 @@
 //! JetStream on 127.0.0.1:4222, or `TONGBAN_TEST_DATABASE_URL` / `TONGBAN_TEST_NATS_URL`).
 
 mod deadlines;
+mod joint;
 
 /// What every test returns: any error fails it with its Debug form.
 type TestResult = Result<(), Box<dyn std::error::Error>>;

@@ -1,0 +1,305 @@
+//! 督办 of a 多地联办 case (issue 7): the case keeps one clock, but a warning or breach goes to the
+//! office holding the case up at that moment — the office of its first open part — not to the
+//! first part's office once that part is approved. 户口迁移（工作调动） from 银川 to 五台: 五台's
+//! 迁入地审批 (QR) is approved at once, 银川's 迁出地办理迁出 (QC) is left alone until the case is
+//! overdue; the breach, its event, the 13710 ticket and the per-office statistics name 银川.
+//! Days pass by moving the environment's clock, never by waiting.
+
+use std::time::Duration;
+
+use prost::Message as _;
+use tongban_e2e::{
+    Authed, WINDOW, assignment_until, catalog, intake, joint_request, passing_checklist, review,
+};
+use tongban_proto::common::v1::{Decision, PartState};
+use tongban_proto::events::v1::Event;
+use tongban_proto::events::v1::event::Body;
+use tongban_proto::review::v1::{AssignmentState, ClaimCaseRequest, DecideCaseRequest};
+use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
+use tongban_proto::supervision::v1::{
+    Alert, AlertKind, GetStatisticsRequest, ListAlertsRequest, ListTicketsRequest,
+    SupervisionLevel, TicketState,
+};
+use tongban_runtime::auth::Role;
+use tongban_runtime::convert::datetime;
+use tongban_testkit::{Bearer, TestEnv, channel, eventually};
+
+use crate::TestResult;
+
+type Intake = tongban_intake::Application;
+type Review = tongban_review::Application;
+type Supervision = tongban_supervision::Application;
+
+/// 户口迁移（工作调动）: 迁入地审批 (QR), then 迁出地办理迁出 (QC); 10 working days promised.
+const GZDD: &str = "GA-HJ-QY-GZDD";
+/// The applicant's home: 银川市兴庆区 (迁出地).
+const HOME: &str = "640104";
+/// Where the applicant moves to: 五台县 (迁入地).
+const DESTINATION: &str = "140922";
+/// 五台县公安局 (county level): 迁入地审批, the first part — the case's responsible office.
+const WUTAI_GONGAN: &str = "140922-gongan";
+/// 银川市公安局 (city level): 迁出地办理迁出, the second part.
+const YINCHUAN_GONGAN: &str = "640100-gongan";
+/// Durable consumer of the case events in the supervision service.
+const CASE_CONSUMER: &str = "supervision-case-events";
+/// Bound for events to travel and the evaluation loop to tick.
+const PROPAGATION: Duration = Duration::from_secs(60);
+
+fn supervision(port: u16, token: &str) -> SupervisionServiceClient<Authed> {
+    SupervisionServiceClient::with_interceptor(channel(port), Bearer::new(token))
+}
+
+/// The alerts of `case_id` the caller sees.
+async fn alerts_of(
+    client: &SupervisionServiceClient<Authed>,
+    case_id: &str,
+) -> Result<Vec<Alert>, tonic::Status> {
+    let listed = client
+        .clone()
+        .list_alerts(ListAlertsRequest::default())
+        .await?
+        .into_inner();
+    Ok(listed
+        .alerts
+        .into_iter()
+        .filter(|a| a.case_id == case_id)
+        .collect())
+}
+
+/// Waits for an alert of `kind` for `stage` of the case ("" for the whole case).
+async fn alert(
+    client: &SupervisionServiceClient<Authed>,
+    case_id: &str,
+    kind: AlertKind,
+    stage: &str,
+) -> Result<Alert, String> {
+    eventually(PROPAGATION, || async {
+        alerts_of(client, case_id)
+            .await
+            .ok()?
+            .into_iter()
+            .find(|a| a.kind() == kind && a.stage == stage)
+    })
+    .await
+    .map_err(|e| format!("{kind:?} for stage {stage:?} of the case: {e}"))
+}
+
+/// Every event of `case_id` on the test's stream, in order.
+async fn events_of(env: &TestEnv, case_id: &str) -> Result<Vec<Event>, Box<dyn std::error::Error>> {
+    let jetstream = async_nats::jetstream::new(env.nats().clone());
+    let mut stream = jetstream.get_stream(env.stream()).await?;
+    let state = stream.info().await?.state.clone();
+    let mut events = Vec::new();
+    if state.messages == 0 {
+        return Ok(events);
+    }
+    for sequence in state.first_sequence..=state.last_sequence {
+        let raw = stream.get_raw_message(sequence).await?;
+        let event = Event::decode(raw.payload.as_ref())?;
+        if event.case_id == case_id {
+            events.push(event);
+        }
+    }
+    Ok(events)
+}
+
+/// Waits until the stream holds the step that started 银川's part and the supervision service
+/// has handled (committed and acknowledged) every case event, that one included: from then on
+/// its copy of the parts shows QR approved and QC open.
+async fn supervision_saw_qc_start(env: &TestEnv, case_id: &str) -> Result<(), String> {
+    eventually(PROPAGATION, || async {
+        let events = events_of(env, case_id).await.ok()?;
+        let started = events.iter().any(|e| {
+            matches!(
+                &e.body,
+                Some(Body::CasePartUpdated(u)) if u.part.as_ref().is_some_and(|p| {
+                    p.part_code == "QC" && p.state() == PartState::Routed
+                })
+            )
+        });
+        if !started {
+            return None;
+        }
+        let jetstream = async_nats::jetstream::new(env.nats().clone());
+        let stream = jetstream.get_stream(env.stream()).await.ok()?;
+        let mut consumer: async_nats::jetstream::consumer::PullConsumer =
+            stream.get_consumer(CASE_CONSUMER).await.ok()?;
+        let info = consumer.info().await.ok()?;
+        (info.num_pending == 0 && info.num_ack_pending == 0).then_some(())
+    })
+    .await
+    .map_err(|e| format!("supervision handles the start of QC: {e}"))
+}
+
+/// 迁入地 QR approved promptly, 迁出地 QC left alone: the case's breach, its event and its 13710
+/// ticket name 银川市公安局 (at city level), not 五台县公安局, the first part's office; the
+/// figures per office count the overdue case for 银川.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let review_svc = env.spawn::<Review>().await?;
+    let watcher = env.spawn::<Supervision>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let supervisor = supervision(watcher.port(), &env.mint(Role::Supervisor, WINDOW));
+    let wutai_view = supervision(watcher.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
+    let yinchuan_view = supervision(watcher.port(), &env.mint(Role::Reviewer, YINCHUAN_GONGAN));
+    let mut catalog = catalog(intake_svc.port(), &clerk);
+    let qr_office = review(review_svc.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
+    let qc_office = review(
+        review_svc.port(),
+        &env.mint(Role::Reviewer, YINCHUAN_GONGAN),
+    );
+
+    let request = joint_request(&mut catalog, "sv-joint-1", GZDD, HOME, DESTINATION).await?;
+    let accepted = intake(intake_svc.port(), &clerk)
+        .submit_case(request)
+        .await?
+        .into_inner();
+    let case_id = accepted.case_id.clone();
+    assert_eq!(accepted.responsible_office_id, WUTAI_GONGAN);
+    let due = datetime(accepted.due_at.as_ref()).ok_or("SubmitCase returns due_at")?;
+
+    // The one-day 受理 stage is within its last working day at once: while 五台's QR is the open
+    // part, its warning goes to 五台.
+    let accept_warning = alert(&supervisor, &case_id, AlertKind::Warning, "accept").await?;
+    assert_eq!(accept_warning.office_id, WUTAI_GONGAN, "{accept_warning:?}");
+
+    // 五台 approves 迁入 at once; 银川's 迁出 starts and is left alone.
+    assignment_until(&qr_office, &case_id, "五台 lists QR as ROUTED", |a| {
+        a.state() == AssignmentState::Routed
+    })
+    .await?;
+    qr_office
+        .clone()
+        .claim_case(ClaimCaseRequest {
+            case_id: case_id.clone(),
+        })
+        .await?;
+    qr_office
+        .clone()
+        .decide_case(DecideCaseRequest {
+            case_id: case_id.clone(),
+            decision: Decision::Approve.into(),
+            reason: "符合迁入条件，准予迁入 / approved".to_owned(),
+            checklist: passing_checklist(&mut catalog, GZDD, Some("QR")).await?,
+        })
+        .await?;
+    assignment_until(&qc_office, &case_id, "银川's QC becomes ROUTED", |a| {
+        a.state() == AssignmentState::Routed
+    })
+    .await?;
+    supervision_saw_qc_start(&env, &case_id).await?;
+
+    // Overdue: the whole case breaches while 银川 holds it.
+    env.clock().set(due + chrono::TimeDelta::hours(1));
+    let breach = alert(&supervisor, &case_id, AlertKind::Breach, "").await?;
+    assert_eq!(breach.office_id, YINCHUAN_GONGAN, "{breach:?}");
+    assert_eq!(breach.level(), SupervisionLevel::City, "{breach:?}");
+    assert_eq!(datetime(breach.due_at.as_ref()), Some(due));
+    // The stages still open breach with it, against the same office.
+    let breaches: Vec<Alert> = alerts_of(&supervisor, &case_id)
+        .await?
+        .into_iter()
+        .filter(|a| a.kind() == AlertKind::Breach)
+        .collect();
+    assert!(
+        breaches.iter().all(|a| a.office_id == YINCHUAN_GONGAN),
+        "every breach names 银川: {breaches:?}"
+    );
+
+    // The 13710 ticket is 银川's, at city level.
+    let ticket = eventually(PROPAGATION, || async {
+        supervisor
+            .clone()
+            .list_tickets(ListTicketsRequest::default())
+            .await
+            .ok()?
+            .into_inner()
+            .tickets
+            .into_iter()
+            .find(|t| t.case_id == case_id && t.reason == "breach")
+    })
+    .await
+    .map_err(|e| format!("a breach ticket: {e}"))?;
+    assert_eq!(ticket.office_id, YINCHUAN_GONGAN, "{ticket:?}");
+    assert_eq!(ticket.level(), SupervisionLevel::City);
+    assert_eq!(ticket.state(), TicketState::Open);
+
+    // Each office sees what is its own: 银川 the ticket and the breach, 五台 neither.
+    let theirs = yinchuan_view
+        .clone()
+        .list_tickets(ListTicketsRequest::default())
+        .await?
+        .into_inner();
+    assert!(
+        theirs
+            .tickets
+            .iter()
+            .any(|t| t.ticket_id == ticket.ticket_id),
+        "银川 sees its ticket: {theirs:?}"
+    );
+    let wutai_tickets = wutai_view
+        .clone()
+        .list_tickets(ListTicketsRequest::default())
+        .await?
+        .into_inner();
+    assert!(
+        wutai_tickets.tickets.is_empty(),
+        "五台 has no ticket: {wutai_tickets:?}"
+    );
+    let wutai_alerts = alerts_of(&wutai_view, &case_id).await?;
+    assert!(
+        wutai_alerts.iter().all(|a| a.kind() == AlertKind::Warning),
+        "五台 has no breach of the case: {wutai_alerts:?}"
+    );
+
+    // The figures per office follow the alerts: the overdue case counts for 银川.
+    let stats = supervisor
+        .clone()
+        .get_statistics(GetStatisticsRequest {
+            group_by: "office".to_owned(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let row = stats
+        .rows
+        .iter()
+        .find(|r| r.key == YINCHUAN_GONGAN)
+        .ok_or_else(|| format!("statistics for 银川: {stats:?}"))?;
+    assert_eq!((row.total, row.open, row.overdue), (1, 1, 1), "{row:?}");
+    assert!(
+        stats
+            .rows
+            .iter()
+            .all(|r| r.key != WUTAI_GONGAN || r.overdue == 0),
+        "no overdue case for 五台: {stats:?}"
+    );
+
+    // On the stream (the outbox flushed by a graceful stop): the breach and the ticket name
+    // 银川, once.
+    watcher.stop().await?;
+    let events = events_of(&env, &case_id).await?;
+    let case_breaches: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.body {
+            Some(Body::DeadlineBreached(b)) if b.stage.is_empty() => Some(b.office_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(case_breaches, [YINCHUAN_GONGAN], "{events:?}");
+    let opened: Vec<(&str, &str)> = events
+        .iter()
+        .filter_map(|e| match &e.body {
+            Some(Body::TicketOpened(t)) => Some((t.office_id.as_str(), t.level.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(opened, [(YINCHUAN_GONGAN, "city")], "{events:?}");
+
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
