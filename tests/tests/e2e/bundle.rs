@@ -1,7 +1,7 @@
 //! 一件事一次办 end to end: one submission with the union of the members' materials opens one
 //! linked case per member, each routed to its own office; a shared material missing is asked
 //! for once; the bundle's status follows its members at the window, at an office and at the
-//! 12345 hotline.
+//! 12345 hotline, a withdrawn member not counting unless every member is withdrawn.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,8 +11,12 @@ use tongban_e2e::{
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{GetBundleRequest, GetMatterRequest, Matter};
-use tongban_proto::common::v1::{BundleStatus, CaseStatus, Decision, Mode};
-use tongban_proto::intake::v1::{Bundle, GetCaseRequest, ListCasesRequest, SupplementCaseRequest};
+use tongban_proto::common::v1::{
+    BundleMember, BundleStatus, BundleSummary, CaseStatus, Decision, Mode,
+};
+use tongban_proto::intake::v1::{
+    Bundle, GetCaseRequest, ListCasesRequest, SupplementCaseRequest, WithdrawCaseRequest,
+};
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
     AssignmentState, ClaimCaseRequest, DecideCaseRequest, RequestSupplementRequest,
@@ -566,6 +570,206 @@ async fn bundle_partly_denied() -> TestResult {
     .await?;
 
     hotline_svc.stop().await?;
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
+
+/// The status of member `matter_code` in a bundle summary, `Unspecified` when it is not listed.
+fn member_status(summary: &BundleSummary, matter_code: &str) -> CaseStatus {
+    summary
+        .members
+        .iter()
+        .find(|m| m.matter_code == matter_code)
+        .map_or(CaseStatus::Unspecified, BundleMember::status)
+}
+
+/// 退休一件事 with one member withdrawn at the window: the withdrawn member does not count, so once
+/// the others are approved the bundle is COMPLETED at the window and at an office, the withdrawn
+/// member shown WITHDRAWN; a bundle whose every member is withdrawn is WITHDRAWN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_member_withdrawal_and_status() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let review_svc = env.spawn::<Review>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut catalog = catalog(intake_svc.port(), &clerk);
+    let mut window = intake(intake_svc.port(), &clerk);
+    let withdraw = |case_id: &str| WithdrawCaseRequest {
+        case_id: case_id.to_owned(),
+        reason: "申请人暂不办理该事项 / the applicant no longer applies".to_owned(),
+    };
+
+    let (request, definition) =
+        bundle_request(&mut catalog, "retire-withdraw", RETIREMENT, HOME).await?;
+    let bundle = window.submit_bundle(request).await?.into_inner();
+    let opened: Vec<&str> = bundle
+        .cases
+        .iter()
+        .map(|c| c.matter_code.as_str())
+        .collect();
+    assert_eq!(opened, definition.matter_codes, "one case per member");
+    assert!(
+        opened.len() >= 3,
+        "退休一件事 has three members: {opened:?}"
+    );
+    let inboxes = offices(&env, review_svc.port(), &bundle);
+    for case in &bundle.cases {
+        let inbox = office(&inboxes, &case.responsible_office_id)?;
+        assignment_until(
+            &inbox,
+            &case.case_id,
+            &format!(
+                "{} reaches {}",
+                case.matter_code, case.responsible_office_id
+            ),
+            |a| a.state() == AssignmentState::Routed,
+        )
+        .await?;
+    }
+
+    // The window withdraws the second member; the others are still being handled.
+    let gone = &bundle.cases[1];
+    let withdrawn = window
+        .withdraw_case(withdraw(&gone.case_id))
+        .await?
+        .into_inner();
+    assert_eq!(withdrawn.status(), CaseStatus::Withdrawn);
+    let midway = bundle_until(
+        &window,
+        &bundle.bundle_id,
+        "the window: the member WITHDRAWN",
+        |b| {
+            b.cases
+                .get(1)
+                .is_some_and(|c| c.status() == CaseStatus::Withdrawn)
+        },
+    )
+    .await?;
+    assert_eq!(midway.status(), BundleStatus::InProgress);
+    let gone_office = office(&inboxes, &gone.responsible_office_id)?;
+    assignment_until(
+        &gone_office,
+        &gone.case_id,
+        "the withdrawn member's office: WITHDRAWN",
+        |a| a.state() == AssignmentState::Withdrawn,
+    )
+    .await?;
+
+    // Every other member is approved at its office.
+    for case in bundle.cases.iter().filter(|c| c.case_id != gone.case_id) {
+        let mut inbox = office(&inboxes, &case.responsible_office_id)?;
+        inbox
+            .claim_case(ClaimCaseRequest {
+                case_id: case.case_id.clone(),
+            })
+            .await?;
+        let checklist = passing_checklist(&mut catalog, &case.matter_code, None).await?;
+        inbox
+            .decide_case(DecideCaseRequest {
+                case_id: case.case_id.clone(),
+                decision: Decision::Approve.into(),
+                reason: "符合条件，准予办理 / approved".to_owned(),
+                checklist,
+            })
+            .await?;
+    }
+
+    // The window: COMPLETED, the withdrawn member WITHDRAWN and undecided.
+    let done = bundle_until(&window, &bundle.bundle_id, "the window: COMPLETED", |b| {
+        b.status() == BundleStatus::Completed
+    })
+    .await?;
+    for case in &done.cases {
+        if case.case_id == gone.case_id {
+            assert_eq!(case.status(), CaseStatus::Withdrawn, "{case:?}");
+            assert_eq!(case.decision(), Decision::Unspecified, "{case:?}");
+        } else {
+            assert!(
+                matches!(case.status(), CaseStatus::Approved | CaseStatus::Completed),
+                "{}: {:?}",
+                case.matter_code,
+                case.status()
+            );
+        }
+    }
+    let member = case_until(
+        &window,
+        &gone.case_id,
+        "the withdrawn member shows its bundle COMPLETED",
+        |c| {
+            c.bundle
+                .as_ref()
+                .is_some_and(|b| b.status() == BundleStatus::Completed)
+        },
+    )
+    .await?;
+    let summary = member.bundle.as_ref().ok_or("the member's bundle")?;
+    assert_eq!(
+        member_status(summary, &gone.matter_code),
+        CaseStatus::Withdrawn
+    );
+
+    // An office of an approved member sees the same.
+    let kept = &bundle.cases[0];
+    let kept_office = office(&inboxes, &kept.responsible_office_id)?;
+    let seen = assignment_until(&kept_office, &kept.case_id, "an office: COMPLETED", |a| {
+        a.bundle
+            .as_ref()
+            .is_some_and(|b| b.status() == BundleStatus::Completed)
+    })
+    .await?;
+    let summary = seen.bundle.as_ref().ok_or("the assignment's bundle")?;
+    assert_eq!(
+        member_status(summary, &gone.matter_code),
+        CaseStatus::Withdrawn,
+        "{summary:?}"
+    );
+
+    // A second 退休一件事, every member withdrawn: WITHDRAWN, not before the last one.
+    let (request, _) =
+        bundle_request(&mut catalog, "retire-withdraw-all", RETIREMENT, HOME).await?;
+    let all = window.submit_bundle(request).await?.into_inner();
+    assert_ne!(all.bundle_id, bundle.bundle_id);
+    let last = all
+        .cases
+        .len()
+        .checked_sub(1)
+        .ok_or("the second bundle has members")?;
+    for (i, case) in all.cases.iter().enumerate() {
+        window.withdraw_case(withdraw(&case.case_id)).await?;
+        let now = bundle_until(
+            &window,
+            &all.bundle_id,
+            &format!("member {i} of the second bundle WITHDRAWN"),
+            |b| {
+                b.cases
+                    .get(i)
+                    .is_some_and(|c| c.status() == CaseStatus::Withdrawn)
+            },
+        )
+        .await?;
+        let expected = if i == last {
+            BundleStatus::Withdrawn
+        } else {
+            BundleStatus::InProgress
+        };
+        assert_eq!(now.status(), expected, "after member {i} withdrawn");
+    }
+    let first = &all.cases[0];
+    let first_office = review(
+        review_svc.port(),
+        &env.mint(Role::Reviewer, &first.responsible_office_id),
+    );
+    assignment_until(&first_office, &first.case_id, "an office: WITHDRAWN", |a| {
+        a.state() == AssignmentState::Withdrawn
+            && a.bundle
+                .as_ref()
+                .is_some_and(|b| b.status() == BundleStatus::Withdrawn)
+    })
+    .await?;
+
     review_svc.stop().await?;
     intake_svc.stop().await?;
     env.cleanup().await?;

@@ -1,20 +1,25 @@
 //! 多地联办 (MODE_JOINT) end to end: a case split into parts, one per responsible office; parts in
 //! order and in parallel; a denial of one part ending the case; each office seeing only its own
-//! part; and the refusals of bad joint input.
+//! part; a withdrawal closing every part; the 延长 allowance counted over the case; and the
+//! refusals of bad joint input.
 
 use std::collections::BTreeSet;
 
+use prost_types::Timestamp;
 use tongban_e2e::{
-    Authed, WINDOW, assignment_until, case_until, catalog, intake, joint_request,
-    passing_checklist, presented, review,
+    Authed, WINDOW, assignment_until, case_until, catalog, hotline, hotline_until, intake,
+    joint_request, passing_checklist, presented, review, unmasked_personal_data,
 };
-use tongban_proto::catalog::v1::GetMatterRequest;
+use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
 use tongban_proto::common::v1::{CasePart, CaseStatus, Decision, Mode, PartState, Scope};
-use tongban_proto::intake::v1::{ListCasesRequest, SubmitBundleRequest, SupplementCaseRequest};
+use tongban_proto::intake::v1::{
+    ListCasesRequest, SubmitBundleRequest, SupplementCaseRequest, WithdrawCaseRequest,
+};
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
-    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest,
-    ListAssignmentsRequest, RequestSupplementRequest,
+    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, ExtendDeadlineRequest,
+    GetAssignmentRequest, ListAssignmentsRequest, RequestSupplementRequest,
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
@@ -25,6 +30,7 @@ use crate::TestResult;
 
 type Intake = tongban_intake::Application;
 type Review = tongban_review::Application;
+type Hotline = tongban_hotline::Application;
 
 /// 户口迁移（工作调动）: 迁入地审批 (QR), then 迁出地办理迁出 (QC).
 const GZDD: &str = "GA-HJ-QY-GZDD";
@@ -735,6 +741,294 @@ async fn joint_and_bundle_bad_input() -> TestResult {
         .cases;
     assert!(cases.is_empty(), "no case opened: {cases:?}");
 
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
+
+/// The 10 working days 行政许可法 Art. 42 allows at most; GJJ-ZY-JX sets no allowance of its own
+/// (CatalogService.GetMatter does not show one), so the domain default applies.
+const EXTENSION_ALLOWANCE: u32 = 10;
+
+/// The due moment `working_days` working days after `start`, as the catalog computes it.
+async fn due_after(
+    catalog: &mut CatalogServiceClient<Authed>,
+    start: Timestamp,
+    working_days: u32,
+) -> Result<Timestamp, Box<dyn std::error::Error>> {
+    let due = catalog
+        .compute_due_date(ComputeDueDateRequest {
+            start_time: Some(start),
+            working_days,
+        })
+        .await?
+        .into_inner()
+        .due_time
+        .ok_or("ComputeDueDate answers a due_time")?;
+    Ok(due)
+}
+
+/// 撤回 of a 多地联办 case: the window withdraws a 户口迁移 whose 迁入地审批 is claimed and whose
+/// 迁出 still waits. Every part ends WITHDRAWN at the window, in both offices' inboxes and at the
+/// 12345 hotline, and neither office can act on its part any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joint_withdrawal_closes_every_part() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let review_svc = env.spawn::<Review>().await?;
+    let hotline_svc = env.spawn::<Hotline>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut catalog = catalog(intake_svc.port(), &clerk);
+    let mut window = intake(intake_svc.port(), &clerk);
+    let mut qr_office = review(review_svc.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
+    let mut qc_office = review(
+        review_svc.port(),
+        &env.mint(Role::Reviewer, YINCHUAN_GONGAN),
+    );
+    let calls = hotline(hotline_svc.port(), &env.mint(Role::Hotline, "12345"));
+
+    let request = joint_request(&mut catalog, "joint-withdraw", GZDD, HOME, DESTINATION).await?;
+    let accepted = window.submit_case(request).await?.into_inner();
+    let case_id = accepted.case_id.clone();
+
+    // 五台 claims 迁入地审批 while 银川's 迁出 waits for it.
+    assignment_until(&qr_office, &case_id, "QR is ROUTED", |a| {
+        a.state() == AssignmentState::Routed
+    })
+    .await?;
+    assignment_until(&qc_office, &case_id, "QC is WAITING", |a| {
+        a.state() == AssignmentState::Waiting
+    })
+    .await?;
+    qr_office.claim_case(claim(&case_id)).await?;
+    let claimed = case_until(&window, &case_id, "the window sees QR claimed", |c| {
+        c.status() == CaseStatus::Claimed && state_of(&c.parts, "QR") == PartState::Claimed
+    })
+    .await?;
+    assert_eq!(state_of(&claimed.parts, "QC"), PartState::Waiting);
+
+    // The window withdraws the case: both parts end with it.
+    let reason = "申请人工作调动取消，不再迁移户口";
+    let withdrawn = window
+        .withdraw_case(WithdrawCaseRequest {
+            case_id: case_id.clone(),
+            reason: reason.to_owned(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(withdrawn.status(), CaseStatus::Withdrawn);
+    for code in ["QR", "QC"] {
+        assert_eq!(
+            state_of(&withdrawn.parts, code),
+            PartState::Withdrawn,
+            "part {code}: {:?}",
+            withdrawn.parts
+        );
+    }
+    let shown = case_until(&window, &case_id, "GetCase shows the case withdrawn", |c| {
+        c.status() == CaseStatus::Withdrawn
+    })
+    .await?;
+    assert_eq!(shown.parts.len(), 2, "{:?}", shown.parts);
+    assert!(
+        shown
+            .parts
+            .iter()
+            .all(|p| p.state() == PartState::Withdrawn),
+        "{:?}",
+        shown.parts
+    );
+    assert_eq!(shown.decision(), Decision::Unspecified);
+
+    // Each office's part is WITHDRAWN, the one that was claimed and the one that waited.
+    for (office, code) in [(&qr_office, "QR"), (&qc_office, "QC")] {
+        let seen = assignment_until(
+            office,
+            &case_id,
+            &format!("{code} becomes WITHDRAWN"),
+            |a| a.state() == AssignmentState::Withdrawn,
+        )
+        .await?;
+        assert_eq!(seen.part_code, code);
+        assert_eq!(seen.case_status(), CaseStatus::Withdrawn, "{seen:?}");
+        assert!(seen.waiting_for.is_empty(), "{seen:?}");
+        assert_eq!(seen.decision(), Decision::Unspecified);
+    }
+
+    // Neither office can act on its part any more.
+    let qr_points = passing_checklist(&mut catalog, GZDD, Some("QR")).await?;
+    let qc_points = passing_checklist(&mut catalog, GZDD, Some("QC")).await?;
+    let refusals = [
+        (
+            "QR decided",
+            qr_office.decide_case(approve(&case_id, qr_points)).await,
+        ),
+        (
+            "QR 补正",
+            qr_office
+                .request_supplement(RequestSupplementRequest {
+                    case_id: case_id.clone(),
+                    items: vec!["SFZ".to_owned()],
+                    reason: "请补充身份证 / please add the ID card".to_owned(),
+                })
+                .await,
+        ),
+        ("QC claimed", qc_office.claim_case(claim(&case_id)).await),
+        (
+            "QC decided",
+            qc_office.decide_case(approve(&case_id, qc_points)).await,
+        ),
+    ];
+    for (what, answer) in refusals {
+        let refused = answer.err().ok_or(format!("{what} after the withdrawal"))?;
+        assert_eq!(
+            refused.code(),
+            Code::FailedPrecondition,
+            "{what}: {refused:?}"
+        );
+    }
+
+    // The 12345 hotline shows the case and both parts withdrawn, masked.
+    let view = hotline_until(
+        &calls,
+        &accepted.case_number,
+        "the hotline sees every part withdrawn",
+        |v| {
+            v.status() == CaseStatus::Withdrawn
+                && v.parts.len() == 2
+                && v.parts.iter().all(|p| p.state() == PartState::Withdrawn)
+        },
+    )
+    .await?;
+    let codes: BTreeSet<&str> = view.parts.iter().map(|p| p.part_code.as_str()).collect();
+    assert_eq!(codes, BTreeSet::from(["QC", "QR"]));
+    assert_eq!(
+        unmasked_personal_data(&format!("{view:?}")),
+        None,
+        "the hotline view is masked"
+    );
+
+    hotline_svc.stop().await?;
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
+
+/// 延长 (行政许可法 Art. 42) on a 多地联办 case is the case's: with both 住房公积金 parts under review,
+/// each part's office head may extend, but together at most the allowance. The window's due
+/// moment moves by exactly the working days granted; a reviewer may not extend at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joint_extension_is_counted_over_the_case() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let review_svc = env.spawn::<Review>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut catalog = catalog(intake_svc.port(), &clerk);
+    let mut window = intake(intake_svc.port(), &clerk);
+    let mut zr_office = review(review_svc.port(), &env.mint(Role::Reviewer, XINZHOU_GJJ));
+    let mut zc_office = review(review_svc.port(), &env.mint(Role::Reviewer, YINCHUAN_GJJ));
+    let mut zr_head = review(review_svc.port(), &env.mint(Role::OfficeHead, XINZHOU_GJJ));
+    let mut zc_head = review(review_svc.port(), &env.mint(Role::OfficeHead, YINCHUAN_GJJ));
+
+    let request = joint_request(&mut catalog, "joint-extend", GJJ, HOME, DESTINATION).await?;
+    let accepted = window.submit_case(request).await?.into_inner();
+    let case_id = accepted.case_id.clone();
+    let for_case = |days: u32| ExtendDeadlineRequest {
+        case_id: case_id.clone(),
+        working_days: days,
+        reason: "需要向原缴存地核实缴存记录 / the contribution record is being verified".to_owned(),
+    };
+
+    // Both parts are under review at once.
+    for (office, code) in [(&zr_office, "ZR"), (&zc_office, "ZC")] {
+        assignment_until(office, &case_id, &format!("{code} is ROUTED"), |a| {
+            a.state() == AssignmentState::Routed
+        })
+        .await?;
+    }
+    zr_office.claim_case(claim(&case_id)).await?;
+    zc_office.claim_case(claim(&case_id)).await?;
+
+    // The promised limit counts from acceptance.
+    let promised = catalog
+        .get_matter(GetMatterRequest {
+            code: GJJ.to_owned(),
+        })
+        .await?
+        .into_inner()
+        .promised_limit_days;
+    let accepted_at = accepted.accepted_at.ok_or("accepted_at")?;
+    let due = due_after(&mut catalog, accepted_at, promised).await?;
+    assert_eq!(accepted.due_at, Some(due), "due after the promised limit");
+
+    // A reviewer cannot extend, not even within the allowance.
+    let refused = zr_office
+        .extend_deadline(for_case(6))
+        .await
+        .err()
+        .ok_or("a reviewer cannot extend")?;
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+
+    // 转入地's head extends by 6 working days: the window's due moment follows.
+    zr_head.extend_deadline(for_case(6)).await?;
+    let six = due_after(&mut catalog, accepted_at, promised + 6).await?;
+    assert!(six.seconds > due.seconds, "{six:?} after {due:?}");
+    case_until(
+        &window,
+        &case_id,
+        "the window's due moment moves by 6",
+        |c| c.due_at == Some(six),
+    )
+    .await?;
+
+    // 转出地's head asks for 5 more: 6 + 5 is over the case's allowance, and the refusal names
+    // it. (Nothing is granted: the 4 below would be refused after 6 + 5.)
+    let refused = zc_head
+        .extend_deadline(for_case(5))
+        .await
+        .err()
+        .ok_or("6 + 5 working days are over the allowance")?;
+    assert!(
+        refused_naming(
+            &refused,
+            Code::FailedPrecondition,
+            &format!("{EXTENSION_ALLOWANCE} 个工作日")
+        ) || refused_naming(
+            &refused,
+            Code::FailedPrecondition,
+            &format!("{EXTENSION_ALLOWANCE} working days")
+        ),
+        "refused naming the allowance of {EXTENSION_ALLOWANCE} working days: {refused:?}"
+    );
+
+    // 4 more fill the allowance exactly: the due moment moves by the 10 working days granted.
+    zc_head.extend_deadline(for_case(4)).await?;
+    let ten = due_after(&mut catalog, accepted_at, promised + EXTENSION_ALLOWANCE).await?;
+    let extended = case_until(
+        &window,
+        &case_id,
+        "the window's due moment moves by 6 + 4",
+        |c| c.due_at == Some(ten),
+    )
+    .await?;
+    assert_eq!(extended.status(), CaseStatus::Claimed);
+
+    // The allowance is spent for every part's office.
+    for (head, who) in [(&mut zr_head, XINZHOU_GJJ), (&mut zc_head, YINCHUAN_GJJ)] {
+        let refused = head
+            .extend_deadline(for_case(1))
+            .await
+            .err()
+            .ok_or(format!("{who}: the allowance is spent"))?;
+        assert_eq!(
+            refused.code(),
+            Code::FailedPrecondition,
+            "{who}: {refused:?}"
+        );
+    }
+
+    review_svc.stop().await?;
     intake_svc.stop().await?;
     env.cleanup().await?;
     Ok(())
