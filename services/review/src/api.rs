@@ -10,7 +10,6 @@ use serde_json::json;
 use tongban_domain::case::{self, CaseCommand, CaseEvent, Decision};
 use tongban_domain::i18n::{Lang, Localized};
 use tongban_domain::review::{ChecklistEntry, check_decision, check_part_decision};
-use tongban_domain::timeline::{TimelineContext, describe};
 use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::review::v1::review_service_server::ReviewService;
@@ -148,24 +147,23 @@ impl ReviewService for Review {
                     },
                 };
                 // The office's own row of the case (a 多地联办 part changed elsewhere also moves the
-                // case status shown on it).
-                let view = match pool.acquire().await {
-                    Ok(mut conn) => match repo::get(&mut conn, case_id, &office, false).await {
-                        Ok(Some(row)) => view::assignment(&mut conn, &reference, &row)
-                            .await
-                            .map(Some),
-                        Ok(None) => Ok(None),
+                // case status shown on it) and its rows of the case's bundle members (their
+                // bundle status follows).
+                let views = match pool.acquire().await {
+                    Ok(mut conn) => match repo::touched_by(&mut conn, case_id, &office).await {
+                        Ok(rows) => view::assignments(&mut conn, &reference, &rows).await,
                         Err(err) => Err(err),
                     },
                     Err(err) => Err(err),
                 };
-                match view {
-                    Ok(Some(assignment)) => {
-                        if tx.send(Ok(assignment)).await.is_err() {
-                            return;
+                match views {
+                    Ok(views) => {
+                        for assignment in views {
+                            if tx.send(Ok(assignment)).await.is_err() {
+                                return;
+                            }
                         }
                     }
-                    Ok(_) => {}
                     Err(err) => {
                         let _ = tx.send(Err(status::internal(lang, &err))).await;
                         return;
@@ -527,7 +525,7 @@ impl Review {
             )
             .await
             .map_err(|e| status::internal(lang, &e))?;
-            log_step(&self.state, &row, step);
+            log_step(&row, step);
         }
         tongban_store::audit(
             tx,
@@ -560,18 +558,14 @@ fn stage_of(command: &CaseCommand) -> &'static str {
     }
 }
 
-pub(crate) fn log_step(state: &State, row: &AssignmentRow, step: CaseEvent) {
-    let office_name = state
-        .reference
-        .directory
-        .office(&row.office_id)
-        .map_or(row.office_id.as_str(), |o| o.name.as_str());
-    let text = describe(
-        step,
-        TimelineContext {
-            office_name,
-            detail: row.decision_reason.as_deref().unwrap_or_default(),
-        },
+pub(crate) fn log_step(row: &AssignmentRow, step: CaseEvent) {
+    // Reasons and 补正 items are free text a reviewer typed: they stay out of the log (they may
+    // hold personal data); the timeline users see carries them.
+    tracing::info!(
+        case_number = %row.case_number,
+        office = %row.office_id,
+        part = %row.part_code,
+        step = step.subject_suffix(),
+        "review step"
     );
-    tracing::info!(case_number = %row.case_number, step = %text.en, "review step");
 }

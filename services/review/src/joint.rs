@@ -253,7 +253,7 @@ pub(crate) async fn act(
         )
         .await
         .map_err(|e| status::internal(lang, &e))?;
-        log_step(state, &rows[acting], *step);
+        log_step(&rows[acting], *step);
     }
     let row = &rows[acting];
     tongban_store::audit(

@@ -327,6 +327,26 @@ pub async fn by_bundles(
     .await
 }
 
+/// An office's rows that a change to `case_id` shows on: the office's own row of the case, and
+/// its rows of the other members of the case's 一件事 bundle (their bundle status follows).
+pub async fn touched_by(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    office_id: &str,
+) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM assignments
+         WHERE office_id = $2 AND (case_id = $1 OR bundle_id IN (
+             SELECT bundle_id FROM assignments WHERE case_id = $1 AND bundle_id IS NOT NULL))
+         ORDER BY routed_at, case_number"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(case_id)
+        .bind(office_id)
+        .fetch_all(conn)
+        .await
+}
+
 /// An office's assignments, oldest first, optionally only some states.
 pub async fn list(
     conn: &mut PgConnection,

@@ -12,6 +12,7 @@ mod joint;
 mod logistics;
 mod platform;
 mod review;
+mod watch;
 
 /// What every test returns: any error fails it with its Debug form.
 type TestResult = Result<(), Box<dyn std::error::Error>>;
