@@ -258,20 +258,21 @@ joint_demo() {
   tb --token "$CLERK" window show "$number"
 }
 
-# bundle_demo: 一件事一次办 — 出生一件事 (YJS-CS) for an applicant of 五台 (home 140922): the
-# union of the members' materials is presented once (SFZ, JHZ, HKB, CSZM … each once) and one
-# case is opened per member matter, each routed on its own; the bundle's status is derived from
-# its members. Resubmitting with the same idempotency key returns the same bundle.
+# bundle_demo: 一件事一次办 — 出生一件事 (YJS-CS) at the 五台 window for a family whose 户籍 is in
+# 银川 (home 640104): the union of the members' materials is presented once (SFZ, JHZ, HKB, CSZM
+# … each once) and one case is opened per member matter, each routed on its own to the 银川
+# office of its department (跨省通办); the bundle's status is derived from its members.
+# Resubmitting with the same idempotency key returns the same bundle.
 bundle_demo() {
   local key out bundle first weijian
-  weijian=$(tb token mint --role reviewer --office 140922-weijian --user 审批-140922-weijian)
+  weijian=$(tb token mint --role reviewer --office 640100-weijian --user 审批-640100-weijian)
   say "一件事：出生一件事的成员事项与合并材料 / the birth bundle: members and merged materials"
   tb --token "$CLERK" catalog bundle YJS-CS
 
   say "一件事：窗口一次受理，每个成员事项各自成件 / one submission, one case per member"
   key="demo-yjs-cs-$(date +%s)-$$"
   local args=(window bundle submit --window "$WINDOW" --bundle YJS-CS --mode online
-    --name 王小明 --id-number "$ID_NUMBER" --phone "$PHONE" --home 140922
+    --name 王小明 --id-number "$ID_NUMBER" --phone "$PHONE" --home 640104
     --material "SFZ:electronic:$SCAN:2" --material "JHZ:electronic:$SCAN:1"
     --material "HKB:electronic:$SCAN:2" --material "CSZM:electronic:$SCAN:1"
     --material "QFDJB:electronic:$SCAN:1" --material "JMCBB:electronic:$SCAN:1"

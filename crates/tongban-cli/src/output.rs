@@ -173,6 +173,8 @@ pub enum Label {
     BundleCode,
     BundleNumber,
     BundleStatus,
+    /// The status of the case as a whole, beside an office's own inbox state.
+    WholeCaseStatus,
     BundleAccepted,
     Members,
     MemberMatters,
@@ -310,6 +312,7 @@ impl Label {
             BundleCode => ("一件事编码", "Bundle code"),
             BundleNumber => ("一件事编号", "Bundle number"),
             BundleStatus => ("一件事状态", "Bundle status"),
+            WholeCaseStatus => ("办件状态", "Case status"),
             BundleAccepted => ("一件事已受理", "Bundle accepted"),
             Members => ("成员办件", "Member cases"),
             MemberMatters => ("成员事项", "Member matters"),

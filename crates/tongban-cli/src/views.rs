@@ -576,7 +576,10 @@ pub fn assignment_with(lang: Lang, a: &Assignment, matter: Option<&Matter>) -> S
         )
         .add(t(lang, Label::State), assignment_state(lang, a.state))
         .add_nonempty(t(lang, Label::WaitingFor), a.waiting_for.join(sep))
-        .add(t(lang, Label::Status), case_status(lang, a.case_status))
+        .add(
+            t(lang, Label::WholeCaseStatus),
+            case_status(lang, a.case_status),
+        )
         .add(t(lang, Label::Scope), scope(lang, a.scope))
         .add(t(lang, Label::Mode), mode(lang, a.mode))
         .add(t(lang, Label::Office), &a.office_id)
