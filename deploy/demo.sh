@@ -3,7 +3,8 @@
 # remotely — 跨省通办 to 银川, 全省通办 to 太原, 区域通办 to 鄂尔多斯 — each claimed and approved by
 # a reviewer of the responsible office through the CLI, then read back by the 12345 hotline;
 # a 多地联办 户口迁移 handled in turn by 五台 (迁入地) and 银川 (迁出地); and a 一件事 (出生一件事)
-# submitted once, opening one case per member matter.
+# submitted once, opening one case per member matter (the members needing the 出生医学证明 are
+# routed once its member is approved).
 # Expects the services running (deploy/up.sh starts them, then runs this).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -259,10 +260,12 @@ joint_demo() {
 }
 
 # bundle_demo: 一件事一次办 — 出生一件事 (YJS-CS) at the 五台 window for a family whose 户籍 is in
-# 银川 (home 640104): the union of the members' materials is presented once (SFZ, JHZ, HKB, CSZM
-# … each once) and one case is opened per member matter, each routed on its own to the 银川
+# 银川 (home 640104): the union of the members' materials is presented once (SFZ, JHZ, HKB …
+# each once) and one case is opened per member matter, each routed on its own to the 银川
 # office of its department (跨省通办); the bundle's status is derived from its members.
-# Resubmitting with the same idempotency key returns the same bundle.
+# Resubmitting with the same idempotency key returns the same bundle. The 出生医学证明 (CSZM) is
+# not presented: the member 出生医学证明首次签发 issues it, so 生育登记, 出生登记 and 医保参保 wait,
+# submitted but not routed, until 银川市卫健委 approves it; then they are routed, carrying it.
 bundle_demo() {
   local key out bundle first weijian
   weijian=$(tb token mint --role reviewer --office 640100-weijian --user 审批-640100-weijian)
@@ -274,8 +277,7 @@ bundle_demo() {
   local args=(window bundle submit --window "$WINDOW" --bundle YJS-CS --mode online
     --name 王小明 --id-number "$ID_NUMBER" --phone "$PHONE" --home 640104
     --material "SFZ:electronic:$SCAN:2" --material "JHZ:electronic:$SCAN:1"
-    --material "HKB:electronic:$SCAN:2" --material "CSZM:electronic:$SCAN:1"
-    --material "QFDJB:electronic:$SCAN:1" --material "JMCBB:electronic:$SCAN:1"
+    --material "HKB:electronic:$SCAN:2" --material "QFDJB:electronic:$SCAN:1" --material "JMCBB:electronic:$SCAN:1"
     --material "ZP:electronic:$SCAN:1" --delivery window --idempotency-key "$key")
   tb --token "$CLERK" "${args[@]}"
   # The same key again is the same bundle (idempotent): read its number from the JSON answer.
@@ -288,6 +290,18 @@ bundle_demo() {
   say "一件事：属地部门只见本部门办件，其余成员仅见事项与状态 / an office sees its own member only"
   await_inbox "$weijian" "$first"
   tb --token "$weijian" office show "$first"
+
+  say "一件事：卫健委签发出生医学证明（认领并准予）/ 银川 weijian approves the birth certificate"
+  tb --token "$weijian" office claim "$first" >/dev/null
+  tb --token "$weijian" office decide "$first" --approve --reason "医疗机构出生记录核实无误，准予签发" \
+    --check-all-pass
+
+  say "一件事：等待出生医学证明的成员已受理并分派 / the members that waited are now routed"
+  for _ in $(seq 1 50); do
+    if ! tb --token "$CLERK" --json window bundle show "$bundle" | grep -q 'CASE_STATUS_SUBMITTED'; then break; fi
+    sleep 0.2
+  done
+  tb --token "$CLERK" window bundle show "$bundle"
 }
 
 certificate_demo

@@ -14,7 +14,8 @@ QR; ClaimCase by 640100-gongan is FAILED_PRECONDITION; 140922-gongan claims and 
 QR's review points; then 640100-gongan claims and approves QC; GetCase shows the case
 COMPLETED with both parts approved.
 
-一件事 (bundles): ListBundles has YJS-CS with each material once; SubmitBundle with the union of
+一件事 (bundles): ListBundles has YJS-CS with each material once; GetBundleNotice answers with the
+one-time notice text and every member's office; SubmitBundle with the union of
 required materials opens one case per member (idempotent on its key); GetBundle by number shows
 the members and the derived status; GetCase of a member carries the bundle.
 
@@ -552,6 +553,30 @@ def run_bundle(checks: Checks, apis: dict, clerk: str, bound: float) -> None:
     checks.check(
         "YJS-CS: window pick-up allowed for every member",
         common.DELIVERY_METHOD_WINDOW_PICKUP in definition.delivery_methods,
+    )
+
+    step("CatalogService.GetBundleNotice: YJS-CS at the window, one-time notice with every member")
+    notice = call(
+        "GetBundleNotice",
+        catalog_api.GetBundleNotice,
+        catalog.GetBundleNoticeRequest(bundle_code=code, window_office_id=WINDOW, home_division=home),
+        clerk,
+    )
+    checks.check("bundle notice: printable text (zh, en)", bool(notice.text and notice.text_en))
+    checks.equal(
+        "bundle notice: every member, in order",
+        [m.matter_code for m in notice.members],
+        list(definition.matter_codes),
+    )
+    checks.check(
+        "bundle notice: every member routed to an office",
+        all(m.responsible_office_id and not m.refusal for m in notice.members),
+        str([(m.matter_code, m.responsible_office_id, m.refusal) for m in notice.members]),
+    )
+    checks.equal(
+        "bundle notice: a shared material listed once in the text",
+        notice.text.count(f"({shared[0].material.code}) — "),
+        1,
     )
 
     step("IntakeService.SubmitBundle: YJS-CS, home 140922, the required materials once")

@@ -5,8 +5,9 @@ use chrono::{DateTime, FixedOffset};
 use clap::Subcommand;
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{
-    ComputeDueDateRequest, GetBundleRequest, GetMatterRequest, GetNoticeRequest,
-    ListBundlesRequest, ListMattersRequest, ListOfficesRequest, ResolveRouteRequest,
+    ComputeDueDateRequest, GetBundleNoticeRequest, GetBundleRequest, GetMatterRequest,
+    GetNoticeRequest, ListBundlesRequest, ListMattersRequest, ListOfficesRequest,
+    ResolveRouteRequest,
 };
 use tongban_proto::common::v1::{Mode, Scope};
 
@@ -38,6 +39,23 @@ pub enum CatalogCommand {
     /// 一次性告知清单 / the one-time notice for a window and an applicant's locality.
     Notice {
         /// 事项编码 / matter code.
+        code: String,
+        /// 受理窗口部门编号 / window office id.
+        #[arg(long)]
+        window: String,
+        /// 申请人户籍/属地区划代码 / applicant's home division (GB/T 2260).
+        #[arg(long)]
+        home: String,
+        /// 办理模式：joint 时列出每个联办环节的办理地、机构与顺序 / mode; `joint` lists every part.
+        #[arg(long, value_enum)]
+        mode: Option<ModeArg>,
+        /// 迁入/转入地区划代码（多地联办）/ destination division (joint handling).
+        #[arg(long)]
+        destination: Option<String>,
+    },
+    /// 一件事一次性告知清单：合并材料与各事项去向 / the one-time notice of a bundle (一件事).
+    BundleNotice {
+        /// 一件事编码 / bundle code (e.g. YJS-CS).
         code: String,
         /// 受理窗口部门编号 / window office id.
         #[arg(long)]
@@ -124,19 +142,36 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .into_inner();
             ctx.emit(json::matter(&m), || views::matter(lang, &m));
         }
-        CatalogCommand::Notice { code, window, home } => {
+        CatalogCommand::Notice {
+            code,
+            window,
+            home,
+            mode,
+            destination,
+        } => {
             let request = GetNoticeRequest {
                 matter_code: code,
                 window_office_id: window,
                 home_division: home,
+                mode: mode.map_or(Mode::Unspecified, Mode::from) as i32,
+                destination_division: destination.unwrap_or_default(),
             };
             let n = client.get_notice(request).await.map_err(rpc)?.into_inner();
-            ctx.emit(json::notice(&n), || {
-                let mut text = lang.pick_text(&n.text, &n.text_en).to_owned();
-                if !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                text
+            ctx.emit(json::notice(&n), || notice_text(lang, &n.text, &n.text_en));
+        }
+        CatalogCommand::BundleNotice { code, window, home } => {
+            let request = GetBundleNoticeRequest {
+                bundle_code: code,
+                window_office_id: window,
+                home_division: home,
+            };
+            let n = client
+                .get_bundle_notice(request)
+                .await
+                .map_err(rpc)?
+                .into_inner();
+            ctx.emit(json::bundle_notice(&n), || {
+                notice_text(lang, &n.text, &n.text_en)
             });
         }
         CatalogCommand::Offices {
@@ -265,6 +300,15 @@ async fn matter_names(ctx: &Ctx, client: &mut CatalogServiceClient<Conn>) -> Mat
         |_| MatterNames::default(),
         |r| MatterNames::from_matters(&r.into_inner().matters),
     )
+}
+
+/// A notice's printable text in the caller's language, ending with a newline.
+fn notice_text(lang: Lang, zh: &str, en: &str) -> String {
+    let mut text = lang.pick_text(zh, en).to_owned();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
 }
 
 fn due_view(

@@ -5,8 +5,8 @@
 use prost_types::Timestamp;
 use serde_json::{Value, json};
 use tongban_proto::catalog::v1::{
-    BundleDefinition, ComputeDueDateResponse, ListBundlesResponse, ListMattersResponse, Material,
-    Matter, Notice, Office, ResolveRouteResponse,
+    BundleDefinition, BundleNotice, ComputeDueDateResponse, ListBundlesResponse,
+    ListMattersResponse, Material, Matter, Notice, Office, ResolveRouteResponse,
 };
 use tongban_proto::common::v1::{
     BundleStatus, BundleSummary, CasePart, CaseStatus, ChecklistItem, Decision, Delivery,
@@ -162,7 +162,26 @@ pub fn notice(n: &Notice) -> Value {
         "window_office": n.window_office.as_ref().map(office),
         "responsible_office": n.responsible_office.as_ref().map(office),
         "scope": enum_name!(Scope, n.scope), "agreement_id": n.agreement_id,
-        "text": n.text, "text_en": n.text_en,
+        "parts": parts(&n.parts), "text": n.text, "text_en": n.text_en,
+    })
+}
+
+/// 一次性告知清单 of a 一件事: the bundle, the window, where each member goes.
+pub fn bundle_notice(n: &BundleNotice) -> Value {
+    json!({
+        "bundle": n.bundle.as_ref().map(bundle_definition),
+        "window_office": n.window_office.as_ref().map(office),
+        "members": n.members.iter().map(|m| json!({
+            "matter_code": m.matter_code, "matter_name": m.matter_name,
+            "matter_name_en": m.matter_name_en, "scope": enum_name!(Scope, m.scope),
+            "responsible_office_id": m.responsible_office_id,
+            "responsible_office": m.responsible_office.as_ref().map(office),
+            "agreement_id": m.agreement_id, "refusal": m.refusal, "refusal_en": m.refusal_en,
+            "promised_limit_days": m.promised_limit_days, "fee_fen": m.fee_fen,
+        })).collect::<Vec<_>>(),
+        "total_fee_fen": n.total_fee_fen,
+        "longest_promised_limit_days": n.longest_promised_limit_days,
+        "catalog_version": n.catalog_version, "text": n.text, "text_en": n.text_en,
     })
 }
 
@@ -367,5 +386,55 @@ mod tests {
         assert_eq!(v["status"], "BUNDLE_STATUS_IN_PROGRESS");
         assert_eq!(v["idempotency_key"], "k-1");
         assert_eq!(v["cases"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn notices_carry_parts_and_member_routes() {
+        use tongban_proto::catalog::v1::BundleMemberRoute;
+        let n = Notice {
+            scope: Scope::CrossProvince as i32,
+            parts: vec![CasePart {
+                part_code: "QR".into(),
+                office_id: "140922-gongan".into(),
+                state: PartState::Routed as i32,
+                ..Default::default()
+            }],
+            text: "一次性告知清单".into(),
+            ..Default::default()
+        };
+        let v = notice(&n);
+        assert_eq!(v["parts"][0]["office_id"], "140922-gongan");
+        assert_eq!(v["parts"][0]["state"], "PART_STATE_ROUTED");
+        assert_eq!(v["text"], "一次性告知清单");
+
+        let b = BundleNotice {
+            members: vec![
+                BundleMemberRoute {
+                    matter_code: "WJ-SY-DJ".into(),
+                    scope: Scope::CrossProvince as i32,
+                    responsible_office_id: "640100-weijian".into(),
+                    promised_limit_days: 3,
+                    ..Default::default()
+                },
+                BundleMemberRoute {
+                    matter_code: "RS-SBK-SL".into(),
+                    refusal: "不能通办".into(),
+                    fee_fen: 500,
+                    ..Default::default()
+                },
+            ],
+            total_fee_fen: 500,
+            longest_promised_limit_days: 10,
+            ..Default::default()
+        };
+        let v = bundle_notice(&b);
+        assert_eq!(v["bundle"], Value::Null);
+        assert_eq!(v["members"][0]["scope"], "SCOPE_CROSS_PROVINCE");
+        assert_eq!(v["members"][0]["responsible_office_id"], "640100-weijian");
+        assert_eq!(v["members"][0]["promised_limit_days"], 3);
+        assert_eq!(v["members"][1]["scope"], "SCOPE_UNSPECIFIED");
+        assert_eq!(v["members"][1]["refusal"], "不能通办");
+        assert_eq!(v["total_fee_fen"], 500);
+        assert_eq!(v["longest_promised_limit_days"], 10);
     }
 }

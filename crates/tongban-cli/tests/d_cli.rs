@@ -374,6 +374,31 @@ mod fake {
                 Err(Status::not_found("没有该一件事"))
             }
         }
+        async fn get_bundle_notice(
+            &self,
+            request: Request<GetBundleNoticeRequest>,
+        ) -> Result<Response<BundleNotice>, Status> {
+            self.note(&request);
+            let req = request.into_inner();
+            if req.bundle_code != "YJS-CS" {
+                return Err(Status::not_found("没有该一件事"));
+            }
+            // The text names what was asked, so the test sees the request arrive whole.
+            let asked = format!("{} {}", req.window_office_id, req.home_division);
+            Ok(Response::new(BundleNotice {
+                bundle: Some(birth()),
+                members: vec![BundleMemberRoute {
+                    matter_code: "WJ-SY-DJ".into(),
+                    responsible_office_id: "640100-weijian".into(),
+                    promised_limit_days: 3,
+                    ..Default::default()
+                }],
+                text: format!("一次性告知清单（一件事一次办）\n{asked}"),
+                text_en: format!("One-time notice (one application, several matters)\n{asked}"),
+                longest_promised_limit_days: 3,
+                ..Default::default()
+            }))
+        }
     }
 
     /// 出生一件事 with two members sharing the ID card.
@@ -526,5 +551,77 @@ async fn bundles_list_each_material_once_with_the_members_needing_it() {
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains("NOT_FOUND"), "{err}");
+    server.abort();
+}
+
+#[tokio::test]
+async fn bundle_notice_prints_the_text_in_the_callers_language() {
+    use tongban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let incoming = futures::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| stream);
+        Some((accepted, listener))
+    });
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(CatalogServiceServer::new(fake::Catalog(
+                fake::Seen::default(),
+            )))
+            .serve_with_incoming(incoming),
+    );
+    let cli = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::from(tongban());
+        cmd.args(args).args(["--intake", &url]);
+        async move { cmd.output().await.unwrap() }
+    };
+    let args = [
+        "catalog",
+        "bundle-notice",
+        "YJS-CS",
+        "--window",
+        "140922-zwfw",
+        "--home",
+        "640104",
+    ];
+
+    let o = cli(&args).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "一次性告知清单（一件事一次办）\n140922-zwfw 640104\n"
+    );
+
+    let mut en = args.to_vec();
+    en.extend(["--lang", "en"]);
+    let o = cli(&en).await;
+    assert!(
+        stdout(&o).starts_with("One-time notice (one application, several matters)"),
+        "{}",
+        stdout(&o)
+    );
+
+    let mut json = vec!["--json"];
+    json.extend(args);
+    let o = cli(&json).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["bundle"]["code"], "YJS-CS");
+    assert_eq!(v["members"][0]["responsible_office_id"], "640100-weijian");
+    assert_eq!(v["longest_promised_limit_days"], 3);
+
+    let o = cli(&[
+        "catalog",
+        "bundle-notice",
+        "YJS-XX",
+        "--window",
+        "w",
+        "--home",
+        "1",
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("NOT_FOUND"), "{}", stderr(&o));
     server.abort();
 }

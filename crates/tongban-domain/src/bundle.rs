@@ -2,8 +2,13 @@
 //! loaded from `deploy/catalog/bundles.toml`; a bundle's materials are the union of its
 //! members' (a material several members need is asked for once, by its code), and a bundle's
 //! status is derived from its member cases.
+//!
+//! A member may provide what others need (`[[bundle.provides]]`): its result is a material
+//! other members list (出生医学证明 for 出生登记). The applicant is not asked for it; the members
+//! that list it wait for the provider ([`prerequisites`]) and carry its result once it is
+//! approved.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -29,16 +34,44 @@ pub struct Bundle {
     pub description: String,
     /// Member matter codes, in order.
     pub matters: Vec<String>,
+    /// What members provide to the others (their results other members list as materials).
+    pub provides: Vec<Provision>,
+}
+
+impl Bundle {
+    /// The member that provides `material`, if one does.
+    pub fn provider_of(&self, material: &str) -> Option<&str> {
+        self.provides
+            .iter()
+            .find(|p| p.material == material)
+            .map(|p| p.matter.as_str())
+    }
+}
+
+/// 前序事项出具: a member whose result is a material other members of the bundle list, so the
+/// applicant is not asked for it and those members wait for this one (出生医学证明首次签发
+/// provides CSZM to 出生登记).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provision {
+    /// The providing member's matter code.
+    pub matter: String,
+    /// The material code its result stands for in the other members' lists.
+    pub material: String,
 }
 
 /// A material of a bundle, asked for once and needed by the listed members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BundleMaterial {
     /// The material as the first member listing it defines it; `required` when any member
-    /// requires it, `paper_original_required` when any member needs the paper original.
+    /// requires it (and no member provides it), `paper_original_required` when any member
+    /// needs the paper original.
     pub material: Material,
     /// Member matters that list the material.
     pub matter_codes: Vec<String>,
+    /// The member whose result this material is (由「…」出具): the applicant is not asked for
+    /// it, so `material.required` is false.
+    pub provided_by: Option<String>,
 }
 
 /// The bundle catalog, checked against the matter catalog.
@@ -49,8 +82,10 @@ pub struct Bundles {
 
 impl Bundles {
     /// Parses and checks `bundles.toml`: unique codes, at least two distinct existing member
-    /// matters, a mode (online or proxy) and a delivery method every member allows, and no
-    /// material whose paper original more than one member needs (there is only one original).
+    /// matters, a mode (online or proxy) and a delivery method every member allows, no
+    /// material whose paper original more than one member needs (there is only one original),
+    /// and provisions that hold (a member providing a material another member lists, each
+    /// material provided once, no member waiting for itself).
     ///
     /// # Errors
     /// [`DataError::Invalid`] naming the file, line, bundle and field.
@@ -119,7 +154,11 @@ impl Bundles {
                 name_en: b.name_en,
                 description: b.description,
                 matters: b.matters,
+                provides: b.provides,
             };
+            if let Err((zh, en)) = check_provides(catalog, &bundle) {
+                return Err(fail("provides", zh, en));
+            }
             if common_modes(catalog, &bundle).is_empty() {
                 return Err(fail(
                     "matters",
@@ -195,8 +234,129 @@ impl Bundles {
     }
 }
 
+/// The rules of a bundle's provisions: each names a member and a material at least one OTHER
+/// member lists; the provider does not require that material itself; a material is provided
+/// by one member at most; and no member waits, through what it needs, for itself.
+///
+/// # Errors
+/// The broken rule, in Chinese and English.
+fn check_provides(catalog: &Catalog, bundle: &Bundle) -> Result<(), (String, String)> {
+    for (i, p) in bundle.provides.iter().enumerate() {
+        let (matter, material) = (&p.matter, &p.material);
+        if !bundle.matters.contains(matter) {
+            return Err((
+                format!("出具材料 {material} 的事项 {matter} 不是本一件事的成员"),
+                format!("{matter}, providing {material}, is not a member of the bundle"),
+            ));
+        }
+        let provider = catalog.matter(matter);
+        if provider
+            .and_then(|m| m.material(material))
+            .is_some_and(|m| m.required)
+        {
+            return Err((
+                format!("事项 {matter} 自身须提交材料 {material}，不能由其出具"),
+                format!("{matter} itself requires {material}, so it cannot provide it"),
+            ));
+        }
+        let listed_by_other = bundle.matters.iter().any(|other| {
+            other != matter
+                && catalog
+                    .matter(other)
+                    .is_some_and(|m| m.material(material).is_some())
+        });
+        if !listed_by_other {
+            return Err((
+                format!("没有其他成员事项列有事项 {matter} 出具的材料 {material}"),
+                format!("no other member lists {material}, which {matter} provides"),
+            ));
+        }
+        if let Some(first) = bundle.provides[..i]
+            .iter()
+            .find(|q| q.material == *material)
+        {
+            return Err((
+                format!(
+                    "材料 {material} 由 {} 和 {matter} 重复出具，只能由一个成员出具",
+                    first.matter
+                ),
+                format!(
+                    "{material} is provided by both {} and {matter}; one member at most",
+                    first.matter
+                ),
+            ));
+        }
+    }
+    if let Some(cycle) = dependency_cycle(catalog, bundle) {
+        return Err((
+            format!("成员事项相互等待，形成循环：{}", cycle.join(" → ")),
+            format!(
+                "members wait for each other in a cycle: {}",
+                cycle.join(" → ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A member that, through the members it waits for, waits for itself: the path from it back
+/// to it, when there is one.
+fn dependency_cycle(catalog: &Catalog, bundle: &Bundle) -> Option<Vec<String>> {
+    fn visit(
+        member: &str,
+        catalog: &Catalog,
+        bundle: &Bundle,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|m| m == member) {
+            let mut cycle = path[start..].to_vec();
+            cycle.push(member.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(member) {
+            return None;
+        }
+        path.push(member.to_owned());
+        for awaited in prerequisites(catalog, bundle, member) {
+            if let Some(cycle) = visit(&awaited, catalog, bundle, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(member.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    bundle
+        .matters
+        .iter()
+        .find_map(|m| visit(m, catalog, bundle, &mut Vec::new(), &mut done))
+}
+
+/// The members `member` waits for: those providing a material `member` lists (required or
+/// not), in the bundle's order. Empty for a member that can start at once.
+pub fn prerequisites(catalog: &Catalog, bundle: &Bundle, member: &str) -> Vec<String> {
+    let Some(matter) = catalog.matter(member) else {
+        return Vec::new();
+    };
+    bundle
+        .matters
+        .iter()
+        .filter(|provider| {
+            provider.as_str() != member
+                && bundle
+                    .provides
+                    .iter()
+                    .any(|p| &p.matter == *provider && matter.material(&p.material).is_some())
+        })
+        .cloned()
+        .collect()
+}
+
 /// The union of the members' materials, in member order: each material code once, required
-/// when any member requires it.
+/// when any member requires it — except a material a member provides, which the applicant is
+/// not asked for: it is kept in the list, not required, with its provider in `provided_by`.
 pub fn bundle_materials(catalog: &Catalog, bundle: &Bundle) -> Vec<BundleMaterial> {
     let mut out: Vec<BundleMaterial> = Vec::new();
     for matter in bundle.matters.iter().filter_map(|c| catalog.matter(c)) {
@@ -215,8 +375,15 @@ pub fn bundle_materials(catalog: &Catalog, bundle: &Bundle) -> Vec<BundleMateria
                 None => out.push(BundleMaterial {
                     material: material.clone(),
                     matter_codes: vec![matter.code.clone()],
+                    provided_by: None,
                 }),
             }
+        }
+    }
+    for m in &mut out {
+        if let Some(provider) = bundle.provider_of(&m.material.code) {
+            m.provided_by = Some(provider.to_owned());
+            m.material.required = false;
         }
     }
     out
@@ -374,4 +541,6 @@ struct RawBundle {
     name_en: String,
     description: String,
     matters: Vec<String>,
+    #[serde(default)]
+    provides: Vec<Provision>,
 }

@@ -495,7 +495,9 @@ fn bundles_route_from_wutai_and_ask_shared_materials_once() {
         shared("CSZM").matter_codes,
         ["WJ-SY-DJ", "GA-HJ-CSDJ", "YB-CB-CXJM"]
     );
-    assert!(shared("CSZM").material.required);
+    // The 出生医学证明 is the result of the first member: the applicant is not asked for it.
+    assert!(!shared("CSZM").material.required);
+    assert_eq!(shared("CSZM").provided_by.as_deref(), Some("WJ-CSYXZM-QF"));
     assert!(shared("CSZM").material.paper_original_required);
     assert!(shared("HKB").matter_codes.len() >= 3);
     assert!(shared("JHZ").matter_codes.len() >= 3);

@@ -103,6 +103,7 @@ async fn bundle_summary(
                 matter_code: m.matter_code,
                 matter_name: m.matter_name,
                 responsible_office_id: m.responsible_office_id,
+                waiting_for: Vec::new(),
             })
             .collect(),
     }))

@@ -1,14 +1,20 @@
 //! The steps SubmitCase and SubmitBundle share: routing (one office, or one per part for
 //! 多地联办), verifying presented e-certificates (两个免提交), the 一次性告知 refusal, the due
-//! moment, and accepting a case — its row, timeline, audit record and outbox events, written
+//! moment, and opening a case — its row, timeline, audit record and outbox events, written
 //! in the caller's transaction.
+//!
+//! Opening a case submits it and, unless it is a 一件事 member waiting for other members'
+//! results, accepts and routes it at once. A waiting member is accepted and routed later, when
+//! the members it waits for are approved ([`crate::bundles`]), through the same
+//! [`accept_row`] and [`record_steps`].
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use tongban_domain::calendar::{CalendarError, shanghai_date};
-use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus};
+use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus, TransitionError};
 use tongban_domain::case_number::CaseNumber;
-use tongban_domain::catalog::{Mode, Scope};
+use tongban_domain::catalog::{Matter, Mode, Scope};
+use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::{Lang, Localized};
 use tongban_domain::materials::{Form, Presented};
 use tongban_domain::reference::ReferenceData;
@@ -30,7 +36,7 @@ use crate::repo::{self, BundleRow, CaseRow, NewCase};
 use crate::validation::{MaterialIn, Submission};
 use crate::view::{self, Step};
 use crate::{State, certificates};
-use tongban_runtime::status::{internal_for as internal, internal_for as store_internal};
+use tongban_runtime::status::internal_for as internal;
 
 /// Where a case goes: one responsible office, or (多地联办) one office per part, the first of
 /// which is the case's responsible office.
@@ -44,6 +50,17 @@ pub(crate) struct Routed {
     pub parts: Vec<StoredPart>,
 }
 
+/// What routing needs to know about a case.
+pub(crate) struct RouteInput<'a> {
+    pub matter: &'a Matter,
+    pub mode: Mode,
+    pub window_office_id: &'a str,
+    /// 户籍地 (迁出地, 转出地).
+    pub home_division: &'a DivisionCode,
+    /// 迁入地 (转入地), when given.
+    pub destination_division: Option<&'a DivisionCode>,
+}
+
 /// Routes a checked submission: a 多地联办 case part by part (`resolve_parts`), any other case
 /// to its one office (`resolve_route`).
 ///
@@ -55,27 +72,52 @@ pub(crate) fn route(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Routed, RouteError> {
-    if sub.mode == Mode::Joint {
+    route_input(
+        reference,
+        &RouteInput {
+            matter: sub.matter,
+            mode: sub.mode,
+            window_office_id: &sub.window.id,
+            home_division: &sub.applicant.home_division,
+            destination_division: sub.destination_division.as_ref(),
+        },
+        today,
+        now,
+    )
+}
+
+/// Routes a case as [`route`] does, from what routing needs (a stored case's fields, when a
+/// waiting bundle member is accepted).
+///
+/// # Errors
+/// The routing refusal.
+pub(crate) fn route_input(
+    reference: &ReferenceData,
+    input: &RouteInput<'_>,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Routed, RouteError> {
+    if input.mode == Mode::Joint {
         let joint = resolve_parts(
             reference,
-            &sub.matter.code,
-            &sub.window.id,
-            &sub.applicant.home_division,
-            sub.destination_division.as_ref(),
+            &input.matter.code,
+            input.window_office_id,
+            input.home_division,
+            input.destination_division,
             today,
         )?;
         Ok(Routed {
             scope: joint.scope,
             responsible_office_id: joint.responsible_office_id.clone(),
             agreement_id: joint.agreement_id.clone(),
-            parts: parts::from_route(sub.matter, &joint, now),
+            parts: parts::from_route(input.matter, &joint, now),
         })
     } else {
         let single = resolve_route(
             reference,
-            &sub.matter.code,
-            &sub.window.id,
-            &sub.applicant.home_division,
+            &input.matter.code,
+            input.window_office_id,
+            input.home_division,
             today,
         )?;
         Ok(Routed {
@@ -213,22 +255,66 @@ pub(crate) struct Member<'a> {
     pub position: i32,
 }
 
-/// Everything about the acceptance besides the submission: where it goes and when it is due.
+/// When a new case is accepted.
+#[derive(Debug, Clone)]
+pub(crate) enum Start {
+    /// 受理 and 分派 at once; due at this moment.
+    Now { due_at: DateTime<Utc> },
+    /// 一件事: submitted only, accepted and routed once these members (matter codes) are
+    /// approved. The route is the one planned at submission; it is resolved again then.
+    After { waits_for: Vec<String> },
+}
+
+/// Everything about opening a case besides the submission: where it goes and when it starts.
 pub(crate) struct Acceptance<'a> {
     pub routed: &'a Routed,
     pub claims: &'a Claims,
     pub now: DateTime<Utc>,
-    pub due_at: DateTime<Utc>,
+    pub start: Start,
     /// Set for a member case of a 一件事 bundle.
     pub member: Option<Member<'a>>,
 }
 
-/// Creates the case: submitted → accepted → routed, each step on the timeline and in the outbox
-/// (with the trace context of the current span, which becomes the case's trace).
+/// Why a case step could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StepError {
+    /// The outbox or the timeline failed.
+    #[error("store")]
+    Store(#[from] tongban_store::StoreError),
+    /// A statement failed.
+    #[error("database")]
+    Database(#[from] sqlx::Error),
+    /// The case's state does not allow the step (it moved on meanwhile).
+    #[error(transparent)]
+    Illegal(#[from] TransitionError),
+}
+
+impl StepError {
+    /// The caller's error: FAILED_PRECONDITION for an illegal step, else an opaque INTERNAL.
+    pub(crate) fn status(self, lang: Lang) -> Status {
+        match self {
+            StepError::Illegal(err) => illegal(lang, &err),
+            other => internal(lang)(other),
+        }
+    }
+}
+
+impl From<StepError> for tongban_bus::HandleError {
+    fn from(err: StepError) -> Self {
+        match err {
+            StepError::Illegal(err) => tongban_bus::HandleError::Reject(err.to_string()),
+            other => tongban_bus::HandleError::Retry(Box::new(other)),
+        }
+    }
+}
+
+/// Opens the case: submitted, and (for [`Start::Now`]) accepted and routed at once, each step on
+/// the timeline and in the outbox (with the trace context of the current span, which becomes
+/// the case's trace).
 ///
 /// # Errors
 /// INTERNAL when the store fails; UNAVAILABLE when the day's case numbers are used up.
-pub(crate) async fn accept(
+pub(crate) async fn open(
     tx: &mut sqlx::PgConnection,
     state: &State,
     sub: &Submission<'_>,
@@ -239,7 +325,7 @@ pub(crate) async fn accept(
         routed,
         claims,
         now,
-        due_at,
+        start,
         member,
     } = acceptance;
     let reference = &*state.reference;
@@ -247,6 +333,7 @@ pub(crate) async fn accept(
     let case_id = Uuid::now_v7();
     let span = tracing::Span::current();
     let applicant = &sub.applicant;
+    let (submitted, events) = case::submit();
     let mut row = CaseRow {
         case_id,
         case_number: number.as_str().to_owned(),
@@ -254,7 +341,7 @@ pub(crate) async fn accept(
         matter_name: sub.matter.name.clone(),
         mode: sub.mode.as_str().to_owned(),
         scope: routed.scope.as_str().to_owned(),
-        status: String::new(),
+        status: submitted.as_str().to_owned(),
         window_office_id: sub.window.id.clone(),
         responsible_office_id: routed.responsible_office_id.clone(),
         agreement_id: routed.agreement_id.clone(),
@@ -264,34 +351,35 @@ pub(crate) async fn accept(
         home_division: applicant.home_division.as_str().to_owned(),
         materials: view::materials_json(&sub.materials),
         delivery_method: sub.delivery.method.as_str().to_owned(),
-        accepted_at: now,
+        submitted_at: now,
+        accepted_at: None,
         budget_days: i32::try_from(sub.matter.promised_limit_days).unwrap_or(i32::MAX),
-        due_at: Some(due_at),
+        due_at: None,
         decision: None,
         decision_reason: None,
         supplement_items: json!([]),
         supplement_reason: None,
         traceparent: tongban_telemetry::traceparent_of(&span).unwrap_or_default(),
         tracestate: None,
-        parts: parts::to_json(&routed.parts),
+        parts: parts::to_json(&[]),
         destination_division: sub
             .destination_division
             .as_ref()
             .map(|d| d.as_str().to_owned()),
         bundle_id: member.map(|m| m.bundle.bundle_id),
+        waits_for: Vec::new(),
     };
-    let aad = case_id.as_bytes();
-    let (mut status_now, steps) = case::submit();
-    let mut all_steps: Vec<(CaseEvent, CaseStatus)> =
-        steps.iter().map(|e| (*e, status_now)).collect();
-    for command in [CaseCommand::Accept, CaseCommand::Route] {
-        let (next, events) =
-            case::transition(status_now, &command).map_err(|e| illegal(lang, &e))?;
-        status_now = next;
-        all_steps.extend(events.iter().map(|e| (*e, next)));
+    let mut steps: Vec<(CaseEvent, CaseStatus)> =
+        events.into_iter().map(|e| (e, submitted)).collect();
+    match start {
+        Start::Now { due_at } => {
+            steps.extend(accept_row(&mut row, routed, now, due_at).map_err(|e| illegal(lang, &e))?);
+        }
+        Start::After { waits_for } => row.waits_for = waits_for,
     }
-    row.status = status_now.as_str().to_owned();
+    let aad = case_id.as_bytes();
     let address = sub.delivery.address.as_deref();
+    let address_sealed = address.map(|a| state.pii.seal(a, aad));
     repo::insert_case(
         tx,
         &NewCase {
@@ -301,7 +389,7 @@ pub(crate) async fn accept(
             id_number_digest: state.pii.digest("id-number", applicant.id_number.as_str()),
             phone_sealed: state.pii.seal(applicant.phone.as_str(), aad),
             phone_digest: state.pii.digest("phone", applicant.phone.as_str()),
-            address_sealed: address.map(|a| state.pii.seal(a, aad)),
+            address_sealed: address_sealed.clone(),
             created_by: &claims.user,
             bundle_position: member.map(|m| m.position),
         },
@@ -313,99 +401,227 @@ pub(crate) async fn accept(
         sub.matter.promised_limit_days,
         member.map(|m| m.bundle),
     );
-    // The holder of a result certificate, sealed for the deployment's services (events carry no
-    // personal data in clear).
-    summary.sealed_applicant = state.pii.seal(
-        &json!({"name": applicant.name.as_str(), "id_number": applicant.id_number.as_str()})
-            .to_string(),
-        aad,
+    seal_summary(
+        state,
+        &mut summary,
+        &row,
+        applicant.name.as_str(),
+        applicant.id_number.as_str(),
+        address_sealed,
     );
-    // 邮寄: the address travels sealed, for the logistics service to open.
-    summary.sealed_address = address.map(|a| state.pii.seal(a, aad)).unwrap_or_default();
-    for (event, status) in all_steps {
+    let submitted_body = ev::CaseSubmitted {
+        summary: Some(summary.clone()),
+        id_tail_digest: verification_digest(
+            &state.pii,
+            VerificationKind::IdTail,
+            &row.case_number,
+            applicant.id_number.tail6(),
+        ),
+        phone_tail_digest: verification_digest(
+            &state.pii,
+            VerificationKind::PhoneTail,
+            &row.case_number,
+            applicant.phone.tail4(),
+        ),
+    };
+    record_steps(
+        tx,
+        reference,
+        &row,
+        &steps,
+        &Recorded {
+            summary: &summary,
+            submitted: Some(submitted_body),
+            parts: &routed.parts,
+            member: member.map(|m| m.bundle),
+            actor: &claims.user,
+            at: now,
+        },
+    )
+    .await
+    .map_err(|e| e.status(lang))?;
+    if !row.waits_for.is_empty() {
+        let line = waiting_line(reference, &row, now);
+        repo::add_timeline(tx, row.case_id, &line)
+            .await
+            .map_err(internal(lang))?;
+    }
+    audit(tx, claims, "case.submit", &row, lang).await?;
+    Ok(row)
+}
+
+/// 受理 and 分派 of a submitted case `now`: the route, the acceptance moment and the due moment
+/// go on the row, which is left routed; returns the steps to record.
+///
+/// # Errors
+/// [`TransitionError`] when the case is no longer submitted.
+pub(crate) fn accept_row(
+    row: &mut CaseRow,
+    routed: &Routed,
+    now: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+) -> Result<Vec<(CaseEvent, CaseStatus)>, TransitionError> {
+    let mut status = row.status();
+    let mut steps = Vec::new();
+    for command in [CaseCommand::Accept, CaseCommand::Route] {
+        let (next, events) = case::transition(status, &command)?;
+        status = next;
+        steps.extend(events.iter().map(|e| (*e, next)));
+    }
+    row.status = status.as_str().to_owned();
+    row.scope = routed.scope.as_str().to_owned();
+    row.responsible_office_id = routed.responsible_office_id.clone();
+    row.agreement_id = routed.agreement_id.clone();
+    row.parts = parts::to_json(&routed.parts);
+    row.accepted_at = Some(now);
+    row.due_at = Some(due_at);
+    Ok(steps)
+}
+
+/// The summary's sealed fields: the holder of a result certificate, sealed for the
+/// deployment's services (events carry no personal data in clear), and for 邮寄 the address,
+/// sealed for the logistics service to open.
+pub(crate) fn seal_summary(
+    state: &State,
+    summary: &mut ev::CaseSummary,
+    row: &CaseRow,
+    name: &str,
+    id_number: &str,
+    address_sealed: Option<Vec<u8>>,
+) {
+    summary.sealed_applicant = state.pii.seal(
+        &json!({"name": name, "id_number": id_number}).to_string(),
+        row.case_id.as_bytes(),
+    );
+    summary.sealed_address = address_sealed.unwrap_or_default();
+}
+
+/// What [`record_steps`] publishes with each step.
+pub(crate) struct Recorded<'a> {
+    /// The case as every consumer needs to know it, after the steps.
+    pub summary: &'a ev::CaseSummary,
+    /// The body of `case.submitted`, when the steps include it.
+    pub submitted: Option<ev::CaseSubmitted>,
+    /// 多地联办: the parts of the case as routed (empty for a case of one office).
+    pub parts: &'a [StoredPart],
+    /// The bundle of a member case.
+    pub member: Option<&'a BundleRow>,
+    /// User from the token (or the service).
+    pub actor: &'a str,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Records the steps of opening or accepting a case: a timeline line and an outbox event each
+/// (submitted at the window with the bundle's line for a member, accepted at the window, routed
+/// at the responsible office with a line per part of a 多地联办 case).
+///
+/// # Errors
+/// [`StepError`] when the store fails.
+pub(crate) async fn record_steps(
+    tx: &mut sqlx::PgConnection,
+    reference: &ReferenceData,
+    row: &CaseRow,
+    steps: &[(CaseEvent, CaseStatus)],
+    recorded: &Recorded<'_>,
+) -> Result<(), StepError> {
+    let now = recorded.at;
+    for &(event, status) in steps {
         let (office, body) = match event {
             CaseEvent::Submitted => (
                 row.window_office_id.clone(),
-                Body::CaseSubmitted(ev::CaseSubmitted {
-                    summary: Some(summary.clone()),
-                    id_tail_digest: verification_digest(
-                        &state.pii,
-                        VerificationKind::IdTail,
-                        &row.case_number,
-                        applicant.id_number.tail6(),
-                    ),
-                    phone_tail_digest: verification_digest(
-                        &state.pii,
-                        VerificationKind::PhoneTail,
-                        &row.case_number,
-                        applicant.phone.tail4(),
-                    ),
-                }),
+                Body::CaseSubmitted(recorded.submitted.clone().unwrap_or_else(|| {
+                    ev::CaseSubmitted {
+                        summary: Some(recorded.summary.clone()),
+                        ..Default::default()
+                    }
+                })),
             ),
             CaseEvent::Accepted => (
                 row.window_office_id.clone(),
                 Body::CaseAccepted(ev::CaseAccepted {
-                    accepted_at: Some(timestamp(now)),
-                    due_at: Some(timestamp(due_at)),
+                    accepted_at: row.accepted_at.map(timestamp),
+                    due_at: row.due_at.map(timestamp),
                 }),
             ),
             _ => (
                 row.responsible_office_id.clone(),
                 Body::CaseRouted(ev::CaseRouted {
-                    summary: Some(summary.clone()),
+                    summary: Some(recorded.summary.clone()),
                 }),
             ),
         };
         view::record_step(
             tx,
             reference,
-            &row,
+            row,
             Step {
                 event,
                 status,
                 office_id: &office,
                 detail: "",
-                actor: &claims.user,
+                actor: recorded.actor,
                 at: now,
                 body,
             },
         )
-        .await
-        .map_err(store_internal(lang))?;
-        match (event, member) {
-            (CaseEvent::Submitted, Some(member)) => {
+        .await?;
+        match (event, recorded.member) {
+            (CaseEvent::Submitted, Some(bundle)) => {
                 let name_en = reference
                     .bundles
-                    .get(&member.bundle.bundle_code)
-                    .map_or(member.bundle.bundle_name.as_str(), |b| b.name_en.as_str());
+                    .get(&bundle.bundle_code)
+                    .map_or(bundle.bundle_name.as_str(), |b| b.name_en.as_str());
                 let line = TimelineLine {
                     at: now,
                     status: status.as_str().to_owned(),
                     description: format!(
                         "随「{}」一并申请（一件事编号 {}）",
-                        member.bundle.bundle_name, member.bundle.bundle_number
+                        bundle.bundle_name, bundle.bundle_number
                     ),
                     description_en: format!(
                         "Applied for with the bundle \"{name_en}\" ({})",
-                        member.bundle.bundle_number
+                        bundle.bundle_number
                     ),
                     office_id: row.window_office_id.clone(),
                 };
-                repo::add_timeline(tx, row.case_id, &line)
-                    .await
-                    .map_err(internal(lang))?;
+                repo::add_timeline(tx, row.case_id, &line).await?;
             }
             (CaseEvent::Routed, _) => {
                 // 多地联办: where each part went, and which wait for others.
-                for part in &routed.parts {
-                    view::add_part_line(tx, reference, &row, &routed.parts, part, status, now)
-                        .await
-                        .map_err(internal(lang))?;
+                for part in recorded.parts {
+                    view::add_part_line(tx, reference, row, recorded.parts, part, status, now)
+                        .await?;
                 }
             }
             _ => {}
         }
     }
-    audit(tx, claims, "case.submit", &row, lang).await?;
-    Ok(row)
+    Ok(())
+}
+
+/// The timeline line of a member that waits: which members it waits for.
+fn waiting_line(reference: &ReferenceData, row: &CaseRow, at: DateTime<Utc>) -> TimelineLine {
+    let awaited: Vec<(String, String)> = row
+        .waits_for
+        .iter()
+        .map(|code| {
+            reference.catalog.matter(code).map_or_else(
+                || (code.clone(), code.clone()),
+                |m| (m.name.clone(), m.name_en.clone()),
+            )
+        })
+        .collect();
+    let zh: Vec<&str> = awaited.iter().map(|(zh, _)| zh.as_str()).collect();
+    let en: Vec<String> = awaited.iter().map(|(_, en)| format!("\"{en}\"")).collect();
+    TimelineLine {
+        at,
+        status: row.status.clone(),
+        description: format!("待本件事成员「{}」准予后受理并分派", zh.join("」「")),
+        description_en: format!(
+            "Accepted and routed once bundle member {} is approved",
+            en.join(", ")
+        ),
+        office_id: row.window_office_id.clone(),
+    }
 }

@@ -1,39 +1,56 @@
 //! 一件事一次办 at the window: SubmitBundle opens one linked case per member matter from one
 //! submission (the union of the members' materials, each presented once), all or none, and
 //! GetBundle shows the bundle with its member cases and the status derived from them.
+//!
+//! A member that needs another member's result (出生登记 needs the 出生医学证明 that 出生医学证明
+//! 首次签发 issues) is only submitted with the bundle: it is accepted and routed, as SubmitCase
+//! would do it at that moment, once every member it waits for is approved, and carries their
+//! results; it is withdrawn when one of them is denied or withdrawn ([`member_decided`],
+//! [`withdraw_waiting`]).
 
 use chrono::{DateTime, Utc};
 use prost::Message as _;
+use serde_json::json;
+use sqlx::PgConnection;
+use tongban_bus::HandleError;
+use tongban_domain::bundle::{self as domain_bundle, prerequisites};
 use tongban_domain::calendar::shanghai_date;
+use tongban_domain::case::{self, CaseCommand, CaseEvent, Decision};
 use tongban_domain::case_number::CaseNumber;
-use tongban_domain::catalog::Matter;
+use tongban_domain::catalog::{Matter, Mode};
+use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::{Lang, Localized};
 use tongban_domain::materials::{MissingMaterial, check_materials};
 use tongban_domain::reference::ReferenceData;
+use tongban_proto::common::v1 as pb;
+use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1::{Bundle, GetBundleRequest, SubmitBundleRequest};
 use tongban_runtime::auth::{Role, authorize, caller_and_lang};
-use tongban_runtime::convert::timestamp;
+use tongban_runtime::convert::{materials_from_json, materials_to_json, timestamp};
 use tongban_runtime::status::{
     self, FieldViolation, PreconditionViolation, internal_for as internal,
 };
+use tongban_store::timeline::TimelineLine;
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use crate::State;
-use crate::accept::{self, Acceptance, Member, Routed};
+use crate::accept::{self, Acceptance, Member, Recorded, RouteInput, Routed, Start, StepError};
 use crate::intake_api::{hex, may_see_window, submits_at_own_window};
 use crate::repo::{self, BundleRow, CaseRow};
 use crate::validation::{BundleSubmission, MaterialIn, Submission, check_bundle};
-use crate::view;
+use crate::view::{self, Step};
+use crate::{SERVICE, State};
 
 fn bundle_not_found(lang: Lang) -> Status {
     status::not_found(lang, "该一件事", "bundle")
 }
 
 /// SubmitBundle: validates once, routes every member, checks the union of the required
-/// materials once, verifies each presented e-certificate once, and opens one case per member
-/// in one transaction. Idempotent on the window's key.
+/// materials once (a material a member provides is not asked for), verifies each presented
+/// e-certificate once, and opens one case per member in one transaction: accepted and routed
+/// at once, or only submitted for a member waiting for others' results. Idempotent on the
+/// window's key.
 pub(crate) async fn submit(
     state: &State,
     request: Request<SubmitBundleRequest>,
@@ -84,19 +101,22 @@ pub(crate) async fn submit(
         }
         routes.push(route);
     }
-    refusals.extend(material_refusals(&members, lang));
+    refusals.extend(material_refusals(&members, sub.bundle, lang));
     let routes: Vec<Routed> = match routes.into_iter().collect::<Result<Vec<_>, _>>() {
         Ok(routes) if refusals.is_empty() => routes,
         _ => return Err(accept::refused(lang, refusals)),
     };
-    let mut due = Vec::with_capacity(members.len());
+    // A member listing what another member provides waits for it; the others start now.
+    let mut starts = Vec::with_capacity(members.len());
     for member in &members {
-        due.push(accept::due_after(
-            reference,
-            now,
-            member.matter.promised_limit_days,
-            lang,
-        )?);
+        let waits_for = prerequisites(&reference.catalog, sub.bundle, &member.matter.code);
+        starts.push(if waits_for.is_empty() {
+            Start::Now {
+                due_at: accept::due_after(reference, now, member.matter.promised_limit_days, lang)?,
+            }
+        } else {
+            Start::After { waits_for }
+        });
     }
 
     let mut tx = state.pool.begin().await.map_err(internal(lang))?;
@@ -127,17 +147,22 @@ pub(crate) async fn submit(
         };
     }
     let mut rows = Vec::with_capacity(members.len());
-    for (position, ((member, routed), due_at)) in members.iter().zip(&routes).zip(due).enumerate() {
+    for (position, ((member, routed), start)) in members.iter().zip(&routes).zip(starts).enumerate()
+    {
         // Each member's steps are recorded under a span of its own, a child of SubmitBundle:
         // the bundle's submission is the root of every member case's trace.
+        let due_at = match &start {
+            Start::Now { due_at } => due_at.to_rfc3339(),
+            Start::After { .. } => String::new(),
+        };
         let span = tracing::info_span!(
             "AcceptBundleMember",
             tongban.case_number = tracing::field::Empty,
             tongban.matter_code = %member.matter.code,
             tongban.stage = "accept",
-            tongban.due_at = %due_at.to_rfc3339(),
+            tongban.due_at = %due_at,
         );
-        let row = accept::accept(
+        let row = accept::open(
             &mut tx,
             state,
             member,
@@ -145,7 +170,7 @@ pub(crate) async fn submit(
                 routed,
                 claims: &claims,
                 now,
-                due_at,
+                start,
                 member: Some(Member {
                     bundle: &bundle,
                     position: i32::try_from(position).unwrap_or(i32::MAX),
@@ -295,8 +320,12 @@ fn member_submissions<'r>(sub: &BundleSubmission<'r>) -> Vec<Submission<'r>> {
 }
 
 /// 一次性告知 of the bundle's materials: each missing material once, naming every member that
-/// needs it.
-fn material_refusals(members: &[Submission<'_>], lang: Lang) -> Vec<PreconditionViolation> {
+/// needs it. A material a member provides is not missing: the member needing it waits for it.
+fn material_refusals(
+    members: &[Submission<'_>],
+    bundle: &domain_bundle::Bundle,
+    lang: Lang,
+) -> Vec<PreconditionViolation> {
     let mut missing: Vec<(MissingMaterial, Vec<&Matter>)> = Vec::new();
     let mut refusals = Vec::new();
     for member in members {
@@ -312,7 +341,10 @@ fn material_refusals(members: &[Submission<'_>], lang: Lang) -> Vec<Precondition
                 p.text(lang),
             ));
         }
-        for m in absent {
+        for m in absent
+            .into_iter()
+            .filter(|m| bundle.provider_of(&m.code).is_none())
+        {
             match missing.iter_mut().find(|(known, _)| known.code == m.code) {
                 Some((_, needing)) => needing.push(member.matter),
                 None => missing.push((m, vec![member.matter])),
@@ -334,7 +366,8 @@ fn material_refusals(members: &[Submission<'_>], lang: Lang) -> Vec<Precondition
     refusals
 }
 
-/// The bundle with its member cases as the window sees them.
+/// The bundle with its member cases as the window sees them, each with the bundle's summary
+/// (members, statuses, and what a waiting member waits for).
 async fn bundle_pb(
     conn: &mut sqlx::PgConnection,
     reference: &ReferenceData,
@@ -352,8 +385,12 @@ async fn bundle_pb(
 fn bundle_message(
     bundle: &BundleRow,
     rows: &[CaseRow],
-    cases: Vec<tongban_proto::intake::v1::Case>,
+    mut cases: Vec<tongban_proto::intake::v1::Case>,
 ) -> Bundle {
+    let summary = view::bundle_summary(bundle, rows);
+    for case in &mut cases {
+        case.bundle = Some(summary.clone());
+    }
     Bundle {
         bundle_id: bundle.bundle_id.to_string(),
         bundle_number: bundle.bundle_number.clone(),
@@ -364,4 +401,380 @@ fn bundle_message(
         submitted_at: Some(timestamp(bundle.submitted_at)),
         cases,
     }
+}
+
+/// Who acts when members waiting for another one move on: the clerk who withdrew it, or this
+/// service acting on a review office's decision.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Actor<'a> {
+    pub user: &'a str,
+    pub role: &'a str,
+    pub office: &'a str,
+}
+
+impl<'a> Actor<'a> {
+    /// This service, at the window of `row`.
+    pub(crate) fn service(row: &'a CaseRow) -> Self {
+        Self {
+            user: SERVICE,
+            role: "service",
+            office: &row.window_office_id,
+        }
+    }
+}
+
+/// How a member others wait for ended without its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// 不予办理.
+    Denied,
+    /// 已撤回.
+    Withdrawn,
+}
+
+/// 一件事: member `decided` (of a bundle) was decided, in the consumer's transaction with the
+/// decision itself. Approved: each member waiting for it whose awaited members are all
+/// approved now is accepted and routed. Denied: the members waiting for it are withdrawn.
+///
+/// # Errors
+/// Retry when the store fails; Reject when a waiting member's state does not allow the step.
+pub(crate) async fn member_decided(
+    state: &State,
+    conn: &mut PgConnection,
+    decided: &CaseRow,
+    decision: Decision,
+) -> Result<(), HandleError> {
+    let Some(bundle_id) = decided.bundle_id else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    if decision == Decision::Deny {
+        withdraw_waiting(
+            conn,
+            &state.reference,
+            decided,
+            Ended::Denied,
+            Actor::service(decided),
+            now,
+        )
+        .await?;
+        return Ok(());
+    }
+    let Some(bundle) = repo::bundle_by_id(conn, bundle_id).await? else {
+        return Err(HandleError::Reject(format!("unknown bundle {bundle_id}")));
+    };
+    // Locked first, then the members' statuses read: a concurrent approval of another awaited
+    // member either sees this one committed or waits for the lock and sees it then.
+    let waiting = repo::waiting_for_member(conn, bundle_id, &decided.matter_code).await?;
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let members = repo::bundle_members(conn, bundle_id).await?;
+    for row in waiting {
+        let ready = row.waits_for.iter().all(|code| {
+            members
+                .iter()
+                .any(|m| &m.matter_code == code && view::is_approved(m))
+        });
+        if ready {
+            accept_waiting(state, conn, &bundle, &members, row, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Accepts and routes a waiting member now, as SubmitCase would: routed at this moment, the
+/// clock started now, `case.accepted` and `case.routed` with a full summary, in the member's
+/// own trace. The results of the members it waited for are noted on its materials. A member
+/// that cannot be routed or timed now (the directory, agreements or calendar changed since the
+/// submission) is withdrawn with the reason instead, and so are the members waiting for it.
+async fn accept_waiting(
+    state: &State,
+    conn: &mut PgConnection,
+    bundle: &BundleRow,
+    members: &[CaseRow],
+    mut row: CaseRow,
+    now: DateTime<Utc>,
+) -> Result<(), HandleError> {
+    let reference = &*state.reference;
+    let span = tracing::info_span!(
+        "AcceptBundleMember",
+        tongban.case_number = %row.case_number,
+        tongban.matter_code = %row.matter_code,
+        tongban.stage = "accept",
+        tongban.due_at = tracing::field::Empty,
+    );
+    // Days after the bundle's submission, the acceptance joins the member case's trace.
+    if !row.traceparent.is_empty() {
+        tongban_telemetry::set_parent_from_traceparent(
+            &span,
+            &row.traceparent,
+            row.tracestate.as_deref(),
+        );
+    }
+    async {
+        let (routed, due_at, matter) = match plan(reference, &row, now) {
+            Ok(planned) => planned,
+            Err(reason) => {
+                tracing::warn!(case_number = %row.case_number, %reason, "waiting bundle member cannot be accepted; withdrawn");
+                let ended = row.clone();
+                let actor = Actor::service(&ended);
+                withdraw_member(conn, reference, row, &reason, actor, now).await?;
+                withdraw_waiting(conn, reference, &ended, Ended::Withdrawn, actor, now).await?;
+                return Ok(());
+            }
+        };
+        tracing::Span::current().record("tongban.due_at", due_at.to_rfc3339().as_str());
+        provided_materials(conn, reference, bundle, members, &mut row, now).await?;
+        let steps = accept::accept_row(&mut row, &routed, now, due_at).map_err(StepError::from)?;
+        let (id_sealed, address_sealed) = repo::sealed_personal_data(conn, row.case_id).await?;
+        let id_number = state
+            .pii
+            .open(&id_sealed, row.case_id.as_bytes())
+            .map_err(|e| HandleError::Reject(format!("sealed ID number: {e}")))?;
+        let mut summary = view::summary(&row, matter.promised_limit_days, Some(bundle));
+        accept::seal_summary(
+            state,
+            &mut summary,
+            &row,
+            &row.applicant_name,
+            &id_number,
+            address_sealed,
+        );
+        accept::record_steps(
+            conn,
+            reference,
+            &row,
+            &steps,
+            &Recorded {
+                summary: &summary,
+                submitted: None,
+                parts: &routed.parts,
+                member: Some(bundle),
+                actor: SERVICE,
+                at: now,
+            },
+        )
+        .await?;
+        repo::update_case(conn, &row).await?;
+        audit(conn, Actor::service(&row), "case.accept", &row).await?;
+        tracing::info!(case_number = %row.case_number, office = %row.responsible_office_id, "waiting bundle member accepted");
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+/// The route, due moment and matter of a waiting member accepted `now`, or why it cannot be
+/// accepted (in Chinese: it becomes the withdrawal's reason).
+fn plan<'r>(
+    reference: &'r ReferenceData,
+    row: &CaseRow,
+    now: DateTime<Utc>,
+) -> Result<(Routed, DateTime<Utc>, &'r Matter), String> {
+    let matter = reference
+        .catalog
+        .matter(&row.matter_code)
+        .ok_or_else(|| "事项目录中已没有该事项，本事项无法受理".to_owned())?;
+    let mode: Mode = row
+        .mode
+        .parse()
+        .map_err(|_| format!("办理模式 {} 无效，本事项无法受理", row.mode))?;
+    let home = DivisionCode::parse(&row.home_division)
+        .map_err(|e| format!("{}，本事项无法受理", e.text(Lang::Zh)))?;
+    let destination = row
+        .destination_division
+        .as_deref()
+        .map(DivisionCode::parse)
+        .transpose()
+        .map_err(|e| format!("{}，本事项无法受理", e.text(Lang::Zh)))?;
+    let routed = accept::route_input(
+        reference,
+        &RouteInput {
+            matter,
+            mode,
+            window_office_id: &row.window_office_id,
+            home_division: &home,
+            destination_division: destination.as_ref(),
+        },
+        shanghai_date(now),
+        now,
+    )
+    .map_err(|e| format!("本事项无法分派：{}", e.text(Lang::Zh)))?;
+    let due_at = reference
+        .calendar
+        .due_after(now, matter.promised_limit_days)
+        .map_err(|e| format!("本事项无法计算办理时限：{}", e.text(Lang::Zh)))?;
+    Ok((routed, due_at, matter))
+}
+
+/// Notes on a member's materials the results of the members it waited for: each material a
+/// provider issued that the member lists (and was not presented anyway) is added as an
+/// electronic material, with a timeline line naming the provider.
+async fn provided_materials(
+    conn: &mut PgConnection,
+    reference: &ReferenceData,
+    bundle: &BundleRow,
+    members: &[CaseRow],
+    row: &mut CaseRow,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let (Some(definition), Some(matter)) = (
+        reference.bundles.get(&bundle.bundle_code),
+        reference.catalog.matter(&row.matter_code),
+    ) else {
+        return Ok(());
+    };
+    let mut materials = materials_from_json(&row.materials);
+    for provision in definition
+        .provides
+        .iter()
+        .filter(|p| row.waits_for.contains(&p.matter))
+    {
+        let Some(material) = matter.material(&provision.material) else {
+            continue;
+        };
+        let provider = members
+            .iter()
+            .find(|m| m.matter_code == provision.matter)
+            .map_or(provision.matter.as_str(), |m| m.matter_name.as_str());
+        let provider_en = reference
+            .catalog
+            .matter(&provision.matter)
+            .map_or(provider, |m| m.name_en.as_str());
+        if !materials
+            .iter()
+            .any(|m| m.material_code == provision.material)
+        {
+            materials.push(pb::PresentedMaterial {
+                material_code: provision.material.clone(),
+                form: pb::MaterialForm::Electronic.into(),
+                ..Default::default()
+            });
+        }
+        repo::add_timeline(
+            conn,
+            row.case_id,
+            &TimelineLine {
+                at: now,
+                status: row.status.clone(),
+                description: format!("「{}」由本件事成员「{provider}」出具", material.name),
+                description_en: format!(
+                    "\"{}\" ({}) issued by bundle member \"{provider_en}\"",
+                    material.name, material.code
+                ),
+                office_id: row.window_office_id.clone(),
+            },
+        )
+        .await?;
+    }
+    row.materials = materials_to_json(&materials);
+    Ok(())
+}
+
+/// Withdraws, in the caller's transaction, the members still waiting for member `ended` (which
+/// was denied or withdrawn), and in turn those waiting for them: each gets `case.withdrawn`
+/// with the reason 「前序事项「…」不予办理/已撤回，本事项无法办理」 and its timeline line.
+///
+/// # Errors
+/// [`StepError`] when the store fails.
+pub(crate) async fn withdraw_waiting(
+    conn: &mut PgConnection,
+    reference: &ReferenceData,
+    ended: &CaseRow,
+    how: Ended,
+    actor: Actor<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), StepError> {
+    let Some(bundle_id) = ended.bundle_id else {
+        return Ok(());
+    };
+    // Then the members waiting, in turn, for the ones withdrawn here.
+    let mut queue = vec![(ended.matter_code.clone(), ended.matter_name.clone(), how)];
+    while let Some((code, name, how)) = queue.pop() {
+        let reason = match how {
+            Ended::Denied => format!("前序事项「{name}」不予办理，本事项无法办理"),
+            Ended::Withdrawn => format!("前序事项「{name}」已撤回，本事项无法办理"),
+        };
+        for row in repo::waiting_for_member(conn, bundle_id, &code).await? {
+            queue.push((
+                row.matter_code.clone(),
+                row.matter_name.clone(),
+                Ended::Withdrawn,
+            ));
+            withdraw_member(conn, reference, row, &reason, actor, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Withdraws one waiting member with `reason`: its status, `case.withdrawn`, its timeline line
+/// and the audit record.
+async fn withdraw_member(
+    conn: &mut PgConnection,
+    reference: &ReferenceData,
+    mut row: CaseRow,
+    reason: &str,
+    actor: Actor<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), StepError> {
+    let (next, events) = case::transition(
+        row.status(),
+        &CaseCommand::Withdraw {
+            reason: reason.to_owned(),
+        },
+    )?;
+    row.status = next.as_str().to_owned();
+    for event in events {
+        debug_assert_eq!(event, CaseEvent::Withdrawn);
+        view::record_step(
+            conn,
+            reference,
+            &row,
+            Step {
+                event,
+                status: next,
+                office_id: &row.window_office_id,
+                detail: reason,
+                actor: actor.user,
+                at: now,
+                body: Body::CaseWithdrawn(ev::CaseWithdrawn {
+                    reason: reason.to_owned(),
+                }),
+            },
+        )
+        .await?;
+    }
+    repo::update_case(conn, &row).await?;
+    audit(conn, actor, "case.withdraw", &row).await?;
+    tracing::info!(case_number = %row.case_number, "waiting bundle member withdrawn");
+    Ok(())
+}
+
+/// The audit record of a step on a member case taken for the bundle.
+async fn audit(
+    conn: &mut PgConnection,
+    actor: Actor<'_>,
+    action: &str,
+    row: &CaseRow,
+) -> Result<(), tongban_store::StoreError> {
+    tongban_store::audit(
+        conn,
+        &tongban_store::AuditRecord {
+            actor: actor.user,
+            role: actor.role,
+            office_id: actor.office,
+            action,
+            entity: "case",
+            entity_id: &row.case_id.to_string(),
+            before: None,
+            after: Some(json!({
+                "case_number": row.case_number,
+                "status": row.status,
+                "responsible_office_id": row.responsible_office_id,
+                "due_at": row.due_at,
+            })),
+        },
+    )
+    .await
 }

@@ -1,14 +1,19 @@
 //! CatalogService: the 五统一 catalog, the office directory, routing and the calendar. Readable
 //! by any authenticated caller.
 
+use chrono::{DateTime, Utc};
 use tongban_domain::bundle::{Bundle, bundle_materials, common_delivery_methods, common_modes};
 use tongban_domain::calendar::shanghai_date;
 use tongban_domain::catalog::{Material, Matter};
 use tongban_domain::directory::{Agreement, Office};
+use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::{Lang, Localized};
-use tongban_domain::notice::render_notice;
+use tongban_domain::notice::{
+    MemberRoute, NoticeRoute, bundle_fee_fen, bundle_promised_limit_days, render_bundle_notice,
+    render_matter_notice, route_bundle,
+};
 use tongban_domain::reference::ReferenceData;
-use tongban_domain::routing::{RouteError, resolve_parts, resolve_route};
+use tongban_domain::routing::{JointRoute, RouteError, resolve_parts, resolve_route};
 use tongban_proto::catalog::v1 as api;
 use tongban_proto::catalog::v1::catalog_service_server::CatalogService;
 use tongban_proto::common::v1 as pb;
@@ -166,30 +171,14 @@ fn agreement_pb(a: &Agreement) -> api::Agreement {
     }
 }
 
-/// Checks the three routing inputs, naming each bad one.
-fn route_inputs<'r>(
+/// The window office `id`, or a violation of `window_office_id` added to `errors`.
+fn check_window<'r>(
     reference: &'r ReferenceData,
-    matter_code: &str,
-    window_office_id: &str,
-    home_division: &str,
+    id: &str,
     lang: Lang,
-) -> Result<
-    (
-        &'r Matter,
-        &'r Office,
-        tongban_domain::division::DivisionCode,
-    ),
-    Status,
-> {
-    let mut errors = Vec::new();
-    let matter = reference.catalog.matter(matter_code.trim());
-    if matter.is_none() {
-        errors.push(FieldViolation::new(
-            "matter_code",
-            lang.pick("事项目录中没有该事项", "no such matter in the catalog"),
-        ));
-    }
-    let window = reference.directory.office(window_office_id.trim());
+    errors: &mut Vec<FieldViolation>,
+) -> Option<&'r Office> {
+    let window = reference.directory.office(id.trim());
     match window {
         None => errors.push(FieldViolation::new(
             "window_office_id",
@@ -203,15 +192,104 @@ fn route_inputs<'r>(
         }
         Some(_) => {}
     }
-    let home = reference
+    window.filter(|o| o.is_window)
+}
+
+/// `raw` as a current GB/T 2260 code, or a violation of `field` added to `errors`.
+fn check_division(
+    reference: &ReferenceData,
+    field: &str,
+    raw: &str,
+    lang: Lang,
+    errors: &mut Vec<FieldViolation>,
+) -> Option<DivisionCode> {
+    reference
         .divisions
-        .parse_current(home_division.trim())
-        .map_err(|e| errors.push(FieldViolation::new("home_division", e.text(lang))))
-        .ok();
+        .parse_current(raw.trim())
+        .map_err(|e| errors.push(FieldViolation::new(field, e.text(lang))))
+        .ok()
+}
+
+/// The checked inputs of a route or notice request.
+struct RouteInputs<'r> {
+    matter: &'r Matter,
+    window: &'r Office,
+    home: DivisionCode,
+    /// 迁入地/转入地, when one was asked for and given.
+    destination: Option<DivisionCode>,
+}
+
+/// Checks the routing inputs, naming every bad one at once. `destination_division` is checked
+/// only when given (`Some`, for 多地联办) and not empty.
+fn route_inputs<'r>(
+    reference: &'r ReferenceData,
+    matter_code: &str,
+    window_office_id: &str,
+    home_division: &str,
+    destination_division: Option<&str>,
+    lang: Lang,
+) -> Result<RouteInputs<'r>, Status> {
+    let mut errors = Vec::new();
+    let matter = reference.catalog.matter(matter_code.trim());
+    if matter.is_none() {
+        errors.push(FieldViolation::new(
+            "matter_code",
+            lang.pick("事项目录中没有该事项", "no such matter in the catalog"),
+        ));
+    }
+    let window = check_window(reference, window_office_id, lang, &mut errors);
+    let home = check_division(reference, "home_division", home_division, lang, &mut errors);
+    let destination = destination_division
+        .filter(|raw| !raw.trim().is_empty())
+        .and_then(|raw| check_division(reference, "destination_division", raw, lang, &mut errors));
     match (matter, window, home) {
-        (Some(m), Some(w), Some(h)) if errors.is_empty() => Ok((m, w, h)),
+        (Some(matter), Some(window), Some(home)) if errors.is_empty() => Ok(RouteInputs {
+            matter,
+            window,
+            home,
+            destination,
+        }),
         _ => Err(status::invalid_argument(lang, errors)),
     }
+}
+
+/// The parts of a joint route as the API shows them: each in the state it would start in,
+/// with no time yet (a route is not a case: nothing has happened to the parts).
+fn parts_pb(matter: &Matter, joint: &JointRoute, now: DateTime<Utc>) -> Vec<pb::CasePart> {
+    crate::parts::from_route(matter, joint, now)
+        .iter()
+        .map(|p| {
+            let mut part = p.to_pb();
+            part.updated_at = None;
+            part
+        })
+        .collect()
+}
+
+fn member_route_pb(reference: &ReferenceData, member: &MemberRoute<'_>) -> api::BundleMemberRoute {
+    let matter = member.matter;
+    let mut out = api::BundleMemberRoute {
+        matter_code: matter.code.clone(),
+        matter_name: matter.name.clone(),
+        matter_name_en: matter.name_en.clone(),
+        promised_limit_days: matter.promised_limit_days,
+        fee_fen: matter.fee_fen,
+        ..Default::default()
+    };
+    match &member.route {
+        Ok(route) => {
+            out.scope = scope_to_pb(route.scope).into();
+            out.responsible_office = office_by_id(reference, &route.responsible_office_id);
+            out.responsible_office_id
+                .clone_from(&route.responsible_office_id);
+            out.agreement_id = route.agreement_id.clone().unwrap_or_default();
+        }
+        Err(e) => {
+            out.refusal = e.text(Lang::Zh);
+            out.refusal_en = e.text(Lang::En);
+        }
+    }
+    out
 }
 
 #[tonic::async_trait]
@@ -276,28 +354,69 @@ impl CatalogService for Catalog {
         let (_, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
-        let (matter, window, home) = route_inputs(
+        let joint = req.mode() == pb::Mode::Joint;
+        let RouteInputs {
+            matter,
+            window,
+            home,
+            destination,
+        } = route_inputs(
             reference,
             &req.matter_code,
             &req.window_office_id,
             &req.home_division,
+            joint.then_some(req.destination_division.as_str()),
             lang,
         )?;
-        let today = shanghai_date(self.state.clock.now());
-        let route = resolve_route(reference, &matter.code, &window.id, &home, today);
-        let (ok, err) = match &route {
-            Ok(r) => (Some(r), None),
-            Err(e) => (None, Some(e)),
-        };
-        Ok(Response::new(api::Notice {
+        let now = self.state.clock.now();
+        let today = shanghai_date(now);
+        let mut notice = api::Notice {
             matter: Some(matter_pb(reference, matter)),
             window_office: Some(office_pb(reference, window)),
-            responsible_office: ok.and_then(|r| office_by_id(reference, &r.responsible_office_id)),
-            scope: ok.map(|r| scope_to_pb(r.scope)).unwrap_or_default().into(),
-            agreement_id: ok.and_then(|r| r.agreement_id.clone()).unwrap_or_default(),
-            text: render_notice(reference, matter, window, ok, err, Lang::Zh),
-            text_en: render_notice(reference, matter, window, ok, err, Lang::En),
-        }))
+            ..Default::default()
+        };
+        let render = |route: NoticeRoute<'_>| {
+            (
+                render_matter_notice(reference, matter, window, route, Lang::Zh),
+                render_matter_notice(reference, matter, window, route, Lang::En),
+            )
+        };
+        // A refusal is not an error here: the notice states it, and still lists everything.
+        let (text, text_en) = if joint {
+            // 多地联办: each part with its own office; the case's office issues the result.
+            match resolve_parts(
+                reference,
+                &matter.code,
+                &window.id,
+                &home,
+                destination.as_ref(),
+                today,
+            ) {
+                Ok(route) => {
+                    notice.responsible_office =
+                        office_by_id(reference, &route.responsible_office_id);
+                    notice.scope = scope_to_pb(route.scope).into();
+                    notice.agreement_id = route.agreement_id.clone().unwrap_or_default();
+                    notice.parts = parts_pb(matter, &route, now);
+                    render(NoticeRoute::Joint(&route))
+                }
+                Err(e) => render(NoticeRoute::Refused(&e)),
+            }
+        } else {
+            match resolve_route(reference, &matter.code, &window.id, &home, today) {
+                Ok(route) => {
+                    notice.responsible_office =
+                        office_by_id(reference, &route.responsible_office_id);
+                    notice.scope = scope_to_pb(route.scope).into();
+                    notice.agreement_id = route.agreement_id.clone().unwrap_or_default();
+                    render(NoticeRoute::Single(&route))
+                }
+                Err(e) => render(NoticeRoute::Refused(&e)),
+            }
+        };
+        notice.text = text;
+        notice.text_en = text_en;
+        Ok(Response::new(notice))
     }
 
     async fn resolve_route(
@@ -307,11 +426,18 @@ impl CatalogService for Catalog {
         let (_, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
-        let (matter, window, home) = route_inputs(
+        let joint = req.mode() == pb::Mode::Joint;
+        let RouteInputs {
+            matter,
+            window,
+            home,
+            destination,
+        } = route_inputs(
             reference,
             &req.matter_code,
             &req.window_office_id,
             &req.home_division,
+            joint.then_some(req.destination_division.as_str()),
             lang,
         )?;
         let now = self.state.clock.now();
@@ -326,7 +452,7 @@ impl CatalogService for Catalog {
                 )],
             )
         };
-        if req.mode() != pb::Mode::Joint {
+        if !joint {
             let route = resolve_route(reference, &matter.code, &window.id, &home, today)
                 .map_err(refused)?;
             return Ok(Response::new(api::ResolveRouteResponse {
@@ -339,21 +465,6 @@ impl CatalogService for Catalog {
         }
         // 多地联办: every part routed on its own; the case's scope is the widest, its
         // responsible office the first part's.
-        let destination = if req.destination_division.trim().is_empty() {
-            None
-        } else {
-            Some(
-                reference
-                    .divisions
-                    .parse_current(req.destination_division.trim())
-                    .map_err(|e| {
-                        status::invalid_argument(
-                            lang,
-                            vec![FieldViolation::new("destination_division", e.text(lang))],
-                        )
-                    })?,
-            )
-        };
         let joint = resolve_parts(
             reference,
             &matter.code,
@@ -369,15 +480,7 @@ impl CatalogService for Catalog {
             ),
             other => refused(other),
         })?;
-        let parts = crate::parts::from_route(matter, &joint, now)
-            .iter()
-            .map(|p| {
-                let mut part = p.to_pb();
-                // A route is not a case: nothing has happened to the parts yet.
-                part.updated_at = None;
-                part
-            })
-            .collect();
+        let parts = parts_pb(matter, &joint, now);
         Ok(Response::new(api::ResolveRouteResponse {
             scope: scope_to_pb(joint.scope).into(),
             responsible_office: office_by_id(reference, &joint.responsible_office_id),
@@ -464,5 +567,53 @@ impl CatalogService for Catalog {
             .get(request.get_ref().code.trim())
             .ok_or_else(|| status::not_found(lang, "该一件事", "bundle"))?;
         Ok(Response::new(bundle_pb(reference, bundle)))
+    }
+
+    async fn get_bundle_notice(
+        &self,
+        request: Request<api::GetBundleNoticeRequest>,
+    ) -> Result<Response<api::BundleNotice>, Status> {
+        let (_, lang) = caller_and_lang(&request)?;
+        let req = request.into_inner();
+        let reference = &*self.state.reference;
+        let mut errors = Vec::new();
+        let code = req.bundle_code.trim();
+        if code.is_empty() {
+            errors.push(FieldViolation::new(
+                "bundle_code",
+                lang.pick("必须填写一件事编码", "a bundle code is required"),
+            ));
+        }
+        let window = check_window(reference, &req.window_office_id, lang, &mut errors);
+        let home = check_division(
+            reference,
+            "home_division",
+            &req.home_division,
+            lang,
+            &mut errors,
+        );
+        let (window, home) = match (window, home) {
+            (Some(window), Some(home)) if errors.is_empty() => (window, home),
+            _ => return Err(status::invalid_argument(lang, errors)),
+        };
+        let bundle = reference
+            .bundles
+            .get(code)
+            .ok_or_else(|| status::not_found(lang, "该一件事", "bundle"))?;
+        let today = shanghai_date(self.state.clock.now());
+        let members = route_bundle(reference, bundle, &window.id, &home, today);
+        Ok(Response::new(api::BundleNotice {
+            bundle: Some(bundle_pb(reference, bundle)),
+            window_office: Some(office_pb(reference, window)),
+            members: members
+                .iter()
+                .map(|m| member_route_pb(reference, m))
+                .collect(),
+            text: render_bundle_notice(reference, bundle, window, &members, Lang::Zh),
+            text_en: render_bundle_notice(reference, bundle, window, &members, Lang::En),
+            total_fee_fen: bundle_fee_fen(&members),
+            longest_promised_limit_days: bundle_promised_limit_days(reference, bundle, &members),
+            catalog_version: reference.catalog.version().to_owned(),
+        }))
     }
 }

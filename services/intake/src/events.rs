@@ -1,6 +1,7 @@
 //! The window's side of the review office's work: claims, 补正 requests and decisions arrive as
 //! events and move the case (and its clock) on; a decision completes the case. For a 多地联办
-//! case each office's part step arrives as `case.part_updated` and is kept with the case.
+//! case each office's part step arrives as `case.part_updated` and is kept with the case. A
+//! decision on a 一件事 member also moves the members waiting for its result.
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -145,6 +146,13 @@ impl EventHandler for ReviewEvents {
             }
         }
         repo::update_case(conn, &row).await?;
+        // 一件事: the members waiting for this one's result move on with its decision.
+        if let Some(Body::CaseDecided(d)) = &event.body
+            && let Some(decision) = decision_from_pb(d.decision())
+            && row.bundle_id.is_some()
+        {
+            crate::bundles::member_decided(&self.state, conn, &row, decision).await?;
+        }
         Ok(())
     }
 }

@@ -26,7 +26,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::State;
-use crate::accept::{self, Acceptance};
+use crate::accept::{self, Acceptance, Start};
 use crate::repo::{self, CaseRow};
 use crate::validation::{Submission, check_materials_in, check_submit};
 use crate::view::{self, Step};
@@ -161,7 +161,7 @@ impl IntakeService for Intake {
         tracing::Span::current().record("tongban.due_at", due_at.to_rfc3339().as_str());
 
         let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let row = accept::accept(
+        let row = accept::open(
             &mut tx,
             &self.state,
             &sub,
@@ -169,7 +169,7 @@ impl IntakeService for Intake {
                 routed: &routed,
                 claims: &claims,
                 now,
-                due_at,
+                start: Start::Now { due_at },
                 member: None,
             },
             lang,
@@ -351,6 +351,21 @@ impl IntakeService for Intake {
         // 多地联办: every part not done ends with the case.
         move_parts(&mut row, None, PartState::Withdrawn, now)
             .map_err(|err| status::internal(lang, &err))?;
+        // 一件事: the members waiting for this one's result cannot be handled any more.
+        crate::bundles::withdraw_waiting(
+            &mut tx,
+            &self.state.reference,
+            &row,
+            crate::bundles::Ended::Withdrawn,
+            crate::bundles::Actor {
+                user: &claims.user,
+                role: claims.role.as_str(),
+                office: &claims.office,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| e.status(lang))?;
         let step = ClerkStep {
             events,
             status: next,
@@ -515,7 +530,7 @@ fn submit_response(row: &CaseRow) -> SubmitCaseResponse {
             .unwrap_or_default()
             .into(),
         responsible_office_id: row.responsible_office_id.clone(),
-        accepted_at: Some(timestamp(row.accepted_at)),
+        accepted_at: row.accepted_at.map(timestamp),
         due_at: row.due_at.map(timestamp),
         agreement_id: row.agreement_id.clone().unwrap_or_default(),
         parts: crate::parts::to_pb(&row.parts),

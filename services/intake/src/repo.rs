@@ -27,7 +27,10 @@ pub struct CaseRow {
     pub home_division: String,
     pub materials: Value,
     pub delivery_method: String,
-    pub accepted_at: DateTime<Utc>,
+    /// When the window submitted the case (with its bundle, for a member).
+    pub submitted_at: DateTime<Utc>,
+    /// 受理: `None` while a bundle member waits for other members (it is then only submitted).
+    pub accepted_at: Option<DateTime<Utc>>,
     pub budget_days: i32,
     pub due_at: Option<DateTime<Utc>>,
     pub decision: Option<String>,
@@ -42,6 +45,9 @@ pub struct CaseRow {
     pub destination_division: Option<String>,
     /// 一件事: the bundle the case belongs to.
     pub bundle_id: Option<Uuid>,
+    /// 一件事: the members (matter codes) whose result this member needs; it is accepted and
+    /// routed once all of them are approved. Empty for a case that starts at once.
+    pub waits_for: Vec<String>,
 }
 
 impl CaseRow {
@@ -54,7 +60,8 @@ impl CaseRow {
 const CASE_COLUMNS: &str = "case_id, case_number, matter_code, matter_name, mode, scope, status, window_office_id,
     responsible_office_id, agreement_id, applicant_name, id_number_masked, phone_masked, home_division, materials,
     delivery_method, accepted_at, budget_days, due_at, decision, decision_reason, supplement_items,
-    supplement_reason, traceparent, tracestate, parts, destination_division, bundle_id";
+    supplement_reason, traceparent, tracestate, parts, destination_division, bundle_id, submitted_at,
+    waits_for";
 
 /// A case to insert.
 pub struct NewCase<'a> {
@@ -77,9 +84,9 @@ pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(
             window_office_id, responsible_office_id, agreement_id, applicant_name, id_number_sealed, id_number_digest,
             id_number_masked, phone_sealed, phone_digest, phone_masked, home_division, materials, delivery_method,
             delivery_address_sealed, accepted_at, budget_days, due_at, traceparent, tracestate, created_by,
-            parts, destination_division, bundle_id, bundle_position)
+            parts, destination_division, bundle_id, bundle_position, submitted_at, waits_for)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,
-            $29,$30,$31,$32)",
+            $29,$30,$31,$32,$33,$34)",
     )
     .bind(r.case_id)
     .bind(&r.case_number)
@@ -113,6 +120,8 @@ pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(
     .bind(&r.destination_division)
     .bind(r.bundle_id)
     .bind(new.bundle_position)
+    .bind(r.submitted_at)
+    .bind(&r.waits_for)
     .execute(conn)
     .await?;
     Ok(())
@@ -204,7 +213,7 @@ pub async fn list_cases(
     limit: i64,
 ) -> Result<Vec<CaseRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT {CASE_COLUMNS} FROM cases WHERE window_office_id = $1 ORDER BY accepted_at DESC LIMIT $2"
+        "SELECT {CASE_COLUMNS} FROM cases WHERE window_office_id = $1 ORDER BY submitted_at DESC LIMIT $2"
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(window)
@@ -213,11 +222,13 @@ pub async fn list_cases(
         .await
 }
 
-/// Writes the changeable part of a case back.
+/// Writes the changeable part of a case back (the route and the acceptance moment change once,
+/// when a waiting bundle member is accepted).
 pub async fn update_case(conn: &mut PgConnection, row: &CaseRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE cases SET status = $2, due_at = $3, decision = $4, decision_reason = $5, supplement_items = $6,
-            supplement_reason = $7, materials = $8, parts = $9, updated_at = now()
+            supplement_reason = $7, materials = $8, parts = $9, accepted_at = $10, scope = $11,
+            responsible_office_id = $12, agreement_id = $13, updated_at = now()
          WHERE case_id = $1",
     )
     .bind(row.case_id)
@@ -229,6 +240,10 @@ pub async fn update_case(conn: &mut PgConnection, row: &CaseRow) -> Result<(), s
     .bind(&row.supplement_reason)
     .bind(&row.materials)
     .bind(&row.parts)
+    .bind(row.accepted_at)
+    .bind(&row.scope)
+    .bind(&row.responsible_office_id)
+    .bind(&row.agreement_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -242,7 +257,9 @@ pub async fn clock(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseClock, 
             .bind(row.case_id)
             .fetch_all(&mut *conn)
             .await?;
-    let mut clock = CaseClock::new(row.accepted_at, u32::try_from(row.budget_days).unwrap_or(1));
+    // A case not accepted yet has no clock running; its ledger is empty.
+    let started = row.accepted_at.unwrap_or(row.submitted_at);
+    let mut clock = CaseClock::new(started, u32::try_from(row.budget_days).unwrap_or(1));
     clock.suspensions = rows
         .into_iter()
         .map(|(kind, from, until, reason)| Suspension {
@@ -456,5 +473,36 @@ pub async fn bundle_members(
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(bundle_id)
         .fetch_all(conn)
+        .await
+}
+
+/// The members of bundle `bundle_id` still waiting (submitted, not accepted) for the member
+/// of matter `awaited`, locked for update, in the bundle's order.
+pub async fn waiting_for_member(
+    conn: &mut PgConnection,
+    bundle_id: Uuid,
+    awaited: &str,
+) -> Result<Vec<CaseRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases
+         WHERE bundle_id = $1 AND status = 'submitted' AND $2 = ANY(waits_for)
+         ORDER BY bundle_position FOR UPDATE"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(bundle_id)
+        .bind(awaited)
+        .fetch_all(conn)
+        .await
+}
+
+/// The sealed personal data of a case: ID number and, for delivery by mail, the address
+/// (each sealed with the case id as associated data).
+pub async fn sealed_personal_data(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+) -> Result<(Vec<u8>, Option<Vec<u8>>), sqlx::Error> {
+    sqlx::query_as("SELECT id_number_sealed, delivery_address_sealed FROM cases WHERE case_id = $1")
+        .bind(case_id)
+        .fetch_one(conn)
         .await
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
 use tongban_domain::bundle::{BundleStatus, member_status};
-use tongban_domain::case::{CaseEvent, CaseStatus};
+use tongban_domain::case::{CaseEvent, CaseStatus, Decision};
 use tongban_domain::materials::Form;
 use tongban_domain::reference::ReferenceData;
 use tongban_domain::timeline::{TimelineContext, describe};
@@ -132,9 +132,35 @@ pub fn bundle_summary(bundle: &BundleRow, members: &[CaseRow]) -> pb::BundleSumm
                 matter_name: m.matter_name.clone(),
                 status: status_to_pb(m.status()).into(),
                 responsible_office_id: m.responsible_office_id.clone(),
+                waiting_for: waiting_for(m, members),
             })
             .collect(),
     }
+}
+
+/// The names of the members `member` still waits for (those not approved yet), while it is
+/// submitted and not accepted; empty otherwise.
+pub fn waiting_for(member: &CaseRow, members: &[CaseRow]) -> Vec<String> {
+    if member.status() != CaseStatus::Submitted {
+        return Vec::new();
+    }
+    member
+        .waits_for
+        .iter()
+        .filter_map(
+            |code| match members.iter().find(|m| &m.matter_code == code) {
+                Some(awaited) if is_approved(awaited) => None,
+                Some(awaited) => Some(awaited.matter_name.clone()),
+                None => Some(code.clone()),
+            },
+        )
+        .collect()
+}
+
+/// Whether a member case was approved (准予, and still so once 办结).
+pub fn is_approved(row: &CaseRow) -> bool {
+    matches!(row.status(), CaseStatus::Approved | CaseStatus::Completed)
+        && row.decision.as_deref() == Some(Decision::Approve.as_str())
 }
 
 /// The status of a bundle, derived from its member cases.
@@ -185,7 +211,7 @@ pub async fn case_pb(
             method: delivery_pb(row).into(),
             address: String::new(),
         }),
-        accepted_at: Some(timestamp(row.accepted_at)),
+        accepted_at: row.accepted_at.map(timestamp),
         due_at: row.due_at.map(timestamp),
         remaining_working_days: remaining,
         decision: decision_pb(row).into(),
@@ -225,7 +251,7 @@ pub fn summary(
             method: delivery_pb(row).into(),
             address: String::new(),
         }),
-        accepted_at: Some(timestamp(row.accepted_at)),
+        accepted_at: row.accepted_at.map(timestamp),
         due_at: row.due_at.map(timestamp),
         promised_limit_days,
         sealed_applicant: Vec::new(),

@@ -256,6 +256,7 @@ fn member_pb(
             } else {
                 String::new()
             },
+            waiting_for: Vec::new(),
         },
         counts_as,
     )

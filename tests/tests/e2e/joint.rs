@@ -1033,3 +1033,123 @@ async fn joint_extension_is_counted_over_the_case() -> TestResult {
     env.cleanup().await?;
     Ok(())
 }
+
+/// CatalogService.GetNotice with MODE_JOINT: the 一次性告知清单 lists each part with its own
+/// office (五台 for 迁入地审批, 银川 for 迁出地办理迁出) and its order instead of one office; a
+/// missing 迁入地 is stated in the notice; a bad one is INVALID_ARGUMENT naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joint_notice_lists_each_part_with_its_office() -> TestResult {
+    use tongban_proto::catalog::v1::GetNoticeRequest;
+
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let mut catalog = catalog(intake_svc.port(), &env.mint(Role::Clerk, WINDOW));
+    let request = |mode: Mode, destination: &str| GetNoticeRequest {
+        matter_code: GZDD.to_owned(),
+        window_office_id: WINDOW.to_owned(),
+        home_division: HOME.to_owned(),
+        mode: mode.into(),
+        destination_division: destination.to_owned(),
+    };
+
+    let notice = catalog
+        .get_notice(request(Mode::Joint, DESTINATION))
+        .await?
+        .into_inner();
+    let offices: Vec<(&str, &str)> = notice
+        .parts
+        .iter()
+        .map(|p| (p.part_code.as_str(), p.office_id.as_str()))
+        .collect();
+    assert_eq!(
+        offices,
+        [("QR", WUTAI_GONGAN), ("QC", YINCHUAN_GONGAN)],
+        "{notice:?}"
+    );
+    let qc = part(&notice.parts, "QC")?;
+    assert_eq!(qc.after, ["QR"]);
+    assert_eq!(qc.state(), PartState::Waiting);
+    assert_eq!(qc.scope(), Scope::CrossProvince);
+    assert_eq!(part(&notice.parts, "QR")?.state(), PartState::Routed);
+    assert_eq!(
+        notice.scope(),
+        Scope::CrossProvince,
+        "the widest part scope"
+    );
+    assert_eq!(
+        notice.responsible_office.as_ref().map(|o| o.id.as_str()),
+        Some(WUTAI_GONGAN),
+        "the first part's office issues the result"
+    );
+    for expected in [
+        "联办环节：",
+        "1. 迁入地审批 (QR)",
+        "办理机构：五台县公安局",
+        "2. 迁出地办理迁出 (QC)",
+        "办理机构：银川市公安局",
+        "在「迁入地审批」准予后办理",
+    ] {
+        assert!(
+            notice.text.contains(expected),
+            "missing {expected:?} in\n{}",
+            notice.text
+        );
+    }
+    assert!(
+        notice
+            .text_en
+            .contains("after \"Approval at the destination\" is approved"),
+        "{}",
+        notice.text_en
+    );
+
+    // Without the 迁入地 the notice still answers, stating why it cannot be routed.
+    let refused = catalog
+        .get_notice(request(Mode::Joint, ""))
+        .await?
+        .into_inner();
+    assert!(refused.parts.is_empty(), "{refused:?}");
+    assert!(
+        refused.text.contains("不能通办：") && refused.text.contains("迁入地区划代码"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("1. 居民身份证 (SFZ)"),
+        "{}",
+        refused.text
+    );
+
+    // A 迁入地 that is not a valid code is bad input.
+    let bad = catalog
+        .get_notice(request(Mode::Joint, "999999"))
+        .await
+        .expect_err("a bad destination is refused");
+    assert_eq!(bad.code(), Code::InvalidArgument, "{bad:?}");
+    let (fields, _) = details(&bad);
+    assert!(
+        fields.iter().any(|v| v.field == "destination_division"),
+        "destination_division among {fields:?}"
+    );
+
+    // Without MODE_JOINT: one responsible office, as before.
+    let single = catalog
+        .get_notice(request(Mode::Unspecified, ""))
+        .await?
+        .into_inner();
+    assert!(single.parts.is_empty());
+    assert_eq!(
+        single.responsible_office.as_ref().map(|o| o.id.as_str()),
+        Some(YINCHUAN_GONGAN)
+    );
+    assert!(
+        single.text.contains("办理机构：银川市公安局"),
+        "{}",
+        single.text
+    );
+    assert!(!single.text.contains("联办环节"), "{}", single.text);
+
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}

@@ -272,9 +272,10 @@ async fn watch_follows_joint_parts() -> TestResult {
     Ok(())
 }
 
-/// 一件事: the office of one 退休一件事 member watches; when another office asks for 补正 on its
+/// 一件事: the office of one 出生一件事 member watches; when another office asks for 补正 on its
 /// member, the watcher receives its own member again with the bundle SUPPLEMENT_REQUESTED — and
-/// never the other office's case.
+/// never the other office's case. (Both members are routed at once; the members needing the
+/// 出生医学证明 wait for it.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_follows_the_bundle_of_its_members() -> TestResult {
     let env = TestEnv::new().await?;
@@ -284,14 +285,16 @@ async fn watch_follows_the_bundle_of_its_members() -> TestResult {
     let mut catalog = catalog(intake_svc.port(), &clerk);
     let mut window = intake(intake_svc.port(), &clerk);
 
-    let (request, _) = bundle_request(&mut catalog, "watch-retire", "YJS-TX", WUTAI).await?;
+    let (request, _) = bundle_request(&mut catalog, "watch-birth", "YJS-CS", WUTAI).await?;
     let bundle = window.submit_bundle(request).await?.into_inner();
-    let a = bundle.cases.first().ok_or("退休一件事 has members")?;
+    let a = bundle.cases.first().ok_or("出生一件事 has members")?;
     let b = bundle
         .cases
         .iter()
-        .find(|c| c.responsible_office_id != a.responsible_office_id)
-        .ok_or("a member handled by another office")?;
+        .find(|c| {
+            c.responsible_office_id != a.responsible_office_id && c.status() == CaseStatus::Routed
+        })
+        .ok_or("a member routed at once to another office")?;
     let a_office = review(
         review_svc.port(),
         &env.mint(Role::Reviewer, &a.responsible_office_id),
