@@ -618,6 +618,40 @@ def run_bundle(checks: Checks, apis: dict, clerk: str, bound: float) -> None:
     checks.equal("member case: its bundle", member.bundle.bundle_number, bundle.bundle_number)
     checks.equal("member case: bundle members", len(member.bundle.members), len(numbers))
 
+    step("CatalogService.GetBundle: YJS-CS's CSZM is issued by a member, and who waits for it")
+    provider, waiting = "WJ-CSYXZM-QF", ["WJ-SY-DJ", "GA-HJ-CSDJ", "YB-CB-CXJM"]
+    got = call("GetBundle", catalog_api.GetBundle, catalog.GetBundleRequest(code=code), clerk)
+    cszm = next((m for m in got.materials if m.material.code == "CSZM"), None)
+    checks.check("GetBundle: lists CSZM", cszm is not None, str([m.material.code for m in got.materials]))
+    if cszm is not None:
+        checks.equal("GetBundle: CSZM provided_by", cszm.provided_by, provider)
+        checks.check("GetBundle: CSZM not asked of the applicant", not cszm.material.required)
+        checks.equal("GetBundle: CSZM needed by the waiting members", list(cszm.matter_codes), waiting)
+    checks.equal(
+        "GetBundle: CSZM is the only material a member issues",
+        [m.material.code for m in got.materials if m.provided_by and m.material.code != "CSZM"],
+        [],
+    )
+    checks.equal(
+        "GetBundle: prerequisites (each waiting member after the provider, in order)",
+        [(o.matter_code, list(o.after)) for o in got.prerequisites],
+        [(m, [provider]) for m in waiting],
+    )
+
+    step("IntakeService.GetBundle: the waiting members are submitted, waiting for the provider")
+    provider_name = next(c.matter_name for c in fetched.cases if c.matter_code == provider)
+    summary = {m.matter_code: m for m in fetched.cases[0].bundle.members}
+    checks.equal(
+        "GetBundle: waiting members SUBMITTED with waiting_for",
+        {m: (common.CaseStatus.Name(summary[m].status), list(summary[m].waiting_for)) for m in waiting if m in summary},
+        {m: ("CASE_STATUS_SUBMITTED", [provider_name]) for m in waiting},
+    )
+    checks.equal(
+        "GetBundle: the provider waits for none",
+        list(summary[provider].waiting_for) if provider in summary else None,
+        [],
+    )
+
 
 def _query_status(hotline_api, hotline, case_number: str, token: str):
     """The hotline's view, or None while its read model has not seen the case yet (NOT_FOUND)."""

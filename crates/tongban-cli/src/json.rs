@@ -78,17 +78,21 @@ fn material_definition(x: &Material) -> Value {
     })
 }
 
-/// 一件事 of the catalog: members, common modes and delivery methods, the union of materials.
+/// 一件事 of the catalog: members, common modes and delivery methods, the union of materials
+/// (`provided_by`: the member whose result a material is), the members that wait for others.
 pub fn bundle_definition(b: &BundleDefinition) -> Value {
     json!({
         "code": b.code, "name": b.name, "name_en": b.name_en, "description": b.description,
         "matter_codes": b.matter_codes,
         "materials": b.materials.iter().map(|x| json!({
             "material": x.material.as_ref().map(material_definition),
-            "matter_codes": x.matter_codes,
+            "matter_codes": x.matter_codes, "provided_by": x.provided_by,
         })).collect::<Vec<_>>(),
         "modes": b.modes.iter().map(|s| enum_name!(Mode, *s)).collect::<Vec<_>>(),
         "delivery_methods": b.delivery_methods.iter().map(|d| enum_name!(DeliveryMethod, *d)).collect::<Vec<_>>(),
+        "prerequisites": b.prerequisites.iter().map(|o| json!({
+            "matter_code": o.matter_code, "after": o.after,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -124,7 +128,7 @@ pub fn bundle_summary(b: Option<&BundleSummary>) -> Value {
             "members": b.members.iter().map(|m| json!({
                 "case_id": m.case_id, "case_number": m.case_number, "matter_code": m.matter_code,
                 "matter_name": m.matter_name, "status": enum_name!(CaseStatus, m.status),
-                "responsible_office_id": m.responsible_office_id,
+                "responsible_office_id": m.responsible_office_id, "waiting_for": m.waiting_for,
             })).collect::<Vec<_>>(),
         })
     })
@@ -386,6 +390,82 @@ mod tests {
         assert_eq!(v["status"], "BUNDLE_STATUS_IN_PROGRESS");
         assert_eq!(v["idempotency_key"], "k-1");
         assert_eq!(v["cases"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn bundles_carry_provided_materials_member_order_and_waiting_members() {
+        use tongban_proto::catalog::v1::{BundleMaterial, BundleOrder};
+        use tongban_proto::common::v1::BundleMember;
+        let b = BundleDefinition {
+            code: "YJS-CS".into(),
+            materials: vec![
+                BundleMaterial {
+                    material: Some(Material {
+                        code: "SFZ".into(),
+                        required: true,
+                        ..Default::default()
+                    }),
+                    matter_codes: vec!["WJ-SY-DJ".into()],
+                    provided_by: String::new(),
+                },
+                BundleMaterial {
+                    material: Some(Material {
+                        code: "CSZM".into(),
+                        ..Default::default()
+                    }),
+                    matter_codes: vec!["WJ-SY-DJ".into()],
+                    provided_by: "WJ-CSYXZM-QF".into(),
+                },
+            ],
+            prerequisites: vec![BundleOrder {
+                matter_code: "WJ-SY-DJ".into(),
+                after: vec!["WJ-CSYXZM-QF".into()],
+            }],
+            ..Default::default()
+        };
+        let v = bundle_definition(&b);
+        assert_eq!(v["materials"][0]["provided_by"], "");
+        assert_eq!(v["materials"][1]["provided_by"], "WJ-CSYXZM-QF");
+        assert_eq!(v["materials"][1]["material"]["required"], false);
+        assert_eq!(
+            v["prerequisites"],
+            json!([{ "matter_code": "WJ-SY-DJ", "after": ["WJ-CSYXZM-QF"] }])
+        );
+        let listed = bundles(&ListBundlesResponse {
+            bundles: vec![b],
+            catalog_version: "v".into(),
+        });
+        assert_eq!(
+            listed["bundles"][0]["prerequisites"][0]["matter_code"],
+            "WJ-SY-DJ"
+        );
+
+        let c = Case {
+            bundle: Some(BundleSummary {
+                members: vec![
+                    BundleMember {
+                        matter_code: "WJ-CSYXZM-QF".into(),
+                        status: CaseStatus::Routed as i32,
+                        ..Default::default()
+                    },
+                    BundleMember {
+                        matter_code: "WJ-SY-DJ".into(),
+                        status: CaseStatus::Submitted as i32,
+                        waiting_for: vec!["出生医学证明首次签发".into()],
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let v = case(&c);
+        assert_eq!(v["bundle"]["members"][0]["waiting_for"], json!([]));
+        assert_eq!(
+            v["bundle"]["members"][1]["waiting_for"],
+            json!(["出生医学证明首次签发"])
+        );
+        assert_eq!(v["bundle"]["members"][1]["status"], "CASE_STATUS_SUBMITTED");
     }
 
     #[test]

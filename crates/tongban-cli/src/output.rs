@@ -181,6 +181,10 @@ pub enum Label {
     NeededBy,
     SubmittedAt,
     NoBundles,
+    /// 办理顺序 of a bundle's members: which wait for another member's approval.
+    MemberOrder,
+    /// A member that starts as soon as the bundle is accepted.
+    AtOnce,
 }
 
 impl Label {
@@ -319,6 +323,8 @@ impl Label {
             NeededBy => ("所需事项", "Needed by"),
             SubmittedAt => ("提交时间", "Submitted at"),
             NoBundles => ("没有一件事。", "No bundles."),
+            MemberOrder => ("办理顺序", "Order"),
+            AtOnce => ("受理后即办理", "at once"),
         }
     }
 }

@@ -65,6 +65,11 @@ impl MatterNames {
             .get(code)
             .map_or_else(|| code.to_owned(), |name| named(lang, name, code))
     }
+
+    /// The name alone when it is known, else the code.
+    pub fn name<'a>(&'a self, code: &'a str) -> &'a str {
+        self.0.get(code).map_or(code, String::as_str)
+    }
 }
 
 /// `name（code）`, or whichever of the two is present.
@@ -74,6 +79,76 @@ fn named(lang: Lang, name: &str, code: &str) -> String {
         (true, _) => code.to_owned(),
         (false, true) => name.to_owned(),
     }
+}
+
+/// Names in 「」 joined by `、` in Chinese (`「A」、「B」`); joined by `, ` in English.
+fn quoted(lang: Lang, names: &[&str]) -> String {
+    match lang {
+        Lang::Zh => names
+            .iter()
+            .map(|n| format!("「{n}」"))
+            .collect::<Vec<_>>()
+            .join("、"),
+        Lang::En => names.join(", "),
+    }
+}
+
+/// A material of a bundle that a member's result stands for: `由「出生医学证明首次签发」出具` /
+/// `issued by 出生医学证明首次签发 (WJ-CSYXZM-QF)`.
+fn provided_by(lang: Lang, provider: &str, matters: &MatterNames) -> String {
+    match lang {
+        Lang::Zh => format!("由{}出具", quoted(lang, &[matters.name(provider)])),
+        Lang::En => format!("issued by {}", matters.label(lang, provider)),
+    }
+}
+
+/// When a bundle member is handled: `在「出生医学证明首次签发」准予后办理` / `after 出生医学证明首次签发
+/// (WJ-CSYXZM-QF) is approved`, or at once when it waits for no member.
+fn member_order(lang: Lang, after: &[String], matters: &MatterNames) -> String {
+    if after.is_empty() {
+        return t(lang, Label::AtOnce).to_owned();
+    }
+    match lang {
+        Lang::Zh => {
+            let names: Vec<&str> = after.iter().map(|c| matters.name(c)).collect();
+            format!("在{}准予后办理", quoted(lang, &names))
+        }
+        Lang::En => {
+            let labels: Vec<String> = after.iter().map(|c| matters.label(lang, c)).collect();
+            let verb = if after.len() == 1 { "is" } else { "are" };
+            format!("after {} {verb} approved", labels.join(", "))
+        }
+    }
+}
+
+/// A bundle member's status, with the members it waits for while it does:
+/// `已提交（待「出生医学证明首次签发」准予）` / `submitted (waiting for 出生医学证明首次签发 to be
+/// approved)`.
+pub fn member_status(lang: Lang, status: i32, waiting_for: &[String]) -> String {
+    let status = case_status(lang, status);
+    if waiting_for.is_empty() {
+        return status;
+    }
+    let names: Vec<&str> = waiting_for.iter().map(String::as_str).collect();
+    let waiting = match lang {
+        Lang::Zh => format!("待{}准予", quoted(lang, &names)),
+        Lang::En => format!("waiting for {} to be approved", quoted(lang, &names)),
+    };
+    format!("{status}{}", lang.paren(waiting))
+}
+
+/// What a bundle member case waits for, from its bundle's member list (the member with its
+/// case id, else its case number); nothing for a case that waits for nothing or has no bundle.
+fn own_waiting(c: &Case) -> &[String] {
+    c.bundle
+        .as_ref()
+        .and_then(|b| {
+            b.members.iter().find(|m| {
+                (!c.case_id.is_empty() && m.case_id == c.case_id)
+                    || (!c.case_number.is_empty() && m.case_number == c.case_number)
+            })
+        })
+        .map_or(&[], |m| m.waiting_for.as_slice())
 }
 
 /// `王*明  1409**********1234  138****5678` (already masked by the server).
@@ -477,7 +552,10 @@ pub fn case(lang: Lang, c: &Case, offices: &OfficeNames) -> String {
             t(lang, Label::Matter),
             named(lang, &c.matter_name, &c.matter_code),
         )
-        .add(t(lang, Label::Status), case_status(lang, c.status))
+        .add(
+            t(lang, Label::Status),
+            member_status(lang, c.status, own_waiting(c)),
+        )
         .add(t(lang, Label::Scope), scope(lang, c.scope))
         .add(t(lang, Label::Mode), mode(lang, c.mode))
         .add(
@@ -940,7 +1018,7 @@ pub fn bundle_summary(lang: Lang, b: &BundleSummary, offices: &OfficeNames) -> S
         table.row([
             m.case_number.clone(),
             named(lang, &m.matter_name, &m.matter_code),
-            case_status(lang, m.status),
+            member_status(lang, m.status, &m.waiting_for),
             offices.label(lang, &m.responsible_office_id),
         ]);
     }
@@ -980,7 +1058,7 @@ pub fn bundle(lang: Lang, b: &Bundle, offices: &OfficeNames) -> String {
             named(lang, &c.matter_name, &c.matter_code),
             offices.label(lang, &c.responsible_office_id),
             scope(lang, c.scope),
-            case_status(lang, c.status),
+            member_status(lang, c.status, own_waiting(c)),
             due(c.due_at.as_ref()),
         ]);
     }
@@ -994,8 +1072,9 @@ pub fn bundle(lang: Lang, b: &Bundle, offices: &OfficeNames) -> String {
     out
 }
 
-/// A 一件事 of the catalog: its members, the modes and delivery methods they all allow, and the
-/// union of their materials — each once, with the members that need it.
+/// A 一件事 of the catalog: its members (and, when some wait for another's result, the order),
+/// the modes and delivery methods they all allow, and the union of their materials — each once,
+/// with the members that need it and, for a member's result, the member issuing it.
 pub fn bundle_definition(lang: Lang, b: &BundleDefinition, matters: &MatterNames) -> String {
     let sep = lang.pick(("、", ", "));
     let mut f = Fields::new();
@@ -1008,9 +1087,24 @@ pub fn bundle_definition(lang: Lang, b: &BundleDefinition, matters: &MatterNames
             list_of(lang, &b.delivery_methods, delivery_method),
         );
     let mut out = f.render();
-    let mut members = Table::new([t(lang, Label::Step), t(lang, Label::Matter)]);
+    // The order column only when some member waits for another.
+    let ordered = !b.prerequisites.is_empty();
+    let mut header = vec![t(lang, Label::Step), t(lang, Label::Matter)];
+    if ordered {
+        header.push(t(lang, Label::MemberOrder));
+    }
+    let mut members = Table::new(header);
     for (i, code) in b.matter_codes.iter().enumerate() {
-        members.row([(i + 1).to_string(), matters.label(lang, code)]);
+        let mut row = vec![(i + 1).to_string(), matters.label(lang, code)];
+        if ordered {
+            let after = b
+                .prerequisites
+                .iter()
+                .find(|o| &o.matter_code == code)
+                .map_or(&[][..], |o| o.after.as_slice());
+            row.push(member_order(lang, after, matters));
+        }
+        members.row(row);
     }
     section(
         &mut out,
@@ -1028,10 +1122,16 @@ pub fn bundle_definition(lang: Lang, b: &BundleDefinition, matters: &MatterNames
     ]);
     for x in &b.materials {
         let Some(m) = &x.material else { continue };
+        // A material a member's result stands for is not asked of the applicant.
+        let required = if x.provided_by.is_empty() {
+            yes_no(lang, m.required).to_owned()
+        } else {
+            provided_by(lang, &x.provided_by, matters)
+        };
         materials.row([
             m.code.clone(),
             m.name.clone(),
-            yes_no(lang, m.required).to_owned(),
+            required,
             m.accepted_certificate_types.join(", "),
             x.matter_codes.join(sep),
         ]);
@@ -1072,7 +1172,7 @@ pub fn bundles(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tongban_proto::catalog::v1::{BundleMaterial, Material, ReviewPoint, Stage};
+    use tongban_proto::catalog::v1::{BundleMaterial, BundleOrder, Material, ReviewPoint, Stage};
     use tongban_proto::common::v1::{
         BundleMember, BundleStatus, CaseStatus, Decision, MaterialForm, PartState, Scope,
     };
@@ -1310,10 +1410,12 @@ mod tests {
                 BundleMaterial {
                     material: Some(material("SFZ", "居民身份证")),
                     matter_codes: vec!["WJ-SY-DJ".into(), "GA-HJ-CSDJ".into()],
+                    ..Default::default()
                 },
                 BundleMaterial {
                     material: Some(material("HKB", "居民户口簿")),
                     matter_codes: vec!["GA-HJ-CSDJ".into()],
+                    ..Default::default()
                 },
             ],
             modes: vec![tongban_proto::common::v1::Mode::Online as i32],
@@ -1365,6 +1467,230 @@ mod tests {
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
+    }
+
+    /// 出生一件事 as the catalog serves it: CSZM issued by the 出生医学证明 member, and 生育登记
+    /// waiting for that member.
+    fn ordered_birth_bundle() -> BundleDefinition {
+        let material = |code: &str, name: &str, required: bool| Material {
+            code: code.into(),
+            name: name.into(),
+            required,
+            ..Default::default()
+        };
+        BundleDefinition {
+            code: "YJS-CS".into(),
+            name: "出生一件事".into(),
+            name_en: "Having a baby".into(),
+            matter_codes: vec!["WJ-CSYXZM-QF".into(), "WJ-SY-DJ".into(), "RS-SBK-SL".into()],
+            materials: vec![
+                BundleMaterial {
+                    material: Some(material("SFZ", "居民身份证", true)),
+                    matter_codes: vec!["WJ-CSYXZM-QF".into(), "WJ-SY-DJ".into()],
+                    provided_by: String::new(),
+                },
+                BundleMaterial {
+                    material: Some(material("CSZM", "出生医学证明", false)),
+                    matter_codes: vec!["WJ-SY-DJ".into()],
+                    provided_by: "WJ-CSYXZM-QF".into(),
+                },
+            ],
+            prerequisites: vec![BundleOrder {
+                matter_code: "WJ-SY-DJ".into(),
+                after: vec!["WJ-CSYXZM-QF".into()],
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn birth_names() -> MatterNames {
+        let matter = |code: &str, name: &str| Matter {
+            code: code.into(),
+            name: name.into(),
+            ..Default::default()
+        };
+        MatterNames::from_matters(&[
+            matter("WJ-CSYXZM-QF", "出生医学证明首次签发"),
+            matter("WJ-SY-DJ", "生育登记"),
+        ])
+    }
+
+    /// The line of `text` that contains `needle`.
+    fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle} in\n{text}"))
+    }
+
+    #[test]
+    fn a_bundle_shows_which_member_issues_a_material_and_the_member_order() {
+        let b = ordered_birth_bundle();
+        let zh = bundle_definition(Lang::Zh, &b, &birth_names());
+        let cszm = line_with(&zh, "CSZM");
+        assert!(cszm.contains("由「出生医学证明首次签发」出具"), "{zh}");
+        assert!(!cszm.contains(" 否 "), "not 必需 是/否: {zh}");
+        assert!(line_with(&zh, "SFZ").contains("是"), "{zh}");
+        for needle in ["办理顺序", "受理后即办理"] {
+            assert!(zh.contains(needle), "missing {needle} in\n{zh}");
+        }
+        assert!(
+            line_with(&zh, "生育登记（WJ-SY-DJ）").contains("在「出生医学证明首次签发」准予后办理"),
+            "{zh}"
+        );
+        assert!(
+            line_with(&zh, "RS-SBK-SL").contains("受理后即办理"),
+            "a member without prerequisites starts at once: {zh}"
+        );
+
+        let en = bundle_definition(Lang::En, &b, &birth_names());
+        assert!(
+            line_with(&en, "CSZM").contains("issued by 出生医学证明首次签发 (WJ-CSYXZM-QF)"),
+            "{en}"
+        );
+        assert!(
+            line_with(&en, "生育登记 (WJ-SY-DJ)")
+                .contains("after 出生医学证明首次签发 (WJ-CSYXZM-QF) is approved"),
+            "{en}"
+        );
+        assert!(en.contains("Order") && en.contains("at once"), "{en}");
+
+        // Without the catalog's names (a failed look-up) the codes stand in.
+        let bare = bundle_definition(Lang::Zh, &b, &MatterNames::default());
+        assert!(bare.contains("由「WJ-CSYXZM-QF」出具"), "{bare}");
+        assert!(bare.contains("在「WJ-CSYXZM-QF」准予后办理"), "{bare}");
+    }
+
+    #[test]
+    fn a_bundle_without_order_has_no_order_column() {
+        let mut b = ordered_birth_bundle();
+        b.prerequisites.clear();
+        b.materials.retain(|m| m.provided_by.is_empty());
+        let zh = bundle_definition(Lang::Zh, &b, &birth_names());
+        assert!(!zh.contains("办理顺序") && !zh.contains("出具"), "{zh}");
+    }
+
+    #[test]
+    fn member_status_names_what_a_member_waits_for() {
+        let submitted = CaseStatus::Submitted as i32;
+        assert_eq!(member_status(Lang::Zh, submitted, &[]), "已提交");
+        assert_eq!(
+            member_status(Lang::Zh, submitted, &["出生医学证明首次签发".into()]),
+            "已提交（待「出生医学证明首次签发」准予）"
+        );
+        assert_eq!(
+            member_status(Lang::Zh, submitted, &["甲".into(), "乙".into()]),
+            "已提交（待「甲」、「乙」准予）"
+        );
+        assert_eq!(
+            member_status(Lang::En, submitted, &["出生医学证明首次签发".into()]),
+            "submitted (waiting for 出生医学证明首次签发 to be approved)"
+        );
+    }
+
+    /// 出生一件事 as the window holds it: the 出生医学证明 member routed, 生育登记 waiting for it.
+    fn waiting_window_bundle() -> Bundle {
+        let summary = BundleSummary {
+            bundle_id: "b-1".into(),
+            bundle_number: "140922-20261102-00007-3".into(),
+            bundle_code: "YJS-CS".into(),
+            name: "出生一件事".into(),
+            status: BundleStatus::InProgress as i32,
+            members: vec![
+                BundleMember {
+                    case_id: "c-1".into(),
+                    case_number: "140922-20261102-00008-1".into(),
+                    matter_code: "WJ-CSYXZM-QF".into(),
+                    matter_name: "出生医学证明首次签发".into(),
+                    status: CaseStatus::Routed as i32,
+                    responsible_office_id: "640100-weijian".into(),
+                    waiting_for: Vec::new(),
+                },
+                BundleMember {
+                    case_id: "c-2".into(),
+                    case_number: "140922-20261102-00009-X".into(),
+                    matter_code: "WJ-SY-DJ".into(),
+                    matter_name: "生育登记".into(),
+                    status: CaseStatus::Submitted as i32,
+                    responsible_office_id: "640100-weijian".into(),
+                    waiting_for: vec!["出生医学证明首次签发".into()],
+                },
+            ],
+        };
+        let member = |m: &BundleMember| Case {
+            case_id: m.case_id.clone(),
+            case_number: m.case_number.clone(),
+            matter_code: m.matter_code.clone(),
+            matter_name: m.matter_name.clone(),
+            status: m.status,
+            responsible_office_id: m.responsible_office_id.clone(),
+            bundle: Some(summary.clone()),
+            ..Default::default()
+        };
+        Bundle {
+            bundle_number: summary.bundle_number.clone(),
+            bundle_code: "YJS-CS".into(),
+            bundle_name: "出生一件事".into(),
+            status: BundleStatus::InProgress as i32,
+            cases: summary.members.iter().map(member).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_window_bundle_shows_what_a_waiting_member_waits_for() {
+        let b = waiting_window_bundle();
+        let zh = bundle(Lang::Zh, &b, &offices());
+        assert!(
+            line_with(&zh, "140922-20261102-00009-X")
+                .contains("已提交（待「出生医学证明首次签发」准予）"),
+            "{zh}"
+        );
+        let routed = line_with(&zh, "140922-20261102-00008-1");
+        assert!(
+            routed.contains("已分派") && !routed.contains("待「"),
+            "{zh}"
+        );
+        let en = bundle(Lang::En, &b, &offices());
+        assert!(
+            line_with(&en, "140922-20261102-00009-X")
+                .contains("submitted (waiting for 出生医学证明首次签发 to be approved)"),
+            "{en}"
+        );
+    }
+
+    #[test]
+    fn a_waiting_member_case_shows_what_it_waits_for() {
+        let b = waiting_window_bundle();
+        let waiting = &b.cases[1];
+        let zh = case(Lang::Zh, waiting, &offices());
+        let status = zh
+            .lines()
+            .find(|l| l.starts_with("状态"))
+            .unwrap_or_else(|| panic!("a status line in\n{zh}"));
+        assert!(
+            status.contains("已提交（待「出生医学证明首次签发」准予）"),
+            "{zh}"
+        );
+        // The bundle's member list says it too, and the routed member waits for nothing.
+        assert_eq!(
+            zh.matches("待「出生医学证明首次签发」准予").count(),
+            2,
+            "{zh}"
+        );
+        let first = case(Lang::Zh, &b.cases[0], &offices());
+        let status = first
+            .lines()
+            .find(|l| l.starts_with("状态"))
+            .unwrap_or_else(|| panic!("a status line in\n{first}"));
+        assert!(
+            status.contains("已分派") && !status.contains("待「"),
+            "{first}"
+        );
+        let en = case(Lang::En, waiting, &offices());
+        assert!(
+            en.contains("submitted (waiting for 出生医学证明首次签发 to be approved)"),
+            "{en}"
+        );
     }
 
     #[test]

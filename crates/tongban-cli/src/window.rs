@@ -638,6 +638,63 @@ mod tests {
     }
 
     #[test]
+    fn a_bundle_submission_shows_the_members_that_wait() {
+        use tongban_proto::common::v1::{BundleMember, BundleSummary};
+        let summary = BundleSummary {
+            bundle_number: "140922-20261102-00007-3".into(),
+            members: vec![
+                BundleMember {
+                    case_number: "140922-20261102-00008-1".into(),
+                    matter_code: "WJ-CSYXZM-QF".into(),
+                    matter_name: "出生医学证明首次签发".into(),
+                    status: CaseStatus::Routed as i32,
+                    ..Default::default()
+                },
+                BundleMember {
+                    case_number: "140922-20261102-00009-X".into(),
+                    matter_code: "GA-HJ-CSDJ".into(),
+                    matter_name: "出生登记".into(),
+                    status: CaseStatus::Submitted as i32,
+                    waiting_for: vec!["出生医学证明首次签发".into()],
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let b = Bundle {
+            bundle_number: summary.bundle_number.clone(),
+            status: BundleStatus::InProgress as i32,
+            cases: summary
+                .members
+                .iter()
+                .map(|m| Case {
+                    case_number: m.case_number.clone(),
+                    matter_code: m.matter_code.clone(),
+                    matter_name: m.matter_name.clone(),
+                    status: m.status,
+                    bundle: Some(summary.clone()),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let text = bundle_submitted_view(Lang::Zh, &b, "王*明", "key-1", &OfficeNames::default());
+        let waiting = text
+            .lines()
+            .find(|l| l.contains("140922-20261102-00009-X"))
+            .unwrap_or_else(|| panic!("the waiting member in\n{text}"));
+        assert!(
+            waiting.contains("已提交（待「出生医学证明首次签发」准予）"),
+            "{text}"
+        );
+        let text = bundle_submitted_view(Lang::En, &b, "王*明", "key-1", &OfficeNames::default());
+        assert!(
+            text.contains("submitted (waiting for 出生医学证明首次签发 to be approved)"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn bundle_argument_picks_id_or_number() {
         let r = get_bundle_request("67e55044-10b1-426f-9247-bb680e5fe0c8");
         assert!(r.bundle_number.is_empty() && !r.bundle_id.is_empty());

@@ -401,29 +401,40 @@ mod fake {
         }
     }
 
-    /// 出生一件事 with two members sharing the ID card.
+    /// 出生一件事 with two members sharing the ID card, and the 出生医学证明 issued by a third
+    /// member that 出生登记 waits for.
     fn birth() -> BundleDefinition {
-        let material = |code: &str, name: &str| Material {
+        let material = |code: &str, name: &str, required: bool| Material {
             code: code.into(),
             name: name.into(),
-            required: true,
+            required,
             ..Default::default()
         };
         BundleDefinition {
             code: "YJS-CS".into(),
             name: "出生一件事".into(),
             name_en: "Having a baby".into(),
-            matter_codes: vec!["WJ-SY-DJ".into(), "GA-HJ-CSDJ".into()],
+            matter_codes: vec![
+                "WJ-CSYXZM-QF".into(),
+                "WJ-SY-DJ".into(),
+                "GA-HJ-CSDJ".into(),
+            ],
             materials: vec![
                 BundleMaterial {
-                    material: Some(material("SFZ", "居民身份证")),
+                    material: Some(material("SFZ", "居民身份证", true)),
                     matter_codes: vec!["WJ-SY-DJ".into(), "GA-HJ-CSDJ".into()],
+                    provided_by: String::new(),
                 },
                 BundleMaterial {
-                    material: Some(material("CSZM", "出生医学证明")),
+                    material: Some(material("CSZM", "出生医学证明", false)),
                     matter_codes: vec!["GA-HJ-CSDJ".into()],
+                    provided_by: "WJ-CSYXZM-QF".into(),
                 },
             ],
+            prerequisites: vec![BundleOrder {
+                matter_code: "GA-HJ-CSDJ".into(),
+                after: vec!["WJ-CSYXZM-QF".into()],
+            }],
             ..Default::default()
         }
     }
@@ -533,6 +544,22 @@ async fn bundles_list_each_material_once_with_the_members_needing_it() {
         "出生医学证明",
         "所需事项",
         "目录版本：2026.11.3",
+        // The member order, and the material a member issues instead of 必需 是/否.
+        "办理顺序",
+        "在「WJ-CSYXZM-QF」准予后办理",
+        "由「WJ-CSYXZM-QF」出具",
+    ] {
+        assert!(out.contains(needle), "missing {needle} in\n{out}");
+    }
+
+    let o = cli(&["--lang", "en", "catalog", "bundle", "YJS-CS"]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "Having a baby",
+        "Order",
+        "after WJ-CSYXZM-QF is approved",
+        "issued by WJ-CSYXZM-QF",
     ] {
         assert!(out.contains(needle), "missing {needle} in\n{out}");
     }
@@ -545,6 +572,12 @@ async fn bundles_list_each_material_once_with_the_members_needing_it() {
     assert_eq!(
         json["materials"][0]["matter_codes"],
         serde_json::json!(["WJ-SY-DJ", "GA-HJ-CSDJ"])
+    );
+    assert_eq!(json["materials"][0]["provided_by"], "");
+    assert_eq!(json["materials"][1]["provided_by"], "WJ-CSYXZM-QF");
+    assert_eq!(
+        json["prerequisites"],
+        serde_json::json!([{ "matter_code": "GA-HJ-CSDJ", "after": ["WJ-CSYXZM-QF"] }])
     );
 
     let o = cli(&["catalog", "bundle", "YJS-XX", "--lang", "en"]).await;

@@ -354,6 +354,35 @@ pub fn prerequisites(catalog: &Catalog, bundle: &Bundle, member: &str) -> Vec<St
         .collect()
 }
 
+/// The names of the members `member` still waits for while it is only submitted (not yet
+/// accepted): its [`prerequisites`] not yet approved. `outcome` gives a member's status as
+/// [`member_status`] counts it (`None`: not known). Empty once the member is accepted.
+pub fn waiting_for(
+    catalog: &Catalog,
+    bundle: &Bundle,
+    member: &str,
+    status: CaseStatus,
+    outcome: impl Fn(&str) -> Option<CaseStatus>,
+) -> Vec<String> {
+    if status != CaseStatus::Submitted {
+        return Vec::new();
+    }
+    prerequisites(catalog, bundle, member)
+        .into_iter()
+        .filter(|provider| {
+            !matches!(
+                outcome(provider),
+                Some(CaseStatus::Approved | CaseStatus::Completed)
+            )
+        })
+        .map(|provider| {
+            catalog
+                .matter(&provider)
+                .map_or(provider.clone(), |m| m.name.clone())
+        })
+        .collect()
+}
+
 /// The union of the members' materials, in member order: each material code once, required
 /// when any member requires it — except a material a member provides, which the applicant is
 /// not asked for: it is kept in the list, not required, with its provider in `provided_by`.

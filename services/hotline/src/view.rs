@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use tongban_domain::bundle::BundleStatus;
+use tongban_domain::bundle::{self, BundleStatus};
 use tongban_domain::case::CaseStatus;
 use tongban_domain::reference::ReferenceData;
 use tongban_proto::common::v1 as pb;
@@ -84,6 +84,26 @@ async fn bundle_summary(
         definition.map_or(&[][..], |b| b.matters.as_slice()),
     );
     let status = BundleStatus::derive(members.iter().map(BundleMemberRow::outcome));
+    let outcome_of = |matter: &str| {
+        members
+            .iter()
+            .find(|m| m.matter_code == matter)
+            .map(BundleMemberRow::outcome)
+    };
+    let waiting: Vec<Vec<String>> = members
+        .iter()
+        .map(|m| {
+            definition.map_or_else(Vec::new, |b| {
+                bundle::waiting_for(
+                    &reference.catalog,
+                    b,
+                    &m.matter_code,
+                    m.status(),
+                    outcome_of,
+                )
+            })
+        })
+        .collect();
     Ok(Some(pb::BundleSummary {
         bundle_id: bundle_id.to_owned(),
         bundle_number: row.bundle_number.clone().unwrap_or_default(),
@@ -96,14 +116,15 @@ async fn bundle_summary(
         status: bundle_status_to_pb(status).into(),
         members: members
             .into_iter()
-            .map(|m| pb::BundleMember {
+            .zip(waiting)
+            .map(|(m, waiting_for)| pb::BundleMember {
                 case_id: String::new(),
                 status: status_to_pb(m.status()).into(),
                 case_number: m.case_number,
                 matter_code: m.matter_code,
                 matter_name: m.matter_name,
                 responsible_office_id: m.responsible_office_id,
-                waiting_for: Vec::new(),
+                waiting_for,
             })
             .collect(),
     }))

@@ -2,7 +2,9 @@
 //! by any authenticated caller.
 
 use chrono::{DateTime, Utc};
-use tongban_domain::bundle::{Bundle, bundle_materials, common_delivery_methods, common_modes};
+use tongban_domain::bundle::{
+    Bundle, bundle_materials, common_delivery_methods, common_modes, prerequisites,
+};
 use tongban_domain::calendar::shanghai_date;
 use tongban_domain::catalog::{Material, Matter};
 use tongban_domain::directory::{Agreement, Office};
@@ -133,6 +135,8 @@ fn material_pb(m: &Material) -> api::Material {
     }
 }
 
+/// A bundle as the catalog shows it: the union of its members' materials (a material a member
+/// provides names it in `provided_by`) and, for each member that waits for others, their codes.
 fn bundle_pb(reference: &ReferenceData, bundle: &Bundle) -> api::BundleDefinition {
     let catalog = &reference.catalog;
     api::BundleDefinition {
@@ -146,6 +150,7 @@ fn bundle_pb(reference: &ReferenceData, bundle: &Bundle) -> api::BundleDefinitio
             .map(|m| api::BundleMaterial {
                 material: Some(material_pb(&m.material)),
                 matter_codes: m.matter_codes.clone(),
+                provided_by: m.provided_by.clone().unwrap_or_default(),
             })
             .collect(),
         modes: common_modes(catalog, bundle)
@@ -155,6 +160,17 @@ fn bundle_pb(reference: &ReferenceData, bundle: &Bundle) -> api::BundleDefinitio
         delivery_methods: common_delivery_methods(catalog, bundle)
             .into_iter()
             .map(|d| delivery_to_pb(d).into())
+            .collect(),
+        prerequisites: bundle
+            .matters
+            .iter()
+            .filter_map(|member| {
+                let after = prerequisites(catalog, bundle, member);
+                (!after.is_empty()).then(|| api::BundleOrder {
+                    matter_code: member.clone(),
+                    after,
+                })
+            })
             .collect(),
     }
 }
@@ -615,5 +631,49 @@ impl CatalogService for Catalog {
             longest_promised_limit_days: bundle_promised_limit_days(reference, bundle, &members),
             catalog_version: reference.catalog.version().to_owned(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// The seed 出生一件事 as the catalog shows it: CSZM issued by the 出生医学证明 member, and
+    /// the members listing it waiting for that member.
+    #[test]
+    fn a_bundle_names_provided_materials_and_the_member_order() {
+        let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+        let reference = ReferenceData::load(&deploy).unwrap_or_else(|e| panic!("deploy/: {e}"));
+        let bundle = reference.bundles.get("YJS-CS").expect("seed bundle YJS-CS");
+        let b = bundle_pb(&reference, bundle);
+        let cszm = b
+            .materials
+            .iter()
+            .find(|m| m.material.as_ref().is_some_and(|x| x.code == "CSZM"))
+            .expect("YJS-CS lists CSZM");
+        assert_eq!(cszm.provided_by, "WJ-CSYXZM-QF");
+        assert!(!cszm.material.as_ref().is_some_and(|m| m.required));
+        let sfz = b
+            .materials
+            .iter()
+            .find(|m| m.material.as_ref().is_some_and(|x| x.code == "SFZ"))
+            .expect("YJS-CS lists SFZ");
+        assert!(sfz.provided_by.is_empty(), "the applicant presents SFZ");
+        let order: Vec<(&str, &[String])> = b
+            .prerequisites
+            .iter()
+            .map(|o| (o.matter_code.as_str(), o.after.as_slice()))
+            .collect();
+        let provider = ["WJ-CSYXZM-QF".to_owned()];
+        assert_eq!(
+            order,
+            [
+                ("WJ-SY-DJ", &provider[..]),
+                ("GA-HJ-CSDJ", &provider[..]),
+                ("YB-CB-CXJM", &provider[..]),
+            ]
+        );
     }
 }

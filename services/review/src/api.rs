@@ -514,6 +514,13 @@ impl Review {
         let body = change(&mut row, now);
         row.set_status(next);
         repo::update(tx, &row).await.map_err(internal(lang))?;
+        let decision = match command {
+            CaseCommand::Decide { decision } => Some(*decision),
+            _ => None,
+        };
+        crate::members::follow(tx, row.case_id, next, decision)
+            .await
+            .map_err(internal(lang))?;
         for step in events {
             publish(
                 tx,

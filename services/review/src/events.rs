@@ -1,6 +1,6 @@
 //! Cases arrive in an office's inbox when intake routes them (a 多地联办 case in the inbox of
 //! every part's office); the window's 补正, withdrawals and completions keep the assignments in
-//! step.
+//! step, and every step of a 一件事 member — routed or not — keeps its bundle's members in step.
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -34,11 +34,14 @@ impl EventHandler for CaseEvents {
         _subject: &str,
     ) -> Result<(), HandleError> {
         if event.producer == crate::SERVICE {
-            // Our own claims and decisions were applied when they were made.
+            // Our own claims and decisions were applied when they were made (to the assignments
+            // and to the bundle members alike).
             return Ok(());
         }
         let case_id = Uuid::parse_str(&event.case_id)
             .map_err(|_| HandleError::Reject("case id is not a UUID".to_owned()))?;
+        // 一件事: every member's steps, from its submission on, routed or not.
+        crate::members::apply(conn, &self.state.reference, case_id, event).await?;
         match &event.body {
             Some(Body::CaseRouted(routed)) => {
                 let Some(summary) = &routed.summary else {

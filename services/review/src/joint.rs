@@ -226,6 +226,14 @@ pub(crate) async fn act(
         row.due_at = due_at;
         repo::update(tx, row).await.map_err(internal(lang))?;
     }
+    // 一件事: the case as a whole, as its bundle counts it.
+    let decided = plan.case_events.iter().find_map(|e| match e {
+        CaseEvent::Decided(decision) => Some(*decision),
+        _ => None,
+    });
+    crate::members::follow(tx, rows[acting].case_id, plan.case_status, decided)
+        .await
+        .map_err(internal(lang))?;
     let user = action.claims.user.as_str();
     for &i in &plan.changed {
         let part = Body::CasePartUpdated(ev::CasePartUpdated {

@@ -9,6 +9,7 @@ mod api;
 mod clock_api;
 mod events;
 mod joint;
+mod members;
 mod originals;
 mod outbox;
 mod repo;

@@ -290,45 +290,9 @@ pub async fn parts_of_cases(
         .await
 }
 
-/// What a 一件事 bundle's view needs of each member case's rows.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct MemberRow {
-    pub bundle_id: Uuid,
-    pub case_id: Uuid,
-    pub case_number: String,
-    pub office_id: String,
-    pub matter_code: String,
-    pub matter_name: String,
-    pub case_status: String,
-    pub decision: Option<String>,
-    pub part_seq: i32,
-}
-
-impl MemberRow {
-    /// The member case's status as review knows it.
-    pub fn status(&self) -> CaseStatus {
-        self.case_status.parse().unwrap_or(CaseStatus::Routed)
-    }
-}
-
-/// The rows of the member cases of these bundles.
-pub async fn by_bundles(
-    conn: &mut PgConnection,
-    bundle_ids: &[Uuid],
-) -> Result<Vec<MemberRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT bundle_id, case_id, case_number, office_id, matter_code, matter_name, case_status, decision,
-            part_seq
-         FROM assignments WHERE bundle_id = ANY($1)
-         ORDER BY bundle_id, routed_at, case_number, part_seq, office_id",
-    )
-    .bind(bundle_ids)
-    .fetch_all(conn)
-    .await
-}
-
 /// An office's rows that a change to `case_id` shows on: the office's own row of the case, and
-/// its rows of the other members of the case's 一件事 bundle (their bundle status follows).
+/// its rows of the other members of the case's 一件事 bundle (their bundle status follows) —
+/// also when the changed member never reached an office (a member withdrawn while it waited).
 pub async fn touched_by(
     conn: &mut PgConnection,
     case_id: Uuid,
@@ -337,7 +301,9 @@ pub async fn touched_by(
     let sql = format!(
         "SELECT {COLUMNS} FROM assignments
          WHERE office_id = $2 AND (case_id = $1 OR bundle_id IN (
-             SELECT bundle_id FROM assignments WHERE case_id = $1 AND bundle_id IS NOT NULL))
+             SELECT bundle_id FROM assignments WHERE case_id = $1 AND bundle_id IS NOT NULL
+             UNION
+             SELECT bundle_id FROM bundle_members WHERE case_id = $1))
          ORDER BY routed_at, case_number"
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))

@@ -1,14 +1,15 @@
 //! What an office sees of an assignment. A 多地联办 part shows its own part only (its review
 //! points, its decision, the parts it waits for by name) with the shared materials and the
 //! status of the case as a whole — never another part's office, decision or reason. A 一件事
-//! member shows its bundle's derived status and the members' matters and statuses; case id,
-//! number and responsible office only of its own case.
+//! member shows its bundle's derived status and the members' matters and statuses — every
+//! member, routed or not ([`crate::members`]), a waiting one with the members it waits for;
+//! case id, number and responsible office only of its own case.
 
 use std::collections::BTreeSet;
 
 use sqlx::PgConnection;
-use tongban_domain::bundle::{BundleStatus, member_status};
-use tongban_domain::case::{CaseStatus, Decision};
+use tongban_domain::bundle::{self, BundleStatus};
+use tongban_domain::case::CaseStatus;
 use tongban_domain::catalog::JointPart;
 use tongban_domain::joint::{self, PartView};
 use tongban_domain::reference::ReferenceData;
@@ -20,7 +21,8 @@ use tongban_runtime::convert::{
 };
 use uuid::Uuid;
 
-use crate::repo::{self, AssignmentRow, MemberRow, strings};
+use crate::members::{self, MemberRow};
+use crate::repo::{self, AssignmentRow, strings};
 
 /// The views of `rows`, with what they need of other rows (a part's sibling parts, a member's
 /// bundle) loaded in two queries at most.
@@ -39,7 +41,7 @@ pub(crate) async fn assignments(
     let members = if bundles.is_empty() {
         Vec::new()
     } else {
-        repo::by_bundles(conn, &bundles).await?
+        members::of_bundles(conn, &bundles).await?
     };
     Ok(rows
         .iter()
@@ -154,110 +156,341 @@ fn waiting_for(row: &AssignmentRow, parts: &[AssignmentRow]) -> Vec<String> {
     joint::awaiting(&views, &row.joint_part())
 }
 
-/// 一件事: the bundle of a member case, its status derived from every member's, members in the
-/// bundle's order. A member review has not seen routed yet counts as accepted.
-fn bundle_pb(
-    row: &AssignmentRow,
+/// 一件事: the bundle of a member case as the office of `viewer` may see it — its status derived
+/// from every member's, the members in the bundle's order, each with its matter and status and
+/// (while it waits for other members' results) the names of the members it waits for; case id
+/// and number only of the viewer's own case, the responsible office only when it is the
+/// viewer's. `members` are the bundle's known member cases (members of other bundles are
+/// ignored); a member the definition lists that review has not heard of yet counts as
+/// submitted.
+pub(crate) fn bundle_pb(
+    viewer: &AssignmentRow,
     members: &[MemberRow],
     reference: &ReferenceData,
 ) -> Option<pb::BundleSummary> {
-    let bundle_id = row.bundle_id?;
-    let rows: Vec<&MemberRow> = members
+    let bundle_id = viewer.bundle_id?;
+    let code = viewer.bundle_code.clone().unwrap_or_default();
+    let definition = reference.bundles.get(&code);
+    let order: &[String] = definition.map_or(&[], |b| b.matters.as_slice());
+    let index = |m: &MemberRow| {
+        order
+            .iter()
+            .position(|c| *c == m.matter_code)
+            .unwrap_or_else(|| {
+                // Not listed (the catalog changed): after the listed ones, as submitted.
+                order.len() + usize::try_from(m.position).unwrap_or(0)
+            })
+    };
+    let mut entries: Vec<(usize, Entry<'_>)> = members
         .iter()
         .filter(|m| m.bundle_id == bundle_id)
+        .map(|m| {
+            (
+                index(m),
+                Entry {
+                    matter_code: m.matter_code.clone(),
+                    matter_name: m.matter_name.clone(),
+                    row: Some(m),
+                },
+            )
+        })
         .collect();
-    let code = row.bundle_code.clone().unwrap_or_default();
-    let mut listed: Vec<(pb::BundleMember, CaseStatus)> = Vec::new();
-    let mut seen: BTreeSet<Uuid> = BTreeSet::new();
-    let order = reference
-        .bundles
-        .get(&code)
-        .map(|b| b.matters.clone())
-        .unwrap_or_default();
-    for matter in &order {
-        match rows.iter().find(|m| &m.matter_code == matter) {
-            Some(m) => {
-                seen.insert(m.case_id);
-                listed.push(member_pb(row, m.case_id, &rows));
-            }
-            None => listed.push((
-                pb::BundleMember {
+    for (i, matter) in order.iter().enumerate() {
+        if !entries.iter().any(|(_, e)| e.matter_code == *matter) {
+            entries.push((
+                i,
+                Entry {
                     matter_code: matter.clone(),
                     matter_name: reference
                         .catalog
                         .matter(matter)
                         .map(|m| m.name.clone())
                         .unwrap_or_default(),
-                    status: status_to_pb(CaseStatus::Accepted).into(),
-                    ..Default::default()
+                    row: None,
                 },
-                CaseStatus::Accepted,
-            )),
+            ));
         }
     }
-    // Members the bundle's definition no longer lists (the catalog changed) still count.
-    for case_id in rows.iter().map(|m| m.case_id) {
-        if seen.insert(case_id) {
-            listed.push(member_pb(row, case_id, &rows));
-        }
-    }
-    let status = BundleStatus::derive(listed.iter().map(|(_, s)| *s));
+    entries.sort_by(|(a, x), (b, y)| {
+        (a, x.row.map(|r| r.case_number.as_str())).cmp(&(b, y.row.map(|r| r.case_number.as_str())))
+    });
+    let entries: Vec<Entry<'_>> = entries.into_iter().map(|(_, e)| e).collect();
+    let status = BundleStatus::derive(entries.iter().map(Entry::counts_as));
+    let listed = entries
+        .iter()
+        .map(|entry| {
+            let own = entry.row.filter(|m| m.case_id == viewer.case_id);
+            let waits_for = definition.map_or_else(Vec::new, |bundle| {
+                bundle::waiting_for(
+                    &reference.catalog,
+                    bundle,
+                    &entry.matter_code,
+                    entry.status(),
+                    |awaited| {
+                        entries
+                            .iter()
+                            .find(|e| e.matter_code == awaited)
+                            .map(Entry::counts_as)
+                    },
+                )
+            });
+            pb::BundleMember {
+                case_id: own.map(|m| m.case_id.to_string()).unwrap_or_default(),
+                case_number: own.map(|m| m.case_number.clone()).unwrap_or_default(),
+                matter_code: entry.matter_code.clone(),
+                matter_name: entry.matter_name.clone(),
+                status: status_to_pb(entry.status()).into(),
+                // The case's responsible office is its lead office (the first part's, for a
+                // 多地联办 member): shown to that office only.
+                responsible_office_id: if own.is_some() && viewer.part_seq == 0 {
+                    viewer.office_id.clone()
+                } else {
+                    String::new()
+                },
+                waiting_for: waits_for,
+            }
+        })
+        .collect();
     Some(pb::BundleSummary {
         bundle_id: bundle_id.to_string(),
-        bundle_number: row.bundle_number.clone().unwrap_or_default(),
+        bundle_number: viewer.bundle_number.clone().unwrap_or_default(),
         bundle_code: code,
-        name: row.bundle_name.clone().unwrap_or_default(),
+        name: viewer.bundle_name.clone().unwrap_or_default(),
         status: bundle_status_to_pb(status).into(),
-        members: listed.into_iter().map(|(m, _)| m).collect(),
+        members: listed,
     })
 }
 
-/// One member case as the viewer of an assignment may see it (case id, number and responsible
-/// office only for the assignment's own case), and the status it counts with in the bundle's.
-fn member_pb(
-    viewer: &AssignmentRow,
-    case_id: Uuid,
-    rows: &[&MemberRow],
-) -> (pb::BundleMember, CaseStatus) {
-    let case_rows: Vec<&&MemberRow> = rows.iter().filter(|m| m.case_id == case_id).collect();
-    let lead = case_rows
-        .iter()
-        .min_by_key(|m| m.part_seq)
-        .copied()
-        .copied();
-    let own = case_id == viewer.case_id;
-    let Some(lead) = lead else {
-        return (pb::BundleMember::default(), CaseStatus::Accepted);
-    };
-    let status = lead.status();
-    // A denial the window completed (办结) still counts as a denial in the bundle's status (any
-    // part's denial, for a 多地联办 member).
-    let denied = case_rows
-        .iter()
-        .any(|m| m.decision.as_deref() == Some(Decision::Deny.as_str()));
-    let counts_as = member_status(status, denied.then_some(Decision::Deny));
-    (
-        pb::BundleMember {
-            case_id: if own {
-                case_id.to_string()
-            } else {
-                String::new()
-            },
-            case_number: if own {
-                lead.case_number.clone()
-            } else {
-                String::new()
-            },
-            matter_code: lead.matter_code.clone(),
-            matter_name: lead.matter_name.clone(),
-            status: status_to_pb(status).into(),
-            responsible_office_id: if own && lead.office_id == viewer.office_id {
-                lead.office_id.clone()
-            } else {
-                String::new()
-            },
-            waiting_for: Vec::new(),
-        },
-        counts_as,
-    )
+/// One member of a bundle's view: a known member case, or a member matter of the definition
+/// review has not heard of yet.
+struct Entry<'a> {
+    matter_code: String,
+    matter_name: String,
+    row: Option<&'a MemberRow>,
+}
+
+impl Entry<'_> {
+    /// The member's status; submitted while review has not heard of it.
+    fn status(&self) -> CaseStatus {
+        self.row.map_or(CaseStatus::Submitted, MemberRow::status)
+    }
+
+    /// The status it counts with in the bundle's.
+    fn counts_as(&self) -> CaseStatus {
+        self.row.map_or(CaseStatus::Submitted, MemberRow::counts_as)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::OnceLock;
+
+    use chrono::Utc;
+    use serde_json::json;
+
+    use super::*;
+
+    /// 出生一件事: 出生医学证明首次签发 provides the 出生医学证明 that the next three members wait for.
+    const BIRTH: &str = "YJS-CS";
+    const PROVIDER: &str = "WJ-CSYXZM-QF";
+    const WAITING: [&str; 3] = ["WJ-SY-DJ", "GA-HJ-CSDJ", "YB-CB-CXJM"];
+    const SBK: &str = "RS-SBK-SL";
+
+    fn reference() -> &'static ReferenceData {
+        static DATA: OnceLock<ReferenceData> = OnceLock::new();
+        DATA.get_or_init(|| {
+            let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+            ReferenceData::load(&deploy).unwrap_or_else(|e| panic!("deploy/ loads: {e}"))
+        })
+    }
+
+    fn name(matter: &str) -> String {
+        reference()
+            .catalog
+            .matter(matter)
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| panic!("{matter} is in the catalog"))
+    }
+
+    fn bundle_id() -> Uuid {
+        Uuid::from_u128(0xb)
+    }
+
+    /// Member `matter` of the bundle, case number ending in `n`, with `status` and `decision`.
+    fn member(n: u128, matter: &str, status: CaseStatus, decision: Option<&str>) -> MemberRow {
+        MemberRow {
+            bundle_id: bundle_id(),
+            case_id: Uuid::from_u128(n),
+            case_number: format!("140922-20261102-0000{n}-1"),
+            matter_code: matter.to_owned(),
+            matter_name: name(matter),
+            status: status.as_str().to_owned(),
+            decision: decision.map(str::to_owned),
+            position: 0,
+        }
+    }
+
+    /// The office's row of member `m`.
+    fn viewer(m: &MemberRow, office: &str) -> AssignmentRow {
+        AssignmentRow {
+            case_id: m.case_id,
+            case_number: m.case_number.clone(),
+            office_id: office.to_owned(),
+            matter_code: m.matter_code.clone(),
+            matter_name: m.matter_name.clone(),
+            scope: "cross_province".to_owned(),
+            mode: "online".to_owned(),
+            state: "routed".to_owned(),
+            case_status: m.status.clone(),
+            window_office_id: "140922-zwfw".to_owned(),
+            applicant: json!({}),
+            home_division: "640104".to_owned(),
+            materials: json!([]),
+            routed_at: Utc::now(),
+            due_at: None,
+            claimed_by: None,
+            claimed_at: None,
+            decision: None,
+            decision_reason: None,
+            checklist: json!([]),
+            decided_at: None,
+            supplement_items: json!([]),
+            supplement_reason: None,
+            traceparent: None,
+            part_code: String::new(),
+            part_name: String::new(),
+            part_state: None,
+            part_seq: 0,
+            part_after: json!([]),
+            part_review_points: json!([]),
+            part_route: json!({}),
+            bundle_id: Some(bundle_id()),
+            bundle_number: Some("140922-20261102-00009-3".to_owned()),
+            bundle_code: Some(BIRTH.to_owned()),
+            bundle_name: Some("出生一件事".to_owned()),
+        }
+    }
+
+    fn summary(viewer: &AssignmentRow, members: &[MemberRow]) -> pb::BundleSummary {
+        bundle_pb(viewer, members, reference()).unwrap_or_else(|| panic!("a member's bundle"))
+    }
+
+    fn shown<'a>(summary: &'a pb::BundleSummary, matter: &str) -> &'a pb::BundleMember {
+        summary
+            .members
+            .iter()
+            .find(|m| m.matter_code == matter)
+            .unwrap_or_else(|| panic!("{matter} among {:?}", summary.members))
+    }
+
+    /// Just submitted: the provider and 社保卡 routed, the others waiting for the provider.
+    fn submitted() -> Vec<MemberRow> {
+        // Stored in another order than the definition's.
+        let mut rows = vec![member(5, SBK, CaseStatus::Routed, None)];
+        for (n, matter) in (2..).zip(WAITING) {
+            rows.push(member(n, matter, CaseStatus::Submitted, None));
+        }
+        rows.push(member(1, PROVIDER, CaseStatus::Routed, None));
+        rows
+    }
+
+    #[test]
+    fn waiting_members_show_submitted_with_what_they_wait_for_in_the_definitions_order() {
+        let rows = submitted();
+        let sbk = viewer(&rows[0], "640100-renshe");
+        let view = summary(&sbk, &rows);
+        assert_eq!(view.status(), pb::BundleStatus::InProgress);
+        let order: Vec<&str> = view
+            .members
+            .iter()
+            .map(|m| m.matter_code.as_str())
+            .collect();
+        assert_eq!(order, [PROVIDER, WAITING[0], WAITING[1], WAITING[2], SBK]);
+        for matter in WAITING {
+            let m = shown(&view, matter);
+            assert_eq!(m.status(), pb::CaseStatus::Submitted, "{m:?}");
+            assert_eq!(m.waiting_for, [name(PROVIDER)], "{m:?}");
+        }
+        assert!(shown(&view, PROVIDER).waiting_for.is_empty());
+        assert!(shown(&view, SBK).waiting_for.is_empty());
+    }
+
+    #[test]
+    fn only_the_viewers_own_case_shows_its_id_number_and_office() {
+        let rows = submitted();
+        let sbk = viewer(&rows[0], "640100-renshe");
+        let view = summary(&sbk, &rows);
+        let own = shown(&view, SBK);
+        assert_eq!(own.case_id, rows[0].case_id.to_string());
+        assert_eq!(own.case_number, rows[0].case_number);
+        assert_eq!(own.responsible_office_id, "640100-renshe");
+        for m in view.members.iter().filter(|m| m.matter_code != SBK) {
+            assert!(
+                m.case_id.is_empty()
+                    && m.case_number.is_empty()
+                    && m.responsible_office_id.is_empty(),
+                "{m:?}"
+            );
+        }
+        // A 多地联办 part's office other than the lead's does not see the responsible office.
+        let mut part = viewer(&rows[0], "640100-renshe-2");
+        part.part_seq = 1;
+        assert!(
+            shown(&summary(&part, &rows), SBK)
+                .responsible_office_id
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn an_approved_provider_is_no_longer_waited_for() {
+        let mut rows = submitted();
+        rows[4] = member(1, PROVIDER, CaseStatus::Approved, Some("approve"));
+        let view = summary(&viewer(&rows[0], "640100-renshe"), &rows);
+        for matter in WAITING {
+            assert!(shown(&view, matter).waiting_for.is_empty(), "{matter}");
+        }
+    }
+
+    #[test]
+    fn a_denied_provider_with_its_dependants_withdrawn_ends_the_bundle_as_the_rest_decides() {
+        let mut rows = submitted();
+        rows[4] = member(1, PROVIDER, CaseStatus::Completed, Some("deny"));
+        for row in &mut rows[1..4] {
+            row.status = CaseStatus::Withdrawn.as_str().to_owned();
+        }
+        let sbk = viewer(&rows[0], "640100-renshe");
+        assert_eq!(summary(&sbk, &rows).status(), pb::BundleStatus::InProgress);
+
+        rows[0] = member(5, SBK, CaseStatus::Approved, Some("approve"));
+        let view = summary(&sbk, &rows);
+        assert_eq!(view.status(), pb::BundleStatus::PartlyDenied);
+        for matter in WAITING {
+            let m = shown(&view, matter);
+            assert_eq!(m.status(), pb::CaseStatus::Withdrawn, "{m:?}");
+            assert!(m.waiting_for.is_empty(), "{m:?}");
+        }
+
+        rows[0] = member(5, SBK, CaseStatus::Completed, Some("deny"));
+        assert_eq!(summary(&sbk, &rows).status(), pb::BundleStatus::Denied);
+    }
+
+    #[test]
+    fn every_member_withdrawn_is_withdrawn_and_an_unknown_member_counts_as_submitted() {
+        let mut rows = submitted();
+        for row in &mut rows {
+            row.status = CaseStatus::Withdrawn.as_str().to_owned();
+        }
+        let sbk = viewer(&rows[0], "640100-renshe");
+        assert_eq!(summary(&sbk, &rows).status(), pb::BundleStatus::Withdrawn);
+
+        // Review has heard of the provider only, approved: the others are still submitted.
+        let provider = member(1, PROVIDER, CaseStatus::Approved, Some("approve"));
+        let view = summary(&viewer(&provider, "640100-weijian"), &[provider]);
+        assert_eq!(view.status(), pb::BundleStatus::InProgress);
+        assert_eq!(view.members.len(), 5);
+        assert_eq!(shown(&view, SBK).status(), pb::CaseStatus::Submitted);
+        assert_eq!(shown(&view, SBK).matter_name, name(SBK));
+    }
 }

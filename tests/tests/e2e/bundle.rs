@@ -15,7 +15,7 @@ use tongban_proto::common::v1::{
     BundleMember, BundleStatus, BundleSummary, CaseStatus, Decision, Mode,
 };
 use tongban_proto::intake::v1::{
-    Bundle, GetCaseRequest, ListCasesRequest, SupplementCaseRequest, WithdrawCaseRequest,
+    Bundle, Case, GetCaseRequest, ListCasesRequest, SupplementCaseRequest, WithdrawCaseRequest,
 };
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
@@ -370,6 +370,38 @@ async fn bundle_birth_end_to_end() -> TestResult {
             assert_eq!(m.status(), CaseStatus::SupplementRequested);
         }
     }
+    // The members waiting for the 出生医学证明 are in no inbox yet; the office shows them as the
+    // window does: SUBMITTED, waiting for the member that issues it.
+    let unrouted: Vec<&Case> = waiting
+        .cases
+        .iter()
+        .filter(|c| c.status() == CaseStatus::Submitted)
+        .collect();
+    assert!(!unrouted.is_empty(), "members wait: {:?}", waiting.cases);
+    for case in unrouted {
+        let at_window = case
+            .bundle
+            .as_ref()
+            .and_then(|b| b.members.iter().find(|m| m.matter_code == case.matter_code))
+            .ok_or_else(|| format!("{} at the window", case.matter_code))?;
+        let at_office = summary
+            .members
+            .iter()
+            .find(|m| m.matter_code == case.matter_code)
+            .ok_or_else(|| format!("{} at the office", case.matter_code))?;
+        assert_eq!(at_office.status(), CaseStatus::Submitted, "{at_office:?}");
+        assert_eq!(
+            at_office.waiting_for,
+            [first.matter_name.as_str()],
+            "{} waits for {}",
+            case.matter_code,
+            first.matter_code
+        );
+        assert_eq!(
+            at_office.waiting_for, at_window.waiting_for,
+            "as the window says"
+        );
+    }
 
     // The hotline, asked about a third member, shows the whole bundle.
     let third = &bundle.cases[2];
@@ -451,7 +483,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
             case.status()
         );
     }
-    assignment_until(
+    let seen = assignment_until(
         &other_office,
         &other.case_id,
         "another office: COMPLETED",
@@ -462,6 +494,19 @@ async fn bundle_birth_end_to_end() -> TestResult {
         },
     )
     .await?;
+    let summary = seen.bundle.as_ref().ok_or("the assignment's bundle")?;
+    assert_eq!(
+        summary.status(),
+        done.status(),
+        "the office and the window agree"
+    );
+    for m in &summary.members {
+        assert!(
+            matches!(m.status(), CaseStatus::Approved | CaseStatus::Completed)
+                && m.waiting_for.is_empty(),
+            "{m:?}"
+        );
+    }
     hotline_until(&calls, &third.case_number, "the hotline: COMPLETED", |v| {
         v.bundle
             .as_ref()
@@ -779,9 +824,58 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
         .len()
         .checked_sub(1)
         .ok_or("the second bundle has members")?;
+    // The first member's office: its case routed, the others SUBMITTED, waiting for it — as the
+    // window shows them.
+    let first = &all.cases[0];
+    let first_office = review(
+        review_svc.port(),
+        &env.mint(Role::Reviewer, &first.responsible_office_id),
+    );
+    let seen = assignment_until(
+        &first_office,
+        &first.case_id,
+        "an office: the first member ROUTED",
+        |a| a.state() == AssignmentState::Routed,
+    )
+    .await?;
+    let summary = seen.bundle.as_ref().ok_or("the assignment's bundle")?;
+    assert_eq!(summary.status(), BundleStatus::InProgress);
+    for case in &all.cases[1..] {
+        let m = summary
+            .members
+            .iter()
+            .find(|m| m.matter_code == case.matter_code)
+            .ok_or_else(|| format!("{} at the office: {summary:?}", case.matter_code))?;
+        assert_eq!(m.status(), CaseStatus::Submitted, "{m:?}");
+        assert_eq!(m.waiting_for, [first.matter_name.as_str()], "{m:?}");
+    }
     // The members waiting for the first one are withdrawn first (withdrawing the first member
     // would withdraw them with it), the first member last.
     for (n, (i, case)) in all.cases.iter().enumerate().rev().enumerate() {
+        if i == 0 {
+            // The waiting members were withdrawn without ever reaching an office: the first
+            // member's office shows them WITHDRAWN, the bundle still in progress.
+            let seen = assignment_until(
+                &first_office,
+                &first.case_id,
+                "an office: the waiting members WITHDRAWN",
+                |a| {
+                    a.bundle.as_ref().is_some_and(|b| {
+                        b.members
+                            .iter()
+                            .filter(|m| m.matter_code != first.matter_code)
+                            .all(|m| m.status() == CaseStatus::Withdrawn)
+                    })
+                },
+            )
+            .await?;
+            let summary = seen.bundle.as_ref().ok_or("the assignment's bundle")?;
+            assert_eq!(summary.status(), BundleStatus::InProgress, "{summary:?}");
+            assert!(
+                summary.members.iter().all(|m| m.waiting_for.is_empty()),
+                "{summary:?}"
+            );
+        }
         window.withdraw_case(withdraw(&case.case_id)).await?;
         let now = bundle_until(
             &window,
@@ -801,18 +895,31 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
         };
         assert_eq!(now.status(), expected, "after member {i} withdrawn");
     }
-    // The first member's office sees its case withdrawn. (The other members never reached an
-    // office: review counts a member it has not seen routed as accepted, so its view of this
-    // bundle's status is not checked here.)
-    let first = &all.cases[0];
-    let first_office = review(
-        review_svc.port(),
-        &env.mint(Role::Reviewer, &first.responsible_office_id),
-    );
-    assignment_until(&first_office, &first.case_id, "an office: WITHDRAWN", |a| {
+    // The first member's office sees its case withdrawn and, as the window does, the bundle
+    // WITHDRAWN (the other members never reached an office).
+    let shown = window
+        .get_bundle(tongban_proto::intake::v1::GetBundleRequest {
+            bundle_id: all.bundle_id.clone(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert_eq!(shown.status(), BundleStatus::Withdrawn);
+    let seen = assignment_until(&first_office, &first.case_id, "an office: WITHDRAWN", |a| {
         a.state() == AssignmentState::Withdrawn
+            && a.bundle
+                .as_ref()
+                .is_some_and(|b| b.status() == shown.status())
     })
     .await?;
+    let summary = seen.bundle.as_ref().ok_or("the assignment's bundle")?;
+    assert!(
+        summary
+            .members
+            .iter()
+            .all(|m| m.status() == CaseStatus::Withdrawn),
+        "{summary:?}"
+    );
 
     review_svc.stop().await?;
     intake_svc.stop().await?;

@@ -5,17 +5,20 @@
 
 use chrono::TimeDelta;
 use tongban_e2e::{
-    Authed, WINDOW, assignment_until, bundle_request, bundle_until, catalog, hotline,
+    Authed, PROPAGATION, WINDOW, assignment_until, bundle_request, bundle_until, catalog, hotline,
     hotline_until, intake, passing_checklist, review,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
-use tongban_proto::common::v1::{BundleStatus, CaseStatus, Decision, MaterialForm};
+use tongban_proto::common::v1::{
+    BundleMember, BundleStatus, BundleSummary, CaseStatus, Decision, MaterialForm,
+};
 use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::intake::v1::{Bundle, Case, WithdrawCaseRequest};
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
-    AssignmentState, ClaimCaseRequest, DecideCaseRequest, ListAssignmentsRequest,
+    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, ListAssignmentsRequest,
+    WatchAssignmentsRequest,
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::clock::Clock as _;
@@ -58,6 +61,23 @@ fn waiting_for(case: &Case, matter: &str) -> Vec<String> {
         .and_then(|b| b.members.iter().find(|m| m.matter_code == matter))
         .map(|m| m.waiting_for.clone())
         .unwrap_or_default()
+}
+
+/// Member `matter` of the bundle an office's assignment shows.
+fn shown_member<'a>(assignment: &'a Assignment, matter: &str) -> Result<&'a BundleMember, String> {
+    assignment
+        .bundle
+        .as_ref()
+        .and_then(|b| b.members.iter().find(|m| m.matter_code == matter))
+        .ok_or_else(|| format!("{matter} in the office's bundle: {:?}", assignment.bundle))
+}
+
+/// The status of the bundle an office's assignment shows.
+fn shown_status(assignment: &Assignment) -> BundleStatus {
+    assignment
+        .bundle
+        .as_ref()
+        .map_or(BundleStatus::Unspecified, BundleSummary::status)
 }
 
 /// Whether the timeline of `case` has a line containing `text`.
@@ -135,6 +155,8 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
     let env = TestEnv::new().await?;
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
+    let hotline_svc = env.spawn::<Hotline>().await?;
+    let calls = hotline(hotline_svc.port(), &env.mint(Role::Hotline, "12345"));
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut catalog = catalog(intake_svc.port(), &clerk);
     let mut window = intake(intake_svc.port(), &clerk);
@@ -182,6 +204,29 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
             case.timeline
         );
     }
+    // The 12345 hotline, asked about a waiting member (its events arrived while the routed
+    // members reached their inboxes above), shows what it waits for.
+    let waiting = member(&bundle, WAITING[0])?;
+    let view = hotline_until(
+        &calls,
+        &waiting.case_number,
+        "the hotline shows the waiting member",
+        |v| v.status() == CaseStatus::Submitted && v.bundle.is_some(),
+    )
+    .await?;
+    let bundle_view = view.bundle.as_ref().ok_or("the hotline shows the bundle")?;
+    for matter in WAITING {
+        let shown = bundle_view
+            .members
+            .iter()
+            .find(|m| m.matter_code == matter)
+            .ok_or_else(|| format!("{matter} at the hotline"))?;
+        assert_eq!(
+            shown.waiting_for,
+            [PROVIDER_NAME],
+            "{matter} at the hotline"
+        );
+    }
     // The routed members reached their inboxes above; the waiting ones are in none. Each is
     // planned for an office of its own department, which does not list it.
     for matter in WAITING {
@@ -200,6 +245,24 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
             "{matter} is in no inbox yet: {listed:?}"
         );
     }
+    // An office of a member routed at once shows them as the window does: SUBMITTED, waiting
+    // for the 出生医学证明.
+    let sbk = member(&bundle, "RS-SBK-SL")?;
+    let renshe = office(&env, review_svc.port(), &sbk.responsible_office_id);
+    let seen = assignment_until(
+        &renshe,
+        &sbk.case_id,
+        "the 社保卡 member's office",
+        |a| a.bundle.is_some(),
+    )
+    .await?;
+    assert_eq!(shown_status(&seen), BundleStatus::InProgress);
+    for matter in WAITING {
+        let m = shown_member(&seen, matter)?;
+        assert_eq!(m.status(), CaseStatus::Submitted, "{matter} at an office");
+        assert_eq!(m.waiting_for, [PROVIDER_NAME], "{matter} at an office");
+    }
+    assert_eq!(shown_member(&seen, PROVIDER)?.status(), CaseStatus::Routed);
     // GetBundle shows the same.
     let shown = window
         .get_bundle(tongban_proto::intake::v1::GetBundleRequest {
@@ -294,7 +357,27 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
             "{matter}: the office sees CSZM"
         );
     }
+    // The 社保卡 member's office: they wait no more.
+    let seen = assignment_until(
+        &renshe,
+        &sbk.case_id,
+        "the waiting members ROUTED at an office",
+        |a| {
+            WAITING.iter().all(|matter| {
+                shown_member(a, matter).is_ok_and(|m| m.status() == CaseStatus::Routed)
+            })
+        },
+    )
+    .await?;
+    for matter in WAITING {
+        assert!(
+            shown_member(&seen, matter)?.waiting_for.is_empty(),
+            "{matter}"
+        );
+    }
+    assert_eq!(shown_status(&seen), BundleStatus::InProgress);
 
+    hotline_svc.stop().await?;
     review_svc.stop().await?;
     intake_svc.stop().await?;
     env.cleanup().await?;
@@ -363,8 +446,29 @@ async fn bundle_provider_denied_or_withdrawn_ends_the_waiting_members() -> TestR
             assert!(waiting_for(case, matter).is_empty(), "{key}/{matter}");
         }
 
+        // The office of the 社保卡 member, routed at once, sees the waiting members WITHDRAWN
+        // although they never reached an office, the bundle still in progress.
         let sbk = member(&bundle, "RS-SBK-SL")?;
         let mut renshe = office(&env, review_svc.port(), &sbk.responsible_office_id);
+        let seen = assignment_until(
+            &renshe,
+            &sbk.case_id,
+            &format!("{key}: the waiting members WITHDRAWN at an office"),
+            |a| {
+                WAITING.iter().all(|matter| {
+                    shown_member(a, matter).is_ok_and(|m| m.status() == CaseStatus::Withdrawn)
+                })
+            },
+        )
+        .await?;
+        assert_eq!(shown_status(&seen), BundleStatus::InProgress, "{key}");
+        for matter in WAITING {
+            assert!(
+                shown_member(&seen, matter)?.waiting_for.is_empty(),
+                "{key}/{matter}"
+            );
+        }
+
         decide(&mut renshe, &mut catalog, sbk, last).await?;
         let done = bundle_until(
             &window,
@@ -376,6 +480,30 @@ async fn bundle_provider_denied_or_withdrawn_ends_the_waiting_members() -> TestR
         for matter in WAITING {
             assert_eq!(member(&done, matter)?.status(), CaseStatus::Withdrawn);
         }
+        // The office ends the bundle as the window does, the dependants WITHDRAWN and the
+        // provider denied.
+        let seen = assignment_until(
+            &renshe,
+            &sbk.case_id,
+            &format!("{key}: an office: {expected:?}"),
+            |a| shown_status(a) == expected,
+        )
+        .await?;
+        for matter in WAITING {
+            assert_eq!(
+                shown_member(&seen, matter)?.status(),
+                CaseStatus::Withdrawn,
+                "{key}/{matter}"
+            );
+        }
+        assert!(
+            matches!(
+                shown_member(&seen, PROVIDER)?.status(),
+                CaseStatus::Denied | CaseStatus::Completed
+            ),
+            "{key}: {:?}",
+            seen.bundle
+        );
         // The hotline, asked about a withdrawn member, shows it and the bundle's end.
         let waiting = member(&bundle, WAITING[1])?;
         let view = hotline_until(
@@ -424,6 +552,85 @@ async fn bundle_provider_denied_or_withdrawn_ends_the_waiting_members() -> TestR
     assert_eq!(shown.status(), BundleStatus::InProgress);
 
     hotline_svc.stop().await?;
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    env.cleanup().await?;
+    Ok(())
+}
+
+/// (c) A member withdrawn at the window while it waits never reached an office, yet an office
+/// watching another member of the bundle receives that member again, the withdrawn one shown
+/// WITHDRAWN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watching_office_learns_of_a_waiting_member_withdrawn() -> TestResult {
+    let env = TestEnv::new().await?;
+    let intake_svc = env.spawn::<Intake>().await?;
+    let review_svc = env.spawn::<Review>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut catalog = catalog(intake_svc.port(), &clerk);
+    let mut window = intake(intake_svc.port(), &clerk);
+
+    let bundle = submit_birth(&mut catalog, &mut window, "order-watch").await?;
+    let sbk = member(&bundle, "RS-SBK-SL")?;
+    let renshe = office(&env, review_svc.port(), &sbk.responsible_office_id);
+    assignment_until(&renshe, &sbk.case_id, "the 社保卡 member ROUTED", |a| {
+        a.state() == AssignmentState::Routed
+    })
+    .await?;
+
+    let mut stream = renshe
+        .clone()
+        .watch_assignments(WatchAssignmentsRequest::default())
+        .await?
+        .into_inner();
+    let deadline = tokio::time::Instant::now() + PROPAGATION;
+    let mut read = Vec::new();
+    // Reads until the 社保卡 member arrives with its bundle as `want` accepts.
+    let mut next_sbk = async |what: &str, want: &dyn Fn(&Assignment) -> bool| {
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let next = tokio::time::timeout(left, stream.message())
+                .await
+                .map_err(|_| format!("{what}: not in time; read {read:?}"))??
+                .ok_or_else(|| format!("{what}: the stream ended"))?;
+            read.push(next.clone());
+            if next.case_id == sbk.case_id && want(&next) {
+                return Ok::<Assignment, Box<dyn std::error::Error>>(next);
+            }
+        }
+    };
+    let snapshot = next_sbk("the snapshot", &|_| true).await?;
+    let gone = WAITING[0];
+    assert_eq!(
+        shown_member(&snapshot, gone)?.status(),
+        CaseStatus::Submitted
+    );
+
+    let case = member(&bundle, gone)?;
+    window
+        .withdraw_case(WithdrawCaseRequest {
+            case_id: case.case_id.clone(),
+            reason: "申请人暂不办理生育登记 / not now".to_owned(),
+        })
+        .await?;
+    let followed = next_sbk(
+        "the 社保卡 member again, the waiting member WITHDRAWN",
+        &|a| shown_member(a, gone).is_ok_and(|m| m.status() == CaseStatus::Withdrawn),
+    )
+    .await?;
+    assert_eq!(
+        followed.state(),
+        AssignmentState::Routed,
+        "its own case untouched"
+    );
+    assert_eq!(shown_status(&followed), BundleStatus::InProgress);
+    for matter in &WAITING[1..] {
+        let m = shown_member(&followed, matter)?;
+        assert_eq!(m.status(), CaseStatus::Submitted, "{matter}");
+        assert_eq!(m.waiting_for, [PROVIDER_NAME], "{matter}");
+    }
+
+    drop(stream);
     review_svc.stop().await?;
     intake_svc.stop().await?;
     env.cleanup().await?;
