@@ -10,7 +10,8 @@ use std::time::Duration;
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{BundleDefinition, GetMatterRequest};
 use tongban_proto::common::v1::{
-    Applicant, ChecklistItem, Delivery, DeliveryMethod, MaterialForm, Mode, PresentedMaterial,
+    Applicant, CasePart, ChecklistItem, Decision, Delivery, DeliveryMethod, MaterialForm, Mode,
+    PartState, PresentedMaterial,
 };
 use tongban_proto::hotline::v1::hotline_service_client::HotlineServiceClient;
 use tongban_proto::hotline::v1::{CaseStatusView, QueryCaseStatusRequest};
@@ -18,8 +19,14 @@ use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::intake::v1::{Bundle, Case, GetBundleRequest, GetCaseRequest};
 use tongban_proto::intake::v1::{SubmitBundleRequest, SubmitCaseRequest};
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
-use tongban_proto::review::v1::{Assignment, GetAssignmentRequest};
-use tongban_testkit::{Bearer, channel, eventually};
+use tongban_proto::review::v1::{
+    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest,
+};
+use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
+use tongban_runtime::auth::Role;
+use tongban_runtime::status::details;
+use tongban_testkit::{Bearer, Running, TestEnv, TestkitError, channel, eventually};
+use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -31,6 +38,35 @@ pub const ID_NUMBER: &str = "11010519491231002X";
 pub const PHONE: &str = "13812345678";
 /// Applicant name used by the tests.
 pub const NAME: &str = "王小明";
+
+/// 户口迁移（工作调动）, handled as 多地联办: 迁入地审批 (QR), then 迁出地办理迁出 (QC); 10 working
+/// days promised.
+pub const GZDD: &str = "GA-HJ-QY-GZDD";
+/// 住房公积金转移接续, handled as 多地联办: 转入地 (ZR) and 转出地 (ZC) in parallel.
+pub const GJJ: &str = "GJJ-ZY-JX";
+/// 出生一件事: five members (出生医学证明, 生育登记, 出生登记, 医保参保, 社保卡申领).
+pub const BIRTH: &str = "YJS-CS";
+/// 退休一件事: three members (退休, 医保待遇核定, 退休提取公积金).
+pub const RETIREMENT: &str = "YJS-TX";
+
+/// 银川市兴庆区: the home of the applicant who moves away (迁出地, 转出地).
+pub const HOME: &str = "640104";
+/// 五台县: the window's county; home of the 一件事 families (every member handled by an office
+/// for 五台).
+pub const WUTAI: &str = "140922";
+/// Where the applicant moves to: 五台县 (迁入地, 转入地).
+pub const DESTINATION: &str = WUTAI;
+
+/// 五台县公安局 (county level): 迁入地审批 of a move to 五台, the first part of [`GZDD`].
+pub const WUTAI_GONGAN: &str = "140922-gongan";
+/// 银川市公安局 (city level): 开具户籍类证明 of [`HOME`] and 迁出地办理迁出 of a move from there.
+pub const YINCHUAN_GONGAN: &str = "640100-gongan";
+/// 太原市公安局: an office with no part in the cases of these tests.
+pub const TAIYUAN_GONGAN: &str = "140100-gongan";
+/// 忻州市住房公积金管理中心: 转入地 of a transfer to 五台 (五台 has no centre of its own).
+pub const XINZHOU_GJJ: &str = "140900-gjj";
+/// 银川住房公积金管理中心: 转出地 of a transfer from [`HOME`].
+pub const YINCHUAN_GJJ: &str = "640100-gjj";
 
 /// Bound for events to travel between services in the tests.
 pub const PROPAGATION: Duration = Duration::from_secs(20);
@@ -60,6 +96,134 @@ pub fn review(port: u16, token: &str) -> ReviewServiceClient<Authed> {
 #[must_use]
 pub fn hotline(port: u16, token: &str) -> HotlineServiceClient<Authed> {
     HotlineServiceClient::with_interceptor(channel(port), Bearer::new(token))
+}
+
+/// SupervisionService client on `port` sending `token`.
+#[must_use]
+pub fn supervision(port: u16, token: &str) -> SupervisionServiceClient<Authed> {
+    SupervisionServiceClient::with_interceptor(channel(port), Bearer::new(token))
+}
+
+/// The clients of the clerk at [`WINDOW`] on the intake service at `port`: CatalogService (read
+/// as the window's client reads it) and IntakeService.
+#[must_use]
+pub fn window_clients(
+    env: &TestEnv,
+    port: u16,
+) -> (CatalogServiceClient<Authed>, IntakeServiceClient<Authed>) {
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    (catalog(port, &clerk), intake(port, &clerk))
+}
+
+/// HotlineService client on `port` for an operator (Role::Hotline) of the 12345 hotline.
+#[must_use]
+pub fn hotline_operator(env: &TestEnv, port: u16) -> HotlineServiceClient<Authed> {
+    hotline(port, &env.mint(Role::Hotline, "12345"))
+}
+
+/// The end of a test: stops `services` in the order given, then removes the test's schema and
+/// streams ([`TestEnv::cleanup`]).
+///
+/// # Errors
+/// A service did not stop cleanly, or the clean-up failed.
+pub async fn shut_down<const N: usize>(
+    env: TestEnv,
+    services: [Running; N],
+) -> Result<(), TestkitError> {
+    for service in services {
+        service.stop().await?;
+    }
+    env.cleanup().await
+}
+
+/// ReviewService client on `port` for a reviewer (Role::Reviewer) of `office`.
+#[must_use]
+pub fn reviewer(env: &TestEnv, port: u16, office: &str) -> ReviewServiceClient<Authed> {
+    review(port, &env.mint(Role::Reviewer, office))
+}
+
+/// 认领: the ClaimCase request of case `case_id`.
+#[must_use]
+pub fn claim(case_id: &str) -> ClaimCaseRequest {
+    ClaimCaseRequest {
+        case_id: case_id.to_owned(),
+    }
+}
+
+/// 准予: the DecideCase request approving case `case_id` with `checklist`.
+#[must_use]
+pub fn approve(case_id: &str, checklist: Vec<ChecklistItem>) -> DecideCaseRequest {
+    DecideCaseRequest {
+        case_id: case_id.to_owned(),
+        decision: Decision::Approve.into(),
+        reason: "符合条件，准予办理 / approved".to_owned(),
+        checklist,
+    }
+}
+
+/// The office of `inbox` approves case `case_id` of `matter` (already claimed) with every 审查要点
+/// of the matter passed ([`passing_checklist`]).
+///
+/// # Errors
+/// GetMatter or DecideCase failed.
+pub async fn approve_passing(
+    inbox: &mut ReviewServiceClient<Authed>,
+    catalog: &mut CatalogServiceClient<Authed>,
+    case_id: &str,
+    matter: &str,
+) -> Result<(), tonic::Status> {
+    let checklist = passing_checklist(catalog, matter, None).await?;
+    inbox.decide_case(approve(case_id, checklist)).await?;
+    Ok(())
+}
+
+/// The part `code` of a 多地联办 case's parts.
+///
+/// # Errors
+/// There is no such part.
+pub fn part<'a>(parts: &'a [CasePart], code: &str) -> Result<&'a CasePart, String> {
+    parts
+        .iter()
+        .find(|p| p.part_code == code)
+        .ok_or_else(|| format!("no part {code} among {parts:?}"))
+}
+
+/// The state of part `code`, `Unspecified` when the case has no such part.
+#[must_use]
+pub fn state_of(parts: &[CasePart], code: &str) -> PartState {
+    parts
+        .iter()
+        .find(|p| p.part_code == code)
+        .map_or(PartState::Unspecified, CasePart::state)
+}
+
+/// Whether a refusal has `code` and names `words` (in its message or a violation).
+#[must_use]
+pub fn refused_naming(status: &tonic::Status, code: Code, words: &str) -> bool {
+    let (fields, preconditions) = details(status);
+    status.code() == code
+        && (status.message().contains(words)
+            || fields.iter().any(|v| v.description.contains(words))
+            || preconditions
+                .iter()
+                .any(|v| v.description.contains(words) || v.subject.contains(words)))
+}
+
+/// The refusal `answer` holds, which must carry `code`; `what` names the step for the failure
+/// message.
+///
+/// # Errors
+/// The step was not refused, or was refused with another code.
+pub fn refusal<T>(
+    answer: Result<T, tonic::Status>,
+    code: Code,
+    what: &str,
+) -> Result<tonic::Status, String> {
+    match answer {
+        Ok(_) => Err(format!("{what}: not refused")),
+        Err(refused) if refused.code() == code => Ok(refused),
+        Err(refused) => Err(format!("{what}: refused with {refused:?}, not {code:?}")),
+    }
 }
 
 /// A 64-hex-digit stand-in for the SHA-256 of a scanned file, distinct per call.
@@ -340,6 +504,19 @@ pub async fn assignment_until(
         want,
     )
     .await
+}
+
+/// Waits until the office of `inbox` shows case `case_id` in `state`; `what` names the wait.
+///
+/// # Errors
+/// As [`until`].
+pub async fn state_until(
+    inbox: &ReviewServiceClient<Authed>,
+    case_id: &str,
+    what: &str,
+    state: AssignmentState,
+) -> Result<Assignment, String> {
+    assignment_until(inbox, case_id, what, |a| a.state() == state).await
 }
 
 /// Waits until the window shows case `case_id` (GetCase) as `want` accepts.

@@ -6,8 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use tongban_e2e::{
-    Authed, WINDOW, assignment_until, bundle_request, bundle_until, case_until, catalog, hotline,
-    hotline_until, intake, passing_checklist, presented, review, unmasked_personal_data,
+    Authed, BIRTH, RETIREMENT, WINDOW, WUTAI, approve_passing, assignment_until, bundle_request,
+    bundle_until, case_until, catalog, claim, hotline_operator, hotline_until, passing_checklist,
+    presented, refusal, reviewer, shut_down, state_until, unmasked_personal_data, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{GetBundleRequest, GetMatterRequest, Matter};
@@ -18,9 +19,7 @@ use tongban_proto::intake::v1::{
     Bundle, Case, GetCaseRequest, ListCasesRequest, SupplementCaseRequest, WithdrawCaseRequest,
 };
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
-use tongban_proto::review::v1::{
-    AssignmentState, ClaimCaseRequest, DecideCaseRequest, RequestSupplementRequest,
-};
+use tongban_proto::review::v1::{AssignmentState, DecideCaseRequest, RequestSupplementRequest};
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
 use tongban_testkit::TestEnv;
@@ -31,13 +30,6 @@ use crate::TestResult;
 type Intake = tongban_intake::Application;
 type Review = tongban_review::Application;
 type Hotline = tongban_hotline::Application;
-
-/// 出生一件事: five members (出生医学证明, 生育登记, 出生登记, 医保参保, 社保卡申领).
-const BIRTH: &str = "YJS-CS";
-/// 退休一件事: three members (退休, 医保待遇核定, 退休提取公积金).
-const RETIREMENT: &str = "YJS-TX";
-/// The family lives in 五台县: every member is handled by an office for 五台.
-const HOME: &str = "140922";
 
 /// Each member matter of `codes`, from CatalogService.GetMatter, by code.
 async fn matters(
@@ -66,7 +58,7 @@ fn offices(
         .iter()
         .map(|c| {
             let office = c.responsible_office_id.clone();
-            let client = review(port, &env.mint(Role::Reviewer, &office));
+            let client = reviewer(env, port, &office);
             (office, client)
         })
         .collect()
@@ -92,10 +84,8 @@ async fn bundle_birth_end_to_end() -> TestResult {
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
     let hotline_svc = env.spawn::<Hotline>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
-    let calls = hotline(hotline_svc.port(), &env.mint(Role::Hotline, "12345"));
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
+    let calls = hotline_operator(&env, hotline_svc.port());
 
     // The catalog lists the ID card once, needed by several members.
     let definition = catalog
@@ -126,7 +116,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
     assert!(sfz[0].material.as_ref().is_some_and(|m| m.required));
     let catalog_of = matters(&mut catalog, &members).await?;
 
-    let (request, _) = bundle_request(&mut catalog, "birth-1", BIRTH, HOME).await?;
+    let (request, _) = bundle_request(&mut catalog, "birth-1", BIRTH, WUTAI).await?;
     assert_eq!(
         request
             .materials
@@ -142,11 +132,11 @@ async fn bundle_birth_end_to_end() -> TestResult {
     let mut without = request.clone();
     "birth-missing".clone_into(&mut without.idempotency_key);
     without.materials.retain(|m| m.material_code != "SFZ");
-    let refused = window
-        .submit_bundle(without)
-        .await
-        .expect_err("a missing shared material is refused");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let refused = refusal(
+        window.submit_bundle(without).await,
+        Code::FailedPrecondition,
+        "a missing shared material is refused",
+    )?;
     let (_, preconditions) = details(&refused);
     assert_eq!(
         preconditions.len(),
@@ -251,11 +241,11 @@ async fn bundle_birth_end_to_end() -> TestResult {
     if let Some(applicant) = changed.applicant.as_mut() {
         "李小红".clone_into(&mut applicant.name);
     }
-    let refused = window
-        .submit_bundle(changed)
-        .await
-        .expect_err("the same key with another request");
-    assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+    refusal(
+        window.submit_bundle(changed).await,
+        Code::AlreadyExists,
+        "the same key with another request",
+    )?;
 
     // A member case shows its bundle at the window.
     let first = &bundle.cases[0];
@@ -283,25 +273,21 @@ async fn bundle_birth_end_to_end() -> TestResult {
         .filter(|c| c.status() == CaseStatus::Routed)
     {
         let inbox = office(&inboxes, &case.responsible_office_id)?;
-        assignment_until(
+        state_until(
             &inbox,
             &case.case_id,
             &format!(
                 "{} reaches {}",
                 case.matter_code, case.responsible_office_id
             ),
-            |a| a.state() == AssignmentState::Routed,
+            AssignmentState::Routed,
         )
         .await?;
     }
 
     // 补正 on the first member.
     let mut first_office = office(&inboxes, &first.responsible_office_id)?;
-    first_office
-        .claim_case(ClaimCaseRequest {
-            case_id: first.case_id.clone(),
-        })
-        .await?;
+    first_office.claim_case(claim(&first.case_id)).await?;
     first_office
         .request_supplement(RequestSupplementRequest {
             case_id: first.case_id.clone(),
@@ -438,36 +424,27 @@ async fn bundle_birth_end_to_end() -> TestResult {
             note: "已重新扫描身份证".to_owned(),
         })
         .await?;
-    assignment_until(
+    state_until(
         &first_office,
         &first.case_id,
         "the first member: SUPPLEMENTED",
-        |a| a.state() == AssignmentState::Supplemented,
+        AssignmentState::Supplemented,
     )
     .await?;
     for case in &bundle.cases {
         let mut inbox = office(&inboxes, &case.responsible_office_id)?;
         if case.case_id != first.case_id {
             // A waiting member is routed once the first member is approved.
-            assignment_until(&inbox, &case.case_id, "the member is ROUTED", |a| {
-                a.state() == AssignmentState::Routed
-            })
+            state_until(
+                &inbox,
+                &case.case_id,
+                "the member is ROUTED",
+                AssignmentState::Routed,
+            )
             .await?;
-            inbox
-                .claim_case(ClaimCaseRequest {
-                    case_id: case.case_id.clone(),
-                })
-                .await?;
+            inbox.claim_case(claim(&case.case_id)).await?;
         }
-        let checklist = passing_checklist(&mut catalog, &case.matter_code, None).await?;
-        inbox
-            .decide_case(DecideCaseRequest {
-                case_id: case.case_id.clone(),
-                decision: Decision::Approve.into(),
-                reason: "符合条件，准予办理 / approved".to_owned(),
-                checklist,
-            })
-            .await?;
+        approve_passing(&mut inbox, &mut catalog, &case.case_id, &case.matter_code).await?;
     }
 
     // 已办结 at the window, at the office and at the hotline.
@@ -514,10 +491,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
     })
     .await?;
 
-    hotline_svc.stop().await?;
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -528,27 +502,24 @@ async fn bundle_partly_denied() -> TestResult {
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
     let hotline_svc = env.spawn::<Hotline>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
-    let calls = hotline(hotline_svc.port(), &env.mint(Role::Hotline, "12345"));
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
+    let calls = hotline_operator(&env, hotline_svc.port());
 
-    let (request, definition) = bundle_request(&mut catalog, "retire-1", RETIREMENT, HOME).await?;
+    let (request, definition) = bundle_request(&mut catalog, "retire-1", RETIREMENT, WUTAI).await?;
     let bundle = window.submit_bundle(request).await?.into_inner();
     assert_eq!(bundle.cases.len(), definition.matter_codes.len());
     let inboxes = offices(&env, review_svc.port(), &bundle);
     let last = bundle.cases.len() - 1;
     for (i, case) in bundle.cases.iter().enumerate() {
         let mut inbox = office(&inboxes, &case.responsible_office_id)?;
-        assignment_until(&inbox, &case.case_id, "the member is ROUTED", |a| {
-            a.state() == AssignmentState::Routed
-        })
+        state_until(
+            &inbox,
+            &case.case_id,
+            "the member is ROUTED",
+            AssignmentState::Routed,
+        )
         .await?;
-        inbox
-            .claim_case(ClaimCaseRequest {
-                case_id: case.case_id.clone(),
-            })
-            .await?;
+        inbox.claim_case(claim(&case.case_id)).await?;
         let mut checklist = passing_checklist(&mut catalog, &case.matter_code, None).await?;
         let (decision, reason) = if i == last {
             let point = checklist.first_mut().ok_or("a review point")?;
@@ -629,10 +600,7 @@ async fn bundle_partly_denied() -> TestResult {
     })
     .await?;
 
-    hotline_svc.stop().await?;
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -653,16 +621,14 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
     let env = TestEnv::new().await?;
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let withdraw = |case_id: &str| WithdrawCaseRequest {
         case_id: case_id.to_owned(),
         reason: "申请人暂不办理该事项 / the applicant no longer applies".to_owned(),
     };
 
     let (request, definition) =
-        bundle_request(&mut catalog, "retire-withdraw", RETIREMENT, HOME).await?;
+        bundle_request(&mut catalog, "retire-withdraw", RETIREMENT, WUTAI).await?;
     let bundle = window.submit_bundle(request).await?.into_inner();
     let opened: Vec<&str> = bundle
         .cases
@@ -678,36 +644,31 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
     // The others wait for the 退休证明 of the first member (退休审批): approve it first.
     let provider = &bundle.cases[0];
     let mut provider_office = office(&inboxes, &provider.responsible_office_id)?;
-    assignment_until(
+    state_until(
         &provider_office,
         &provider.case_id,
         "the first member is ROUTED",
-        |a| a.state() == AssignmentState::Routed,
+        AssignmentState::Routed,
     )
     .await?;
-    provider_office
-        .claim_case(ClaimCaseRequest {
-            case_id: provider.case_id.clone(),
-        })
-        .await?;
-    provider_office
-        .decide_case(DecideCaseRequest {
-            case_id: provider.case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: "符合条件，准予办理 / approved".to_owned(),
-            checklist: passing_checklist(&mut catalog, &provider.matter_code, None).await?,
-        })
-        .await?;
+    provider_office.claim_case(claim(&provider.case_id)).await?;
+    approve_passing(
+        &mut provider_office,
+        &mut catalog,
+        &provider.case_id,
+        &provider.matter_code,
+    )
+    .await?;
     for case in &bundle.cases[1..] {
         let inbox = office(&inboxes, &case.responsible_office_id)?;
-        assignment_until(
+        state_until(
             &inbox,
             &case.case_id,
             &format!(
                 "{} reaches {}",
                 case.matter_code, case.responsible_office_id
             ),
-            |a| a.state() == AssignmentState::Routed,
+            AssignmentState::Routed,
         )
         .await?;
     }
@@ -732,11 +693,11 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
     .await?;
     assert_eq!(midway.status(), BundleStatus::InProgress);
     let gone_office = office(&inboxes, &gone.responsible_office_id)?;
-    assignment_until(
+    state_until(
         &gone_office,
         &gone.case_id,
         "the withdrawn member's office: WITHDRAWN",
-        |a| a.state() == AssignmentState::Withdrawn,
+        AssignmentState::Withdrawn,
     )
     .await?;
 
@@ -747,20 +708,8 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
         .filter(|c| c.case_id != gone.case_id && c.case_id != provider.case_id)
     {
         let mut inbox = office(&inboxes, &case.responsible_office_id)?;
-        inbox
-            .claim_case(ClaimCaseRequest {
-                case_id: case.case_id.clone(),
-            })
-            .await?;
-        let checklist = passing_checklist(&mut catalog, &case.matter_code, None).await?;
-        inbox
-            .decide_case(DecideCaseRequest {
-                case_id: case.case_id.clone(),
-                decision: Decision::Approve.into(),
-                reason: "符合条件，准予办理 / approved".to_owned(),
-                checklist,
-            })
-            .await?;
+        inbox.claim_case(claim(&case.case_id)).await?;
+        approve_passing(&mut inbox, &mut catalog, &case.case_id, &case.matter_code).await?;
     }
 
     // The window: COMPLETED, the withdrawn member WITHDRAWN and undecided.
@@ -816,7 +765,7 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
 
     // A second 退休一件事, every member withdrawn: WITHDRAWN, not before the last one.
     let (request, _) =
-        bundle_request(&mut catalog, "retire-withdraw-all", RETIREMENT, HOME).await?;
+        bundle_request(&mut catalog, "retire-withdraw-all", RETIREMENT, WUTAI).await?;
     let all = window.submit_bundle(request).await?.into_inner();
     assert_ne!(all.bundle_id, bundle.bundle_id);
     let last = all
@@ -827,15 +776,12 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
     // The first member's office: its case routed, the others SUBMITTED, waiting for it — as the
     // window shows them.
     let first = &all.cases[0];
-    let first_office = review(
-        review_svc.port(),
-        &env.mint(Role::Reviewer, &first.responsible_office_id),
-    );
-    let seen = assignment_until(
+    let first_office = reviewer(&env, review_svc.port(), &first.responsible_office_id);
+    let seen = state_until(
         &first_office,
         &first.case_id,
         "an office: the first member ROUTED",
-        |a| a.state() == AssignmentState::Routed,
+        AssignmentState::Routed,
     )
     .await?;
     let summary = seen.bundle.as_ref().ok_or("the assignment's bundle")?;
@@ -921,9 +867,7 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
         "{summary:?}"
     );
 
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -1045,7 +989,6 @@ async fn bundle_notice_lists_shared_materials_once_and_every_member() -> TestRes
         "{fields:?}"
     );
 
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [intake_svc]).await?;
     Ok(())
 }

@@ -5,8 +5,9 @@
 
 use chrono::TimeDelta;
 use tongban_e2e::{
-    Authed, PROPAGATION, WINDOW, assignment_until, bundle_request, bundle_until, catalog, hotline,
-    hotline_until, intake, passing_checklist, review,
+    Authed, BIRTH, PROPAGATION, WUTAI, assignment_until, bundle_request, bundle_until, claim,
+    hotline_operator, hotline_until, passing_checklist, reviewer, shut_down, state_until,
+    window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
@@ -17,10 +18,8 @@ use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::intake::v1::{Bundle, Case, WithdrawCaseRequest};
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
-    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, ListAssignmentsRequest,
-    WatchAssignmentsRequest,
+    Assignment, AssignmentState, DecideCaseRequest, ListAssignmentsRequest, WatchAssignmentsRequest,
 };
-use tongban_runtime::auth::Role;
 use tongban_runtime::clock::Clock as _;
 use tongban_testkit::TestEnv;
 
@@ -30,10 +29,6 @@ type Intake = tongban_intake::Application;
 type Review = tongban_review::Application;
 type Hotline = tongban_hotline::Application;
 
-/// 出生一件事.
-const BIRTH: &str = "YJS-CS";
-/// The family lives in 五台县.
-const HOME: &str = "140922";
 /// The member that issues the 出生医学证明.
 const PROVIDER: &str = "WJ-CSYXZM-QF";
 /// Its name, as the waiting members name it.
@@ -85,11 +80,6 @@ fn has_line(case: &Case, text: &str) -> bool {
     case.timeline.iter().any(|t| t.description.contains(text))
 }
 
-/// A reviewer's client for `office`.
-fn office(env: &TestEnv, port: u16, office: &str) -> ReviewServiceClient<Authed> {
-    review(port, &env.mint(Role::Reviewer, office))
-}
-
 /// The office of `case` claims it and decides: approves with every point passed, or denies.
 async fn decide(
     inbox: &mut ReviewServiceClient<Authed>,
@@ -97,15 +87,14 @@ async fn decide(
     case: &Case,
     decision: Decision,
 ) -> TestResult {
-    assignment_until(inbox, &case.case_id, "the member is ROUTED", |a| {
-        a.state() == AssignmentState::Routed
-    })
+    state_until(
+        inbox,
+        &case.case_id,
+        "the member is ROUTED",
+        AssignmentState::Routed,
+    )
     .await?;
-    inbox
-        .claim_case(ClaimCaseRequest {
-            case_id: case.case_id.clone(),
-        })
-        .await?;
+    inbox.claim_case(claim(&case.case_id)).await?;
     let mut checklist = passing_checklist(catalog, &case.matter_code, None).await?;
     let reason = if decision == Decision::Deny {
         let point = checklist.first_mut().ok_or("a review point")?;
@@ -125,13 +114,59 @@ async fn decide(
     Ok(())
 }
 
+/// The office of the member issuing the 出生医学证明 in `bundle` claims and decides it.
+async fn provider_decides(
+    env: &TestEnv,
+    port: u16,
+    catalog: &mut CatalogServiceClient<Authed>,
+    bundle: &Bundle,
+    decision: Decision,
+) -> TestResult {
+    let provider = member(bundle, PROVIDER)?;
+    let mut weijian = reviewer(env, port, &provider.responsible_office_id);
+    decide(&mut weijian, catalog, provider, decision).await
+}
+
+/// Waits until the window shows every member of [`WAITING`] in `status`.
+async fn waiting_at_window_until(
+    window: &IntakeServiceClient<Authed>,
+    bundle_id: &str,
+    what: &str,
+    status: CaseStatus,
+) -> Result<Bundle, String> {
+    bundle_until(window, bundle_id, what, |b| {
+        WAITING.iter().all(|matter| {
+            b.cases
+                .iter()
+                .any(|c| c.matter_code == *matter && c.status() == status)
+        })
+    })
+    .await
+}
+
+/// Waits until the office of `inbox` shows, in the bundle of its case `case_id`, every member of
+/// [`WAITING`] in `status`.
+async fn waiting_at_office_until(
+    inbox: &ReviewServiceClient<Authed>,
+    case_id: &str,
+    what: &str,
+    status: CaseStatus,
+) -> Result<Assignment, String> {
+    assignment_until(inbox, case_id, what, |a| {
+        WAITING
+            .iter()
+            .all(|matter| shown_member(a, matter).is_ok_and(|m| m.status() == status))
+    })
+    .await
+}
+
 /// Submits 出生一件事 without the 出生医学证明 under `key`.
 async fn submit_birth(
     catalog: &mut CatalogServiceClient<Authed>,
     window: &mut IntakeServiceClient<Authed>,
     key: &str,
 ) -> Result<Bundle, Box<dyn std::error::Error>> {
-    let (request, definition) = bundle_request(catalog, key, BIRTH, HOME).await?;
+    let (request, definition) = bundle_request(catalog, key, BIRTH, WUTAI).await?;
     let cszm = definition
         .materials
         .iter()
@@ -156,10 +191,8 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
     let hotline_svc = env.spawn::<Hotline>().await?;
-    let calls = hotline(hotline_svc.port(), &env.mint(Role::Hotline, "12345"));
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
+    let calls = hotline_operator(&env, hotline_svc.port());
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
 
     let bundle = submit_birth(&mut catalog, &mut window, "order-birth").await?;
     assert_eq!(bundle.status(), BundleStatus::InProgress);
@@ -175,10 +208,13 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
             waiting_for(case, matter).is_empty(),
             "{matter} waits for nobody"
         );
-        let inbox = office(&env, review_svc.port(), &case.responsible_office_id);
-        assignment_until(&inbox, &case.case_id, &format!("{matter} is routed"), |a| {
-            a.state() == AssignmentState::Routed
-        })
+        let inbox = reviewer(&env, review_svc.port(), &case.responsible_office_id);
+        state_until(
+            &inbox,
+            &case.case_id,
+            &format!("{matter} is routed"),
+            AssignmentState::Routed,
+        )
         .await?;
     }
     for matter in WAITING {
@@ -231,7 +267,7 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
     // planned for an office of its own department, which does not list it.
     for matter in WAITING {
         let case = member(&bundle, matter)?;
-        let mut inbox = office(&env, review_svc.port(), &case.responsible_office_id);
+        let mut inbox = reviewer(&env, review_svc.port(), &case.responsible_office_id);
         let listed = inbox
             .list_assignments(ListAssignmentsRequest {
                 office_id: case.responsible_office_id.clone(),
@@ -248,7 +284,7 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
     // An office of a member routed at once shows them as the window does: SUBMITTED, waiting
     // for the 出生医学证明.
     let sbk = member(&bundle, "RS-SBK-SL")?;
-    let renshe = office(&env, review_svc.port(), &sbk.responsible_office_id);
+    let renshe = reviewer(&env, review_svc.port(), &sbk.responsible_office_id);
     let seen = assignment_until(
         &renshe,
         &sbk.case_id,
@@ -280,21 +316,20 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
     // Two days later the 卫健 office approves the 出生医学证明.
     env.clock().advance(TimeDelta::days(2));
     let approved_at = env.clock().now();
-    let provider = member(&bundle, PROVIDER)?;
-    let mut weijian = office(&env, review_svc.port(), &provider.responsible_office_id);
-    decide(&mut weijian, &mut catalog, provider, Decision::Approve).await?;
+    provider_decides(
+        &env,
+        review_svc.port(),
+        &mut catalog,
+        &bundle,
+        Decision::Approve,
+    )
+    .await?;
 
-    let moved = bundle_until(
+    let moved = waiting_at_window_until(
         &window,
         &bundle.bundle_id,
         "the waiting members ROUTED",
-        |b| {
-            WAITING.iter().all(|matter| {
-                b.cases
-                    .iter()
-                    .any(|c| c.matter_code == *matter && c.status() == CaseStatus::Routed)
-            })
-        },
+        CaseStatus::Routed,
     )
     .await?;
     assert_eq!(moved.status(), BundleStatus::InProgress);
@@ -346,10 +381,13 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
         );
 
         // Now in its office's inbox, due as the window says, with the 出生医学证明.
-        let inbox = office(&env, review_svc.port(), &case.responsible_office_id);
-        let assignment = assignment_until(&inbox, &case.case_id, "routed to its office", |a| {
-            a.state() == AssignmentState::Routed
-        })
+        let inbox = reviewer(&env, review_svc.port(), &case.responsible_office_id);
+        let assignment = state_until(
+            &inbox,
+            &case.case_id,
+            "routed to its office",
+            AssignmentState::Routed,
+        )
         .await?;
         assert_eq!(assignment.due_at, case.due_at, "{matter}");
         assert!(
@@ -358,15 +396,11 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
         );
     }
     // The 社保卡 member's office: they wait no more.
-    let seen = assignment_until(
+    let seen = waiting_at_office_until(
         &renshe,
         &sbk.case_id,
         "the waiting members ROUTED at an office",
-        |a| {
-            WAITING.iter().all(|matter| {
-                shown_member(a, matter).is_ok_and(|m| m.status() == CaseStatus::Routed)
-            })
-        },
+        CaseStatus::Routed,
     )
     .await?;
     for matter in WAITING {
@@ -377,10 +411,7 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
     }
     assert_eq!(shown_status(&seen), BundleStatus::InProgress);
 
-    hotline_svc.stop().await?;
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -393,10 +424,8 @@ async fn bundle_provider_denied_or_withdrawn_ends_the_waiting_members() -> TestR
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
     let hotline_svc = env.spawn::<Hotline>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
-    let calls = hotline(hotline_svc.port(), &env.mint(Role::Hotline, "12345"));
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
+    let calls = hotline_operator(&env, hotline_svc.port());
 
     for (key, last, expected) in [
         (
@@ -407,21 +436,20 @@ async fn bundle_provider_denied_or_withdrawn_ends_the_waiting_members() -> TestR
         ("order-denied-2", Decision::Deny, BundleStatus::Denied),
     ] {
         let bundle = submit_birth(&mut catalog, &mut window, key).await?;
-        let provider = member(&bundle, PROVIDER)?;
-        let mut weijian = office(&env, review_svc.port(), &provider.responsible_office_id);
-        decide(&mut weijian, &mut catalog, provider, Decision::Deny).await?;
+        provider_decides(
+            &env,
+            review_svc.port(),
+            &mut catalog,
+            &bundle,
+            Decision::Deny,
+        )
+        .await?;
 
-        let ended = bundle_until(
+        let ended = waiting_at_window_until(
             &window,
             &bundle.bundle_id,
             "the waiting members WITHDRAWN",
-            |b| {
-                WAITING.iter().all(|matter| {
-                    b.cases
-                        .iter()
-                        .any(|c| c.matter_code == *matter && c.status() == CaseStatus::Withdrawn)
-                })
-            },
+            CaseStatus::Withdrawn,
         )
         .await?;
         assert_eq!(
@@ -449,16 +477,12 @@ async fn bundle_provider_denied_or_withdrawn_ends_the_waiting_members() -> TestR
         // The office of the 社保卡 member, routed at once, sees the waiting members WITHDRAWN
         // although they never reached an office, the bundle still in progress.
         let sbk = member(&bundle, "RS-SBK-SL")?;
-        let mut renshe = office(&env, review_svc.port(), &sbk.responsible_office_id);
-        let seen = assignment_until(
+        let mut renshe = reviewer(&env, review_svc.port(), &sbk.responsible_office_id);
+        let seen = waiting_at_office_until(
             &renshe,
             &sbk.case_id,
             &format!("{key}: the waiting members WITHDRAWN at an office"),
-            |a| {
-                WAITING.iter().all(|matter| {
-                    shown_member(a, matter).is_ok_and(|m| m.status() == CaseStatus::Withdrawn)
-                })
-            },
+            CaseStatus::Withdrawn,
         )
         .await?;
         assert_eq!(shown_status(&seen), BundleStatus::InProgress, "{key}");
@@ -551,10 +575,7 @@ async fn bundle_provider_denied_or_withdrawn_ends_the_waiting_members() -> TestR
     assert_eq!(member(&shown, "RS-SBK-SL")?.status(), CaseStatus::Routed);
     assert_eq!(shown.status(), BundleStatus::InProgress);
 
-    hotline_svc.stop().await?;
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -566,16 +587,17 @@ async fn watching_office_learns_of_a_waiting_member_withdrawn() -> TestResult {
     let env = TestEnv::new().await?;
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
 
     let bundle = submit_birth(&mut catalog, &mut window, "order-watch").await?;
     let sbk = member(&bundle, "RS-SBK-SL")?;
-    let renshe = office(&env, review_svc.port(), &sbk.responsible_office_id);
-    assignment_until(&renshe, &sbk.case_id, "the 社保卡 member ROUTED", |a| {
-        a.state() == AssignmentState::Routed
-    })
+    let renshe = reviewer(&env, review_svc.port(), &sbk.responsible_office_id);
+    state_until(
+        &renshe,
+        &sbk.case_id,
+        "the 社保卡 member ROUTED",
+        AssignmentState::Routed,
+    )
     .await?;
 
     let mut stream = renshe
@@ -631,8 +653,6 @@ async fn watching_office_learns_of_a_waiting_member_withdrawn() -> TestResult {
     }
 
     drop(stream);
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake_svc]).await?;
     Ok(())
 }

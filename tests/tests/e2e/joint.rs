@@ -7,19 +7,22 @@ use std::collections::BTreeSet;
 
 use prost_types::Timestamp;
 use tongban_e2e::{
-    Authed, WINDOW, assignment_until, case_until, catalog, hotline, hotline_until, intake,
-    joint_request, passing_checklist, presented, review, unmasked_personal_data,
+    Authed, DESTINATION, GJJ, GZDD, HOME, TAIYUAN_GONGAN, WINDOW, WUTAI_GONGAN, XINZHOU_GJJ,
+    YINCHUAN_GJJ, YINCHUAN_GONGAN, approve, assignment_until, case_until, catalog, claim,
+    hotline_operator, hotline_until, joint_request, part, passing_checklist, presented, refusal,
+    refused_naming, review, reviewer, shut_down, state_of, state_until, unmasked_personal_data,
+    window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
-use tongban_proto::common::v1::{CasePart, CaseStatus, Decision, Mode, PartState, Scope};
+use tongban_proto::common::v1::{CaseStatus, Decision, Mode, PartState, Scope};
 use tongban_proto::intake::v1::{
     ListCasesRequest, SubmitBundleRequest, SupplementCaseRequest, WithdrawCaseRequest,
 };
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
-    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, ExtendDeadlineRequest,
-    GetAssignmentRequest, ListAssignmentsRequest, RequestSupplementRequest,
+    Assignment, AssignmentState, DecideCaseRequest, ExtendDeadlineRequest, GetAssignmentRequest,
+    ListAssignmentsRequest, RequestSupplementRequest,
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
@@ -31,59 +34,6 @@ use crate::TestResult;
 type Intake = tongban_intake::Application;
 type Review = tongban_review::Application;
 type Hotline = tongban_hotline::Application;
-
-/// 户口迁移（工作调动）: 迁入地审批 (QR), then 迁出地办理迁出 (QC).
-const GZDD: &str = "GA-HJ-QY-GZDD";
-/// 住房公积金转移接续: 转入地 (ZR) and 转出地 (ZC) in parallel.
-const GJJ: &str = "GJJ-ZY-JX";
-/// The applicant's home: 银川市兴庆区 (迁出地, 转出地).
-const HOME: &str = "640104";
-/// Where the applicant moves to: 五台县 (迁入地, 转入地).
-const DESTINATION: &str = "140922";
-/// 五台县公安局: 迁入地审批 of a move to 五台.
-const WUTAI_GONGAN: &str = "140922-gongan";
-/// 银川市公安局: 迁出地 of a move from 兴庆区.
-const YINCHUAN_GONGAN: &str = "640100-gongan";
-/// 忻州市住房公积金管理中心: 转入地 of a transfer to 五台 (五台 has no centre of its own).
-const XINZHOU_GJJ: &str = "140900-gjj";
-/// 银川住房公积金管理中心: 转出地 of a transfer from 兴庆区.
-const YINCHUAN_GJJ: &str = "640100-gjj";
-/// 太原市公安局: no part of these cases.
-const TAIYUAN_GONGAN: &str = "140100-gongan";
-
-fn claim(case_id: &str) -> ClaimCaseRequest {
-    ClaimCaseRequest {
-        case_id: case_id.to_owned(),
-    }
-}
-
-fn approve(
-    case_id: &str,
-    checklist: Vec<tongban_proto::common::v1::ChecklistItem>,
-) -> DecideCaseRequest {
-    DecideCaseRequest {
-        case_id: case_id.to_owned(),
-        decision: Decision::Approve.into(),
-        reason: "符合条件，准予办理 / approved".to_owned(),
-        checklist,
-    }
-}
-
-/// The part `code` of a case's parts.
-fn part<'a>(parts: &'a [CasePart], code: &str) -> Result<&'a CasePart, String> {
-    parts
-        .iter()
-        .find(|p| p.part_code == code)
-        .ok_or_else(|| format!("no part {code} among {parts:?}"))
-}
-
-/// The state of part `code`, `Unspecified` when the case has no such part.
-fn state_of(parts: &[CasePart], code: &str) -> PartState {
-    parts
-        .iter()
-        .find(|p| p.part_code == code)
-        .map_or(PartState::Unspecified, CasePart::state)
-}
 
 /// Case `case_id` as listed in the office's inbox (ListAssignments), if listed.
 async fn listed(
@@ -102,17 +52,6 @@ async fn listed(
     Ok(all.into_iter().find(|a| a.case_id == case_id))
 }
 
-/// Whether a refusal is FAILED_PRECONDITION naming `words` (in its message or a violation).
-fn refused_naming(status: &tonic::Status, code: Code, words: &str) -> bool {
-    let (fields, preconditions) = details(status);
-    status.code() == code
-        && (status.message().contains(words)
-            || fields.iter().any(|v| v.description.contains(words))
-            || preconditions
-                .iter()
-                .any(|v| v.description.contains(words) || v.subject.contains(words)))
-}
-
 /// Sequential parts: 户口迁移 from 银川 to 五台. 银川's 迁出 part waits until 五台 approved the
 /// 迁入; only then can 银川 act, and the case is approved when both parts are.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,14 +59,9 @@ async fn joint_sequential_parts() -> TestResult {
     let env = TestEnv::new().await?;
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
-    let mut qr_office = review(review_svc.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
-    let mut qc_office = review(
-        review_svc.port(),
-        &env.mint(Role::Reviewer, YINCHUAN_GONGAN),
-    );
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
+    let mut qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
+    let mut qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
 
     let request = joint_request(&mut catalog, "joint-seq", GZDD, HOME, DESTINATION).await?;
     let accepted = window.submit_case(request).await?.into_inner();
@@ -162,9 +96,12 @@ async fn joint_sequential_parts() -> TestResult {
     );
 
     // 银川 sees its part waiting for 迁入地审批 and can do nothing with it yet.
-    let waiting = assignment_until(&qc_office, &case_id, "银川 lists QC as WAITING", |a| {
-        a.state() == AssignmentState::Waiting
-    })
+    let waiting = state_until(
+        &qc_office,
+        &case_id,
+        "银川 lists QC as WAITING",
+        AssignmentState::Waiting,
+    )
     .await?;
     assert_eq!(waiting.part_code, "QC");
     assert_eq!(waiting.part_name, "迁出地办理迁出");
@@ -175,11 +112,11 @@ async fn joint_sequential_parts() -> TestResult {
         .ok_or("QC in 银川's list")?;
     assert_eq!(in_list.state(), AssignmentState::Waiting);
 
-    let refused = qc_office
-        .claim_case(claim(&case_id))
-        .await
-        .expect_err("a waiting part cannot be claimed");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let refused = refusal(
+        qc_office.claim_case(claim(&case_id)).await,
+        Code::FailedPrecondition,
+        "a waiting part cannot be claimed",
+    )?;
     let (_, preconditions) = details(&refused);
     assert!(
         preconditions.iter().any(|v| v.kind == "PART_WAITING"),
@@ -190,16 +127,21 @@ async fn joint_sequential_parts() -> TestResult {
         "the refusal names the part awaited: {refused:?}"
     );
     let qc_points = passing_checklist(&mut catalog, GZDD, Some("QC")).await?;
-    let refused = qc_office
-        .decide_case(approve(&case_id, qc_points.clone()))
-        .await
-        .expect_err("a waiting part cannot be decided");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    refusal(
+        qc_office
+            .decide_case(approve(&case_id, qc_points.clone()))
+            .await,
+        Code::FailedPrecondition,
+        "a waiting part cannot be decided",
+    )?;
 
     // 五台 claims and approves 迁入 with its own review points.
-    let routed = assignment_until(&qr_office, &case_id, "五台 lists QR as ROUTED", |a| {
-        a.state() == AssignmentState::Routed
-    })
+    let routed = state_until(
+        &qr_office,
+        &case_id,
+        "五台 lists QR as ROUTED",
+        AssignmentState::Routed,
+    )
     .await?;
     assert_eq!(routed.part_code, "QR");
     assert_eq!(routed.part_name, "迁入地审批");
@@ -221,9 +163,12 @@ async fn joint_sequential_parts() -> TestResult {
     assert_eq!(decided.decision(), Decision::Approve);
 
     // 迁出 starts now; the case as a whole is not approved yet.
-    let ready = assignment_until(&qc_office, &case_id, "银川's QC becomes ROUTED", |a| {
-        a.state() == AssignmentState::Routed
-    })
+    let ready = state_until(
+        &qc_office,
+        &case_id,
+        "银川's QC becomes ROUTED",
+        AssignmentState::Routed,
+    )
     .await?;
     assert!(ready.waiting_for.is_empty(), "{ready:?}");
     let midway = case_until(&window, &case_id, "the window sees QR approved", |c| {
@@ -274,9 +219,7 @@ async fn joint_sequential_parts() -> TestResult {
         );
     }
 
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -287,11 +230,9 @@ async fn joint_parallel_parts() -> TestResult {
     let env = TestEnv::new().await?;
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
-    let mut zr_office = review(review_svc.port(), &env.mint(Role::Reviewer, XINZHOU_GJJ));
-    let mut zc_office = review(review_svc.port(), &env.mint(Role::Reviewer, YINCHUAN_GJJ));
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
+    let mut zr_office = reviewer(&env, review_svc.port(), XINZHOU_GJJ);
+    let mut zc_office = reviewer(&env, review_svc.port(), YINCHUAN_GJJ);
 
     let request = joint_request(&mut catalog, "joint-par", GJJ, HOME, DESTINATION).await?;
     let accepted = window.submit_case(request).await?.into_inner();
@@ -312,9 +253,12 @@ async fn joint_parallel_parts() -> TestResult {
 
     // Both offices can claim at once.
     for (office, code) in [(&zr_office, "ZR"), (&zc_office, "ZC")] {
-        let routed = assignment_until(office, &case_id, &format!("{code} is ROUTED"), |a| {
-            a.state() == AssignmentState::Routed
-        })
+        let routed = state_until(
+            office,
+            &case_id,
+            &format!("{code} is ROUTED"),
+            AssignmentState::Routed,
+        )
         .await?;
         assert_eq!(routed.part_code, code);
     }
@@ -334,20 +278,24 @@ async fn joint_parallel_parts() -> TestResult {
         .into_inner();
     assert_eq!(asked.state(), AssignmentState::SupplementRequested);
     let zc_points = passing_checklist(&mut catalog, GJJ, Some("ZC")).await?;
-    let refused = zc_office
-        .decide_case(approve(&case_id, zc_points.clone()))
-        .await
-        .expect_err("no decision while another part waits for 补正");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
-    let refused = zc_office
-        .request_supplement(RequestSupplementRequest {
-            case_id: case_id.clone(),
-            items: vec!["SFZ".to_owned()],
-            reason: "请补充身份证 / please add the ID card".to_owned(),
-        })
-        .await
-        .expect_err("one 补正 at a time");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    refusal(
+        zc_office
+            .decide_case(approve(&case_id, zc_points.clone()))
+            .await,
+        Code::FailedPrecondition,
+        "no decision while another part waits for 补正",
+    )?;
+    refusal(
+        zc_office
+            .request_supplement(RequestSupplementRequest {
+                case_id: case_id.clone(),
+                items: vec!["SFZ".to_owned()],
+                reason: "请补充身份证 / please add the ID card".to_owned(),
+            })
+            .await,
+        Code::FailedPrecondition,
+        "one 补正 at a time",
+    )?;
 
     // The window sees the 补正 and hands the material in; 转入地 sees it arrive.
     let waiting = case_until(&window, &case_id, "the window sees 补正", |c| {
@@ -366,9 +314,12 @@ async fn joint_parallel_parts() -> TestResult {
             note: "已补充缴存证明".to_owned(),
         })
         .await?;
-    assignment_until(&zr_office, &case_id, "ZR becomes SUPPLEMENTED", |a| {
-        a.state() == AssignmentState::Supplemented
-    })
+    state_until(
+        &zr_office,
+        &case_id,
+        "ZR becomes SUPPLEMENTED",
+        AssignmentState::Supplemented,
+    )
     .await?;
 
     // 转出地 approves first: the case is not approved with one part of two.
@@ -421,9 +372,7 @@ async fn joint_parallel_parts() -> TestResult {
         done.parts
     );
 
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -435,18 +384,19 @@ async fn joint_denial_ends_the_case() -> TestResult {
     let env = TestEnv::new().await?;
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
-    let mut zr_office = review(review_svc.port(), &env.mint(Role::Reviewer, XINZHOU_GJJ));
-    let mut zc_office = review(review_svc.port(), &env.mint(Role::Reviewer, YINCHUAN_GJJ));
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
+    let mut zr_office = reviewer(&env, review_svc.port(), XINZHOU_GJJ);
+    let mut zc_office = reviewer(&env, review_svc.port(), YINCHUAN_GJJ);
 
     let request = joint_request(&mut catalog, "joint-deny", GJJ, HOME, DESTINATION).await?;
     let case_id = window.submit_case(request).await?.into_inner().case_id;
     for office in [&zr_office, &zc_office] {
-        assignment_until(office, &case_id, "the part is ROUTED", |a| {
-            a.state() == AssignmentState::Routed
-        })
+        state_until(
+            office,
+            &case_id,
+            "the part is ROUTED",
+            AssignmentState::Routed,
+        )
         .await?;
     }
     zc_office.claim_case(claim(&case_id)).await?;
@@ -486,9 +436,12 @@ async fn joint_denial_ends_the_case() -> TestResult {
     assert_eq!(state_of(&done.parts, "ZR"), PartState::Denied);
 
     // 转出地's inbox shows its part cancelled; it can no longer act on it.
-    let cancelled = assignment_until(&zc_office, &case_id, "ZC becomes CANCELLED", |a| {
-        a.state() == AssignmentState::Cancelled
-    })
+    let cancelled = state_until(
+        &zc_office,
+        &case_id,
+        "ZC becomes CANCELLED",
+        AssignmentState::Cancelled,
+    )
     .await?;
     assert_eq!(cancelled.part_code, "ZC");
     assert!(
@@ -496,20 +449,18 @@ async fn joint_denial_ends_the_case() -> TestResult {
         "the other office does not see the denying part's reason: {cancelled:?}"
     );
     let zc_points = passing_checklist(&mut catalog, GJJ, Some("ZC")).await?;
-    let refused = zc_office
-        .decide_case(approve(&case_id, zc_points))
-        .await
-        .expect_err("a cancelled part cannot be decided");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
-    let refused = zc_office
-        .claim_case(claim(&case_id))
-        .await
-        .expect_err("a cancelled part cannot be claimed");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    refusal(
+        zc_office.decide_case(approve(&case_id, zc_points)).await,
+        Code::FailedPrecondition,
+        "a cancelled part cannot be decided",
+    )?;
+    refusal(
+        zc_office.claim_case(claim(&case_id)).await,
+        Code::FailedPrecondition,
+        "a cancelled part cannot be claimed",
+    )?;
 
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -521,15 +472,10 @@ async fn joint_each_office_sees_only_its_part() -> TestResult {
     let env = TestEnv::new().await?;
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
-    let mut qr_office = review(review_svc.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
-    let qc_office = review(
-        review_svc.port(),
-        &env.mint(Role::Reviewer, YINCHUAN_GONGAN),
-    );
-    let mut stranger = review(review_svc.port(), &env.mint(Role::Reviewer, TAIYUAN_GONGAN));
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
+    let mut qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
+    let qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
+    let mut stranger = reviewer(&env, review_svc.port(), TAIYUAN_GONGAN);
 
     let request = joint_request(&mut catalog, "joint-view", GZDD, HOME, DESTINATION).await?;
     let shared: BTreeSet<String> = request
@@ -590,9 +536,12 @@ async fn joint_each_office_sees_only_its_part() -> TestResult {
     for item in &mut qr_points {
         item.note = format!("五台核查-{}", item.review_point_code);
     }
-    assignment_until(&qr_office, &case_id, "QR is ROUTED", |a| {
-        a.state() == AssignmentState::Routed
-    })
+    state_until(
+        &qr_office,
+        &case_id,
+        "QR is ROUTED",
+        AssignmentState::Routed,
+    )
     .await?;
     qr_office.claim_case(claim(&case_id)).await?;
     qr_office
@@ -603,9 +552,12 @@ async fn joint_each_office_sees_only_its_part() -> TestResult {
             checklist: qr_points,
         })
         .await?;
-    let qc_view = assignment_until(&qc_office, &case_id, "QC becomes ROUTED", |a| {
-        a.state() == AssignmentState::Routed
-    })
+    let qc_view = state_until(
+        &qc_office,
+        &case_id,
+        "QC becomes ROUTED",
+        AssignmentState::Routed,
+    )
     .await?;
     let text = format!("{qc_view:?}");
     for hidden in [secret, "五台核查", WUTAI_GONGAN] {
@@ -637,22 +589,22 @@ async fn joint_each_office_sees_only_its_part() -> TestResult {
         theirs.assignments.iter().all(|a| a.case_id != case_id),
         "{TAIYUAN_GONGAN} lists the case"
     );
-    let refused = stranger
-        .get_assignment(GetAssignmentRequest {
-            case_id: case_id.clone(),
-        })
-        .await
-        .expect_err("not their case");
-    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
-    let refused = stranger
-        .claim_case(claim(&case_id))
-        .await
-        .expect_err("not their case");
-    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    refusal(
+        stranger
+            .get_assignment(GetAssignmentRequest {
+                case_id: case_id.clone(),
+            })
+            .await,
+        Code::NotFound,
+        "not their case",
+    )?;
+    refusal(
+        stranger.claim_case(claim(&case_id)).await,
+        Code::NotFound,
+        "not their case",
+    )?;
 
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -662,9 +614,7 @@ async fn joint_each_office_sees_only_its_part() -> TestResult {
 async fn joint_and_bundle_bad_input() -> TestResult {
     let env = TestEnv::new().await?;
     let intake_svc = env.spawn::<Intake>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
 
     // 户口迁移 jointly without (or with a bad) 迁入地.
     for (key, destination) in [("no-destination", ""), ("bad-destination", "999999")] {
@@ -689,26 +639,29 @@ async fn joint_and_bundle_bad_input() -> TestResult {
 
     // An unknown bundle.
     let (mut request, _) =
-        tongban_e2e::bundle_request(&mut catalog, "bad-bundle", "YJS-CS", DESTINATION).await?;
+        tongban_e2e::bundle_request(&mut catalog, "bad-bundle", tongban_e2e::BIRTH, DESTINATION)
+            .await?;
     "YJS-NO-SUCH".clone_into(&mut request.bundle_code);
-    let refused = window
-        .submit_bundle(request)
-        .await
-        .expect_err("an unknown bundle is refused");
-    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    let refused = refusal(
+        window.submit_bundle(request).await,
+        Code::InvalidArgument,
+        "an unknown bundle is refused",
+    )?;
     let (fields, _) = details(&refused);
     assert!(
         fields.iter().any(|v| v.field == "bundle_code"),
         "bundle_code among {fields:?}"
     );
-    let refused = window
-        .submit_bundle(SubmitBundleRequest {
-            bundle_code: "YJS-NO-SUCH".to_owned(),
-            ..Default::default()
-        })
-        .await
-        .expect_err("an empty request is refused");
-    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    let refused = refusal(
+        window
+            .submit_bundle(SubmitBundleRequest {
+                bundle_code: "YJS-NO-SUCH".to_owned(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        "an empty request is refused",
+    )?;
     let (fields, _) = details(&refused);
     assert!(
         fields.iter().any(|v| v.field == "bundle_code"),
@@ -741,8 +694,7 @@ async fn joint_and_bundle_bad_input() -> TestResult {
         .cases;
     assert!(cases.is_empty(), "no case opened: {cases:?}");
 
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [intake_svc]).await?;
     Ok(())
 }
 
@@ -777,28 +729,29 @@ async fn joint_withdrawal_closes_every_part() -> TestResult {
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
     let hotline_svc = env.spawn::<Hotline>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
-    let mut qr_office = review(review_svc.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
-    let mut qc_office = review(
-        review_svc.port(),
-        &env.mint(Role::Reviewer, YINCHUAN_GONGAN),
-    );
-    let calls = hotline(hotline_svc.port(), &env.mint(Role::Hotline, "12345"));
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
+    let mut qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
+    let mut qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
+    let calls = hotline_operator(&env, hotline_svc.port());
 
     let request = joint_request(&mut catalog, "joint-withdraw", GZDD, HOME, DESTINATION).await?;
     let accepted = window.submit_case(request).await?.into_inner();
     let case_id = accepted.case_id.clone();
 
     // 五台 claims 迁入地审批 while 银川's 迁出 waits for it.
-    assignment_until(&qr_office, &case_id, "QR is ROUTED", |a| {
-        a.state() == AssignmentState::Routed
-    })
+    state_until(
+        &qr_office,
+        &case_id,
+        "QR is ROUTED",
+        AssignmentState::Routed,
+    )
     .await?;
-    assignment_until(&qc_office, &case_id, "QC is WAITING", |a| {
-        a.state() == AssignmentState::Waiting
-    })
+    state_until(
+        &qc_office,
+        &case_id,
+        "QC is WAITING",
+        AssignmentState::Waiting,
+    )
     .await?;
     qr_office.claim_case(claim(&case_id)).await?;
     let claimed = case_until(&window, &case_id, "the window sees QR claimed", |c| {
@@ -842,11 +795,11 @@ async fn joint_withdrawal_closes_every_part() -> TestResult {
 
     // Each office's part is WITHDRAWN, the one that was claimed and the one that waited.
     for (office, code) in [(&qr_office, "QR"), (&qc_office, "QC")] {
-        let seen = assignment_until(
+        let seen = state_until(
             office,
             &case_id,
             &format!("{code} becomes WITHDRAWN"),
-            |a| a.state() == AssignmentState::Withdrawn,
+            AssignmentState::Withdrawn,
         )
         .await?;
         assert_eq!(seen.part_code, code);
@@ -908,10 +861,7 @@ async fn joint_withdrawal_closes_every_part() -> TestResult {
         "the hotline view is masked"
     );
 
-    hotline_svc.stop().await?;
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -923,11 +873,9 @@ async fn joint_extension_is_counted_over_the_case() -> TestResult {
     let env = TestEnv::new().await?;
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
-    let mut zr_office = review(review_svc.port(), &env.mint(Role::Reviewer, XINZHOU_GJJ));
-    let mut zc_office = review(review_svc.port(), &env.mint(Role::Reviewer, YINCHUAN_GJJ));
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
+    let mut zr_office = reviewer(&env, review_svc.port(), XINZHOU_GJJ);
+    let mut zc_office = reviewer(&env, review_svc.port(), YINCHUAN_GJJ);
     let mut zr_head = review(review_svc.port(), &env.mint(Role::OfficeHead, XINZHOU_GJJ));
     let mut zc_head = review(review_svc.port(), &env.mint(Role::OfficeHead, YINCHUAN_GJJ));
 
@@ -942,9 +890,12 @@ async fn joint_extension_is_counted_over_the_case() -> TestResult {
 
     // Both parts are under review at once.
     for (office, code) in [(&zr_office, "ZR"), (&zc_office, "ZC")] {
-        assignment_until(office, &case_id, &format!("{code} is ROUTED"), |a| {
-            a.state() == AssignmentState::Routed
-        })
+        state_until(
+            office,
+            &case_id,
+            &format!("{code} is ROUTED"),
+            AssignmentState::Routed,
+        )
         .await?;
     }
     zr_office.claim_case(claim(&case_id)).await?;
@@ -1028,9 +979,7 @@ async fn joint_extension_is_counted_over_the_case() -> TestResult {
         );
     }
 
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -1149,7 +1098,6 @@ async fn joint_notice_lists_each_part_with_its_office() -> TestResult {
     );
     assert!(!single.text.contains("联办环节"), "{}", single.text);
 
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [intake_svc]).await?;
     Ok(())
 }

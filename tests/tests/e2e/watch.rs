@@ -4,12 +4,13 @@
 
 use tokio::time::Instant;
 use tongban_e2e::{
-    PROPAGATION, WINDOW, assignment_until, bundle_request, catalog, intake, joint_request,
-    passing_checklist, review, submit_request,
+    BIRTH, GZDD, HOME, PROPAGATION, TAIYUAN_GONGAN, WINDOW, WUTAI, WUTAI_GONGAN, YINCHUAN_GONGAN,
+    bundle_request, catalog, claim, intake, joint_request, passing_checklist, reviewer, shut_down,
+    state_until, submit_request, window_clients,
 };
 use tongban_proto::common::v1::{BundleStatus, CaseStatus, Decision, Mode};
 use tongban_proto::review::v1::{
-    Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, RequestSupplementRequest,
+    Assignment, AssignmentState, DecideCaseRequest, RequestSupplementRequest,
     WatchAssignmentsRequest,
 };
 use tongban_runtime::auth::Role;
@@ -20,17 +21,6 @@ use crate::TestResult;
 
 type Intake = tongban_intake::Application;
 type Review = tongban_review::Application;
-
-/// 银川市公安局: responsible for 开具户籍类证明 of 640104 and 迁出地 of a move from 兴庆区.
-const YINCHUAN_GONGAN: &str = "640100-gongan";
-/// 五台县公安局: 迁入地审批 of a move to 五台.
-const WUTAI_GONGAN: &str = "140922-gongan";
-/// 太原市公安局: another office's inbox.
-const TAIYUAN_GONGAN: &str = "140100-gongan";
-/// 银川市兴庆区: the applicant's home.
-const YINCHUAN_HOME: &str = "640104";
-/// 五台县: 迁入地 of the 户口迁移, and home of the 退休一件事 applicant.
-const WUTAI: &str = "140922";
 
 /// The whole inbox of the caller's own office.
 fn own_inbox() -> WatchAssignmentsRequest {
@@ -98,10 +88,7 @@ async fn watch_streams_the_snapshot_then_each_change() -> TestResult {
     let review_svc = env.spawn::<Review>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut window = intake(intake_svc.port(), &clerk);
-    let mut inbox = review(
-        review_svc.port(),
-        &env.mint(Role::Reviewer, YINCHUAN_GONGAN),
-    );
+    let mut inbox = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
 
     // The watch is open (its snapshot taken) once the call answers.
     let mut stream = inbox.watch_assignments(own_inbox()).await?.into_inner();
@@ -111,7 +98,7 @@ async fn watch_streams_the_snapshot_then_each_change() -> TestResult {
         &mut catalog(intake_svc.port(), &clerk),
         "watch-1",
         "GA-HJ-ZM",
-        YINCHUAN_HOME,
+        HOME,
         Mode::Proxy,
     )
     .await?;
@@ -133,12 +120,7 @@ async fn watch_streams_the_snapshot_then_each_change() -> TestResult {
     );
 
     // 认领: the stream shows the case claimed.
-    let claimed = inbox
-        .claim_case(ClaimCaseRequest {
-            case_id: case_id.clone(),
-        })
-        .await?
-        .into_inner();
+    let claimed = inbox.claim_case(claim(&case_id)).await?.into_inner();
     assert_eq!(claimed.state(), AssignmentState::Claimed);
     let streamed = next_until(&mut stream, &mut seen, "the case becomes CLAIMED", |a| {
         a.case_id == case_id && a.state() == AssignmentState::Claimed
@@ -175,9 +157,7 @@ async fn watch_streams_the_snapshot_then_each_change() -> TestResult {
 
     drop(stream);
     drop(later);
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -189,26 +169,14 @@ async fn watch_follows_joint_parts() -> TestResult {
     let env = TestEnv::new().await?;
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
-    let mut qr_office = review(review_svc.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
-    let mut qc_office = review(
-        review_svc.port(),
-        &env.mint(Role::Reviewer, YINCHUAN_GONGAN),
-    );
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
+    let mut qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
+    let mut qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
 
     let mut stream = qc_office.watch_assignments(own_inbox()).await?.into_inner();
     let mut seen = Vec::new();
 
-    let request = joint_request(
-        &mut catalog,
-        "watch-joint",
-        "GA-HJ-QY-GZDD",
-        YINCHUAN_HOME,
-        WUTAI,
-    )
-    .await?;
+    let request = joint_request(&mut catalog, "watch-joint", GZDD, HOME, WUTAI).await?;
     let accepted = window.submit_case(request).await?.into_inner();
     let case_id = accepted.case_id.clone();
 
@@ -221,23 +189,21 @@ async fn watch_follows_joint_parts() -> TestResult {
     assert_eq!(waiting.waiting_for, ["迁入地审批"]);
 
     // 五台 claims and approves 迁入地审批.
-    assignment_until(&qr_office, &case_id, "五台 lists QR as ROUTED", |a| {
-        a.state() == AssignmentState::Routed
-    })
+    state_until(
+        &qr_office,
+        &case_id,
+        "五台 lists QR as ROUTED",
+        AssignmentState::Routed,
+    )
     .await?;
-    let qr_claimed = qr_office
-        .claim_case(ClaimCaseRequest {
-            case_id: case_id.clone(),
-        })
-        .await?
-        .into_inner();
+    let qr_claimed = qr_office.claim_case(claim(&case_id)).await?.into_inner();
     let qr_reason = "迁入条件核实无误，准予迁入 / move-in approved";
     qr_office
         .decide_case(DecideCaseRequest {
             case_id: case_id.clone(),
             decision: Decision::Approve.into(),
             reason: qr_reason.to_owned(),
-            checklist: passing_checklist(&mut catalog, "GA-HJ-QY-GZDD", Some("QR")).await?,
+            checklist: passing_checklist(&mut catalog, GZDD, Some("QR")).await?,
         })
         .await?;
 
@@ -266,9 +232,7 @@ async fn watch_follows_joint_parts() -> TestResult {
     }
 
     drop(stream);
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -281,11 +245,9 @@ async fn watch_follows_the_bundle_of_its_members() -> TestResult {
     let env = TestEnv::new().await?;
     let intake_svc = env.spawn::<Intake>().await?;
     let review_svc = env.spawn::<Review>().await?;
-    let clerk = env.mint(Role::Clerk, WINDOW);
-    let mut catalog = catalog(intake_svc.port(), &clerk);
-    let mut window = intake(intake_svc.port(), &clerk);
+    let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
 
-    let (request, _) = bundle_request(&mut catalog, "watch-birth", "YJS-CS", WUTAI).await?;
+    let (request, _) = bundle_request(&mut catalog, "watch-birth", BIRTH, WUTAI).await?;
     let bundle = window.submit_bundle(request).await?.into_inner();
     let a = bundle.cases.first().ok_or("出生一件事 has members")?;
     let b = bundle
@@ -295,21 +257,21 @@ async fn watch_follows_the_bundle_of_its_members() -> TestResult {
             c.responsible_office_id != a.responsible_office_id && c.status() == CaseStatus::Routed
         })
         .ok_or("a member routed at once to another office")?;
-    let a_office = review(
-        review_svc.port(),
-        &env.mint(Role::Reviewer, &a.responsible_office_id),
-    );
-    let mut b_office = review(
-        review_svc.port(),
-        &env.mint(Role::Reviewer, &b.responsible_office_id),
-    );
-    assignment_until(&a_office, &a.case_id, "member A is ROUTED", |x| {
-        x.state() == AssignmentState::Routed
-    })
+    let a_office = reviewer(&env, review_svc.port(), &a.responsible_office_id);
+    let mut b_office = reviewer(&env, review_svc.port(), &b.responsible_office_id);
+    state_until(
+        &a_office,
+        &a.case_id,
+        "member A is ROUTED",
+        AssignmentState::Routed,
+    )
     .await?;
-    assignment_until(&b_office, &b.case_id, "member B is ROUTED", |x| {
-        x.state() == AssignmentState::Routed
-    })
+    state_until(
+        &b_office,
+        &b.case_id,
+        "member B is ROUTED",
+        AssignmentState::Routed,
+    )
     .await?;
 
     // A's office watches: the snapshot shows A with its bundle in progress.
@@ -330,11 +292,7 @@ async fn watch_follows_the_bundle_of_its_members() -> TestResult {
     );
 
     // B's office claims B and asks for 补正.
-    b_office
-        .claim_case(ClaimCaseRequest {
-            case_id: b.case_id.clone(),
-        })
-        .await?;
+    b_office.claim_case(claim(&b.case_id)).await?;
     b_office
         .request_supplement(RequestSupplementRequest {
             case_id: b.case_id.clone(),
@@ -385,8 +343,6 @@ async fn watch_follows_the_bundle_of_its_members() -> TestResult {
     }
 
     drop(stream);
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake_svc]).await?;
     Ok(())
 }

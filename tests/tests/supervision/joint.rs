@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use prost::Message as _;
 use tongban_e2e::{
-    Authed, WINDOW, assignment_until, catalog, intake, joint_request, passing_checklist, review,
+    Authed, DESTINATION, GZDD, HOME, WINDOW, WUTAI_GONGAN, YINCHUAN_GONGAN, catalog, claim, intake,
+    joint_request, passing_checklist, reviewer, shut_down, state_until, supervision,
 };
 use tongban_proto::common::v1::{Decision, PartState};
 use tongban_proto::events::v1::Event;
 use tongban_proto::events::v1::event::Body;
-use tongban_proto::review::v1::{AssignmentState, ClaimCaseRequest, DecideCaseRequest};
+use tongban_proto::review::v1::{AssignmentState, DecideCaseRequest};
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_proto::supervision::v1::{
     Alert, AlertKind, GetStatisticsRequest, ListAlertsRequest, ListTicketsRequest,
@@ -22,7 +23,7 @@ use tongban_proto::supervision::v1::{
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::convert::datetime;
-use tongban_testkit::{Bearer, TestEnv, channel, eventually};
+use tongban_testkit::{TestEnv, eventually};
 
 use crate::TestResult;
 
@@ -30,24 +31,10 @@ type Intake = tongban_intake::Application;
 type Review = tongban_review::Application;
 type Supervision = tongban_supervision::Application;
 
-/// 户口迁移（工作调动）: 迁入地审批 (QR), then 迁出地办理迁出 (QC); 10 working days promised.
-const GZDD: &str = "GA-HJ-QY-GZDD";
-/// The applicant's home: 银川市兴庆区 (迁出地).
-const HOME: &str = "640104";
-/// Where the applicant moves to: 五台县 (迁入地).
-const DESTINATION: &str = "140922";
-/// 五台县公安局 (county level): 迁入地审批, the first part — the case's responsible office.
-const WUTAI_GONGAN: &str = "140922-gongan";
-/// 银川市公安局 (city level): 迁出地办理迁出, the second part.
-const YINCHUAN_GONGAN: &str = "640100-gongan";
 /// Durable consumer of the case events in the supervision service.
 const CASE_CONSUMER: &str = "supervision-case-events";
 /// Bound for events to travel and the evaluation loop to tick.
 const PROPAGATION: Duration = Duration::from_secs(60);
-
-fn supervision(port: u16, token: &str) -> SupervisionServiceClient<Authed> {
-    SupervisionServiceClient::with_interceptor(channel(port), Bearer::new(token))
-}
 
 /// The alerts of `case_id` the caller sees.
 async fn alerts_of(
@@ -145,11 +132,8 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
     let wutai_view = supervision(watcher.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
     let yinchuan_view = supervision(watcher.port(), &env.mint(Role::Reviewer, YINCHUAN_GONGAN));
     let mut catalog = catalog(intake_svc.port(), &clerk);
-    let qr_office = review(review_svc.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
-    let qc_office = review(
-        review_svc.port(),
-        &env.mint(Role::Reviewer, YINCHUAN_GONGAN),
-    );
+    let qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
+    let qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
 
     let request = joint_request(&mut catalog, "sv-joint-1", GZDD, HOME, DESTINATION).await?;
     let accepted = intake(intake_svc.port(), &clerk)
@@ -166,16 +150,14 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
     assert_eq!(accept_warning.office_id, WUTAI_GONGAN, "{accept_warning:?}");
 
     // 五台 approves 迁入 at once; 银川's 迁出 starts and is left alone.
-    assignment_until(&qr_office, &case_id, "五台 lists QR as ROUTED", |a| {
-        a.state() == AssignmentState::Routed
-    })
+    state_until(
+        &qr_office,
+        &case_id,
+        "五台 lists QR as ROUTED",
+        AssignmentState::Routed,
+    )
     .await?;
-    qr_office
-        .clone()
-        .claim_case(ClaimCaseRequest {
-            case_id: case_id.clone(),
-        })
-        .await?;
+    qr_office.clone().claim_case(claim(&case_id)).await?;
     qr_office
         .clone()
         .decide_case(DecideCaseRequest {
@@ -185,9 +167,12 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
             checklist: passing_checklist(&mut catalog, GZDD, Some("QR")).await?,
         })
         .await?;
-    assignment_until(&qc_office, &case_id, "银川's QC becomes ROUTED", |a| {
-        a.state() == AssignmentState::Routed
-    })
+    state_until(
+        &qc_office,
+        &case_id,
+        "银川's QC becomes ROUTED",
+        AssignmentState::Routed,
+    )
     .await?;
     supervision_saw_qc_start(&env, &case_id).await?;
 
@@ -298,8 +283,6 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
         .collect();
     assert_eq!(opened, [(YINCHUAN_GONGAN, "city")], "{events:?}");
 
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake_svc]).await?;
     Ok(())
 }
