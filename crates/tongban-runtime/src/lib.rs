@@ -8,6 +8,7 @@ pub mod convert;
 pub mod input;
 pub mod keyfile;
 pub mod lang;
+pub mod parts;
 pub mod pii;
 pub mod platform;
 pub mod server;

@@ -12,11 +12,12 @@ use tongban_domain::timeline::{TimelineContext, describe};
 use tongban_domain::validate::PersonName;
 use tongban_proto::events::v1::{CasePartUpdated, CaseSubmitted, CaseSummary, Event, event::Body};
 use tongban_runtime::convert::{datetime, decision_from_pb, mode_from_pb, scope_from_pb};
+use tongban_runtime::parts::{self as kept, Applied, Origin};
 use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
 use crate::State;
-use crate::parts::{self, Step, StoredPart};
+use crate::parts::{self, KeptPart, Step};
 use crate::repo::{self, StatusRow};
 
 /// Consumer of `case.>`: every case event.
@@ -278,7 +279,7 @@ impl CaseEvents {
         let Some(update) = updated
             .part
             .as_ref()
-            .and_then(|p| StoredPart::from_pb(p, Step { at, event_id }))
+            .and_then(|p| parts::received(p, Step { at, event_id }))
         else {
             return Err(HandleError::Reject(
                 "part_updated event without a part code".to_owned(),
@@ -287,7 +288,7 @@ impl CaseEvents {
         let Some(mut row) = repo::case_for_update(conn, case_id).await? else {
             return Err(HandleError::Retry(Box::new(UnknownCase(case_id))));
         };
-        if !parts::apply(&mut row.parts, update.clone()) {
+        if let Applied::Stale(_) = kept::apply(&mut row.parts, update.clone()) {
             tracing::info!(
                 case_number = %row.case_number,
                 part = %update.code,
@@ -302,13 +303,17 @@ impl CaseEvents {
             .find(|p| p.code == update.code)
             .map_or_else(
                 || update.clone(),
-                |known| StoredPart {
+                |known| KeptPart {
                     state: update.state,
                     reason: update.reason.clone(),
                     ..known.clone()
                 },
             );
-        let text = parts::describe(&described, self.office_name(&described.office_id));
+        let text = kept::describe(
+            &row.parts,
+            &described,
+            self.office_name(&described.office_id),
+        );
         repo::add_timeline(
             conn,
             case_id,
@@ -383,8 +388,12 @@ impl EventHandler for CaseEvents {
                     fill_from_summary(&mut row, summary, Step { at, event_id });
                 }
             }
-            Body::CaseSupplemented(_) => parts::supplemented(&mut row.parts, Step { at, event_id }),
-            Body::CaseWithdrawn(_) => parts::withdrawn(&mut row.parts, Step { at, event_id }),
+            Body::CaseSupplemented(_) => {
+                kept::supplemented(&mut row.parts, Step { at, event_id }, Origin::Event);
+            }
+            Body::CaseWithdrawn(_) => {
+                kept::withdrawn(&mut row.parts, Step { at, event_id }, Origin::Event);
+            }
             _ => {}
         }
         if is_newer(&row, at, change.status) {

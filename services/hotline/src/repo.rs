@@ -9,7 +9,7 @@ use tongban_domain::case::CaseStatus;
 use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
-use crate::parts::StoredPart;
+use crate::parts::KeptPart;
 
 /// One case as the hotline sees it (no ID number or phone: only verification digests).
 #[derive(Clone, sqlx::FromRow)]
@@ -32,7 +32,7 @@ pub struct StatusRow {
     pub decision: Option<String>,
     pub decision_reason: Option<String>,
     /// 多地联办: the parts, one per office (empty for a case handled by one office).
-    pub parts: Json<Vec<StoredPart>>,
+    pub parts: Json<Vec<KeptPart>>,
     /// 迁入地 / 转入地 of a joint case (empty when none).
     pub destination_division: String,
     /// 一件事: the bundle the case belongs to.

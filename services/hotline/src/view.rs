@@ -11,7 +11,7 @@ use tongban_runtime::convert::{
     bundle_status_to_pb, mode_to_pb, scope_to_pb, status_to_pb, timeline_entry, timestamp,
 };
 
-use crate::parts::StoredPart;
+use crate::parts::KeptPart;
 use crate::repo::{self, BundleMemberRow, StatusRow};
 
 /// The stage in plain language, as read out on the phone (Chinese, English).
@@ -181,7 +181,7 @@ pub async fn status_view(
         applicant_name_masked: row.applicant_name_masked.clone(),
         result_certificate_identifier: result_certificate.unwrap_or_default(),
         waybills: crate::waybills::list(conn, row.case_id).await?,
-        parts: row.parts.iter().map(StoredPart::to_pb).collect(),
+        parts: row.parts.iter().map(KeptPart::to_pb).collect(),
         bundle: bundle_summary(conn, reference, row).await?,
     })
 }

@@ -318,7 +318,7 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
         "{lines:?}"
     );
     assert!(
-        lines.contains(&"「迁入地审批」已转交办理（银川市公安局）"),
+        lines.contains(&"「迁入地审批」已转银川市公安局办理"),
         "{lines:?}"
     );
     let approved_line = view
@@ -406,7 +406,7 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
         v.status() == pb::CaseStatus::Approved
             && v.timeline
                 .iter()
-                .filter(|l| l.description == "「迁入地审批」审查中（银川市公安局）")
+                .filter(|l| l.description == "「迁入地审批」银川市公安局已认领，正在审查")
                 .count()
                 == 2
     })

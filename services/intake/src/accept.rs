@@ -31,7 +31,7 @@ use tonic::metadata::{Ascii, MetadataValue};
 use uuid::Uuid;
 
 use crate::intake_api::{audit, illegal};
-use crate::parts::{self, StoredPart};
+use crate::parts::{self, KeptPart};
 use crate::repo::{self, BundleRow, CaseRow, NewCase};
 use crate::validation::{MaterialIn, Submission};
 use crate::view::{self, Step};
@@ -47,7 +47,7 @@ pub(crate) struct Routed {
     pub responsible_office_id: String,
     pub agreement_id: Option<String>,
     /// Empty for a case of one office.
-    pub parts: Vec<StoredPart>,
+    pub parts: Vec<KeptPart>,
 }
 
 /// What routing needs to know about a case.
@@ -503,7 +503,7 @@ pub(crate) struct Recorded<'a> {
     /// The body of `case.submitted`, when the steps include it.
     pub submitted: Option<ev::CaseSubmitted>,
     /// 多地联办: the parts of the case as routed (empty for a case of one office).
-    pub parts: &'a [StoredPart],
+    pub parts: &'a [KeptPart],
     /// The bundle of a member case.
     pub member: Option<&'a BundleRow>,
     /// User from the token (or the service).

@@ -9,6 +9,7 @@ use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::case::{self, CaseCommand, Decision};
 use tongban_proto::events::v1::{CasePartUpdated, Event, event::Body};
 use tongban_runtime::convert::decision_from_pb;
+use tongban_runtime::parts::Step;
 use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
@@ -179,7 +180,12 @@ impl ReviewEvents {
         let mut stored = parts::parse(&row.parts)
             .map_err(|err| HandleError::Reject(format!("stored parts do not parse: {err}")))?;
         let at = view::occurred_at(event);
-        match parts::apply_update(&mut stored, part, at) {
+        let step = Step {
+            at,
+            // An event id that is not a UUID orders first among the events of its moment.
+            event_id: Uuid::parse_str(&event.event_id).unwrap_or_default(),
+        };
+        match parts::apply_update(&mut stored, part, step) {
             Ok(parts::Update::Moved(index)) => {
                 view::add_part_line(
                     conn,

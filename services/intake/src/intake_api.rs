@@ -9,7 +9,6 @@ use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus};
 use tongban_domain::case_number::CaseNumber;
 use tongban_domain::clock::{CaseClock, SuspensionKind};
 use tongban_domain::i18n::{Lang, Localized};
-use tongban_domain::joint::PartState;
 use tongban_domain::materials::check_materials;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1::intake_service_server::IntakeService;
@@ -21,6 +20,7 @@ use tongban_proto::intake::v1::{
 use tongban_runtime::auth::{Claims, Role, authorize, caller_and_lang};
 use tongban_runtime::convert::{status_to_pb, timestamp};
 use tongban_runtime::input::{MAX_TEXT_CHARS, check_text, parse_case_id};
+use tongban_runtime::parts;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -301,13 +301,8 @@ impl IntakeService for Intake {
         merged.extend(materials.iter().cloned());
         row.materials = view::materials_json(&merged);
         // 多地联办: the part that asked for the material has it now.
-        move_parts(
-            &mut row,
-            Some(PartState::SupplementRequested),
-            PartState::Supplemented,
-            now,
-        )
-        .map_err(|err| status::internal(lang, &err))?;
+        move_parts(&mut row, parts::supplemented, now)
+            .map_err(|err| status::internal(lang, &err))?;
         row.supplement_items = json!([]);
         let body = Body::CaseSupplemented(ev::CaseSupplemented {
             materials: view::materials_pb(&view::materials_json(&materials)),
@@ -349,8 +344,7 @@ impl IntakeService for Intake {
         .map_err(|e| illegal(lang, &e))?;
         let now = self.state.clock.now();
         // 多地联办: every part not done ends with the case.
-        move_parts(&mut row, None, PartState::Withdrawn, now)
-            .map_err(|err| status::internal(lang, &err))?;
+        move_parts(&mut row, parts::withdrawn, now).map_err(|err| status::internal(lang, &err))?;
         // 一件事: the members waiting for this one's result cannot be handled any more.
         crate::bundles::withdraw_waiting(
             &mut tx,
@@ -574,15 +568,20 @@ pub(crate) fn illegal(lang: Lang, err: &tongban_domain::case::TransitionError) -
     )
 }
 
-/// Moves the stored parts of a joint case (see [`crate::parts::move_parts`]).
+/// Moves the stored parts of a joint case by the window's own step at `at`: `step` is
+/// [`parts::supplemented`] (补正 handed in) or [`parts::withdrawn`].
 fn move_parts(
     row: &mut CaseRow,
-    from: Option<PartState>,
-    to: PartState,
+    step: fn(&mut [parts::KeptPart], parts::Step, parts::Origin) -> bool,
     at: chrono::DateTime<Utc>,
 ) -> Result<(), serde_json::Error> {
     let mut stored = crate::parts::parse(&row.parts)?;
-    if crate::parts::move_parts(&mut stored, from, to, at) {
+    // The window acts on the locked case before its event exists: no event id.
+    let own = parts::Step {
+        at,
+        event_id: uuid::Uuid::nil(),
+    };
+    if step(&mut stored, own, parts::Origin::Own) {
         row.parts = crate::parts::to_json(&stored);
     }
     Ok(())

@@ -1,94 +1,39 @@
-//! 多地联办 at the window: the parts of a joint case as stored with it (`cases.parts`), their
-//! view on the wire, and the plain-language timeline line of each part's step.
+//! 多地联办 at the window: the parts of a joint case as stored with it (`cases.parts`, the
+//! shared [`KeptPart`]), their view on the wire, and the timeline line of each part's step.
 //!
 //! The window does not decide a part's state: the review offices do, and report each step as
 //! `case.part_updated`; the window only moves parts itself when its own action moves them
-//! (补正 handed in, the case withdrawn).
+//! (补正 handed in, the case withdrawn: [`tongban_runtime::parts::supplemented`] and
+//! [`tongban_runtime::parts::withdrawn`] with [`Origin::Own`](tongban_runtime::parts::Origin)).
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tongban_domain::case::Decision;
-use tongban_domain::catalog::{Locality, Matter, Scope};
+use tongban_domain::catalog::Matter;
 use tongban_domain::joint::{PartState, initial_state};
 use tongban_domain::reference::ReferenceData;
 use tongban_domain::routing::JointRoute;
 use tongban_domain::timeline::TimelineText;
 use tongban_proto::common::v1 as pb;
-use tongban_runtime::convert::{
-    decision_from_pb, decision_to_pb, part_state_from_pb, part_state_to_pb, scope_to_pb, timestamp,
-};
-
-/// One part of a joint case as the window keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredPart {
-    /// The part's code within the matter (`QR`).
-    pub code: String,
-    /// 环节名称.
-    pub name: String,
-    pub name_en: String,
-    pub department: String,
-    /// Which of the applicant's localities decided the office.
-    pub locality: Locality,
-    /// That locality's GB/T 2260 code.
-    pub division: String,
-    /// The office handling the part.
-    pub office_id: String,
-    /// 通办范围 between the window and the part's office.
-    pub scope: Scope,
-    pub agreement_id: Option<String>,
-    /// Parts that must be approved before this one starts.
-    pub after: Vec<String>,
-    pub state: PartState,
-    pub decision: Option<Decision>,
-    /// The decision's reason (empty until decided).
-    #[serde(default)]
-    pub reason: String,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl StoredPart {
-    /// The part as sent in events and views.
-    pub fn to_pb(&self) -> pb::CasePart {
-        pb::CasePart {
-            part_code: self.code.clone(),
-            name: self.name.clone(),
-            name_en: self.name_en.clone(),
-            department: self.department.clone(),
-            office_id: self.office_id.clone(),
-            scope: scope_to_pb(self.scope).into(),
-            agreement_id: self.agreement_id.clone().unwrap_or_default(),
-            after: self.after.clone(),
-            state: part_state_to_pb(self.state).into(),
-            decision: self
-                .decision
-                .map(decision_to_pb)
-                .unwrap_or(pb::Decision::Unspecified)
-                .into(),
-            reason: self.reason.clone(),
-            updated_at: Some(timestamp(self.updated_at)),
-            locality: self.locality.as_str().to_owned(),
-            division: self.division.clone(),
-        }
-    }
-}
+pub use tongban_runtime::parts::KeptPart;
+use tongban_runtime::parts::{self as kept, Applied, Step};
+use uuid::Uuid;
 
 /// The parts of a routed joint case, each in its initial state (routed when it comes after no
 /// other part, else waiting).
-pub fn from_route(matter: &Matter, route: &JointRoute, at: DateTime<Utc>) -> Vec<StoredPart> {
+pub fn from_route(matter: &Matter, route: &JointRoute, at: DateTime<Utc>) -> Vec<KeptPart> {
     route
         .parts
         .iter()
-        .map(|p| StoredPart {
+        .map(|p| KeptPart {
             code: p.code.clone(),
             name: p.name.clone(),
             name_en: p.name_en.clone(),
             department: p.department.clone(),
-            locality: p.locality,
+            locality: p.locality.as_str().to_owned(),
             division: p.division.as_str().to_owned(),
             office_id: p.office_id.clone(),
-            scope: p.scope,
-            agreement_id: p.agreement_id.clone(),
+            scope: Some(p.scope),
+            agreement_id: p.agreement_id.clone().unwrap_or_default(),
             after: p.after.clone(),
             state: matter.part(&p.code).map_or_else(
                 || {
@@ -103,6 +48,7 @@ pub fn from_route(matter: &Matter, route: &JointRoute, at: DateTime<Utc>) -> Vec
             decision: None,
             reason: String::new(),
             updated_at: at,
+            event_id: Uuid::nil(),
         })
         .collect()
 }
@@ -111,12 +57,12 @@ pub fn from_route(matter: &Matter, route: &JointRoute, at: DateTime<Utc>) -> Vec
 ///
 /// # Errors
 /// The column does not hold parts (only this service writes it, so this means corruption).
-pub fn parse(value: &Value) -> Result<Vec<StoredPart>, serde_json::Error> {
+pub fn parse(value: &Value) -> Result<Vec<KeptPart>, serde_json::Error> {
     serde_json::from_value(value.clone())
 }
 
 /// The parts as stored in the `parts` column.
-pub fn to_json(parts: &[StoredPart]) -> Value {
+pub fn to_json(parts: &[KeptPart]) -> Value {
     serde_json::to_value(parts).unwrap_or_else(|_| Value::Array(Vec::new()))
 }
 
@@ -124,35 +70,12 @@ pub fn to_json(parts: &[StoredPart]) -> Value {
 /// is logged).
 pub fn to_pb(value: &Value) -> Vec<pb::CasePart> {
     match parse(value) {
-        Ok(parts) => parts.iter().map(StoredPart::to_pb).collect(),
+        Ok(parts) => parts.iter().map(KeptPart::to_pb).collect(),
         Err(err) => {
             tracing::error!(error = %err, "stored parts do not parse");
             Vec::new()
         }
     }
-}
-
-/// Moves every part whose state is `from` to `to` (the window's own steps: 补正 handed in,
-/// withdrawal); `from = None` means every part not done yet. Returns whether any moved.
-pub fn move_parts(
-    parts: &mut [StoredPart],
-    from: Option<PartState>,
-    to: PartState,
-    at: DateTime<Utc>,
-) -> bool {
-    let mut moved = false;
-    for part in parts.iter_mut() {
-        let applies = match from {
-            Some(state) => part.state == state,
-            None => !part.state.is_done(),
-        };
-        if applies {
-            part.state = to;
-            part.updated_at = at;
-            moved = true;
-        }
-    }
-    moved
 }
 
 /// What `case.part_updated` did to the stored parts.
@@ -176,122 +99,63 @@ pub enum UpdateError {
     UnknownPart(String),
 }
 
-/// Applies a part's new state (with its decision and reason) as the review office reported it.
+/// Applies a part's new state (with its decision and reason) as the review office reported it
+/// in the event of `step` (the event's moment stands in for a missing `updated_at`).
 ///
 /// # Errors
 /// [`UpdateError`] for an event that names no state or no part of the case.
 pub fn apply_update(
-    parts: &mut [StoredPart],
+    parts: &mut Vec<KeptPart>,
     update: &pb::CasePart,
-    at: DateTime<Utc>,
+    step: Step,
 ) -> Result<Update, UpdateError> {
-    let state = part_state_from_pb(update.state()).ok_or(UpdateError::Empty)?;
-    let (index, part) = parts
-        .iter_mut()
-        .enumerate()
-        .find(|(_, p)| p.code == update.part_code)
-        .ok_or_else(|| UpdateError::UnknownPart(update.part_code.clone()))?;
-    let updated_at = tongban_runtime::convert::datetime(update.updated_at.as_ref()).unwrap_or(at);
-    if part.state == state || updated_at < part.updated_at {
-        return Ok(Update::Stale);
+    if update.state() == pb::PartState::Unspecified {
+        return Err(UpdateError::Empty);
     }
-    part.state = state;
-    part.updated_at = updated_at;
-    if let Some(decision) = decision_from_pb(update.decision()) {
-        part.decision = Some(decision);
-        part.reason = update.reason.clone();
+    if !parts.iter().any(|p| p.code == update.part_code) {
+        return Err(UpdateError::UnknownPart(update.part_code.clone()));
     }
-    Ok(Update::Moved(index))
+    let update = KeptPart::from_pb(update, step).ok_or(UpdateError::Empty)?;
+    Ok(match kept::apply(parts, update) {
+        Applied::Moved(index) => Update::Moved(index),
+        Applied::Unchanged(_) | Applied::Stale(_) => Update::Stale,
+    })
 }
 
 /// The timeline line of a part's step, e.g. 「迁入地审批」已准予（银川市公安局）.
-pub fn line(reference: &ReferenceData, parts: &[StoredPart], part: &StoredPart) -> TimelineText {
+pub fn line(reference: &ReferenceData, parts: &[KeptPart], part: &KeptPart) -> TimelineText {
     let office = reference
         .directory
         .office(&part.office_id)
         .map_or(part.office_id.as_str(), |o| o.name.as_str());
-    let name = &part.name;
-    let name_en = &part.name_en;
-    let reason = &part.reason;
-    let (zh, en) = match part.state {
-        PartState::Waiting => {
-            let awaited: Vec<&StoredPart> = part
-                .after
-                .iter()
-                .filter_map(|code| parts.iter().find(|p| &p.code == code))
-                .collect();
-            let zh_names: Vec<&str> = awaited.iter().map(|p| p.name.as_str()).collect();
-            let en_names: Vec<String> = awaited
-                .iter()
-                .map(|p| format!("\"{}\"", p.name_en))
-                .collect();
-            (
-                format!(
-                    "「{name}」将在「{}」办结后转{office}办理",
-                    zh_names.join("」「")
-                ),
-                format!(
-                    "Part \"{name_en}\" goes to {office} once {} is done",
-                    en_names.join(", ")
-                ),
-            )
-        }
-        PartState::Routed => (
-            format!("「{name}」已转{office}办理"),
-            format!("Part \"{name_en}\" sent to {office}"),
-        ),
-        PartState::Claimed => (
-            format!("「{name}」{office}已认领，正在审查"),
-            format!("Part \"{name_en}\" is being reviewed by {office}"),
-        ),
-        PartState::SupplementRequested => (
-            format!("「{name}」{office}要求补正材料"),
-            format!("Part \"{name_en}\": {office} asked for more material"),
-        ),
-        PartState::Supplemented => (
-            format!("「{name}」已补交材料"),
-            format!("Part \"{name_en}\": material handed in"),
-        ),
-        PartState::Approved => (
-            format!("「{name}」已准予（{office}）"),
-            format!("Part \"{name_en}\" approved ({office})"),
-        ),
-        PartState::Denied => (
-            format!("「{name}」不予（{office}）：{reason}"),
-            format!("Part \"{name_en}\" denied ({office}): {reason}"),
-        ),
-        PartState::Cancelled => (
-            format!("「{name}」已取消（其他环节不予办理）"),
-            format!("Part \"{name_en}\" cancelled (another part was denied)"),
-        ),
-        PartState::Withdrawn => (
-            format!("「{name}」已撤回"),
-            format!("Part \"{name_en}\" withdrawn"),
-        ),
-    };
-    TimelineText { zh, en }
+    kept::describe(parts, part, office)
 }
 
 #[cfg(test)]
 mod tests {
+    use tongban_domain::case::Decision;
+    use tongban_domain::catalog::Scope;
+    use tongban_runtime::parts::Origin;
+
     use super::*;
 
-    fn part(code: &str, after: &[&str], state: PartState) -> StoredPart {
-        StoredPart {
+    fn part(code: &str, after: &[&str], state: PartState) -> KeptPart {
+        KeptPart {
             code: code.to_owned(),
             name: format!("环节{code}"),
             name_en: format!("Part {code}"),
             department: "gongan".to_owned(),
-            locality: Locality::HomeDivision,
+            locality: "home_division".to_owned(),
             division: "140922".to_owned(),
             office_id: format!("office-{code}"),
-            scope: Scope::CrossProvince,
-            agreement_id: None,
+            scope: Some(Scope::CrossProvince),
+            agreement_id: String::new(),
             after: after.iter().map(|s| (*s).to_owned()).collect(),
             state,
             decision: None,
             reason: String::new(),
             updated_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+            event_id: Uuid::nil(),
         }
     }
 
@@ -323,12 +187,15 @@ mod tests {
             }),
             ..Default::default()
         };
-        let at = Utc::now();
+        let step = || Step {
+            at: Utc::now(),
+            event_id: Uuid::now_v7(),
+        };
         assert_eq!(
             apply_update(
                 &mut parts,
                 &later(pb::PartState::Approved, 1_800_000_100),
-                at
+                step()
             ),
             Ok(Update::Moved(0))
         );
@@ -340,7 +207,7 @@ mod tests {
             apply_update(
                 &mut parts,
                 &later(pb::PartState::Approved, 1_800_000_200),
-                at
+                step()
             ),
             Ok(Update::Stale)
         );
@@ -348,7 +215,7 @@ mod tests {
             apply_update(
                 &mut parts,
                 &later(pb::PartState::Claimed, 1_800_000_050),
-                at
+                step()
             ),
             Ok(Update::Stale)
         );
@@ -359,28 +226,26 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            apply_update(&mut parts, &unknown, at),
+            apply_update(&mut parts, &unknown, step()),
             Err(UpdateError::UnknownPart("XX".to_owned()))
         );
     }
 
     #[test]
     fn window_steps_move_only_the_parts_they_concern() {
-        let at = Utc::now();
+        let own = Step {
+            at: Utc::now(),
+            event_id: Uuid::nil(),
+        };
         let mut parts = vec![
             part("QR", &[], PartState::Approved),
             part("QC", &["QR"], PartState::SupplementRequested),
             part("QX", &["QR"], PartState::Waiting),
         ];
-        assert!(move_parts(
-            &mut parts,
-            Some(PartState::SupplementRequested),
-            PartState::Supplemented,
-            at
-        ));
+        assert!(kept::supplemented(&mut parts, own, Origin::Own));
         assert_eq!(parts[1].state, PartState::Supplemented);
         assert_eq!(parts[2].state, PartState::Waiting);
-        assert!(move_parts(&mut parts, None, PartState::Withdrawn, at));
+        assert!(kept::withdrawn(&mut parts, own, Origin::Own));
         assert_eq!(
             parts.iter().map(|p| p.state).collect::<Vec<_>>(),
             [

@@ -39,7 +39,7 @@ pub struct CaseRow {
     pub supplement_reason: Option<String>,
     pub traceparent: String,
     pub tracestate: Option<String>,
-    /// 多地联办: the parts ([`crate::parts::StoredPart`]), `[]` for a case of one office.
+    /// 多地联办: the parts ([`crate::parts::KeptPart`]), `[]` for a case of one office.
     pub parts: Value,
     /// 迁入地 (转入地), when given.
     pub destination_division: Option<String>,

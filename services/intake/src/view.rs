@@ -342,8 +342,8 @@ pub async fn add_part_line(
     conn: &mut PgConnection,
     reference: &ReferenceData,
     row: &CaseRow,
-    all: &[parts::StoredPart],
-    part: &parts::StoredPart,
+    all: &[parts::KeptPart],
+    part: &parts::KeptPart,
     status: CaseStatus,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {

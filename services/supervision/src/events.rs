@@ -10,13 +10,14 @@ use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::clock::{Extension, SuspensionKind};
 use tongban_proto::events::v1::{Event, event::Body};
 use tongban_runtime::convert::{datetime, mode_from_pb, part_state_from_pb, scope_from_pb};
+use tongban_runtime::parts::{self as kept, Applied, Origin};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::State;
 use crate::clock::{StageShare, Tracked};
 use crate::level;
-use crate::parts::{self, Step};
+use crate::parts::{KeptPart, Step};
 use crate::repo::{self, ClockRow};
 use crate::tickets::{self, NewTicket, TicketError};
 
@@ -164,7 +165,7 @@ impl CaseEvents {
             on_time: None,
             traceparent: tongban_telemetry::traceparent_of(&span),
             tracestate: None,
-            parts: Json(parts::of_summary(&summary.parts, step_of(event, at))),
+            parts: Json(kept::of_summary(&summary.parts, step_of(event, at))),
             breached_office_id: None,
         };
         let span = case_span(&row);
@@ -195,7 +196,7 @@ impl CaseEvents {
                 tracked.suspend(SuspensionKind::Supplement, at, &s.reason)
             }
             Body::CaseSupplemented(_) => {
-                parts::supplemented(&mut row.parts.0, step);
+                kept::supplemented(&mut row.parts.0, step, Origin::Event);
                 tracked.resume(SuspensionKind::Supplement, at)
             }
             Body::CasePartUpdated(updated) => {
@@ -203,18 +204,18 @@ impl CaseEvents {
                     tracing::warn!("part update without a part; ignored");
                     return;
                 };
-                match parts::apply(&mut row.parts.0, part, step) {
-                    parts::Applied::Moved => tracing::info!(
+                match KeptPart::from_pb(part, step).map(|p| kept::apply(&mut row.parts.0, p)) {
+                    Some(Applied::Moved(_) | Applied::Unchanged(_)) => tracing::info!(
                         part = %part.part_code,
                         office = %part.office_id,
                         state = part_state_from_pb(part.state()).map_or("unspecified", |s| s.as_str()),
                         "joint part moved"
                     ),
-                    parts::Applied::Stale => tracing::info!(
+                    Some(Applied::Stale(_)) => tracing::info!(
                         part = %part.part_code,
                         "part update older than the part's state; ignored"
                     ),
-                    parts::Applied::Empty => {
+                    None => {
                         tracing::warn!("part update without a part code; ignored");
                     }
                 }
@@ -259,7 +260,7 @@ impl CaseEvents {
                 Ok(())
             }
             Body::CaseWithdrawn(_) => {
-                parts::withdrawn(&mut row.parts.0, step);
+                kept::withdrawn(&mut row.parts.0, step, Origin::Event);
                 row.status = "withdrawn".to_owned();
                 tracked.finish_all();
                 Ok(())

@@ -6,7 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::clock::Tracked;
-use crate::parts::TrackedPart;
+use crate::parts::KeptPart;
 
 /// A case as supervision tracks it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -29,7 +29,7 @@ pub struct ClockRow {
     pub traceparent: Option<String>,
     pub tracestate: Option<String>,
     /// 多地联办: the parts, in the matter's order (empty for any other case).
-    pub parts: Json<Vec<TrackedPart>>,
+    pub parts: Json<Vec<KeptPart>>,
     /// The office the whole-case breach was raised against, once raised.
     pub breached_office_id: Option<String>,
 }
