@@ -12,6 +12,20 @@ cd "$(dirname "$0")/.."
 BIN="${TONGBAN_BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}"
 tb() { "$BIN/tongban" "$@"; }
 say() { printf '\n\033[1m▶ %s\033[0m\n' "$*"; }
+# json_field NAME: the first string value of NAME in the JSON on stdin (the CLI's --json answer).
+json_field() { grep -o "\"$1\": *\"[^\"]*\"" | head -1 | sed 's/.*"\([^"]*\)"$/\1/'; }
+# await_until WHAT CMD...: run CMD quietly until it succeeds, bounded (50 × 0.2 s); else fail
+# naming WHAT.
+await_until() {
+  local what=$1
+  shift
+  for _ in $(seq 1 50); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  echo "等待超时 / timed out waiting: $what" >&2
+  return 1
+}
 
 export TONGBAN_STATE_DIR="${TONGBAN_STATE_DIR:-var/state}"
 WINDOW=140922-zwfw
@@ -38,14 +52,11 @@ run_case() {
   local out number
   out=$(tb --token "$CLERK" --json window submit --window "$WINDOW" --matter "$matter" --mode online \
     --name 王小明 --id-number "$ID_NUMBER" --phone "$PHONE" --home "$home" "${materials[@]}" --delivery window)
-  number=$(printf '%s' "$out" | grep -o '"case_number": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  number=$(printf '%s' "$out" | json_field case_number)
   tb --token "$CLERK" window show "$number"
 
   say "$title：属地审批人员查看待办 / the responsible office's inbox ($office)"
-  for _ in $(seq 1 50); do
-    if tb --token "$reviewer" office inbox | grep -q "$number"; then break; fi
-    sleep 0.2
-  done
+  await_inbox "$reviewer" "$number"
   tb --token "$reviewer" office inbox
 
   say "$title：认领并审批 / claim and approve with the full checklist"
@@ -74,7 +85,7 @@ hotline_demo() {
   say "12345：投诉 受理→转办→办理→回复→回访→办结 / a complaint through its closed loop"
   cid=$(tb --token "$HOTLINE" --json hotline complain "$number" --verify "${PHONE: -4}" \
     --name 王小明 --phone "$PHONE" --content "证明出具较慢，希望说明原因" |
-    grep -o '"complaint_id": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+    json_field complaint_id)
   tb --token "$HOTLINE" hotline complaint advance "$cid" --to assigned --note "转承办单位办理" >/dev/null
   tb --token "$reviewer" hotline complaint advance "$cid" --to handling --note "已核实" >/dev/null
   tb --token "$reviewer" hotline complaint advance "$cid" --to replied --note "已电话说明原因并致歉" >/dev/null
@@ -83,7 +94,7 @@ hotline_demo() {
 
   say "12345：整改回访 / call-back confirms the rectification"
   rid=$(tb --token "$HOTLINE" --json hotline rectifications --state open |
-    grep -o '"rectification_id": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+    json_field rectification_id)
   tb --token "$HOTLINE" hotline callback "$rid" --satisfied --note "已整改，群众满意"
 
   say "好差评统计（好评率、差评整改率）/ ratings summary"
@@ -108,7 +119,7 @@ certificate_demo() {
   out=$(tb --token "$CLERK" --json window submit --window "$WINDOW" --matter GA-HJ-ZM --mode online \
     --name 王小明 --id-number "$ID_NUMBER" --phone "$PHONE" --home 640104 \
     --certificate "SFZ:$token" --material "YTSM:electronic:$SCAN:1" --delivery ecert)
-  number=$(printf '%s' "$out" | grep -o '"case_number": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  number=$(printf '%s' "$out" | json_field case_number)
   tb --token "$CLERK" window show "$number"
   say "电子证照：核验通过 / the certificate verified once more"
   tb --token "$CLERK" cert verify "$token" --holder "$ID_NUMBER"
@@ -118,10 +129,7 @@ certificate_demo() {
   local reviewer result
   reviewer=$(tb token mint --role reviewer --office 640100-gongan --user 审批-640100-gongan)
   say "结果电子证照：银川市公安局认领并准予 / Yinchuan police claim and approve"
-  for _ in $(seq 1 50); do
-    if tb --token "$reviewer" office inbox | grep -q "$number"; then break; fi
-    sleep 0.2
-  done
+  await_inbox "$reviewer" "$number"
   tb --token "$reviewer" office claim "$number"
   tb --token "$reviewer" office decide "$number" --approve --reason "户籍档案可查证，准予出具" --check-all-pass
   for _ in $(seq 1 50); do
@@ -149,8 +157,8 @@ logistics_demo() {
     --material "SFZ:electronic:$SCAN:1" --material "HKB:electronic:$SCAN:2" --material "DDZM:paper" \
     --material "LDHT:electronic:$SCAN:3" --material "ZSZM:electronic:$SCAN:1" \
     --delivery mail --address "山西省忻州市五台县台城镇东街18号")
-  number=$(printf '%s' "$out" | grep -o '"case_number": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
-  case_id=$(printf '%s' "$out" | grep -o '"case_id": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  number=$(printf '%s' "$out" | json_field case_number)
+  case_id=$(printf '%s' "$out" | json_field case_id)
   for _ in $(seq 1 50); do
     originals=$(tb --token "$CLERK" --json logistics list "$case_id" | grep -o '"tracking_number": *"TB[0-9X]*"' | head -1 | grep -o 'TB[0-9X]*' || true)
     [ -n "$originals" ] && break
@@ -161,10 +169,7 @@ logistics_demo() {
   say "寄递：快递员揽收、转运 / the courier picks up; in transit"
   tb --token "$carrier" logistics report "$originals" --status picked-up --event-id "$originals-1" --location 五台县揽收网点 >/dev/null
   tb --token "$carrier" logistics report "$originals" --status in-transit --event-id "$originals-2" --location 太原转运中心 >/dev/null
-  for _ in $(seq 1 50); do
-    if tb --token "$reviewer" office inbox | grep -q "$number"; then break; fi
-    sleep 0.2
-  done
+  await_inbox "$reviewer" "$number"
   tb --token "$reviewer" office claim "$number" >/dev/null
   say "寄递：原件未送达，准予被拒绝（可先依据扫描件审查）/ approval refused until the original arrives"
   tb --token "$reviewer" office decide "$number" --approve --reason "符合条件" --check-all-pass || true
@@ -192,14 +197,17 @@ logistics_demo() {
   tb --token "$HOTLINE" hotline status "$number" --verify "${ID_NUMBER: -6}"
 }
 
+# in_inbox TOKEN NUMBER: whether the case is in the token's office inbox.
+in_inbox() { tb --token "$1" office inbox | grep -q "$2"; }
 # await_inbox TOKEN NUMBER: wait (bounded) until the case is in the token's office inbox.
-await_inbox() {
-  for _ in $(seq 1 50); do
-    if tb --token "$1" office inbox | grep -q "$2"; then return 0; fi
-    sleep 0.2
-  done
-  echo "办件 $2 未进入待办 / case $2 did not reach the inbox" >&2
-  return 1
+await_inbox() { await_until "办件 $2 进入待办 / case $2 in the inbox" in_inbox "$1" "$2"; }
+# case_has_status NUMBER STATUS: whether the window sees the case in STATUS (CASE_STATUS_…).
+case_has_status() { tb --token "$CLERK" --json window show "$1" | grep -q "\"$2\""; }
+# no_member_submitted BUNDLE: whether no member of the bundle still waits, submitted.
+no_member_submitted() {
+  local out
+  out=$(tb --token "$CLERK" --json window bundle show "$1") || return 1
+  ! grep -q '"CASE_STATUS_SUBMITTED"' <<<"$out"
 }
 
 # joint_demo: 多地联办 — 户口迁移（工作调动） of an applicant whose 户口 is in 银川 (home_division
@@ -222,7 +230,7 @@ joint_demo() {
     --material "SFZ:electronic:$SCAN:1" --material "HKB:electronic:$SCAN:2" \
     --material "DDZM:electronic:$SCAN:1" --material "LDHT:electronic:$SCAN:3" \
     --material "ZSZM:electronic:$SCAN:1" --delivery window)
-  number=$(printf '%s' "$out" | grep -o '"case_number": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  number=$(printf '%s' "$out" | json_field case_number)
   tb --token "$CLERK" window show "$number"
 
   say "多地联办：五台县公安局待办 — 迁入地审批（QR）/ the 五台 police inbox has part QR"
@@ -244,18 +252,12 @@ joint_demo() {
     --check R1=pass --check R2=pass --check R3=pass --check "R4=pass:无随迁人员"
 
   say "多地联办：银川认领并办理迁出（审查要点 R_QC）/ 银川 claims and approves QC"
-  for _ in $(seq 1 50); do
-    if tb --token "$yinchuan" office claim "$number" >/dev/null 2>&1; then break; fi
-    sleep 0.2
-  done
+  await_until "银川认领迁出环节 / 银川 claims QC" tb --token "$yinchuan" office claim "$number"
   tb --token "$yinchuan" office decide "$number" --approve --reason "户籍信息一致，准予迁出" \
     --check "R_QC=pass:无不予迁出情形"
 
   say "多地联办：两个环节均已准予，办件办结 / both parts approved, the case is completed"
-  for _ in $(seq 1 50); do
-    if tb --token "$CLERK" --json window show "$number" | grep -q 'CASE_STATUS_COMPLETED'; then break; fi
-    sleep 0.2
-  done
+  await_until "办件 $number 办结 / case $number completed" case_has_status "$number" CASE_STATUS_COMPLETED
   tb --token "$CLERK" window show "$number"
 }
 
@@ -282,8 +284,8 @@ bundle_demo() {
   tb --token "$CLERK" "${args[@]}"
   # The same key again is the same bundle (idempotent): read its number from the JSON answer.
   out=$(tb --token "$CLERK" --json "${args[@]}")
-  bundle=$(printf '%s' "$out" | grep -o '"bundle_number": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
-  first=$(printf '%s' "$out" | grep -o '"case_number": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+  bundle=$(printf '%s' "$out" | json_field bundle_number)
+  first=$(printf '%s' "$out" | json_field case_number)
 
   say "一件事：窗口查看一件事及成员办件状态 / the window shows the bundle and its members"
   tb --token "$CLERK" window bundle show "$bundle"
@@ -297,10 +299,7 @@ bundle_demo() {
     --check-all-pass
 
   say "一件事：等待出生医学证明的成员已受理并分派 / the members that waited are now routed"
-  for _ in $(seq 1 50); do
-    if ! tb --token "$CLERK" --json window bundle show "$bundle" | grep -q 'CASE_STATUS_SUBMITTED'; then break; fi
-    sleep 0.2
-  done
+  await_until "一件事 $bundle 成员均已受理 / every member of $bundle accepted" no_member_submitted "$bundle"
   tb --token "$CLERK" window bundle show "$bundle"
 }
 

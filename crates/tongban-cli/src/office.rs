@@ -252,13 +252,11 @@ async fn all_pass(
     ))
 }
 
-/// Codes of the required review points an office answers: those of its part for 多地联办 (`own`
-/// non-empty) — the others belong to other offices, and the server refuses them — else all.
+/// Codes of the required review points an office answers ([`views::own_review_points`]; the
+/// server refuses another part's points).
 fn required_points<'a>(matter: &'a Matter, own: &'a [String]) -> impl Iterator<Item = &'a str> {
-    matter
-        .review_points
-        .iter()
-        .filter(move |p| p.required && (own.is_empty() || own.contains(&p.code)))
+    views::own_review_points(matter, own)
+        .filter(|p| p.required)
         .map(|p| p.code.as_str())
 }
 

@@ -706,14 +706,22 @@ pub fn assignment_with(lang: Lang, a: &Assignment, matter: Option<&Matter>) -> S
 
 /// The 审查要点 an assignment answers: the part's own for a 多地联办 part, else every point of
 /// the matter; none without the matter.
-fn assignment_points<'a>(a: &Assignment, matter: Option<&'a Matter>) -> Vec<&'a ReviewPoint> {
-    let Some(m) = matter else {
-        return Vec::new();
-    };
-    m.review_points
+fn assignment_points<'a>(a: &'a Assignment, matter: Option<&'a Matter>) -> Vec<&'a ReviewPoint> {
+    matter.map_or_else(Vec::new, |m| {
+        own_review_points(m, &a.review_point_codes).collect()
+    })
+}
+
+/// The review points of `matter` an office answers: those of its part for 多地联办 (`own`, the
+/// assignment's `review_point_codes`, non-empty) — the others belong to other offices — else all.
+pub fn own_review_points<'a>(
+    matter: &'a Matter,
+    own: &'a [String],
+) -> impl Iterator<Item = &'a ReviewPoint> {
+    matter
+        .review_points
         .iter()
-        .filter(|p| a.review_point_codes.is_empty() || a.review_point_codes.contains(&p.code))
-        .collect()
+        .filter(move |p| own.is_empty() || own.contains(&p.code))
 }
 
 /// 审查要点: code, question, whether it must pass.

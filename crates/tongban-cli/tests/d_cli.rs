@@ -440,8 +440,9 @@ mod fake {
     }
 }
 
-#[tokio::test]
-async fn requests_carry_token_and_language_and_errors_list_every_detail() {
+/// The fake catalog served on a free local port: its URL and the server task (abort it at the
+/// end of the test).
+async fn serve_catalog(seen: fake::Seen) -> (String, tokio::task::JoinHandle<()>) {
     use tongban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -450,17 +451,28 @@ async fn requests_carry_token_and_language_and_errors_list_every_detail() {
         let accepted = listener.accept().await.map(|(stream, _)| stream);
         Some((accepted, listener))
     });
-    let seen = fake::Seen::default();
-    let server = tokio::spawn(
+    let server = tokio::spawn(async move {
         tonic::transport::Server::builder()
-            .add_service(CatalogServiceServer::new(fake::Catalog(seen.clone())))
-            .serve_with_incoming(incoming),
-    );
-    let cli = |args: &[&str]| {
-        let mut cmd = tokio::process::Command::from(tongban());
-        cmd.args(args).args(["--intake", &url]);
-        async move { cmd.output().await.unwrap() }
-    };
+            .add_service(CatalogServiceServer::new(fake::Catalog(seen)))
+            .serve_with_incoming(incoming)
+            .await
+            .expect("the fake catalog serves");
+    });
+    (url, server)
+}
+
+/// The binary run with `args` against the intake service at `url`.
+fn cli(url: &str, args: &[&str]) -> impl Future<Output = Output> + use<> {
+    let mut cmd = tokio::process::Command::from(tongban());
+    cmd.args(args).args(["--intake", url]);
+    async move { cmd.output().await.unwrap() }
+}
+
+#[tokio::test]
+async fn requests_carry_token_and_language_and_errors_list_every_detail() {
+    let seen = fake::Seen::default();
+    let (url, server) = serve_catalog(seen.clone()).await;
+    let cli = |args: &[&str]| cli(&url, args);
 
     let o = cli(&[
         "catalog",
@@ -511,26 +523,8 @@ async fn requests_carry_token_and_language_and_errors_list_every_detail() {
 
 #[tokio::test]
 async fn bundles_list_each_material_once_with_the_members_needing_it() {
-    use tongban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let incoming = futures::stream::unfold(listener, |listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| stream);
-        Some((accepted, listener))
-    });
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(CatalogServiceServer::new(fake::Catalog(
-                fake::Seen::default(),
-            )))
-            .serve_with_incoming(incoming),
-    );
-    let cli = |args: &[&str]| {
-        let mut cmd = tokio::process::Command::from(tongban());
-        cmd.args(args).args(["--intake", &url]);
-        async move { cmd.output().await.unwrap() }
-    };
+    let (url, server) = serve_catalog(fake::Seen::default()).await;
+    let cli = |args: &[&str]| cli(&url, args);
 
     // The matter names are not served by the fake: the member codes are shown instead.
     let o = cli(&["catalog", "bundles"]).await;
@@ -589,26 +583,8 @@ async fn bundles_list_each_material_once_with_the_members_needing_it() {
 
 #[tokio::test]
 async fn bundle_notice_prints_the_text_in_the_callers_language() {
-    use tongban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let incoming = futures::stream::unfold(listener, |listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| stream);
-        Some((accepted, listener))
-    });
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(CatalogServiceServer::new(fake::Catalog(
-                fake::Seen::default(),
-            )))
-            .serve_with_incoming(incoming),
-    );
-    let cli = |args: &[&str]| {
-        let mut cmd = tokio::process::Command::from(tongban());
-        cmd.args(args).args(["--intake", &url]);
-        async move { cmd.output().await.unwrap() }
-    };
+    let (url, server) = serve_catalog(fake::Seen::default()).await;
+    let cli = |args: &[&str]| cli(&url, args);
     let args = [
         "catalog",
         "bundle-notice",
