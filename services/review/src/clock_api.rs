@@ -4,7 +4,6 @@
 //! step that does not apply (extension days granted so far, the open special procedure).
 
 use serde_json::json;
-use sqlx::PgConnection;
 use tongban_domain::case::CaseStatus;
 use tongban_domain::clock::{MAX_EXTENSION_DAYS, SuspensionKind};
 use tongban_domain::i18n::Lang;
@@ -59,26 +58,18 @@ struct ClockState {
     case_suspended: bool,
 }
 
-async fn clock_state(
-    conn: &mut PgConnection,
-    case_id: Uuid,
-    office_id: &str,
-) -> Result<ClockState, sqlx::Error> {
-    let rows: Vec<(String, i32, Option<String>)> = sqlx::query_as(
-        "SELECT office_id, extension_days, clock_suspension FROM assignments WHERE case_id = $1",
-    )
-    .bind(case_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let own = rows.iter().find(|(office, _, _)| office == office_id);
-    Ok(ClockState {
-        extension_days: own.map_or(0, |(_, days, _)| *days),
-        case_extension_days: rows
-            .iter()
-            .fold(0_i32, |sum, (_, days, _)| sum.saturating_add(*days)),
-        suspension: own.and_then(|(_, _, s)| s.clone()),
-        case_suspended: rows.iter().any(|(_, _, s)| s.is_some()),
-    })
+impl ClockState {
+    /// The clock state of the case whose rows are `rows`, as the office of `own` sees it.
+    fn of(rows: &[AssignmentRow], own: &AssignmentRow) -> Self {
+        Self {
+            extension_days: own.extension_days,
+            case_extension_days: rows
+                .iter()
+                .fold(0_i32, |sum, r| sum.saturating_add(r.extension_days)),
+            suspension: own.clock_suspension.clone(),
+            case_suspended: rows.iter().any(|r| r.clock_suspension.is_some()),
+        }
+    }
 }
 
 /// The open statuses in which the time limit still runs.
@@ -122,10 +113,11 @@ async fn clock_step(
     decide: impl FnOnce(&AssignmentRow, &ClockState) -> Result<Change, Status>,
 ) -> Result<Assignment, Status> {
     let mut tx = state.pool.begin().await.map_err(internal(lang))?;
-    let row = repo::parts_of(&mut tx, case_id, true)
+    let rows = repo::parts_of(&mut tx, case_id, true)
         .await
-        .map_err(internal(lang))?
-        .into_iter()
+        .map_err(internal(lang))?;
+    let row = rows
+        .iter()
         .find(|r| claims.office == r.office_id)
         .ok_or_else(|| status::not_found(lang, "该办件", "case"))?;
     let span = tracing::Span::current();
@@ -152,10 +144,8 @@ async fn clock_step(
                 "state",
             ));
         }
-        let before_clock = clock_state(&mut tx, case_id, &row.office_id)
-            .await
-            .map_err(internal(lang))?;
-        let change = decide(&row, &before_clock)?;
+        let before_clock = ClockState::of(&rows, row);
+        let change = decide(row, &before_clock)?;
         sqlx::query(
             "UPDATE assignments SET extension_days = $3, clock_suspension = $4, updated_at = now()
              WHERE case_id = $1 AND office_id = $2",
@@ -170,7 +160,7 @@ async fn clock_step(
         let now = state.clock.now();
         publish(
             &mut tx,
-            &row,
+            row,
             &claims.user,
             now,
             change.subject,
@@ -199,7 +189,7 @@ async fn clock_step(
         )
         .await
         .map_err(|e| status::internal(lang, &e))?;
-        let assignment = view::assignment(&mut tx, &state.reference, &row)
+        let assignment = view::assignment_in_case(&mut tx, &state.reference, row, &rows)
             .await
             .map_err(internal(lang))?;
         tx.commit().await.map_err(internal(lang))?;

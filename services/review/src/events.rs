@@ -64,51 +64,36 @@ impl EventHandler for CaseEvents {
                 Ok(())
             }
             Some(Body::CaseSupplemented(s)) => {
-                let mut rows = repo::parts_of(conn, case_id, true).await?;
-                if rows.is_empty() {
-                    return Err(HandleError::Retry(
-                        "supplement for a case not yet in any inbox".into(),
-                    ));
-                }
-                let changed = window_step(&mut rows, &CaseCommand::Supplement);
                 // The material and the time limit are the case's: every part's row follows.
                 let due_at = datetime(s.due_at.as_ref());
-                for row in &mut rows {
+                let mut materials = None;
+                self.window(conn, case_id, &CaseCommand::Supplement, event, |row| {
                     row.due_at = due_at;
-                    let mut materials =
-                        tongban_runtime::convert::materials_from_json(&row.materials);
-                    materials.retain(|m| {
-                        !s.materials
-                            .iter()
-                            .any(|n| n.material_code == m.material_code)
-                    });
-                    materials.extend(s.materials.iter().cloned());
-                    row.materials = tongban_runtime::convert::materials_to_json(&materials);
-                    repo::update(conn, row).await?;
-                }
-                self.publish_parts(conn, &rows, &changed, event).await
+                    row.materials = materials
+                        .get_or_insert_with(|| {
+                            let mut merged =
+                                tongban_runtime::convert::materials_from_json(&row.materials);
+                            merged.retain(|m| {
+                                !s.materials
+                                    .iter()
+                                    .any(|n| n.material_code == m.material_code)
+                            });
+                            merged.extend(s.materials.iter().cloned());
+                            tongban_runtime::convert::materials_to_json(&merged)
+                        })
+                        .clone();
+                })
+                .await
             }
             Some(Body::CaseWithdrawn(w)) => {
-                // Withdrawn before it was routed: nothing in any inbox.
-                let mut rows = repo::parts_of(conn, case_id, true).await?;
-                let changed = window_step(
-                    &mut rows,
-                    &CaseCommand::Withdraw {
-                        reason: w.reason.clone(),
-                    },
-                );
-                for row in &rows {
-                    repo::update(conn, row).await?;
-                }
-                self.publish_parts(conn, &rows, &changed, event).await
+                let command = CaseCommand::Withdraw {
+                    reason: w.reason.clone(),
+                };
+                self.window(conn, case_id, &command, event, |_| {}).await
             }
             Some(Body::CaseCompleted(_)) => {
-                let mut rows = repo::parts_of(conn, case_id, true).await?;
-                window_step(&mut rows, &CaseCommand::Complete);
-                for row in &rows {
-                    repo::update(conn, row).await?;
-                }
-                Ok(())
+                self.window(conn, case_id, &CaseCommand::Complete, event, |_| {})
+                    .await
             }
             _ => Ok(()),
         }
@@ -116,20 +101,36 @@ impl EventHandler for CaseEvents {
 }
 
 impl CaseEvents {
-    /// 多地联办: publishes `case.part_updated` for the parts a window step moved, in the
+    /// Applies a step the window made to every row of the case (after `also` adjusts each) and,
+    /// for a 多地联办 case, publishes `case.part_updated` for the parts it moved, in the
     /// delivery's transaction (so it is published exactly when the step is stored).
-    async fn publish_parts(
+    ///
+    /// A withdrawal or completion of a case in no inbox changes nothing (withdrawn before it
+    /// was routed); 补正 material for such a case is retried, as its routing is still on its way.
+    async fn window(
         &self,
         conn: &mut PgConnection,
-        rows: &[AssignmentRow],
-        changed: &[usize],
+        case_id: Uuid,
+        command: &CaseCommand,
         event: &Event,
+        mut also: impl FnMut(&mut AssignmentRow),
     ) -> Result<(), HandleError> {
+        let mut rows = repo::parts_of(conn, case_id, true).await?;
+        if rows.is_empty() && matches!(command, CaseCommand::Supplement) {
+            return Err(HandleError::Retry(
+                "supplement for a case not yet in any inbox".into(),
+            ));
+        }
+        let changed = window_step(&mut rows, command);
+        for row in &mut rows {
+            also(row);
+            repo::update(conn, row).await?;
+        }
         if changed.is_empty() {
             return Ok(());
         }
         let at = datetime(event.occurred_at.as_ref()).unwrap_or_else(|| self.state.clock.now());
-        crate::joint::publish_window_step(conn, rows, changed, &event.actor, at).await?;
+        crate::joint::publish_window_step(conn, &rows, &changed, &event.actor, at).await?;
         Ok(())
     }
 }
@@ -159,8 +160,6 @@ fn routed_rows(
         matter_name: summary.matter_name.clone(),
         scope: scope_name(summary.scope()),
         mode: mode_name(summary.mode()),
-        state: String::new(),
-        case_status: String::new(),
         window_office_id: summary.window_office_id.clone(),
         applicant: summary.applicant.as_ref().map_or(json!({}), |a| {
             json!({"name": a.name, "id_number_masked": a.id_number_masked, "phone_masked": a.phone_masked})
@@ -169,26 +168,12 @@ fn routed_rows(
         materials: tongban_runtime::convert::materials_to_json(&summary.materials),
         routed_at: datetime(event.occurred_at.as_ref()).unwrap_or_else(chrono::Utc::now),
         due_at: datetime(summary.due_at.as_ref()),
-        claimed_by: None,
-        claimed_at: None,
-        decision: None,
-        decision_reason: None,
-        checklist: json!([]),
-        decided_at: None,
-        supplement_items: json!([]),
-        supplement_reason: None,
         traceparent: tongban_telemetry::traceparent_of(&tracing::Span::current()),
-        part_code: String::new(),
-        part_name: String::new(),
-        part_state: None,
-        part_seq: 0,
-        part_after: json!([]),
-        part_review_points: json!([]),
-        part_route: json!({}),
         bundle_id,
         bundle_number: optional(&summary.bundle_number),
         bundle_code: optional(&summary.bundle_code),
         bundle_name: optional(&summary.bundle_name),
+        ..AssignmentRow::default()
     };
     if summary.parts.is_empty() {
         let mut row = base;

@@ -292,7 +292,8 @@ pub(crate) async fn act(
         case_status = %row.case_status,
         "joint part step"
     );
-    crate::view::assignment(tx, &state.reference, row)
+    // Every row of the case is in hand: the view reads only the bundle's members.
+    crate::view::assignment_in_case(tx, &state.reference, row, &rows)
         .await
         .map_err(internal(lang))
 }
@@ -566,41 +567,19 @@ mod tests {
 
     fn row(code: &str, office: &str, state: PartState, case_status: CaseStatus) -> AssignmentRow {
         let mut row = AssignmentRow {
-            case_id: uuid::Uuid::nil(),
             case_number: "140922-20261102-00001-4".to_owned(),
             office_id: office.to_owned(),
             matter_code: "GJJ-ZY-JX".to_owned(),
             matter_name: "住房公积金转移接续".to_owned(),
             scope: "cross_province".to_owned(),
             mode: "joint".to_owned(),
-            state: String::new(),
-            case_status: String::new(),
             window_office_id: "140922-zwfw".to_owned(),
-            applicant: json!({}),
             home_division: "640104".to_owned(),
-            materials: json!([]),
             routed_at: Utc::now(),
-            due_at: None,
-            claimed_by: None,
-            claimed_at: None,
-            decision: None,
-            decision_reason: None,
-            checklist: json!([]),
-            decided_at: None,
-            supplement_items: json!([]),
-            supplement_reason: None,
-            traceparent: None,
             part_code: code.to_owned(),
             part_name: format!("环节{code}"),
-            part_state: None,
-            part_seq: 0,
-            part_after: json!([]),
-            part_review_points: json!([]),
             part_route: json!({"scope": "province_wide", "locality": "home_division"}),
-            bundle_id: None,
-            bundle_number: None,
-            bundle_code: None,
-            bundle_name: None,
+            ..AssignmentRow::default()
         };
         row.set_part_state(state);
         row.set_status(case_status);

@@ -48,6 +48,56 @@ pub struct AssignmentRow {
     pub bundle_number: Option<String>,
     pub bundle_code: Option<String>,
     pub bundle_name: Option<String>,
+    /// Extension days (延长) this office granted; written by the clock steps only.
+    pub extension_days: i32,
+    /// The special procedure this office opened, if any; written by the clock steps only.
+    pub clock_suspension: Option<String>,
+}
+
+impl Default for AssignmentRow {
+    /// A row nothing has happened to yet: not claimed, asked or decided, no part, no bundle;
+    /// its JSON columns hold what the table stores for "none" (`[]`, `{}`).
+    fn default() -> Self {
+        Self {
+            case_id: Uuid::nil(),
+            case_number: String::new(),
+            office_id: String::new(),
+            matter_code: String::new(),
+            matter_name: String::new(),
+            scope: String::new(),
+            mode: String::new(),
+            state: String::new(),
+            case_status: String::new(),
+            window_office_id: String::new(),
+            applicant: Value::Object(serde_json::Map::new()),
+            home_division: String::new(),
+            materials: Value::Array(Vec::new()),
+            routed_at: DateTime::<Utc>::UNIX_EPOCH,
+            due_at: None,
+            claimed_by: None,
+            claimed_at: None,
+            decision: None,
+            decision_reason: None,
+            checklist: Value::Array(Vec::new()),
+            decided_at: None,
+            supplement_items: Value::Array(Vec::new()),
+            supplement_reason: None,
+            traceparent: None,
+            part_code: String::new(),
+            part_name: String::new(),
+            part_state: None,
+            part_seq: 0,
+            part_after: Value::Array(Vec::new()),
+            part_review_points: Value::Array(Vec::new()),
+            part_route: Value::Object(serde_json::Map::new()),
+            bundle_id: None,
+            bundle_number: None,
+            bundle_code: None,
+            bundle_name: None,
+            extension_days: 0,
+            clock_suspension: None,
+        }
+    }
 }
 
 impl AssignmentRow {
@@ -179,7 +229,7 @@ const COLUMNS: &str = "case_id, case_number, office_id, matter_code, matter_name
     window_office_id, applicant, home_division, materials, routed_at, due_at, claimed_by, claimed_at, decision,
     decision_reason, checklist, decided_at, supplement_items, supplement_reason, traceparent, part_code,
     part_name, part_state, part_seq, part_after, part_review_points, part_route, bundle_id, bundle_number,
-    bundle_code, bundle_name";
+    bundle_code, bundle_name, extension_days, clock_suspension";
 
 /// Adds a routed case (or one part of it) to its office's inbox; `false` if it was there
 /// already.

@@ -37,12 +37,7 @@ pub(crate) async fn assignments(
     } else {
         repo::parts_of_cases(conn, &joint).await?
     };
-    let bundles: Vec<Uuid> = distinct(rows.iter().filter_map(|r| r.bundle_id));
-    let members = if bundles.is_empty() {
-        Vec::new()
-    } else {
-        members::of_bundles(conn, &bundles).await?
-    };
+    let members = members_of(conn, rows).await?;
     Ok(rows
         .iter()
         .map(|row| assignment_pb(row, &parts, &members, reference))
@@ -57,6 +52,30 @@ pub(crate) async fn assignment(
 ) -> Result<Assignment, sqlx::Error> {
     let mut views = assignments(conn, reference, std::slice::from_ref(row)).await?;
     Ok(views.pop().unwrap_or_default())
+}
+
+/// The view of `row` when every row of its case (`case_rows`, each part of a 多地联办 case) is in
+/// hand already, as in a step that locked them: only its bundle's members are read.
+pub(crate) async fn assignment_in_case(
+    conn: &mut PgConnection,
+    reference: &ReferenceData,
+    row: &AssignmentRow,
+    case_rows: &[AssignmentRow],
+) -> Result<Assignment, sqlx::Error> {
+    let members = members_of(conn, std::slice::from_ref(row)).await?;
+    Ok(assignment_pb(row, case_rows, &members, reference))
+}
+
+/// The known members of the bundles of `rows` (none without a bundle, and then no query).
+async fn members_of(
+    conn: &mut PgConnection,
+    rows: &[AssignmentRow],
+) -> Result<Vec<MemberRow>, sqlx::Error> {
+    let bundles: Vec<Uuid> = distinct(rows.iter().filter_map(|r| r.bundle_id));
+    if bundles.is_empty() {
+        return Ok(Vec::new());
+    }
+    members::of_bundles(conn, &bundles).await
 }
 
 fn distinct(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
@@ -287,7 +306,6 @@ mod tests {
     use std::sync::OnceLock;
 
     use chrono::Utc;
-    use serde_json::json;
 
     use super::*;
 
@@ -344,31 +362,13 @@ mod tests {
             state: "routed".to_owned(),
             case_status: m.status.clone(),
             window_office_id: "140922-zwfw".to_owned(),
-            applicant: json!({}),
             home_division: "640104".to_owned(),
-            materials: json!([]),
             routed_at: Utc::now(),
-            due_at: None,
-            claimed_by: None,
-            claimed_at: None,
-            decision: None,
-            decision_reason: None,
-            checklist: json!([]),
-            decided_at: None,
-            supplement_items: json!([]),
-            supplement_reason: None,
-            traceparent: None,
-            part_code: String::new(),
-            part_name: String::new(),
-            part_state: None,
-            part_seq: 0,
-            part_after: json!([]),
-            part_review_points: json!([]),
-            part_route: json!({}),
             bundle_id: Some(bundle_id()),
             bundle_number: Some("140922-20261102-00009-3".to_owned()),
             bundle_code: Some(BIRTH.to_owned()),
             bundle_name: Some("出生一件事".to_owned()),
+            ..AssignmentRow::default()
         }
     }
 
