@@ -403,8 +403,8 @@ fn bundle_message(
     }
 }
 
-/// Who acts when members waiting for another one move on: the clerk who withdrew it, or this
-/// service acting on a review office's decision.
+/// Who acts on a case, as audited: a clerk (who may also withdraw the members waiting for the
+/// case withdrawn), or this service acting on a review office's decision.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Actor<'a> {
     pub user: &'a str,
@@ -751,8 +751,9 @@ async fn withdraw_member(
     Ok(())
 }
 
-/// The audit record of a step on a member case taken for the bundle.
-async fn audit(
+/// The audit record of a step on a case by `actor` (a clerk, or this service acting for a
+/// bundle).
+pub(crate) async fn audit(
     conn: &mut PgConnection,
     actor: Actor<'_>,
     action: &str,

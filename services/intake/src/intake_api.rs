@@ -401,15 +401,14 @@ impl IntakeService for Intake {
         let rows = repo::list_cases(&mut conn, &window, limit)
             .await
             .map_err(internal(lang))?;
-        let now = self.state.clock.now();
-        let mut cases = Vec::with_capacity(rows.len());
-        for row in &rows {
-            cases.push(
-                view::case_view(&mut conn, &self.state.reference, row, now)
-                    .await
-                    .map_err(internal(lang))?,
-            );
-        }
+        let cases = view::case_views(
+            &mut conn,
+            &self.state.reference,
+            &rows,
+            self.state.clock.now(),
+        )
+        .await
+        .map_err(internal(lang))?;
         Ok(Response::new(ListCasesResponse { cases }))
     }
 
@@ -606,26 +605,14 @@ pub(crate) async fn audit(
     row: &CaseRow,
     lang: Lang,
 ) -> Result<(), Status> {
-    tongban_store::audit(
-        tx,
-        &tongban_store::AuditRecord {
-            actor: &claims.user,
-            role: claims.role.as_str(),
-            office_id: &claims.office,
-            action,
-            entity: "case",
-            entity_id: &row.case_id.to_string(),
-            before: None,
-            after: Some(json!({
-                "case_number": row.case_number,
-                "status": row.status,
-                "responsible_office_id": row.responsible_office_id,
-                "due_at": row.due_at,
-            })),
-        },
-    )
-    .await
-    .map_err(store_internal(lang))
+    let actor = crate::bundles::Actor {
+        user: &claims.user,
+        role: claims.role.as_str(),
+        office: &claims.office,
+    };
+    crate::bundles::audit(tx, actor, action, row)
+        .await
+        .map_err(store_internal(lang))
 }
 
 /// Used by the review-event consumer: suspend the clock for a 补正.

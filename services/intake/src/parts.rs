@@ -7,6 +7,7 @@
 //! [`tongban_runtime::parts::withdrawn`] with [`Origin::Own`](tongban_runtime::parts::Origin)).
 
 use chrono::{DateTime, Utc};
+use serde::Deserialize as _;
 use serde_json::Value;
 use tongban_domain::catalog::Matter;
 use tongban_domain::joint::{PartState, initial_state};
@@ -58,7 +59,7 @@ pub fn from_route(matter: &Matter, route: &JointRoute, at: DateTime<Utc>) -> Vec
 /// # Errors
 /// The column does not hold parts (only this service writes it, so this means corruption).
 pub fn parse(value: &Value) -> Result<Vec<KeptPart>, serde_json::Error> {
-    serde_json::from_value(value.clone())
+    Vec::<KeptPart>::deserialize(value)
 }
 
 /// The parts as stored in the `parts` column.

@@ -476,6 +476,32 @@ pub async fn bundle_members(
         .await
 }
 
+/// The bundles `ids` (in no particular order).
+pub async fn bundles_by_ids(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<BundleRow>, sqlx::Error> {
+    let sql = format!("SELECT {BUNDLE_COLUMNS} FROM bundles WHERE bundle_id = ANY($1)");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+}
+
+/// The member cases of the bundles `ids`: each bundle's together, in the bundle's order.
+pub async fn members_of_bundles(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<CaseRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE bundle_id = ANY($1) ORDER BY bundle_id, bundle_position"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+}
+
 /// The members of bundle `bundle_id` still waiting (submitted, not accepted) for the member
 /// of matter `awaited`, locked for update, in the bundle's order.
 pub async fn waiting_for_member(

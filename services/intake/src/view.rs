@@ -1,5 +1,7 @@
 //! Rows to the public API's messages, and the events this service publishes.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -16,6 +18,7 @@ use tongban_runtime::convert::{
     timeline_entry, timestamp,
 };
 use tongban_store::timeline::TimelineLine;
+use uuid::Uuid;
 
 use crate::repo::{self, BundleRow, CaseRow};
 use crate::validation::MaterialIn;
@@ -104,14 +107,59 @@ pub async fn case_view(
     row: &CaseRow,
     now: DateTime<Utc>,
 ) -> Result<api::Case, sqlx::Error> {
-    let mut case = case_pb(conn, reference, row, now).await?;
-    if let Some(bundle_id) = row.bundle_id
-        && let Some(bundle) = repo::bundle_by_id(conn, bundle_id).await?
-    {
-        let members = repo::bundle_members(conn, bundle_id).await?;
-        case.bundle = Some(bundle_summary(&bundle, &members));
+    let mut cases = case_views(conn, reference, std::slice::from_ref(row), now).await?;
+    Ok(cases.remove(0))
+}
+
+/// The window's views of `rows`, each with its bundle (一件事) when it is a member of one: the
+/// bundles and their members are read once for all of them.
+pub async fn case_views(
+    conn: &mut PgConnection,
+    reference: &ReferenceData,
+    rows: &[CaseRow],
+    now: DateTime<Utc>,
+) -> Result<Vec<api::Case>, sqlx::Error> {
+    let summaries = bundle_summaries(conn, rows).await?;
+    let mut cases = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut case = case_pb(conn, reference, row, now).await?;
+        case.bundle = row.bundle_id.and_then(|id| summaries.get(&id).cloned());
+        cases.push(case);
     }
-    Ok(case)
+    Ok(cases)
+}
+
+/// The summaries of the bundles `rows` belong to, by bundle id: two queries for all of them.
+async fn bundle_summaries(
+    conn: &mut PgConnection,
+    rows: &[CaseRow],
+) -> Result<HashMap<Uuid, pb::BundleSummary>, sqlx::Error> {
+    let mut ids: Vec<Uuid> = rows.iter().filter_map(|r| r.bundle_id).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let bundles = repo::bundles_by_ids(conn, &ids).await?;
+    let members = repo::members_of_bundles(conn, &ids).await?;
+    Ok(summaries_by_bundle(&bundles, &members))
+}
+
+/// Each bundle's summary, by bundle id, from `members` holding each bundle's members together
+/// and in order ([`repo::members_of_bundles`]).
+fn summaries_by_bundle(
+    bundles: &[BundleRow],
+    members: &[CaseRow],
+) -> HashMap<Uuid, pb::BundleSummary> {
+    members
+        .chunk_by(|a, b| a.bundle_id == b.bundle_id)
+        .filter_map(|members| {
+            let bundle = bundles
+                .iter()
+                .find(|b| Some(b.bundle_id) == members[0].bundle_id)?;
+            Some((bundle.bundle_id, bundle_summary(bundle, members)))
+        })
+        .collect()
 }
 
 /// A bundle with its members' statuses, as shown beside one of its cases: the status is
@@ -360,4 +408,85 @@ pub async fn add_part_line(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle(id: Uuid, number: &str) -> BundleRow {
+        BundleRow {
+            bundle_id: id,
+            bundle_number: number.to_owned(),
+            bundle_code: "YJS-CS".to_owned(),
+            bundle_name: "出生一件事".to_owned(),
+            window_office_id: "140922-zwfw".to_owned(),
+            submitted_at: DateTime::UNIX_EPOCH,
+            request_digest: String::new(),
+        }
+    }
+
+    fn member(bundle_id: Uuid, number: &str, matter: &str, status: CaseStatus) -> CaseRow {
+        CaseRow {
+            case_id: Uuid::now_v7(),
+            case_number: number.to_owned(),
+            matter_code: matter.to_owned(),
+            matter_name: format!("{matter} name"),
+            mode: "window".to_owned(),
+            scope: "local".to_owned(),
+            status: status.as_str().to_owned(),
+            window_office_id: "140922-zwfw".to_owned(),
+            responsible_office_id: "140922-office".to_owned(),
+            agreement_id: None,
+            applicant_name: "张*".to_owned(),
+            id_number_masked: String::new(),
+            phone_masked: String::new(),
+            home_division: "140922".to_owned(),
+            materials: Value::Array(Vec::new()),
+            delivery_method: "pickup".to_owned(),
+            submitted_at: DateTime::UNIX_EPOCH,
+            accepted_at: None,
+            budget_days: 5,
+            due_at: None,
+            decision: None,
+            decision_reason: None,
+            supplement_items: Value::Array(Vec::new()),
+            supplement_reason: None,
+            traceparent: String::new(),
+            tracestate: None,
+            parts: Value::Array(Vec::new()),
+            destination_division: None,
+            bundle_id: Some(bundle_id),
+            waits_for: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_bundle_is_summarised_with_its_own_members_in_order() {
+        let (a, b, unknown) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let bundles = [bundle(b, "B-1"), bundle(a, "A-1")];
+        // As members_of_bundles reads them: each bundle's members together, in order.
+        let members = [
+            member(a, "A-c1", "M1", CaseStatus::Accepted),
+            member(a, "A-c2", "M2", CaseStatus::Submitted),
+            member(b, "B-c1", "M3", CaseStatus::Withdrawn),
+            member(unknown, "X-c1", "M4", CaseStatus::Accepted),
+        ];
+        let summaries = summaries_by_bundle(&bundles, &members);
+        assert_eq!(summaries.len(), 2, "no summary for a bundle not read");
+        let numbers = |id: &Uuid| -> Vec<String> {
+            summaries[id]
+                .members
+                .iter()
+                .map(|m| m.case_number.clone())
+                .collect()
+        };
+        assert_eq!(summaries[&a].bundle_number, "A-1");
+        assert_eq!(numbers(&a), ["A-c1", "A-c2"]);
+        assert_eq!(summaries[&a].status(), bundle_status(&members[..2]));
+        assert_eq!(summaries[&b].bundle_number, "B-1");
+        assert_eq!(numbers(&b), ["B-c1"]);
+        assert_eq!(summaries[&b].status(), bundle_status(&members[2..3]));
+        assert_ne!(summaries[&a].status(), summaries[&b].status());
+    }
 }
