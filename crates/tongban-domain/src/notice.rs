@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use crate::bundle::{
     Bundle, bundle_materials, common_delivery_methods, common_modes, prerequisites,
 };
-use crate::catalog::{DeliveryMethod, Material, Matter, Mode, certificate_type_name};
+use crate::catalog::{DeliveryMethod, Material, Matter, Mode, Scope, certificate_type_name};
 use crate::directory::Office;
 use crate::division::DivisionCode;
 use crate::i18n::{Lang, Localized};
@@ -197,23 +197,14 @@ fn joint_section(out: &mut Lines, reference: &ReferenceData, route: &JointRoute)
             division_label(reference, &part.division),
         );
         entry.push_str(sep);
-        entry.push_str(&labelled(
-            "办理机构",
-            "office",
-            &office_label_by_id(reference, &part.office_id),
+        push_route(
+            &mut entry,
+            reference,
+            &part.office_id,
+            part.scope,
+            part.agreement_id.as_deref(),
             lang,
-        ));
-        entry.push_str(sep);
-        entry.push_str(&labelled("通办范围", "scope", &part.scope.text(lang), lang));
-        if let Some(id) = &part.agreement_id {
-            entry.push_str(sep);
-            entry.push_str(&labelled(
-                "合作协议",
-                "agreement",
-                &agreement_label(reference, id),
-                lang,
-            ));
-        }
+        );
         entry.push_str(sep);
         entry.push_str(&part_order(part, &route.parts, lang));
         out.line(&entry);
@@ -475,28 +466,14 @@ pub fn render_bundle_notice(
         };
         match &member.route {
             Ok(route) => {
-                entry.push_str(&labelled(
-                    "办理机构",
-                    "office",
-                    &office_label_by_id(reference, &route.responsible_office_id),
+                push_route(
+                    &mut entry,
+                    reference,
+                    &route.responsible_office_id,
+                    route.scope,
+                    route.agreement_id.as_deref(),
                     lang,
-                ));
-                entry.push_str(sep);
-                entry.push_str(&labelled(
-                    "通办范围",
-                    "scope",
-                    &route.scope.text(lang),
-                    lang,
-                ));
-                if let Some(id) = &route.agreement_id {
-                    entry.push_str(sep);
-                    entry.push_str(&labelled(
-                        "合作协议",
-                        "agreement",
-                        &agreement_label(reference, id),
-                        lang,
-                    ));
-                }
+                );
             }
             Err(error) => {
                 entry.push_str(&labelled(
@@ -598,6 +575,36 @@ impl Lines {
 
     fn into_string(self) -> String {
         self.out
+    }
+}
+
+/// Appends where a part or member goes — its office, 通办范围 and, under 区域通办, the
+/// agreement — to a one-line `entry`, each labelled and separated as the entry's other fields.
+fn push_route(
+    entry: &mut String,
+    reference: &ReferenceData,
+    office_id: &str,
+    scope: Scope,
+    agreement_id: Option<&str>,
+    lang: Lang,
+) {
+    let sep = lang.pick("；", "; ");
+    entry.push_str(&labelled(
+        "办理机构",
+        "office",
+        &office_label_by_id(reference, office_id),
+        lang,
+    ));
+    entry.push_str(sep);
+    entry.push_str(&labelled("通办范围", "scope", &scope.text(lang), lang));
+    if let Some(id) = agreement_id {
+        entry.push_str(sep);
+        entry.push_str(&labelled(
+            "合作协议",
+            "agreement",
+            &agreement_label(reference, id),
+            lang,
+        ));
     }
 }
 

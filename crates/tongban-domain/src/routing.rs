@@ -242,13 +242,7 @@ pub fn resolve_route(
         .catalog
         .matter(matter_code)
         .ok_or_else(|| RouteError::UnknownMatter(matter_code.to_owned()))?;
-    let window = reference
-        .directory
-        .office(window_office_id)
-        .ok_or_else(|| RouteError::UnknownWindow(window_office_id.to_owned()))?;
-    if !window.is_window {
-        return Err(RouteError::NotAWindow(window.id.clone()));
-    }
+    let window = window_office(reference, window_office_id)?;
     let office = reference
         .directory
         .responsible_office(&matter.department, home_division, &reference.divisions)
@@ -326,13 +320,7 @@ pub fn resolve_parts(
     if matter.parts.is_empty() {
         return Err(RouteError::NotJoint(matter.code.clone()));
     }
-    let window = reference
-        .directory
-        .office(window_office_id)
-        .ok_or_else(|| RouteError::UnknownWindow(window_office_id.to_owned()))?;
-    if !window.is_window {
-        return Err(RouteError::NotAWindow(window.id.clone()));
-    }
+    let window = window_office(reference, window_office_id)?;
     let mut parts: Vec<PartRoute> = Vec::with_capacity(matter.parts.len());
     for part in &matter.parts {
         let route = route_part(
@@ -410,6 +398,19 @@ fn route_part(
         agreement_id,
         after: part.after.clone(),
     })
+}
+
+/// The 通办 window `id` that accepts the case.
+fn window_office<'a>(reference: &'a ReferenceData, id: &str) -> Result<&'a Office, RouteError> {
+    let window = reference
+        .directory
+        .office(id)
+        .ok_or_else(|| RouteError::UnknownWindow(id.to_owned()))?;
+    if window.is_window {
+        Ok(window)
+    } else {
+        Err(RouteError::NotAWindow(window.id.clone()))
+    }
 }
 
 /// Step 2 of DESIGN §4: the scope between the window and the responsible office, with the

@@ -18,7 +18,7 @@ use tongban_runtime::clock::Clock as _;
 use tongban_runtime::convert::timestamp;
 use tongban_runtime::pii::PiiKeys;
 use tongban_runtime::verification::{VerificationKind, verification_digest};
-use tongban_testkit::{Bearer, TestEnv, channel, eventually};
+use tongban_testkit::{Bearer, Running, TestEnv, channel, eventually};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
@@ -38,10 +38,41 @@ const YINCHUAN_GONGAN: &str = "640100-gongan";
 
 /// Publishes events of one case on the test's stream, acknowledged, with their ids as
 /// `Nats-Msg-Id` (as the outbox relay does).
-struct Publisher<'a> {
-    env: &'a TestEnv,
+struct Publisher {
+    subject_root: String,
     jetstream: async_nats::jetstream::Context,
     keys: PiiKeys,
+}
+
+/// The real hotline service on the test's own schema and subject prefix, a publisher on its
+/// stream and a client acting as a 12345 hotline operator.
+struct Harness {
+    env: TestEnv,
+    service: Running,
+    publisher: Publisher,
+    client: Client,
+}
+
+impl Harness {
+    async fn start() -> Result<Self, Box<dyn std::error::Error>> {
+        let env = TestEnv::new().await?;
+        let service = env.spawn::<tongban_hotline::Application>().await?;
+        let publisher = Publisher {
+            subject_root: env.subject_root().to_owned(),
+            jetstream: async_nats::jetstream::new(env.nats().clone()),
+            keys: PiiKeys::load_or_create(&env.settings("hotline").state_dir)?,
+        };
+        let client = HotlineServiceClient::with_interceptor(
+            channel(service.port()),
+            Bearer::new(&env.mint(Role::Hotline, "12345")),
+        );
+        Ok(Self {
+            env,
+            service,
+            publisher,
+            client,
+        })
+    }
 }
 
 /// One case as the events name it.
@@ -63,7 +94,7 @@ impl Case {
     }
 }
 
-impl Publisher<'_> {
+impl Publisher {
     async fn publish(
         &self,
         case: &Case,
@@ -76,7 +107,7 @@ impl Publisher<'_> {
         headers.insert("Nats-Msg-Id", event.event_id.as_str());
         self.jetstream
             .publish_with_headers(
-                format!("{}.{suffix}", self.env.subject_root()),
+                format!("{}.{suffix}", self.subject_root),
                 headers,
                 event.encode_to_vec().into(),
             )
@@ -248,17 +279,12 @@ fn state_of(view: &CaseStatusView, code: &str) -> pb::PartState {
 /// not move a part back; the case is approved when the last part is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_case_parts_in_the_status_view() -> TestResult {
-    let env = TestEnv::new().await?;
-    let service = env.spawn::<tongban_hotline::Application>().await?;
-    let publisher = Publisher {
-        env: &env,
-        jetstream: async_nats::jetstream::new(env.nats().clone()),
-        keys: PiiKeys::load_or_create(&env.settings("hotline").state_dir)?,
-    };
-    let client: Client = HotlineServiceClient::with_interceptor(
-        channel(service.port()),
-        Bearer::new(&env.mint(Role::Hotline, "12345")),
-    );
+    let Harness {
+        env,
+        service,
+        publisher,
+        client,
+    } = Harness::start().await?;
     let t0 = env.clock().now();
     let at = |minutes| t0 + TimeDelta::minutes(minutes);
     let [out, into] = joint_parts();
@@ -451,17 +477,12 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
 /// them, which follows the members.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_members_and_status_in_the_status_view() -> TestResult {
-    let env = TestEnv::new().await?;
-    let service = env.spawn::<tongban_hotline::Application>().await?;
-    let publisher = Publisher {
-        env: &env,
-        jetstream: async_nats::jetstream::new(env.nats().clone()),
-        keys: PiiKeys::load_or_create(&env.settings("hotline").state_dir)?,
-    };
-    let client: Client = HotlineServiceClient::with_interceptor(
-        channel(service.port()),
-        Bearer::new(&env.mint(Role::Hotline, "12345")),
-    );
+    let Harness {
+        env,
+        service,
+        publisher,
+        client,
+    } = Harness::start().await?;
     let t0 = env.clock().now();
     let at = |minutes| t0 + TimeDelta::minutes(minutes);
     let bundle_id = Uuid::now_v7().to_string();
