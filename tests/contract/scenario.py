@@ -446,6 +446,25 @@ def run_joint(checks: Checks, apis: dict, clerk: str, bound: float) -> None:
     )
     checks.equal("submit: responsible office is the first part's", accepted.responsible_office_id, move_in)
 
+    def approve_part(code: str, reason: str, token: str) -> None:
+        """The office of part `code` claims it and approves it with that part's review points."""
+        call("ClaimCase", review_api.ClaimCase, review.ClaimCaseRequest(case_id=accepted.case_id), token)
+        decided = call(
+            "DecideCase",
+            review_api.DecideCase,
+            review.DecideCaseRequest(
+                case_id=accepted.case_id,
+                decision=common.DECISION_APPROVE,
+                reason=reason,
+                checklist=[
+                    common.ChecklistItem(review_point_code=point, passed=True)
+                    for point in parts[code].review_point_codes
+                ],
+            ),
+            token,
+        )
+        checks.equal(f"{code}: decided", state_name(decided.state), "ASSIGNMENT_STATE_DECIDED")
+
     step(f"ReviewService: {move_out}'s part QC waits, its claim is FAILED_PRECONDITION")
     waiting = poll(
         f"part QC listed at {move_out}",
@@ -455,7 +474,7 @@ def run_joint(checks: Checks, apis: dict, clerk: str, bound: float) -> None:
     )
     checks.equal("QC: part code", waiting.part_code, "QC")
     checks.equal("QC: state", state_name(waiting.state), "ASSIGNMENT_STATE_WAITING")
-    checks.check("QC: waiting_for names QR", bool(waiting.waiting_for), str(list(waiting.waiting_for)))
+    checks.equal("QC: waiting_for names QR", list(waiting.waiting_for), [parts["QR"].name])
     err = expect_error(
         "ClaimCase (QC before QR)",
         review_api.ClaimCase,
@@ -477,22 +496,7 @@ def run_joint(checks: Checks, apis: dict, clerk: str, bound: float) -> None:
     checks.equal("QR: part code", first.part_code, "QR")
     checks.equal("QR: own review points", sorted(first.review_point_codes), sorted(parts["QR"].review_point_codes))
     checks.check("QR: the other part's office is not shown", move_out not in str(first))
-    call("ClaimCase", review_api.ClaimCase, review.ClaimCaseRequest(case_id=accepted.case_id), wutai)
-    decided = call(
-        "DecideCase",
-        review_api.DecideCase,
-        review.DecideCaseRequest(
-            case_id=accepted.case_id,
-            decision=common.DECISION_APPROVE,
-            reason="符合迁入条件 / eligible to move in",
-            checklist=[
-                common.ChecklistItem(review_point_code=code, passed=True)
-                for code in parts["QR"].review_point_codes
-            ],
-        ),
-        wutai,
-    )
-    checks.equal("QR: decided", state_name(decided.state), "ASSIGNMENT_STATE_DECIDED")
+    approve_part("QR", "符合迁入条件 / eligible to move in", wutai)
 
     step(f"ReviewService: {move_out} claims and approves QC")
     poll(
@@ -501,22 +505,7 @@ def run_joint(checks: Checks, apis: dict, clerk: str, bound: float) -> None:
         lambda a: a is not None and a.state == review.ASSIGNMENT_STATE_ROUTED,
         bound,
     )
-    call("ClaimCase", review_api.ClaimCase, review.ClaimCaseRequest(case_id=accepted.case_id), yinchuan)
-    decided = call(
-        "DecideCase",
-        review_api.DecideCase,
-        review.DecideCaseRequest(
-            case_id=accepted.case_id,
-            decision=common.DECISION_APPROVE,
-            reason="准予迁出 / moved out",
-            checklist=[
-                common.ChecklistItem(review_point_code=code, passed=True)
-                for code in parts["QC"].review_point_codes
-            ],
-        ),
-        yinchuan,
-    )
-    checks.equal("QC: decided", state_name(decided.state), "ASSIGNMENT_STATE_DECIDED")
+    approve_part("QC", "准予迁出 / moved out", yinchuan)
 
     step("IntakeService.GetCase: the joint case is COMPLETED with both parts approved")
     case = poll(

@@ -75,6 +75,25 @@ fn office(
         .ok_or_else(|| format!("no reviewer for {office}"))
 }
 
+/// Waits until the office `case` was routed to lists it ROUTED.
+async fn reaches_its_office(
+    offices: &BTreeMap<String, ReviewServiceClient<Authed>>,
+    case: &Case,
+) -> TestResult {
+    let inbox = office(offices, &case.responsible_office_id)?;
+    state_until(
+        &inbox,
+        &case.case_id,
+        &format!(
+            "{} reaches {}",
+            case.matter_code, case.responsible_office_id
+        ),
+        AssignmentState::Routed,
+    )
+    .await?;
+    Ok(())
+}
+
 /// One submission for 出生一件事: the shared 身份证 asked for once, one case per member routed to
 /// different offices, idempotent on the key; the bundle's status follows a 补正 on one member and
 /// the approval of all, at the window, at an office and at the hotline.
@@ -272,17 +291,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
         .iter()
         .filter(|c| c.status() == CaseStatus::Routed)
     {
-        let inbox = office(&inboxes, &case.responsible_office_id)?;
-        state_until(
-            &inbox,
-            &case.case_id,
-            &format!(
-                "{} reaches {}",
-                case.matter_code, case.responsible_office_id
-            ),
-            AssignmentState::Routed,
-        )
-        .await?;
+        reaches_its_office(&inboxes, case).await?;
     }
 
     // 补正 on the first member.
@@ -536,15 +545,20 @@ async fn bundle_partly_denied() -> TestResult {
                 checklist,
             })
             .await?;
-        // Until the last member is decided the bundle is in progress.
+        // Until the last member is decided the bundle is in progress: once the window knows of
+        // this member's decision, the bundle still is.
         if i < last {
-            let midway = window
-                .get_bundle(tongban_proto::intake::v1::GetBundleRequest {
-                    bundle_id: bundle.bundle_id.clone(),
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
+            let midway = bundle_until(
+                &window,
+                &bundle.bundle_id,
+                &format!("the window sees member {i} decided"),
+                |b| {
+                    b.cases
+                        .get(i)
+                        .is_some_and(|c| c.decision() == Decision::Approve)
+                },
+            )
+            .await?;
             assert_eq!(
                 midway.status(),
                 BundleStatus::InProgress,
@@ -660,17 +674,7 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
     )
     .await?;
     for case in &bundle.cases[1..] {
-        let inbox = office(&inboxes, &case.responsible_office_id)?;
-        state_until(
-            &inbox,
-            &case.case_id,
-            &format!(
-                "{} reaches {}",
-                case.matter_code, case.responsible_office_id
-            ),
-            AssignmentState::Routed,
-        )
-        .await?;
+        reaches_its_office(&inboxes, case).await?;
     }
 
     // The window withdraws the second member; the others are still being handled.
@@ -955,7 +959,17 @@ async fn bundle_notice_lists_shared_materials_once_and_every_member() -> TestRes
             notice.text
         );
     }
-    assert!(notice.longest_promised_limit_days > 0);
+    let member_codes: Vec<String> = members.iter().map(|&m| m.to_owned()).collect();
+    let longest = matters(&mut catalog, &member_codes)
+        .await?
+        .values()
+        .map(|m| m.promised_limit_days)
+        .max()
+        .ok_or("the bundle has members")?;
+    assert_eq!(
+        notice.longest_promised_limit_days, longest,
+        "the longest of the members' promised limits"
+    );
     assert!(
         notice.text.contains(&format!(
             "最长承诺时限：{} 个工作日",

@@ -540,7 +540,16 @@ async fn bundle_provider_denied_or_withdrawn_ends_the_waiting_members() -> TestR
             },
         )
         .await?;
-        assert!(view.bundle.is_some());
+        let at_hotline = view.bundle.as_ref().ok_or("the hotline shows the bundle")?;
+        for matter in WAITING {
+            let shown = at_hotline
+                .members
+                .iter()
+                .find(|m| m.matter_code == matter)
+                .ok_or_else(|| format!("{key}: {matter} at the hotline"))?;
+            assert_eq!(shown.status(), CaseStatus::Withdrawn, "{key}/{matter}");
+            assert!(shown.waiting_for.is_empty(), "{key}/{matter}: {shown:?}");
+        }
     }
 
     // The window withdraws the 出生医学证明 member: the waiting members go with it.

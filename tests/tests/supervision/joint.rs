@@ -235,6 +235,12 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
     );
     let wutai_alerts = alerts_of(&wutai_view, &case_id).await?;
     assert!(
+        wutai_alerts
+            .iter()
+            .any(|a| a.alert_id == accept_warning.alert_id),
+        "五台 sees its own 受理 warning: {wutai_alerts:?}"
+    );
+    assert!(
         wutai_alerts.iter().all(|a| a.kind() == AlertKind::Warning),
         "五台 has no breach of the case: {wutai_alerts:?}"
     );
