@@ -433,7 +433,11 @@ def run_joint(checks: Checks, apis: dict, clerk: str, bound: float) -> None:
         delivery=common.Delivery(method=common.DELIVERY_METHOD_WINDOW_PICKUP),
     )
     err = expect_error("SubmitCase (no destination)", intake_api.SubmitCase, request, clerk, "INVALID_ARGUMENT")
-    checks.check("missing destination refused", bool(err.details()), err.details())
+    checks.check(
+        "missing destination refused, naming the field",
+        "destination_division" in (err.details() or ""),
+        err.details(),
+    )
 
     step("IntakeService.SubmitCase: MODE_JOINT, destination 140922")
     request.idempotency_key = f"contract-joint-{uuid.uuid4()}"

@@ -198,6 +198,34 @@ async fn bundle_birth_end_to_end() -> TestResult {
         .map(|c| c.matter_code.as_str())
         .collect();
     assert_eq!(opened, members, "one case per member, in order");
+    // The window's list carries each member case with its bundle (read for all cases at once).
+    let listed = window
+        .list_cases(ListCasesRequest {
+            window_office_id: WINDOW.to_owned(),
+            limit: 100,
+        })
+        .await?
+        .into_inner()
+        .cases;
+    assert_eq!(listed.len(), members.len(), "{listed:?}");
+    for case in &listed {
+        let summary = case
+            .bundle
+            .as_ref()
+            .ok_or("a listed member carries its bundle")?;
+        assert_eq!(summary.bundle_id, bundle.bundle_id, "{}", case.matter_code);
+        assert_eq!(summary.status(), BundleStatus::InProgress);
+        let listed_members: Vec<&str> = summary
+            .members
+            .iter()
+            .map(|m| m.matter_code.as_str())
+            .collect();
+        assert_eq!(
+            listed_members, members,
+            "{}: every member, in order",
+            case.matter_code
+        );
+    }
     let numbers: BTreeSet<&str> = bundle
         .cases
         .iter()
