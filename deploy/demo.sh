@@ -203,11 +203,13 @@ in_inbox() { tb --token "$1" office inbox | grep -q "$2"; }
 await_inbox() { await_until "办件 $2 进入待办 / case $2 in the inbox" in_inbox "$1" "$2"; }
 # case_has_status NUMBER STATUS: whether the window sees the case in STATUS (CASE_STATUS_…).
 case_has_status() { tb --token "$CLERK" --json window show "$1" | grep -q "\"$2\""; }
-# no_member_submitted BUNDLE: whether no member of the bundle still waits, submitted.
+# no_member_submitted BUNDLE: whether no member of the bundle still waits for another member
+# (every `waiting_for` list is empty; a case's own status is not grepped for, since each case's
+# timeline holds a CASE_STATUS_SUBMITTED step).
 no_member_submitted() {
   local out
   out=$(tb --token "$CLERK" --json window bundle show "$1") || return 1
-  ! grep -q '"CASE_STATUS_SUBMITTED"' <<<"$out"
+  grep -q '"waiting_for"' <<<"$out" && ! grep -q '"waiting_for": \[$' <<<"$out"
 }
 
 # joint_demo: 多地联办 — 户口迁移（工作调动） of an applicant whose 户口 is in 银川 (home_division
