@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, stream};
 
 pub use consumer::{ConsumerSpec, EventHandler, HandleError, open_consumer, run_consumer};
-pub use event::{event_message, new_event};
+pub use event::{event_message, new_event, subject_of};
 pub use relay::run_relay;
 
 /// Where the stream lives and how its subjects are named.

@@ -1,5 +1,6 @@
 //! Throughput of in-process certificate verification (decode + trust + SM2 verify + checks).
 //! Run: `cargo bench -p tongban-cert --bench verify`.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::hint::black_box;
 

@@ -1,5 +1,6 @@
 //! Verification rules end to end within the crate: issue with an office key endorsed by its
 //! province root, then every failure the issue lists.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tongban_cert::certificate::{Certificate, CertificateStatus, Draft, Field, HolderId};

@@ -1,5 +1,6 @@
 //! The `tongban` binary from the outside: help, token minting, usage errors and connection
 //! errors. Use against running services is covered by the end-to-end tests and the demo.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -3,6 +3,8 @@
 //! clock and the case state machine. Pure: no I/O beyond parsing data files handed to it, no
 //! async runtime, no database, no messaging.
 
+#![deny(missing_docs)]
+
 pub mod bundle;
 pub mod calendar;
 pub mod case;

@@ -1,5 +1,6 @@
 //! Working days, due dates and the case clock against the real holiday files in
 //! `deploy/data/holidays` (holiday-cn 2020–2026).
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
 //! Division codes, ID numbers, phones, credit codes, names and case numbers, with the real
 //! division files in `deploy/data/divisions`.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -1,4 +1,5 @@
 //! The case state machine: every legal transition with its events, and the illegal ones.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use tongban_domain::case::{
     CaseCommand, CaseEvent, CaseStatus, Decision, TransitionError, submit, transition,

@@ -1,4 +1,5 @@
 //! Directory parsing, validation and the responsible-office lookup on inline TOML.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 mod a2_fixtures;
 

@@ -1,4 +1,5 @@
 //! check_materials: 一次性告知 of every missing material at once.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 mod a2_fixtures;
 

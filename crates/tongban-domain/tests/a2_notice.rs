@@ -1,4 +1,5 @@
 //! 一次性告知清单 rendering on the inline fixtures.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 mod a2_fixtures;
 

@@ -1,4 +1,5 @@
 //! check_decision: the reviewer's checklist against the matter's 审查要点.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 mod a2_fixtures;
 

@@ -1,4 +1,5 @@
 //! DESIGN §4 routing on the inline fixtures (the seed data is checked in a2_seed_data.rs).
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 mod a2_fixtures;
 

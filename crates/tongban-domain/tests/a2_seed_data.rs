@@ -1,4 +1,5 @@
 //! The real seed data under deploy/, loaded through `ReferenceData::load`, and its invariants.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

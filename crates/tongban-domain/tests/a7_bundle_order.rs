@@ -1,6 +1,7 @@
 //! 一件事 members that need another member's result: the loader's rules for
 //! `[[bundle.provides]]` on a minimal inline catalog, what the applicant is asked for, and the
 //! members each member waits for ([`prerequisites`]) in the seed bundles under deploy/.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

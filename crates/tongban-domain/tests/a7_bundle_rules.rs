@@ -1,5 +1,6 @@
 //! The bundle catalog's own rules, on a minimal inline catalog: the members must exist and
 //! share a mode and a delivery method, and one paper original cannot travel to two offices.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use tongban_domain::bundle::{Bundles, bundle_materials};
 use tongban_domain::catalog::Catalog;

@@ -1,6 +1,7 @@
 //! 多地联办 and 一件事一次办 rules on the real seed data under deploy/: the part state machine
 //! (`joint`), the per-part routing (`routing::resolve_parts`), the per-part checklist
 //! (`review::check_part_decision`) and the bundle status (`bundle::BundleStatus::derive`).
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -1,6 +1,7 @@
 //! 一次性告知清单 for 多地联办 (each part with its locality, office, scope and order) and for
 //! 一件事一次办 (the merged materials once each, every member's office, limit and fee), on the
 //! real seed data under deploy/.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

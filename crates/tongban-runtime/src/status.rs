@@ -96,6 +96,15 @@ pub fn failed_precondition(message: String, violations: Vec<PreconditionViolatio
     Status::with_error_details(Code::FailedPrecondition, message, details)
 }
 
+/// FAILED_PRECONDITION `CASE_STATE`: the state of the case (or of the part of it `subject`
+/// names: `status`, `state`, `occasion`) does not allow the step; `text` says why.
+pub fn case_state(text: String, subject: &str) -> Status {
+    failed_precondition(
+        text.clone(),
+        vec![PreconditionViolation::new("CASE_STATE", subject, text)],
+    )
+}
+
 /// NOT_FOUND: `未找到<what_zh>` or `<what_en> not found`.
 ///
 /// Also used when the caller may not learn that the thing exists (another office's case).

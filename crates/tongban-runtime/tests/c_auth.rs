@@ -1,5 +1,6 @@
 //! Bearer tokens: mint/verify round trip, every kind of bad token refused, the signing key
 //! shared by concurrent first starts, and the interceptor's behaviour.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Barrier};

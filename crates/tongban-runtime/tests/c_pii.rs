@@ -1,4 +1,5 @@
 //! Personal data at rest: SM4-GCM sealing bound to its record, and keyed HMAC-SM3 lookups.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::path::PathBuf;
 

@@ -3,6 +3,7 @@
 //! from `CONCURRENCY` concurrent callers. Prints verifications per second overall and per core.
 //!
 //! Run: `cargo bench -p tongban-certificate --bench grpc_verify`.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::time::Instant;
 

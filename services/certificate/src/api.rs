@@ -199,19 +199,26 @@ impl Certificates {
         (verification, status)
     }
 
-    /// Publishes `body` on `subject` for `case_id` (nil when none) in `conn`'s transaction.
+    /// Publishes `body` for `case_id` (nil when none) in `conn`'s transaction.
     async fn publish(
         conn: &mut sqlx::PgConnection,
         case_id: Option<Uuid>,
-        subject: &str,
         actor: &str,
         at: DateTime<Utc>,
         body: Body,
     ) -> Result<(), tongban_store::StoreError> {
-        let event =
-            tongban_bus::new_event(case_id.unwrap_or(Uuid::nil()), "", SERVICE, actor, at, body);
-        let headers = tongban_telemetry::headers_of(&tracing::Span::current());
-        tongban_store::enqueue(conn, &tongban_bus::event_message(subject, &event, headers)).await
+        let case = tongban_step::CaseRef::new(case_id.unwrap_or(Uuid::nil()), "", None);
+        let mut effects = tongban_step::Effects::new();
+        effects.emit(&case, body);
+        tongban_step::apply(
+            conn,
+            SERVICE,
+            &tongban_step::Actor::person(actor, "", ""),
+            at,
+            &tongban_step::Trace::current(),
+            effects,
+        )
+        .await
     }
 }
 
@@ -367,7 +374,6 @@ pub(crate) async fn issue_in(
     Certificates::publish(
         conn,
         input.case_id,
-        "cert.issued",
         who.actor,
         now,
         Body::CertificateIssued(CertificateIssued {
@@ -712,7 +718,6 @@ impl CertificateService for Certificates {
         Self::publish(
             &mut tx,
             case_id,
-            "cert.revoked",
             &claims.user,
             now,
             Body::CertificateRevoked(CertificateRevoked {
@@ -826,7 +831,6 @@ impl CertificateService for Certificates {
                 Self::publish(
                     conn,
                     None,
-                    "cert.key_rotated",
                     &claims.user,
                     now,
                     Body::CertificateKeyRotated(CertificateKeyRotated {

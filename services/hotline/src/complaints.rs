@@ -400,7 +400,6 @@ pub(crate) async fn advance(
         Hotline::publish(
             &mut tx,
             case,
-            "complaint.advanced",
             &claims.user,
             now,
             Body::ComplaintAdvanced(ev::ComplaintAdvanced {

@@ -23,7 +23,7 @@ use tongban_proto::hotline::v1::{
 use tongban_runtime::auth::{Claims, Role, authorize, caller_and_lang, delegate};
 use tongban_runtime::convert::timestamp;
 use tongban_runtime::input;
-use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+use tongban_runtime::status::{self, FieldViolation};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -196,14 +196,22 @@ impl Hotline {
     pub(crate) async fn publish(
         conn: &mut PgConnection,
         row: &StatusRow,
-        subject: &str,
         actor: &str,
         at: chrono::DateTime<Utc>,
         body: Body,
     ) -> Result<(), tongban_store::StoreError> {
-        let event = tongban_bus::new_event(row.case_id, &row.case_number, SERVICE, actor, at, body);
-        let headers = tongban_telemetry::headers_of(&tracing::Span::current());
-        tongban_store::enqueue(conn, &tongban_bus::event_message(subject, &event, headers)).await
+        let case = tongban_step::CaseRef::new(row.case_id, &row.case_number, None);
+        let mut effects = tongban_step::Effects::new();
+        effects.emit(&case, body);
+        tongban_step::apply(
+            conn,
+            SERVICE,
+            &tongban_step::Actor::person(actor, "", ""),
+            at,
+            &tongban_step::Trace::current(),
+            effects,
+        )
+        .await
     }
 }
 
@@ -390,7 +398,6 @@ impl HotlineService for Hotline {
         Self::publish(
             &mut tx,
             &row,
-            "complaint.filed",
             &claims.user,
             now,
             Body::ComplaintFiled(ev::ComplaintFiled {
@@ -481,10 +488,7 @@ impl HotlineService for Hotline {
                 "办件尚未办结，暂不能进行办结评价",
                 "the case is not completed yet; it cannot be rated for completion",
             );
-            return Err(status::failed_precondition(
-                text.to_owned(),
-                vec![PreconditionViolation::new("CASE_STATE", "occasion", text)],
-            ));
+            return Err(status::case_state(text.to_owned(), "occasion"));
         }
 
         let rating_id = Uuid::now_v7();
@@ -549,7 +553,6 @@ impl HotlineService for Hotline {
         Self::publish(
             &mut tx,
             &row,
-            "rating.recorded",
             &claims.user,
             now,
             Body::ServiceRated(ev::ServiceRated {

@@ -2,6 +2,7 @@
 //! the real stream; the real hotline service (PostgreSQL, JetStream, gRPC on port 0) consumes
 //! them and is asked with QueryCaseStatus as a hotline operator asks it. Run with
 //! `cargo test -p tongban-hotline --test joint_bundle` (PostgreSQL and NATS as for the e2e tests).
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::time::Duration;
 

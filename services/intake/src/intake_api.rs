@@ -557,14 +557,7 @@ async fn replay(
 
 /// FAILED_PRECONDITION for a command the case's state does not allow.
 pub(crate) fn illegal(lang: Lang, err: &tongban_domain::case::TransitionError) -> Status {
-    status::failed_precondition(
-        err.text(lang),
-        vec![PreconditionViolation::new(
-            "CASE_STATE",
-            "status",
-            err.text(lang),
-        )],
-    )
+    status::case_state(err.text(lang), "status")
 }
 
 /// Moves the stored parts of a joint case by the window's own step at `at`: `step` is

@@ -362,21 +362,20 @@ pub async fn record_step(
         },
     )
     .await?;
-    let event = tongban_bus::new_event(
-        row.case_id,
-        &row.case_number,
-        SERVICE,
-        step.actor,
-        step.at,
+    let mut effects = tongban_step::Effects::new();
+    effects.emit(
+        &tongban_step::CaseRef::new(row.case_id, &row.case_number, None),
         step.body,
     );
-    let headers = tongban_telemetry::headers_of(&tracing::Span::current());
-    tongban_store::enqueue(
+    tongban_step::apply(
         conn,
-        &tongban_bus::event_message(step.event.subject_suffix(), &event, headers),
+        SERVICE,
+        &tongban_step::Actor::person(step.actor, "", ""),
+        step.at,
+        &tongban_step::Trace::current(),
+        effects,
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The time of an event (its `occurred_at`, or now when absent).

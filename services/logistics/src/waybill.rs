@@ -10,6 +10,7 @@ use tongban_domain::clock::SuspensionKind;
 use tongban_domain::logistics::{Tariff, Tracking, TrackingNumber, WaybillStatus};
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_runtime::convert::timestamp;
+use tongban_step::{Actor, CaseRef, Effects, Trace};
 use uuid::Uuid;
 
 use crate::SERVICE;
@@ -94,25 +95,34 @@ pub async fn create(
     if !repo::insert_waybill(conn, &row).await? {
         return Ok(None);
     }
-    tongban_store::audit(
-        conn,
-        &tongban_store::AuditRecord {
-            actor: new.actor,
-            role: new.role,
-            office_id: new.office_id,
-            action: "waybill.create",
-            entity: "waybill",
-            entity_id: &row.tracking_number,
-            before: None,
-            after: Some(json!({
+    let case = CaseRef::new(
+        new.case.case_id,
+        &new.case.case_number,
+        new.case.traceparent.as_deref(),
+    );
+    let mut effects = Effects::new();
+    effects
+        .audit(
+            "waybill.create",
+            "waybill",
+            row.tracking_number.clone(),
+            None,
+            Some(json!({
                 "case_id": row.case_id, "purpose": row.purpose, "fee_fen": row.fee_fen,
                 "sender": row.sender.office_id, "recipient": row.recipient.office_id,
                 "materials": row.material_codes.0,
             })),
-        },
+        )
+        .emit(&case, tracked(&row, "", new.now));
+    tongban_step::apply(
+        conn,
+        SERVICE,
+        &Actor::person(new.actor, new.role, new.office_id),
+        new.now,
+        &Trace::of_case("waybill.create", &case),
+        effects,
     )
     .await?;
-    publish_tracked(conn, new.case, &row, "", new.now, new.actor).await?;
     tracing::info!(
         case_number = %row.case_number,
         tracking_number = %row.tracking_number,
@@ -240,30 +250,35 @@ pub async fn record(
     row.furthest = next.furthest.code().to_owned();
     row.updated_at = now;
     repo::update_tracking(conn, &row).await?;
-    tongban_store::audit(
+    let mut effects = Effects::new();
+    effects.audit(
+        "waybill.track",
+        "waybill",
+        row.tracking_number.clone(),
+        Some(before),
+        Some(json!({"status": row.status, "carrier_event_id": report.carrier_event_id})),
+    );
+    let trace = match &case {
+        Some(case) => {
+            let case_ref =
+                CaseRef::new(case.case_id, &case.case_number, case.traceparent.as_deref());
+            effects.emit(&case_ref, tracked(&row, &report.location, at));
+            if let Some(body) = clock {
+                effects.emit(&case_ref, body);
+            }
+            Trace::of_case("waybill.track", &case_ref)
+        }
+        None => Trace::current(),
+    };
+    tongban_step::apply(
         conn,
-        &tongban_store::AuditRecord {
-            actor,
-            role: "carrier",
-            office_id: "",
-            action: "waybill.track",
-            entity: "waybill",
-            entity_id: &row.tracking_number,
-            before: Some(before),
-            after: Some(json!({"status": row.status, "carrier_event_id": report.carrier_event_id})),
-        },
+        SERVICE,
+        &Actor::person(actor, "carrier", ""),
+        at,
+        &trace,
+        effects,
     )
     .await?;
-    if let Some(case) = &case {
-        publish_tracked(conn, case, &row, &report.location, at, actor).await?;
-        if let Some(body) = clock {
-            let subject = match body {
-                Body::ClockSuspended(_) => "case.clock_suspended",
-                _ => "case.clock_resumed",
-            };
-            publish(conn, case, subject, body, at, actor).await?;
-        }
-    }
     tracing::info!(
         tracking_number = %row.tracking_number,
         status = %row.status,
@@ -272,15 +287,9 @@ pub async fn record(
     Ok((row, Outcome::Moved))
 }
 
-async fn publish_tracked(
-    conn: &mut PgConnection,
-    case: &CaseRow,
-    row: &WaybillRow,
-    location: &str,
-    at: DateTime<Utc>,
-    actor: &str,
-) -> Result<(), WaybillError> {
-    let body = Body::LogisticsTracked(ev::LogisticsTracked {
+/// The `logistics.tracked` event of `row`'s move to its current status at `location`.
+fn tracked(row: &WaybillRow, location: &str, at: DateTime<Utc>) -> Body {
+    Body::LogisticsTracked(ev::LogisticsTracked {
         tracking_number: row.tracking_number.clone(),
         status: row.status.clone(),
         location: location.to_owned(),
@@ -290,26 +299,7 @@ async fn publish_tracked(
         material_codes: row.material_codes.0.clone(),
         occurred_at: Some(timestamp(at)),
         fee_fen: row.fee_fen,
-    });
-    publish(conn, case, "logistics.tracked", body, at, actor).await
-}
-
-async fn publish(
-    conn: &mut PgConnection,
-    case: &CaseRow,
-    subject: &str,
-    body: Body,
-    at: DateTime<Utc>,
-    actor: &str,
-) -> Result<(), WaybillError> {
-    let event = tongban_bus::new_event(case.case_id, &case.case_number, SERVICE, actor, at, body);
-    let headers = case
-        .traceparent
-        .as_ref()
-        .map(|tp| vec![("traceparent".to_owned(), tp.clone())])
-        .unwrap_or_default();
-    tongban_store::enqueue(conn, &tongban_bus::event_message(subject, &event, headers)).await?;
-    Ok(())
+    })
 }
 
 /// The case id as the 16 bytes that seal its personal data.

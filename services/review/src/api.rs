@@ -21,7 +21,7 @@ use tongban_proto::review::v1::{
 use tongban_runtime::auth::{Claims, Role, caller_and_lang, delegate};
 use tongban_runtime::convert::{decision_from_pb, decision_to_pb};
 use tongban_runtime::input::{check_text, parse_case_id};
-use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+use tongban_runtime::status::{self, FieldViolation};
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 use uuid::Uuid;
@@ -500,16 +500,8 @@ impl Review {
             now,
         } = *action;
         let before = json!({"state": row.state, "case_status": row.case_status});
-        let (next, events) = case::transition(row.status(), command).map_err(|e| {
-            status::failed_precondition(
-                e.text(lang),
-                vec![PreconditionViolation::new(
-                    "CASE_STATE",
-                    "state",
-                    e.text(lang),
-                )],
-            )
-        })?;
+        let (next, events) = case::transition(row.status(), command)
+            .map_err(|e| status::case_state(e.text(lang), "state"))?;
         check(&row)?;
         let body = change(&mut row, now);
         row.set_status(next);
@@ -522,16 +514,9 @@ impl Review {
             .await
             .map_err(internal(lang))?;
         for step in events {
-            publish(
-                tx,
-                &row,
-                &claims.user,
-                now,
-                step.subject_suffix(),
-                body.clone(),
-            )
-            .await
-            .map_err(|e| status::internal(lang, &e))?;
+            publish(tx, &row, &claims.user, now, body.clone())
+                .await
+                .map_err(|e| status::internal(lang, &e))?;
             log_step(&row, step);
         }
         tongban_store::audit(

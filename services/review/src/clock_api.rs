@@ -95,7 +95,6 @@ fn procedure_kind(procedure: SpecialProcedure) -> Option<SuspensionKind> {
 
 /// What a clock step changes and publishes.
 struct Change {
-    subject: &'static str,
     action: &'static str,
     body: Body,
     extension_days: i32,
@@ -158,16 +157,9 @@ async fn clock_step(
         .await
         .map_err(internal(lang))?;
         let now = state.clock.now();
-        publish(
-            &mut tx,
-            row,
-            &claims.user,
-            now,
-            change.subject,
-            change.body.clone(),
-        )
-        .await
-        .map_err(|e| status::internal(lang, &e))?;
+        publish(&mut tx, row, &claims.user, now, change.body.clone())
+            .await
+            .map_err(|e| status::internal(lang, &e))?;
         tongban_store::audit(
             &mut tx,
             &tongban_store::AuditRecord {
@@ -240,7 +232,6 @@ pub(crate) async fn extend_deadline(
             return Err(precondition(lang, &zh, &en, "extension_days"));
         }
         Ok(Change {
-            subject: "case.deadline_extended",
             action: "case.extend_deadline",
             body: Body::DeadlineExtended(ev::DeadlineExtended {
                 office_id: row.office_id.clone(),
@@ -295,7 +286,6 @@ pub(crate) async fn suspend_clock(
             ));
         }
         Ok(Change {
-            subject: "case.clock_suspended",
             action: "case.suspend_clock",
             body: Body::ClockSuspended(ev::ClockSuspended {
                 office_id: row.office_id.clone(),
@@ -328,7 +318,6 @@ pub(crate) async fn resume_clock(
             ));
         };
         Ok(Change {
-            subject: "case.clock_resumed",
             action: "case.resume_clock",
             body: Body::ClockResumed(ev::ClockResumed {
                 office_id: row.office_id.clone(),

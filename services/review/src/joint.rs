@@ -27,9 +27,6 @@ use crate::repo::{self, AssignmentRow};
 use crate::view::decision_pb;
 use tongban_runtime::status::internal_for as internal;
 
-/// Subject of a part's step.
-const PART_UPDATED: &str = "case.part_updated";
-
 /// Why a part may not take a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refusal {
@@ -244,23 +241,16 @@ pub(crate) async fn act(
                 String::new()
             },
         });
-        publish(tx, &rows[i], user, action.now, PART_UPDATED, part)
+        publish(tx, &rows[i], user, action.now, part)
             .await
             .map_err(|e| status::internal(lang, &e))?;
     }
     let lead_office = rows[0].office_id.clone();
     for step in &plan.case_events {
         let body = case_body(body.clone(), &rows[acting], &lead_office, *step);
-        publish(
-            tx,
-            &rows[acting],
-            user,
-            action.now,
-            step.subject_suffix(),
-            body,
-        )
-        .await
-        .map_err(|e| status::internal(lang, &e))?;
+        publish(tx, &rows[acting], user, action.now, body)
+            .await
+            .map_err(|e| status::internal(lang, &e))?;
         log_step(&rows[acting], *step);
     }
     let row = &rows[acting];
@@ -395,7 +385,7 @@ pub(crate) async fn publish_window_step(
             part: Some(case_part(&rows[i], at)),
             reviewer: String::new(),
         });
-        publish(conn, &rows[i], actor, at, PART_UPDATED, part).await?;
+        publish(conn, &rows[i], actor, at, part).await?;
     }
     Ok(())
 }

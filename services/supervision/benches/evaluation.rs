@@ -13,6 +13,7 @@
 //! - a second pass, with nothing left to raise;
 //!
 //! and prints the process's peak resident memory. The figures are in the README.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -184,7 +184,6 @@ impl Evaluator {
             );
         }
         async {
-            let headers = tongban_telemetry::headers_of(&tracing::Span::current());
             let raised = row.tracked.0.take_due(now);
             if raised.is_empty() {
                 repo::save(conn, &row).await?;
@@ -225,8 +224,7 @@ impl Evaluator {
                 {
                     continue;
                 }
-                self.publish(conn, &mut row, &office, alert, now, &headers)
-                    .await?;
+                self.publish(conn, &mut row, &office, alert, now).await?;
                 match alert.kind {
                     AlertKind::Warning => report.warnings += 1,
                     AlertKind::Breach => {
@@ -236,8 +234,7 @@ impl Evaluator {
                 }
             }
             if breached {
-                self.open_ticket(conn, &row, &office, level, now, &headers)
-                    .await?;
+                self.open_ticket(conn, &row, &office, level, now).await?;
             }
             repo::save(conn, &row).await?;
             Ok::<_, EvaluationError>(())
@@ -254,14 +251,13 @@ impl Evaluator {
         office: &str,
         alert: &Due,
         now: DateTime<Utc>,
-        headers: &[(String, String)],
     ) -> Result<(), EvaluationError> {
         let stage_label = if alert.stage == WHOLE_CASE {
             "case"
         } else {
             alert.stage.as_str()
         };
-        let (subject, body) = match alert.kind {
+        let body = match alert.kind {
             AlertKind::Warning => {
                 tracing::info!(
                     tongban.stage = stage_label,
@@ -269,14 +265,11 @@ impl Evaluator {
                     description = "办理时限预警 / deadline warning",
                     "deadline.warning"
                 );
-                (
-                    "deadline.warning",
-                    Body::DeadlineWarning(ev::DeadlineWarning {
-                        stage: alert.stage.clone(),
-                        due_at: Some(timestamp(alert.due_at)),
-                        office_id: office.to_owned(),
-                    }),
-                )
+                Body::DeadlineWarning(ev::DeadlineWarning {
+                    stage: alert.stage.clone(),
+                    due_at: Some(timestamp(alert.due_at)),
+                    office_id: office.to_owned(),
+                })
             }
             AlertKind::Breach => {
                 // A tracing event inside the span: the breach is a span event of the case's trace.
@@ -291,29 +284,14 @@ impl Evaluator {
                     row.case_breached = true;
                     row.breached_office_id = Some(office.to_owned());
                 }
-                (
-                    "deadline.breached",
-                    Body::DeadlineBreached(ev::DeadlineBreached {
-                        stage: alert.stage.clone(),
-                        due_at: Some(timestamp(alert.due_at)),
-                        office_id: office.to_owned(),
-                    }),
-                )
+                Body::DeadlineBreached(ev::DeadlineBreached {
+                    stage: alert.stage.clone(),
+                    due_at: Some(timestamp(alert.due_at)),
+                    office_id: office.to_owned(),
+                })
             }
         };
-        let event = tongban_bus::new_event(
-            row.case_id,
-            &row.case_number,
-            crate::SERVICE,
-            crate::SERVICE,
-            now,
-            body,
-        );
-        tongban_store::enqueue(
-            conn,
-            &tongban_bus::event_message(subject, &event, headers.to_vec()),
-        )
-        .await?;
+        crate::publish(conn, row.case_id, &row.case_number, now, body).await?;
         Ok(())
     }
 
@@ -326,7 +304,6 @@ impl Evaluator {
         office: &str,
         level: i16,
         now: DateTime<Utc>,
-        headers: &[(String, String)],
     ) -> Result<(), EvaluationError> {
         let opened = tickets::open(
             conn,
@@ -341,7 +318,6 @@ impl Evaluator {
                 level,
                 opened_at: now,
                 traceparent: row.traceparent.clone(),
-                headers: headers.to_vec(),
             },
         )
         .await;

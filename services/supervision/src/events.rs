@@ -337,7 +337,6 @@ impl EventHandler for Complaints {
                 level: level::of_office(&self.state.reference, office_id),
                 opened_at: at,
                 traceparent: tongban_telemetry::traceparent_of(&span),
-                headers: tongban_telemetry::headers_of(&span),
             },
         )
         .await;

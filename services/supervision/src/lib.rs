@@ -171,3 +171,28 @@ fn consumer_specs() -> [ConsumerSpec; 3] {
         },
     ]
 }
+
+/// Publishes an event the supervisor raises on its own (warning, breach, ticket) about a case,
+/// in the current span's trace (the case's: every caller runs inside the case's span).
+pub(crate) async fn publish(
+    conn: &mut sqlx::PgConnection,
+    case_id: uuid::Uuid,
+    case_number: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    body: tongban_proto::events::v1::event::Body,
+) -> Result<(), tongban_store::StoreError> {
+    let mut effects = tongban_step::Effects::new();
+    effects.emit(
+        &tongban_step::CaseRef::new(case_id, case_number, None),
+        body,
+    );
+    tongban_step::apply(
+        conn,
+        SERVICE,
+        &tongban_step::Actor::service(SERVICE),
+        at,
+        &tongban_step::Trace::current(),
+        effects,
+    )
+    .await
+}

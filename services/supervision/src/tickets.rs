@@ -76,8 +76,6 @@ pub struct NewTicket<'a> {
     pub opened_at: DateTime<Utc>,
     /// The case's trace context (stored so escalations days later join the case's trace).
     pub traceparent: Option<String>,
-    /// Headers of the events published now.
-    pub headers: Vec<(String, String)>,
 }
 
 const TICKET_COLUMNS: &str =
@@ -130,11 +128,10 @@ pub async fn open(
     .bind(&dues)
     .execute(&mut *conn)
     .await?;
-    let event = tongban_bus::new_event(
+    crate::publish(
+        conn,
         new.case_id,
         new.case_number,
-        crate::SERVICE,
-        crate::SERVICE,
         new.opened_at,
         Body::TicketOpened(ev::TicketOpened {
             ticket_id: ticket_id.to_string(),
@@ -142,10 +139,6 @@ pub async fn open(
             reason: new.reason.to_owned(),
             level: level::name(new.level).to_owned(),
         }),
-    );
-    tongban_store::enqueue(
-        conn,
-        &tongban_bus::event_message("supervision.ticket_opened", &event, new.headers),
     )
     .await?;
     tracing::info!(
@@ -357,9 +350,7 @@ pub async fn escalate_due(
         if let Some(parent) = ticket.traceparent.as_deref() {
             tongban_telemetry::set_parent_from_traceparent(&span, parent, None);
         }
-        escalations += escalate_one(conn, ticket, now, tongban_telemetry::headers_of(&span))
-            .instrument(span)
-            .await?;
+        escalations += escalate_one(conn, ticket, now).instrument(span).await?;
     }
     Ok(escalations)
 }
@@ -368,7 +359,6 @@ async fn escalate_one(
     conn: &mut PgConnection,
     mut ticket: TicketRow,
     now: DateTime<Utc>,
-    headers: Vec<(String, String)>,
 ) -> Result<usize, TicketError> {
     let mut escalations = 0;
     for milestone in milestones(conn, ticket.ticket_id).await? {
@@ -385,11 +375,10 @@ async fn escalate_one(
         .execute(&mut *conn)
         .await?;
         ticket.level = level::up(ticket.level);
-        let event = tongban_bus::new_event(
+        crate::publish(
+            conn,
             ticket.case_id,
             &ticket.case_number,
-            crate::SERVICE,
-            crate::SERVICE,
             now,
             Body::TicketEscalated(ev::TicketEscalated {
                 ticket_id: ticket.ticket_id.to_string(),
@@ -397,10 +386,6 @@ async fn escalate_one(
                 milestone: milestone.name.clone(),
                 level: level::name(ticket.level).to_owned(),
             }),
-        );
-        tongban_store::enqueue(
-            conn,
-            &tongban_bus::event_message("supervision.ticket_escalated", &event, headers.clone()),
         )
         .await?;
         tongban_store::audit(

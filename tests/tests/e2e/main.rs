@@ -2,6 +2,7 @@
 //! JetStream, each test in its own [`tongban_testkit::TestEnv`]. Run with
 //! `cargo test -p tongban-e2e` (PostgreSQL on 127.0.0.1:5432 and NATS with JetStream on
 //! 127.0.0.1:4222, or `TONGBAN_TEST_DATABASE_URL` / `TONGBAN_TEST_NATS_URL`).
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 mod bundle;
 mod bundle_order;

@@ -8,6 +8,7 @@
 //! starts the receiver and then runs the flow in a child process of this same test binary with
 //! the endpoint set (no environment is changed in-process). Run with
 //! `cargo test -p tongban-e2e --test tracing`.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
