@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
+pub mod bundle_view;
 pub mod calendar;
 pub mod case;
 pub mod case_number;

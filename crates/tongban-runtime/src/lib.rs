@@ -16,3 +16,4 @@ pub mod settings;
 pub mod shutdown;
 pub mod status;
 pub mod verification;
+pub mod views;
