@@ -1,5 +1,5 @@
 //! What every server offers operators and generic clients: `grpc.health.v1` (SERVING while up)
-//! and server reflection listing the tongban services, without a token.
+//! and server reflection listing the tongban services, without a token — on all six servers.
 
 use tokio_stream::StreamExt as _;
 use tongban_testkit::{TestEnv, channel};
@@ -15,6 +15,9 @@ use crate::TestResult;
 type Intake = tongban_intake::Application;
 type Review = tongban_review::Application;
 type Hotline = tongban_hotline::Application;
+type Certificate = tongban_certificate::Application;
+type Logistics = tongban_logistics::Application;
+type Supervision = tongban_supervision::Application;
 
 /// Health and the service names reflection lists on the server at `port`.
 async fn probe(port: u16) -> Result<(ServingStatus, Vec<String>), Box<dyn std::error::Error>> {
@@ -50,6 +53,9 @@ async fn health_and_reflection_on_every_server() -> TestResult {
     let intake = env.spawn::<Intake>().await?;
     let review = env.spawn::<Review>().await?;
     let hotline = env.spawn::<Hotline>().await?;
+    let certificate = env.spawn::<Certificate>().await?;
+    let logistics = env.spawn::<Logistics>().await?;
+    let supervision = env.spawn::<Supervision>().await?;
     for (port, expected) in [
         (
             intake.port(),
@@ -60,6 +66,18 @@ async fn health_and_reflection_on_every_server() -> TestResult {
         ),
         (review.port(), vec!["tongban.review.v1.ReviewService"]),
         (hotline.port(), vec!["tongban.hotline.v1.HotlineService"]),
+        (
+            certificate.port(),
+            vec!["tongban.certificate.v1.CertificateService"],
+        ),
+        (
+            logistics.port(),
+            vec!["tongban.logistics.v1.LogisticsService"],
+        ),
+        (
+            supervision.port(),
+            vec!["tongban.supervision.v1.SupervisionService"],
+        ),
     ] {
         let (status, names) = probe(port).await?;
         assert_eq!(status, ServingStatus::Serving, "port {port}");
