@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tongban_runtime::auth::{Role, TokenKeys};
+use tongban_access::auth::{Role, TokenKeys};
 
 /// The binary with a clean environment for the variables it reads, so the caller's shell
 /// cannot change the outcome.
@@ -263,9 +263,9 @@ fn submit_against_a_closed_port_names_the_service_and_url() {
 mod fake {
     use std::sync::{Arc, Mutex};
 
+    use tongban_access::status::{PreconditionViolation, failed_precondition};
     use tongban_proto::catalog::v1::catalog_service_server::CatalogService;
     use tongban_proto::catalog::v1::*;
-    use tongban_runtime::status::{PreconditionViolation, failed_precondition};
     use tonic::{Request, Response, Status};
 
     /// `(authorization, accept-language)` of each request.

@@ -6,7 +6,6 @@ use tongban_domain::catalog::{DeliveryMethod, Mode, Scope};
 use tongban_domain::joint::PartState;
 use tongban_domain::materials::Form;
 use tongban_proto::common::v1 as pb;
-use tongban_store::timeline::TimelineLine;
 
 /// Proto scope of a domain scope.
 #[must_use]
@@ -182,23 +181,6 @@ pub fn datetime(ts: Option<&prost_types::Timestamp>) -> Option<chrono::DateTime<
     chrono::DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).ok()?)
 }
 
-/// Proto entry of a stored timeline line (办件进度); an unknown stored status shows as unspecified.
-#[must_use]
-pub fn timeline_entry(line: &TimelineLine) -> pb::TimelineEntry {
-    pb::TimelineEntry {
-        at: Some(timestamp(line.at)),
-        status: line
-            .status
-            .parse()
-            .map(status_to_pb)
-            .unwrap_or(pb::CaseStatus::Unspecified)
-            .into(),
-        description: line.description.clone(),
-        description_en: line.description_en.clone(),
-        office_id: line.office_id.clone(),
-    }
-}
-
 /// Presented materials as stored in a JSONB column.
 #[must_use]
 pub fn materials_to_json(materials: &[pb::PresentedMaterial]) -> serde_json::Value {
@@ -256,30 +238,4 @@ pub fn materials_from_json(value: &serde_json::Value) -> Vec<pb::PresentedMateri
             }
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeline_line_becomes_an_entry() {
-        let at = chrono::DateTime::from_timestamp(1_790_000_000, 0).expect("in range");
-        let mut line = TimelineLine {
-            at,
-            status: CaseStatus::Accepted.as_str().to_owned(),
-            description: "五台县政务服务中心已受理".to_owned(),
-            description_en: "Accepted".to_owned(),
-            office_id: "140922-zwfw".to_owned(),
-        };
-        let entry = timeline_entry(&line);
-        assert_eq!(entry.at, Some(timestamp(at)));
-        assert_eq!(entry.status(), pb::CaseStatus::Accepted);
-        assert_eq!(entry.description, line.description);
-        assert_eq!(entry.description_en, "Accepted");
-        assert_eq!(entry.office_id, "140922-zwfw");
-
-        line.status = "no-such-status".to_owned();
-        assert_eq!(timeline_entry(&line).status(), pb::CaseStatus::Unspecified);
-    }
 }
