@@ -131,7 +131,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .map_err(rpc)?
                 .into_inner();
             ctx.emit(json::matters(&r), || {
-                views::matters(lang, &r.matters, &r.catalog_version)
+                views::catalog::matters(lang, &r.matters, &r.catalog_version)
             });
         }
         CatalogCommand::Show { code } => {
@@ -140,7 +140,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(json::matter(&m), || views::matter(lang, &m));
+            ctx.emit(json::matter(&m), || views::catalog::matter(lang, &m));
         }
         CatalogCommand::Notice {
             code,
@@ -190,7 +190,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .map_err(rpc)?
                 .into_inner();
             ctx.emit(r.offices.iter().map(json::office).collect(), || {
-                views::offices(lang, &r.offices)
+                views::catalog::offices(lang, &r.offices)
             });
         }
         CatalogCommand::Route {
@@ -217,7 +217,9 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
             } else {
                 directory(&mut client).await
             };
-            ctx.emit(json::route(&r), || views::route(lang, &r, &offices));
+            ctx.emit(json::route(&r), || {
+                views::catalog::route(lang, &r, &offices)
+            });
         }
         CatalogCommand::Bundles => {
             let r = client
@@ -227,7 +229,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .into_inner();
             let matters = matter_names(ctx, &mut client).await;
             ctx.emit(json::bundles(&r), || {
-                views::bundles(lang, &r.bundles, &r.catalog_version, &matters)
+                views::catalog::bundles(lang, &r.bundles, &r.catalog_version, &matters)
             });
         }
         CatalogCommand::Bundle { code } => {
@@ -238,7 +240,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .into_inner();
             let matters = matter_names(ctx, &mut client).await;
             ctx.emit(json::bundle_definition(&b), || {
-                views::bundle_definition(lang, &b, &matters)
+                views::catalog::bundle_definition(lang, &b, &matters)
             });
         }
         CatalogCommand::Due { from, days } => {

@@ -1,9 +1,6 @@
 //! `tongban hotline …`: the 12345 hotline operator's commands (HotlineService): status by phone,
 //! 投诉 and its closed loop, 好差评 with 整改 and 回访, the summary, and the 办结公示.
 
-#[path = "hotline_views.rs"]
-mod hotline_views;
-
 use clap::{Args, Subcommand, ValueEnum};
 use prost_types::Timestamp;
 use tongban_proto::hotline::v1::hotline_service_client::HotlineServiceClient;
@@ -296,7 +293,7 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let offices =
                 crate::catalog::office_names(ctx, !v.parts.is_empty() || v.bundle.is_some()).await;
             ctx.emit(json::status_view(&v), || {
-                views::status_view(lang, &v, &offices)
+                views::hotline::status_view(lang, &v, &offices)
             });
         }
         HotlineCommand::Complain {
@@ -319,8 +316,8 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(hotline_views::complaint_json(&c), || {
-                hotline_views::complaint(lang, &c)
+            ctx.emit(views::hotline::complaint_json(&c), || {
+                views::hotline::complaint(lang, &c)
             });
         }
         HotlineCommand::Complaint(cmd) => run_complaint(cmd, ctx).await?,
@@ -357,8 +354,8 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(hotline_views::rating_json(&r), || {
-                hotline_views::rating(lang, &r)
+            ctx.emit(views::hotline::rating_json(&r), || {
+                views::hotline::rating(lang, &r)
             });
         }
         HotlineCommand::Summary {
@@ -379,8 +376,8 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(hotline_views::summary_json(&s), || {
-                hotline_views::summary(lang, &s)
+            ctx.emit(views::hotline::summary_json(&s), || {
+                views::hotline::summary(lang, &s)
             });
         }
         HotlineCommand::Rectifications {
@@ -407,9 +404,11 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .rectifications;
             ctx.emit(
                 serde_json::Value::Array(
-                    list.iter().map(hotline_views::rectification_json).collect(),
+                    list.iter()
+                        .map(views::hotline::rectification_json)
+                        .collect(),
                 ),
-                || hotline_views::rectifications(lang, &list),
+                || views::hotline::rectifications(lang, &list),
             );
         }
         HotlineCommand::Callback {
@@ -429,8 +428,8 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(hotline_views::rectification_json(&item), || {
-                hotline_views::rectification(lang, &item)
+            ctx.emit(views::hotline::rectification_json(&item), || {
+                views::hotline::rectification(lang, &item)
             });
         }
         HotlineCommand::Notices {
@@ -453,8 +452,8 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .into_inner()
                 .notices;
             ctx.emit(
-                serde_json::Value::Array(list.iter().map(hotline_views::notice_json).collect()),
-                || hotline_views::notices(lang, &list),
+                serde_json::Value::Array(list.iter().map(views::hotline::notice_json).collect()),
+                || views::hotline::notices(lang, &list),
             );
         }
     }
@@ -487,8 +486,8 @@ async fn run_complaint(cmd: ComplaintCommand, ctx: &Ctx) -> Result<(), CliError>
                 .into_inner()
                 .complaints;
             ctx.emit(
-                serde_json::Value::Array(list.iter().map(hotline_views::complaint_json).collect()),
-                || hotline_views::complaints(lang, &list),
+                serde_json::Value::Array(list.iter().map(views::hotline::complaint_json).collect()),
+                || views::hotline::complaints(lang, &list),
             );
             return Ok(());
         }
@@ -517,8 +516,8 @@ async fn run_complaint(cmd: ComplaintCommand, ctx: &Ctx) -> Result<(), CliError>
             .map_err(rpc)?
             .into_inner(),
     };
-    ctx.emit(hotline_views::complaint_json(&c), || {
-        hotline_views::complaint(lang, &c)
+    ctx.emit(views::hotline::complaint_json(&c), || {
+        views::hotline::complaint(lang, &c)
     });
     Ok(())
 }

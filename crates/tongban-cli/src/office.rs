@@ -113,7 +113,7 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .map_err(rpc)?
                 .into_inner();
             ctx.emit(r.assignments.iter().map(json::assignment).collect(), || {
-                views::assignments(lang, &r.assignments)
+                views::office::assignments(lang, &r.assignments)
             });
             return Ok(());
         }
@@ -134,7 +134,7 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
                 matter_of(&a.matter_code, ctx).await.ok()
             };
             ctx.emit(json::assignment(&a), || {
-                views::assignment_with(lang, &a, matter.as_ref())
+                views::office::assignment_with(lang, &a, matter.as_ref())
             });
             if !ctx.json {
                 crate::output::out(&crate::logistics::custody_section(ctx, &a.case_id).await);
@@ -191,7 +191,7 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
         }
     }
     .into_inner();
-    ctx.emit(json::assignment(&a), || views::assignment(lang, &a));
+    ctx.emit(json::assignment(&a), || views::office::assignment(lang, &a));
     Ok(())
 }
 
@@ -252,10 +252,10 @@ async fn all_pass(
     ))
 }
 
-/// Codes of the required review points an office answers ([`views::own_review_points`]; the
+/// Codes of the required review points an office answers ([`views::office::own_review_points`]; the
 /// server refuses another part's points).
 fn required_points<'a>(matter: &'a Matter, own: &'a [String]) -> impl Iterator<Item = &'a str> {
-    views::own_review_points(matter, own)
+    views::office::own_review_points(matter, own)
         .filter(|p| p.required)
         .map(|p| p.code.as_str())
 }
@@ -311,7 +311,7 @@ async fn watch(
         tokio::select! {
             next = stream.message() => match next.map_err(CliError::rpc(Service::Review))? {
                 Some(a) if ctx.json => crate::output::out(&format!("{}\n", json::assignment(&a))),
-                Some(a) => crate::output::out(&format!("{}\n", views::assignment_line(lang, &a))),
+                Some(a) => crate::output::out(&format!("{}\n", views::office::assignment_line(lang, &a))),
                 None => {
                     if !ctx.json {
                         eprintln!("{}", t(lang, Label::WatchEnded));

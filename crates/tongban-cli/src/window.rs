@@ -248,7 +248,7 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
             };
             let r = client.list_cases(request).await.map_err(rpc)?.into_inner();
             ctx.emit(r.cases.iter().map(json::case).collect(), || {
-                views::cases(lang, &r.cases)
+                views::window::cases(lang, &r.cases)
             });
             Ok(())
         }
@@ -294,7 +294,9 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .map_err(rpc)?
                 .into_inner();
             let offices = office_names(ctx, true).await;
-            ctx.emit(json::bundle(&b), || views::bundle(lang, &b, &offices));
+            ctx.emit(json::bundle(&b), || {
+                views::window::bundle(lang, &b, &offices)
+            });
             Ok(())
         }
     }
@@ -304,7 +306,7 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
 /// with 多地联办 parts or a 一件事 bundle; a plain case shows its offices by id.
 async fn emit_case(ctx: &Ctx, c: &Case) {
     let offices = office_names(ctx, !c.parts.is_empty() || c.bundle.is_some()).await;
-    ctx.emit(json::case(c), || views::case(ctx.lang, c, &offices));
+    ctx.emit(json::case(c), || views::window::case(ctx.lang, c, &offices));
 }
 
 /// GetBundle by id when `bundle` is a UUID, else by bundle number.
@@ -467,7 +469,11 @@ fn bundle_submitted_view(
     let mut f = Fields::new();
     f.add(t(lang, Label::Applicant), applicant)
         .add(t(lang, Label::IdempotencyKey), key);
-    format!("{head}{}{}", views::bundle(lang, b, offices), f.render())
+    format!(
+        "{head}{}{}",
+        views::window::bundle(lang, b, offices),
+        f.render()
+    )
 }
 
 /// Writes the result certificate token to `path` (owner-only where the platform allows): it

@@ -9,7 +9,12 @@ use tongban_proto::hotline::v1::{
     RatingOccasion, RatingSummary, RatingTally, Rectification, RectificationState,
 };
 
-use crate::output::{Fields, Label, Lang, Table, due, rfc3339, t, time};
+use tongban_proto::hotline::v1::CaseStatusView;
+
+use super::common::{
+    self, OfficeNames, decision_line, joint_sections, remaining, timeline_section,
+};
+use crate::output::{Fields, Label, Lang, Table, case_status, due, mode, rfc3339, scope, t, time};
 
 fn ts(at: Option<&Timestamp>) -> Value {
     rfc3339(at).map_or(Value::Null, Value::from)
@@ -408,6 +413,75 @@ pub fn notice_json(n: &CompletionNotice) -> Value {
         "result": n.result, "result_en": n.result_en,
         "completed_at": ts(n.completed_at.as_ref()), "applicant_name_masked": n.applicant_name_masked,
     })
+}
+
+/// The hotline's masked view of a case, with its 多地联办 parts and 一件事 bundle.
+pub fn status_view(lang: Lang, v: &CaseStatusView, offices: &OfficeNames) -> String {
+    let office = |name: &str, id: &str| common::named(lang, name, id);
+    let mut f = Fields::new();
+    f.add(t(lang, Label::CaseNumber), &v.case_number)
+        .add(
+            t(lang, Label::Matter),
+            common::named(lang, &v.matter_name, &v.matter_code),
+        )
+        .add_nonempty(t(lang, Label::ApplicantName), &v.applicant_name_masked)
+        .add(t(lang, Label::Scope), scope(lang, v.scope))
+        .add(t(lang, Label::Mode), mode(lang, v.mode))
+        .add(
+            t(lang, Label::WindowOffice),
+            office(&v.window_office_name, &v.window_office_id),
+        )
+        .add(
+            t(lang, Label::ResponsibleOffice),
+            office(&v.responsible_office_name, &v.responsible_office_id),
+        )
+        .add(t(lang, Label::Status), case_status(lang, v.status))
+        .add_nonempty(t(lang, Label::Stage), lang.pick_text(&v.stage, &v.stage_en))
+        .add(t(lang, Label::AcceptedAt), time(v.accepted_at.as_ref()))
+        .add(t(lang, Label::DueAt), due(v.due_at.as_ref()))
+        .add(
+            t(lang, Label::RemainingDays),
+            remaining(lang, v.remaining_working_days, v.overdue),
+        )
+        .add(
+            t(lang, Label::Overdue),
+            t(
+                lang,
+                if v.overdue {
+                    Label::Overdue
+                } else {
+                    Label::NotOverdue
+                },
+            ),
+        )
+        .add_nonempty(
+            t(lang, Label::Decision),
+            decision_line(lang, v.decision, &v.decision_reason),
+        )
+        .add_nonempty(
+            lang.pick(("结果电子证照", "Result certificate")),
+            &v.result_certificate_identifier,
+        );
+    // 寄递: each waybill and where it is.
+    for w in &v.waybills {
+        f.add(
+            lang.pick(("运单", "Waybill")),
+            format!(
+                "{} {} {}",
+                w.tracking_number,
+                match w.purpose.as_str() {
+                    "originals" => lang.pick(("纸质原件", "paper originals")),
+                    "result" => lang.pick(("办理结果", "result")),
+                    _ => lang.pick(("其他", "other")),
+                },
+                lang.pick_text(&w.status_label, &w.status_label_en)
+            ),
+        );
+    }
+    let mut out = f.render();
+    joint_sections(&mut out, lang, &v.parts, v.bundle.as_ref(), offices);
+    timeline_section(&mut out, lang, &v.timeline);
+    out
 }
 
 #[cfg(test)]
