@@ -4,8 +4,10 @@ use tongban_domain::bundle::BundleStatus;
 use tongban_domain::case::{CaseStatus, Decision};
 use tongban_domain::catalog::{DeliveryMethod, Mode, Scope};
 use tongban_domain::joint::PartState;
+use tongban_domain::logistics::WaybillStatus;
 use tongban_domain::materials::Form;
 use tongban_proto::common::v1 as pb;
+use tongban_proto::logistics::v1 as logistics_pb;
 
 /// Proto scope of a domain scope.
 #[must_use]
@@ -68,6 +70,24 @@ pub fn status_to_pb(status: CaseStatus) -> pb::CaseStatus {
     }
 }
 
+/// Domain status of a proto status (`None` when unspecified).
+#[must_use]
+pub fn status_from_pb(status: pb::CaseStatus) -> Option<CaseStatus> {
+    match status {
+        pb::CaseStatus::Unspecified => None,
+        pb::CaseStatus::Submitted => Some(CaseStatus::Submitted),
+        pb::CaseStatus::Accepted => Some(CaseStatus::Accepted),
+        pb::CaseStatus::Routed => Some(CaseStatus::Routed),
+        pb::CaseStatus::Claimed => Some(CaseStatus::Claimed),
+        pb::CaseStatus::SupplementRequested => Some(CaseStatus::SupplementRequested),
+        pb::CaseStatus::Supplemented => Some(CaseStatus::Supplemented),
+        pb::CaseStatus::Approved => Some(CaseStatus::Approved),
+        pb::CaseStatus::Denied => Some(CaseStatus::Denied),
+        pb::CaseStatus::Completed => Some(CaseStatus::Completed),
+        pb::CaseStatus::Withdrawn => Some(CaseStatus::Withdrawn),
+    }
+}
+
 /// Proto part state of a domain one (多地联办).
 #[must_use]
 pub fn part_state_to_pb(state: PartState) -> pb::PartState {
@@ -111,6 +131,20 @@ pub fn bundle_status_to_pb(status: BundleStatus) -> pb::BundleStatus {
         BundleStatus::PartlyDenied => pb::BundleStatus::PartlyDenied,
         BundleStatus::Denied => pb::BundleStatus::Denied,
         BundleStatus::Withdrawn => pb::BundleStatus::Withdrawn,
+    }
+}
+
+/// Domain bundle status of a proto one (`None` when unspecified).
+#[must_use]
+pub fn bundle_status_from_pb(status: pb::BundleStatus) -> Option<BundleStatus> {
+    match status {
+        pb::BundleStatus::Unspecified => None,
+        pb::BundleStatus::InProgress => Some(BundleStatus::InProgress),
+        pb::BundleStatus::SupplementRequested => Some(BundleStatus::SupplementRequested),
+        pb::BundleStatus::Completed => Some(BundleStatus::Completed),
+        pb::BundleStatus::PartlyDenied => Some(BundleStatus::PartlyDenied),
+        pb::BundleStatus::Denied => Some(BundleStatus::Denied),
+        pb::BundleStatus::Withdrawn => Some(BundleStatus::Withdrawn),
     }
 }
 
@@ -162,6 +196,21 @@ pub fn form_from_pb(form: pb::MaterialForm) -> Option<Form> {
         pb::MaterialForm::Electronic => Some(Form::Electronic),
         pb::MaterialForm::Paper => Some(Form::Paper),
         pb::MaterialForm::Certificate => Some(Form::Certificate),
+    }
+}
+
+/// Domain waybill status of a proto one (运单状态; `None` when unspecified).
+#[must_use]
+pub fn waybill_status_from_pb(status: logistics_pb::WaybillStatus) -> Option<WaybillStatus> {
+    match status {
+        logistics_pb::WaybillStatus::Unspecified => None,
+        logistics_pb::WaybillStatus::Created => Some(WaybillStatus::Created),
+        logistics_pb::WaybillStatus::PickedUp => Some(WaybillStatus::PickedUp),
+        logistics_pb::WaybillStatus::InTransit => Some(WaybillStatus::InTransit),
+        logistics_pb::WaybillStatus::OutForDelivery => Some(WaybillStatus::OutForDelivery),
+        logistics_pb::WaybillStatus::Delivered => Some(WaybillStatus::Delivered),
+        logistics_pb::WaybillStatus::Exception => Some(WaybillStatus::Exception),
+        logistics_pb::WaybillStatus::Returned => Some(WaybillStatus::Returned),
     }
 }
 
@@ -238,4 +287,37 @@ pub fn materials_from_json(value: &serde_json::Value) -> Vec<pb::PresentedMateri
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in CaseStatus::ALL {
+            assert_eq!(status_from_pb(status_to_pb(status)), Some(status));
+        }
+        for status in BundleStatus::ALL {
+            assert_eq!(
+                bundle_status_from_pb(bundle_status_to_pb(status)),
+                Some(status)
+            );
+        }
+        assert_eq!(status_from_pb(pb::CaseStatus::Unspecified), None);
+        assert_eq!(bundle_status_from_pb(pb::BundleStatus::Unspecified), None);
+        let codes: Vec<_> = WaybillStatus::ALL
+            .into_iter()
+            .map(|s| {
+                let name = s.code().to_ascii_uppercase();
+                let proto = logistics_pb::WaybillStatus::from_str_name(&name).expect("same names");
+                waybill_status_from_pb(proto).map(WaybillStatus::code)
+            })
+            .collect();
+        let expected: Vec<_> = WaybillStatus::ALL
+            .into_iter()
+            .map(|s| Some(s.code()))
+            .collect();
+        assert_eq!(codes, expected);
+    }
 }

@@ -2,6 +2,7 @@
 //! up, list the window's cases, hand in 补正 material, withdraw.
 
 use clap::Subcommand;
+use tongban_domain::validate::{mask_id_number, mask_phone};
 use tongban_proto::common::v1::{Applicant, Delivery, DeliveryMethod, Mode, PresentedMaterial};
 use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::intake::v1::{
@@ -13,10 +14,7 @@ use crate::args::{DeliveryArg, ModeArg, is_uuid, parse_certificate, parse_materi
 use crate::catalog::office_names;
 use crate::client::{Conn, Service};
 use crate::error::CliError;
-use crate::output::{
-    Fields, Label, Lang, case_status, display_width, due, mask_id_number, mask_phone, scope, t,
-    time,
-};
+use crate::output::{Fields, Label, Lang, case_status, display_width, due, scope, t, time};
 use crate::views::OfficeNames;
 use crate::{Ctx, json, views};
 
@@ -695,7 +693,7 @@ mod tests {
         );
         let text = bundle_submitted_view(Lang::En, &b, "王*明", "key-1", &OfficeNames::default());
         assert!(
-            text.contains("submitted (waiting for 出生医学证明首次签发 to be approved)"),
+            text.contains("Submitted (waiting for 出生医学证明首次签发 to be approved)"),
             "{text}"
         );
     }

@@ -89,7 +89,7 @@ pub(super) fn quoted(lang: Lang, names: &[&str]) -> String {
 }
 
 /// A bundle member's status, with the members it waits for while it does:
-/// `已提交（待「出生医学证明首次签发」准予）` / `submitted (waiting for 出生医学证明首次签发 to be
+/// `已提交（待「出生医学证明首次签发」准予）` / `Submitted (waiting for 出生医学证明首次签发 to be
 /// approved)`.
 pub fn member_status(lang: Lang, status: i32, waiting_for: &[String]) -> String {
     let status = case_status(lang, status);
@@ -400,7 +400,7 @@ mod tests {
         );
         assert_eq!(
             member_status(Lang::En, submitted, &["出生医学证明首次签发".into()]),
-            "submitted (waiting for 出生医学证明首次签发 to be approved)"
+            "Submitted (waiting for 出生医学证明首次签发 to be approved)"
         );
     }
 }

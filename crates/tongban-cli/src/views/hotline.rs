@@ -11,9 +11,12 @@ use tongban_proto::hotline::v1::{
 
 use tongban_proto::hotline::v1::CaseStatusView;
 
+use tongban_proto::logistics::v1::WaybillPurpose;
+
 use super::common::{
     self, OfficeNames, decision_line, joint_sections, remaining, timeline_section,
 };
+use crate::logistics;
 use crate::output::{Fields, Label, Lang, Table, case_status, due, mode, rfc3339, scope, t, time};
 
 fn ts(at: Option<&Timestamp>) -> Value {
@@ -469,11 +472,15 @@ pub fn status_view(lang: Lang, v: &CaseStatusView, offices: &OfficeNames) -> Str
             format!(
                 "{} {} {}",
                 w.tracking_number,
-                match w.purpose.as_str() {
-                    "originals" => lang.pick(("纸质原件", "paper originals")),
-                    "result" => lang.pick(("办理结果", "result")),
-                    _ => lang.pick(("其他", "other")),
-                },
+                logistics::purpose(
+                    lang,
+                    // The hotline names the purpose in lower case; anything else reads as 其他.
+                    match w.purpose.as_str() {
+                        "originals" => WaybillPurpose::Originals,
+                        "result" => WaybillPurpose::Result,
+                        _ => WaybillPurpose::Other,
+                    }
+                ),
                 lang.pick_text(&w.status_label, &w.status_label_en)
             ),
         );

@@ -200,7 +200,7 @@ mod tests {
         }
         let en = case(Lang::En, &c, &OfficeNames::default());
         assert!(
-            en.contains("Approval at the destination (QR)") && en.contains("cancelled"),
+            en.contains("Approval at the destination (QR)") && en.contains("Cancelled"),
             "{en}"
         );
         assert!(en.contains("640100-gongan") && !en.contains("银川市公安局"));
@@ -226,7 +226,7 @@ mod tests {
         ] {
             assert!(zh.contains(needle), "missing {needle} in\n{zh}");
         }
-        assert!(case(Lang::En, &c, &offices()).contains("partly denied"));
+        assert!(case(Lang::En, &c, &offices()).contains("Partly denied"));
     }
 
     /// 出生一件事 as the window holds it: the 出生医学证明 member routed, 生育登记 waiting for it.
@@ -295,7 +295,7 @@ mod tests {
         let en = bundle(Lang::En, &b, &offices());
         assert!(
             line_with(&en, "140922-20261102-00009-X")
-                .contains("submitted (waiting for 出生医学证明首次签发 to be approved)"),
+                .contains("Submitted (waiting for 出生医学证明首次签发 to be approved)"),
             "{en}"
         );
     }
@@ -330,7 +330,7 @@ mod tests {
         );
         let en = case(Lang::En, waiting, &offices());
         assert!(
-            en.contains("submitted (waiting for 出生医学证明首次签发 to be approved)"),
+            en.contains("Submitted (waiting for 出生医学证明首次签发 to be approved)"),
             "{en}"
         );
     }
@@ -399,6 +399,6 @@ mod tests {
         );
         assert!(!zh.contains("secret-token"));
         let en = case(Lang::En, &c, &OfficeNames::default());
-        assert!(en.contains("supplement requested") && en.contains("accepted at the window"));
+        assert!(en.contains("Supplement requested") && en.contains("accepted at the window"));
     }
 }
