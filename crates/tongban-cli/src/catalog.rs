@@ -189,7 +189,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(r.offices.iter().map(json::office).collect(), || {
+            ctx.emit_list(&r.offices, json::office, || {
                 views::catalog::offices(lang, &r.offices)
             });
         }

@@ -1,8 +1,7 @@
 //! `tongban hotline …`: the 12345 hotline operator's commands (HotlineService): status by phone,
 //! 投诉 and its closed loop, 好差评 with 整改 and 回访, the summary, and the 办结公示.
 
-use clap::{Args, Subcommand, ValueEnum};
-use prost_types::Timestamp;
+use clap::{Subcommand, ValueEnum};
 use tongban_proto::hotline::v1::hotline_service_client::HotlineServiceClient;
 use tongban_proto::hotline::v1::{
     AdvanceComplaintRequest, ComplaintState, FileComplaintRequest, GetComplaintRequest,
@@ -11,7 +10,7 @@ use tongban_proto::hotline::v1::{
     RatingOccasion, RecordCallbackRequest, RectificationState,
 };
 
-use crate::args::{parse_moment, timestamp};
+use crate::args::Period;
 use crate::client::{Conn, Service};
 use crate::error::CliError;
 use crate::{Ctx, json, views};
@@ -159,26 +158,6 @@ pub enum ComplaintCommand {
         #[arg(long, default_value = "")]
         office: String,
     },
-}
-
-/// `--from` / `--to` of a period (Asia/Shanghai unless an offset is given).
-#[derive(Debug, Args)]
-pub struct Period {
-    /// 起始时间（含）/ from (inclusive): now, RFC 3339, "YYYY-MM-DD HH:MM" or "YYYY-MM-DD".
-    #[arg(long, value_parser = parse_moment)]
-    from: Option<chrono::DateTime<chrono::FixedOffset>>,
-    /// 截止时间（不含）/ to (exclusive).
-    #[arg(long, value_parser = parse_moment)]
-    to: Option<chrono::DateTime<chrono::FixedOffset>>,
-}
-
-impl Period {
-    fn bounds(&self) -> (Option<Timestamp>, Option<Timestamp>) {
-        (
-            self.from.as_ref().map(timestamp),
-            self.to.as_ref().map(timestamp),
-        )
-    }
 }
 
 /// 评价时机 / rating occasion.
@@ -402,14 +381,9 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .map_err(rpc)?
                 .into_inner()
                 .rectifications;
-            ctx.emit(
-                serde_json::Value::Array(
-                    list.iter()
-                        .map(views::hotline::rectification_json)
-                        .collect(),
-                ),
-                || views::hotline::rectifications(lang, &list),
-            );
+            ctx.emit_list(&list, views::hotline::rectification_json, || {
+                views::hotline::rectifications(lang, &list)
+            });
         }
         HotlineCommand::Callback {
             rectification_id,
@@ -451,10 +425,9 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .map_err(rpc)?
                 .into_inner()
                 .notices;
-            ctx.emit(
-                serde_json::Value::Array(list.iter().map(views::hotline::notice_json).collect()),
-                || views::hotline::notices(lang, &list),
-            );
+            ctx.emit_list(&list, views::hotline::notice_json, || {
+                views::hotline::notices(lang, &list)
+            });
         }
     }
     Ok(())
@@ -485,10 +458,9 @@ async fn run_complaint(cmd: ComplaintCommand, ctx: &Ctx) -> Result<(), CliError>
                 .map_err(rpc)?
                 .into_inner()
                 .complaints;
-            ctx.emit(
-                serde_json::Value::Array(list.iter().map(views::hotline::complaint_json).collect()),
-                || views::hotline::complaints(lang, &list),
-            );
+            ctx.emit_list(&list, views::hotline::complaint_json, || {
+                views::hotline::complaints(lang, &list)
+            });
             return Ok(());
         }
         ComplaintCommand::Show { complaint_id } => client(ctx)

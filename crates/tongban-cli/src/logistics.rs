@@ -119,7 +119,7 @@ pub async fn run(cmd: LogisticsCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(r.waybills.iter().map(waybill_json).collect(), || {
+            ctx.emit_list(&r.waybills, waybill_json, || {
                 r.waybills.iter().map(|w| waybill_view(lang, w)).collect()
             });
         }

@@ -112,7 +112,7 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .await
                 .map_err(rpc)?
                 .into_inner();
-            ctx.emit(r.assignments.iter().map(json::assignment).collect(), || {
+            ctx.emit_list(&r.assignments, json::assignment, || {
                 views::office::assignments(lang, &r.assignments)
             });
             return Ok(());

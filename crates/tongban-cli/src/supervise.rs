@@ -2,8 +2,9 @@
 //! alerts, 13710 tickets and their steps, statistics — and `tongban trace CASE_NUMBER`, which
 //! prints the trace id of a case (from IntakeService.GetCase's stored `traceparent`).
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Subcommand, ValueEnum};
 use serde_json::json;
+use tongban_proto::common::v1::Scope;
 use tongban_proto::intake::v1::GetCaseRequest;
 use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
@@ -12,7 +13,7 @@ use tongban_proto::supervision::v1::{
     TicketActionRequest, TicketState,
 };
 
-use crate::args::{parse_moment, timestamp};
+use crate::args::{Period, ScopeArg};
 use crate::client::{Conn, Service};
 use crate::error::CliError;
 use crate::{Ctx, views};
@@ -58,7 +59,8 @@ pub enum SuperviseCommand {
         #[arg(long, default_value = "")]
         note: String,
     },
-    /// 统计：按时办结率、平均与 P90 用时 / statistics: on-time rate, average and p90 working days.
+    /// 统计（--from/--to 为受理时间）：按时办结率、平均与 P90 用时 / statistics of the cases
+    /// accepted in --from..--to: on-time rate, average and p90 working days.
     Stats {
         /// 分组 / group by.
         #[arg(long = "by", value_enum, default_value = "matter")]
@@ -66,17 +68,6 @@ pub enum SuperviseCommand {
         #[command(flatten)]
         period: Period,
     },
-}
-
-/// `--from` / `--to` of the acceptance period (Asia/Shanghai unless an offset is given).
-#[derive(Debug, Args)]
-pub struct Period {
-    /// 受理时间起（含）/ accepted from (inclusive): RFC 3339, "YYYY-MM-DD HH:MM" or "YYYY-MM-DD".
-    #[arg(long, value_parser = parse_moment)]
-    from: Option<chrono::DateTime<chrono::FixedOffset>>,
-    /// 受理时间止（不含）/ accepted before (exclusive).
-    #[arg(long, value_parser = parse_moment)]
-    to: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 /// 督办层级 / level.
@@ -88,19 +79,6 @@ pub enum LevelArg {
     City,
     /// 省级.
     Province,
-}
-
-/// 通办范围 / scope.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ScopeArg {
-    /// 本地办理.
-    Local,
-    /// 全省通办.
-    ProvinceWide,
-    /// 跨省通办.
-    CrossProvince,
-    /// 区域通办.
-    Regional,
 }
 
 /// 类别 / kind of alert.
@@ -187,16 +165,7 @@ pub async fn run(cmd: SuperviseCommand, ctx: &Ctx) -> Result<(), CliError> {
             let request = ListAlertsRequest {
                 office_id: office.trim().to_owned(),
                 level: level_pb(level).into(),
-                scope: match scope {
-                    Some(ScopeArg::Local) => tongban_proto::common::v1::Scope::Local,
-                    Some(ScopeArg::ProvinceWide) => tongban_proto::common::v1::Scope::ProvinceWide,
-                    Some(ScopeArg::CrossProvince) => {
-                        tongban_proto::common::v1::Scope::CrossProvince
-                    }
-                    Some(ScopeArg::Regional) => tongban_proto::common::v1::Scope::Regional,
-                    None => tongban_proto::common::v1::Scope::Unspecified,
-                }
-                .into(),
+                scope: scope.map_or(Scope::Unspecified, Scope::from).into(),
                 kind: match kind {
                     Some(KindArg::Warning) => AlertKind::Warning,
                     Some(KindArg::Breach) => AlertKind::Breach,
@@ -267,6 +236,7 @@ pub async fn run(cmd: SuperviseCommand, ctx: &Ctx) -> Result<(), CliError> {
             });
         }
         SuperviseCommand::Stats { group_by, period } => {
+            let (from, to) = period.bounds();
             let request = GetStatisticsRequest {
                 group_by: match group_by {
                     GroupArg::Matter => "matter",
@@ -276,8 +246,8 @@ pub async fn run(cmd: SuperviseCommand, ctx: &Ctx) -> Result<(), CliError> {
                     GroupArg::Month => "month",
                 }
                 .to_owned(),
-                from: period.from.as_ref().map(timestamp),
-                to: period.to.as_ref().map(timestamp),
+                from,
+                to,
             };
             let s = client(ctx)
                 .await?

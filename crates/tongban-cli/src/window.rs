@@ -245,7 +245,7 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
                 limit,
             };
             let r = client.list_cases(request).await.map_err(rpc)?.into_inner();
-            ctx.emit(r.cases.iter().map(json::case).collect(), || {
+            ctx.emit_list(&r.cases, json::case, || {
                 views::window::cases(lang, &r.cases)
             });
             Ok(())
