@@ -394,35 +394,8 @@ mod tests {
 
     #[test]
     fn bundles_carry_provided_materials_member_order_and_waiting_members() {
-        use tongban_proto::catalog::v1::{BundleMaterial, BundleOrder};
         use tongban_proto::common::v1::BundleMember;
-        let b = BundleDefinition {
-            code: "YJS-CS".into(),
-            materials: vec![
-                BundleMaterial {
-                    material: Some(Material {
-                        code: "SFZ".into(),
-                        required: true,
-                        ..Default::default()
-                    }),
-                    matter_codes: vec!["WJ-SY-DJ".into()],
-                    provided_by: String::new(),
-                },
-                BundleMaterial {
-                    material: Some(Material {
-                        code: "CSZM".into(),
-                        ..Default::default()
-                    }),
-                    matter_codes: vec!["WJ-SY-DJ".into()],
-                    provided_by: "WJ-CSYXZM-QF".into(),
-                },
-            ],
-            prerequisites: vec![BundleOrder {
-                matter_code: "WJ-SY-DJ".into(),
-                after: vec!["WJ-CSYXZM-QF".into()],
-            }],
-            ..Default::default()
-        };
+        let b = crate::views::fixtures::ordered_birth_bundle();
         let v = bundle_definition(&b);
         assert_eq!(v["materials"][0]["provided_by"], "");
         assert_eq!(v["materials"][1]["provided_by"], "WJ-CSYXZM-QF");

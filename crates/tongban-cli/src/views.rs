@@ -4,7 +4,7 @@
 pub mod catalog;
 mod common;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 pub mod hotline;
 pub mod office;
 pub mod supervision;

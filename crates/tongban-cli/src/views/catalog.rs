@@ -388,11 +388,11 @@ pub fn bundles(
 
 #[cfg(test)]
 mod tests {
-    use tongban_proto::catalog::v1::{BundleMaterial, BundleOrder, Material, ReviewPoint, Stage};
+    use tongban_proto::catalog::v1::{BundleMaterial, Material, ReviewPoint, Stage};
     use tongban_proto::common::v1::{PartState, Scope};
 
     use super::*;
-    use crate::views::fixtures::{joint_parts, line_with, offices};
+    use crate::views::fixtures::{joint_parts, line_with, offices, ordered_birth_bundle};
 
     #[test]
     fn a_bundle_lists_each_material_once_with_the_members_needing_it() {
@@ -467,40 +467,6 @@ mod tests {
             "QR",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
-        }
-    }
-
-    /// 出生一件事 as the catalog serves it: CSZM issued by the 出生医学证明 member, and 生育登记
-    /// waiting for that member.
-    fn ordered_birth_bundle() -> BundleDefinition {
-        let material = |code: &str, name: &str, required: bool| Material {
-            code: code.into(),
-            name: name.into(),
-            required,
-            ..Default::default()
-        };
-        BundleDefinition {
-            code: "YJS-CS".into(),
-            name: "出生一件事".into(),
-            name_en: "Having a baby".into(),
-            matter_codes: vec!["WJ-CSYXZM-QF".into(), "WJ-SY-DJ".into(), "RS-SBK-SL".into()],
-            materials: vec![
-                BundleMaterial {
-                    material: Some(material("SFZ", "居民身份证", true)),
-                    matter_codes: vec!["WJ-CSYXZM-QF".into(), "WJ-SY-DJ".into()],
-                    provided_by: String::new(),
-                },
-                BundleMaterial {
-                    material: Some(material("CSZM", "出生医学证明", false)),
-                    matter_codes: vec!["WJ-SY-DJ".into()],
-                    provided_by: "WJ-CSYXZM-QF".into(),
-                },
-            ],
-            prerequisites: vec![BundleOrder {
-                matter_code: "WJ-SY-DJ".into(),
-                after: vec!["WJ-CSYXZM-QF".into()],
-            }],
-            ..Default::default()
         }
     }
 

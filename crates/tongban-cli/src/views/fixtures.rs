@@ -1,6 +1,7 @@
-//! Shared test fixtures of the views: the directory, a 多地联办 case's parts, a 一件事 bundle.
+//! Shared test fixtures of the views (and of their `--json` forms): the directory, a 多地联办
+//! case's parts, a 一件事 bundle as a case shows it and as the catalog defines it.
 
-use tongban_proto::catalog::v1::Office;
+use tongban_proto::catalog::v1::{BundleDefinition, BundleMaterial, BundleOrder, Material, Office};
 use tongban_proto::common::v1::{
     BundleMember, BundleStatus, BundleSummary, CasePart, CaseStatus, PartState, Scope,
 };
@@ -75,4 +76,38 @@ pub(super) fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
     text.lines()
         .find(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("no line with {needle} in\n{text}"))
+}
+
+/// 出生一件事 as the catalog serves it: CSZM issued by the 出生医学证明 member, and 生育登记
+/// waiting for that member.
+pub(crate) fn ordered_birth_bundle() -> BundleDefinition {
+    let material = |code: &str, name: &str, required: bool| Material {
+        code: code.into(),
+        name: name.into(),
+        required,
+        ..Default::default()
+    };
+    BundleDefinition {
+        code: "YJS-CS".into(),
+        name: "出生一件事".into(),
+        name_en: "Having a baby".into(),
+        matter_codes: vec!["WJ-CSYXZM-QF".into(), "WJ-SY-DJ".into(), "RS-SBK-SL".into()],
+        materials: vec![
+            BundleMaterial {
+                material: Some(material("SFZ", "居民身份证", true)),
+                matter_codes: vec!["WJ-CSYXZM-QF".into(), "WJ-SY-DJ".into()],
+                provided_by: String::new(),
+            },
+            BundleMaterial {
+                material: Some(material("CSZM", "出生医学证明", false)),
+                matter_codes: vec!["WJ-SY-DJ".into()],
+                provided_by: "WJ-CSYXZM-QF".into(),
+            },
+        ],
+        prerequisites: vec![BundleOrder {
+            matter_code: "WJ-SY-DJ".into(),
+            after: vec!["WJ-CSYXZM-QF".into()],
+        }],
+        ..Default::default()
+    }
 }
