@@ -613,6 +613,11 @@ impl Table {
         }
     }
 
+    /// A table whose column headers are `labels` in `lang`.
+    pub fn labelled(lang: Lang, labels: impl IntoIterator<Item = Label>) -> Self {
+        Self::new(labels.into_iter().map(|label| t(lang, label)))
+    }
+
     /// Adds a row (missing cells are blank, extra cells are dropped).
     pub fn row<I, S>(&mut self, cells: I) -> &mut Self
     where

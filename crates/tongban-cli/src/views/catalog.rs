@@ -79,14 +79,17 @@ pub fn matter(lang: Lang, m: &Matter) -> String {
         .add_nonempty(t(lang, Label::LegalBasis), &m.legal_basis);
     let mut out = f.render();
 
-    let mut materials = Table::new([
-        t(lang, Label::Code),
-        t(lang, Label::Name),
-        t(lang, Label::Required),
-        t(lang, Label::PaperOriginal),
-        t(lang, Label::AcceptedCertificates),
-        t(lang, Label::Notes),
-    ]);
+    let mut materials = Table::labelled(
+        lang,
+        [
+            Label::Code,
+            Label::Name,
+            Label::Required,
+            Label::PaperOriginal,
+            Label::AcceptedCertificates,
+            Label::Notes,
+        ],
+    );
     for x in &m.materials {
         materials.row([
             x.code.clone(),
@@ -114,12 +117,10 @@ pub fn matter(lang: Lang, m: &Matter) -> String {
         !m.parts.is_empty(),
     );
 
-    let mut stages = Table::new([
-        t(lang, Label::Step),
-        t(lang, Label::Code),
-        t(lang, Label::Stage),
-        t(lang, Label::WorkingDays),
-    ]);
+    let mut stages = Table::labelled(
+        lang,
+        [Label::Step, Label::Code, Label::Stage, Label::WorkingDays],
+    );
     for (i, s) in m.stages.iter().enumerate() {
         stages.row([
             (i + 1).to_string(),
@@ -137,13 +138,16 @@ pub fn matters(lang: Lang, list: &[Matter], catalog_version: &str) -> String {
     if list.is_empty() {
         return format!("{}\n", t(lang, Label::NoMatters));
     }
-    let mut table = Table::new([
-        t(lang, Label::Code),
-        t(lang, Label::Name),
-        t(lang, Label::Department),
-        t(lang, Label::Scopes),
-        t(lang, Label::PromisedLimit),
-    ]);
+    let mut table = Table::labelled(
+        lang,
+        [
+            Label::Code,
+            Label::Name,
+            Label::Department,
+            Label::Scopes,
+            Label::PromisedLimit,
+        ],
+    );
     for m in list {
         let dept = if m.department_name.is_empty() {
             &m.department
@@ -240,14 +244,17 @@ fn after(lang: Lang, codes: &[String]) -> String {
 
 /// 多地联办环节 as a matter defines them: department, locality, order, review points.
 fn matter_parts(lang: Lang, list: &[JointPart]) -> String {
-    let mut table = Table::new([
-        t(lang, Label::Code),
-        t(lang, Label::Part),
-        t(lang, Label::Department),
-        t(lang, Label::Locality),
-        t(lang, Label::After),
-        t(lang, Label::ReviewPoints),
-    ]);
+    let mut table = Table::labelled(
+        lang,
+        [
+            Label::Code,
+            Label::Part,
+            Label::Department,
+            Label::Locality,
+            Label::After,
+            Label::ReviewPoints,
+        ],
+    );
     for p in list {
         table.row([
             p.code.clone(),
@@ -263,14 +270,17 @@ fn matter_parts(lang: Lang, list: &[JointPart]) -> String {
 
 /// Where each part of a 多地联办 case would go.
 fn route_parts(lang: Lang, list: &[CasePart], offices: &OfficeNames) -> String {
-    let mut table = Table::new([
-        t(lang, Label::Part),
-        t(lang, Label::Locality),
-        t(lang, Label::ResponsibleOffice),
-        t(lang, Label::Scope),
-        t(lang, Label::Agreement),
-        t(lang, Label::After),
-    ]);
+    let mut table = Table::labelled(
+        lang,
+        [
+            Label::Part,
+            Label::Locality,
+            Label::ResponsibleOffice,
+            Label::Scope,
+            Label::Agreement,
+            Label::After,
+        ],
+    );
     for p in list {
         let place = if p.division.is_empty() {
             locality(lang, &p.locality)
@@ -330,13 +340,16 @@ pub fn bundle_definition(lang: Lang, b: &BundleDefinition, matters: &MatterNames
         members.render(2),
         !b.matter_codes.is_empty(),
     );
-    let mut materials = Table::new([
-        t(lang, Label::Code),
-        t(lang, Label::Name),
-        t(lang, Label::Required),
-        t(lang, Label::AcceptedCertificates),
-        t(lang, Label::NeededBy),
-    ]);
+    let mut materials = Table::labelled(
+        lang,
+        [
+            Label::Code,
+            Label::Name,
+            Label::Required,
+            Label::AcceptedCertificates,
+            Label::NeededBy,
+        ],
+    );
     for x in &b.materials {
         let Some(m) = &x.material else { continue };
         // A material a member's result stands for is not asked of the applicant.

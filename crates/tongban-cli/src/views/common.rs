@@ -135,12 +135,10 @@ pub(super) fn remaining(lang: Lang, days: i32, overdue: bool) -> String {
 
 /// Presented materials (电子/纸质/电子证照), without certificate tokens.
 pub fn presented(lang: Lang, materials: &[PresentedMaterial]) -> String {
-    let mut table = Table::new([
-        t(lang, Label::Code),
-        t(lang, Label::Form),
-        t(lang, Label::Pages),
-        t(lang, Label::Sha256),
-    ]);
+    let mut table = Table::labelled(
+        lang,
+        [Label::Code, Label::Form, Label::Pages, Label::Sha256],
+    );
     for m in materials {
         let pages = if m.pages == 0 {
             String::new()
@@ -171,12 +169,15 @@ pub fn presented(lang: Lang, materials: &[PresentedMaterial]) -> String {
 
 /// 办理过程: one line per step, the description in the chosen language.
 pub fn timeline(lang: Lang, entries: &[TimelineEntry]) -> String {
-    let mut table = Table::new([
-        t(lang, Label::Time),
-        t(lang, Label::Status),
-        t(lang, Label::Description),
-        t(lang, Label::Office),
-    ]);
+    let mut table = Table::labelled(
+        lang,
+        [
+            Label::Time,
+            Label::Status,
+            Label::Description,
+            Label::Office,
+        ],
+    );
     for e in entries {
         table.row([
             time(e.at.as_ref()),
@@ -279,11 +280,7 @@ pub(super) fn review_points<'a>(
     lang: Lang,
     points: impl IntoIterator<Item = &'a ReviewPoint>,
 ) -> String {
-    let mut table = Table::new([
-        t(lang, Label::Code),
-        t(lang, Label::Question),
-        t(lang, Label::Required),
-    ]);
+    let mut table = Table::labelled(lang, [Label::Code, Label::Question, Label::Required]);
     for p in points {
         table.row([
             p.code.clone(),
@@ -349,12 +346,15 @@ pub fn bundle_summary(lang: Lang, b: &BundleSummary, offices: &OfficeNames) -> S
         .add(t(lang, Label::Name), named(lang, &b.name, &b.bundle_code))
         .add(t(lang, Label::BundleStatus), bundle_status(lang, b.status));
     let mut out = indent(&f.render());
-    let mut table = Table::new([
-        t(lang, Label::CaseNumber),
-        t(lang, Label::Matter),
-        t(lang, Label::Status),
-        t(lang, Label::ResponsibleOffice),
-    ]);
+    let mut table = Table::labelled(
+        lang,
+        [
+            Label::CaseNumber,
+            Label::Matter,
+            Label::Status,
+            Label::ResponsibleOffice,
+        ],
+    );
     for m in &b.members {
         table.row([
             m.case_number.clone(),

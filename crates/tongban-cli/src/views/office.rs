@@ -13,11 +13,7 @@ use crate::output::{
 };
 
 fn checklist(lang: Lang, items: &[ChecklistItem]) -> String {
-    let mut table = Table::new([
-        t(lang, Label::Code),
-        t(lang, Label::Status),
-        t(lang, Label::Note),
-    ]);
+    let mut table = Table::labelled(lang, [Label::Code, Label::Status, Label::Note]);
     for c in items {
         let verdict = t(
             lang,

@@ -94,16 +94,19 @@ pub fn cases(lang: Lang, list: &[Case]) -> String {
     if list.is_empty() {
         return format!("{}\n", t(lang, Label::NoCases));
     }
-    let mut table = Table::new([
-        t(lang, Label::CaseNumber),
-        t(lang, Label::Matter),
-        t(lang, Label::Scope),
-        t(lang, Label::Status),
-        t(lang, Label::ResponsibleOffice),
-        t(lang, Label::AcceptedAt),
-        t(lang, Label::DueAt),
-        t(lang, Label::RemainingDays),
-    ]);
+    let mut table = Table::labelled(
+        lang,
+        [
+            Label::CaseNumber,
+            Label::Matter,
+            Label::Scope,
+            Label::Status,
+            Label::ResponsibleOffice,
+            Label::AcceptedAt,
+            Label::DueAt,
+            Label::RemainingDays,
+        ],
+    );
     for c in list {
         table.row([
             c.case_number.clone(),
@@ -136,14 +139,17 @@ pub fn bundle(lang: Lang, b: &Bundle, offices: &OfficeNames) -> String {
         )
         .add(t(lang, Label::SubmittedAt), time(b.submitted_at.as_ref()));
     let mut out = f.render();
-    let mut table = Table::new([
-        t(lang, Label::CaseNumber),
-        t(lang, Label::Matter),
-        t(lang, Label::ResponsibleOffice),
-        t(lang, Label::Scope),
-        t(lang, Label::Status),
-        t(lang, Label::DueAt),
-    ]);
+    let mut table = Table::labelled(
+        lang,
+        [
+            Label::CaseNumber,
+            Label::Matter,
+            Label::ResponsibleOffice,
+            Label::Scope,
+            Label::Status,
+            Label::DueAt,
+        ],
+    );
     for c in &b.cases {
         table.row([
             c.case_number.clone(),
