@@ -67,9 +67,10 @@ impl MatterNames {
     }
 }
 
-/// `name（code）`, or whichever of the two is present.
+/// `name（code）`, or whichever of the two is present; the code alone when the name is only
+/// the code again (a service that knows no name sends the id in its place).
 pub(super) fn named(lang: Lang, name: &str, code: &str) -> String {
-    match (name.is_empty(), code.is_empty()) {
+    match (name.is_empty() || name == code, code.is_empty()) {
         (false, false) => format!("{name}{}", lang.paren(code)),
         (true, _) => code.to_owned(),
         (false, true) => name.to_owned(),

@@ -14,21 +14,13 @@ use tongban_proto::hotline::v1::CaseStatusView;
 use tongban_proto::logistics::v1::WaybillPurpose;
 
 use super::common::{
-    self, OfficeNames, decision_line, joint_sections, remaining, timeline_section,
+    OfficeNames, decision_line, joint_sections, named, remaining, timeline_section,
 };
 use crate::logistics;
 use crate::output::{Fields, Label, Lang, Table, case_status, due, mode, rfc3339, scope, t, time};
 
 fn ts(at: Option<&Timestamp>) -> Value {
     rfc3339(at).map_or(Value::Null, Value::from)
-}
-
-fn named(lang: Lang, name: &str, id: &str) -> String {
-    if name.is_empty() || name == id {
-        id.to_owned()
-    } else {
-        format!("{name}{}", lang.paren(id))
-    }
 }
 
 /// 投诉状态 in `lang`.
@@ -420,12 +412,12 @@ pub fn notice_json(n: &CompletionNotice) -> Value {
 
 /// The hotline's masked view of a case, with its 多地联办 parts and 一件事 bundle.
 pub fn status_view(lang: Lang, v: &CaseStatusView, offices: &OfficeNames) -> String {
-    let office = |name: &str, id: &str| common::named(lang, name, id);
+    let office = |name: &str, id: &str| named(lang, name, id);
     let mut f = Fields::new();
     f.add(t(lang, Label::CaseNumber), &v.case_number)
         .add(
             t(lang, Label::Matter),
-            common::named(lang, &v.matter_name, &v.matter_code),
+            named(lang, &v.matter_name, &v.matter_code),
         )
         .add_nonempty(t(lang, Label::ApplicantName), &v.applicant_name_masked)
         .add(t(lang, Label::Scope), scope(lang, v.scope))
