@@ -1,7 +1,6 @@
 //! How the hotline's answers read to an operator on a call (Chinese by default, `--lang en`), and
 //! their `--json` form. Everything shown is already masked by the server.
 
-use prost_types::Timestamp;
 use serde_json::{Value, json};
 use tongban_proto::common::v1::Decision;
 use tongban_proto::hotline::v1::{
@@ -16,12 +15,9 @@ use tongban_proto::logistics::v1::WaybillPurpose;
 use super::common::{
     OfficeNames, decision_line, joint_sections, named, remaining, timeline_section,
 };
+use crate::json::{enum_name, ts};
 use crate::logistics;
-use crate::output::{Fields, Label, Lang, Table, case_status, due, mode, rfc3339, scope, t, time};
-
-fn ts(at: Option<&Timestamp>) -> Value {
-    rfc3339(at).map_or(Value::Null, Value::from)
-}
+use crate::output::{Fields, Label, Lang, Table, case_status, due, mode, scope, t, time};
 
 /// 投诉状态 in `lang`.
 pub fn complaint_state(lang: Lang, value: i32) -> String {
@@ -70,11 +66,6 @@ fn rectification_state(lang: Lang, value: i32) -> String {
 
 fn percent(rate: f64) -> String {
     format!("{:.1}%", rate * 100.0)
-}
-
-/// The proto name of an enum value, or the number when this client does not know it.
-fn enum_name<E: TryFrom<i32>>(value: i32, name: fn(&E) -> &'static str) -> Value {
-    E::try_from(value).map_or(Value::from(value), |e| Value::from(name(&e)))
 }
 
 /// A complaint with its history.
