@@ -12,7 +12,7 @@ use tongban_proto::catalog::v1::{
 use tongban_proto::common::v1::{Mode, Scope};
 
 use crate::args::{ModeArg, ScopeArg, parse_moment};
-use crate::client::{Conn, Service};
+use crate::client::{Answer, Conn, Service};
 use crate::error::CliError;
 use crate::output::{Fields, Label, Lang, due, t, time, working_days};
 use crate::views::{MatterNames, OfficeNames};
@@ -140,11 +140,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 department: department.unwrap_or_default(),
                 scope: scope.map_or(Scope::Unspecified, Scope::from) as i32,
             };
-            let r = client
-                .list_matters(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let r = client.list_matters(request).answer(rpc).await?;
             ctx.emit(json::matters(&r), || {
                 views::catalog::matters(lang, &r.matters, &r.catalog_version)
             });
@@ -152,14 +148,13 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
         CatalogCommand::Show { code } => {
             let m = client
                 .get_matter(GetMatterRequest { code })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             ctx.emit(json::matter(&m), || views::catalog::matter(lang, &m));
         }
         CatalogCommand::Notice(placement) => {
             let request = placement.notice_request();
-            let n = client.get_notice(request).await.map_err(rpc)?.into_inner();
+            let n = client.get_notice(request).answer(rpc).await?;
             ctx.emit(json::notice(&n), || notice_text(lang, &n.text, &n.text_en));
         }
         CatalogCommand::BundleNotice { code, window, home } => {
@@ -168,11 +163,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 window_office_id: window,
                 home_division: home,
             };
-            let n = client
-                .get_bundle_notice(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let n = client.get_bundle_notice(request).answer(rpc).await?;
             ctx.emit(json::bundle_notice(&n), || {
                 notice_text(lang, &n.text, &n.text_en)
             });
@@ -187,22 +178,14 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 windows_only: windows,
                 department: department.unwrap_or_default(),
             };
-            let r = client
-                .list_offices(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let r = client.list_offices(request).answer(rpc).await?;
             ctx.emit_list(&r.offices, json::office, || {
                 views::catalog::offices(lang, &r.offices)
             });
         }
         CatalogCommand::Route(placement) => {
             let request = placement.route_request();
-            let r = client
-                .resolve_route(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let r = client.resolve_route(request).answer(rpc).await?;
             let offices = if r.parts.is_empty() || ctx.json {
                 OfficeNames::default()
             } else {
@@ -215,9 +198,8 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
         CatalogCommand::Bundles => {
             let r = client
                 .list_bundles(ListBundlesRequest {})
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             let matters = matter_names(ctx, &mut client).await;
             ctx.emit(json::bundles(&r), || {
                 views::catalog::bundles(lang, &r.bundles, &r.catalog_version, &matters)
@@ -226,9 +208,8 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
         CatalogCommand::Bundle { code } => {
             let b = client
                 .get_bundle(GetBundleRequest { code })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             let matters = matter_names(ctx, &mut client).await;
             ctx.emit(json::bundle_definition(&b), || {
                 views::catalog::bundle_definition(lang, &b, &matters)
@@ -240,11 +221,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 start_time: Some(start),
                 working_days: days,
             };
-            let r = client
-                .compute_due_date(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let r = client.compute_due_date(request).answer(rpc).await?;
             ctx.emit(json::due(&r), || {
                 due_view(lang, &start, days, r.due_time.as_ref())
             });

@@ -11,7 +11,7 @@ use tongban_proto::hotline::v1::{
 };
 
 use crate::args::Period;
-use crate::client::{Conn, Service};
+use crate::client::{Answer, Conn, Service};
 use crate::error::CliError;
 use crate::{Ctx, json, views};
 
@@ -266,9 +266,8 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let v = client(ctx)
                 .await?
                 .query_case_status(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             let offices =
                 crate::catalog::office_names(ctx, !v.parts.is_empty() || v.bundle.is_some()).await;
             ctx.emit(json::status_view(&v), || {
@@ -292,9 +291,8 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let c = client(ctx)
                 .await?
                 .file_complaint(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             ctx.emit(views::hotline::complaint_json(&c), || {
                 views::hotline::complaint(lang, &c)
             });
@@ -327,12 +325,7 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
                 comment,
                 scores,
             };
-            let r = client(ctx)
-                .await?
-                .rate_service(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let r = client(ctx).await?.rate_service(request).answer(rpc).await?;
             ctx.emit(views::hotline::rating_json(&r), || {
                 views::hotline::rating(lang, &r)
             });
@@ -352,9 +345,8 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let s = client(ctx)
                 .await?
                 .get_rating_summary(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             ctx.emit(views::hotline::summary_json(&s), || {
                 views::hotline::summary(lang, &s)
             });
@@ -377,9 +369,8 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let list = client(ctx)
                 .await?
                 .list_rectifications(request)
-                .await
-                .map_err(rpc)?
-                .into_inner()
+                .answer(rpc)
+                .await?
                 .rectifications;
             ctx.emit_list(&list, views::hotline::rectification_json, || {
                 views::hotline::rectifications(lang, &list)
@@ -399,9 +390,8 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let item = client(ctx)
                 .await?
                 .record_callback(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             ctx.emit(views::hotline::rectification_json(&item), || {
                 views::hotline::rectification(lang, &item)
             });
@@ -421,9 +411,8 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let list = client(ctx)
                 .await?
                 .list_completion_notices(request)
-                .await
-                .map_err(rpc)?
-                .into_inner()
+                .answer(rpc)
+                .await?
                 .notices;
             ctx.emit_list(&list, views::hotline::notice_json, || {
                 views::hotline::notices(lang, &list)
@@ -454,39 +443,40 @@ async fn run_complaint(cmd: ComplaintCommand, ctx: &Ctx) -> Result<(), CliError>
             let list = client(ctx)
                 .await?
                 .list_complaints(request)
-                .await
-                .map_err(rpc)?
-                .into_inner()
+                .answer(rpc)
+                .await?
                 .complaints;
             ctx.emit_list(&list, views::hotline::complaint_json, || {
                 views::hotline::complaints(lang, &list)
             });
             return Ok(());
         }
-        ComplaintCommand::Show { complaint_id } => client(ctx)
-            .await?
-            .get_complaint(GetComplaintRequest {
-                complaint_id: complaint_id.trim().to_owned(),
-            })
-            .await
-            .map_err(rpc)?
-            .into_inner(),
+        ComplaintCommand::Show { complaint_id } => {
+            client(ctx)
+                .await?
+                .get_complaint(GetComplaintRequest {
+                    complaint_id: complaint_id.trim().to_owned(),
+                })
+                .answer(rpc)
+                .await?
+        }
         ComplaintCommand::Advance {
             complaint_id,
             to,
             note,
             office,
-        } => client(ctx)
-            .await?
-            .advance_complaint(AdvanceComplaintRequest {
-                complaint_id: complaint_id.trim().to_owned(),
-                to_state: to.state().into(),
-                note,
-                office_id: office.trim().to_owned(),
-            })
-            .await
-            .map_err(rpc)?
-            .into_inner(),
+        } => {
+            client(ctx)
+                .await?
+                .advance_complaint(AdvanceComplaintRequest {
+                    complaint_id: complaint_id.trim().to_owned(),
+                    to_state: to.state().into(),
+                    note,
+                    office_id: office.trim().to_owned(),
+                })
+                .answer(rpc)
+                .await?
+        }
     };
     ctx.emit(views::hotline::complaint_json(&c), || {
         views::hotline::complaint(lang, &c)

@@ -11,7 +11,7 @@ use tongban_proto::logistics::v1::{
 use tongban_access::convert::waybill_status_from_pb;
 
 use crate::Ctx;
-use crate::client::Service;
+use crate::client::{Answer, Service};
 use crate::error::CliError;
 use crate::output::{Lang, fee, time};
 
@@ -88,9 +88,8 @@ pub async fn run(cmd: LogisticsCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .get_waybill(GetWaybillRequest {
                     tracking_number: number,
                 })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             ctx.emit(waybill_json(&w), || waybill_view(lang, &w));
         }
         LogisticsCommand::Report {
@@ -106,19 +105,14 @@ pub async fn run(cmd: LogisticsCommand, ctx: &Ctx) -> Result<(), CliError> {
                 occurred_at: None,
                 carrier_event_id: event_id,
             };
-            let w = client
-                .record_tracking_event(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let w = client.record_tracking_event(request).answer(rpc).await?;
             ctx.emit(waybill_json(&w), || waybill_view(lang, &w));
         }
         LogisticsCommand::List { case_id } => {
             let r = client
                 .list_waybills(ListWaybillsRequest { case_id })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             ctx.emit_list(&r.waybills, waybill_json, || {
                 r.waybills.iter().map(|w| waybill_view(lang, w)).collect()
             });

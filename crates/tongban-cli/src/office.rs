@@ -12,7 +12,7 @@ use tongban_proto::review::v1::{
 };
 
 use crate::args::{StateArg, is_uuid, parse_check};
-use crate::client::{Conn, Service};
+use crate::client::{Answer, Conn, Service};
 use crate::error::CliError;
 use crate::output::{Label, t};
 use crate::{Ctx, json, views};
@@ -107,11 +107,7 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
                     .collect(),
                 limit,
             };
-            let r = client
-                .list_assignments(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let r = client.list_assignments(request).answer(rpc).await?;
             ctx.emit_list(&r.assignments, json::assignment, || {
                 views::office::assignments(lang, &r.assignments)
             });
@@ -124,9 +120,8 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
             let case_id = case_id_of(&mut client, &case, ctx).await?;
             let a = client
                 .get_assignment(GetAssignmentRequest { case_id })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             // The questions of the 审查要点 come from the catalog; without it the codes are shown.
             let matter = if ctx.json {
                 None
@@ -213,9 +208,8 @@ async fn case_id_of(
     };
     let list = client
         .list_assignments(request)
-        .await
-        .map_err(CliError::rpc(Service::Review))?
-        .into_inner();
+        .answer(CliError::rpc(Service::Review))
+        .await?;
     list.assignments
         .into_iter()
         .find(|a| a.case_number == case)
@@ -242,9 +236,8 @@ async fn all_pass(
         .get_assignment(GetAssignmentRequest {
             case_id: case_id.to_owned(),
         })
-        .await
-        .map_err(CliError::rpc(Service::Review))?
-        .into_inner();
+        .answer(CliError::rpc(Service::Review))
+        .await?;
     let matter = matter_of(&assignment.matter_code, ctx).await?;
     Ok(merge_checklist(
         required_points(&matter, &assignment.review_point_codes),
@@ -299,9 +292,8 @@ async fn watch(
     let lang = ctx.lang;
     let mut stream = client
         .watch_assignments(WatchAssignmentsRequest { office_id })
-        .await
-        .map_err(CliError::rpc(Service::Review))?
-        .into_inner();
+        .answer(CliError::rpc(Service::Review))
+        .await?;
     if !ctx.json {
         eprintln!("{}", t(lang, Label::WatchStarted));
     }

@@ -14,7 +14,7 @@ use tongban_proto::supervision::v1::{
 };
 
 use crate::args::{Period, ScopeArg};
-use crate::client::{Conn, Service};
+use crate::client::{Answer, Conn, Service};
 use crate::error::CliError;
 use crate::{Ctx, views};
 
@@ -173,12 +173,7 @@ pub async fn run(cmd: SuperviseCommand, ctx: &Ctx) -> Result<(), CliError> {
                 }
                 .into(),
             };
-            let r = client(ctx)
-                .await?
-                .list_alerts(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let r = client(ctx).await?.list_alerts(request).answer(rpc).await?;
             ctx.emit(
                 json!({"alerts": r.alerts.iter().map(views::supervision::alert_json).collect::<Vec<_>>()}),
                 || views::supervision::alerts_view(lang, &r.alerts),
@@ -202,12 +197,7 @@ pub async fn run(cmd: SuperviseCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .into(),
                 level: level_pb(level).into(),
             };
-            let r = client(ctx)
-                .await?
-                .list_tickets(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let r = client(ctx).await?.list_tickets(request).answer(rpc).await?;
             ctx.emit(
                 json!({"tickets": r.tickets.iter().map(views::supervision::ticket_json).collect::<Vec<_>>()}),
                 || views::supervision::tickets_view(lang, &r.tickets),
@@ -252,9 +242,8 @@ pub async fn run(cmd: SuperviseCommand, ctx: &Ctx) -> Result<(), CliError> {
             let s = client(ctx)
                 .await?
                 .get_statistics(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             ctx.emit(views::supervision::stats_json(&s), || {
                 views::supervision::stats_view(lang, &s)
             });
@@ -286,9 +275,8 @@ pub async fn trace(case_number: &str, ctx: &Ctx) -> Result<(), CliError> {
     };
     let case = IntakeServiceClient::new(ctx.conn(Service::Intake).await?)
         .get_case(request)
-        .await
-        .map_err(CliError::rpc(Service::Intake))?
-        .into_inner();
+        .answer(CliError::rpc(Service::Intake))
+        .await?;
     let Some(trace) = trace_id(&case.traceparent) else {
         return Err(CliError::Local(format!(
             "{} / case {} has no trace context",

@@ -12,7 +12,7 @@ use tongban_proto::intake::v1::{
 
 use crate::args::{DeliveryArg, ModeArg, is_uuid, parse_certificate, parse_material};
 use crate::catalog::office_names;
-use crate::client::{Conn, Service};
+use crate::client::{Answer, Conn, Service};
 use crate::error::CliError;
 use crate::output::{Fields, Label, Lang, case_status, display_width, due, scope, t, time};
 use crate::views::OfficeNames;
@@ -224,11 +224,7 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
         WindowCommand::Submit(args) => submit(args, ctx).await,
         WindowCommand::Show { case, token_out } => {
             let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
-            let c = client
-                .get_case(get_case_request(&case))
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let c = client.get_case(get_case_request(&case)).answer(rpc).await?;
             if let Some(path) = token_out {
                 write_result_token(lang, &c.result_certificate_token, &path)?;
             }
@@ -244,7 +240,7 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
                 window_office_id: window.unwrap_or_default(),
                 limit,
             };
-            let r = client.list_cases(request).await.map_err(rpc)?.into_inner();
+            let r = client.list_cases(request).answer(rpc).await?;
             ctx.emit_list(&r.cases, json::case, || {
                 views::window::cases(lang, &r.cases)
             });
@@ -264,11 +260,7 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
                 materials,
                 note,
             };
-            let c = client
-                .supplement_case(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let c = client.supplement_case(request).answer(rpc).await?;
             emit_case(ctx, &c).await;
             Ok(())
         }
@@ -277,9 +269,8 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
             let case_id = case_id_of(&mut client, &case).await?;
             let c = client
                 .withdraw_case(WithdrawCaseRequest { case_id, reason })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             emit_case(ctx, &c).await;
             Ok(())
         }
@@ -288,9 +279,8 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
             let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
             let b = client
                 .get_bundle(get_bundle_request(&bundle))
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             let offices = office_names(ctx, true).await;
             ctx.emit(json::bundle(&b), || {
                 views::window::bundle(lang, &b, &offices)
@@ -368,9 +358,8 @@ async fn submit(args: SubmitArgs, ctx: &Ctx) -> Result<(), CliError> {
     let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
     let r = client
         .submit_case(request)
-        .await
-        .map_err(CliError::rpc(Service::Intake))?
-        .into_inner();
+        .answer(CliError::rpc(Service::Intake))
+        .await?;
     let offices = office_names(ctx, !r.parts.is_empty()).await;
     let key = app.idempotency_key;
     ctx.emit(json::submitted(&r, &key), || {
@@ -395,9 +384,8 @@ async fn submit_bundle(args: BundleSubmitArgs, ctx: &Ctx) -> Result<(), CliError
     let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
     let b = client
         .submit_bundle(request)
-        .await
-        .map_err(CliError::rpc(Service::Intake))?
-        .into_inner();
+        .answer(CliError::rpc(Service::Intake))
+        .await?;
     let offices = office_names(ctx, true).await;
     let key = app.idempotency_key;
     ctx.emit(json::bundle_submitted(&b, &key), || {
