@@ -9,9 +9,12 @@ use tongban_proto::review::v1::AssignmentState;
 
 use crate::output::shanghai;
 
-/// `--scope` of `catalog list`.
+/// `--scope` of `catalog list` and `supervise alerts`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ScopeArg {
+    /// 本地办理.
+    #[value(name = "local")]
+    Local,
     /// 跨省通办.
     #[value(name = "cross_province", alias = "cross-province")]
     CrossProvince,
@@ -26,10 +29,38 @@ pub enum ScopeArg {
 impl From<ScopeArg> for Scope {
     fn from(s: ScopeArg) -> Self {
         match s {
+            ScopeArg::Local => Scope::Local,
             ScopeArg::CrossProvince => Scope::CrossProvince,
             ScopeArg::ProvinceWide => Scope::ProvinceWide,
             ScopeArg::Regional => Scope::Regional,
         }
+    }
+}
+
+/// `--from` / `--to` of a period (Asia/Shanghai unless an offset is given); what the period
+/// is of (acceptance, completion, rating) is the command's to say.
+#[derive(Debug, clap::Args)]
+pub struct Period {
+    /// 起始时间（含）/ from (inclusive): now, RFC 3339, "YYYY-MM-DD HH:MM" or "YYYY-MM-DD".
+    #[arg(long, value_parser = parse_moment)]
+    from: Option<DateTime<FixedOffset>>,
+    /// 截止时间（不含）/ to (exclusive).
+    #[arg(long, value_parser = parse_moment)]
+    to: Option<DateTime<FixedOffset>>,
+}
+
+impl Period {
+    /// The period's two ends as proto timestamps; `None` for an open end.
+    pub fn bounds(
+        &self,
+    ) -> (
+        Option<prost_types::Timestamp>,
+        Option<prost_types::Timestamp>,
+    ) {
+        (
+            self.from.as_ref().map(timestamp),
+            self.to.as_ref().map(timestamp),
+        )
     }
 }
 

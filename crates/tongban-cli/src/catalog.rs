@@ -2,7 +2,7 @@
 //! the working-day calendar (CatalogService, served by the intake service).
 
 use chrono::{DateTime, FixedOffset};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{
     ComputeDueDateRequest, GetBundleNoticeRequest, GetBundleRequest, GetMatterRequest,
@@ -12,7 +12,7 @@ use tongban_proto::catalog::v1::{
 use tongban_proto::common::v1::{Mode, Scope};
 
 use crate::args::{ModeArg, ScopeArg, parse_moment};
-use crate::client::{Conn, Service};
+use crate::client::{Answer, Conn, Service};
 use crate::error::CliError;
 use crate::output::{Fields, Label, Lang, due, t, time, working_days};
 use crate::views::{MatterNames, OfficeNames};
@@ -37,22 +37,7 @@ pub enum CatalogCommand {
         code: String,
     },
     /// 一次性告知清单 / the one-time notice for a window and an applicant's locality.
-    Notice {
-        /// 事项编码 / matter code.
-        code: String,
-        /// 受理窗口部门编号 / window office id.
-        #[arg(long)]
-        window: String,
-        /// 申请人户籍/属地区划代码 / applicant's home division (GB/T 2260).
-        #[arg(long)]
-        home: String,
-        /// 办理模式：joint 时列出每个联办环节的办理地、机构与顺序 / mode; `joint` lists every part.
-        #[arg(long, value_enum)]
-        mode: Option<ModeArg>,
-        /// 迁入/转入地区划代码（多地联办）/ destination division (joint handling).
-        #[arg(long)]
-        destination: Option<String>,
-    },
+    Notice(Placement),
     /// 一件事一次性告知清单：合并材料与各事项去向 / the one-time notice of a bundle (一件事).
     BundleNotice {
         /// 一件事编码 / bundle code (e.g. YJS-CS).
@@ -77,22 +62,7 @@ pub enum CatalogCommand {
         department: Option<String>,
     },
     /// 办件去向 / where a case would go and under which scope.
-    Route {
-        /// 事项编码 / matter code.
-        code: String,
-        /// 受理窗口部门编号 / window office id.
-        #[arg(long)]
-        window: String,
-        /// 申请人户籍/属地区划代码 / applicant's home division.
-        #[arg(long)]
-        home: String,
-        /// 办理模式：joint 时列出每个联办环节的去向 / mode; `joint` routes every part.
-        #[arg(long, value_enum)]
-        mode: Option<ModeArg>,
-        /// 迁入/转入地区划代码（多地联办）/ destination division (joint handling).
-        #[arg(long)]
-        destination: Option<String>,
-    },
+    Route(Placement),
     /// 一件事清单：成员事项与合并材料 / the bundles (一件事), their members and merged materials.
     Bundles,
     /// 一件事详情 / one bundle (一件事) by code.
@@ -111,6 +81,51 @@ pub enum CatalogCommand {
     },
 }
 
+/// A matter asked for at a window by an applicant of a division, in a mode: what `catalog
+/// notice` tells and `catalog route` resolves.
+#[derive(Debug, Args)]
+pub struct Placement {
+    /// 事项编码 / matter code.
+    code: String,
+    /// 受理窗口部门编号 / window office id.
+    #[arg(long)]
+    window: String,
+    /// 申请人户籍/属地区划代码 / applicant's home division (GB/T 2260).
+    #[arg(long)]
+    home: String,
+    /// 办理模式：joint 时逐一列出每个联办环节的办理地、机构与顺序 / mode; `joint` covers every part.
+    #[arg(long, value_enum)]
+    mode: Option<ModeArg>,
+    /// 迁入/转入地区划代码（多地联办）/ destination division (joint handling).
+    #[arg(long)]
+    destination: Option<String>,
+}
+
+impl Placement {
+    /// The request for the one-time notice (一次性告知).
+    fn notice_request(self) -> GetNoticeRequest {
+        let route = self.route_request();
+        GetNoticeRequest {
+            matter_code: route.matter_code,
+            window_office_id: route.window_office_id,
+            home_division: route.home_division,
+            mode: route.mode,
+            destination_division: route.destination_division,
+        }
+    }
+
+    /// The request for the route (办件去向).
+    fn route_request(self) -> ResolveRouteRequest {
+        ResolveRouteRequest {
+            matter_code: self.code,
+            window_office_id: self.window,
+            home_division: self.home,
+            mode: self.mode.map_or(Mode::Unspecified, Mode::from) as i32,
+            destination_division: self.destination.unwrap_or_default(),
+        }
+    }
+}
+
 /// Runs a `catalog` subcommand.
 ///
 /// # Errors
@@ -125,38 +140,21 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 department: department.unwrap_or_default(),
                 scope: scope.map_or(Scope::Unspecified, Scope::from) as i32,
             };
-            let r = client
-                .list_matters(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let r = client.list_matters(request).answer(rpc).await?;
             ctx.emit(json::matters(&r), || {
-                views::matters(lang, &r.matters, &r.catalog_version)
+                views::catalog::matters(lang, &r.matters, &r.catalog_version)
             });
         }
         CatalogCommand::Show { code } => {
             let m = client
                 .get_matter(GetMatterRequest { code })
-                .await
-                .map_err(rpc)?
-                .into_inner();
-            ctx.emit(json::matter(&m), || views::matter(lang, &m));
+                .answer(rpc)
+                .await?;
+            ctx.emit(json::matter(&m), || views::catalog::matter(lang, &m));
         }
-        CatalogCommand::Notice {
-            code,
-            window,
-            home,
-            mode,
-            destination,
-        } => {
-            let request = GetNoticeRequest {
-                matter_code: code,
-                window_office_id: window,
-                home_division: home,
-                mode: mode.map_or(Mode::Unspecified, Mode::from) as i32,
-                destination_division: destination.unwrap_or_default(),
-            };
-            let n = client.get_notice(request).await.map_err(rpc)?.into_inner();
+        CatalogCommand::Notice(placement) => {
+            let request = placement.notice_request();
+            let n = client.get_notice(request).answer(rpc).await?;
             ctx.emit(json::notice(&n), || notice_text(lang, &n.text, &n.text_en));
         }
         CatalogCommand::BundleNotice { code, window, home } => {
@@ -165,11 +163,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 window_office_id: window,
                 home_division: home,
             };
-            let n = client
-                .get_bundle_notice(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let n = client.get_bundle_notice(request).answer(rpc).await?;
             ctx.emit(json::bundle_notice(&n), || {
                 notice_text(lang, &n.text, &n.text_en)
             });
@@ -184,61 +178,41 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 windows_only: windows,
                 department: department.unwrap_or_default(),
             };
-            let r = client
-                .list_offices(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
-            ctx.emit(r.offices.iter().map(json::office).collect(), || {
-                views::offices(lang, &r.offices)
+            let r = client.list_offices(request).answer(rpc).await?;
+            ctx.emit_list(&r.offices, json::office, || {
+                views::catalog::offices(lang, &r.offices)
             });
         }
-        CatalogCommand::Route {
-            code,
-            window,
-            home,
-            mode,
-            destination,
-        } => {
-            let request = ResolveRouteRequest {
-                matter_code: code,
-                window_office_id: window,
-                home_division: home,
-                mode: mode.map_or(Mode::Unspecified, Mode::from) as i32,
-                destination_division: destination.unwrap_or_default(),
-            };
-            let r = client
-                .resolve_route(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+        CatalogCommand::Route(placement) => {
+            let request = placement.route_request();
+            let r = client.resolve_route(request).answer(rpc).await?;
             let offices = if r.parts.is_empty() || ctx.json {
                 OfficeNames::default()
             } else {
                 directory(&mut client).await
             };
-            ctx.emit(json::route(&r), || views::route(lang, &r, &offices));
+            ctx.emit(json::route(&r), || {
+                views::catalog::route(lang, &r, &offices)
+            });
         }
         CatalogCommand::Bundles => {
             let r = client
                 .list_bundles(ListBundlesRequest {})
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             let matters = matter_names(ctx, &mut client).await;
             ctx.emit(json::bundles(&r), || {
-                views::bundles(lang, &r.bundles, &r.catalog_version, &matters)
+                views::catalog::bundles(lang, &r.bundles, &r.catalog_version, &matters)
             });
         }
         CatalogCommand::Bundle { code } => {
             let b = client
                 .get_bundle(GetBundleRequest { code })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             let matters = matter_names(ctx, &mut client).await;
             ctx.emit(json::bundle_definition(&b), || {
-                views::bundle_definition(lang, &b, &matters)
+                views::catalog::bundle_definition(lang, &b, &matters)
             });
         }
         CatalogCommand::Due { from, days } => {
@@ -247,11 +221,7 @@ pub async fn run(cmd: CatalogCommand, ctx: &Ctx) -> Result<(), CliError> {
                 start_time: Some(start),
                 working_days: days,
             };
-            let r = client
-                .compute_due_date(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let r = client.compute_due_date(request).answer(rpc).await?;
             ctx.emit(json::due(&r), || {
                 due_view(lang, &start, days, r.due_time.as_ref())
             });

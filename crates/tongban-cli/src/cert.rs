@@ -12,7 +12,7 @@ use tongban_proto::certificate::v1::{
 
 use crate::Ctx;
 use crate::args::{parse_moment, timestamp};
-use crate::client::{Conn, Service};
+use crate::client::{Answer, Conn, Service};
 use crate::error::CliError;
 use crate::output::{Lang, time};
 
@@ -258,9 +258,8 @@ pub async fn run(cmd: CertCommand, ctx: &Ctx) -> Result<(), CliError> {
                     expected_holder_id_number: holder,
                     expected_type: type_code,
                 })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             let failures: Vec<String> = v.failures().map(|f| f.as_str_name().to_owned()).collect();
             ctx.emit(
                 json!({
@@ -298,9 +297,8 @@ pub async fn run(cmd: CertCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .get_certificate(GetCertificateRequest {
                     identifier: identifier.trim().to_owned(),
                 })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             ctx.emit(certificate_json(&c), || certificate_view(lang, &c));
         }
         CertCommand::Issue {
@@ -323,9 +321,8 @@ pub async fn run(cmd: CertCommand, ctx: &Ctx) -> Result<(), CliError> {
                     fields,
                     case_id: String::new(),
                 })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             if token_only {
                 crate::output::out(&format!("{}\n", issued.token));
             } else {
@@ -363,18 +360,16 @@ pub async fn run(cmd: CertCommand, ctx: &Ctx) -> Result<(), CliError> {
                     status: status.to_pb().into(),
                     reason,
                 })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             ctx.emit(certificate_json(&c), || certificate_view(lang, &c));
         }
         CertCommand::Rotate { office } => {
             let rotated = client(ctx)
                 .await?
                 .rotate_issuer_key(RotateIssuerKeyRequest { office_id: office })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             ctx.emit(
                 json!({
                     "current": rotated.current.as_ref().map(issuer_json),
@@ -413,9 +408,8 @@ pub async fn run(cmd: CertCommand, ctx: &Ctx) -> Result<(), CliError> {
             let list = client(ctx)
                 .await?
                 .list_trusted_issuers(ListTrustedIssuersRequest { province })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             ctx.emit(
                 json!({
                     "roots": list.roots.iter().map(|r| json!({"province": r.province, "key_id": r.key_id, "public_key": r.public_key})).collect::<Vec<_>>(),

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use tonic::Status;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -10,6 +11,28 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::error::CliError;
 use crate::output::Lang;
+
+/// The message a unary call answers with; what the service refused or failed with becomes a
+/// [`CliError`] by `rpc` (usually [`CliError::rpc`], which names the service).
+pub trait Answer<T> {
+    /// Awaits the call.
+    ///
+    /// # Errors
+    /// The status the call ended with, as `rpc` makes it.
+    fn answer(
+        self,
+        rpc: impl FnOnce(Status) -> CliError,
+    ) -> impl Future<Output = Result<T, CliError>>;
+}
+
+impl<T, F> Answer<T> for F
+where
+    F: Future<Output = Result<tonic::Response<T>, Status>>,
+{
+    async fn answer(self, rpc: impl FnOnce(Status) -> CliError) -> Result<T, CliError> {
+        self.await.map(tonic::Response::into_inner).map_err(rpc)
+    }
+}
 
 /// A tongban service the CLI talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

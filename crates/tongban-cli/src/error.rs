@@ -1,6 +1,6 @@
 //! What can go wrong in a command, and how it is told to the person at the terminal.
 
-use tongban_runtime::status::details;
+use tongban_access::status::details;
 use tonic::{Code, Status};
 
 use crate::client::Service;
@@ -175,10 +175,10 @@ pub fn code_name(code: Code) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tongban_domain::i18n::Lang as ServerLang;
-    use tongban_runtime::status::{
+    use tongban_access::status::{
         FieldViolation, PreconditionViolation, failed_precondition, invalid_argument,
     };
+    use tongban_domain::i18n::Lang as ServerLang;
 
     fn rpc(status: Status) -> CliError {
         CliError::rpc(Service::Intake)(status)

@@ -1,11 +1,7 @@
 //! `tongban hotline …`: the 12345 hotline operator's commands (HotlineService): status by phone,
 //! 投诉 and its closed loop, 好差评 with 整改 and 回访, the summary, and the 办结公示.
 
-#[path = "hotline_views.rs"]
-mod hotline_views;
-
-use clap::{Args, Subcommand, ValueEnum};
-use prost_types::Timestamp;
+use clap::{Subcommand, ValueEnum};
 use tongban_proto::hotline::v1::hotline_service_client::HotlineServiceClient;
 use tongban_proto::hotline::v1::{
     AdvanceComplaintRequest, ComplaintState, FileComplaintRequest, GetComplaintRequest,
@@ -14,8 +10,8 @@ use tongban_proto::hotline::v1::{
     RatingOccasion, RecordCallbackRequest, RectificationState,
 };
 
-use crate::args::{parse_moment, timestamp};
-use crate::client::{Conn, Service};
+use crate::args::Period;
+use crate::client::{Answer, Conn, Service};
 use crate::error::CliError;
 use crate::{Ctx, json, views};
 
@@ -164,26 +160,6 @@ pub enum ComplaintCommand {
     },
 }
 
-/// `--from` / `--to` of a period (Asia/Shanghai unless an offset is given).
-#[derive(Debug, Args)]
-pub struct Period {
-    /// 起始时间（含）/ from (inclusive): now, RFC 3339, "YYYY-MM-DD HH:MM" or "YYYY-MM-DD".
-    #[arg(long, value_parser = parse_moment)]
-    from: Option<chrono::DateTime<chrono::FixedOffset>>,
-    /// 截止时间（不含）/ to (exclusive).
-    #[arg(long, value_parser = parse_moment)]
-    to: Option<chrono::DateTime<chrono::FixedOffset>>,
-}
-
-impl Period {
-    fn bounds(&self) -> (Option<Timestamp>, Option<Timestamp>) {
-        (
-            self.from.as_ref().map(timestamp),
-            self.to.as_ref().map(timestamp),
-        )
-    }
-}
-
 /// 评价时机 / rating occasion.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum OccasionArg {
@@ -290,13 +266,12 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let v = client(ctx)
                 .await?
                 .query_case_status(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             let offices =
                 crate::catalog::office_names(ctx, !v.parts.is_empty() || v.bundle.is_some()).await;
             ctx.emit(json::status_view(&v), || {
-                views::status_view(lang, &v, &offices)
+                views::hotline::status_view(lang, &v, &offices)
             });
         }
         HotlineCommand::Complain {
@@ -316,11 +291,10 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let c = client(ctx)
                 .await?
                 .file_complaint(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
-            ctx.emit(hotline_views::complaint_json(&c), || {
-                hotline_views::complaint(lang, &c)
+                .answer(rpc)
+                .await?;
+            ctx.emit(views::hotline::complaint_json(&c), || {
+                views::hotline::complaint(lang, &c)
             });
         }
         HotlineCommand::Complaint(cmd) => run_complaint(cmd, ctx).await?,
@@ -351,14 +325,9 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
                 comment,
                 scores,
             };
-            let r = client(ctx)
-                .await?
-                .rate_service(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
-            ctx.emit(hotline_views::rating_json(&r), || {
-                hotline_views::rating(lang, &r)
+            let r = client(ctx).await?.rate_service(request).answer(rpc).await?;
+            ctx.emit(views::hotline::rating_json(&r), || {
+                views::hotline::rating(lang, &r)
             });
         }
         HotlineCommand::Summary {
@@ -376,11 +345,10 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let s = client(ctx)
                 .await?
                 .get_rating_summary(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
-            ctx.emit(hotline_views::summary_json(&s), || {
-                hotline_views::summary(lang, &s)
+                .answer(rpc)
+                .await?;
+            ctx.emit(views::hotline::summary_json(&s), || {
+                views::hotline::summary(lang, &s)
             });
         }
         HotlineCommand::Rectifications {
@@ -401,16 +369,12 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let list = client(ctx)
                 .await?
                 .list_rectifications(request)
-                .await
-                .map_err(rpc)?
-                .into_inner()
+                .answer(rpc)
+                .await?
                 .rectifications;
-            ctx.emit(
-                serde_json::Value::Array(
-                    list.iter().map(hotline_views::rectification_json).collect(),
-                ),
-                || hotline_views::rectifications(lang, &list),
-            );
+            ctx.emit_list(&list, views::hotline::rectification_json, || {
+                views::hotline::rectifications(lang, &list)
+            });
         }
         HotlineCommand::Callback {
             rectification_id,
@@ -426,11 +390,10 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let item = client(ctx)
                 .await?
                 .record_callback(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
-            ctx.emit(hotline_views::rectification_json(&item), || {
-                hotline_views::rectification(lang, &item)
+                .answer(rpc)
+                .await?;
+            ctx.emit(views::hotline::rectification_json(&item), || {
+                views::hotline::rectification(lang, &item)
             });
         }
         HotlineCommand::Notices {
@@ -448,14 +411,12 @@ pub async fn run(cmd: HotlineCommand, ctx: &Ctx) -> Result<(), CliError> {
             let list = client(ctx)
                 .await?
                 .list_completion_notices(request)
-                .await
-                .map_err(rpc)?
-                .into_inner()
+                .answer(rpc)
+                .await?
                 .notices;
-            ctx.emit(
-                serde_json::Value::Array(list.iter().map(hotline_views::notice_json).collect()),
-                || hotline_views::notices(lang, &list),
-            );
+            ctx.emit_list(&list, views::hotline::notice_json, || {
+                views::hotline::notices(lang, &list)
+            });
         }
     }
     Ok(())
@@ -482,43 +443,43 @@ async fn run_complaint(cmd: ComplaintCommand, ctx: &Ctx) -> Result<(), CliError>
             let list = client(ctx)
                 .await?
                 .list_complaints(request)
-                .await
-                .map_err(rpc)?
-                .into_inner()
+                .answer(rpc)
+                .await?
                 .complaints;
-            ctx.emit(
-                serde_json::Value::Array(list.iter().map(hotline_views::complaint_json).collect()),
-                || hotline_views::complaints(lang, &list),
-            );
+            ctx.emit_list(&list, views::hotline::complaint_json, || {
+                views::hotline::complaints(lang, &list)
+            });
             return Ok(());
         }
-        ComplaintCommand::Show { complaint_id } => client(ctx)
-            .await?
-            .get_complaint(GetComplaintRequest {
-                complaint_id: complaint_id.trim().to_owned(),
-            })
-            .await
-            .map_err(rpc)?
-            .into_inner(),
+        ComplaintCommand::Show { complaint_id } => {
+            client(ctx)
+                .await?
+                .get_complaint(GetComplaintRequest {
+                    complaint_id: complaint_id.trim().to_owned(),
+                })
+                .answer(rpc)
+                .await?
+        }
         ComplaintCommand::Advance {
             complaint_id,
             to,
             note,
             office,
-        } => client(ctx)
-            .await?
-            .advance_complaint(AdvanceComplaintRequest {
-                complaint_id: complaint_id.trim().to_owned(),
-                to_state: to.state().into(),
-                note,
-                office_id: office.trim().to_owned(),
-            })
-            .await
-            .map_err(rpc)?
-            .into_inner(),
+        } => {
+            client(ctx)
+                .await?
+                .advance_complaint(AdvanceComplaintRequest {
+                    complaint_id: complaint_id.trim().to_owned(),
+                    to_state: to.state().into(),
+                    note,
+                    office_id: office.trim().to_owned(),
+                })
+                .answer(rpc)
+                .await?
+        }
     };
-    ctx.emit(hotline_views::complaint_json(&c), || {
-        hotline_views::complaint(lang, &c)
+    ctx.emit(views::hotline::complaint_json(&c), || {
+        views::hotline::complaint(lang, &c)
     });
     Ok(())
 }

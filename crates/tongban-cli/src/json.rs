@@ -21,17 +21,12 @@ use crate::output::rfc3339;
 
 /// The proto name of an enum value (`"SCOPE_REGIONAL"`), or the number when this client does
 /// not know it.
-macro_rules! enum_name {
-    ($ty:ty, $value:expr) => {{
-        let value: i32 = $value;
-        match <$ty>::try_from(value) {
-            Ok(e) => Value::from(e.as_str_name()),
-            Err(_) => Value::from(value),
-        }
-    }};
+pub(crate) fn enum_name<E: TryFrom<i32>>(value: i32, name: fn(&E) -> &'static str) -> Value {
+    E::try_from(value).map_or(Value::from(value), |e| Value::from(name(&e)))
 }
 
-fn ts(t: Option<&Timestamp>) -> Value {
+/// A moment as RFC 3339 in Asia/Shanghai; `null` when unset.
+pub(crate) fn ts(t: Option<&Timestamp>) -> Value {
     rfc3339(t).map_or(Value::Null, Value::from)
 }
 
@@ -49,8 +44,8 @@ pub fn matter(m: &Matter) -> Value {
     json!({
         "code": m.code, "name": m.name, "department": m.department,
         "department_name": m.department_name, "version": m.version, "valid_from": m.valid_from,
-        "scopes": m.scopes.iter().map(|s| enum_name!(Scope, *s)).collect::<Vec<_>>(),
-        "modes": m.modes.iter().map(|s| enum_name!(Mode, *s)).collect::<Vec<_>>(),
+        "scopes": m.scopes.iter().map(|s| enum_name(*s, Scope::as_str_name)).collect::<Vec<_>>(),
+        "modes": m.modes.iter().map(|s| enum_name(*s, Mode::as_str_name)).collect::<Vec<_>>(),
         "conditions": m.conditions,
         "materials": m.materials.iter().map(material_definition).collect::<Vec<_>>(),
         "review_points": m.review_points.iter().map(|p| json!({
@@ -61,7 +56,7 @@ pub fn matter(m: &Matter) -> Value {
         })).collect::<Vec<_>>(),
         "legal_limit_days": m.legal_limit_days, "promised_limit_days": m.promised_limit_days,
         "fee_fen": m.fee_fen,
-        "delivery_methods": m.delivery_methods.iter().map(|d| enum_name!(DeliveryMethod, *d)).collect::<Vec<_>>(),
+        "delivery_methods": m.delivery_methods.iter().map(|d| enum_name(*d, DeliveryMethod::as_str_name)).collect::<Vec<_>>(),
         "legal_basis": m.legal_basis,
         "parts": m.parts.iter().map(|p| json!({
             "code": p.code, "name": p.name, "name_en": p.name_en, "department": p.department,
@@ -88,8 +83,8 @@ pub fn bundle_definition(b: &BundleDefinition) -> Value {
             "material": x.material.as_ref().map(material_definition),
             "matter_codes": x.matter_codes, "provided_by": x.provided_by,
         })).collect::<Vec<_>>(),
-        "modes": b.modes.iter().map(|s| enum_name!(Mode, *s)).collect::<Vec<_>>(),
-        "delivery_methods": b.delivery_methods.iter().map(|d| enum_name!(DeliveryMethod, *d)).collect::<Vec<_>>(),
+        "modes": b.modes.iter().map(|s| enum_name(*s, Mode::as_str_name)).collect::<Vec<_>>(),
+        "delivery_methods": b.delivery_methods.iter().map(|d| enum_name(*d, DeliveryMethod::as_str_name)).collect::<Vec<_>>(),
         "prerequisites": b.prerequisites.iter().map(|o| json!({
             "matter_code": o.matter_code, "after": o.after,
         })).collect::<Vec<_>>(),
@@ -108,9 +103,9 @@ pub fn bundles(r: &ListBundlesResponse) -> Value {
 pub fn part(p: &CasePart) -> Value {
     json!({
         "part_code": p.part_code, "name": p.name, "name_en": p.name_en,
-        "department": p.department, "office_id": p.office_id, "scope": enum_name!(Scope, p.scope),
-        "agreement_id": p.agreement_id, "after": p.after, "state": enum_name!(PartState, p.state),
-        "decision": enum_name!(Decision, p.decision), "reason": p.reason,
+        "department": p.department, "office_id": p.office_id, "scope": enum_name(p.scope, Scope::as_str_name),
+        "agreement_id": p.agreement_id, "after": p.after, "state": enum_name(p.state, PartState::as_str_name),
+        "decision": enum_name(p.decision, Decision::as_str_name), "reason": p.reason,
         "updated_at": ts(p.updated_at.as_ref()), "locality": p.locality, "division": p.division,
     })
 }
@@ -124,10 +119,10 @@ pub fn bundle_summary(b: Option<&BundleSummary>) -> Value {
     b.map_or(Value::Null, |b| {
         json!({
             "bundle_id": b.bundle_id, "bundle_number": b.bundle_number, "bundle_code": b.bundle_code,
-            "name": b.name, "status": enum_name!(BundleStatus, b.status),
+            "name": b.name, "status": enum_name(b.status, BundleStatus::as_str_name),
             "members": b.members.iter().map(|m| json!({
                 "case_id": m.case_id, "case_number": m.case_number, "matter_code": m.matter_code,
-                "matter_name": m.matter_name, "status": enum_name!(CaseStatus, m.status),
+                "matter_name": m.matter_name, "status": enum_name(m.status, CaseStatus::as_str_name),
                 "responsible_office_id": m.responsible_office_id, "waiting_for": m.waiting_for,
             })).collect::<Vec<_>>(),
         })
@@ -138,7 +133,7 @@ pub fn bundle_summary(b: Option<&BundleSummary>) -> Value {
 pub fn bundle(b: &Bundle) -> Value {
     json!({
         "bundle_id": b.bundle_id, "bundle_number": b.bundle_number, "bundle_code": b.bundle_code,
-        "bundle_name": b.bundle_name, "status": enum_name!(BundleStatus, b.status),
+        "bundle_name": b.bundle_name, "status": enum_name(b.status, BundleStatus::as_str_name),
         "window_office_id": b.window_office_id, "submitted_at": ts(b.submitted_at.as_ref()),
         "cases": b.cases.iter().map(case).collect::<Vec<_>>(),
     })
@@ -165,7 +160,7 @@ pub fn notice(n: &Notice) -> Value {
         "matter": n.matter.as_ref().map(matter),
         "window_office": n.window_office.as_ref().map(office),
         "responsible_office": n.responsible_office.as_ref().map(office),
-        "scope": enum_name!(Scope, n.scope), "agreement_id": n.agreement_id,
+        "scope": enum_name(n.scope, Scope::as_str_name), "agreement_id": n.agreement_id,
         "parts": parts(&n.parts), "text": n.text, "text_en": n.text_en,
     })
 }
@@ -177,7 +172,7 @@ pub fn bundle_notice(n: &BundleNotice) -> Value {
         "window_office": n.window_office.as_ref().map(office),
         "members": n.members.iter().map(|m| json!({
             "matter_code": m.matter_code, "matter_name": m.matter_name,
-            "matter_name_en": m.matter_name_en, "scope": enum_name!(Scope, m.scope),
+            "matter_name_en": m.matter_name_en, "scope": enum_name(m.scope, Scope::as_str_name),
             "responsible_office_id": m.responsible_office_id,
             "responsible_office": m.responsible_office.as_ref().map(office),
             "agreement_id": m.agreement_id, "refusal": m.refusal, "refusal_en": m.refusal_en,
@@ -192,7 +187,7 @@ pub fn bundle_notice(n: &BundleNotice) -> Value {
 /// A resolved route.
 pub fn route(r: &ResolveRouteResponse) -> Value {
     json!({
-        "scope": enum_name!(Scope, r.scope), "responsible_office_id": r.responsible_office_id,
+        "scope": enum_name(r.scope, Scope::as_str_name), "responsible_office_id": r.responsible_office_id,
         "agreement_id": r.agreement_id, "responsible_office": r.responsible_office.as_ref().map(office),
         "parts": parts(&r.parts),
     })
@@ -207,7 +202,7 @@ pub fn due(r: &ComputeDueDateResponse) -> Value {
 pub fn submitted(r: &SubmitCaseResponse, idempotency_key: &str) -> Value {
     json!({
         "case_id": r.case_id, "case_number": r.case_number,
-        "status": enum_name!(CaseStatus, r.status), "scope": enum_name!(Scope, r.scope),
+        "status": enum_name(r.status, CaseStatus::as_str_name), "scope": enum_name(r.scope, Scope::as_str_name),
         "responsible_office_id": r.responsible_office_id, "agreement_id": r.agreement_id,
         "accepted_at": ts(r.accepted_at.as_ref()), "due_at": ts(r.due_at.as_ref()),
         "parts": parts(&r.parts), "idempotency_key": idempotency_key,
@@ -222,7 +217,7 @@ fn applicant(a: Option<&MaskedApplicant>) -> Value {
 
 fn material(m: &PresentedMaterial) -> Value {
     json!({
-        "material_code": m.material_code, "form": enum_name!(MaterialForm, m.form),
+        "material_code": m.material_code, "form": enum_name(m.form, MaterialForm::as_str_name),
         "certificate_presented": !m.certificate_token.is_empty(), "sha256": m.sha256, "pages": m.pages,
     })
 }
@@ -230,7 +225,7 @@ fn material(m: &PresentedMaterial) -> Value {
 fn delivery(d: Option<&Delivery>) -> Value {
     d.map_or(
         Value::Null,
-        |d| json!({ "method": enum_name!(DeliveryMethod, d.method), "address": d.address }),
+        |d| json!({ "method": enum_name(d.method, DeliveryMethod::as_str_name), "address": d.address }),
     )
 }
 
@@ -239,7 +234,7 @@ fn timeline(entries: &[TimelineEntry]) -> Value {
         .iter()
         .map(|e| {
             json!({
-                "at": ts(e.at.as_ref()), "status": enum_name!(CaseStatus, e.status),
+                "at": ts(e.at.as_ref()), "status": enum_name(e.status, CaseStatus::as_str_name),
                 "description": e.description, "description_en": e.description_en, "office_id": e.office_id,
             })
         })
@@ -257,15 +252,15 @@ fn checklist(items: &[ChecklistItem]) -> Value {
 pub fn case(c: &Case) -> Value {
     json!({
         "case_id": c.case_id, "case_number": c.case_number, "matter_code": c.matter_code,
-        "matter_name": c.matter_name, "mode": enum_name!(Mode, c.mode), "scope": enum_name!(Scope, c.scope),
-        "status": enum_name!(CaseStatus, c.status), "window_office_id": c.window_office_id,
+        "matter_name": c.matter_name, "mode": enum_name(c.mode, Mode::as_str_name), "scope": enum_name(c.scope, Scope::as_str_name),
+        "status": enum_name(c.status, CaseStatus::as_str_name), "window_office_id": c.window_office_id,
         "responsible_office_id": c.responsible_office_id, "agreement_id": c.agreement_id,
         "applicant": applicant(c.applicant.as_ref()), "home_division": c.home_division,
         "materials": c.materials.iter().map(material).collect::<Vec<_>>(),
         "delivery": delivery(c.delivery.as_ref()),
         "accepted_at": ts(c.accepted_at.as_ref()), "due_at": ts(c.due_at.as_ref()),
         "remaining_working_days": c.remaining_working_days,
-        "decision": enum_name!(Decision, c.decision), "decision_reason": c.decision_reason,
+        "decision": enum_name(c.decision, Decision::as_str_name), "decision_reason": c.decision_reason,
         "supplement_items": c.supplement_items, "supplement_reason": c.supplement_reason,
         "timeline": timeline(&c.timeline), "traceparent": c.traceparent,
         // The token holds the holder's ID number: only `--token-out` writes it.
@@ -280,13 +275,13 @@ pub fn assignment(a: &Assignment) -> Value {
     json!({
         "case_id": a.case_id, "case_number": a.case_number, "office_id": a.office_id,
         "matter_code": a.matter_code, "matter_name": a.matter_name,
-        "scope": enum_name!(Scope, a.scope), "mode": enum_name!(Mode, a.mode),
-        "state": enum_name!(AssignmentState, a.state), "case_status": enum_name!(CaseStatus, a.case_status),
+        "scope": enum_name(a.scope, Scope::as_str_name), "mode": enum_name(a.mode, Mode::as_str_name),
+        "state": enum_name(a.state, AssignmentState::as_str_name), "case_status": enum_name(a.case_status, CaseStatus::as_str_name),
         "window_office_id": a.window_office_id, "applicant": applicant(a.applicant.as_ref()),
         "home_division": a.home_division,
         "materials": a.materials.iter().map(material).collect::<Vec<_>>(),
         "routed_at": ts(a.routed_at.as_ref()), "due_at": ts(a.due_at.as_ref()),
-        "claimed_by": a.claimed_by, "decision": enum_name!(Decision, a.decision),
+        "claimed_by": a.claimed_by, "decision": enum_name(a.decision, Decision::as_str_name),
         "decision_reason": a.decision_reason, "checklist": checklist(&a.checklist),
         "supplement_items": a.supplement_items, "supplement_reason": a.supplement_reason,
         "decided_at": ts(a.decided_at.as_ref()),
@@ -299,13 +294,13 @@ pub fn assignment(a: &Assignment) -> Value {
 pub fn status_view(v: &CaseStatusView) -> Value {
     json!({
         "case_number": v.case_number, "matter_code": v.matter_code, "matter_name": v.matter_name,
-        "scope": enum_name!(Scope, v.scope), "mode": enum_name!(Mode, v.mode),
+        "scope": enum_name(v.scope, Scope::as_str_name), "mode": enum_name(v.mode, Mode::as_str_name),
         "window_office_id": v.window_office_id, "window_office_name": v.window_office_name,
         "responsible_office_id": v.responsible_office_id, "responsible_office_name": v.responsible_office_name,
-        "status": enum_name!(CaseStatus, v.status), "stage": v.stage, "stage_en": v.stage_en,
+        "status": enum_name(v.status, CaseStatus::as_str_name), "stage": v.stage, "stage_en": v.stage_en,
         "accepted_at": ts(v.accepted_at.as_ref()), "due_at": ts(v.due_at.as_ref()),
         "remaining_working_days": v.remaining_working_days, "overdue": v.overdue,
-        "decision": enum_name!(Decision, v.decision), "decision_reason": v.decision_reason,
+        "decision": enum_name(v.decision, Decision::as_str_name), "decision_reason": v.decision_reason,
         "timeline": timeline(&v.timeline), "applicant_name_masked": v.applicant_name_masked,
         "result_certificate_identifier": v.result_certificate_identifier,
         "waybills": v.waybills.iter().map(|w| json!({
@@ -394,35 +389,8 @@ mod tests {
 
     #[test]
     fn bundles_carry_provided_materials_member_order_and_waiting_members() {
-        use tongban_proto::catalog::v1::{BundleMaterial, BundleOrder};
         use tongban_proto::common::v1::BundleMember;
-        let b = BundleDefinition {
-            code: "YJS-CS".into(),
-            materials: vec![
-                BundleMaterial {
-                    material: Some(Material {
-                        code: "SFZ".into(),
-                        required: true,
-                        ..Default::default()
-                    }),
-                    matter_codes: vec!["WJ-SY-DJ".into()],
-                    provided_by: String::new(),
-                },
-                BundleMaterial {
-                    material: Some(Material {
-                        code: "CSZM".into(),
-                        ..Default::default()
-                    }),
-                    matter_codes: vec!["WJ-SY-DJ".into()],
-                    provided_by: "WJ-CSYXZM-QF".into(),
-                },
-            ],
-            prerequisites: vec![BundleOrder {
-                matter_code: "WJ-SY-DJ".into(),
-                after: vec!["WJ-CSYXZM-QF".into()],
-            }],
-            ..Default::default()
-        };
+        let b = crate::views::fixtures::ordered_birth_bundle();
         let v = bundle_definition(&b);
         assert_eq!(v["materials"][0]["provided_by"], "");
         assert_eq!(v["materials"][1]["provided_by"], "WJ-CSYXZM-QF");

@@ -55,4 +55,15 @@ impl Ctx {
             output::out(&human());
         }
     }
+
+    /// Prints `list` as a JSON array of each item's `json` with `--json`, else the human view
+    /// built by `human`.
+    pub fn emit_list<T>(
+        &self,
+        list: &[T],
+        json: impl Fn(&T) -> serde_json::Value,
+        human: impl FnOnce() -> String,
+    ) {
+        self.emit(list.iter().map(json).collect(), human);
+    }
 }

@@ -8,8 +8,10 @@ use tongban_proto::logistics::v1::{
     WaybillStatus,
 };
 
+use tongban_access::convert::waybill_status_from_pb;
+
 use crate::Ctx;
-use crate::client::Service;
+use crate::client::{Answer, Service};
 use crate::error::CliError;
 use crate::output::{Lang, fee, time};
 
@@ -86,9 +88,8 @@ pub async fn run(cmd: LogisticsCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .get_waybill(GetWaybillRequest {
                     tracking_number: number,
                 })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             ctx.emit(waybill_json(&w), || waybill_view(lang, &w));
         }
         LogisticsCommand::Report {
@@ -104,20 +105,15 @@ pub async fn run(cmd: LogisticsCommand, ctx: &Ctx) -> Result<(), CliError> {
                 occurred_at: None,
                 carrier_event_id: event_id,
             };
-            let w = client
-                .record_tracking_event(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let w = client.record_tracking_event(request).answer(rpc).await?;
             ctx.emit(waybill_json(&w), || waybill_view(lang, &w));
         }
         LogisticsCommand::List { case_id } => {
             let r = client
                 .list_waybills(ListWaybillsRequest { case_id })
-                .await
-                .map_err(rpc)?
-                .into_inner();
-            ctx.emit(r.waybills.iter().map(waybill_json).collect(), || {
+                .answer(rpc)
+                .await?;
+            ctx.emit_list(&r.waybills, waybill_json, || {
                 r.waybills.iter().map(|w| waybill_view(lang, w)).collect()
             });
         }
@@ -163,8 +159,9 @@ pub async fn custody_section(ctx: &Ctx, case_id: &str) -> String {
     }
 }
 
-fn purpose(lang: Lang, value: i32) -> &'static str {
-    match WaybillPurpose::try_from(value).unwrap_or_default() {
+/// What a waybill carries: 纸质原件, 办理结果 or 其他; `—` when unspecified.
+pub fn purpose(lang: Lang, value: WaybillPurpose) -> &'static str {
+    match value {
         WaybillPurpose::Originals => lang.pick(("纸质原件", "paper originals")),
         WaybillPurpose::Result => lang.pick(("办理结果", "result")),
         WaybillPurpose::Other => lang.pick(("其他", "other")),
@@ -172,17 +169,12 @@ fn purpose(lang: Lang, value: i32) -> &'static str {
     }
 }
 
+/// 运单状态 by the domain's name of it; `—` when unspecified or unknown.
 fn status(lang: Lang, value: i32) -> &'static str {
-    match WaybillStatus::try_from(value).unwrap_or_default() {
-        WaybillStatus::Created => lang.pick(("已下单", "created")),
-        WaybillStatus::PickedUp => lang.pick(("已揽收", "picked up")),
-        WaybillStatus::InTransit => lang.pick(("运输中", "in transit")),
-        WaybillStatus::OutForDelivery => lang.pick(("派送中", "out for delivery")),
-        WaybillStatus::Delivered => lang.pick(("已签收", "delivered")),
-        WaybillStatus::Exception => lang.pick(("异常", "exception")),
-        WaybillStatus::Returned => lang.pick(("已退回", "returned")),
-        WaybillStatus::Unspecified => "—",
-    }
+    WaybillStatus::try_from(value)
+        .ok()
+        .and_then(waybill_status_from_pb)
+        .map_or("—", |s| s.label(lang.into()))
 }
 
 /// A waybill for people: number, purpose, status, route, postage, events and custody.
@@ -193,7 +185,7 @@ pub fn waybill_view(lang: Lang, w: &Waybill) -> String {
         "  {} {}  {}  {}\n",
         lang.pick(("运单", "waybill")),
         w.tracking_number,
-        purpose(lang, w.purpose),
+        purpose(lang, w.purpose()),
         status(lang, w.status),
     );
     out.push_str(&format!(

@@ -12,7 +12,7 @@ use tongban_proto::review::v1::{
 };
 
 use crate::args::{StateArg, is_uuid, parse_check};
-use crate::client::{Conn, Service};
+use crate::client::{Answer, Conn, Service};
 use crate::error::CliError;
 use crate::output::{Label, t};
 use crate::{Ctx, json, views};
@@ -107,13 +107,9 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
                     .collect(),
                 limit,
             };
-            let r = client
-                .list_assignments(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
-            ctx.emit(r.assignments.iter().map(json::assignment).collect(), || {
-                views::assignments(lang, &r.assignments)
+            let r = client.list_assignments(request).answer(rpc).await?;
+            ctx.emit_list(&r.assignments, json::assignment, || {
+                views::office::assignments(lang, &r.assignments)
             });
             return Ok(());
         }
@@ -124,9 +120,8 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
             let case_id = case_id_of(&mut client, &case, ctx).await?;
             let a = client
                 .get_assignment(GetAssignmentRequest { case_id })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             // The questions of the 审查要点 come from the catalog; without it the codes are shown.
             let matter = if ctx.json {
                 None
@@ -134,7 +129,7 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
                 matter_of(&a.matter_code, ctx).await.ok()
             };
             ctx.emit(json::assignment(&a), || {
-                views::assignment_with(lang, &a, matter.as_ref())
+                views::office::assignment_with(lang, &a, matter.as_ref())
             });
             if !ctx.json {
                 crate::output::out(&crate::logistics::custody_section(ctx, &a.case_id).await);
@@ -191,7 +186,7 @@ pub async fn run(cmd: OfficeCommand, ctx: &Ctx) -> Result<(), CliError> {
         }
     }
     .into_inner();
-    ctx.emit(json::assignment(&a), || views::assignment(lang, &a));
+    ctx.emit(json::assignment(&a), || views::office::assignment(lang, &a));
     Ok(())
 }
 
@@ -213,9 +208,8 @@ async fn case_id_of(
     };
     let list = client
         .list_assignments(request)
-        .await
-        .map_err(CliError::rpc(Service::Review))?
-        .into_inner();
+        .answer(CliError::rpc(Service::Review))
+        .await?;
     list.assignments
         .into_iter()
         .find(|a| a.case_number == case)
@@ -242,9 +236,8 @@ async fn all_pass(
         .get_assignment(GetAssignmentRequest {
             case_id: case_id.to_owned(),
         })
-        .await
-        .map_err(CliError::rpc(Service::Review))?
-        .into_inner();
+        .answer(CliError::rpc(Service::Review))
+        .await?;
     let matter = matter_of(&assignment.matter_code, ctx).await?;
     Ok(merge_checklist(
         required_points(&matter, &assignment.review_point_codes),
@@ -252,10 +245,10 @@ async fn all_pass(
     ))
 }
 
-/// Codes of the required review points an office answers ([`views::own_review_points`]; the
+/// Codes of the required review points an office answers ([`views::office::own_review_points`]; the
 /// server refuses another part's points).
 fn required_points<'a>(matter: &'a Matter, own: &'a [String]) -> impl Iterator<Item = &'a str> {
-    views::own_review_points(matter, own)
+    views::office::own_review_points(matter, own)
         .filter(|p| p.required)
         .map(|p| p.code.as_str())
 }
@@ -299,9 +292,8 @@ async fn watch(
     let lang = ctx.lang;
     let mut stream = client
         .watch_assignments(WatchAssignmentsRequest { office_id })
-        .await
-        .map_err(CliError::rpc(Service::Review))?
-        .into_inner();
+        .answer(CliError::rpc(Service::Review))
+        .await?;
     if !ctx.json {
         eprintln!("{}", t(lang, Label::WatchStarted));
     }
@@ -311,7 +303,7 @@ async fn watch(
         tokio::select! {
             next = stream.message() => match next.map_err(CliError::rpc(Service::Review))? {
                 Some(a) if ctx.json => crate::output::out(&format!("{}\n", json::assignment(&a))),
-                Some(a) => crate::output::out(&format!("{}\n", views::assignment_line(lang, &a))),
+                Some(a) => crate::output::out(&format!("{}\n", views::office::assignment_line(lang, &a))),
                 None => {
                     if !ctx.json {
                         eprintln!("{}", t(lang, Label::WatchEnded));

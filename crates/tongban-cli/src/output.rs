@@ -1,11 +1,15 @@
 //! Everything the CLI shows a person: the one labels table (Chinese and English), the names of
-//! the proto enums in both languages, times in Asia/Shanghai, masking, and aligned tables.
+//! the proto enums in both languages (the domain's names, see [`Localized`]), times in
+//! Asia/Shanghai, and aligned tables.
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Timelike, Utc};
 use prost_types::Timestamp;
-use tongban_proto::common::v1::{
-    BundleStatus, CaseStatus, Decision, DeliveryMethod, MaterialForm, Mode, PartState, Scope,
+use tongban_access::convert::{
+    bundle_status_from_pb, decision_from_pb, delivery_from_pb, form_from_pb, mode_from_pb,
+    part_state_from_pb, scope_from_pb, status_from_pb,
 };
+use tongban_domain::catalog::Locality;
+use tongban_domain::i18n::{self, Localized};
 use tongban_proto::review::v1::AssignmentState;
 
 /// Language of everything printed for people (`--lang`, env `TONGBAN_LANG`).
@@ -57,6 +61,15 @@ impl Lang {
     /// The punctuation between a label and its value: full-width in Chinese.
     pub fn colon(self) -> &'static str {
         self.pick(("：", ": "))
+    }
+}
+
+impl From<Lang> for i18n::Lang {
+    fn from(lang: Lang) -> Self {
+        match lang {
+            Lang::Zh => i18n::Lang::Zh,
+            Lang::En => i18n::Lang::En,
+        }
     }
 }
 
@@ -334,146 +347,92 @@ pub fn t(lang: Lang, label: Label) -> &'static str {
     lang.pick(label.text())
 }
 
-/// Name of an enum value as people read it; `—` for the unspecified value and
-/// `未知(n)`/`unknown (n)` for a value this client does not know.
-fn enum_text<E>(
-    lang: Lang,
-    value: i32,
-    names: impl Fn(E) -> Option<(&'static str, &'static str)>,
-) -> String
+/// `未知(n)`/`unknown(n)`: an enum value this client does not know (a newer server).
+fn unknown(lang: Lang, value: i32) -> String {
+    lang.pick(("未知", "unknown")).to_owned() + &format!("({value})")
+}
+
+/// Name of a proto enum value as people read it, from the domain's own name of the value
+/// ([`Localized`]), so that the CLI says what the services say; `—` for the unspecified value
+/// and [`unknown`] for a value this client does not know.
+fn domain_text<P, D>(lang: Lang, value: i32, from_pb: fn(P) -> Option<D>) -> String
 where
-    E: TryFrom<i32>,
+    P: TryFrom<i32>,
+    D: Localized,
 {
-    match E::try_from(value).ok().and_then(names) {
-        Some(pair) => lang.pick(pair).to_owned(),
-        None if value == 0 => t(lang, Label::None).to_owned(),
-        None => lang.pick(("未知", "unknown")).to_owned() + &format!("({value})"),
+    match P::try_from(value) {
+        Ok(known) => from_pb(known).map_or_else(
+            || t(lang, Label::None).to_owned(),
+            |domain| domain.text(lang.into()),
+        ),
+        Err(_) => unknown(lang, value),
     }
 }
 
 /// 办件状态: 已提交, 已受理, 已分派, 审查中, 待补正, 已补正, 准予, 不予, 已办结, 已撤回.
 pub fn case_status(lang: Lang, value: i32) -> String {
-    enum_text(lang, value, |s: CaseStatus| match s {
-        CaseStatus::Unspecified => None,
-        CaseStatus::Submitted => Some(("已提交", "submitted")),
-        CaseStatus::Accepted => Some(("已受理", "accepted")),
-        CaseStatus::Routed => Some(("已分派", "routed")),
-        CaseStatus::Claimed => Some(("审查中", "under review")),
-        CaseStatus::SupplementRequested => Some(("待补正", "supplement requested")),
-        CaseStatus::Supplemented => Some(("已补正", "supplemented")),
-        CaseStatus::Approved => Some(("准予", "approved")),
-        CaseStatus::Denied => Some(("不予", "denied")),
-        CaseStatus::Completed => Some(("已办结", "completed")),
-        CaseStatus::Withdrawn => Some(("已撤回", "withdrawn")),
-    })
+    domain_text(lang, value, status_from_pb)
 }
 
 /// 通办范围: 本地办理, 全省通办, 跨省通办, 区域通办.
 pub fn scope(lang: Lang, value: i32) -> String {
-    enum_text(lang, value, |s: Scope| match s {
-        Scope::Unspecified => None,
-        Scope::Local => Some(("本地办理", "local")),
-        Scope::ProvinceWide => Some(("全省通办", "province-wide")),
-        Scope::CrossProvince => Some(("跨省通办", "cross-province")),
-        Scope::Regional => Some(("区域通办", "regional")),
-    })
+    domain_text(lang, value, scope_from_pb)
 }
 
 /// 办理模式: 全程网办, 异地代收代办, 多地联办.
 pub fn mode(lang: Lang, value: i32) -> String {
-    enum_text(lang, value, |m: Mode| match m {
-        Mode::Unspecified => None,
-        Mode::Online => Some(("全程网办", "fully online")),
-        Mode::Proxy => Some(("异地代收代办", "remote acceptance (proxy)")),
-        Mode::Joint => Some(("多地联办", "joint handling")),
-    })
+    domain_text(lang, value, mode_from_pb)
 }
 
 /// 发证方式: 窗口领取, 邮寄, 电子证照.
 pub fn delivery_method(lang: Lang, value: i32) -> String {
-    enum_text(lang, value, |d: DeliveryMethod| match d {
-        DeliveryMethod::Unspecified => None,
-        DeliveryMethod::WindowPickup => Some(("窗口领取", "pick-up at the window")),
-        DeliveryMethod::Mail => Some(("邮寄", "by mail")),
-        DeliveryMethod::ECertificate => Some(("电子证照", "e-certificate")),
-    })
+    domain_text(lang, value, delivery_from_pb)
 }
 
-/// 材料形式: 电子, 纸质, 电子证照.
+/// 材料形式: 电子材料, 纸质原件, 电子证照.
 pub fn material_form(lang: Lang, value: i32) -> String {
-    enum_text(lang, value, |f: MaterialForm| match f {
-        MaterialForm::Unspecified => None,
-        MaterialForm::Electronic => Some(("电子", "electronic")),
-        MaterialForm::Paper => Some(("纸质", "paper")),
-        MaterialForm::Certificate => Some(("电子证照", "e-certificate")),
-    })
+    domain_text(lang, value, form_from_pb)
 }
 
 /// 审批决定: 准予, 不予.
 pub fn decision(lang: Lang, value: i32) -> String {
-    enum_text(lang, value, |d: Decision| match d {
-        Decision::Unspecified => None,
-        Decision::Approve => Some(("准予", "approved")),
-        Decision::Deny => Some(("不予", "denied")),
-    })
+    domain_text(lang, value, decision_from_pb)
 }
 
-/// 待办状态 of an assignment at the responsible office.
+/// 待办状态 of an assignment at the responsible office. The review service's own state, which
+/// the domain has no type for, so its names live here.
 pub fn assignment_state(lang: Lang, value: i32) -> String {
-    enum_text(lang, value, |s: AssignmentState| match s {
-        AssignmentState::Unspecified => None,
-        AssignmentState::Routed => Some(("待认领", "routed")),
-        AssignmentState::Claimed => Some(("审查中", "claimed")),
-        AssignmentState::SupplementRequested => Some(("待补正", "supplement requested")),
-        AssignmentState::Supplemented => Some(("已补正", "supplemented")),
-        AssignmentState::Decided => Some(("已决定", "decided")),
-        AssignmentState::Withdrawn => Some(("已撤回", "withdrawn")),
-        AssignmentState::Waiting => Some(("待前序环节办结", "waiting for earlier parts")),
-        AssignmentState::Cancelled => Some(("已取消", "cancelled")),
-    })
+    let pair = match AssignmentState::try_from(value) {
+        Ok(AssignmentState::Unspecified) => return t(lang, Label::None).to_owned(),
+        Ok(AssignmentState::Routed) => ("待认领", "routed"),
+        Ok(AssignmentState::Claimed) => ("审查中", "claimed"),
+        Ok(AssignmentState::SupplementRequested) => ("待补正", "supplement requested"),
+        Ok(AssignmentState::Supplemented) => ("已补正", "supplemented"),
+        Ok(AssignmentState::Decided) => ("已决定", "decided"),
+        Ok(AssignmentState::Withdrawn) => ("已撤回", "withdrawn"),
+        Ok(AssignmentState::Waiting) => ("待前序环节办结", "waiting for earlier parts"),
+        Ok(AssignmentState::Cancelled) => ("已取消", "cancelled"),
+        Err(_) => return unknown(lang, value),
+    };
+    lang.pick(pair).to_owned()
 }
 
-/// 多地联办环节的状态 (the names of `tongban_domain::joint::PartState`).
+/// 多地联办环节的状态.
 pub fn part_state(lang: Lang, value: i32) -> String {
-    enum_text(lang, value, |s: PartState| match s {
-        PartState::Unspecified => None,
-        PartState::Waiting => Some(("待前序环节办结", "waiting for earlier parts")),
-        PartState::Routed => Some(("已分派", "routed")),
-        PartState::Claimed => Some(("审查中", "under review")),
-        PartState::SupplementRequested => Some(("待补正", "supplement requested")),
-        PartState::Supplemented => Some(("已补正", "supplemented")),
-        PartState::Approved => Some(("准予", "approved")),
-        PartState::Denied => Some(("不予", "denied")),
-        PartState::Cancelled => Some(("已取消", "cancelled")),
-        PartState::Withdrawn => Some(("已撤回", "withdrawn")),
-    })
+    domain_text(lang, value, part_state_from_pb)
 }
 
 /// 一件事的状态, derived from its member cases.
 pub fn bundle_status(lang: Lang, value: i32) -> String {
-    enum_text(lang, value, |s: BundleStatus| match s {
-        BundleStatus::Unspecified => None,
-        BundleStatus::InProgress => Some(("办理中", "in progress")),
-        BundleStatus::SupplementRequested => Some(("待补正", "supplement requested")),
-        BundleStatus::Completed => Some(("已办结", "completed")),
-        BundleStatus::PartlyDenied => Some(("部分不予", "partly denied")),
-        BundleStatus::Denied => Some(("不予", "denied")),
-        BundleStatus::Withdrawn => Some(("已撤回", "withdrawn")),
-    })
+    domain_text(lang, value, bundle_status_from_pb)
 }
 
 /// Which of the applicant's localities decides a part's office: 户籍地（迁出地、转出地） or
 /// 迁入地（转入地）; other values as they are.
 pub fn locality(lang: Lang, value: &str) -> String {
-    match value {
-        "home_division" => lang
-            .pick(("户籍地（迁出/转出地）", "home (moving out)"))
-            .to_owned(),
-        "destination_division" => lang
-            .pick(("迁入/转入地", "destination (moving in)"))
-            .to_owned(),
-        other => other.to_owned(),
-    }
+    value
+        .parse::<Locality>()
+        .map_or_else(|_| value.to_owned(), |l| l.text(lang.into()))
 }
 
 /// `是`/`yes` or `否`/`no`.
@@ -545,29 +504,6 @@ pub fn due(ts: Option<&Timestamp>) -> String {
 /// A moment as RFC 3339 in Asia/Shanghai (for `--json`); `None` when unset.
 pub fn rfc3339(ts: Option<&Timestamp>) -> Option<String> {
     to_shanghai(ts).map(|at| at.to_rfc3339())
-}
-
-/// 身份证号 masked as `1409**********1234` (first four, last four); shorter input is masked
-/// entirely, so nothing of a mistyped number leaks either.
-pub fn mask_id_number(id: &str) -> String {
-    mask_middle(id, 4, 4)
-}
-
-/// Phone masked as `138****5678` (first three, last four).
-pub fn mask_phone(phone: &str) -> String {
-    mask_middle(phone, 3, 4)
-}
-
-fn mask_middle(value: &str, head: usize, tail: usize) -> String {
-    let chars: Vec<char> = value.trim().chars().collect();
-    if chars.len() <= head + tail {
-        return "*".repeat(chars.len());
-    }
-    let middle = chars.len() - head - tail;
-    let mut out: String = chars[..head].iter().collect();
-    out.push_str(&"*".repeat(middle));
-    out.extend(&chars[chars.len() - tail..]);
-    out
 }
 
 /// Columns a character takes in a terminal: two for CJK and full-width forms, else one.
@@ -677,6 +613,11 @@ impl Table {
         }
     }
 
+    /// A table whose column headers are `labels` in `lang`.
+    pub fn labelled(lang: Lang, labels: impl IntoIterator<Item = Label>) -> Self {
+        Self::new(labels.into_iter().map(|label| t(lang, label)))
+    }
+
     /// Adds a row (missing cells are blank, extra cells are dropped).
     pub fn row<I, S>(&mut self, cells: I) -> &mut Self
     where
@@ -751,6 +692,9 @@ pub fn out(text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tongban_proto::common::v1::{
+        BundleStatus, CaseStatus, Decision, DeliveryMethod, Mode, PartState, Scope,
+    };
 
     fn ts(rfc3339: &str) -> Timestamp {
         let at = DateTime::parse_from_rfc3339(rfc3339).unwrap();
@@ -806,7 +750,7 @@ mod tests {
         );
         assert_eq!(
             case_status(Lang::En, CaseStatus::Claimed as i32),
-            "under review"
+            "Under review"
         );
         assert_eq!(scope(Lang::Zh, Scope::CrossProvince as i32), "跨省通办");
         assert_eq!(scope(Lang::Zh, Scope::Regional as i32), "区域通办");
@@ -828,7 +772,7 @@ mod tests {
             "已取消"
         );
         assert_eq!(part_state(Lang::Zh, PartState::Cancelled as i32), "已取消");
-        assert_eq!(part_state(Lang::En, PartState::Approved as i32), "approved");
+        assert_eq!(part_state(Lang::En, PartState::Approved as i32), "Approved");
         assert_eq!(
             bundle_status(Lang::Zh, BundleStatus::InProgress as i32),
             "办理中"
@@ -837,7 +781,10 @@ mod tests {
             bundle_status(Lang::Zh, BundleStatus::PartlyDenied as i32),
             "部分不予"
         );
-        assert_eq!(locality(Lang::Zh, "destination_division"), "迁入/转入地");
+        assert_eq!(
+            locality(Lang::Zh, "destination_division"),
+            "迁入地（转入地）"
+        );
         assert_eq!(locality(Lang::En, "elsewhere"), "elsewhere");
     }
 
@@ -854,14 +801,6 @@ mod tests {
         }
         assert_eq!(t(Lang::Zh, Label::CaseNumber), "办件编号");
         assert_eq!(t(Lang::En, Label::CaseNumber), "Case number");
-    }
-
-    #[test]
-    fn masking_hides_the_middle() {
-        assert_eq!(mask_id_number("140922199001011234"), "1409**********1234");
-        assert_eq!(mask_phone("13812345678"), "138****5678");
-        assert_eq!(mask_phone("1234"), "****");
-        assert_eq!(mask_id_number(""), "");
     }
 
     #[test]

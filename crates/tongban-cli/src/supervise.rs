@@ -2,21 +2,21 @@
 //! alerts, 13710 tickets and their steps, statistics — and `tongban trace CASE_NUMBER`, which
 //! prints the trace id of a case (from IntakeService.GetCase's stored `traceparent`).
 
-use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Value, json};
+use clap::{Subcommand, ValueEnum};
+use serde_json::json;
+use tongban_proto::common::v1::Scope;
 use tongban_proto::intake::v1::GetCaseRequest;
 use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_proto::supervision::v1::{
-    Alert, AlertKind, GetStatisticsRequest, ListAlertsRequest, ListTicketsRequest, Statistics,
-    SupervisionLevel, Ticket, TicketActionRequest, TicketState,
+    AlertKind, GetStatisticsRequest, ListAlertsRequest, ListTicketsRequest, SupervisionLevel,
+    TicketActionRequest, TicketState,
 };
 
-use crate::Ctx;
-use crate::args::{parse_moment, timestamp};
-use crate::client::{Conn, Service};
+use crate::args::{Period, ScopeArg};
+use crate::client::{Answer, Conn, Service};
 use crate::error::CliError;
-use crate::output::{self, Lang, Table};
+use crate::{Ctx, views};
 
 /// `tongban supervise` subcommands.
 #[derive(Debug, Subcommand)]
@@ -59,7 +59,8 @@ pub enum SuperviseCommand {
         #[arg(long, default_value = "")]
         note: String,
     },
-    /// 统计：按时办结率、平均与 P90 用时 / statistics: on-time rate, average and p90 working days.
+    /// 统计（--from/--to 为受理时间）：按时办结率、平均与 P90 用时 / statistics of the cases
+    /// accepted in --from..--to: on-time rate, average and p90 working days.
     Stats {
         /// 分组 / group by.
         #[arg(long = "by", value_enum, default_value = "matter")]
@@ -67,17 +68,6 @@ pub enum SuperviseCommand {
         #[command(flatten)]
         period: Period,
     },
-}
-
-/// `--from` / `--to` of the acceptance period (Asia/Shanghai unless an offset is given).
-#[derive(Debug, Args)]
-pub struct Period {
-    /// 受理时间起（含）/ accepted from (inclusive): RFC 3339, "YYYY-MM-DD HH:MM" or "YYYY-MM-DD".
-    #[arg(long, value_parser = parse_moment)]
-    from: Option<chrono::DateTime<chrono::FixedOffset>>,
-    /// 受理时间止（不含）/ accepted before (exclusive).
-    #[arg(long, value_parser = parse_moment)]
-    to: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 /// 督办层级 / level.
@@ -89,19 +79,6 @@ pub enum LevelArg {
     City,
     /// 省级.
     Province,
-}
-
-/// 通办范围 / scope.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ScopeArg {
-    /// 本地办理.
-    Local,
-    /// 全省通办.
-    ProvinceWide,
-    /// 跨省通办.
-    CrossProvince,
-    /// 区域通办.
-    Regional,
 }
 
 /// 类别 / kind of alert.
@@ -165,176 +142,6 @@ fn level_pb(level: Option<LevelArg>) -> SupervisionLevel {
     }
 }
 
-fn level_text(lang: Lang, value: i32) -> &'static str {
-    match SupervisionLevel::try_from(value) {
-        Ok(SupervisionLevel::County) => lang.pick_text("县级", "county"),
-        Ok(SupervisionLevel::City) => lang.pick_text("市级", "city"),
-        Ok(SupervisionLevel::Province) => lang.pick_text("省级", "province"),
-        _ => "-",
-    }
-}
-
-fn state_text(lang: Lang, value: i32) -> &'static str {
-    match TicketState::try_from(value) {
-        Ok(TicketState::Open) => lang.pick_text("待签收", "open"),
-        Ok(TicketState::Acknowledged) => lang.pick_text("已签收", "acknowledged"),
-        Ok(TicketState::Reported) => lang.pick_text("已反馈", "reported"),
-        Ok(TicketState::Resolved) => lang.pick_text("已办结", "resolved"),
-        Ok(TicketState::Closed) => lang.pick_text("已销号", "closed"),
-        _ => "-",
-    }
-}
-
-fn stage_text(lang: Lang, stage: &str) -> String {
-    if stage.is_empty() {
-        lang.pick_text("整件", "whole case").to_owned()
-    } else {
-        stage.to_owned()
-    }
-}
-
-fn alert_json(a: &Alert) -> Value {
-    json!({
-        "alert_id": a.alert_id, "case_id": a.case_id, "case_number": a.case_number,
-        "kind": match a.kind() { AlertKind::Warning => "warning", AlertKind::Breach => "breach", AlertKind::Unspecified => "" },
-        "stage": a.stage, "office_id": a.office_id,
-        "due_at": output::rfc3339(a.due_at.as_ref()), "raised_at": output::rfc3339(a.raised_at.as_ref()),
-        "level": a.level().as_str_name(), "scope": a.scope().as_str_name(),
-    })
-}
-
-fn ticket_json(t: &Ticket) -> Value {
-    json!({
-        "ticket_id": t.ticket_id, "case_id": t.case_id, "case_number": t.case_number,
-        "office_id": t.office_id, "state": t.state().as_str_name(), "level": t.level().as_str_name(),
-        "reason": t.reason, "opened_at": output::rfc3339(t.opened_at.as_ref()),
-        "milestones": t.milestones.iter().map(|m| json!({
-            "name": m.name, "due_at": output::rfc3339(m.due_at.as_ref()),
-            "done_at": output::rfc3339(m.done_at.as_ref()),
-        })).collect::<Vec<_>>(),
-    })
-}
-
-fn stats_json(s: &Statistics) -> Value {
-    json!({ "rows": s.rows.iter().map(|r| json!({
-        "key": r.key, "total": r.total, "completed": r.completed, "on_time": r.on_time,
-        "on_time_rate": r.on_time_rate, "average_working_days": r.average_working_days,
-        "p90_working_days": r.p90_working_days, "open": r.open, "overdue": r.overdue,
-    })).collect::<Vec<_>>() })
-}
-
-fn alerts_view(lang: Lang, alerts: &[Alert]) -> String {
-    if alerts.is_empty() {
-        return format!(
-            "{}\n",
-            lang.pick_text("没有预警或超期", "no warnings or breaches")
-        );
-    }
-    let mut table = Table::new([
-        lang.pick_text("类别", "Kind"),
-        lang.pick_text("办件编号", "Case number"),
-        lang.pick_text("环节", "Stage"),
-        lang.pick_text("单位", "Office"),
-        lang.pick_text("层级", "Level"),
-        lang.pick_text("时限", "Due"),
-        lang.pick_text("发出时间", "Raised"),
-    ]);
-    for a in alerts {
-        let kind = match a.kind() {
-            AlertKind::Breach => lang.pick_text("超期", "breach"),
-            _ => lang.pick_text("预警", "warning"),
-        };
-        table.row([
-            kind.to_owned(),
-            a.case_number.clone(),
-            stage_text(lang, &a.stage),
-            a.office_id.clone(),
-            level_text(lang, a.level).to_owned(),
-            output::time(a.due_at.as_ref()),
-            output::time(a.raised_at.as_ref()),
-        ]);
-    }
-    table.render(0)
-}
-
-fn tickets_view(lang: Lang, tickets: &[Ticket]) -> String {
-    if tickets.is_empty() {
-        return format!("{}\n", lang.pick_text("没有督办单", "no tickets"));
-    }
-    let mut out = String::new();
-    for t in tickets {
-        out.push_str(&format!(
-            "{}  {}  {}  {}  {}  {}\n",
-            t.ticket_id,
-            t.case_number,
-            t.office_id,
-            state_text(lang, t.state),
-            level_text(lang, t.level),
-            if t.reason == "complaint" {
-                lang.pick_text("投诉", "complaint")
-            } else if t.reason == "bad_rating" {
-                lang.pick_text("差评", "bad rating")
-            } else {
-                lang.pick_text("超期", "breach")
-            },
-        ));
-        let mut table = Table::new([
-            lang.pick_text("节点", "Milestone"),
-            lang.pick_text("时限", "Due"),
-            lang.pick_text("完成", "Done"),
-        ]);
-        for m in &t.milestones {
-            let name = match m.name.as_str() {
-                "act" => lang.pick_text("签收", "act"),
-                "report" => lang.pick_text("反馈", "report"),
-                "settle" => lang.pick_text("办结", "settle"),
-                "close" => lang.pick_text("销号", "close"),
-                other => other,
-            };
-            table.row([
-                name.to_owned(),
-                output::time(m.due_at.as_ref()),
-                m.done_at
-                    .as_ref()
-                    .map_or_else(|| "-".to_owned(), |d| output::time(Some(d))),
-            ]);
-        }
-        out.push_str(&table.render(2));
-    }
-    out
-}
-
-fn stats_view(lang: Lang, s: &Statistics) -> String {
-    if s.rows.is_empty() {
-        return format!("{}\n", lang.pick_text("没有办件", "no cases"));
-    }
-    let mut table = Table::new([
-        lang.pick_text("分组", "Group"),
-        lang.pick_text("总数", "Total"),
-        lang.pick_text("办结", "Completed"),
-        lang.pick_text("按时", "On time"),
-        lang.pick_text("按时率", "On-time rate"),
-        lang.pick_text("平均工作日", "Avg days"),
-        lang.pick_text("P90 工作日", "P90 days"),
-        lang.pick_text("在办", "Open"),
-        lang.pick_text("超期", "Overdue"),
-    ]);
-    for r in &s.rows {
-        table.row([
-            r.key.clone(),
-            r.total.to_string(),
-            r.completed.to_string(),
-            r.on_time.to_string(),
-            format!("{:.1}%", r.on_time_rate * 100.0),
-            format!("{:.1}", r.average_working_days),
-            format!("{:.1}", r.p90_working_days),
-            r.open.to_string(),
-            r.overdue.to_string(),
-        ]);
-    }
-    table.render(0)
-}
-
 async fn client(ctx: &Ctx) -> Result<SupervisionServiceClient<Conn>, CliError> {
     Ok(SupervisionServiceClient::new(
         ctx.conn(Service::Supervision).await?,
@@ -358,16 +165,7 @@ pub async fn run(cmd: SuperviseCommand, ctx: &Ctx) -> Result<(), CliError> {
             let request = ListAlertsRequest {
                 office_id: office.trim().to_owned(),
                 level: level_pb(level).into(),
-                scope: match scope {
-                    Some(ScopeArg::Local) => tongban_proto::common::v1::Scope::Local,
-                    Some(ScopeArg::ProvinceWide) => tongban_proto::common::v1::Scope::ProvinceWide,
-                    Some(ScopeArg::CrossProvince) => {
-                        tongban_proto::common::v1::Scope::CrossProvince
-                    }
-                    Some(ScopeArg::Regional) => tongban_proto::common::v1::Scope::Regional,
-                    None => tongban_proto::common::v1::Scope::Unspecified,
-                }
-                .into(),
+                scope: scope.map_or(Scope::Unspecified, Scope::from).into(),
                 kind: match kind {
                     Some(KindArg::Warning) => AlertKind::Warning,
                     Some(KindArg::Breach) => AlertKind::Breach,
@@ -375,15 +173,10 @@ pub async fn run(cmd: SuperviseCommand, ctx: &Ctx) -> Result<(), CliError> {
                 }
                 .into(),
             };
-            let r = client(ctx)
-                .await?
-                .list_alerts(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let r = client(ctx).await?.list_alerts(request).answer(rpc).await?;
             ctx.emit(
-                json!({"alerts": r.alerts.iter().map(alert_json).collect::<Vec<_>>()}),
-                || alerts_view(lang, &r.alerts),
+                json!({"alerts": r.alerts.iter().map(views::supervision::alert_json).collect::<Vec<_>>()}),
+                || views::supervision::alerts_view(lang, &r.alerts),
             );
         }
         SuperviseCommand::Tickets {
@@ -404,15 +197,10 @@ pub async fn run(cmd: SuperviseCommand, ctx: &Ctx) -> Result<(), CliError> {
                 .into(),
                 level: level_pb(level).into(),
             };
-            let r = client(ctx)
-                .await?
-                .list_tickets(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let r = client(ctx).await?.list_tickets(request).answer(rpc).await?;
             ctx.emit(
-                json!({"tickets": r.tickets.iter().map(ticket_json).collect::<Vec<_>>()}),
-                || tickets_view(lang, &r.tickets),
+                json!({"tickets": r.tickets.iter().map(views::supervision::ticket_json).collect::<Vec<_>>()}),
+                || views::supervision::tickets_view(lang, &r.tickets),
             );
         }
         SuperviseCommand::Ticket {
@@ -433,11 +221,12 @@ pub async fn run(cmd: SuperviseCommand, ctx: &Ctx) -> Result<(), CliError> {
             }
             .map_err(rpc)?
             .into_inner();
-            ctx.emit(ticket_json(&t), || {
-                tickets_view(lang, std::slice::from_ref(&t))
+            ctx.emit(views::supervision::ticket_json(&t), || {
+                views::supervision::tickets_view(lang, std::slice::from_ref(&t))
             });
         }
         SuperviseCommand::Stats { group_by, period } => {
+            let (from, to) = period.bounds();
             let request = GetStatisticsRequest {
                 group_by: match group_by {
                     GroupArg::Matter => "matter",
@@ -447,16 +236,17 @@ pub async fn run(cmd: SuperviseCommand, ctx: &Ctx) -> Result<(), CliError> {
                     GroupArg::Month => "month",
                 }
                 .to_owned(),
-                from: period.from.as_ref().map(timestamp),
-                to: period.to.as_ref().map(timestamp),
+                from,
+                to,
             };
             let s = client(ctx)
                 .await?
                 .get_statistics(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
-            ctx.emit(stats_json(&s), || stats_view(lang, &s));
+                .answer(rpc)
+                .await?;
+            ctx.emit(views::supervision::stats_json(&s), || {
+                views::supervision::stats_view(lang, &s)
+            });
         }
     }
     Ok(())
@@ -485,9 +275,8 @@ pub async fn trace(case_number: &str, ctx: &Ctx) -> Result<(), CliError> {
     };
     let case = IntakeServiceClient::new(ctx.conn(Service::Intake).await?)
         .get_case(request)
-        .await
-        .map_err(CliError::rpc(Service::Intake))?
-        .into_inner();
+        .answer(CliError::rpc(Service::Intake))
+        .await?;
     let Some(trace) = trace_id(&case.traceparent) else {
         return Err(CliError::Local(format!(
             "{} / case {} has no trace context",

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Subcommand;
 use serde_json::json;
-use tongban_runtime::auth::{Claims, Role, TokenKeys};
+use tongban_access::auth::{Claims, Role, TokenKeys};
 
 use crate::Ctx;
 use crate::error::CliError;

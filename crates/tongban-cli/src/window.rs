@@ -2,6 +2,7 @@
 //! up, list the window's cases, hand in 补正 material, withdraw.
 
 use clap::Subcommand;
+use tongban_domain::validate::{mask_id_number, mask_phone};
 use tongban_proto::common::v1::{Applicant, Delivery, DeliveryMethod, Mode, PresentedMaterial};
 use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::intake::v1::{
@@ -11,12 +12,9 @@ use tongban_proto::intake::v1::{
 
 use crate::args::{DeliveryArg, ModeArg, is_uuid, parse_certificate, parse_material};
 use crate::catalog::office_names;
-use crate::client::{Conn, Service};
+use crate::client::{Answer, Conn, Service};
 use crate::error::CliError;
-use crate::output::{
-    Fields, Label, Lang, case_status, display_width, due, mask_id_number, mask_phone, scope, t,
-    time,
-};
+use crate::output::{Fields, Label, Lang, case_status, display_width, due, scope, t, time};
 use crate::views::OfficeNames;
 use crate::{Ctx, json, views};
 
@@ -226,11 +224,7 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
         WindowCommand::Submit(args) => submit(args, ctx).await,
         WindowCommand::Show { case, token_out } => {
             let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
-            let c = client
-                .get_case(get_case_request(&case))
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let c = client.get_case(get_case_request(&case)).answer(rpc).await?;
             if let Some(path) = token_out {
                 write_result_token(lang, &c.result_certificate_token, &path)?;
             }
@@ -246,9 +240,9 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
                 window_office_id: window.unwrap_or_default(),
                 limit,
             };
-            let r = client.list_cases(request).await.map_err(rpc)?.into_inner();
-            ctx.emit(r.cases.iter().map(json::case).collect(), || {
-                views::cases(lang, &r.cases)
+            let r = client.list_cases(request).answer(rpc).await?;
+            ctx.emit_list(&r.cases, json::case, || {
+                views::window::cases(lang, &r.cases)
             });
             Ok(())
         }
@@ -266,11 +260,7 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
                 materials,
                 note,
             };
-            let c = client
-                .supplement_case(request)
-                .await
-                .map_err(rpc)?
-                .into_inner();
+            let c = client.supplement_case(request).answer(rpc).await?;
             emit_case(ctx, &c).await;
             Ok(())
         }
@@ -279,9 +269,8 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
             let case_id = case_id_of(&mut client, &case).await?;
             let c = client
                 .withdraw_case(WithdrawCaseRequest { case_id, reason })
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             emit_case(ctx, &c).await;
             Ok(())
         }
@@ -290,11 +279,12 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
             let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
             let b = client
                 .get_bundle(get_bundle_request(&bundle))
-                .await
-                .map_err(rpc)?
-                .into_inner();
+                .answer(rpc)
+                .await?;
             let offices = office_names(ctx, true).await;
-            ctx.emit(json::bundle(&b), || views::bundle(lang, &b, &offices));
+            ctx.emit(json::bundle(&b), || {
+                views::window::bundle(lang, &b, &offices)
+            });
             Ok(())
         }
     }
@@ -304,7 +294,7 @@ pub async fn run(cmd: WindowCommand, ctx: &Ctx) -> Result<(), CliError> {
 /// with 多地联办 parts or a 一件事 bundle; a plain case shows its offices by id.
 async fn emit_case(ctx: &Ctx, c: &Case) {
     let offices = office_names(ctx, !c.parts.is_empty() || c.bundle.is_some()).await;
-    ctx.emit(json::case(c), || views::case(ctx.lang, c, &offices));
+    ctx.emit(json::case(c), || views::window::case(ctx.lang, c, &offices));
 }
 
 /// GetBundle by id when `bundle` is a UUID, else by bundle number.
@@ -368,9 +358,8 @@ async fn submit(args: SubmitArgs, ctx: &Ctx) -> Result<(), CliError> {
     let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
     let r = client
         .submit_case(request)
-        .await
-        .map_err(CliError::rpc(Service::Intake))?
-        .into_inner();
+        .answer(CliError::rpc(Service::Intake))
+        .await?;
     let offices = office_names(ctx, !r.parts.is_empty()).await;
     let key = app.idempotency_key;
     ctx.emit(json::submitted(&r, &key), || {
@@ -395,9 +384,8 @@ async fn submit_bundle(args: BundleSubmitArgs, ctx: &Ctx) -> Result<(), CliError
     let mut client = IntakeServiceClient::new(ctx.conn(Service::Intake).await?);
     let b = client
         .submit_bundle(request)
-        .await
-        .map_err(CliError::rpc(Service::Intake))?
-        .into_inner();
+        .answer(CliError::rpc(Service::Intake))
+        .await?;
     let offices = office_names(ctx, true).await;
     let key = app.idempotency_key;
     ctx.emit(json::bundle_submitted(&b, &key), || {
@@ -467,7 +455,11 @@ fn bundle_submitted_view(
     let mut f = Fields::new();
     f.add(t(lang, Label::Applicant), applicant)
         .add(t(lang, Label::IdempotencyKey), key);
-    format!("{head}{}{}", views::bundle(lang, b, offices), f.render())
+    format!(
+        "{head}{}{}",
+        views::window::bundle(lang, b, offices),
+        f.render()
+    )
 }
 
 /// Writes the result certificate token to `path` (owner-only where the platform allows): it
@@ -689,7 +681,7 @@ mod tests {
         );
         let text = bundle_submitted_view(Lang::En, &b, "王*明", "key-1", &OfficeNames::default());
         assert!(
-            text.contains("submitted (waiting for 出生医学证明首次签发 to be approved)"),
+            text.contains("Submitted (waiting for 出生医学证明首次签发 to be approved)"),
             "{text}"
         );
     }

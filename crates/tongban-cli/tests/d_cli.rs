@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tongban_runtime::auth::{Role, TokenKeys};
+use tongban_access::auth::{Role, TokenKeys};
 
 /// The binary with a clean environment for the variables it reads, so the caller's shell
 /// cannot change the outcome.
@@ -39,6 +39,44 @@ fn stdout(o: &Output) -> String {
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// The stdout of a run that must have succeeded (its stderr shown when it did not).
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "{}", stderr(o));
+    stdout(o)
+}
+
+/// The JSON stdout of a run that must have succeeded.
+fn ok_json(o: &Output) -> serde_json::Value {
+    serde_json::from_str(&ok(o)).expect("the answer is JSON")
+}
+
+/// `args` with `--lang en` appended.
+fn in_english<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut en = args.to_vec();
+    en.extend(["--lang", "en"]);
+    en
+}
+
+/// `window submit` with a whole application but for its materials.
+const SUBMIT: [&str; 16] = [
+    "window",
+    "submit",
+    "--window",
+    "140922-window",
+    "--matter",
+    "shebaoka",
+    "--mode",
+    "proxy",
+    "--name",
+    "王小明",
+    "--id-number",
+    "140922199001011234",
+    "--phone",
+    "13812345678",
+    "--home",
+    "640104",
+];
 
 /// A fresh state directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -123,8 +161,7 @@ fn token_mint_prints_one_verifiable_token() {
         "--state-dir",
         state,
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = stdout(&o);
+    let out = ok(&o);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "exactly one line: {out:?}");
 
@@ -183,26 +220,7 @@ fn a_bad_role_is_a_usage_error_listing_the_roles() {
 
 #[test]
 fn bad_material_spec_is_a_usage_error() {
-    let o = run(&[
-        "window",
-        "submit",
-        "--window",
-        "w",
-        "--matter",
-        "m",
-        "--mode",
-        "proxy",
-        "--name",
-        "王小明",
-        "--id-number",
-        "140922199001011234",
-        "--phone",
-        "13812345678",
-        "--home",
-        "140922",
-        "--material",
-        "id_card:fax",
-    ]);
+    let o = run(&[&SUBMIT[..], &["--material", "id_card:fax"]].concat());
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("electronic"), "{}", stderr(&o));
 }
@@ -216,27 +234,10 @@ fn submit_against_a_closed_port_names_the_service_and_url() {
     };
     let url = format!("http://127.0.0.1:{port}");
     let args = [
-        "window",
-        "submit",
-        "--intake",
-        url.as_str(),
-        "--window",
-        "140922-window",
-        "--matter",
-        "shebaoka",
-        "--mode",
-        "proxy",
-        "--name",
-        "王小明",
-        "--id-number",
-        "140922199001011234",
-        "--phone",
-        "13812345678",
-        "--home",
-        "640104",
-        "--material",
-        "id_card:paper",
-    ];
+        &SUBMIT[..],
+        &["--intake", url.as_str(), "--material", "id_card:paper"],
+    ]
+    .concat();
     let o = run(&args);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -249,9 +250,7 @@ fn submit_against_a_closed_port_names_the_service_and_url() {
         "no personal data: {err}"
     );
 
-    let mut en = args.to_vec();
-    en.extend(["--lang", "en"]);
-    let o = run(&en);
+    let o = run(&in_english(&args));
     let err = stderr(&o);
     assert!(
         err.contains("cannot connect") && err.contains("intake service") && err.contains(&url),
@@ -264,9 +263,9 @@ fn submit_against_a_closed_port_names_the_service_and_url() {
 mod fake {
     use std::sync::{Arc, Mutex};
 
+    use tongban_access::status::{PreconditionViolation, failed_precondition};
     use tongban_proto::catalog::v1::catalog_service_server::CatalogService;
     use tongban_proto::catalog::v1::*;
-    use tongban_runtime::status::{PreconditionViolation, failed_precondition};
     use tonic::{Request, Response, Status};
 
     /// `(authorization, accept-language)` of each request.
@@ -441,63 +440,78 @@ mod fake {
     }
 }
 
-/// The fake catalog served on a free local port: its URL and the server task (abort it at the
-/// end of the test).
-async fn serve_catalog(seen: fake::Seen) -> (String, tokio::task::JoinHandle<()>) {
-    use tongban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let incoming = futures::stream::unfold(listener, |listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| stream);
-        Some((accepted, listener))
-    });
-    let server = tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .add_service(CatalogServiceServer::new(fake::Catalog(seen)))
-            .serve_with_incoming(incoming)
-            .await
-            .expect("the fake catalog serves");
-    });
-    (url, server)
+/// The fake catalog served on a free local port, stopped when dropped.
+struct FakeCatalog {
+    url: String,
+    server: tokio::task::JoinHandle<()>,
 }
 
-/// The binary run with `args` against the intake service at `url`.
-fn cli(url: &str, args: &[&str]) -> impl Future<Output = Output> + use<> {
-    let mut cmd = tokio::process::Command::from(tongban());
-    cmd.args(args).args(["--intake", url]);
-    async move { cmd.output().await.unwrap() }
+impl FakeCatalog {
+    async fn serve(seen: fake::Seen) -> Self {
+        use tongban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let incoming = futures::stream::unfold(listener, |listener| async move {
+            let accepted = listener.accept().await.map(|(stream, _)| stream);
+            Some((accepted, listener))
+        });
+        let server = tokio::spawn(async move {
+            tonic::transport::Server::builder()
+                .add_service(CatalogServiceServer::new(fake::Catalog(seen)))
+                .serve_with_incoming(incoming)
+                .await
+                .expect("the fake catalog serves");
+        });
+        Self { url, server }
+    }
+
+    /// The binary run with `args` against this catalog as the intake service.
+    fn cli(&self, args: &[&str]) -> impl Future<Output = Output> + use<> {
+        let mut cmd = tokio::process::Command::from(tongban());
+        cmd.args(args).args(["--intake", &self.url]);
+        async move { cmd.output().await.unwrap() }
+    }
+}
+
+impl Drop for FakeCatalog {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
 }
 
 #[tokio::test]
 async fn requests_carry_token_and_language_and_errors_list_every_detail() {
     let seen = fake::Seen::default();
-    let (url, server) = serve_catalog(seen.clone()).await;
-    let cli = |args: &[&str]| cli(&url, args);
+    let catalog = FakeCatalog::serve(seen.clone()).await;
 
-    let o = cli(&[
-        "catalog",
-        "due",
-        "--from",
-        "2026-09-30 10:00",
-        "--days",
-        "1",
-        "--token",
-        "tb1.x.y",
-    ])
-    .await;
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("2026-10-08 24:00"), "{}", stdout(&o));
-    assert!(stdout(&o).contains("2026-09-30 10:00"), "{}", stdout(&o));
+    let o = catalog
+        .cli(&[
+            "catalog",
+            "due",
+            "--from",
+            "2026-09-30 10:00",
+            "--days",
+            "1",
+            "--token",
+            "tb1.x.y",
+        ])
+        .await;
+    let out = ok(&o);
+    assert!(out.contains("2026-10-08 24:00"), "{out}");
+    assert!(out.contains("2026-09-30 10:00"), "{out}");
 
-    let o = cli(&["--json", "catalog", "due", "--days", "1"]).await;
+    let o = catalog
+        .cli(&["--json", "catalog", "due", "--days", "1"])
+        .await;
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["due_time"], "2026-10-09T00:00:00+08:00");
 
-    let o = cli(&[
-        "catalog", "show", "shebaoka", "--lang", "en", "--token", "tb1.x.y",
-    ])
-    .await;
+    let o = catalog
+        .cli(&[
+            "catalog", "show", "shebaoka", "--lang", "en", "--token", "tb1.x.y",
+        ])
+        .await;
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains("FAILED_PRECONDITION"), "{err}");
@@ -519,18 +533,15 @@ async fn requests_carry_token_and_language_and_errors_list_every_detail() {
             ("Bearer tb1.x.y".to_owned(), "en".to_owned()),
         ]
     );
-    server.abort();
 }
 
 #[tokio::test]
 async fn bundles_list_each_material_once_with_the_members_needing_it() {
-    let (url, server) = serve_catalog(fake::Seen::default()).await;
-    let cli = |args: &[&str]| cli(&url, args);
+    let catalog = FakeCatalog::serve(fake::Seen::default()).await;
 
     // The matter names are not served by the fake: the member codes are shown instead.
-    let o = cli(&["catalog", "bundles"]).await;
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = stdout(&o);
+    let o = catalog.cli(&["catalog", "bundles"]).await;
+    let out = ok(&o);
     assert_eq!(out.matches("SFZ").count(), 1, "{out}");
     for needle in [
         "出生一件事",
@@ -547,9 +558,10 @@ async fn bundles_list_each_material_once_with_the_members_needing_it() {
         assert!(out.contains(needle), "missing {needle} in\n{out}");
     }
 
-    let o = cli(&["--lang", "en", "catalog", "bundle", "YJS-CS"]).await;
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = stdout(&o);
+    let o = catalog
+        .cli(&["--lang", "en", "catalog", "bundle", "YJS-CS"])
+        .await;
+    let out = ok(&o);
     for needle in [
         "Having a baby",
         "Order",
@@ -559,9 +571,10 @@ async fn bundles_list_each_material_once_with_the_members_needing_it() {
         assert!(out.contains(needle), "missing {needle} in\n{out}");
     }
 
-    let o = cli(&["--json", "catalog", "bundle", "YJS-CS"]).await;
-    assert!(o.status.success(), "{}", stderr(&o));
-    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = catalog
+        .cli(&["--json", "catalog", "bundle", "YJS-CS"])
+        .await;
+    let json = ok_json(&o);
     assert_eq!(json["code"], "YJS-CS");
     assert_eq!(json["materials"][0]["material"]["code"], "SFZ");
     assert_eq!(
@@ -575,17 +588,17 @@ async fn bundles_list_each_material_once_with_the_members_needing_it() {
         serde_json::json!([{ "matter_code": "GA-HJ-CSDJ", "after": ["WJ-CSYXZM-QF"] }])
     );
 
-    let o = cli(&["catalog", "bundle", "YJS-XX", "--lang", "en"]).await;
+    let o = catalog
+        .cli(&["catalog", "bundle", "YJS-XX", "--lang", "en"])
+        .await;
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains("NOT_FOUND"), "{err}");
-    server.abort();
 }
 
 #[tokio::test]
 async fn bundle_notice_prints_the_text_in_the_callers_language() {
-    let (url, server) = serve_catalog(fake::Seen::default()).await;
-    let cli = |args: &[&str]| cli(&url, args);
+    let catalog = FakeCatalog::serve(fake::Seen::default()).await;
     let args = [
         "catalog",
         "bundle-notice",
@@ -596,16 +609,13 @@ async fn bundle_notice_prints_the_text_in_the_callers_language() {
         "640104",
     ];
 
-    let o = cli(&args).await;
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = catalog.cli(&args).await;
     assert_eq!(
-        stdout(&o),
+        ok(&o),
         "一次性告知清单（一件事一次办）\n140922-zwfw 640104\n"
     );
 
-    let mut en = args.to_vec();
-    en.extend(["--lang", "en"]);
-    let o = cli(&en).await;
+    let o = catalog.cli(&in_english(&args)).await;
     assert!(
         stdout(&o).starts_with("One-time notice (one application, several matters)"),
         "{}",
@@ -614,24 +624,23 @@ async fn bundle_notice_prints_the_text_in_the_callers_language() {
 
     let mut json = vec!["--json"];
     json.extend(args);
-    let o = cli(&json).await;
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = catalog.cli(&json).await;
+    let v = ok_json(&o);
     assert_eq!(v["bundle"]["code"], "YJS-CS");
     assert_eq!(v["members"][0]["responsible_office_id"], "640100-weijian");
     assert_eq!(v["longest_promised_limit_days"], 3);
 
-    let o = cli(&[
-        "catalog",
-        "bundle-notice",
-        "YJS-XX",
-        "--window",
-        "w",
-        "--home",
-        "1",
-    ])
-    .await;
+    let o = catalog
+        .cli(&[
+            "catalog",
+            "bundle-notice",
+            "YJS-XX",
+            "--window",
+            "w",
+            "--home",
+            "1",
+        ])
+        .await;
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("NOT_FOUND"), "{}", stderr(&o));
-    server.abort();
 }

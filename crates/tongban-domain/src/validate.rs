@@ -120,9 +120,9 @@ impl IdNumber {
         &self.value
     }
 
-    /// `1409**********1234`: the first four, ten `*`, the last four.
+    /// `1409**********1234`: the first four, ten `*`, the last four ([`mask_id_number`]).
     pub fn masked(&self) -> String {
-        format!("{}**********{}", &self.value[..4], &self.value[14..])
+        mask_id_number(&self.value)
     }
 
     /// The last six characters (asked by the 12345 hotline to verify a caller).
@@ -240,9 +240,9 @@ impl PhoneNumber {
         &self.0
     }
 
-    /// `138****5678`.
+    /// `138****5678` ([`mask_phone`]).
     pub fn masked(&self) -> String {
-        format!("{}****{}", &self.0[..3], &self.0[7..])
+        mask_phone(&self.0)
     }
 
     /// The last four digits (asked by the 12345 hotline to verify a caller).
@@ -469,6 +469,31 @@ impl Localized for NameError {
 }
 
 display_via_localized!(IdNumberError, PhoneError, CreditCodeError, NameError);
+
+/// 身份证号 masked as `1409**********1234` (first four, last four), for any text: also a number
+/// as typed, before a server has checked it. Text of eight characters or fewer is masked
+/// entirely, so nothing of a mistyped number leaks either.
+pub fn mask_id_number(raw: &str) -> String {
+    mask_middle(raw, 4, 4)
+}
+
+/// 手机号 masked as `138****5678` (first three, last four), for any text as [`mask_id_number`].
+pub fn mask_phone(raw: &str) -> String {
+    mask_middle(raw, 3, 4)
+}
+
+/// `raw` (trimmed) with all but its first `head` and last `tail` characters replaced by `*`;
+/// all of it when it is no longer than `head + tail`.
+fn mask_middle(raw: &str, head: usize, tail: usize) -> String {
+    let chars: Vec<char> = raw.trim().chars().collect();
+    if chars.len() <= head + tail {
+        return "*".repeat(chars.len());
+    }
+    let mut out: String = chars[..head].iter().collect();
+    out.push_str(&"*".repeat(chars.len() - head - tail));
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
 
 /// Whether `s` is a SHA-256 digest in hex: exactly 64 hex digits (either case).
 pub fn is_sha256_hex(s: &str) -> bool {

@@ -11,7 +11,7 @@ use tongban_domain::division::{DivisionCode, DivisionError, Divisions, Level};
 use tongban_domain::i18n::{Lang, Localized};
 use tongban_domain::validate::{
     CreditCode, CreditCodeError, IdNumber, IdNumberError, NameError, PersonName, PhoneError,
-    PhoneNumber, is_sha256_hex,
+    PhoneNumber, is_sha256_hex, mask_id_number, mask_phone,
 };
 
 fn divisions() -> &'static Divisions {
@@ -499,4 +499,13 @@ fn case_number_errors() {
         .text(Lang::Zh)
         .contains("应为 2，实为 3")
     );
+}
+
+#[test]
+fn masking_hides_the_middle_of_any_text() {
+    assert_eq!(mask_id_number("140922199001011234"), "1409**********1234");
+    assert_eq!(mask_id_number(" 140922199001011234 "), "1409**********1234");
+    assert_eq!(mask_phone("13812345678"), "138****5678");
+    assert_eq!(mask_phone("1234"), "****");
+    assert_eq!(mask_id_number(""), "");
 }

@@ -111,8 +111,9 @@ pub fn load_or_create_exact(
     }
 }
 
-/// Lower-case hex encoding.
-pub(crate) fn hex_encode(bytes: &[u8]) -> String {
+/// Lower-case hex encoding (also the lookup digest of personal data in `tongban-runtime`).
+#[must_use]
+pub fn hex_encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for byte in bytes {

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tongban_access::auth::{self, AuthError, Claims, Role, TokenKeys};
 use tongban_domain::i18n::Lang;
-use tongban_runtime::auth::{self, AuthError, Claims, Role, TokenKeys};
 use tonic::{Code, Request};
 
 const NOW: i64 = 1_790_000_000;

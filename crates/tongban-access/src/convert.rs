@@ -4,9 +4,10 @@ use tongban_domain::bundle::BundleStatus;
 use tongban_domain::case::{CaseStatus, Decision};
 use tongban_domain::catalog::{DeliveryMethod, Mode, Scope};
 use tongban_domain::joint::PartState;
+use tongban_domain::logistics::WaybillStatus;
 use tongban_domain::materials::Form;
 use tongban_proto::common::v1 as pb;
-use tongban_store::timeline::TimelineLine;
+use tongban_proto::logistics::v1 as logistics_pb;
 
 /// Proto scope of a domain scope.
 #[must_use]
@@ -69,6 +70,24 @@ pub fn status_to_pb(status: CaseStatus) -> pb::CaseStatus {
     }
 }
 
+/// Domain status of a proto status (`None` when unspecified).
+#[must_use]
+pub fn status_from_pb(status: pb::CaseStatus) -> Option<CaseStatus> {
+    match status {
+        pb::CaseStatus::Unspecified => None,
+        pb::CaseStatus::Submitted => Some(CaseStatus::Submitted),
+        pb::CaseStatus::Accepted => Some(CaseStatus::Accepted),
+        pb::CaseStatus::Routed => Some(CaseStatus::Routed),
+        pb::CaseStatus::Claimed => Some(CaseStatus::Claimed),
+        pb::CaseStatus::SupplementRequested => Some(CaseStatus::SupplementRequested),
+        pb::CaseStatus::Supplemented => Some(CaseStatus::Supplemented),
+        pb::CaseStatus::Approved => Some(CaseStatus::Approved),
+        pb::CaseStatus::Denied => Some(CaseStatus::Denied),
+        pb::CaseStatus::Completed => Some(CaseStatus::Completed),
+        pb::CaseStatus::Withdrawn => Some(CaseStatus::Withdrawn),
+    }
+}
+
 /// Proto part state of a domain one (多地联办).
 #[must_use]
 pub fn part_state_to_pb(state: PartState) -> pb::PartState {
@@ -112,6 +131,20 @@ pub fn bundle_status_to_pb(status: BundleStatus) -> pb::BundleStatus {
         BundleStatus::PartlyDenied => pb::BundleStatus::PartlyDenied,
         BundleStatus::Denied => pb::BundleStatus::Denied,
         BundleStatus::Withdrawn => pb::BundleStatus::Withdrawn,
+    }
+}
+
+/// Domain bundle status of a proto one (`None` when unspecified).
+#[must_use]
+pub fn bundle_status_from_pb(status: pb::BundleStatus) -> Option<BundleStatus> {
+    match status {
+        pb::BundleStatus::Unspecified => None,
+        pb::BundleStatus::InProgress => Some(BundleStatus::InProgress),
+        pb::BundleStatus::SupplementRequested => Some(BundleStatus::SupplementRequested),
+        pb::BundleStatus::Completed => Some(BundleStatus::Completed),
+        pb::BundleStatus::PartlyDenied => Some(BundleStatus::PartlyDenied),
+        pb::BundleStatus::Denied => Some(BundleStatus::Denied),
+        pb::BundleStatus::Withdrawn => Some(BundleStatus::Withdrawn),
     }
 }
 
@@ -166,6 +199,21 @@ pub fn form_from_pb(form: pb::MaterialForm) -> Option<Form> {
     }
 }
 
+/// Domain waybill status of a proto one (运单状态; `None` when unspecified).
+#[must_use]
+pub fn waybill_status_from_pb(status: logistics_pb::WaybillStatus) -> Option<WaybillStatus> {
+    match status {
+        logistics_pb::WaybillStatus::Unspecified => None,
+        logistics_pb::WaybillStatus::Created => Some(WaybillStatus::Created),
+        logistics_pb::WaybillStatus::PickedUp => Some(WaybillStatus::PickedUp),
+        logistics_pb::WaybillStatus::InTransit => Some(WaybillStatus::InTransit),
+        logistics_pb::WaybillStatus::OutForDelivery => Some(WaybillStatus::OutForDelivery),
+        logistics_pb::WaybillStatus::Delivered => Some(WaybillStatus::Delivered),
+        logistics_pb::WaybillStatus::Exception => Some(WaybillStatus::Exception),
+        logistics_pb::WaybillStatus::Returned => Some(WaybillStatus::Returned),
+    }
+}
+
 /// Proto timestamp of a UTC time.
 #[must_use]
 pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
@@ -180,23 +228,6 @@ pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
 pub fn datetime(ts: Option<&prost_types::Timestamp>) -> Option<chrono::DateTime<chrono::Utc>> {
     let ts = ts?;
     chrono::DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).ok()?)
-}
-
-/// Proto entry of a stored timeline line (办件进度); an unknown stored status shows as unspecified.
-#[must_use]
-pub fn timeline_entry(line: &TimelineLine) -> pb::TimelineEntry {
-    pb::TimelineEntry {
-        at: Some(timestamp(line.at)),
-        status: line
-            .status
-            .parse()
-            .map(status_to_pb)
-            .unwrap_or(pb::CaseStatus::Unspecified)
-            .into(),
-        description: line.description.clone(),
-        description_en: line.description_en.clone(),
-        office_id: line.office_id.clone(),
-    }
 }
 
 /// Presented materials as stored in a JSONB column.
@@ -263,23 +294,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn timeline_line_becomes_an_entry() {
-        let at = chrono::DateTime::from_timestamp(1_790_000_000, 0).expect("in range");
-        let mut line = TimelineLine {
-            at,
-            status: CaseStatus::Accepted.as_str().to_owned(),
-            description: "五台县政务服务中心已受理".to_owned(),
-            description_en: "Accepted".to_owned(),
-            office_id: "140922-zwfw".to_owned(),
-        };
-        let entry = timeline_entry(&line);
-        assert_eq!(entry.at, Some(timestamp(at)));
-        assert_eq!(entry.status(), pb::CaseStatus::Accepted);
-        assert_eq!(entry.description, line.description);
-        assert_eq!(entry.description_en, "Accepted");
-        assert_eq!(entry.office_id, "140922-zwfw");
-
-        line.status = "no-such-status".to_owned();
-        assert_eq!(timeline_entry(&line).status(), pb::CaseStatus::Unspecified);
+    fn statuses_round_trip() {
+        for status in CaseStatus::ALL {
+            assert_eq!(status_from_pb(status_to_pb(status)), Some(status));
+        }
+        for status in BundleStatus::ALL {
+            assert_eq!(
+                bundle_status_from_pb(bundle_status_to_pb(status)),
+                Some(status)
+            );
+        }
+        assert_eq!(status_from_pb(pb::CaseStatus::Unspecified), None);
+        assert_eq!(bundle_status_from_pb(pb::BundleStatus::Unspecified), None);
+        let codes: Vec<_> = WaybillStatus::ALL
+            .into_iter()
+            .map(|s| {
+                let name = s.code().to_ascii_uppercase();
+                let proto = logistics_pb::WaybillStatus::from_str_name(&name).expect("same names");
+                waybill_status_from_pb(proto).map(WaybillStatus::code)
+            })
+            .collect();
+        let expected: Vec<_> = WaybillStatus::ALL
+            .into_iter()
+            .map(|s| Some(s.code()))
+            .collect();
+        assert_eq!(codes, expected);
     }
 }

@@ -1,7 +1,6 @@
 //! How the hotline's answers read to an operator on a call (Chinese by default, `--lang en`), and
 //! their `--json` form. Everything shown is already masked by the server.
 
-use prost_types::Timestamp;
 use serde_json::{Value, json};
 use tongban_proto::common::v1::Decision;
 use tongban_proto::hotline::v1::{
@@ -9,19 +8,16 @@ use tongban_proto::hotline::v1::{
     RatingOccasion, RatingSummary, RatingTally, Rectification, RectificationState,
 };
 
-use crate::output::{Fields, Label, Lang, Table, due, rfc3339, t, time};
+use tongban_proto::hotline::v1::CaseStatusView;
 
-fn ts(at: Option<&Timestamp>) -> Value {
-    rfc3339(at).map_or(Value::Null, Value::from)
-}
+use tongban_proto::logistics::v1::WaybillPurpose;
 
-fn named(lang: Lang, name: &str, id: &str) -> String {
-    if name.is_empty() || name == id {
-        id.to_owned()
-    } else {
-        format!("{name}{}", lang.paren(id))
-    }
-}
+use super::common::{
+    OfficeNames, decision_line, joint_sections, named, remaining, timeline_section,
+};
+use crate::json::{enum_name, ts};
+use crate::logistics;
+use crate::output::{Fields, Label, Lang, Table, case_status, due, mode, scope, t, time};
 
 /// 投诉状态 in `lang`.
 pub fn complaint_state(lang: Lang, value: i32) -> String {
@@ -70,11 +66,6 @@ fn rectification_state(lang: Lang, value: i32) -> String {
 
 fn percent(rate: f64) -> String {
     format!("{:.1}%", rate * 100.0)
-}
-
-/// The proto name of an enum value, or the number when this client does not know it.
-fn enum_name<E: TryFrom<i32>>(value: i32, name: fn(&E) -> &'static str) -> Value {
-    E::try_from(value).map_or(Value::from(value), |e| Value::from(name(&e)))
 }
 
 /// A complaint with its history.
@@ -408,6 +399,79 @@ pub fn notice_json(n: &CompletionNotice) -> Value {
         "result": n.result, "result_en": n.result_en,
         "completed_at": ts(n.completed_at.as_ref()), "applicant_name_masked": n.applicant_name_masked,
     })
+}
+
+/// The hotline's masked view of a case, with its 多地联办 parts and 一件事 bundle.
+pub fn status_view(lang: Lang, v: &CaseStatusView, offices: &OfficeNames) -> String {
+    let office = |name: &str, id: &str| named(lang, name, id);
+    let mut f = Fields::new();
+    f.add(t(lang, Label::CaseNumber), &v.case_number)
+        .add(
+            t(lang, Label::Matter),
+            named(lang, &v.matter_name, &v.matter_code),
+        )
+        .add_nonempty(t(lang, Label::ApplicantName), &v.applicant_name_masked)
+        .add(t(lang, Label::Scope), scope(lang, v.scope))
+        .add(t(lang, Label::Mode), mode(lang, v.mode))
+        .add(
+            t(lang, Label::WindowOffice),
+            office(&v.window_office_name, &v.window_office_id),
+        )
+        .add(
+            t(lang, Label::ResponsibleOffice),
+            office(&v.responsible_office_name, &v.responsible_office_id),
+        )
+        .add(t(lang, Label::Status), case_status(lang, v.status))
+        .add_nonempty(t(lang, Label::Stage), lang.pick_text(&v.stage, &v.stage_en))
+        .add(t(lang, Label::AcceptedAt), time(v.accepted_at.as_ref()))
+        .add(t(lang, Label::DueAt), due(v.due_at.as_ref()))
+        .add(
+            t(lang, Label::RemainingDays),
+            remaining(lang, v.remaining_working_days, v.overdue),
+        )
+        .add(
+            t(lang, Label::Overdue),
+            t(
+                lang,
+                if v.overdue {
+                    Label::Overdue
+                } else {
+                    Label::NotOverdue
+                },
+            ),
+        )
+        .add_nonempty(
+            t(lang, Label::Decision),
+            decision_line(lang, v.decision, &v.decision_reason),
+        )
+        .add_nonempty(
+            lang.pick(("结果电子证照", "Result certificate")),
+            &v.result_certificate_identifier,
+        );
+    // 寄递: each waybill and where it is.
+    for w in &v.waybills {
+        f.add(
+            lang.pick(("运单", "Waybill")),
+            format!(
+                "{} {} {}",
+                w.tracking_number,
+                logistics::purpose(
+                    lang,
+                    // The hotline names the purpose in lower case; anything else reads as 其他.
+                    match w.purpose.as_str() {
+                        "originals" => WaybillPurpose::Originals,
+                        "result" => WaybillPurpose::Result,
+                        _ => WaybillPurpose::Other,
+                    }
+                ),
+                lang.pick_text(&w.status_label, &w.status_label_en)
+            ),
+        );
+    }
+    let mut out = f.render();
+    joint_sections(&mut out, lang, &v.parts, v.bundle.as_ref(), offices);
+    timeline_section(&mut out, lang, &v.timeline);
+    out
 }
 
 #[cfg(test)]
