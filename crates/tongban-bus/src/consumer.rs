@@ -242,8 +242,9 @@ async fn apply_batch<H: EventHandler>(
     handler: &H,
     batch: Vec<Delivery>,
 ) {
-    let (events, malformed): (Vec<_>, Vec<_>) =
-        batch.into_iter().partition(|delivery| delivery.event.is_ok());
+    let (events, malformed): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .partition(|delivery| delivery.event.is_ok());
     for delivery in malformed {
         if let Err(reason) = &delivery.event {
             let span = consume_span(spec, &delivery);
