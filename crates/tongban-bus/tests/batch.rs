@@ -29,26 +29,24 @@ struct Recorder {
 }
 
 impl EventHandler for Recorder {
-    fn handle<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        event: &'a Event,
-        _subject: &'a str,
-    ) -> impl Future<Output = Result<(), HandleError>> + Send + 'a {
-        async move {
-            sqlx::query("INSERT INTO applied (event_id, case_id, seq) VALUES ($1, $2, $3)")
-                .bind(&event.event_id)
-                .bind(&event.case_id)
-                .bind(seq_of(event))
-                .execute(&mut *conn)
-                .await?;
-            // Fails after its own write, so the batch holds work that must be rolled back.
-            let fail = self.fail_once.lock().unwrap().remove(&event.event_id);
-            if fail {
-                return Err(HandleError::Retry("injected failure".into()));
-            }
-            Ok(())
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        event: &Event,
+        _subject: &str,
+    ) -> Result<(), HandleError> {
+        sqlx::query("INSERT INTO applied (event_id, case_id, seq) VALUES ($1, $2, $3)")
+            .bind(&event.event_id)
+            .bind(&event.case_id)
+            .bind(seq_of(event))
+            .execute(&mut *conn)
+            .await?;
+        // Fails after its own write, so the batch holds work that must be rolled back.
+        let fail = self.fail_once.lock().unwrap().remove(&event.event_id);
+        if fail {
+            return Err(HandleError::Retry("injected failure".into()));
         }
+        Ok(())
     }
 }
 
