@@ -7,12 +7,14 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use prost::Message as _;
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{BundleDefinition, GetMatterRequest};
 use tongban_proto::common::v1::{
     Applicant, CasePart, ChecklistItem, Decision, Delivery, DeliveryMethod, MaterialForm, Mode,
     PartState, PresentedMaterial,
 };
+use tongban_proto::events::v1::Event;
 use tongban_proto::hotline::v1::hotline_service_client::HotlineServiceClient;
 use tongban_proto::hotline::v1::{CaseStatusView, QueryCaseStatusRequest};
 use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
@@ -420,6 +422,116 @@ pub async fn passing_checklist(
             passed: true,
             note: "核查无误 / checked".to_owned(),
         })
+        .collect())
+}
+
+/// ISO 7064 MOD 11-2 check character of `digits` (as GB 11643 and the case number use).
+#[must_use]
+pub fn mod11_2(digits: &str) -> char {
+    let sum = digits.bytes().rev().enumerate().fold(0u32, |sum, (i, b)| {
+        let weight = (1u32 << ((i + 1) % 10)) % 11;
+        sum + u32::from(b - b'0') * weight
+    });
+    match (12 - sum % 11) % 11 {
+        10 => 'X',
+        n => char::from_digit(n, 10).unwrap_or('?'),
+    }
+}
+
+/// The 19 digits of case number `real` before its check character, in order.
+#[must_use]
+pub fn case_number_digits(real: &str) -> String {
+    real.chars().filter(char::is_ascii_digit).take(19).collect()
+}
+
+/// A well-formed case number of the same window and day as `real` that no case has (sequence
+/// 99999).
+///
+/// # Errors
+/// `real` does not hold 19 digits before its check character.
+pub fn unknown_case_number(real: &str) -> Result<String, String> {
+    let digits = case_number_digits(real);
+    if digits.len() != 19 {
+        return Err(format!("unexpected case number {real}"));
+    }
+    let unknown = format!("{}99999", &digits[..14]);
+    Ok(format!(
+        "{}-{}-{}-{}",
+        &unknown[..6],
+        &unknown[6..14],
+        &unknown[14..19],
+        mod11_2(&unknown)
+    ))
+}
+
+/// One message of the test's stream, decoded.
+#[derive(Debug)]
+pub struct Published {
+    /// The subject it was published on.
+    pub subject: String,
+    /// Its headers, the first value of each.
+    pub headers: Vec<(String, String)>,
+    /// The event it carries.
+    pub event: Event,
+}
+
+impl Published {
+    /// The first value of header `name`, compared case-insensitively.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Every message on the stream of `env`, in stream order.
+///
+/// # Errors
+/// The stream could not be read, or a message does not decode as an event.
+pub async fn read_stream(env: &TestEnv) -> Result<Vec<Published>, Box<dyn std::error::Error>> {
+    let jetstream = async_nats::jetstream::new(env.nats().clone());
+    let mut stream = jetstream.get_stream(env.stream()).await?;
+    let state = stream.info().await?.state.clone();
+    let mut out = Vec::new();
+    if state.messages == 0 {
+        return Ok(out);
+    }
+    for sequence in state.first_sequence..=state.last_sequence {
+        let raw = stream.get_raw_message(sequence).await?;
+        let headers = raw
+            .headers
+            .iter()
+            .filter_map(|(name, values)| {
+                values
+                    .first()
+                    .map(|v| (name.to_string(), v.as_str().to_owned()))
+            })
+            .collect();
+        let event = Event::decode(raw.payload.as_ref())?;
+        out.push(Published {
+            subject: raw.subject.to_string(),
+            headers,
+            event,
+        });
+    }
+    Ok(out)
+}
+
+/// Every event of case `case_id` on the stream of `env`, in stream order.
+///
+/// # Errors
+/// As [`read_stream`].
+pub async fn case_events(
+    env: &TestEnv,
+    case_id: &str,
+) -> Result<Vec<Event>, Box<dyn std::error::Error>> {
+    Ok(read_stream(env)
+        .await?
+        .into_iter()
+        .map(|p| p.event)
+        .filter(|e| e.case_id == case_id)
         .collect())
 }
 

@@ -3,8 +3,8 @@
 //! and tampered tokens each give their failure; status changes travel as events.
 
 use chrono::TimeDelta;
-use prost::Message as _;
-use tongban_e2e::{Authed, ID_NUMBER, NAME, WINDOW};
+
+use tongban_e2e::{Authed, ID_NUMBER, NAME, WINDOW, read_stream};
 use tongban_proto::certificate::v1::certificate_service_client::CertificateServiceClient;
 use tongban_proto::certificate::v1::{
     CertificateField, CertificateStatus, GetCertificateRequest, IssueCertificateRequest,
@@ -211,19 +211,9 @@ async fn a_certificate_of_another_deployment_fails_closed() -> TestResult {
 
 /// Waits until the stream holds at least `count` certificate events and returns them.
 async fn published(env: &TestEnv, count: usize) -> Result<Vec<Event>, Box<dyn std::error::Error>> {
-    let jetstream = async_nats::jetstream::new(env.nats().clone());
     let events = tongban_testkit::eventually(std::time::Duration::from_secs(20), || async {
-        let mut stream = jetstream.get_stream(env.stream()).await.ok()?;
-        let state = stream.info().await.ok()?.state.clone();
-        let mut out = Vec::new();
-        if state.messages == 0 {
-            return None;
-        }
-        for sequence in state.first_sequence..=state.last_sequence {
-            let raw = stream.get_raw_message(sequence).await.ok()?;
-            out.push(Event::decode(raw.payload.as_ref()).ok()?);
-        }
-        (out.len() >= count).then_some(out)
+        let out = read_stream(env).await.ok()?;
+        (out.len() >= count).then(|| out.into_iter().map(|p| p.event).collect::<Vec<_>>())
     })
     .await?;
     Ok(events)

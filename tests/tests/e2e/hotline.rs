@@ -6,14 +6,12 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use prost::Message as _;
 use tongban_e2e::{
-    Authed, ID_NUMBER, NAME, PHONE, WINDOW, catalog, hotline, intake, review, submit_request,
-    unmasked_personal_data,
+    Authed, ID_NUMBER, NAME, PHONE, Published, WINDOW, catalog, hotline, id_tail, intake,
+    read_stream, review, submit_request, unknown_case_number, unmasked_personal_data,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
-use tongban_proto::events::v1::Event;
 use tongban_proto::events::v1::event::Body;
 use tongban_proto::hotline::v1::hotline_service_client::HotlineServiceClient;
 use tongban_proto::hotline::v1::{
@@ -68,34 +66,6 @@ impl Seen {
     }
 }
 
-/// ISO 7064 MOD 11-2 check character of `digits` (as the case number uses).
-fn mod11_2(digits: &str) -> char {
-    let sum = digits.bytes().rev().enumerate().fold(0u32, |sum, (i, b)| {
-        let weight = (1u32 << ((i + 1) % 10)) % 11;
-        sum + u32::from(b - b'0') * weight
-    });
-    match (12 - sum % 11) % 11 {
-        10 => 'X',
-        n => char::from_digit(n, 10).unwrap_or('?'),
-    }
-}
-
-/// A well-formed case number of the same window and day that no case has (sequence 99999).
-fn unknown_case_number(real: &str) -> Result<String, Box<dyn std::error::Error>> {
-    let digits: String = real.chars().filter(char::is_ascii_digit).take(19).collect();
-    if digits.len() != 19 {
-        return Err(format!("unexpected case number {real}").into());
-    }
-    let unknown = format!("{}99999", &digits[..14]);
-    Ok(format!(
-        "{}-{}-{}-{}",
-        &unknown[..6],
-        &unknown[6..14],
-        &unknown[14..19],
-        mod11_2(&unknown)
-    ))
-}
-
 /// The `complaint.filed` and `complaint.advanced` events of complaint `id` on the test's stream,
 /// in stream order: the state each leads to, and the event as text.
 /// Each message's `Nats-Msg-Id` is checked to be its event id.
@@ -103,33 +73,21 @@ async fn complaint_events(
     env: &TestEnv,
     id: &str,
 ) -> Result<Vec<(String, String)>, Box<dyn std::error::Error>> {
-    let jetstream = async_nats::jetstream::new(env.nats().clone());
-    let mut stream = jetstream.get_stream(env.stream()).await?;
-    let state = stream.info().await?.state.clone();
     let mut out = Vec::new();
-    if state.messages == 0 {
-        return Ok(out);
-    }
-    for sequence in state.first_sequence..=state.last_sequence {
-        let raw = stream.get_raw_message(sequence).await?;
-        let event = Event::decode(raw.payload.as_ref())?;
+    for Published { headers, event, .. } in read_stream(env).await? {
         let to = match &event.body {
             Some(Body::ComplaintFiled(f)) if f.complaint_id == id => "received".to_owned(),
             Some(Body::ComplaintAdvanced(a)) if a.complaint_id == id => a.to_state.clone(),
             _ => continue,
         };
-        let msg_id = raw
-            .headers
-            .get("Nats-Msg-Id")
-            .map(|v| v.as_str().to_owned());
-        assert_eq!(msg_id.as_deref(), Some(event.event_id.as_str()));
+        let msg_id = headers.iter().find(|(name, _)| name == "Nats-Msg-Id");
+        assert_eq!(
+            msg_id.map(|(_, v)| v.as_str()),
+            Some(event.event_id.as_str())
+        );
         out.push((to, format!("{event:?}")));
     }
     Ok(out)
-}
-
-fn id_tail() -> String {
-    ID_NUMBER[ID_NUMBER.len() - 6..].to_owned()
 }
 
 fn query(number: &str, verification: &str) -> QueryCaseStatusRequest {

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tongban_e2e::{
-    ID_NUMBER, PHONE, WINDOW, catalog, hotline, intake, presented, review, submit_request,
+    ID_NUMBER, PHONE, WINDOW, case_number_digits, catalog, hotline, intake, mod11_2, presented,
+    review, submit_request, unknown_case_number,
 };
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
@@ -31,40 +32,6 @@ const YINCHUAN_GONGAN: &str = "640100-gongan";
 const TAIYUAN_GONGAN: &str = "140100-gongan";
 /// Bound for events to travel between services.
 const PROPAGATION: Duration = Duration::from_secs(20);
-
-/// ISO 7064 MOD 11-2 check character of `digits` (as GB 11643 and the case number use).
-fn mod11_2(digits: &str) -> char {
-    let sum = digits.bytes().rev().enumerate().fold(0u32, |sum, (i, b)| {
-        let weight = (1u32 << ((i + 1) % 10)) % 11;
-        sum + u32::from(b - b'0') * weight
-    });
-    match (12 - sum % 11) % 11 {
-        10 => 'X',
-        n => char::from_digit(n, 10).unwrap_or('?'),
-    }
-}
-
-/// A well-formed case number of the same window and day that no case has (sequence 99999).
-fn unknown_case_number(real: &str) -> Result<String, Box<dyn std::error::Error>> {
-    let digits: String = real.chars().filter(char::is_ascii_digit).take(19).collect();
-    if digits.len() != 19 {
-        return Err(format!("unexpected case number {real}").into());
-    }
-    // Self-check: the rule reproduces the real number's check character.
-    assert_eq!(
-        real.chars().last(),
-        Some(mod11_2(&digits)),
-        "check character rule"
-    );
-    let unknown = format!("{}99999", &digits[..14]);
-    Ok(format!(
-        "{}-{}-{}-{}",
-        &unknown[..6],
-        &unknown[6..14],
-        &unknown[14..19],
-        mod11_2(&unknown)
-    ))
-}
 
 /// Claim, 补正, supplement and approval by the responsible office, seen from the window and the
 /// 12345 hotline; other offices see nothing.
@@ -329,6 +296,12 @@ async fn review_flow() -> TestResult {
         })
         .await
         .expect_err("a wrong verification is refused");
+    // Self-check: the rule reproduces the real number's check character.
+    assert_eq!(
+        number.chars().last(),
+        Some(mod11_2(&case_number_digits(&number))),
+        "check character rule"
+    );
     let unknown = calls
         .query_case_status(QueryCaseStatusRequest {
             case_number: unknown_case_number(&number)?,

@@ -8,11 +8,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use prost::Message as _;
-use tongban_e2e::{Authed, catalog, intake, review, submit_request};
+use tongban_e2e::{Authed, case_events, catalog, intake, review, submit_request};
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, Mode};
-use tongban_proto::events::v1::Event;
 use tongban_proto::events::v1::event::Body;
 use tongban_proto::intake::v1::{SubmitCaseResponse, SupplementCaseRequest};
 use tongban_proto::review::v1::{
@@ -136,19 +134,8 @@ async fn deadline_events(
     env: &TestEnv,
     case_id: &str,
 ) -> Result<BTreeMap<(String, String), usize>, Box<dyn std::error::Error>> {
-    let jetstream = async_nats::jetstream::new(env.nats().clone());
-    let mut stream = jetstream.get_stream(env.stream()).await?;
-    let state = stream.info().await?.state.clone();
     let mut counts = BTreeMap::new();
-    if state.messages == 0 {
-        return Ok(counts);
-    }
-    for sequence in state.first_sequence..=state.last_sequence {
-        let raw = stream.get_raw_message(sequence).await?;
-        let event = Event::decode(raw.payload.as_ref())?;
-        if event.case_id != case_id {
-            continue;
-        }
+    for event in case_events(env, case_id).await? {
         let key = match &event.body {
             Some(Body::DeadlineWarning(w)) => ("warning".to_owned(), w.stage.clone()),
             Some(Body::DeadlineBreached(b)) => ("breach".to_owned(), b.stage.clone()),

@@ -7,13 +7,11 @@
 
 use std::time::Duration;
 
-use prost::Message as _;
 use tongban_e2e::{
-    Authed, DESTINATION, GZDD, HOME, WINDOW, WUTAI_GONGAN, YINCHUAN_GONGAN, catalog, claim, intake,
-    joint_request, passing_checklist, reviewer, shut_down, state_until, supervision,
+    Authed, DESTINATION, GZDD, HOME, WINDOW, WUTAI_GONGAN, YINCHUAN_GONGAN, case_events, catalog,
+    claim, intake, joint_request, passing_checklist, reviewer, shut_down, state_until, supervision,
 };
 use tongban_proto::common::v1::{Decision, PartState};
-use tongban_proto::events::v1::Event;
 use tongban_proto::events::v1::event::Body;
 use tongban_proto::review::v1::{AssignmentState, DecideCaseRequest};
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
@@ -71,31 +69,12 @@ async fn alert(
     .map_err(|e| format!("{kind:?} for stage {stage:?} of the case: {e}"))
 }
 
-/// Every event of `case_id` on the test's stream, in order.
-async fn events_of(env: &TestEnv, case_id: &str) -> Result<Vec<Event>, Box<dyn std::error::Error>> {
-    let jetstream = async_nats::jetstream::new(env.nats().clone());
-    let mut stream = jetstream.get_stream(env.stream()).await?;
-    let state = stream.info().await?.state.clone();
-    let mut events = Vec::new();
-    if state.messages == 0 {
-        return Ok(events);
-    }
-    for sequence in state.first_sequence..=state.last_sequence {
-        let raw = stream.get_raw_message(sequence).await?;
-        let event = Event::decode(raw.payload.as_ref())?;
-        if event.case_id == case_id {
-            events.push(event);
-        }
-    }
-    Ok(events)
-}
-
 /// Waits until the stream holds the step that started 银川's part and the supervision service
 /// has handled (committed and acknowledged) every case event, that one included: from then on
 /// its copy of the parts shows QR approved and QC open.
 async fn supervision_saw_qc_start(env: &TestEnv, case_id: &str) -> Result<(), String> {
     eventually(PROPAGATION, || async {
-        let events = events_of(env, case_id).await.ok()?;
+        let events = case_events(env, case_id).await.ok()?;
         let started = events.iter().any(|e| {
             matches!(
                 &e.body,
@@ -271,7 +250,7 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
     // On the stream (the outbox flushed by a graceful stop): the breach and the ticket name
     // 银川, once.
     watcher.stop().await?;
-    let events = events_of(&env, &case_id).await?;
+    let events = case_events(&env, &case_id).await?;
     let case_breaches: Vec<&str> = events
         .iter()
         .filter_map(|e| match &e.body {
