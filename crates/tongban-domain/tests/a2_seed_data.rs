@@ -1,38 +1,22 @@
 //! The real seed data under deploy/, loaded through `ReferenceData::load`, and its invariants.
 
+mod a2_fixtures;
+
+use a2_fixtures::{code, on, seed};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 use tongban_domain::catalog::{Mode, Scope};
 use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::Lang;
 use tongban_domain::notice::render_notice;
-use tongban_domain::reference::ReferenceData;
 use tongban_domain::routing::{RouteError, resolve_route};
-
-fn reference() -> &'static ReferenceData {
-    static REFERENCE: OnceLock<ReferenceData> = OnceLock::new();
-    REFERENCE.get_or_init(|| {
-        let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
-        ReferenceData::load(&deploy).unwrap_or_else(|e| panic!("deploy/ loads: {e}"))
-    })
-}
-
-fn code(raw: &str) -> DivisionCode {
-    DivisionCode::parse(raw).unwrap()
-}
-
-fn on() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()
-}
 
 const WUTAI: &str = "140922-zwfw";
 
 #[test]
 fn catalog_invariants() {
-    let r = reference();
+    let r = seed();
     assert!(!r.catalog.version().is_empty());
     let matters: Vec<_> = r.catalog.matters().collect();
     assert!(matters.len() >= 20, "only {} matters", matters.len());
@@ -110,7 +94,7 @@ fn catalog_invariants() {
 
 #[test]
 fn directory_invariants() {
-    let r = reference();
+    let r = seed();
     let offices: Vec<_> = r.directory.offices().collect();
     let provinces: BTreeSet<DivisionCode> =
         offices.iter().map(|o| o.division.province_code()).collect();
@@ -185,7 +169,7 @@ fn directory_invariants() {
 
 #[test]
 fn wutai_routes_to_the_plans_partners() {
-    let r = reference();
+    let r = seed();
     let ga = "GA-HJ-QY-GZDD";
     let route = resolve_route(r, ga, WUTAI, &code("640104"), on()).unwrap();
     assert_eq!(
@@ -210,7 +194,7 @@ fn wutai_routes_to_the_plans_partners() {
 
 #[test]
 fn wutai_to_ordos_is_regional_for_an_agreement_matter() {
-    let r = reference();
+    let r = seed();
     let regional_only = r
         .directory
         .agreement("XZ-EEDS-2021")
@@ -238,7 +222,7 @@ fn wutai_to_ordos_is_regional_for_an_agreement_matter() {
 
 #[test]
 fn notices_render_for_every_matter() {
-    let r = reference();
+    let r = seed();
     let window = r.directory.office(WUTAI).unwrap();
     for m in r.catalog.matters() {
         let route = resolve_route(r, &m.code, WUTAI, &code("640104"), on());
@@ -270,7 +254,7 @@ fn joint_matters_route_every_part_from_wutai() {
     use tongban_domain::catalog::Locality;
     use tongban_domain::routing::resolve_parts;
 
-    let r = reference();
+    let r = seed();
     let home = code("640104");
     let destination = code("140922");
     let joint: Vec<_> = r
@@ -408,7 +392,7 @@ fn joint_matters_route_every_part_from_wutai() {
 fn bundles_route_from_wutai_and_ask_shared_materials_once() {
     use tongban_domain::bundle::{bundle_materials, common_delivery_methods, common_modes};
 
-    let r = reference();
+    let r = seed();
     let expected = [
         (
             "YJS-CS",
