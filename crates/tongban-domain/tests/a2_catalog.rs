@@ -2,7 +2,7 @@
 
 mod a2_fixtures;
 
-use a2_fixtures::{DEPARTMENTS, MATTERS, catalog};
+use a2_fixtures::{DEPARTMENTS, MATTERS, assert_invalid_at, catalog, edit_once, line_of, refused};
 use chrono::NaiveDate;
 use tongban_domain::catalog::{Catalog, DeliveryMethod, Mode, Scope, certificate_type_name};
 use tongban_domain::data::DataError;
@@ -10,16 +10,8 @@ use tongban_domain::i18n::{Lang, Localized};
 
 /// Parses `MATTERS` with `from` replaced by `to` (exactly once) and returns the error text.
 fn error_after(from: &str, to: &str) -> String {
-    assert_eq!(
-        MATTERS.matches(from).count(),
-        1,
-        "fixture edit {from:?} must be unique"
-    );
-    let edited = MATTERS.replacen(from, to, 1);
-    match Catalog::from_toml(&edited, DEPARTMENTS) {
-        Ok(_) => panic!("edit {from:?} → {to:?} should be refused"),
-        Err(e) => e.to_string(),
-    }
+    let edited = edit_once(MATTERS, from, to);
+    refused(Catalog::from_toml(&edited, DEPARTMENTS), from, to)
 }
 
 #[test]
@@ -248,20 +240,8 @@ fn refuses_bad_codes_and_certificate_types() {
 fn errors_carry_file_and_line() {
     let edited = MATTERS.replacen("promised_limit_days = 10", "promised_limit_days = 21", 1);
     let err = Catalog::from_toml(&edited, DEPARTMENTS).unwrap_err();
-    let expected_line = MATTERS
-        .lines()
-        .position(|l| l == "code = \"GA-HJ-QY-GZDD\"")
-        .unwrap()
-        + 1;
-    match err {
-        DataError::Invalid {
-            source_name, line, ..
-        } => {
-            assert_eq!(source_name, "matters.toml");
-            assert_eq!(line, Some(expected_line));
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    let expected_line = line_of(MATTERS, "code = \"GA-HJ-QY-GZDD\"");
+    assert_invalid_at(err, "matters.toml", expected_line);
 
     // A field the schema does not know is refused (typos do not pass silently).
     let edited = MATTERS.replacen("fee_fen = 8000", "fee_fen = 8000\nfee_yuan = 80", 1);

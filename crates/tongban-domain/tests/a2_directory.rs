@@ -2,9 +2,11 @@
 
 mod a2_fixtures;
 
-use a2_fixtures::{AGREEMENTS, OFFICES, catalog, code, directory, divisions};
+use a2_fixtures::{
+    AGREEMENTS, OFFICES, assert_invalid_at, catalog, code, directory, divisions, edit_once,
+    line_of, refused,
+};
 use chrono::NaiveDate;
-use tongban_domain::data::DataError;
 use tongban_domain::directory::Directory;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -12,29 +14,21 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 fn offices_error(from: &str, to: &str) -> String {
-    assert_eq!(
-        OFFICES.matches(from).count(),
-        1,
-        "fixture edit {from:?} must be unique"
-    );
-    let edited = OFFICES.replacen(from, to, 1);
-    match Directory::from_toml(&edited, AGREEMENTS, divisions(), &catalog()) {
-        Ok(_) => panic!("edit {from:?} → {to:?} should be refused"),
-        Err(e) => e.to_string(),
-    }
+    let edited = edit_once(OFFICES, from, to);
+    refused(
+        Directory::from_toml(&edited, AGREEMENTS, divisions(), &catalog()),
+        from,
+        to,
+    )
 }
 
 fn agreements_error(from: &str, to: &str) -> String {
-    assert_eq!(
-        AGREEMENTS.matches(from).count(),
-        1,
-        "fixture edit {from:?} must be unique"
-    );
-    let edited = AGREEMENTS.replacen(from, to, 1);
-    match Directory::from_toml(OFFICES, &edited, divisions(), &catalog()) {
-        Ok(_) => panic!("edit {from:?} → {to:?} should be refused"),
-        Err(e) => e.to_string(),
-    }
+    let edited = edit_once(AGREEMENTS, from, to);
+    refused(
+        Directory::from_toml(OFFICES, &edited, divisions(), &catalog()),
+        from,
+        to,
+    )
 }
 
 #[test]
@@ -254,18 +248,6 @@ fn errors_carry_file_and_line() {
         1,
     );
     let err = Directory::from_toml(&edited, AGREEMENTS, divisions(), &catalog()).unwrap_err();
-    let expected = OFFICES
-        .lines()
-        .position(|l| l == "id = \"140100-sifa\"")
-        .unwrap()
-        + 1;
-    match err {
-        DataError::Invalid {
-            source_name, line, ..
-        } => {
-            assert_eq!(source_name, "offices.toml");
-            assert_eq!(line, Some(expected));
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    let expected = line_of(OFFICES, "id = \"140100-sifa\"");
+    assert_invalid_at(err, "offices.toml", expected);
 }

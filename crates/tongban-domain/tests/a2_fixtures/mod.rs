@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use chrono::NaiveDate;
 use tongban_domain::calendar::WorkingCalendar;
 use tongban_domain::catalog::Catalog;
+use tongban_domain::data::DataError;
 use tongban_domain::directory::Directory;
 use tongban_domain::division::{DivisionCode, Divisions};
 use tongban_domain::reference::ReferenceData;
@@ -174,4 +175,43 @@ description = "几个事项一次办"
 matters = {members}
 {provides}"#
     )
+}
+
+/// `text` with `from` replaced by `to`; `from` must stand in `text` exactly once.
+pub fn edit_once(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "fixture edit {from:?} must be unique"
+    );
+    text.replacen(from, to, 1)
+}
+
+/// The line number (from 1) of the first line of `text` that is exactly `line`.
+pub fn line_of(text: &str, line: &str) -> usize {
+    text.lines().position(|l| l == line).unwrap() + 1
+}
+
+/// Asserts that `err` refuses file `source` at line `line`.
+pub fn assert_invalid_at(err: DataError, source: &str, line: usize) {
+    match err {
+        DataError::Invalid {
+            source_name,
+            line: at,
+            ..
+        } => {
+            assert_eq!(source_name, source);
+            assert_eq!(at, Some(line));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// The error text of `parsed`, the result of a fixture edited from `from` to `to`, which must
+/// have been refused.
+pub fn refused<T, E: std::fmt::Display>(parsed: Result<T, E>, from: &str, to: &str) -> String {
+    match parsed {
+        Ok(_) => panic!("edit {from:?} → {to:?} should be refused"),
+        Err(e) => e.to_string(),
+    }
 }
