@@ -10,9 +10,25 @@ use tongban_domain::catalog::{Mode, Scope};
 use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::Lang;
 use tongban_domain::notice::render_notice;
-use tongban_domain::routing::{RouteError, resolve_route};
+use tongban_domain::routing::{JointRoute, RouteError, resolve_route};
 
 const WUTAI: &str = "140922-zwfw";
+
+/// Each part of `route` as (code, office, scope, the parts it waits for).
+fn part_rows(route: &JointRoute) -> Vec<(&str, &str, Scope, Vec<String>)> {
+    route
+        .parts
+        .iter()
+        .map(|p| {
+            (
+                p.code.as_str(),
+                p.office_id.as_str(),
+                p.scope,
+                p.after.clone(),
+            )
+        })
+        .collect()
+}
 
 #[test]
 fn catalog_invariants() {
@@ -307,20 +323,8 @@ fn joint_matters_route_every_part_from_wutai() {
 
     // 户口迁移 (one-stop, 跨省通办): 迁入地 approves first, then 迁出地 moves the record out.
     let gzdd = resolve_parts(r, "GA-HJ-QY-GZDD", WUTAI, &home, Some(&destination), on()).unwrap();
-    let parts: Vec<_> = gzdd
-        .parts
-        .iter()
-        .map(|p| {
-            (
-                p.code.as_str(),
-                p.office_id.as_str(),
-                p.scope,
-                p.after.clone(),
-            )
-        })
-        .collect();
     assert_eq!(
-        parts,
+        part_rows(&gzdd),
         [
             ("QR", "140922-gongan", Scope::Local, vec![]),
             (
@@ -359,23 +363,11 @@ fn joint_matters_route_every_part_from_wutai() {
     // 住房公积金异地转移接续: both sides start at once (五台 has no 公积金 office of its own, so
     // 忻州's serves it, 全省通办 from the window).
     let gjj = resolve_parts(r, "GJJ-ZY-JX", WUTAI, &home, Some(&destination), on()).unwrap();
-    let parts: Vec<_> = gjj
-        .parts
-        .iter()
-        .map(|p| {
-            (
-                p.code.as_str(),
-                p.office_id.as_str(),
-                p.scope,
-                p.after.is_empty(),
-            )
-        })
-        .collect();
     assert_eq!(
-        parts,
+        part_rows(&gjj),
         [
-            ("ZR", "140900-gjj", Scope::ProvinceWide, true),
-            ("ZC", "640100-gjj", Scope::CrossProvince, true),
+            ("ZR", "140900-gjj", Scope::ProvinceWide, vec![]),
+            ("ZC", "640100-gjj", Scope::CrossProvince, vec![]),
         ]
     );
 
