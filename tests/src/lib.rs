@@ -23,6 +23,7 @@ use tongban_proto::intake::v1::{SubmitBundleRequest, SubmitCaseRequest};
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
     Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest,
+    ListAssignmentsRequest, ListAssignmentsResponse,
 };
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_runtime::auth::Role;
@@ -616,6 +617,39 @@ pub async fn assignment_until(
         want,
     )
     .await
+}
+
+/// Waits until the office of `inbox` lists case `case_id` in its inbox (ListAssignments, first
+/// page) and returns it there; `what` names the wait.
+///
+/// # Errors
+/// As [`until`].
+pub async fn listed_until(
+    inbox: &ReviewServiceClient<Authed>,
+    case_id: &str,
+    what: &str,
+) -> Result<Assignment, String> {
+    let listing = until(
+        what,
+        || {
+            let mut inbox = inbox.clone();
+            async move {
+                inbox
+                    .list_assignments(ListAssignmentsRequest::default())
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        },
+        |listing: &ListAssignmentsResponse| {
+            listing.assignments.iter().any(|a| a.case_id == case_id)
+        },
+    )
+    .await?;
+    listing
+        .assignments
+        .into_iter()
+        .find(|a| a.case_id == case_id)
+        .ok_or_else(|| format!("{what}: listed, then gone"))
 }
 
 /// Waits until the office of `inbox` shows case `case_id` in `state`; `what` names the wait.

@@ -4,7 +4,7 @@
 
 use chrono::TimeDelta;
 
-use tongban_e2e::{Authed, ID_NUMBER, NAME, WINDOW, read_stream};
+use tongban_e2e::{Authed, ID_NUMBER, NAME, WINDOW, read_stream, shut_down};
 use tongban_proto::certificate::v1::certificate_service_client::CertificateServiceClient;
 use tongban_proto::certificate::v1::{
     CertificateField, CertificateStatus, GetCertificateRequest, IssueCertificateRequest,
@@ -181,8 +181,7 @@ async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> Te
     assert!(events.iter().any(|e| matches!(&e.body,
         Some(Body::CertificateRevoked(r)) if r.identifier == issued.identifier && r.status == "03")));
 
-    cert.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [cert]).await?;
     Ok(())
 }
 
@@ -359,10 +358,7 @@ async fn a_verified_certificate_waives_the_paper_and_a_revoked_one_is_refused() 
     assert!(refusals[0].1.contains("已撤销"), "{}", refusals[0].1);
     assert!(refusals[0].1.contains("STATUS_REVOKED"));
 
-    review_svc.stop().await?;
-    intake.stop().await?;
-    cert.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake, cert]).await?;
     Ok(())
 }
 
@@ -396,8 +392,7 @@ async fn an_unreachable_certificate_service_fails_closed() -> TestResult {
         "{}",
         refusals[0].1
     );
-    intake.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [intake]).await?;
     Ok(())
 }
 
@@ -629,11 +624,7 @@ async fn an_approved_e_certificate_case_completes_with_its_result_certificate() 
     assert!(case.result_certificate_identifier.is_empty());
     assert!(case.result_certificate_token.is_empty());
 
-    hotline_svc.stop().await?;
-    review_svc.stop().await?;
-    intake.stop().await?;
-    cert.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, review_svc, intake, cert]).await?;
     Ok(())
 }
 
@@ -772,8 +763,7 @@ async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() ->
     }
     assert_eq!(keys_of(&mut window, YINCHUAN).await?.len(), 3);
 
-    cert.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [cert]).await?;
     Ok(())
 }
 
@@ -840,7 +830,6 @@ async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
     }
     assert_eq!(keys_of(&mut window, YINCHUAN).await?.len(), 2);
 
-    cert.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [cert]).await?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use tongban_e2e::{
-    Published, WINDOW, catalog, intake, is_traceparent, read_stream, submit_request,
+    Published, WINDOW, catalog, intake, is_traceparent, read_stream, shut_down, submit_request,
 };
 use tongban_proto::common::v1::Mode;
 use tongban_proto::events::v1::event::Body;
@@ -101,7 +101,6 @@ async fn events_on_stream() -> TestResult {
         "submitted, accepted, routed in this order"
     );
 
-    service.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [service]).await?;
     Ok(())
 }

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use tongban_e2e::{
-    Authed, ID_NUMBER, NAME, PHONE, Published, WINDOW, catalog, hotline, id_tail, intake,
-    read_stream, review, submit_request, unknown_case_number, unmasked_personal_data,
+    Authed, ID_NUMBER, NAME, PHONE, Published, WINDOW, catalog, claim, hotline, id_tail, intake,
+    listed_until, read_stream, review, shut_down, submit_request, unknown_case_number,
+    unmasked_personal_data,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
@@ -21,7 +22,7 @@ use tongban_proto::hotline::v1::{
     RatingOccasion, RecordCallbackRequest, RectificationState,
 };
 use tongban_proto::intake::v1::WithdrawCaseRequest;
-use tongban_proto::review::v1::{ClaimCaseRequest, DecideCaseRequest, ListAssignmentsRequest};
+use tongban_proto::review::v1::DecideCaseRequest;
 use tongban_runtime::auth::Role;
 use tongban_runtime::clock::Clock as _;
 use tongban_runtime::convert::timestamp;
@@ -219,9 +220,7 @@ async fn hotline_lockout_and_expiry() -> TestResult {
     assert_eq!(view.applicant_name_masked, "王*明");
 
     seen.assert_masked();
-    hotline_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -268,29 +267,8 @@ async fn hotline_complaints_ratings_and_notices() -> TestResult {
     let open = submit("notice-open").await?;
 
     // The completed one: claim and approve in Yinchuan.
-    {
-        let (inbox, id) = (&inbox, &done.case_id);
-        eventually(PROPAGATION, move || async move {
-            let listed = inbox
-                .clone()
-                .list_assignments(ListAssignmentsRequest::default())
-                .await
-                .ok()?
-                .into_inner();
-            listed
-                .assignments
-                .iter()
-                .any(|a| &a.case_id == id)
-                .then_some(())
-        })
-        .await
-        .map_err(|e| format!("the case reaches the inbox: {e}"))?;
-    }
-    inbox
-        .claim_case(ClaimCaseRequest {
-            case_id: done.case_id.clone(),
-        })
-        .await?;
+    listed_until(&inbox, &done.case_id, "the case reaches the inbox").await?;
+    inbox.claim_case(claim(&done.case_id)).await?;
     let point = |code: &str| ChecklistItem {
         review_point_code: code.to_owned(),
         passed: true,
@@ -687,9 +665,6 @@ async fn hotline_complaints_ratings_and_notices() -> TestResult {
     }
     seen.assert_masked();
 
-    hotline_svc.stop().await?;
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, review_svc, intake_svc]).await?;
     Ok(())
 }

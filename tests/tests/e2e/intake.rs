@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use futures::future::join_all;
 use tongban_e2e::{
-    ID_NUMBER, PHONE, WINDOW, catalog, intake, submit_request, unmasked_personal_data,
+    ID_NUMBER, PHONE, WINDOW, catalog, intake, shut_down, submit_request, unmasked_personal_data,
 };
 use tongban_proto::catalog::v1::GetMatterRequest;
 use tongban_proto::common::v1::{Mode, Scope};
@@ -103,8 +103,7 @@ async fn intake_scopes() -> TestResult {
         assert_eq!(by_number.case_id, accepted.case_id);
     }
 
-    service.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [service]).await?;
     Ok(())
 }
 
@@ -283,8 +282,7 @@ async fn intake_bad_input() -> TestResult {
         listed.cases.len()
     );
 
-    service.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [service]).await?;
     Ok(())
 }
 
@@ -360,7 +358,6 @@ async fn intake_idempotency() -> TestResult {
     assert_eq!(ids.iter().filter(|id| **id == burst_case).count(), 1);
     assert_eq!(ids.iter().filter(|id| **id == first.case_id).count(), 1);
 
-    service.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [service]).await?;
     Ok(())
 }

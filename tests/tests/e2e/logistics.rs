@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use tongban_e2e::{ID_NUMBER, WINDOW, catalog, hotline, intake, review, submit_request};
+use tongban_e2e::{ID_NUMBER, WINDOW, catalog, claim, hotline, intake, review, submit_request};
 use tongban_proto::catalog::v1::GetMatterRequest;
 use tongban_proto::common::v1::{ChecklistItem, Decision, Delivery, DeliveryMethod, Mode};
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
@@ -17,7 +17,7 @@ use tongban_proto::logistics::v1::{
     CreateWaybillRequest, GetWaybillRequest, ListWaybillsRequest, RecordTrackingEventRequest,
     Waybill, WaybillPurpose, WaybillStatus,
 };
-use tongban_proto::review::v1::{ClaimCaseRequest, DecideCaseRequest};
+use tongban_proto::review::v1::DecideCaseRequest;
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
 use tongban_testkit::{Bearer, TestEnv, channel, eventually};
@@ -131,13 +131,7 @@ async fn originals_gate_the_decision_and_the_result_is_mailed() -> TestResult {
     {
         let (inbox, case_id) = (&inbox, &case_id);
         eventually(PROPAGATION, move || async move {
-            inbox
-                .clone()
-                .claim_case(ClaimCaseRequest {
-                    case_id: case_id.clone(),
-                })
-                .await
-                .ok()
+            inbox.clone().claim_case(claim(&case_id)).await.ok()
         })
         .await
         .map_err(|e| format!("the office claims the case: {e}"))?;

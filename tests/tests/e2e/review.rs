@@ -5,15 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tongban_e2e::{
-    ID_NUMBER, PHONE, WINDOW, case_number_digits, catalog, hotline, intake, mod11_2, presented,
-    review, submit_request, unknown_case_number,
+    ID_NUMBER, PHONE, WINDOW, case_number_digits, catalog, claim, hotline, intake, listed_until,
+    mod11_2, presented, review, shut_down, submit_request, unknown_case_number,
 };
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
 use tongban_proto::intake::v1::{GetCaseRequest, SupplementCaseRequest};
 use tongban_proto::review::v1::{
-    AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest,
-    ListAssignmentsRequest, RequestSupplementRequest,
+    AssignmentState, DecideCaseRequest, GetAssignmentRequest, ListAssignmentsRequest,
+    RequestSupplementRequest,
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
@@ -62,24 +62,12 @@ async fn review_flow() -> TestResult {
     let case_id = accepted.case_id.clone();
 
     // The responsible office's inbox shows it.
-    {
-        let (inbox, case_id) = (&inbox, &case_id);
-        eventually(PROPAGATION, move || async move {
-            let listed = inbox
-                .clone()
-                .list_assignments(ListAssignmentsRequest::default())
-                .await
-                .ok()?
-                .into_inner();
-            listed
-                .assignments
-                .iter()
-                .any(|a| &a.case_id == case_id)
-                .then_some(())
-        })
-        .await
-        .map_err(|e| format!("the case reaches {YINCHUAN_GONGAN}'s inbox: {e}"))?;
-    }
+    listed_until(
+        &inbox,
+        &case_id,
+        &format!("the case reaches {YINCHUAN_GONGAN}'s inbox"),
+    )
+    .await?;
 
     // Another office sees nothing and cannot act.
     let theirs = other
@@ -91,9 +79,7 @@ async fn review_flow() -> TestResult {
         "{TAIYUAN_GONGAN} sees no case"
     );
     let refused = other
-        .claim_case(ClaimCaseRequest {
-            case_id: case_id.clone(),
-        })
+        .claim_case(claim(&case_id))
         .await
         .expect_err("not their case");
     assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
@@ -106,12 +92,7 @@ async fn review_flow() -> TestResult {
     assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
 
     // 认领, then 补正.
-    let claimed = inbox
-        .claim_case(ClaimCaseRequest {
-            case_id: case_id.clone(),
-        })
-        .await?
-        .into_inner();
+    let claimed = inbox.claim_case(claim(&case_id)).await?.into_inner();
     assert_eq!(claimed.state(), AssignmentState::Claimed);
     let asked = inbox
         .request_supplement(RequestSupplementRequest {
@@ -317,10 +298,7 @@ async fn review_flow() -> TestResult {
         "the same answer for both"
     );
 
-    hotline_svc.stop().await?;
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -417,8 +395,6 @@ async fn review_restart() -> TestResult {
     assert!(extra.is_empty(), "no unknown case: {extra:?}");
     assert_eq!(listed.len(), CASES);
 
-    second_review.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [second_review, intake_svc]).await?;
     Ok(())
 }

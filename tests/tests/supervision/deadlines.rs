@@ -8,14 +8,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use tongban_e2e::{Authed, case_events, catalog, intake, review, submit_request};
+use tongban_e2e::{
+    Authed, case_events, catalog, claim, intake, listed_until, review, shut_down, submit_request,
+};
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, Mode};
 use tongban_proto::events::v1::event::Body;
 use tongban_proto::intake::v1::{SubmitCaseResponse, SupplementCaseRequest};
-use tongban_proto::review::v1::{
-    ClaimCaseRequest, ExtendDeadlineRequest, ListAssignmentsRequest, RequestSupplementRequest,
-};
+use tongban_proto::review::v1::{ExtendDeadlineRequest, RequestSupplementRequest};
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_proto::supervision::v1::{
     AlertKind, GetStatisticsRequest, ListAlertsRequest, ListTicketsRequest, SupervisionLevel,
@@ -205,8 +205,7 @@ async fn warning_and_breach_exactly_once_across_kills() -> TestResult {
         "nothing published twice: {counts:?}"
     );
 
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [intake_svc]).await?;
     Ok(())
 }
 
@@ -348,8 +347,7 @@ async fn ignored_ticket_escalates_county_city_province() -> TestResult {
         counts.get(&("escalated".to_owned(), "report".to_owned())),
         Some(&1)
     );
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [intake_svc]).await?;
     Ok(())
 }
 
@@ -370,27 +368,11 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
     let accepted = submit(&env, intake_svc.port(), "sv-clock-1").await?;
     let accepted_at = datetime(accepted.accepted_at.as_ref()).ok_or("accepted_at")?;
     tracked(&supervisor, 1).await?;
-    eventually(PROPAGATION, || async {
-        let listed = reviewer
-            .clone()
-            .list_assignments(ListAssignmentsRequest::default())
-            .await
-            .ok()?
-            .into_inner();
-        listed
-            .assignments
-            .iter()
-            .any(|a| a.case_id == accepted.case_id)
-            .then_some(())
-    })
-    .await
-    .map_err(|e| format!("the case reaches the office: {e}"))?;
+    listed_until(&reviewer, &accepted.case_id, "the case reaches the office").await?;
 
     reviewer
         .clone()
-        .claim_case(ClaimCaseRequest {
-            case_id: accepted.case_id.clone(),
-        })
+        .claim_case(claim(&accepted.case_id))
         .await?;
     // 补正 asked on Tuesday 09-22, material handed in on Monday 09-28: the working days
     // 09-23, 09-24 and 09-28 do not count.
@@ -526,10 +508,7 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
     let breached = alert(&supervisor, &accepted.case_id, AlertKind::Breach).await?;
     assert_eq!(breached, expected);
 
-    watcher.stop().await?;
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [watcher, review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -611,9 +590,6 @@ async fn complaints_and_bad_ratings_open_tickets() -> TestResult {
     assert_eq!(bad.office_id, WUTAI_GONGAN);
     assert_eq!(bad.state(), TicketState::Open);
 
-    watcher.stop().await?;
-    hotline_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [watcher, hotline_svc, intake_svc]).await?;
     Ok(())
 }

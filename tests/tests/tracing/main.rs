@@ -21,10 +21,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
-use tongban_e2e::{catalog, hotline, intake, review, submit_request, unmasked_personal_data};
+use tongban_e2e::{
+    catalog, claim, hotline, intake, listed_until, review, submit_request, unmasked_personal_data,
+};
 use tongban_proto::common::v1::Mode;
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
-use tongban_proto::review::v1::{ClaimCaseRequest, ListAssignmentsRequest};
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_proto::supervision::v1::{AlertKind, ListAlertsRequest};
 use tongban_runtime::auth::Role;
@@ -291,25 +292,15 @@ async fn run_case() -> TestResult {
         .into_inner();
 
     let reviewer = review(review_svc.port(), &env.mint(Role::Reviewer, OFFICE));
-    eventually(PROPAGATION, || async {
-        let listed = reviewer
-            .clone()
-            .list_assignments(ListAssignmentsRequest::default())
-            .await
-            .ok()?
-            .into_inner();
-        listed
-            .assignments
-            .iter()
-            .any(|a| a.case_id == accepted.case_id)
-            .then_some(())
-    })
+    listed_until(
+        &reviewer,
+        &accepted.case_id,
+        "the case reaches the office's inbox",
+    )
     .await?;
     reviewer
         .clone()
-        .claim_case(ClaimCaseRequest {
-            case_id: accepted.case_id.clone(),
-        })
+        .claim_case(claim(&accepted.case_id))
         .await?;
 
     // The 12345 hotline answers from its read model (the last four digits of the phone).
