@@ -71,6 +71,20 @@ pub const XINZHOU_GJJ: &str = "140900-gjj";
 /// 银川住房公积金管理中心: 转出地 of a transfer from [`HOME`].
 pub const YINCHUAN_GJJ: &str = "640100-gjj";
 
+/// The intake service (通办 window, catalog, cases and bundles).
+pub type Intake = tongban_intake::Application;
+/// The review service (the responsible offices' inboxes).
+pub type Review = tongban_review::Application;
+/// The 12345 hotline service.
+pub type Hotline = tongban_hotline::Application;
+/// The supervision service (deadlines, alerts, 13710 tickets).
+pub type Supervision = tongban_supervision::Application;
+/// The logistics service (originals in transit, mail).
+pub type Logistics = tongban_logistics::Application;
+
+/// The certificate service (电子证照 issue and verification).
+pub type Certificate = tongban_certificate::Application;
+
 /// Bound for events to travel between services in the tests.
 pub const PROPAGATION: Duration = Duration::from_secs(20);
 

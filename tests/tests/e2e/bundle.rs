@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use tongban_e2e::{
-    Authed, BIRTH, RETIREMENT, WINDOW, WUTAI, approve_passing, assignment_until, bundle_request,
-    bundle_until, case_until, catalog, claim, hotline_operator, hotline_until, passing_checklist,
-    presented, refusal, reviewer, shut_down, state_until, unmasked_personal_data, window_clients,
+    Authed, BIRTH, Hotline, Intake, RETIREMENT, Review, WINDOW, WUTAI, approve_passing,
+    assignment_until, bundle_request, bundle_until, case_until, catalog, claim, hotline_operator,
+    hotline_until, passing_checklist, presented, refusal, reviewer, shut_down, state_until,
+    unmasked_personal_data, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{GetBundleRequest, GetMatterRequest, Matter};
@@ -26,10 +27,6 @@ use tongban_testkit::TestEnv;
 use tonic::Code;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
 
 /// Each member matter of `codes`, from CatalogService.GetMatter, by code.
 async fn matters(

@@ -5,9 +5,9 @@
 
 use chrono::TimeDelta;
 use tongban_e2e::{
-    Authed, BIRTH, PROPAGATION, WUTAI, assignment_until, bundle_request, bundle_until, claim,
-    hotline_operator, hotline_until, passing_checklist, reviewer, shut_down, state_until,
-    window_clients,
+    Authed, BIRTH, Hotline, Intake, PROPAGATION, Review, WUTAI, assignment_until, bundle_request,
+    bundle_until, claim, hotline_operator, hotline_until, passing_checklist, reviewer, shut_down,
+    state_until, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
@@ -24,10 +24,6 @@ use tongban_runtime::clock::Clock as _;
 use tongban_testkit::TestEnv;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
 
 /// The member that issues the 出生医学证明.
 const PROVIDER: &str = "WJ-CSYXZM-QF";

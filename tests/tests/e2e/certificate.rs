@@ -4,7 +4,7 @@
 
 use chrono::TimeDelta;
 
-use tongban_e2e::{Authed, ID_NUMBER, NAME, WINDOW, read_stream, shut_down};
+use tongban_e2e::{Authed, Certificate, ID_NUMBER, NAME, WINDOW, read_stream, shut_down};
 use tongban_proto::certificate::v1::certificate_service_client::CertificateServiceClient;
 use tongban_proto::certificate::v1::{
     CertificateField, CertificateStatus, GetCertificateRequest, IssueCertificateRequest,
@@ -63,7 +63,7 @@ async fn failures(
 #[tokio::test]
 async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> TestResult {
     let env = TestEnv::new().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
 
@@ -191,8 +191,8 @@ async fn a_certificate_of_another_deployment_fails_closed() -> TestResult {
     // the first one's issuers nor holds a status for its certificates.
     let env_a = TestEnv::new().await?;
     let env_b = TestEnv::new().await?;
-    let a = env_a.spawn::<tongban_certificate::Application>().await?;
-    let b = env_b.spawn::<tongban_certificate::Application>().await?;
+    let a = env_a.spawn::<Certificate>().await?;
+    let b = env_b.spawn::<Certificate>().await?;
     let issued = client(a.port(), &env_a.mint(Role::Issuer, YINCHUAN))
         .issue_certificate(marriage(&env_a, -1, 365))
         .await?
@@ -266,7 +266,7 @@ fn certificate_refusals(status: &tonic::Status) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_verified_certificate_waives_the_paper_and_a_revoked_one_is_refused() -> TestResult {
     let env = TestEnv::new().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let cert = env.spawn::<Certificate>().await?;
     let mut settings = env.settings(tongban_intake::SERVICE);
     settings.certificate_url = format!("http://127.0.0.1:{}", cert.port());
     let intake = tongban_testkit::Running::start::<tongban_intake::Application>(settings).await?;
@@ -365,7 +365,7 @@ async fn a_verified_certificate_waives_the_paper_and_a_revoked_one_is_refused() 
 #[tokio::test]
 async fn an_unreachable_certificate_service_fails_closed() -> TestResult {
     let env = TestEnv::new().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let cert = env.spawn::<Certificate>().await?;
     let household = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN_POLICE))
         .issue_certificate(IssueCertificateRequest {
             type_code: "112".to_owned(),
@@ -499,7 +499,7 @@ async fn completed_case(
 async fn an_approved_e_certificate_case_completes_with_its_result_certificate() -> TestResult {
     use tongban_proto::common::v1::{CaseStatus, Decision};
     let env = TestEnv::new().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let cert = env.spawn::<Certificate>().await?;
     let intake = env.spawn::<tongban_intake::Application>().await?;
     let review_svc = env.spawn::<tongban_review::Application>().await?;
     let hotline_svc = env.spawn::<tongban_hotline::Application>().await?;
@@ -649,7 +649,7 @@ async fn keys_of(
 #[tokio::test]
 async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() -> TestResult {
     let env = TestEnv::new().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
 
@@ -744,7 +744,7 @@ async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() ->
 
     // After a restart the newest key signs and all three keys still verify what they signed.
     cert.stop().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
     let c = issuer
@@ -770,7 +770,7 @@ async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() ->
 #[tokio::test]
 async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
     let env = TestEnv::new().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let a = issuer
         .issue_certificate(marriage(&env, -1, 365))
@@ -795,7 +795,7 @@ async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
     let pending = issuers.join(format!("{YINCHUAN}.key.next"));
     std::fs::rename(&key_file, &pending)?;
     std::fs::write(&key_file, "11".repeat(32))?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let b = issuer
         .issue_certificate(marriage(&env, -1, 365))
@@ -810,7 +810,7 @@ async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
 
     // Never committed: a pending key the database does not name is discarded.
     std::fs::write(&pending, "22".repeat(32))?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
     let c = issuer

@@ -3,11 +3,11 @@
 //! response (and refusal) scanned for unmasked ID numbers and phones.
 
 use std::fmt::Debug;
-use std::time::Duration;
 
 use chrono::TimeDelta;
 use tongban_e2e::{
-    Authed, ID_NUMBER, NAME, PHONE, Published, WINDOW, catalog, claim, hotline, id_tail, intake,
+    Authed, Hotline, ID_NUMBER, Intake, NAME, PHONE, PROPAGATION, Published, Review,
+    TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, catalog, claim, hotline, id_tail, intake,
     listed_until, read_stream, review, shut_down, submit_request, unknown_case_number,
     unmasked_personal_data,
 };
@@ -30,17 +30,6 @@ use tongban_testkit::{TestEnv, eventually};
 use tonic::Code;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
-
-/// 银川市公安局: responsible for 开具户籍类证明 of 640104.
-const YINCHUAN_GONGAN: &str = "640100-gongan";
-/// 太原市公安局: sees nothing of Yinchuan's.
-const TAIYUAN_GONGAN: &str = "140100-gongan";
-/// Bound for events to travel between services.
-const PROPAGATION: Duration = Duration::from_secs(20);
 
 /// Every hotline answer of a test, as text, to be scanned for personal data at the end.
 #[derive(Default)]

@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use futures::future::join_all;
 use tongban_e2e::{
-    ID_NUMBER, PHONE, WINDOW, catalog, intake, shut_down, submit_request, unmasked_personal_data,
+    ID_NUMBER, Intake, PHONE, WINDOW, catalog, intake, shut_down, submit_request,
+    unmasked_personal_data,
 };
 use tongban_proto::catalog::v1::GetMatterRequest;
 use tongban_proto::common::v1::{Mode, Scope};
@@ -17,8 +18,6 @@ use tongban_testkit::{Bearer, TestEnv, channel};
 use tonic::Code;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
 
 /// 跨省通办, 全省通办 and 区域通办 each reach the right office under the right scope.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

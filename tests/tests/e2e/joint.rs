@@ -7,11 +7,11 @@ use std::collections::BTreeSet;
 
 use prost_types::Timestamp;
 use tongban_e2e::{
-    Authed, DESTINATION, GJJ, GZDD, HOME, TAIYUAN_GONGAN, WINDOW, WUTAI_GONGAN, XINZHOU_GJJ,
-    YINCHUAN_GJJ, YINCHUAN_GONGAN, approve, assignment_until, case_until, catalog, claim,
-    hotline_operator, hotline_until, joint_request, part, passing_checklist, presented, refusal,
-    refused_naming, review, reviewer, shut_down, state_of, state_until, unmasked_personal_data,
-    window_clients,
+    Authed, DESTINATION, GJJ, GZDD, HOME, Hotline, Intake, Review, TAIYUAN_GONGAN, WINDOW,
+    WUTAI_GONGAN, XINZHOU_GJJ, YINCHUAN_GJJ, YINCHUAN_GONGAN, approve, assignment_until,
+    case_until, catalog, claim, hotline_operator, hotline_until, joint_request, part,
+    passing_checklist, presented, refusal, refused_naming, review, reviewer, shut_down, state_of,
+    state_until, unmasked_personal_data, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
@@ -30,10 +30,6 @@ use tongban_testkit::TestEnv;
 use tonic::Code;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
 
 /// Case `case_id` as listed in the office's inbox (ListAssignments), if listed.
 async fn listed(

@@ -7,7 +7,10 @@
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use tongban_e2e::{ID_NUMBER, WINDOW, catalog, claim, hotline, intake, review, submit_request};
+use tongban_e2e::{
+    Hotline, ID_NUMBER, Intake, Logistics, Review, TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN,
+    catalog, claim, hotline, intake, review, submit_request,
+};
 use tongban_proto::catalog::v1::GetMatterRequest;
 use tongban_proto::common::v1::{ChecklistItem, Decision, Delivery, DeliveryMethod, Mode};
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
@@ -27,18 +30,10 @@ use tonic::transport::Channel;
 
 use crate::TestResult;
 
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
-type Logistics = tongban_logistics::Application;
 type Client = LogisticsServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// 户口迁移（工作调动）: the transfer order (DDZM) must travel as a paper original.
 const MATTER: &str = "GA-HJ-QY-GZDD";
-/// 银川市公安局 (宁夏): responsible for 640104.
-const YINCHUAN_GONGAN: &str = "640100-gongan";
-/// 太原市公安局 (山西): responsible for 140100.
-const TAIYUAN_GONGAN: &str = "140100-gongan";
 /// Bound for events to travel between services.
 const PROPAGATION: Duration = Duration::from_secs(30);
 /// The tariff's 山西 ↔ 宁夏 postage (deploy/logistics/tariff.toml).

@@ -2,6 +2,7 @@
 //! and server reflection listing the tongban services, without a token.
 
 use tokio_stream::StreamExt as _;
+use tongban_e2e::{Hotline, Intake, Review};
 use tongban_testkit::{TestEnv, channel};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
@@ -11,10 +12,6 @@ use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
 
 /// Health and the service names reflection lists on the server at `port`.
 async fn probe(port: u16) -> Result<(ServingStatus, Vec<String>), Box<dyn std::error::Error>> {

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tongban_e2e::{
-    ID_NUMBER, PHONE, WINDOW, case_number_digits, catalog, claim, hotline, intake, listed_until,
-    mod11_2, presented, review, shut_down, submit_request, unknown_case_number,
+    Hotline, ID_NUMBER, Intake, PHONE, PROPAGATION, Review, TAIYUAN_GONGAN, WINDOW,
+    YINCHUAN_GONGAN, case_number_digits, catalog, claim, hotline, intake, listed_until, mod11_2,
+    presented, review, shut_down, submit_request, unknown_case_number,
 };
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
@@ -21,17 +22,6 @@ use tongban_testkit::{TestEnv, eventually};
 use tonic::Code;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
-
-/// 银川市公安局: responsible for 开具户籍类证明 of 640104.
-const YINCHUAN_GONGAN: &str = "640100-gongan";
-/// 太原市公安局: a reviewer here must not see Yinchuan's cases.
-const TAIYUAN_GONGAN: &str = "140100-gongan";
-/// Bound for events to travel between services.
-const PROPAGATION: Duration = Duration::from_secs(20);
 
 /// Claim, 补正, supplement and approval by the responsible office, seen from the window and the
 /// 12345 hotline; other offices see nothing.

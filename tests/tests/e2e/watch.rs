@@ -4,9 +4,9 @@
 
 use tokio::time::Instant;
 use tongban_e2e::{
-    BIRTH, GZDD, HOME, PROPAGATION, TAIYUAN_GONGAN, WINDOW, WUTAI, WUTAI_GONGAN, YINCHUAN_GONGAN,
-    bundle_request, catalog, claim, intake, joint_request, passing_checklist, reviewer, shut_down,
-    state_until, submit_request, window_clients,
+    BIRTH, GZDD, HOME, Intake, PROPAGATION, Review, TAIYUAN_GONGAN, WINDOW, WUTAI, WUTAI_GONGAN,
+    YINCHUAN_GONGAN, bundle_request, catalog, claim, intake, joint_request, passing_checklist,
+    reviewer, shut_down, state_until, submit_request, window_clients,
 };
 use tongban_proto::common::v1::{BundleStatus, CaseStatus, Decision, Mode};
 use tongban_proto::review::v1::{
@@ -18,9 +18,6 @@ use tongban_testkit::TestEnv;
 use tonic::{Code, Streaming};
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
 
 /// The whole inbox of the caller's own office.
 fn own_inbox() -> WatchAssignmentsRequest {

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use tongban_e2e::{
-    Authed, case_events, catalog, claim, intake, listed_until, review, shut_down, submit_request,
+    Authed, Hotline, Intake, Review, Supervision, WUTAI_GONGAN, YINCHUAN_GONGAN, case_events,
+    catalog, claim, intake, listed_until, review, shut_down, submit_request,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, Mode};
@@ -28,17 +29,8 @@ use tonic::Code;
 
 use crate::TestResult;
 
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Supervision = tongban_supervision::Application;
-type Hotline = tongban_hotline::Application;
-
 /// 忻州市政务服务中心: a window of the same province as Wutai (全省通办).
 const XINZHOU_WINDOW: &str = "140900-zwfw";
-/// 五台县公安局: county-level office responsible for 户籍 of 140922.
-const WUTAI_GONGAN: &str = "140922-gongan";
-/// 银川市公安局: another office; must see nothing of Wutai's tickets.
-const YINCHUAN_GONGAN: &str = "640100-gongan";
 /// 开具户籍类证明: 5 working days (accept 1, review 3, decide 1).
 const MATTER: &str = "GA-HJ-ZM";
 /// Bound for events to travel and the evaluation loop to tick (a killed consumer's unacknowledged

@@ -8,8 +8,9 @@
 use std::time::Duration;
 
 use tongban_e2e::{
-    Authed, DESTINATION, GZDD, HOME, WINDOW, WUTAI_GONGAN, YINCHUAN_GONGAN, case_events, catalog,
-    claim, intake, joint_request, passing_checklist, reviewer, shut_down, state_until, supervision,
+    Authed, DESTINATION, GZDD, HOME, Intake, Review, Supervision, WINDOW, WUTAI_GONGAN,
+    YINCHUAN_GONGAN, case_events, catalog, claim, intake, joint_request, passing_checklist,
+    reviewer, shut_down, state_until, supervision,
 };
 use tongban_proto::common::v1::{Decision, PartState};
 use tongban_proto::events::v1::event::Body;
@@ -24,10 +25,6 @@ use tongban_runtime::convert::datetime;
 use tongban_testkit::{TestEnv, eventually};
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Supervision = tongban_supervision::Application;
 
 /// Durable consumer of the case events in the supervision service.
 const CASE_CONSUMER: &str = "supervision-case-events";
