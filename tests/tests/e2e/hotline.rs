@@ -7,8 +7,8 @@ use std::fmt::Debug;
 use chrono::TimeDelta;
 use tongban_e2e::{
     Authed, Hotline, ID_NUMBER, Intake, NAME, PHONE, PROPAGATION, Published, Review,
-    TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, catalog, claim, hotline, id_tail, intake,
-    listed_until, read_stream, review, shut_down, submit_request, unknown_case_number,
+    TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, catalog, claim, hotline, hotline_until, id_tail,
+    intake, listed_until, read_stream, review, shut_down, submit_request, unknown_case_number,
     unmasked_personal_data,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
@@ -93,18 +93,8 @@ async fn hotline_sees(
     number: &str,
     done: impl Fn(CaseStatus) -> bool,
 ) -> TestResult {
-    let done = &done;
-    eventually(PROPAGATION, || async move {
-        let view = calls
-            .clone()
-            .query_case_status(query(number, &id_tail()))
-            .await
-            .ok()?
-            .into_inner();
-        done(view.status()).then_some(())
-    })
-    .await
-    .map_err(|e| format!("the hotline sees {number}: {e}"))?;
+    let what = format!("the hotline sees {number}");
+    hotline_until(calls, number, &what, |view| done(view.status())).await?;
     Ok(())
 }
 

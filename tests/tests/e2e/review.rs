@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tongban_e2e::{
-    Hotline, ID_NUMBER, Intake, PHONE, PROPAGATION, Review, TAIYUAN_GONGAN, WINDOW,
-    YINCHUAN_GONGAN, case_number_digits, catalog, claim, hotline, intake, listed_until, mod11_2,
-    presented, review, shut_down, submit_request, unknown_case_number,
+    Hotline, Intake, PHONE, Review, TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, case_number_digits,
+    case_until, catalog, claim, hotline, hotline_until, intake, listed_until, mod11_2, presented,
+    review, shut_down, state_until, submit_request, unknown_case_number,
 };
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
-use tongban_proto::intake::v1::{GetCaseRequest, SupplementCaseRequest};
+use tongban_proto::intake::v1::SupplementCaseRequest;
 use tongban_proto::review::v1::{
     AssignmentState, DecideCaseRequest, GetAssignmentRequest, ListAssignmentsRequest,
     RequestSupplementRequest,
@@ -96,21 +96,13 @@ async fn review_flow() -> TestResult {
 
     // The window sees the 补正 and the clock stopped.
     {
-        let (window, case_id) = (&window, &case_id);
-        let case = eventually(PROPAGATION, move || async move {
-            let case = window
-                .clone()
-                .get_case(GetCaseRequest {
-                    case_id: case_id.clone(),
-                    ..Default::default()
-                })
-                .await
-                .ok()?
-                .into_inner();
-            (case.status() == CaseStatus::SupplementRequested).then_some(case)
-        })
-        .await
-        .map_err(|e| format!("the window sees SUPPLEMENT_REQUESTED: {e}"))?;
+        let case = case_until(
+            &window,
+            &case_id,
+            "the window sees SUPPLEMENT_REQUESTED",
+            |case| case.status() == CaseStatus::SupplementRequested,
+        )
+        .await?;
         assert_eq!(case.due_at, None, "the clock stops during 补正");
         assert!(
             case.supplement_items.iter().any(|i| i == "HKB"),
@@ -130,22 +122,13 @@ async fn review_flow() -> TestResult {
         .into_inner();
     assert_eq!(supplemented.status(), CaseStatus::Supplemented);
     assert!(supplemented.due_at.is_some(), "the clock runs again");
-    {
-        let (inbox, case_id) = (&inbox, &case_id);
-        eventually(PROPAGATION, move || async move {
-            let found = inbox
-                .clone()
-                .get_assignment(GetAssignmentRequest {
-                    case_id: case_id.clone(),
-                })
-                .await
-                .ok()?
-                .into_inner();
-            (found.state() == AssignmentState::Supplemented).then_some(())
-        })
-        .await
-        .map_err(|e| format!("the reviewer sees SUPPLEMENTED: {e}"))?;
-    }
+    state_until(
+        &inbox,
+        &case_id,
+        "the reviewer sees SUPPLEMENTED",
+        AssignmentState::Supplemented,
+    )
+    .await?;
 
     // Approval needs every required 审查要点 (R1 and R2 for this matter).
     let point = |code: &str| ChecklistItem {
@@ -193,21 +176,10 @@ async fn review_flow() -> TestResult {
 
     // The window sees the case completed (办结).
     {
-        let (window, case_id) = (&window, &case_id);
-        let case = eventually(PROPAGATION, move || async move {
-            let case = window
-                .clone()
-                .get_case(GetCaseRequest {
-                    case_id: case_id.clone(),
-                    ..Default::default()
-                })
-                .await
-                .ok()?
-                .into_inner();
-            (case.status() == CaseStatus::Completed).then_some(case)
+        let case = case_until(&window, &case_id, "the window sees COMPLETED", |case| {
+            case.status() == CaseStatus::Completed
         })
-        .await
-        .map_err(|e| format!("the window sees COMPLETED: {e}"))?;
+        .await?;
         assert_eq!(case.decision(), Decision::Approve);
         assert_eq!(
             case.remaining_working_days, 0,
@@ -217,28 +189,13 @@ async fn review_flow() -> TestResult {
 
     // 12345: the caller proves who they are with the tail of the ID number or of the phone.
     let number = accepted.case_number.clone();
-    let id_tail = ID_NUMBER[ID_NUMBER.len() - 6..].to_owned();
+    let id_tail = tongban_e2e::id_tail();
     let phone_tail = PHONE[PHONE.len() - 4..].to_owned();
     {
-        let (calls, number) = (&calls, &number);
-        let view = eventually(PROPAGATION, || {
-            let id_tail = id_tail.clone();
-            async move {
-                let query = QueryCaseStatusRequest {
-                    case_number: number.clone(),
-                    verification: id_tail,
-                };
-                let view = calls
-                    .clone()
-                    .query_case_status(query)
-                    .await
-                    .ok()?
-                    .into_inner();
-                (view.status() == CaseStatus::Completed).then_some(view)
-            }
+        let view = hotline_until(&calls, &number, "the hotline sees COMPLETED", |view| {
+            view.status() == CaseStatus::Completed
         })
-        .await
-        .map_err(|e| format!("the hotline sees COMPLETED: {e}"))?;
+        .await?;
         assert_eq!(view.decision(), Decision::Approve);
         assert_eq!(view.remaining_working_days, 0);
         assert!(!view.overdue);
