@@ -11,8 +11,8 @@ use prost::Message as _;
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{BundleDefinition, GetMatterRequest};
 use tongban_proto::common::v1::{
-    Applicant, CasePart, ChecklistItem, Decision, Delivery, DeliveryMethod, MaterialForm, Mode,
-    PartState, PresentedMaterial,
+    Applicant, BundleStatus, BundleSummary, CasePart, ChecklistItem, Decision, Delivery,
+    DeliveryMethod, MaterialForm, Mode, PartState, PresentedMaterial,
 };
 use tongban_proto::events::v1::Event;
 use tongban_proto::hotline::v1::hotline_service_client::HotlineServiceClient;
@@ -677,6 +677,31 @@ pub async fn state_until(
     state: AssignmentState,
 ) -> Result<Assignment, String> {
     assignment_until(inbox, case_id, what, |a| a.state() == state).await
+}
+
+/// 认领 once ready: waits until the office of `inbox` shows case `case_id` ROUTED (`what` names
+/// the wait), then claims it.
+///
+/// # Errors
+/// As [`until`], or the claim was refused.
+pub async fn claim_when_routed(
+    inbox: &mut ReviewServiceClient<Authed>,
+    case_id: &str,
+    what: &str,
+) -> Result<Assignment, String> {
+    state_until(inbox, case_id, what, AssignmentState::Routed).await?;
+    inbox
+        .claim_case(claim(case_id))
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(|refused| format!("{what}: the claim was refused: {refused:?}"))
+}
+
+/// Whether `bundle` (the 一件事 summary a case, an assignment or a hotline view carries) is there
+/// and in `status`.
+#[must_use]
+pub fn bundle_in(bundle: Option<&BundleSummary>, status: BundleStatus) -> bool {
+    bundle.is_some_and(|b| b.status() == status)
 }
 
 /// Waits until the window shows case `case_id` (GetCase) as `want` accepts.

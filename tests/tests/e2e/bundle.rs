@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tongban_e2e::{
     Authed, BIRTH, Hotline, Intake, RETIREMENT, Review, WINDOW, WUTAI, approve_passing,
-    assignment_until, bundle_request, bundle_until, case_until, catalog, claim, hotline_operator,
-    hotline_until, passing_checklist, presented, refusal, reviewer, shut_down, state_until,
-    unmasked_personal_data, window_clients,
+    assignment_until, bundle_in, bundle_request, bundle_until, case_until, catalog, claim,
+    claim_when_routed, hotline_operator, hotline_until, passing_checklist, presented, refusal,
+    reviewer, shut_down, state_until, unmasked_personal_data, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{GetBundleRequest, GetMatterRequest, Matter};
@@ -355,11 +355,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
         &other_office,
         &other.case_id,
         "another office: SUPPLEMENT_REQUESTED",
-        |a| {
-            a.bundle
-                .as_ref()
-                .is_some_and(|b| b.status() == BundleStatus::SupplementRequested)
-        },
+        |a| bundle_in(a.bundle.as_ref(), BundleStatus::SupplementRequested),
     )
     .await?;
     let summary = seen
@@ -429,11 +425,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
         &calls,
         &third.case_number,
         "the hotline: SUPPLEMENT_REQUESTED",
-        |v| {
-            v.bundle
-                .as_ref()
-                .is_some_and(|b| b.status() == BundleStatus::SupplementRequested)
-        },
+        |v| bundle_in(v.bundle.as_ref(), BundleStatus::SupplementRequested),
     )
     .await?;
     let summary = view.bundle.as_ref().ok_or("the hotline shows the bundle")?;
@@ -469,14 +461,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
         let mut inbox = office(&inboxes, &case.responsible_office_id)?;
         if case.case_id != first.case_id {
             // A waiting member is routed once the first member is approved.
-            state_until(
-                &inbox,
-                &case.case_id,
-                "the member is ROUTED",
-                AssignmentState::Routed,
-            )
-            .await?;
-            inbox.claim_case(claim(&case.case_id)).await?;
+            claim_when_routed(&mut inbox, &case.case_id, "the member is ROUTED").await?;
         }
         approve_passing(&mut inbox, &mut catalog, &case.case_id, &case.matter_code).await?;
     }
@@ -498,11 +483,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
         &other_office,
         &other.case_id,
         "another office: COMPLETED",
-        |a| {
-            a.bundle
-                .as_ref()
-                .is_some_and(|b| b.status() == BundleStatus::Completed)
-        },
+        |a| bundle_in(a.bundle.as_ref(), BundleStatus::Completed),
     )
     .await?;
     let summary = seen.bundle.as_ref().ok_or("the assignment's bundle")?;
@@ -519,9 +500,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
         );
     }
     hotline_until(&calls, &third.case_number, "the hotline: COMPLETED", |v| {
-        v.bundle
-            .as_ref()
-            .is_some_and(|b| b.status() == BundleStatus::Completed)
+        bundle_in(v.bundle.as_ref(), BundleStatus::Completed)
     })
     .await?;
 
@@ -546,14 +525,7 @@ async fn bundle_partly_denied() -> TestResult {
     let last = bundle.cases.len() - 1;
     for (i, case) in bundle.cases.iter().enumerate() {
         let mut inbox = office(&inboxes, &case.responsible_office_id)?;
-        state_until(
-            &inbox,
-            &case.case_id,
-            "the member is ROUTED",
-            AssignmentState::Routed,
-        )
-        .await?;
-        inbox.claim_case(claim(&case.case_id)).await?;
+        claim_when_routed(&mut inbox, &case.case_id, "the member is ROUTED").await?;
         let mut checklist = passing_checklist(&mut catalog, &case.matter_code, None).await?;
         let (decision, reason) = if i == last {
             let point = checklist.first_mut().ok_or("a review point")?;
@@ -614,9 +586,7 @@ async fn bundle_partly_denied() -> TestResult {
     }
     let denied = &bundle.cases[last];
     case_until(&window, &denied.case_id, "the denied member", |c| {
-        c.bundle
-            .as_ref()
-            .is_some_and(|b| b.status() == BundleStatus::PartlyDenied)
+        bundle_in(c.bundle.as_ref(), BundleStatus::PartlyDenied)
     })
     .await?;
     // The hotline (asked about an approved member) and the denying office show it too.
@@ -624,18 +594,12 @@ async fn bundle_partly_denied() -> TestResult {
         &calls,
         &bundle.cases[0].case_number,
         "the hotline: PARTLY_DENIED",
-        |v| {
-            v.bundle
-                .as_ref()
-                .is_some_and(|b| b.status() == BundleStatus::PartlyDenied)
-        },
+        |v| bundle_in(v.bundle.as_ref(), BundleStatus::PartlyDenied),
     )
     .await?;
     let inbox = office(&inboxes, &denied.responsible_office_id)?;
     assignment_until(&inbox, &denied.case_id, "the office: PARTLY_DENIED", |a| {
-        a.bundle
-            .as_ref()
-            .is_some_and(|b| b.status() == BundleStatus::PartlyDenied)
+        bundle_in(a.bundle.as_ref(), BundleStatus::PartlyDenied)
     })
     .await?;
 
@@ -683,14 +647,12 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
     // The others wait for the 退休证明 of the first member (退休审批): approve it first.
     let provider = &bundle.cases[0];
     let mut provider_office = office(&inboxes, &provider.responsible_office_id)?;
-    state_until(
-        &provider_office,
+    claim_when_routed(
+        &mut provider_office,
         &provider.case_id,
         "the first member is ROUTED",
-        AssignmentState::Routed,
     )
     .await?;
-    provider_office.claim_case(claim(&provider.case_id)).await?;
     approve_passing(
         &mut provider_office,
         &mut catalog,
@@ -763,11 +725,7 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
         &window,
         &gone.case_id,
         "the withdrawn member shows its bundle COMPLETED",
-        |c| {
-            c.bundle
-                .as_ref()
-                .is_some_and(|b| b.status() == BundleStatus::Completed)
-        },
+        |c| bundle_in(c.bundle.as_ref(), BundleStatus::Completed),
     )
     .await?;
     let summary = member.bundle.as_ref().ok_or("the member's bundle")?;
@@ -780,9 +738,7 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
     let kept = &bundle.cases[0];
     let kept_office = office(&inboxes, &kept.responsible_office_id)?;
     let seen = assignment_until(&kept_office, &kept.case_id, "an office: COMPLETED", |a| {
-        a.bundle
-            .as_ref()
-            .is_some_and(|b| b.status() == BundleStatus::Completed)
+        bundle_in(a.bundle.as_ref(), BundleStatus::Completed)
     })
     .await?;
     let summary = seen.bundle.as_ref().ok_or("the assignment's bundle")?;

@@ -6,8 +6,8 @@
 use chrono::TimeDelta;
 use tongban_e2e::{
     Authed, BIRTH, Hotline, Intake, PROPAGATION, Review, WUTAI, assignment_until, bundle_request,
-    bundle_until, claim, hotline_operator, hotline_until, passing_checklist, reviewer, shut_down,
-    state_until, window_clients,
+    bundle_until, claim_when_routed, hotline_operator, hotline_until, passing_checklist, reviewer,
+    shut_down, state_until, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
@@ -83,14 +83,7 @@ async fn decide(
     case: &Case,
     decision: Decision,
 ) -> TestResult {
-    state_until(
-        inbox,
-        &case.case_id,
-        "the member is ROUTED",
-        AssignmentState::Routed,
-    )
-    .await?;
-    inbox.claim_case(claim(&case.case_id)).await?;
+    claim_when_routed(inbox, &case.case_id, "the member is ROUTED").await?;
     let mut checklist = passing_checklist(catalog, &case.matter_code, None).await?;
     let reason = if decision == Decision::Deny {
         let point = checklist.first_mut().ok_or("a review point")?;

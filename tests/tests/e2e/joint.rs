@@ -9,9 +9,9 @@ use prost_types::Timestamp;
 use tongban_e2e::{
     Authed, DESTINATION, GJJ, GZDD, HOME, Hotline, Intake, Review, TAIYUAN_GONGAN, WINDOW,
     WUTAI_GONGAN, XINZHOU_GJJ, YINCHUAN_GJJ, YINCHUAN_GONGAN, approve, assignment_until,
-    case_until, catalog, claim, hotline_operator, hotline_until, joint_request, part,
-    passing_checklist, presented, refusal, refused_naming, review, reviewer, shut_down, state_of,
-    state_until, unmasked_personal_data, window_clients,
+    case_until, catalog, claim, claim_when_routed, hotline_operator, hotline_until, joint_request,
+    part, passing_checklist, presented, refusal, refused_naming, review, reviewer, shut_down,
+    state_of, state_until, unmasked_personal_data, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
@@ -532,14 +532,7 @@ async fn joint_each_office_sees_only_its_part() -> TestResult {
     for item in &mut qr_points {
         item.note = format!("五台核查-{}", item.review_point_code);
     }
-    state_until(
-        &qr_office,
-        &case_id,
-        "QR is ROUTED",
-        AssignmentState::Routed,
-    )
-    .await?;
-    qr_office.claim_case(claim(&case_id)).await?;
+    claim_when_routed(&mut qr_office, &case_id, "QR is ROUTED").await?;
     qr_office
         .decide_case(DecideCaseRequest {
             case_id: case_id.clone(),
