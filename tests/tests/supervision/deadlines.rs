@@ -402,46 +402,35 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
         .await?;
 
     // The extension: the office head only, with a reason, at most 10 working days.
+    let extend = |working_days: u32, reason: &str| ExtendDeadlineRequest {
+        case_id: accepted.case_id.clone(),
+        working_days,
+        reason: reason.to_owned(),
+    };
     let refused = reviewer
         .clone()
-        .extend_deadline(ExtendDeadlineRequest {
-            case_id: accepted.case_id.clone(),
-            working_days: 5,
-            reason: "需要实地核查".to_owned(),
-        })
+        .extend_deadline(extend(5, "需要实地核查"))
         .await
         .err()
         .ok_or("a reviewer cannot extend")?;
     assert_eq!(refused.code(), Code::PermissionDenied);
     let too_long = head
         .clone()
-        .extend_deadline(ExtendDeadlineRequest {
-            case_id: accepted.case_id.clone(),
-            working_days: 11,
-            reason: "需要实地核查".to_owned(),
-        })
+        .extend_deadline(extend(11, "需要实地核查"))
         .await
         .err()
         .ok_or("at most 10 working days")?;
     assert_eq!(too_long.code(), Code::InvalidArgument);
     let unexplained = head
         .clone()
-        .extend_deadline(ExtendDeadlineRequest {
-            case_id: accepted.case_id.clone(),
-            working_days: 5,
-            reason: " ".to_owned(),
-        })
+        .extend_deadline(extend(5, " "))
         .await
         .err()
         .ok_or("a reason is required")?;
     assert_eq!(unexplained.code(), Code::InvalidArgument);
     env.clock().set(shanghai(2026, 9, 29, 9));
     head.clone()
-        .extend_deadline(ExtendDeadlineRequest {
-            case_id: accepted.case_id.clone(),
-            working_days: 5,
-            reason: "需要实地核查".to_owned(),
-        })
+        .extend_deadline(extend(5, "需要实地核查"))
         .await?;
 
     // Budget 5 + 3 suspended + 5 extended = 13 working days after acceptance, across 国庆.
