@@ -23,7 +23,7 @@ use tongban_proto::intake::v1::{SubmitBundleRequest, SubmitCaseRequest};
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
     Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest,
-    ListAssignmentsRequest, ListAssignmentsResponse,
+    ListAssignmentsRequest, ListAssignmentsResponse, RequestSupplementRequest,
 };
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_runtime::auth::Role;
@@ -167,14 +167,40 @@ pub fn claim(case_id: &str) -> ClaimCaseRequest {
     }
 }
 
+/// The DecideCase request deciding case `case_id` as `decision` for `reason`, with `checklist`.
+#[must_use]
+pub fn decide_request(
+    case_id: &str,
+    decision: Decision,
+    reason: &str,
+    checklist: Vec<ChecklistItem>,
+) -> DecideCaseRequest {
+    DecideCaseRequest {
+        case_id: case_id.to_owned(),
+        decision: decision.into(),
+        reason: reason.to_owned(),
+        checklist,
+    }
+}
+
 /// 准予: the DecideCase request approving case `case_id` with `checklist`.
 #[must_use]
 pub fn approve(case_id: &str, checklist: Vec<ChecklistItem>) -> DecideCaseRequest {
-    DecideCaseRequest {
-        case_id: case_id.to_owned(),
-        decision: Decision::Approve.into(),
-        reason: "符合条件，准予办理 / approved".to_owned(),
+    decide_request(
+        case_id,
+        Decision::Approve,
+        "符合条件，准予办理 / approved",
         checklist,
+    )
+}
+
+/// 补正: the RequestSupplement request asking for `items` of case `case_id` for `reason`.
+#[must_use]
+pub fn supplement_request(case_id: &str, items: &[&str], reason: &str) -> RequestSupplementRequest {
+    RequestSupplementRequest {
+        case_id: case_id.to_owned(),
+        items: items.iter().map(|&item| item.to_owned()).collect(),
+        reason: reason.to_owned(),
     }
 }
 

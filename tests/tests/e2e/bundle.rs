@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use tongban_e2e::{
     Authed, BIRTH, Hotline, Intake, RETIREMENT, Review, WINDOW, WUTAI, approve_passing,
     assignment_until, bundle_in, bundle_request, bundle_until, case_until, catalog, claim,
-    claim_when_routed, hotline_operator, hotline_until, passing_checklist, presented, refusal,
-    reviewer, shut_down, state_until, unmasked_personal_data, window_clients,
+    claim_when_routed, decide_request, hotline_operator, hotline_until, passing_checklist,
+    presented, refusal, reviewer, shut_down, state_until, supplement_request,
+    unmasked_personal_data, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{GetBundleRequest, GetMatterRequest, Matter};
@@ -19,8 +20,8 @@ use tongban_proto::common::v1::{
 use tongban_proto::intake::v1::{
     Bundle, Case, GetCaseRequest, ListCasesRequest, SupplementCaseRequest, WithdrawCaseRequest,
 };
+use tongban_proto::review::v1::AssignmentState;
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
-use tongban_proto::review::v1::{AssignmentState, DecideCaseRequest, RequestSupplementRequest};
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
 use tongban_testkit::TestEnv;
@@ -323,11 +324,11 @@ async fn bundle_birth_end_to_end() -> TestResult {
     let mut first_office = office(&inboxes, &first.responsible_office_id)?;
     first_office.claim_case(claim(&first.case_id)).await?;
     first_office
-        .request_supplement(RequestSupplementRequest {
-            case_id: first.case_id.clone(),
-            items: vec!["SFZ".to_owned()],
-            reason: "身份证影像不清晰，请重新扫描 / the ID scan is unreadable".to_owned(),
-        })
+        .request_supplement(supplement_request(
+            &first.case_id,
+            &["SFZ"],
+            "身份证影像不清晰，请重新扫描 / the ID scan is unreadable",
+        ))
         .await?;
 
     // The window sees the bundle waiting for 补正.
@@ -535,12 +536,7 @@ async fn bundle_partly_denied() -> TestResult {
             (Decision::Approve, "符合条件，准予办理 / approved")
         };
         inbox
-            .decide_case(DecideCaseRequest {
-                case_id: case.case_id.clone(),
-                decision: decision.into(),
-                reason: reason.to_owned(),
-                checklist,
-            })
+            .decide_case(decide_request(&case.case_id, decision, reason, checklist))
             .await?;
         // Until the last member is decided the bundle is in progress: once the window knows of
         // this member's decision, the bundle still is.

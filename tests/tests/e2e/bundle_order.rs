@@ -6,8 +6,8 @@
 use chrono::TimeDelta;
 use tongban_e2e::{
     Authed, BIRTH, Hotline, Intake, PROPAGATION, Review, WUTAI, assignment_until, bundle_request,
-    bundle_until, claim_when_routed, hotline_operator, hotline_until, passing_checklist, reviewer,
-    shut_down, state_until, window_clients,
+    bundle_until, claim_when_routed, decide_request, hotline_operator, hotline_until,
+    passing_checklist, reviewer, shut_down, state_until, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
@@ -18,7 +18,7 @@ use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::intake::v1::{Bundle, Case, WithdrawCaseRequest};
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
-    Assignment, AssignmentState, DecideCaseRequest, ListAssignmentsRequest, WatchAssignmentsRequest,
+    Assignment, AssignmentState, ListAssignmentsRequest, WatchAssignmentsRequest,
 };
 use tongban_runtime::clock::Clock as _;
 use tongban_testkit::TestEnv;
@@ -93,12 +93,7 @@ async fn decide(
         "符合条件，准予办理 / approved"
     };
     inbox
-        .decide_case(DecideCaseRequest {
-            case_id: case.case_id.clone(),
-            decision: decision.into(),
-            reason: reason.to_owned(),
-            checklist,
-        })
+        .decide_case(decide_request(&case.case_id, decision, reason, checklist))
         .await?;
     Ok(())
 }

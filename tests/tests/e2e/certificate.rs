@@ -4,7 +4,9 @@
 
 use chrono::TimeDelta;
 
-use tongban_e2e::{Authed, Certificate, ID_NUMBER, NAME, WINDOW, read_stream, shut_down};
+use tongban_e2e::{
+    Authed, Certificate, ID_NUMBER, NAME, WINDOW, decide_request, read_stream, shut_down,
+};
 use tongban_proto::certificate::v1::certificate_service_client::CertificateServiceClient;
 use tongban_proto::certificate::v1::{
     CertificateField, CertificateStatus, GetCertificateRequest, IssueCertificateRequest,
@@ -432,7 +434,7 @@ async fn claim_and_decide(
     case_id: &str,
     decision: tongban_proto::common::v1::Decision,
 ) -> TestResult {
-    use tongban_proto::review::v1::{ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest};
+    use tongban_proto::review::v1::{ClaimCaseRequest, GetAssignmentRequest};
     tongban_testkit::eventually(PROPAGATION, || {
         let mut review = tongban_e2e::review(review_port, reviewer);
         let case_id = case_id.to_owned();
@@ -458,12 +460,12 @@ async fn claim_and_decide(
         note: "核查 / checked".to_owned(),
     };
     review
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.to_owned(),
-            decision: decision.into(),
-            reason: "审查结论 / review result".to_owned(),
-            checklist: vec![point("R1"), point("R2"), point("R3")],
-        })
+        .decide_case(decide_request(
+            case_id,
+            decision,
+            "审查结论 / review result",
+            vec![point("R1"), point("R2"), point("R3")],
+        ))
         .await?;
     Ok(())
 }

@@ -7,9 +7,9 @@ use std::fmt::Debug;
 use chrono::TimeDelta;
 use tongban_e2e::{
     Authed, Hotline, ID_NUMBER, Intake, NAME, PHONE, PROPAGATION, Published, Review,
-    TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, catalog, claim, hotline, hotline_until, id_tail,
-    intake, listed_until, read_stream, review, shut_down, submit_request, unknown_case_number,
-    unmasked_personal_data,
+    TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, catalog, claim, decide_request, hotline,
+    hotline_until, id_tail, intake, listed_until, read_stream, review, shut_down, submit_request,
+    unknown_case_number, unmasked_personal_data,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
@@ -22,7 +22,6 @@ use tongban_proto::hotline::v1::{
     RatingOccasion, RecordCallbackRequest, RectificationState,
 };
 use tongban_proto::intake::v1::WithdrawCaseRequest;
-use tongban_proto::review::v1::DecideCaseRequest;
 use tongban_runtime::auth::Role;
 use tongban_runtime::clock::Clock as _;
 use tongban_runtime::convert::timestamp;
@@ -254,12 +253,12 @@ async fn hotline_complaints_ratings_and_notices() -> TestResult {
         note: "核查无误".to_owned(),
     };
     inbox
-        .decide_case(DecideCaseRequest {
-            case_id: done.case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: "符合条件，准予出具".to_owned(),
-            checklist: vec![point("R1"), point("R2"), point("R3")],
-        })
+        .decide_case(decide_request(
+            &done.case_id,
+            Decision::Approve,
+            "符合条件，准予出具",
+            vec![point("R1"), point("R2"), point("R3")],
+        ))
         .await?;
     window
         .withdraw_case(WithdrawCaseRequest {

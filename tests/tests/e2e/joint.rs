@@ -9,9 +9,9 @@ use prost_types::Timestamp;
 use tongban_e2e::{
     Authed, DESTINATION, GJJ, GZDD, HOME, Hotline, Intake, Review, TAIYUAN_GONGAN, WINDOW,
     WUTAI_GONGAN, XINZHOU_GJJ, YINCHUAN_GJJ, YINCHUAN_GONGAN, approve, assignment_until,
-    case_until, catalog, claim, claim_when_routed, hotline_operator, hotline_until, joint_request,
-    part, passing_checklist, presented, refusal, refused_naming, review, reviewer, shut_down,
-    state_of, state_until, unmasked_personal_data, window_clients,
+    case_until, catalog, claim, claim_when_routed, decide_request, hotline_operator, hotline_until,
+    joint_request, part, passing_checklist, presented, refusal, refused_naming, review, reviewer,
+    shut_down, state_of, state_until, supplement_request, unmasked_personal_data, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
@@ -21,8 +21,8 @@ use tongban_proto::intake::v1::{
 };
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
-    Assignment, AssignmentState, DecideCaseRequest, ExtendDeadlineRequest, GetAssignmentRequest,
-    ListAssignmentsRequest, RequestSupplementRequest,
+    Assignment, AssignmentState, ExtendDeadlineRequest, GetAssignmentRequest,
+    ListAssignmentsRequest,
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
@@ -265,11 +265,11 @@ async fn joint_parallel_parts() -> TestResult {
 
     // 转入地 asks for 补正: while it is open, 转出地 can neither decide nor ask for another.
     let asked = zr_office
-        .request_supplement(RequestSupplementRequest {
-            case_id: case_id.clone(),
-            items: vec!["JCZM".to_owned()],
-            reason: "请补充原缴存地缴存证明 / please add the contribution record".to_owned(),
-        })
+        .request_supplement(supplement_request(
+            &case_id,
+            &["JCZM"],
+            "请补充原缴存地缴存证明 / please add the contribution record",
+        ))
         .await?
         .into_inner();
     assert_eq!(asked.state(), AssignmentState::SupplementRequested);
@@ -283,11 +283,11 @@ async fn joint_parallel_parts() -> TestResult {
     )?;
     refusal(
         zc_office
-            .request_supplement(RequestSupplementRequest {
-                case_id: case_id.clone(),
-                items: vec!["SFZ".to_owned()],
-                reason: "请补充身份证 / please add the ID card".to_owned(),
-            })
+            .request_supplement(supplement_request(
+                &case_id,
+                &["SFZ"],
+                "请补充身份证 / please add the ID card",
+            ))
             .await,
         Code::FailedPrecondition,
         "one 补正 at a time",
@@ -405,12 +405,7 @@ async fn joint_denial_ends_the_case() -> TestResult {
     first.note = "转入地个人账户未开立".to_owned();
     let reason = "转入地个人账户未开立，不能办理转移";
     let denied = zr_office
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.clone(),
-            decision: Decision::Deny.into(),
-            reason: reason.to_owned(),
-            checklist,
-        })
+        .decide_case(decide_request(&case_id, Decision::Deny, reason, checklist))
         .await?
         .into_inner();
     assert_eq!(denied.state(), AssignmentState::Decided);
@@ -534,12 +529,12 @@ async fn joint_each_office_sees_only_its_part() -> TestResult {
     }
     claim_when_routed(&mut qr_office, &case_id, "QR is ROUTED").await?;
     qr_office
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: secret.to_owned(),
-            checklist: qr_points,
-        })
+        .decide_case(decide_request(
+            &case_id,
+            Decision::Approve,
+            secret,
+            qr_points,
+        ))
         .await?;
     let qc_view = state_until(
         &qc_office,
@@ -808,11 +803,11 @@ async fn joint_withdrawal_closes_every_part() -> TestResult {
         (
             "QR 补正",
             qr_office
-                .request_supplement(RequestSupplementRequest {
-                    case_id: case_id.clone(),
-                    items: vec!["SFZ".to_owned()],
-                    reason: "请补充身份证 / please add the ID card".to_owned(),
-                })
+                .request_supplement(supplement_request(
+                    &case_id,
+                    &["SFZ"],
+                    "请补充身份证 / please add the ID card",
+                ))
                 .await,
         ),
         ("QC claimed", qc_office.claim_case(claim(&case_id)).await),

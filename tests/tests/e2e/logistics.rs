@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use tongban_e2e::{
     Hotline, ID_NUMBER, Intake, Logistics, Review, TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN,
-    catalog, claim, hotline, intake, review, submit_request,
+    catalog, claim, decide_request, hotline, intake, review, submit_request,
 };
 use tongban_proto::catalog::v1::GetMatterRequest;
 use tongban_proto::common::v1::{ChecklistItem, Decision, Delivery, DeliveryMethod, Mode};
@@ -20,7 +20,6 @@ use tongban_proto::logistics::v1::{
     CreateWaybillRequest, GetWaybillRequest, ListWaybillsRequest, RecordTrackingEventRequest,
     Waybill, WaybillPurpose, WaybillStatus,
 };
-use tongban_proto::review::v1::DecideCaseRequest;
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
 use tongban_testkit::{Bearer, TestEnv, channel, eventually};
@@ -146,12 +145,12 @@ async fn originals_gate_the_decision_and_the_result_is_mailed() -> TestResult {
             note: "核查无误".to_owned(),
         })
         .collect();
-    let approve = DecideCaseRequest {
-        case_id: case_id.clone(),
-        decision: Decision::Approve.into(),
-        reason: "符合条件，准予迁入 / approved".to_owned(),
+    let approve = decide_request(
+        &case_id,
+        Decision::Approve,
+        "符合条件，准予迁入 / approved",
         checklist,
-    };
+    );
 
     // A day later the parcel is on the road: approval is refused, naming the material.
     env.clock().advance(TimeDelta::days(1));

@@ -6,16 +6,14 @@ use std::time::Duration;
 
 use tongban_e2e::{
     Hotline, Intake, PHONE, Review, TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, case_number_digits,
-    case_until, catalog, claim, hotline, hotline_until, intake, listed_until, mod11_2, presented,
-    review, shut_down, state_until, submit_request, unknown_case_number,
+    case_until, catalog, claim, decide_request, hotline, hotline_until, intake, listed_until,
+    mod11_2, presented, review, shut_down, state_until, submit_request, supplement_request,
+    unknown_case_number,
 };
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
 use tongban_proto::intake::v1::SupplementCaseRequest;
-use tongban_proto::review::v1::{
-    AssignmentState, DecideCaseRequest, GetAssignmentRequest, ListAssignmentsRequest,
-    RequestSupplementRequest,
-};
+use tongban_proto::review::v1::{AssignmentState, GetAssignmentRequest, ListAssignmentsRequest};
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
 use tongban_testkit::{TestEnv, eventually};
@@ -85,11 +83,11 @@ async fn review_flow() -> TestResult {
     let claimed = inbox.claim_case(claim(&case_id)).await?.into_inner();
     assert_eq!(claimed.state(), AssignmentState::Claimed);
     let asked = inbox
-        .request_supplement(RequestSupplementRequest {
-            case_id: case_id.clone(),
-            items: vec!["HKB".to_owned()],
-            reason: "请补充居民户口簿 / please add the household register".to_owned(),
-        })
+        .request_supplement(supplement_request(
+            &case_id,
+            &["HKB"],
+            "请补充居民户口簿 / please add the household register",
+        ))
         .await?
         .into_inner();
     assert_eq!(asked.state(), AssignmentState::SupplementRequested);
@@ -137,12 +135,12 @@ async fn review_flow() -> TestResult {
         note: "核查无误".to_owned(),
     };
     let refused = inbox
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: String::new(),
-            checklist: vec![point("R1")],
-        })
+        .decide_case(decide_request(
+            &case_id,
+            Decision::Approve,
+            "",
+            vec![point("R1")],
+        ))
         .await
         .expect_err("a required review point is missing");
     assert!(
@@ -163,12 +161,12 @@ async fn review_flow() -> TestResult {
     assert!(named, "the refusal names R2: {refused:?}");
 
     let decided = inbox
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: "符合条件，准予出具 / approved".to_owned(),
-            checklist: vec![point("R1"), point("R2"), point("R3")],
-        })
+        .decide_case(decide_request(
+            &case_id,
+            Decision::Approve,
+            "符合条件，准予出具 / approved",
+            vec![point("R1"), point("R2"), point("R3")],
+        ))
         .await?
         .into_inner();
     assert_eq!(decided.state(), AssignmentState::Decided);

@@ -5,14 +5,12 @@
 use tokio::time::Instant;
 use tongban_e2e::{
     BIRTH, GZDD, HOME, Intake, PROPAGATION, Review, TAIYUAN_GONGAN, WINDOW, WUTAI, WUTAI_GONGAN,
-    YINCHUAN_GONGAN, bundle_request, catalog, claim, intake, joint_request, passing_checklist,
-    reviewer, shut_down, state_until, submit_request, window_clients,
+    YINCHUAN_GONGAN, bundle_request, catalog, claim, decide_request, intake, joint_request,
+    passing_checklist, reviewer, shut_down, state_until, submit_request, supplement_request,
+    window_clients,
 };
 use tongban_proto::common::v1::{BundleStatus, CaseStatus, Decision, Mode};
-use tongban_proto::review::v1::{
-    Assignment, AssignmentState, DecideCaseRequest, RequestSupplementRequest,
-    WatchAssignmentsRequest,
-};
+use tongban_proto::review::v1::{Assignment, AssignmentState, WatchAssignmentsRequest};
 use tongban_runtime::auth::Role;
 use tongban_testkit::TestEnv;
 use tonic::{Code, Streaming};
@@ -196,12 +194,12 @@ async fn watch_follows_joint_parts() -> TestResult {
     let qr_claimed = qr_office.claim_case(claim(&case_id)).await?.into_inner();
     let qr_reason = "迁入条件核实无误，准予迁入 / move-in approved";
     qr_office
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: qr_reason.to_owned(),
-            checklist: passing_checklist(&mut catalog, GZDD, Some("QR")).await?,
-        })
+        .decide_case(decide_request(
+            &case_id,
+            Decision::Approve,
+            qr_reason,
+            passing_checklist(&mut catalog, GZDD, Some("QR")).await?,
+        ))
         .await?;
 
     let ready = next_until(&mut stream, &mut seen, "QC becomes ROUTED", |a| {
@@ -291,11 +289,11 @@ async fn watch_follows_the_bundle_of_its_members() -> TestResult {
     // B's office claims B and asks for 补正.
     b_office.claim_case(claim(&b.case_id)).await?;
     b_office
-        .request_supplement(RequestSupplementRequest {
-            case_id: b.case_id.clone(),
-            items: vec!["SFZ".to_owned()],
-            reason: "身份证影像不清晰，请重新扫描 / the ID scan is unreadable".to_owned(),
-        })
+        .request_supplement(supplement_request(
+            &b.case_id,
+            &["SFZ"],
+            "身份证影像不清晰，请重新扫描 / the ID scan is unreadable",
+        ))
         .await?;
 
     let followed = next_until(

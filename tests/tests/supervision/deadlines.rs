@@ -10,13 +10,13 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone as _, Utc};
 use tongban_e2e::{
     Authed, Hotline, Intake, Review, Supervision, WUTAI_GONGAN, YINCHUAN_GONGAN, case_events,
-    catalog, claim, intake, listed_until, review, shut_down, submit_request,
+    catalog, claim, intake, listed_until, review, shut_down, submit_request, supplement_request,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, Mode};
 use tongban_proto::events::v1::event::Body;
 use tongban_proto::intake::v1::{SubmitCaseResponse, SupplementCaseRequest};
-use tongban_proto::review::v1::{ExtendDeadlineRequest, RequestSupplementRequest};
+use tongban_proto::review::v1::ExtendDeadlineRequest;
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_proto::supervision::v1::{
     AlertKind, GetStatisticsRequest, ListAlertsRequest, ListTicketsRequest, SupervisionLevel,
@@ -371,11 +371,11 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
     env.clock().set(shanghai(2026, 9, 22, 9));
     reviewer
         .clone()
-        .request_supplement(RequestSupplementRequest {
-            case_id: accepted.case_id.clone(),
-            items: vec!["HKB".to_owned()],
-            reason: "户口簿页面不清晰".to_owned(),
-        })
+        .request_supplement(supplement_request(
+            &accepted.case_id,
+            &["HKB"],
+            "户口簿页面不清晰",
+        ))
         .await?;
     env.clock().set(shanghai(2026, 9, 28, 15));
     let mut window = intake(intake_svc.port(), &clerk);

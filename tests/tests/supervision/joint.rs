@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use tongban_e2e::{
     Authed, DESTINATION, GZDD, HOME, Intake, Review, Supervision, WINDOW, WUTAI_GONGAN,
-    YINCHUAN_GONGAN, case_events, catalog, claim, intake, joint_request, passing_checklist,
-    reviewer, shut_down, state_until, supervision,
+    YINCHUAN_GONGAN, case_events, catalog, claim, decide_request, intake, joint_request,
+    passing_checklist, reviewer, shut_down, state_until, supervision,
 };
 use tongban_proto::common::v1::{Decision, PartState};
 use tongban_proto::events::v1::event::Body;
-use tongban_proto::review::v1::{AssignmentState, DecideCaseRequest};
+use tongban_proto::review::v1::AssignmentState;
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_proto::supervision::v1::{
     Alert, AlertKind, GetStatisticsRequest, ListAlertsRequest, ListTicketsRequest,
@@ -136,12 +136,12 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
     qr_office.clone().claim_case(claim(&case_id)).await?;
     qr_office
         .clone()
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: "符合迁入条件，准予迁入 / approved".to_owned(),
-            checklist: passing_checklist(&mut catalog, GZDD, Some("QR")).await?,
-        })
+        .decide_case(decide_request(
+            &case_id,
+            Decision::Approve,
+            "符合迁入条件，准予迁入 / approved",
+            passing_checklist(&mut catalog, GZDD, Some("QR")).await?,
+        ))
         .await?;
     state_until(
         &qc_office,
