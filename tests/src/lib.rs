@@ -28,7 +28,7 @@ use tongban_proto::review::v1::{
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
-use tongban_testkit::{Bearer, Running, TestEnv, TestkitError, channel, eventually};
+use tongban_testkit::{Bearer, Running, Service, TestEnv, TestkitError, channel, eventually};
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -136,6 +136,72 @@ pub fn window_clients(
 #[must_use]
 pub fn hotline_operator(env: &TestEnv, port: u16) -> HotlineServiceClient<Authed> {
     hotline(port, &env.mint(Role::Hotline, "12345"))
+}
+
+/// Services a test starts together: a tuple of [`Service`]s, started in the tuple's order.
+pub trait Services {
+    /// One [`Running`] per service, in the same order.
+    type Running;
+
+    /// Starts each service on `env`, in order.
+    fn spawn(env: &TestEnv) -> impl Future<Output = Result<Self::Running, TestkitError>>;
+}
+
+impl<A: Service> Services for (A,) {
+    type Running = [Running; 1];
+
+    async fn spawn(env: &TestEnv) -> Result<Self::Running, TestkitError> {
+        Ok([env.spawn::<A>().await?])
+    }
+}
+
+impl<A: Service, B: Service> Services for (A, B) {
+    type Running = [Running; 2];
+
+    async fn spawn(env: &TestEnv) -> Result<Self::Running, TestkitError> {
+        let a = env.spawn::<A>().await?;
+        Ok([a, env.spawn::<B>().await?])
+    }
+}
+
+impl<A: Service, B: Service, C: Service> Services for (A, B, C) {
+    type Running = [Running; 3];
+
+    async fn spawn(env: &TestEnv) -> Result<Self::Running, TestkitError> {
+        let a = env.spawn::<A>().await?;
+        let b = env.spawn::<B>().await?;
+        Ok([a, b, env.spawn::<C>().await?])
+    }
+}
+
+impl<A: Service, B: Service, C: Service, D: Service> Services for (A, B, C, D) {
+    type Running = [Running; 4];
+
+    async fn spawn(env: &TestEnv) -> Result<Self::Running, TestkitError> {
+        let a = env.spawn::<A>().await?;
+        let b = env.spawn::<B>().await?;
+        let c = env.spawn::<C>().await?;
+        Ok([a, b, c, env.spawn::<D>().await?])
+    }
+}
+
+/// Starts services `S` on `env`, in order (for a test that sets up `env` first, e.g. its clock).
+///
+/// # Errors
+/// A service did not start.
+pub async fn spawn_services<S: Services>(env: &TestEnv) -> Result<S::Running, TestkitError> {
+    S::spawn(env).await
+}
+
+/// The start of a test: a fresh [`TestEnv`] (its own schema, stream and clock) with services `S`
+/// started on it, in order.
+///
+/// # Errors
+/// The environment could not be set up, or a service did not start.
+pub async fn start<S: Services>() -> Result<(TestEnv, S::Running), TestkitError> {
+    let env = TestEnv::new().await?;
+    let running = S::spawn(&env).await?;
+    Ok((env, running))
 }
 
 /// The end of a test: stops `services` in the order given, then removes the test's schema and

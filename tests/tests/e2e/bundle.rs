@@ -9,7 +9,7 @@ use tongban_e2e::{
     Authed, BIRTH, Hotline, Intake, RETIREMENT, Review, WINDOW, WUTAI, approve_passing,
     assignment_until, bundle_in, bundle_request, bundle_until, case_until, catalog, claim,
     claim_when_routed, decide_request, hotline_operator, hotline_until, passing_checklist,
-    presented, refusal, reviewer, shut_down, state_until, supplement_request,
+    presented, refusal, reviewer, shut_down, start, state_until, supplement_request,
     unmasked_personal_data, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -97,10 +97,7 @@ async fn reaches_its_office(
 /// the approval of all, at the window, at an office and at the hotline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_birth_end_to_end() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let calls = hotline_operator(&env, hotline_svc.port());
 
@@ -512,10 +509,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
 /// 退休一件事 with one member denied: once every member is decided the bundle is partly denied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_partly_denied() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let calls = hotline_operator(&env, hotline_svc.port());
 
@@ -617,9 +611,7 @@ fn member_status(summary: &BundleSummary, matter_code: &str) -> CaseStatus {
 /// member shown WITHDRAWN; a bundle whose every member is withdrawn is WITHDRAWN.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_member_withdrawal_and_status() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let withdraw = |case_id: &str| WithdrawCaseRequest {
         case_id: case_id.to_owned(),
@@ -860,8 +852,7 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
 async fn bundle_notice_lists_shared_materials_once_and_every_member() -> TestResult {
     use tongban_proto::catalog::v1::GetBundleNoticeRequest;
 
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
+    let (env, [intake_svc]) = start::<(Intake,)>().await?;
     let mut catalog = catalog(intake_svc.port(), &env.mint(Role::Clerk, WINDOW));
     let request = |code: &str, window: &str, home: &str| GetBundleNoticeRequest {
         bundle_code: code.to_owned(),

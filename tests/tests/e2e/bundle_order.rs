@@ -7,7 +7,7 @@ use chrono::TimeDelta;
 use tongban_e2e::{
     Authed, BIRTH, Hotline, Intake, PROPAGATION, Review, WUTAI, assignment_until, bundle_request,
     bundle_until, claim_when_routed, decide_request, hotline_operator, hotline_until,
-    passing_checklist, reviewer, shut_down, state_until, window_clients,
+    passing_checklist, reviewer, shut_down, start, state_until, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
@@ -171,10 +171,7 @@ async fn submit_birth(
 /// they are accepted and routed at that moment, their clock starting then, carrying CSZM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_members_wait_for_the_provider() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let calls = hotline_operator(&env, hotline_svc.port());
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
 
@@ -404,10 +401,7 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
 /// DENIED when it is denied too. A provider withdrawn at the window withdraws them as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_provider_denied_or_withdrawn_ends_the_waiting_members() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let calls = hotline_operator(&env, hotline_svc.port());
 
@@ -577,9 +571,7 @@ async fn bundle_provider_denied_or_withdrawn_ends_the_waiting_members() -> TestR
 /// WITHDRAWN.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watching_office_learns_of_a_waiting_member_withdrawn() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
 
     let bundle = submit_birth(&mut catalog, &mut window, "order-watch").await?;

@@ -5,7 +5,8 @@
 use chrono::TimeDelta;
 
 use tongban_e2e::{
-    Authed, Certificate, ID_NUMBER, NAME, WINDOW, decide_request, read_stream, shut_down,
+    Authed, Certificate, Hotline, ID_NUMBER, Intake, NAME, Review, WINDOW, decide_request,
+    read_stream, shut_down, start,
 };
 use tongban_proto::certificate::v1::certificate_service_client::CertificateServiceClient;
 use tongban_proto::certificate::v1::{
@@ -64,8 +65,7 @@ async fn failures(
 
 #[tokio::test]
 async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> TestResult {
-    let env = TestEnv::new().await?;
-    let cert = env.spawn::<Certificate>().await?;
+    let (env, [cert]) = start::<(Certificate,)>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
 
@@ -267,12 +267,11 @@ fn certificate_refusals(status: &tonic::Status) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_verified_certificate_waives_the_paper_and_a_revoked_one_is_refused() -> TestResult {
-    let env = TestEnv::new().await?;
-    let cert = env.spawn::<Certificate>().await?;
+    let (env, [cert]) = start::<(Certificate,)>().await?;
     let mut settings = env.settings(tongban_intake::SERVICE);
     settings.certificate_url = format!("http://127.0.0.1:{}", cert.port());
     let intake = tongban_testkit::Running::start::<tongban_intake::Application>(settings).await?;
-    let review_svc = env.spawn::<tongban_review::Application>().await?;
+    let review_svc = env.spawn::<Review>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN_POLICE));
     let now = env.clock().now();
@@ -366,8 +365,7 @@ async fn a_verified_certificate_waives_the_paper_and_a_revoked_one_is_refused() 
 
 #[tokio::test]
 async fn an_unreachable_certificate_service_fails_closed() -> TestResult {
-    let env = TestEnv::new().await?;
-    let cert = env.spawn::<Certificate>().await?;
+    let (env, [cert]) = start::<(Certificate,)>().await?;
     let household = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN_POLICE))
         .issue_certificate(IssueCertificateRequest {
             type_code: "112".to_owned(),
@@ -379,7 +377,7 @@ async fn an_unreachable_certificate_service_fails_closed() -> TestResult {
         .into_inner();
     cert.stop().await?;
     // The test environment's intake points at a port where nothing listens.
-    let intake = env.spawn::<tongban_intake::Application>().await?;
+    let intake = env.spawn::<Intake>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let request = with_household_certificate(intake.port(), &clerk, &household.token).await?;
     let refused = tongban_e2e::intake(intake.port(), &clerk)
@@ -500,11 +498,8 @@ async fn completed_case(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approved_e_certificate_case_completes_with_its_result_certificate() -> TestResult {
     use tongban_proto::common::v1::{CaseStatus, Decision};
-    let env = TestEnv::new().await?;
-    let cert = env.spawn::<Certificate>().await?;
-    let intake = env.spawn::<tongban_intake::Application>().await?;
-    let review_svc = env.spawn::<tongban_review::Application>().await?;
-    let hotline_svc = env.spawn::<tongban_hotline::Application>().await?;
+    let (env, [cert, intake, review_svc, hotline_svc]) =
+        start::<(Certificate, Intake, Review, Hotline)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let reviewer = env.mint(Role::Reviewer, YINCHUAN_POLICE);
 
@@ -650,8 +645,7 @@ async fn keys_of(
 
 #[tokio::test]
 async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() -> TestResult {
-    let env = TestEnv::new().await?;
-    let cert = env.spawn::<Certificate>().await?;
+    let (env, [cert]) = start::<(Certificate,)>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
 
@@ -771,8 +765,7 @@ async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() ->
 
 #[tokio::test]
 async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
-    let env = TestEnv::new().await?;
-    let cert = env.spawn::<Certificate>().await?;
+    let (env, [cert]) = start::<(Certificate,)>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let a = issuer
         .issue_certificate(marriage(&env, -1, 365))

@@ -4,19 +4,19 @@
 use std::time::Duration;
 
 use tongban_e2e::{
-    Published, WINDOW, catalog, intake, is_traceparent, read_stream, shut_down, submit_request,
+    Intake, Published, WINDOW, catalog, intake, is_traceparent, read_stream, shut_down, start,
+    submit_request,
 };
 use tongban_proto::common::v1::Mode;
 use tongban_proto::events::v1::event::Body;
 use tongban_runtime::auth::Role;
-use tongban_testkit::{TestEnv, eventually};
+use tongban_testkit::eventually;
 
 use crate::TestResult;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_on_stream() -> TestResult {
-    let env = TestEnv::new().await?;
-    let service = env.spawn::<tongban_intake::Application>().await?;
+    let (env, [service]) = start::<(Intake,)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut catalog = catalog(service.port(), &clerk);
     let request =

@@ -8,8 +8,8 @@ use chrono::TimeDelta;
 use tongban_e2e::{
     Authed, Hotline, ID_NUMBER, Intake, NAME, PHONE, PROPAGATION, Published, Review,
     TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, catalog, claim, decide_request, hotline,
-    hotline_until, id_tail, intake, listed_until, read_stream, review, shut_down, submit_request,
-    unknown_case_number, unmasked_personal_data,
+    hotline_until, id_tail, intake, listed_until, read_stream, review, shut_down, start,
+    submit_request, unknown_case_number, unmasked_personal_data,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
@@ -101,9 +101,7 @@ async fn hotline_sees(
 /// unknown case; the lock expires an hour later (the test's clock is moved, not waited for).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hotline_lockout_and_expiry() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, hotline_svc]) = start::<(Intake, Hotline)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let operator = env.mint(Role::Hotline, "12345");
     let mut seen = Seen::default();
@@ -206,10 +204,7 @@ async fn hotline_lockout_and_expiry() -> TestResult {
 /// complaint through 受理 → 转办 → 办理 → 回复 → 回访 → 办结 with each side's steps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hotline_complaints_ratings_and_notices() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut window = intake(intake_svc.port(), &clerk);
     let mut inbox = review(

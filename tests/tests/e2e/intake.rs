@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use futures::future::join_all;
 use tongban_e2e::{
-    ID_NUMBER, Intake, PHONE, WINDOW, catalog, intake, shut_down, submit_request,
+    ID_NUMBER, Intake, PHONE, WINDOW, catalog, intake, shut_down, start, submit_request,
     unmasked_personal_data,
 };
 use tongban_proto::catalog::v1::GetMatterRequest;
@@ -14,7 +14,7 @@ use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::intake::v1::{GetCaseRequest, ListCasesRequest};
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
-use tongban_testkit::{Bearer, TestEnv, channel};
+use tongban_testkit::{Bearer, channel};
 use tonic::Code;
 
 use crate::TestResult;
@@ -22,8 +22,7 @@ use crate::TestResult;
 /// 跨省通办, 全省通办 and 区域通办 each reach the right office under the right scope.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_scopes() -> TestResult {
-    let env = TestEnv::new().await?;
-    let service = env.spawn::<Intake>().await?;
+    let (env, [service]) = start::<(Intake,)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut catalog = catalog(service.port(), &clerk);
     let mut intake = intake(service.port(), &clerk);
@@ -110,8 +109,7 @@ async fn intake_scopes() -> TestResult {
 /// once; an expired agreement refuses the route; roles and tokens are enforced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_bad_input() -> TestResult {
-    let env = TestEnv::new().await?;
-    let service = env.spawn::<Intake>().await?;
+    let (env, [service]) = start::<(Intake,)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut catalog = catalog(service.port(), &clerk);
     let mut intake = intake(service.port(), &clerk);
@@ -289,8 +287,7 @@ async fn intake_bad_input() -> TestResult {
 /// ten identical submissions at once make one case.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_idempotency() -> TestResult {
-    let env = TestEnv::new().await?;
-    let service = env.spawn::<Intake>().await?;
+    let (env, [service]) = start::<(Intake,)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut catalog = catalog(service.port(), &clerk);
     let mut intake = intake(service.port(), &clerk);

@@ -11,7 +11,8 @@ use tongban_e2e::{
     WUTAI_GONGAN, XINZHOU_GJJ, YINCHUAN_GJJ, YINCHUAN_GONGAN, approve, assignment_until,
     case_until, catalog, claim, claim_when_routed, decide_request, hotline_operator, hotline_until,
     joint_request, part, passing_checklist, presented, refusal, refused_naming, review, reviewer,
-    shut_down, state_of, state_until, supplement_request, unmasked_personal_data, window_clients,
+    shut_down, start, state_of, state_until, supplement_request, unmasked_personal_data,
+    window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
@@ -26,7 +27,6 @@ use tongban_proto::review::v1::{
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
-use tongban_testkit::TestEnv;
 use tonic::Code;
 
 use crate::TestResult;
@@ -52,9 +52,7 @@ async fn listed(
 /// 迁入; only then can 银川 act, and the case is approved when both parts are.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_sequential_parts() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
     let mut qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
@@ -223,9 +221,7 @@ async fn joint_sequential_parts() -> TestResult {
 /// other part's decision; the case is approved only when both parts are.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_parallel_parts() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut zr_office = reviewer(&env, review_svc.port(), XINZHOU_GJJ);
     let mut zc_office = reviewer(&env, review_svc.port(), YINCHUAN_GJJ);
@@ -377,9 +373,7 @@ async fn joint_parallel_parts() -> TestResult {
 /// act on its part.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_denial_ends_the_case() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut zr_office = reviewer(&env, review_svc.port(), XINZHOU_GJJ);
     let mut zc_office = reviewer(&env, review_svc.port(), YINCHUAN_GJJ);
@@ -460,9 +454,7 @@ async fn joint_denial_ends_the_case() -> TestResult {
 /// field); an office without a part sees nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_each_office_sees_only_its_part() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
     let qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
@@ -596,8 +588,7 @@ async fn joint_each_office_sees_only_its_part() -> TestResult {
 /// handling of a matter without parts. Nothing is opened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_and_bundle_bad_input() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
+    let (env, [intake_svc]) = start::<(Intake,)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
 
     // 户口迁移 jointly without (or with a bad) 迁入地.
@@ -709,10 +700,7 @@ async fn due_after(
 /// 12345 hotline, and neither office can act on its part any more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_withdrawal_closes_every_part() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
     let mut qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
@@ -854,9 +842,7 @@ async fn joint_withdrawal_closes_every_part() -> TestResult {
 /// moment moves by exactly the working days granted; a reviewer may not extend at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_extension_is_counted_over_the_case() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut zr_office = reviewer(&env, review_svc.port(), XINZHOU_GJJ);
     let mut zc_office = reviewer(&env, review_svc.port(), YINCHUAN_GJJ);
@@ -974,8 +960,7 @@ async fn joint_extension_is_counted_over_the_case() -> TestResult {
 async fn joint_notice_lists_each_part_with_its_office() -> TestResult {
     use tongban_proto::catalog::v1::GetNoticeRequest;
 
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
+    let (env, [intake_svc]) = start::<(Intake,)>().await?;
     let mut catalog = catalog(intake_svc.port(), &env.mint(Role::Clerk, WINDOW));
     let request = |mode: Mode, destination: &str| GetNoticeRequest {
         matter_code: GZDD.to_owned(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use tongban_e2e::{
     Hotline, ID_NUMBER, Intake, Logistics, Review, TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN,
-    catalog, claim, decide_request, hotline, intake, review, submit_request,
+    catalog, claim, decide_request, hotline, intake, review, start, submit_request,
 };
 use tongban_proto::catalog::v1::GetMatterRequest;
 use tongban_proto::common::v1::{ChecklistItem, Decision, Delivery, DeliveryMethod, Mode};
@@ -22,7 +22,7 @@ use tongban_proto::logistics::v1::{
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
-use tongban_testkit::{Bearer, TestEnv, channel, eventually};
+use tongban_testkit::{Bearer, channel, eventually};
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -73,11 +73,8 @@ async fn waybill_of(
 /// shows both waybills delivered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn originals_gate_the_decision_and_the_result_is_mailed() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
-    let logistics_svc = env.spawn::<Logistics>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc, logistics_svc]) =
+        start::<(Intake, Review, Hotline, Logistics)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let reviewer = env.mint(Role::Reviewer, YINCHUAN_GONGAN);
     let operator = env.mint(Role::Hotline, "12345");
@@ -297,9 +294,7 @@ async fn originals_gate_the_decision_and_the_result_is_mailed() -> TestResult {
 /// province.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn carrier_callbacks_are_idempotent_and_guarded() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let logistics_svc = env.spawn::<Logistics>().await?;
+    let (env, [intake_svc, logistics_svc]) = start::<(Intake, Logistics)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut window = intake(intake_svc.port(), &clerk);
     let desk = logistics(logistics_svc.port(), &clerk);

@@ -2,8 +2,8 @@
 //! and server reflection listing the tongban services, without a token.
 
 use tokio_stream::StreamExt as _;
-use tongban_e2e::{Hotline, Intake, Review};
-use tongban_testkit::{TestEnv, channel};
+use tongban_e2e::{Hotline, Intake, Review, start};
+use tongban_testkit::channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use tonic_reflection::pb::v1::ServerReflectionRequest;
@@ -43,10 +43,7 @@ async fn probe(port: u16) -> Result<(ServingStatus, Vec<String>), Box<dyn std::e
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_reflection_on_every_server() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake = env.spawn::<Intake>().await?;
-    let review = env.spawn::<Review>().await?;
-    let hotline = env.spawn::<Hotline>().await?;
+    let (env, [intake, review, hotline]) = start::<(Intake, Review, Hotline)>().await?;
     for (port, expected) in [
         (
             intake.port(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tongban_e2e::{
     Hotline, Intake, PHONE, Review, TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, case_number_digits,
     case_until, catalog, claim, decide_request, hotline, hotline_until, intake, listed_until,
-    mod11_2, presented, review, shut_down, state_until, submit_request, supplement_request,
+    mod11_2, presented, review, shut_down, start, state_until, submit_request, supplement_request,
     unknown_case_number,
 };
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
@@ -16,7 +16,7 @@ use tongban_proto::intake::v1::SupplementCaseRequest;
 use tongban_proto::review::v1::{AssignmentState, GetAssignmentRequest, ListAssignmentsRequest};
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
-use tongban_testkit::{TestEnv, eventually};
+use tongban_testkit::eventually;
 use tonic::Code;
 
 use crate::TestResult;
@@ -25,10 +25,7 @@ use crate::TestResult;
 /// 12345 hotline; other offices see nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review_flow() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let reviewer = env.mint(Role::Reviewer, YINCHUAN_GONGAN);
     let stranger = env.mint(Role::Reviewer, TAIYUAN_GONGAN);
@@ -258,9 +255,7 @@ async fn review_restart() -> TestResult {
     /// (30 s), so this bound is longer than the others.
     const RECOVERY: Duration = Duration::from_secs(60);
 
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let first_review = env.spawn::<Review>().await?;
+    let (env, [intake_svc, first_review]) = start::<(Intake, Review)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let template = submit_request(
         &mut catalog(intake_svc.port(), &clerk),

@@ -6,13 +6,12 @@ use tokio::time::Instant;
 use tongban_e2e::{
     BIRTH, GZDD, HOME, Intake, PROPAGATION, Review, TAIYUAN_GONGAN, WINDOW, WUTAI, WUTAI_GONGAN,
     YINCHUAN_GONGAN, bundle_request, catalog, claim, decide_request, intake, joint_request,
-    passing_checklist, reviewer, shut_down, state_until, submit_request, supplement_request,
+    passing_checklist, reviewer, shut_down, start, state_until, submit_request, supplement_request,
     window_clients,
 };
 use tongban_proto::common::v1::{BundleStatus, CaseStatus, Decision, Mode};
 use tongban_proto::review::v1::{Assignment, AssignmentState, WatchAssignmentsRequest};
 use tongban_runtime::auth::Role;
-use tongban_testkit::TestEnv;
 use tonic::{Code, Streaming};
 
 use crate::TestResult;
@@ -78,9 +77,7 @@ async fn next_until(
 /// the case claimed. Nobody may watch another office's inbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_streams_the_snapshot_then_each_change() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut window = intake(intake_svc.port(), &clerk);
     let mut inbox = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
@@ -161,9 +158,7 @@ async fn watch_streams_the_snapshot_then_each_change() -> TestResult {
 /// reviewer or its decision.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_follows_joint_parts() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
     let mut qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
@@ -237,9 +232,7 @@ async fn watch_follows_joint_parts() -> TestResult {
 /// 出生医学证明 wait for it.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_follows_the_bundle_of_its_members() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
 
     let (request, _) = bundle_request(&mut catalog, "watch-birth", BIRTH, WUTAI).await?;

@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone as _, Utc};
 use tongban_e2e::{
     Authed, Hotline, Intake, Review, Supervision, WUTAI_GONGAN, YINCHUAN_GONGAN, case_events,
-    catalog, claim, intake, listed_until, review, shut_down, submit_request, supplement_request,
+    catalog, claim, intake, listed_until, review, shut_down, spawn_services, submit_request,
+    supplement_request,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, Mode};
@@ -207,8 +208,7 @@ async fn warning_and_breach_exactly_once_across_kills() -> TestResult {
 async fn ignored_ticket_escalates_county_city_province() -> TestResult {
     let env = TestEnv::new().await?;
     env.clock().set(shanghai(2026, 9, 14, 10));
-    let intake_svc = env.spawn::<Intake>().await?;
-    let watcher = env.spawn::<Supervision>().await?;
+    let [intake_svc, watcher] = spawn_services::<(Intake, Supervision)>(&env).await?;
     let supervisor = supervision(watcher.port(), &env.mint(Role::Supervisor, "140922-zwfw"));
     let office = supervision(watcher.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
     let stranger = supervision(watcher.port(), &env.mint(Role::Reviewer, YINCHUAN_GONGAN));
@@ -350,9 +350,8 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
     let env = TestEnv::new().await?;
     // Monday 2026-09-21; 09-25..09-27 中秋, 10-01..10-07 国庆, 10-10 (Sat) a 调休 working day.
     env.clock().set(shanghai(2026, 9, 21, 10));
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let watcher = env.spawn::<Supervision>().await?;
+    let [intake_svc, review_svc, watcher] =
+        spawn_services::<(Intake, Review, Supervision)>(&env).await?;
     let supervisor = supervision(watcher.port(), &env.mint(Role::Supervisor, "140922-zwfw"));
     let reviewer = review(review_svc.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
     let head = review(review_svc.port(), &env.mint(Role::OfficeHead, WUTAI_GONGAN));
@@ -499,9 +498,8 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
 async fn complaints_and_bad_ratings_open_tickets() -> TestResult {
     let env = TestEnv::new().await?;
     env.clock().set(shanghai(2026, 9, 14, 10));
-    let intake_svc = env.spawn::<Intake>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
-    let watcher = env.spawn::<Supervision>().await?;
+    let [intake_svc, hotline_svc, watcher] =
+        spawn_services::<(Intake, Hotline, Supervision)>(&env).await?;
     let supervisor = supervision(watcher.port(), &env.mint(Role::Supervisor, "140922-zwfw"));
     let accepted = submit(&env, intake_svc.port(), "sv-complaint-1").await?;
     let operator = tongban_e2e::hotline(hotline_svc.port(), &env.mint(Role::Hotline, "12345"));

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tongban_e2e::{
     Authed, DESTINATION, GZDD, HOME, Intake, Review, Supervision, WINDOW, WUTAI_GONGAN,
     YINCHUAN_GONGAN, case_events, catalog, claim, decide_request, intake, joint_request,
-    passing_checklist, reviewer, shut_down, state_until, supervision,
+    passing_checklist, reviewer, shut_down, start, state_until, supervision,
 };
 use tongban_proto::common::v1::{Decision, PartState};
 use tongban_proto::events::v1::event::Body;
@@ -99,10 +99,7 @@ async fn supervision_saw_qc_start(env: &TestEnv, case_id: &str) -> Result<(), St
 /// figures per office count the overdue case for 银川.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let watcher = env.spawn::<Supervision>().await?;
+    let (env, [intake_svc, review_svc, watcher]) = start::<(Intake, Review, Supervision)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let supervisor = supervision(watcher.port(), &env.mint(Role::Supervisor, WINDOW));
     let wutai_view = supervision(watcher.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));

@@ -22,7 +22,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use tongban_e2e::{
-    catalog, claim, hotline, intake, listed_until, review, submit_request, unmasked_personal_data,
+    Hotline, Intake, Review, Supervision, catalog, claim, hotline, intake, listed_until, review,
+    spawn_services, submit_request, unmasked_personal_data,
 };
 use tongban_proto::common::v1::Mode;
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
@@ -271,10 +272,8 @@ async fn one_case_one_trace_across_services() -> TestResult {
 async fn run_case() -> TestResult {
     let env = TestEnv::new().await?;
     env.clock().set(shanghai(2026, 9, 14, 10));
-    let intake_svc = env.spawn::<tongban_intake::Application>().await?;
-    let review_svc = env.spawn::<tongban_review::Application>().await?;
-    let hotline_svc = env.spawn::<tongban_hotline::Application>().await?;
-    let supervision_svc = env.spawn::<tongban_supervision::Application>().await?;
+    let [intake_svc, review_svc, hotline_svc, supervision_svc] =
+        spawn_services::<(Intake, Review, Hotline, Supervision)>(&env).await?;
 
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut request = submit_request(
