@@ -46,6 +46,37 @@ fn marriage(env: &TestEnv, from_days: i64, until_days: i64) -> IssueCertificateR
     }
 }
 
+/// Issues a 结婚证 as `issuer`, valid from yesterday for a year.
+async fn issue_for_a_year(
+    issuer: &mut CertificateServiceClient<Authed>,
+    env: &TestEnv,
+) -> Result<IssueCertificateResponse, tonic::Status> {
+    Ok(issuer
+        .issue_certificate(marriage(env, -1, 365))
+        .await?
+        .into_inner())
+}
+
+/// The id of the key that signed `issued`.
+fn signing_key(issued: &IssueCertificateResponse) -> Option<&str> {
+    issued.certificate.as_ref().map(|c| c.key_id.as_str())
+}
+
+/// Asserts that each of `tokens` verifies at `window` as the test holder's 结婚证, without a
+/// failure.
+async fn assert_verified(
+    window: &mut CertificateServiceClient<Authed>,
+    tokens: &[&String],
+) -> TestResult {
+    for token in tokens {
+        assert_eq!(
+            failures(window, token, ID_NUMBER, "113").await?,
+            (true, vec![])
+        );
+    }
+    Ok(())
+}
+
 async fn failures(
     verifier: &mut CertificateServiceClient<Authed>,
     token: &str,
@@ -76,10 +107,8 @@ async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> Te
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::PermissionDenied);
 
-    let IssueCertificateResponse { certificate, token } = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
+    let IssueCertificateResponse { certificate, token } =
+        issue_for_a_year(&mut issuer, &env).await?;
     let issued = certificate.ok_or("no certificate")?;
     assert!(issued.identifier.starts_with("1.2.156.3005.2.113.11640100"));
     assert_eq!(issued.holder_id_number, "1101**********002X");
@@ -649,10 +678,7 @@ async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() ->
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
 
-    let a = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
+    let a = issue_for_a_year(&mut issuer, &env).await?;
     let a_key = a.certificate.as_ref().map(|c| c.key_id.clone());
 
     // A reviewer may not rotate; an issuer may not rotate another office's key.
@@ -688,20 +714,9 @@ async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() ->
             .map(|t| t.seconds)
     );
 
-    let b = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
-    assert_eq!(
-        b.certificate.as_ref().map(|c| c.key_id.as_str()),
-        Some(current.key_id.as_str())
-    );
-    for token in [&a.token, &b.token] {
-        assert_eq!(
-            failures(&mut window, token, ID_NUMBER, "113").await?,
-            (true, vec![])
-        );
-    }
+    let b = issue_for_a_year(&mut issuer, &env).await?;
+    assert_eq!(signing_key(&b), Some(current.key_id.as_str()));
+    assert_verified(&mut window, &[&a.token, &b.token]).await?;
     let keys = keys_of(&mut window, YINCHUAN).await?;
     assert_eq!(keys.len(), 2, "{keys:?}");
     assert!(keys.contains(&(current.key_id.clone(), None)));
@@ -743,20 +758,9 @@ async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() ->
     let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
-    let c = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
-    assert_eq!(
-        c.certificate.as_ref().map(|c| c.key_id.as_str()),
-        Some(newest.key_id.as_str())
-    );
-    for token in [&a.token, &b.token, &c.token] {
-        assert_eq!(
-            failures(&mut window, token, ID_NUMBER, "113").await?,
-            (true, vec![])
-        );
-    }
+    let c = issue_for_a_year(&mut issuer, &env).await?;
+    assert_eq!(signing_key(&c), Some(newest.key_id.as_str()));
+    assert_verified(&mut window, &[&a.token, &b.token, &c.token]).await?;
     assert_eq!(keys_of(&mut window, YINCHUAN).await?.len(), 3);
 
     shut_down(env, [cert]).await?;
@@ -767,10 +771,7 @@ async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() ->
 async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
     let (env, [cert]) = start::<(Certificate,)>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
-    let a = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
+    let a = issue_for_a_year(&mut issuer, &env).await?;
     let current = issuer
         .rotate_issuer_key(RotateIssuerKeyRequest::default())
         .await?
@@ -792,14 +793,8 @@ async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
     std::fs::write(&key_file, "11".repeat(32))?;
     let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
-    let b = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
-    assert_eq!(
-        b.certificate.as_ref().map(|c| c.key_id.as_str()),
-        Some(current.key_id.as_str())
-    );
+    let b = issue_for_a_year(&mut issuer, &env).await?;
+    assert_eq!(signing_key(&b), Some(current.key_id.as_str()));
     assert!(!pending.exists());
     cert.stop().await?;
 
@@ -808,21 +803,10 @@ async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
     let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
-    let c = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
-    assert_eq!(
-        c.certificate.as_ref().map(|c| c.key_id.as_str()),
-        Some(current.key_id.as_str())
-    );
+    let c = issue_for_a_year(&mut issuer, &env).await?;
+    assert_eq!(signing_key(&c), Some(current.key_id.as_str()));
     assert!(!pending.exists());
-    for token in [&a.token, &b.token, &c.token] {
-        assert_eq!(
-            failures(&mut window, token, ID_NUMBER, "113").await?,
-            (true, vec![])
-        );
-    }
+    assert_verified(&mut window, &[&a.token, &b.token, &c.token]).await?;
     assert_eq!(keys_of(&mut window, YINCHUAN).await?.len(), 2);
 
     shut_down(env, [cert]).await?;
