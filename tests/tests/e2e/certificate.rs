@@ -77,6 +77,19 @@ async fn assert_verified(
     Ok(())
 }
 
+/// The request moving certificate `identifier` to `status` for `reason` (暂扣, 撤销, 恢复).
+fn status_change(
+    identifier: &str,
+    status: CertificateStatus,
+    reason: &str,
+) -> RevokeCertificateRequest {
+    RevokeCertificateRequest {
+        identifier: identifier.to_owned(),
+        status: status.into(),
+        reason: reason.to_owned(),
+    }
+}
+
 async fn failures(
     verifier: &mut CertificateServiceClient<Authed>,
     token: &str,
@@ -161,11 +174,11 @@ async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> Te
     let other = client(cert.port(), &env.mint(Role::Issuer, "140100-minzheng"));
     let hidden = other
         .clone()
-        .revoke_certificate(RevokeCertificateRequest {
-            identifier: issued.identifier.clone(),
-            status: CertificateStatus::Revoked.into(),
-            reason: "测试".to_owned(),
-        })
+        .revoke_certificate(status_change(
+            &issued.identifier,
+            CertificateStatus::Revoked,
+            "测试",
+        ))
         .await
         .unwrap_err();
     assert_eq!(hidden.code(), tonic::Code::NotFound);
@@ -174,11 +187,11 @@ async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> Te
         (CertificateStatus::Revoked, F::StatusRevoked),
     ] {
         let changed = issuer
-            .revoke_certificate(RevokeCertificateRequest {
-                identifier: issued.identifier.clone(),
-                status: status.into(),
-                reason: "婚姻登记信息有误".to_owned(),
-            })
+            .revoke_certificate(status_change(
+                &issued.identifier,
+                status,
+                "婚姻登记信息有误",
+            ))
             .await?
             .into_inner();
         assert_eq!(changed.status(), status);
@@ -189,11 +202,11 @@ async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> Te
     }
     // 撤销 is final.
     let again = issuer
-        .revoke_certificate(RevokeCertificateRequest {
-            identifier: issued.identifier.clone(),
-            status: CertificateStatus::Valid.into(),
-            reason: "恢复".to_owned(),
-        })
+        .revoke_certificate(status_change(
+            &issued.identifier,
+            CertificateStatus::Valid,
+            "恢复",
+        ))
         .await
         .unwrap_err();
     assert_eq!(again.code(), tonic::Code::FailedPrecondition);
@@ -285,6 +298,24 @@ async fn with_household_certificate(
 }
 
 /// The CERTIFICATE_INVALID violations of a refused submission.
+/// Submits the case with `token` as its 户口簿 and returns the refusals of it, which must be
+/// FAILED_PRECONDITION with exactly one certificate refusal.
+async fn one_certificate_refusal(
+    intake_port: u16,
+    clerk: &str,
+    token: &str,
+) -> Result<Vec<(String, String)>, Box<dyn std::error::Error>> {
+    let request = with_household_certificate(intake_port, clerk, token).await?;
+    let refused = tongban_e2e::intake(intake_port, clerk)
+        .submit_case(request)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    let refusals = certificate_refusals(&refused);
+    assert_eq!(refusals.len(), 1, "{refused:?}");
+    Ok(refusals)
+}
+
 fn certificate_refusals(status: &tonic::Status) -> Vec<(String, String)> {
     tongban_runtime::status::details(status)
         .1
@@ -370,20 +401,13 @@ async fn a_verified_certificate_waives_the_paper_and_a_revoked_one_is_refused() 
 
     // Revoked: refused with a clear reason next to the missing material.
     issuer
-        .revoke_certificate(RevokeCertificateRequest {
-            identifier,
-            status: CertificateStatus::Revoked.into(),
-            reason: "户籍信息变更".to_owned(),
-        })
+        .revoke_certificate(status_change(
+            &identifier,
+            CertificateStatus::Revoked,
+            "户籍信息变更",
+        ))
         .await?;
-    let request = with_household_certificate(intake.port(), &clerk, &household.token).await?;
-    let refused = tongban_e2e::intake(intake.port(), &clerk)
-        .submit_case(request)
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
-    let refusals = certificate_refusals(&refused);
-    assert_eq!(refusals.len(), 1, "{refused:?}");
+    let refusals = one_certificate_refusal(intake.port(), &clerk, &household.token).await?;
     assert_eq!(refusals[0].0, "HKB");
     assert!(refusals[0].1.contains("已撤销"), "{}", refusals[0].1);
     assert!(refusals[0].1.contains("STATUS_REVOKED"));
@@ -408,14 +432,7 @@ async fn an_unreachable_certificate_service_fails_closed() -> TestResult {
     // The test environment's intake points at a port where nothing listens.
     let intake = env.spawn::<Intake>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
-    let request = with_household_certificate(intake.port(), &clerk, &household.token).await?;
-    let refused = tongban_e2e::intake(intake.port(), &clerk)
-        .submit_case(request)
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
-    let refusals = certificate_refusals(&refused);
-    assert_eq!(refusals.len(), 1, "{refused:?}");
+    let refusals = one_certificate_refusal(intake.port(), &clerk, &household.token).await?;
     assert!(
         refusals[0].1.contains("STATUS_UNAVAILABLE"),
         "{}",
@@ -534,20 +551,9 @@ async fn an_approved_e_certificate_case_completes_with_its_result_certificate() 
 
     let approved = submit_e_certificate_case(intake.port(), &clerk, "result-approve").await?;
     let denied = submit_e_certificate_case(intake.port(), &clerk, "result-deny").await?;
-    claim_and_decide(
-        review_svc.port(),
-        &reviewer,
-        &approved.case_id,
-        Decision::Approve,
-    )
-    .await?;
-    claim_and_decide(
-        review_svc.port(),
-        &reviewer,
-        &denied.case_id,
-        Decision::Deny,
-    )
-    .await?;
+    for (case, decision) in [(&approved, Decision::Approve), (&denied, Decision::Deny)] {
+        claim_and_decide(review_svc.port(), &reviewer, &case.case_id, decision).await?;
+    }
 
     // 准予: the case completes with the certificate the responsible office's key issued.
     let case = completed_case(intake.port(), &clerk, &approved.case_id).await?;
