@@ -655,7 +655,21 @@ pub fn id_tail() -> String {
 ///
 /// # Errors
 /// The condition did not hold in time.
-pub async fn until<T, F, Fut>(
+pub async fn until<T, F, Fut>(what: &str, ask: F, want: impl Fn(&T) -> bool) -> Result<T, String>
+where
+    T: Debug,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    until_within(PROPAGATION, what, ask, want).await
+}
+
+/// As [`until`], within `bound` (for a test whose events travel through more services).
+///
+/// # Errors
+/// The condition did not hold in time.
+pub async fn until_within<T, F, Fut>(
+    bound: Duration,
     what: &str,
     mut ask: F,
     want: impl Fn(&T) -> bool,
@@ -667,7 +681,7 @@ where
 {
     let last: Mutex<String> = Mutex::new("no answer".to_owned());
     let (last_seen, want) = (&last, &want);
-    let found = eventually(PROPAGATION, || {
+    let found = eventually(bound, || {
         let answer = ask();
         async move {
             let answer = answer.await;
@@ -806,7 +820,22 @@ pub async fn case_until(
     what: &str,
     want: impl Fn(&Case) -> bool,
 ) -> Result<Case, String> {
-    until(
+    case_until_within(PROPAGATION, window, case_id, what, want).await
+}
+
+/// As [`case_until`], within `bound`.
+///
+/// # Errors
+/// As [`until`].
+pub async fn case_until_within(
+    bound: Duration,
+    window: &IntakeServiceClient<Authed>,
+    case_id: &str,
+    what: &str,
+    want: impl Fn(&Case) -> bool,
+) -> Result<Case, String> {
+    until_within(
+        bound,
         what,
         || {
             let mut window = window.clone();

@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone as _, Utc};
 use tongban_e2e::{
     Authed, Hotline, Intake, Review, Supervision, WUTAI_GONGAN, YINCHUAN_GONGAN, case_events,
-    catalog, claim, intake, listed_until, review, shut_down, spawn_services, submit_request,
-    supplement_request,
+    case_until_within, catalog, claim, intake, listed_until, review, shut_down, spawn_services,
+    submit_request, supplement_request,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, Mode};
@@ -21,7 +21,7 @@ use tongban_proto::review::v1::ExtendDeadlineRequest;
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_proto::supervision::v1::{
     AlertKind, GetStatisticsRequest, ListAlertsRequest, ListTicketsRequest, SupervisionLevel,
-    TicketActionRequest, TicketState,
+    Ticket, TicketActionRequest, TicketState,
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::convert::{datetime, timestamp};
@@ -120,6 +120,27 @@ async fn alert(
     })
     .await
     .map_err(|e| format!("{kind:?} for the case: {e}"))
+}
+
+/// Waits for the 13710 ticket of case `case_id` opened for `reason` ("complaint", "bad_rating").
+async fn ticket_for(
+    supervisor: &SupervisionServiceClient<Authed>,
+    case_id: &str,
+    reason: &str,
+) -> Result<Ticket, String> {
+    eventually(PROPAGATION, || async {
+        supervisor
+            .clone()
+            .list_tickets(ListTicketsRequest::default())
+            .await
+            .ok()?
+            .into_inner()
+            .tickets
+            .into_iter()
+            .find(|t| t.case_id == case_id && t.reason == reason)
+    })
+    .await
+    .map_err(|e| format!("a {reason} ticket: {e}"))
 }
 
 /// Every deadline event of `case_id` on the test's stream: (kind, stage) → count.
@@ -378,20 +399,14 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
         .await?;
     env.clock().set(shanghai(2026, 9, 28, 15));
     let mut window = intake(intake_svc.port(), &clerk);
-    eventually(PROPAGATION, || async {
-        let case = window
-            .clone()
-            .get_case(tongban_proto::intake::v1::GetCaseRequest {
-                case_id: accepted.case_id.clone(),
-                ..Default::default()
-            })
-            .await
-            .ok()?
-            .into_inner();
-        (case.status() == CaseStatus::SupplementRequested).then_some(())
-    })
-    .await
-    .map_err(|e| format!("the window sees the 补正 request: {e}"))?;
+    case_until_within(
+        PROPAGATION,
+        &window,
+        &accepted.case_id,
+        "the window sees the 补正 request",
+        |case| case.status() == CaseStatus::SupplementRequested,
+    )
+    .await?;
     window
         .supplement_case(SupplementCaseRequest {
             case_id: accepted.case_id.clone(),
@@ -448,20 +463,14 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
         "beyond 国庆: {expected}"
     );
     // The window's view follows the same ledger (window show's remaining working days).
-    eventually(PROPAGATION, || async {
-        let case = window
-            .clone()
-            .get_case(tongban_proto::intake::v1::GetCaseRequest {
-                case_id: accepted.case_id.clone(),
-                ..Default::default()
-            })
-            .await
-            .ok()?
-            .into_inner();
-        (datetime(case.due_at.as_ref()) == Some(expected)).then_some(())
-    })
-    .await
-    .map_err(|e| format!("the window's due moment includes the extension: {e}"))?;
+    case_until_within(
+        PROPAGATION,
+        &window,
+        &accepted.case_id,
+        "the window's due moment includes the extension",
+        |case| datetime(case.due_at.as_ref()) == Some(expected),
+    )
+    .await?;
     // Nothing is breached an hour before; the breach comes right after.
     env.clock().set(expected - chrono::TimeDelta::hours(1));
     let warned = alert(&supervisor, &accepted.case_id, AlertKind::Warning).await?;
@@ -520,20 +529,7 @@ async fn complaints_and_bad_ratings_open_tickets() -> TestResult {
     .map_err(|e| format!("the hotline files the complaint: {e}"))?;
     assert!(!filed.get_ref().complaint_id.is_empty());
 
-    let ticket = eventually(PROPAGATION, || async {
-        let listed = supervisor
-            .clone()
-            .list_tickets(ListTicketsRequest::default())
-            .await
-            .ok()?
-            .into_inner();
-        listed
-            .tickets
-            .into_iter()
-            .find(|t| t.case_id == accepted.case_id && t.reason == "complaint")
-    })
-    .await
-    .map_err(|e| format!("a complaint ticket: {e}"))?;
+    let ticket = ticket_for(&supervisor, &accepted.case_id, "complaint").await?;
     assert_eq!(ticket.office_id, WUTAI_GONGAN);
     assert_eq!(ticket.level(), SupervisionLevel::County);
     assert_eq!(ticket.state(), TicketState::Open);
@@ -553,19 +549,7 @@ async fn complaints_and_bad_ratings_open_tickets() -> TestResult {
         .await?
         .into_inner();
     assert!(!rated.rectification_id.is_empty());
-    let bad = eventually(PROPAGATION, || async {
-        supervisor
-            .clone()
-            .list_tickets(ListTicketsRequest::default())
-            .await
-            .ok()?
-            .into_inner()
-            .tickets
-            .into_iter()
-            .find(|t| t.case_id == accepted.case_id && t.reason == "bad_rating")
-    })
-    .await
-    .map_err(|e| format!("a bad-rating ticket: {e}"))?;
+    let bad = ticket_for(&supervisor, &accepted.case_id, "bad_rating").await?;
     assert_eq!(bad.office_id, WUTAI_GONGAN);
     assert_eq!(bad.state(), TicketState::Open);
 
