@@ -210,11 +210,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
             .ok_or("a listed member carries its bundle")?;
         assert_eq!(summary.bundle_id, bundle.bundle_id, "{}", case.matter_code);
         assert_eq!(summary.status(), BundleStatus::InProgress);
-        let listed_members: Vec<&str> = summary
-            .members
-            .iter()
-            .map(|m| m.matter_code.as_str())
-            .collect();
+        let listed_members = member_matters(summary);
         assert_eq!(
             listed_members, members,
             "{}: every member, in order",
@@ -361,11 +357,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
         .as_ref()
         .ok_or("the assignment shows its bundle")?;
     assert_eq!(summary.bundle_id, bundle.bundle_id);
-    let listed: Vec<&str> = summary
-        .members
-        .iter()
-        .map(|m| m.matter_code.as_str())
-        .collect();
+    let listed = member_matters(summary);
     assert_eq!(listed, members);
     for m in &summary.members {
         assert!(!m.matter_name.is_empty(), "{m:?}");
@@ -470,12 +462,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
     })
     .await?;
     for case in &done.cases {
-        assert!(
-            matches!(case.status(), CaseStatus::Approved | CaseStatus::Completed),
-            "{}: {:?}",
-            case.matter_code,
-            case.status()
-        );
+        assert_decided_for(case);
     }
     let seen = assignment_until(
         &other_office,
@@ -597,6 +584,25 @@ async fn bundle_partly_denied() -> TestResult {
     Ok(())
 }
 
+/// The matter of each member of a bundle summary, in the bundle's order.
+fn member_matters(summary: &BundleSummary) -> Vec<&str> {
+    summary
+        .members
+        .iter()
+        .map(|m| m.matter_code.as_str())
+        .collect()
+}
+
+/// Asserts that member `case` is approved (or already 办结).
+fn assert_decided_for(case: &Case) {
+    assert!(
+        matches!(case.status(), CaseStatus::Approved | CaseStatus::Completed),
+        "{}: {:?}",
+        case.matter_code,
+        case.status()
+    );
+}
+
 /// The status of member `matter_code` in a bundle summary, `Unspecified` when it is not listed.
 fn member_status(summary: &BundleSummary, matter_code: &str) -> CaseStatus {
     summary
@@ -701,12 +707,7 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
             assert_eq!(case.status(), CaseStatus::Withdrawn, "{case:?}");
             assert_eq!(case.decision(), Decision::Unspecified, "{case:?}");
         } else {
-            assert!(
-                matches!(case.status(), CaseStatus::Approved | CaseStatus::Completed),
-                "{}: {:?}",
-                case.matter_code,
-                case.status()
-            );
+            assert_decided_for(case);
         }
     }
     let member = case_until(
