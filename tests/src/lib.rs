@@ -26,6 +26,7 @@ use tongban_proto::review::v1::{
     ListAssignmentsRequest, ListAssignmentsResponse, RequestSupplementRequest,
 };
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
+use tongban_proto::supervision::v1::{Alert, AlertKind, ListAlertsRequest, ListAlertsResponse};
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
 use tongban_testkit::{Bearer, Running, Service, TestEnv, TestkitError, channel, eventually};
@@ -916,6 +917,44 @@ pub async fn hotline_until(
         want,
     )
     .await
+}
+
+/// Waits within `bound` until supervision lists (ListAlerts of `kind`) an alert of case `case_id`
+/// for `stage` ("" for the whole case) and returns it.
+///
+/// # Errors
+/// As [`until`].
+pub async fn alert_until(
+    bound: Duration,
+    supervisor: &SupervisionServiceClient<Authed>,
+    case_id: &str,
+    kind: AlertKind,
+    stage: &str,
+) -> Result<Alert, String> {
+    let is_it = |a: &Alert| a.case_id == case_id && a.stage == stage;
+    let listing = until_within(
+        bound,
+        &format!("{kind:?} for stage {stage:?} of the case"),
+        || {
+            let mut supervisor = supervisor.clone();
+            async move {
+                supervisor
+                    .list_alerts(ListAlertsRequest {
+                        kind: kind.into(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        },
+        |listing: &ListAlertsResponse| listing.alerts.iter().any(is_it),
+    )
+    .await?;
+    listing
+        .alerts
+        .into_iter()
+        .find(is_it)
+        .ok_or_else(|| format!("{kind:?} of the case: listed, then gone"))
 }
 
 /// Where `text` shows personal data in full: the test ID number or phone, or any number of 11 or

@@ -5,9 +5,9 @@
 use tokio::time::Instant;
 use tongban_e2e::{
     BIRTH, GZDD, HOME, Intake, PROPAGATION, Review, TAIYUAN_GONGAN, WINDOW, WUTAI, WUTAI_GONGAN,
-    YINCHUAN_GONGAN, bundle_request, catalog, claim, decide_request, intake, joint_request,
-    passing_checklist, reviewer, shut_down, start, state_until, submit_request, supplement_request,
-    window_clients,
+    YINCHUAN_GONGAN, bundle_request, catalog, claim, claim_when_routed, decide_request, intake,
+    joint_request, passing_checklist, reviewer, shut_down, start, state_until, submit_request,
+    supplement_request, window_clients,
 };
 use tongban_proto::common::v1::{BundleStatus, CaseStatus, Decision, Mode};
 use tongban_proto::review::v1::{Assignment, AssignmentState, WatchAssignmentsRequest};
@@ -179,14 +179,7 @@ async fn watch_follows_joint_parts() -> TestResult {
     assert_eq!(waiting.waiting_for, ["迁入地审批"]);
 
     // 五台 claims and approves 迁入地审批.
-    state_until(
-        &qr_office,
-        &case_id,
-        "五台 lists QR as ROUTED",
-        AssignmentState::Routed,
-    )
-    .await?;
-    let qr_claimed = qr_office.claim_case(claim(&case_id)).await?.into_inner();
+    let qr_claimed = claim_when_routed(&mut qr_office, &case_id, "五台 lists QR as ROUTED").await?;
     let qr_reason = "迁入条件核实无误，准予迁入 / move-in approved";
     qr_office
         .decide_case(decide_request(

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use tongban_e2e::{
-    Authed, Hotline, Intake, Review, Supervision, WUTAI_GONGAN, YINCHUAN_GONGAN, case_events,
-    case_until_within, catalog, claim, intake, listed_until, review, shut_down, spawn_services,
-    submit_request, supplement_request,
+    Authed, Hotline, Intake, Review, Supervision, WUTAI_GONGAN, YINCHUAN_GONGAN, alert_until,
+    case_events, case_until_within, catalog, claim, intake, listed_until, review, shut_down,
+    spawn_services, submit_request, supplement_request,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, Mode};
@@ -102,24 +102,8 @@ async fn alert(
     case_id: &str,
     kind: AlertKind,
 ) -> Result<DateTime<Utc>, String> {
-    eventually(PROPAGATION, || async {
-        let listed = client
-            .clone()
-            .list_alerts(ListAlertsRequest {
-                kind: kind.into(),
-                ..Default::default()
-            })
-            .await
-            .ok()?
-            .into_inner();
-        listed
-            .alerts
-            .iter()
-            .find(|a| a.case_id == case_id && a.stage.is_empty())
-            .and_then(|a| datetime(a.due_at.as_ref()))
-    })
-    .await
-    .map_err(|e| format!("{kind:?} for the case: {e}"))
+    let found = alert_until(PROPAGATION, client, case_id, kind, "").await?;
+    datetime(found.due_at.as_ref()).ok_or_else(|| format!("{kind:?} for the case has no due_at"))
 }
 
 /// Waits for the 13710 ticket of case `case_id` opened for `reason` ("complaint", "bad_rating").
@@ -335,14 +319,7 @@ async fn ignored_ticket_escalates_county_city_province() -> TestResult {
     assert_eq!(closed.state(), TicketState::Closed);
     assert!(closed.milestones.iter().all(|m| m.done_at.is_some()));
 
-    let stats = supervisor
-        .clone()
-        .get_statistics(GetStatisticsRequest {
-            group_by: "office".to_owned(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+    let stats = crate::office_statistics(&supervisor).await?;
     let row = stats
         .rows
         .iter()

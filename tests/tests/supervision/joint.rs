@@ -9,16 +9,15 @@ use std::time::Duration;
 
 use tongban_e2e::{
     Authed, DESTINATION, GZDD, HOME, Intake, Review, Supervision, WINDOW, WUTAI_GONGAN,
-    YINCHUAN_GONGAN, case_events, catalog, claim, decide_request, intake, joint_request,
-    passing_checklist, reviewer, shut_down, start, state_until, supervision,
+    YINCHUAN_GONGAN, case_events, catalog, claim_when_routed, decide_request, intake,
+    joint_request, passing_checklist, reviewer, shut_down, start, state_until, supervision,
 };
 use tongban_proto::common::v1::{Decision, PartState};
 use tongban_proto::events::v1::event::Body;
 use tongban_proto::review::v1::AssignmentState;
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_proto::supervision::v1::{
-    Alert, AlertKind, GetStatisticsRequest, ListAlertsRequest, ListTicketsRequest,
-    SupervisionLevel, TicketState,
+    Alert, AlertKind, ListAlertsRequest, ListTicketsRequest, SupervisionLevel, TicketState,
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::convert::datetime;
@@ -123,14 +122,7 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
     assert_eq!(accept_warning.office_id, WUTAI_GONGAN, "{accept_warning:?}");
 
     // 五台 approves 迁入 at once; 银川's 迁出 starts and is left alone.
-    state_until(
-        &qr_office,
-        &case_id,
-        "五台 lists QR as ROUTED",
-        AssignmentState::Routed,
-    )
-    .await?;
-    qr_office.clone().claim_case(claim(&case_id)).await?;
+    claim_when_routed(&mut qr_office.clone(), &case_id, "五台 lists QR as ROUTED").await?;
     qr_office
         .clone()
         .decide_case(decide_request(
@@ -219,14 +211,7 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
     );
 
     // The figures per office follow the alerts: the overdue case counts for 银川.
-    let stats = supervisor
-        .clone()
-        .get_statistics(GetStatisticsRequest {
-            group_by: "office".to_owned(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+    let stats = crate::office_statistics(&supervisor).await?;
     let row = stats
         .rows
         .iter()

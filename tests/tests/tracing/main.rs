@@ -22,13 +22,13 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use tongban_e2e::{
-    Hotline, Intake, Review, Supervision, catalog, claim, hotline, intake, listed_until, review,
-    spawn_services, submit_request, unmasked_personal_data,
+    Hotline, Intake, Review, Supervision, alert_until, catalog, claim, hotline, intake,
+    listed_until, review, spawn_services, submit_request, unmasked_personal_data,
 };
 use tongban_proto::common::v1::Mode;
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
+use tongban_proto::supervision::v1::AlertKind;
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
-use tongban_proto::supervision::v1::{AlertKind, ListAlertsRequest};
 use tongban_runtime::auth::Role;
 use tongban_runtime::convert::datetime;
 use tongban_testkit::{Bearer, TestEnv, channel, eventually};
@@ -323,22 +323,13 @@ async fn run_case() -> TestResult {
         channel(supervision_svc.port()),
         Bearer::new(&env.mint(Role::Supervisor, WINDOW)),
     );
-    eventually(PROPAGATION, || async {
-        let listed = supervisor
-            .clone()
-            .list_alerts(ListAlertsRequest {
-                kind: AlertKind::Breach.into(),
-                ..Default::default()
-            })
-            .await
-            .ok()?
-            .into_inner();
-        listed
-            .alerts
-            .iter()
-            .any(|a| a.case_id == accepted.case_id && a.stage.is_empty())
-            .then_some(())
-    })
+    alert_until(
+        PROPAGATION,
+        &supervisor,
+        &accepted.case_id,
+        AlertKind::Breach,
+        "",
+    )
     .await?;
 
     supervision_svc.stop().await?;
