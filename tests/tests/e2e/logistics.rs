@@ -122,7 +122,7 @@ async fn originals_gate_the_decision_and_the_result_is_mailed() -> TestResult {
     {
         let (inbox, case_id) = (&inbox, &case_id);
         eventually(PROPAGATION, move || async move {
-            inbox.clone().claim_case(claim(&case_id)).await.ok()
+            inbox.clone().claim_case(claim(case_id)).await.ok()
         })
         .await
         .map_err(|e| format!("the office claims the case: {e}"))?;
