@@ -5,7 +5,6 @@
 //! Days pass by moving the environment's clock, never by waiting.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use tongban_e2e::{
@@ -21,22 +20,19 @@ use tongban_proto::review::v1::ExtendDeadlineRequest;
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_proto::supervision::v1::{
     AlertKind, GetStatisticsRequest, ListAlertsRequest, ListTicketsRequest, SupervisionLevel,
-    Ticket, TicketActionRequest, TicketState,
+    TicketActionRequest, TicketState,
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::convert::{datetime, timestamp};
 use tongban_testkit::{Bearer, TestEnv, channel, eventually};
 use tonic::Code;
 
-use crate::TestResult;
+use crate::{PROPAGATION, TestResult, ticket_for};
 
 /// 忻州市政务服务中心: a window of the same province as Wutai (全省通办).
 const XINZHOU_WINDOW: &str = "140900-zwfw";
 /// 开具户籍类证明: 5 working days (accept 1, review 3, decide 1).
 const MATTER: &str = "GA-HJ-ZM";
-/// Bound for events to travel and the evaluation loop to tick (a killed consumer's unacknowledged
-/// deliveries come back after the 30 s ack wait).
-const PROPAGATION: Duration = Duration::from_secs(60);
 
 fn supervision(port: u16, token: &str) -> SupervisionServiceClient<Authed> {
     SupervisionServiceClient::with_interceptor(channel(port), Bearer::new(token))
@@ -104,27 +100,6 @@ async fn alert(
 ) -> Result<DateTime<Utc>, String> {
     let found = alert_until(PROPAGATION, client, case_id, kind, "").await?;
     datetime(found.due_at.as_ref()).ok_or_else(|| format!("{kind:?} for the case has no due_at"))
-}
-
-/// Waits for the 13710 ticket of case `case_id` opened for `reason` ("complaint", "bad_rating").
-async fn ticket_for(
-    supervisor: &SupervisionServiceClient<Authed>,
-    case_id: &str,
-    reason: &str,
-) -> Result<Ticket, String> {
-    eventually(PROPAGATION, || async {
-        supervisor
-            .clone()
-            .list_tickets(ListTicketsRequest::default())
-            .await
-            .ok()?
-            .into_inner()
-            .tickets
-            .into_iter()
-            .find(|t| t.case_id == case_id && t.reason == reason)
-    })
-    .await
-    .map_err(|e| format!("a {reason} ticket: {e}"))
 }
 
 /// Every deadline event of `case_id` on the test's stream: (kind, stage) → count.

@@ -5,8 +5,6 @@
 //! overdue; the breach, its event, the 13710 ticket and the per-office statistics name 银川.
 //! Days pass by moving the environment's clock, never by waiting.
 
-use std::time::Duration;
-
 use tongban_e2e::{
     Authed, DESTINATION, GZDD, HOME, Intake, Review, Supervision, WINDOW, WUTAI_GONGAN,
     YINCHUAN_GONGAN, case_events, catalog, claim_when_routed, decide_request, intake,
@@ -23,12 +21,10 @@ use tongban_runtime::auth::Role;
 use tongban_runtime::convert::datetime;
 use tongban_testkit::{TestEnv, eventually};
 
-use crate::TestResult;
+use crate::{PROPAGATION, TestResult, ticket_for};
 
 /// Durable consumer of the case events in the supervision service.
 const CASE_CONSUMER: &str = "supervision-case-events";
-/// Bound for events to travel and the evaluation loop to tick.
-const PROPAGATION: Duration = Duration::from_secs(60);
 
 /// The alerts of `case_id` the caller sees.
 async fn alerts_of(
@@ -159,19 +155,7 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
     );
 
     // The 13710 ticket is 银川's, at city level.
-    let ticket = eventually(PROPAGATION, || async {
-        supervisor
-            .clone()
-            .list_tickets(ListTicketsRequest::default())
-            .await
-            .ok()?
-            .into_inner()
-            .tickets
-            .into_iter()
-            .find(|t| t.case_id == case_id && t.reason == "breach")
-    })
-    .await
-    .map_err(|e| format!("a breach ticket: {e}"))?;
+    let ticket = ticket_for(&supervisor, &case_id, "breach").await?;
     assert_eq!(ticket.office_id, YINCHUAN_GONGAN, "{ticket:?}");
     assert_eq!(ticket.level(), SupervisionLevel::City);
     assert_eq!(ticket.state(), TicketState::Open);
