@@ -750,7 +750,21 @@ pub async fn listed_until(
     case_id: &str,
     what: &str,
 ) -> Result<Assignment, String> {
-    let listing = until(
+    listed_until_within(PROPAGATION, inbox, case_id, what).await
+}
+
+/// As [`listed_until`], within `bound`.
+///
+/// # Errors
+/// As [`until`].
+pub async fn listed_until_within(
+    bound: Duration,
+    inbox: &ReviewServiceClient<Authed>,
+    case_id: &str,
+    what: &str,
+) -> Result<Assignment, String> {
+    let listing = until_within(
+        bound,
         what,
         || {
             let mut inbox = inbox.clone();

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeZone as _, Utc};
 use tongban_e2e::{
     Authed, Hotline, Intake, Review, Supervision, WUTAI_GONGAN, YINCHUAN_GONGAN, alert_until,
-    case_events, case_until_within, catalog, claim, intake, listed_until, review, shut_down,
+    case_events, case_until_within, catalog, claim, intake, listed_until_within, review, shut_down,
     spawn_services, submit_request, supplement_request,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
@@ -332,7 +332,13 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
     let accepted = submit(&env, intake_svc.port(), "sv-clock-1").await?;
     let accepted_at = datetime(accepted.accepted_at.as_ref()).ok_or("accepted_at")?;
     tracked(&supervisor, 1).await?;
-    listed_until(&reviewer, &accepted.case_id, "the case reaches the office").await?;
+    listed_until_within(
+        PROPAGATION,
+        &reviewer,
+        &accepted.case_id,
+        "the case reaches the office",
+    )
+    .await?;
 
     reviewer
         .clone()

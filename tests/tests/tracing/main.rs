@@ -23,7 +23,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use tongban_e2e::{
     Hotline, Intake, Review, Supervision, alert_until, catalog, claim, hotline, intake,
-    listed_until, review, spawn_services, submit_request, unmasked_personal_data,
+    listed_until_within, review, spawn_services, submit_request, unmasked_personal_data,
 };
 use tongban_proto::common::v1::Mode;
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
@@ -291,7 +291,8 @@ async fn run_case() -> TestResult {
         .into_inner();
 
     let reviewer = review(review_svc.port(), &env.mint(Role::Reviewer, OFFICE));
-    listed_until(
+    listed_until_within(
+        PROPAGATION,
         &reviewer,
         &accepted.case_id,
         "the case reaches the office's inbox",
