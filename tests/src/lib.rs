@@ -7,12 +7,14 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use prost::Message as _;
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{BundleDefinition, GetMatterRequest};
 use tongban_proto::common::v1::{
-    Applicant, CasePart, ChecklistItem, Decision, Delivery, DeliveryMethod, MaterialForm, Mode,
-    PartState, PresentedMaterial,
+    Applicant, BundleStatus, BundleSummary, CasePart, ChecklistItem, Decision, Delivery,
+    DeliveryMethod, MaterialForm, Mode, PartState, PresentedMaterial,
 };
+use tongban_proto::events::v1::Event;
 use tongban_proto::hotline::v1::hotline_service_client::HotlineServiceClient;
 use tongban_proto::hotline::v1::{CaseStatusView, QueryCaseStatusRequest};
 use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
@@ -21,11 +23,13 @@ use tongban_proto::intake::v1::{SubmitBundleRequest, SubmitCaseRequest};
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
     Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest,
+    ListAssignmentsRequest, ListAssignmentsResponse, RequestSupplementRequest,
 };
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
+use tongban_proto::supervision::v1::{Alert, AlertKind, ListAlertsRequest, ListAlertsResponse};
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
-use tongban_testkit::{Bearer, Running, TestEnv, TestkitError, channel, eventually};
+use tongban_testkit::{Bearer, Running, Service, TestEnv, TestkitError, channel, eventually};
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -67,6 +71,20 @@ pub const TAIYUAN_GONGAN: &str = "140100-gongan";
 pub const XINZHOU_GJJ: &str = "140900-gjj";
 /// 银川住房公积金管理中心: 转出地 of a transfer from [`HOME`].
 pub const YINCHUAN_GJJ: &str = "640100-gjj";
+
+/// The intake service (通办 window, catalog, cases and bundles).
+pub type Intake = tongban_intake::Application;
+/// The review service (the responsible offices' inboxes).
+pub type Review = tongban_review::Application;
+/// The 12345 hotline service.
+pub type Hotline = tongban_hotline::Application;
+/// The supervision service (deadlines, alerts, 13710 tickets).
+pub type Supervision = tongban_supervision::Application;
+/// The logistics service (originals in transit, mail).
+pub type Logistics = tongban_logistics::Application;
+
+/// The certificate service (电子证照 issue and verification).
+pub type Certificate = tongban_certificate::Application;
 
 /// Bound for events to travel between services in the tests.
 pub const PROPAGATION: Duration = Duration::from_secs(20);
@@ -121,6 +139,72 @@ pub fn hotline_operator(env: &TestEnv, port: u16) -> HotlineServiceClient<Authed
     hotline(port, &env.mint(Role::Hotline, "12345"))
 }
 
+/// Services a test starts together: a tuple of [`Service`]s, started in the tuple's order.
+pub trait Services {
+    /// One [`Running`] per service, in the same order.
+    type Running;
+
+    /// Starts each service on `env`, in order.
+    fn spawn(env: &TestEnv) -> impl Future<Output = Result<Self::Running, TestkitError>>;
+}
+
+impl<A: Service> Services for (A,) {
+    type Running = [Running; 1];
+
+    async fn spawn(env: &TestEnv) -> Result<Self::Running, TestkitError> {
+        Ok([env.spawn::<A>().await?])
+    }
+}
+
+impl<A: Service, B: Service> Services for (A, B) {
+    type Running = [Running; 2];
+
+    async fn spawn(env: &TestEnv) -> Result<Self::Running, TestkitError> {
+        let a = env.spawn::<A>().await?;
+        Ok([a, env.spawn::<B>().await?])
+    }
+}
+
+impl<A: Service, B: Service, C: Service> Services for (A, B, C) {
+    type Running = [Running; 3];
+
+    async fn spawn(env: &TestEnv) -> Result<Self::Running, TestkitError> {
+        let a = env.spawn::<A>().await?;
+        let b = env.spawn::<B>().await?;
+        Ok([a, b, env.spawn::<C>().await?])
+    }
+}
+
+impl<A: Service, B: Service, C: Service, D: Service> Services for (A, B, C, D) {
+    type Running = [Running; 4];
+
+    async fn spawn(env: &TestEnv) -> Result<Self::Running, TestkitError> {
+        let a = env.spawn::<A>().await?;
+        let b = env.spawn::<B>().await?;
+        let c = env.spawn::<C>().await?;
+        Ok([a, b, c, env.spawn::<D>().await?])
+    }
+}
+
+/// Starts services `S` on `env`, in order (for a test that sets up `env` first, e.g. its clock).
+///
+/// # Errors
+/// A service did not start.
+pub async fn spawn_services<S: Services>(env: &TestEnv) -> Result<S::Running, TestkitError> {
+    S::spawn(env).await
+}
+
+/// The start of a test: a fresh [`TestEnv`] (its own schema, stream and clock) with services `S`
+/// started on it, in order.
+///
+/// # Errors
+/// The environment could not be set up, or a service did not start.
+pub async fn start<S: Services>() -> Result<(TestEnv, S::Running), TestkitError> {
+    let env = TestEnv::new().await?;
+    let running = S::spawn(&env).await?;
+    Ok((env, running))
+}
+
 /// The end of a test: stops `services` in the order given, then removes the test's schema and
 /// streams ([`TestEnv::cleanup`]).
 ///
@@ -150,14 +234,40 @@ pub fn claim(case_id: &str) -> ClaimCaseRequest {
     }
 }
 
+/// The DecideCase request deciding case `case_id` as `decision` for `reason`, with `checklist`.
+#[must_use]
+pub fn decide_request(
+    case_id: &str,
+    decision: Decision,
+    reason: &str,
+    checklist: Vec<ChecklistItem>,
+) -> DecideCaseRequest {
+    DecideCaseRequest {
+        case_id: case_id.to_owned(),
+        decision: decision.into(),
+        reason: reason.to_owned(),
+        checklist,
+    }
+}
+
 /// 准予: the DecideCase request approving case `case_id` with `checklist`.
 #[must_use]
 pub fn approve(case_id: &str, checklist: Vec<ChecklistItem>) -> DecideCaseRequest {
-    DecideCaseRequest {
-        case_id: case_id.to_owned(),
-        decision: Decision::Approve.into(),
-        reason: "符合条件，准予办理 / approved".to_owned(),
+    decide_request(
+        case_id,
+        Decision::Approve,
+        "符合条件，准予办理 / approved",
         checklist,
+    )
+}
+
+/// 补正: the RequestSupplement request asking for `items` of case `case_id` for `reason`.
+#[must_use]
+pub fn supplement_request(case_id: &str, items: &[&str], reason: &str) -> RequestSupplementRequest {
+    RequestSupplementRequest {
+        case_id: case_id.to_owned(),
+        items: items.iter().map(|&item| item.to_owned()).collect(),
+        reason: reason.to_owned(),
     }
 }
 
@@ -423,6 +533,116 @@ pub async fn passing_checklist(
         .collect())
 }
 
+/// ISO 7064 MOD 11-2 check character of `digits` (as GB 11643 and the case number use).
+#[must_use]
+pub fn mod11_2(digits: &str) -> char {
+    let sum = digits.bytes().rev().enumerate().fold(0u32, |sum, (i, b)| {
+        let weight = (1u32 << ((i + 1) % 10)) % 11;
+        sum + u32::from(b - b'0') * weight
+    });
+    match (12 - sum % 11) % 11 {
+        10 => 'X',
+        n => char::from_digit(n, 10).unwrap_or('?'),
+    }
+}
+
+/// The 19 digits of case number `real` before its check character, in order.
+#[must_use]
+pub fn case_number_digits(real: &str) -> String {
+    real.chars().filter(char::is_ascii_digit).take(19).collect()
+}
+
+/// A well-formed case number of the same window and day as `real` that no case has (sequence
+/// 99999).
+///
+/// # Errors
+/// `real` does not hold 19 digits before its check character.
+pub fn unknown_case_number(real: &str) -> Result<String, String> {
+    let digits = case_number_digits(real);
+    if digits.len() != 19 {
+        return Err(format!("unexpected case number {real}"));
+    }
+    let unknown = format!("{}99999", &digits[..14]);
+    Ok(format!(
+        "{}-{}-{}-{}",
+        &unknown[..6],
+        &unknown[6..14],
+        &unknown[14..19],
+        mod11_2(&unknown)
+    ))
+}
+
+/// One message of the test's stream, decoded.
+#[derive(Debug)]
+pub struct Published {
+    /// The subject it was published on.
+    pub subject: String,
+    /// Its headers, the first value of each.
+    pub headers: Vec<(String, String)>,
+    /// The event it carries.
+    pub event: Event,
+}
+
+impl Published {
+    /// The first value of header `name`, compared case-insensitively.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Every message on the stream of `env`, in stream order.
+///
+/// # Errors
+/// The stream could not be read, or a message does not decode as an event.
+pub async fn read_stream(env: &TestEnv) -> Result<Vec<Published>, Box<dyn std::error::Error>> {
+    let jetstream = async_nats::jetstream::new(env.nats().clone());
+    let mut stream = jetstream.get_stream(env.stream()).await?;
+    let state = stream.info().await?.state.clone();
+    let mut out = Vec::new();
+    if state.messages == 0 {
+        return Ok(out);
+    }
+    for sequence in state.first_sequence..=state.last_sequence {
+        let raw = stream.get_raw_message(sequence).await?;
+        let headers = raw
+            .headers
+            .iter()
+            .filter_map(|(name, values)| {
+                values
+                    .first()
+                    .map(|v| (name.to_string(), v.as_str().to_owned()))
+            })
+            .collect();
+        let event = Event::decode(raw.payload.as_ref())?;
+        out.push(Published {
+            subject: raw.subject.to_string(),
+            headers,
+            event,
+        });
+    }
+    Ok(out)
+}
+
+/// Every event of case `case_id` on the stream of `env`, in stream order.
+///
+/// # Errors
+/// As [`read_stream`].
+pub async fn case_events(
+    env: &TestEnv,
+    case_id: &str,
+) -> Result<Vec<Event>, Box<dyn std::error::Error>> {
+    Ok(read_stream(env)
+        .await?
+        .into_iter()
+        .map(|p| p.event)
+        .filter(|e| e.case_id == case_id)
+        .collect())
+}
+
 /// What the caller tells the 12345 hotline to prove who they are: the last six characters of
 /// [`ID_NUMBER`].
 #[must_use]
@@ -436,7 +656,21 @@ pub fn id_tail() -> String {
 ///
 /// # Errors
 /// The condition did not hold in time.
-pub async fn until<T, F, Fut>(
+pub async fn until<T, F, Fut>(what: &str, ask: F, want: impl Fn(&T) -> bool) -> Result<T, String>
+where
+    T: Debug,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    until_within(PROPAGATION, what, ask, want).await
+}
+
+/// As [`until`], within `bound` (for a test whose events travel through more services).
+///
+/// # Errors
+/// The condition did not hold in time.
+pub async fn until_within<T, F, Fut>(
+    bound: Duration,
     what: &str,
     mut ask: F,
     want: impl Fn(&T) -> bool,
@@ -448,7 +682,7 @@ where
 {
     let last: Mutex<String> = Mutex::new("no answer".to_owned());
     let (last_seen, want) = (&last, &want);
-    let found = eventually(PROPAGATION, || {
+    let found = eventually(bound, || {
         let answer = ask();
         async move {
             let answer = answer.await;
@@ -506,6 +740,53 @@ pub async fn assignment_until(
     .await
 }
 
+/// Waits until the office of `inbox` lists case `case_id` in its inbox (ListAssignments, first
+/// page) and returns it there; `what` names the wait.
+///
+/// # Errors
+/// As [`until`].
+pub async fn listed_until(
+    inbox: &ReviewServiceClient<Authed>,
+    case_id: &str,
+    what: &str,
+) -> Result<Assignment, String> {
+    listed_until_within(PROPAGATION, inbox, case_id, what).await
+}
+
+/// As [`listed_until`], within `bound`.
+///
+/// # Errors
+/// As [`until`].
+pub async fn listed_until_within(
+    bound: Duration,
+    inbox: &ReviewServiceClient<Authed>,
+    case_id: &str,
+    what: &str,
+) -> Result<Assignment, String> {
+    let listing = until_within(
+        bound,
+        what,
+        || {
+            let mut inbox = inbox.clone();
+            async move {
+                inbox
+                    .list_assignments(ListAssignmentsRequest::default())
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        },
+        |listing: &ListAssignmentsResponse| {
+            listing.assignments.iter().any(|a| a.case_id == case_id)
+        },
+    )
+    .await?;
+    listing
+        .assignments
+        .into_iter()
+        .find(|a| a.case_id == case_id)
+        .ok_or_else(|| format!("{what}: listed, then gone"))
+}
+
 /// Waits until the office of `inbox` shows case `case_id` in `state`; `what` names the wait.
 ///
 /// # Errors
@@ -519,6 +800,31 @@ pub async fn state_until(
     assignment_until(inbox, case_id, what, |a| a.state() == state).await
 }
 
+/// 认领 once ready: waits until the office of `inbox` shows case `case_id` ROUTED (`what` names
+/// the wait), then claims it.
+///
+/// # Errors
+/// As [`until`], or the claim was refused.
+pub async fn claim_when_routed(
+    inbox: &mut ReviewServiceClient<Authed>,
+    case_id: &str,
+    what: &str,
+) -> Result<Assignment, String> {
+    state_until(inbox, case_id, what, AssignmentState::Routed).await?;
+    inbox
+        .claim_case(claim(case_id))
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(|refused| format!("{what}: the claim was refused: {refused:?}"))
+}
+
+/// Whether `bundle` (the 一件事 summary a case, an assignment or a hotline view carries) is there
+/// and in `status`.
+#[must_use]
+pub fn bundle_in(bundle: Option<&BundleSummary>, status: BundleStatus) -> bool {
+    bundle.is_some_and(|b| b.status() == status)
+}
+
 /// Waits until the window shows case `case_id` (GetCase) as `want` accepts.
 ///
 /// # Errors
@@ -529,7 +835,22 @@ pub async fn case_until(
     what: &str,
     want: impl Fn(&Case) -> bool,
 ) -> Result<Case, String> {
-    until(
+    case_until_within(PROPAGATION, window, case_id, what, want).await
+}
+
+/// As [`case_until`], within `bound`.
+///
+/// # Errors
+/// As [`until`].
+pub async fn case_until_within(
+    bound: Duration,
+    window: &IntakeServiceClient<Authed>,
+    case_id: &str,
+    what: &str,
+    want: impl Fn(&Case) -> bool,
+) -> Result<Case, String> {
+    until_within(
+        bound,
         what,
         || {
             let mut window = window.clone();
@@ -610,6 +931,44 @@ pub async fn hotline_until(
         want,
     )
     .await
+}
+
+/// Waits within `bound` until supervision lists (ListAlerts of `kind`) an alert of case `case_id`
+/// for `stage` ("" for the whole case) and returns it.
+///
+/// # Errors
+/// As [`until`].
+pub async fn alert_until(
+    bound: Duration,
+    supervisor: &SupervisionServiceClient<Authed>,
+    case_id: &str,
+    kind: AlertKind,
+    stage: &str,
+) -> Result<Alert, String> {
+    let is_it = |a: &Alert| a.case_id == case_id && a.stage == stage;
+    let listing = until_within(
+        bound,
+        &format!("{kind:?} for stage {stage:?} of the case"),
+        || {
+            let mut supervisor = supervisor.clone();
+            async move {
+                supervisor
+                    .list_alerts(ListAlertsRequest {
+                        kind: kind.into(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        },
+        |listing: &ListAlertsResponse| listing.alerts.iter().any(is_it),
+    )
+    .await?;
+    listing
+        .alerts
+        .into_iter()
+        .find(is_it)
+        .ok_or_else(|| format!("{kind:?} of the case: listed, then gone"))
 }
 
 /// Where `text` shows personal data in full: the test ID number or phone, or any number of 11 or

@@ -43,6 +43,15 @@ fn assert_due(cal: &WorkingCalendar, start: DateTime<Utc>, cases: &[(u32, &str)]
     }
 }
 
+/// Asserts that at `at` (Shanghai time) `days` working days remain until `due`.
+fn assert_remaining(cal: &WorkingCalendar, due: DateTime<Utc>, at: &str, days: i32) {
+    assert_eq!(
+        cal.remaining_working_days(sh(at), due).unwrap(),
+        days,
+        "remaining at {at}"
+    );
+}
+
 #[test]
 fn loads_2020_to_2026() {
     assert_eq!(calendar().years(), (2020..=2026).collect::<Vec<_>>());
@@ -240,55 +249,19 @@ fn working_days_between_counts_half_open_span() {
 fn remaining_working_days() {
     let cal = calendar();
     let due = cal.due_after(sh("2026-09-30 10:00"), 1).unwrap(); // end of 10-08
-    assert_eq!(
-        cal.remaining_working_days(sh("2026-09-30 11:00"), due)
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        cal.remaining_working_days(sh("2026-10-03 10:00"), due)
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        cal.remaining_working_days(sh("2026-10-08 14:00"), due)
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        cal.remaining_working_days(sh("2026-10-09 09:00"), due)
-            .unwrap(),
-        -1
-    );
-    assert_eq!(
-        cal.remaining_working_days(sh("2026-10-10 09:00"), due)
-            .unwrap(),
-        -2
-    );
-    assert_eq!(
-        cal.remaining_working_days(sh("2026-10-11 09:00"), due)
-            .unwrap(),
-        -2
-    );
+    assert_remaining(&cal, due, "2026-09-30 11:00", 1);
+    assert_remaining(&cal, due, "2026-10-03 10:00", 1);
+    assert_remaining(&cal, due, "2026-10-08 14:00", 0);
+    assert_remaining(&cal, due, "2026-10-09 09:00", -1);
+    assert_remaining(&cal, due, "2026-10-10 09:00", -2);
+    assert_remaining(&cal, due, "2026-10-11 09:00", -2);
 
     // Due at the end of Friday 09-18: the Saturday after is already overdue.
     let due = cal.due_after(sh("2026-09-17 10:00"), 1).unwrap();
     assert_eq!(due, utc("2026-09-18T16:00:00Z"));
-    assert_eq!(
-        cal.remaining_working_days(sh("2026-09-18 23:59"), due)
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        cal.remaining_working_days(sh("2026-09-19 10:00"), due)
-            .unwrap(),
-        -1
-    );
-    assert_eq!(
-        cal.remaining_working_days(sh("2026-09-21 10:00"), due)
-            .unwrap(),
-        -2
-    );
+    assert_remaining(&cal, due, "2026-09-18 23:59", 0);
+    assert_remaining(&cal, due, "2026-09-19 10:00", -1);
+    assert_remaining(&cal, due, "2026-09-21 10:00", -2);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -298,6 +271,21 @@ fn remaining_working_days() {
 /// Accepted Friday 2026-09-18 with 5 working days: 09-20 (调休), 09-21..09-24 → end of 09-24.
 fn clock() -> CaseClock {
     CaseClock::new(sh("2026-09-18 10:00"), 5)
+}
+
+/// Stops `clock` for `kind` at `at` (Shanghai time) with `reason`.
+fn suspend(clock: &mut CaseClock, kind: SuspensionKind, at: &str, reason: &str) {
+    clock.suspend(kind, sh(at), reason).unwrap();
+}
+
+/// Restarts `clock` after `kind` at `at` (Shanghai time).
+fn resume(clock: &mut CaseClock, kind: SuspensionKind, at: &str) {
+    clock.resume(kind, sh(at)).unwrap();
+}
+
+/// Asserts that `clock` runs and is due at the instant `due` (RFC 3339).
+fn assert_due_at(clock: &CaseClock, cal: &WorkingCalendar, due: &str) {
+    assert_eq!(clock.due_at(cal).unwrap(), Some(utc(due)));
 }
 
 fn extension(days: u32) -> Extension {
@@ -321,13 +309,12 @@ fn clock_without_ledger() {
 fn suspension_shifts_due_by_suspended_working_days() {
     let cal = calendar();
     let mut clock = clock();
-    clock
-        .suspend(
-            SuspensionKind::Supplement,
-            sh("2026-09-21 11:00"),
-            "缺户口簿",
-        )
-        .unwrap();
+    suspend(
+        &mut clock,
+        SuspensionKind::Supplement,
+        "2026-09-21 11:00",
+        "缺户口簿",
+    );
     assert!(clock.is_suspended());
     assert_eq!(
         clock.due_at(&cal).unwrap(),
@@ -338,32 +325,21 @@ fn suspension_shifts_due_by_suspended_working_days() {
         clock.suspend(SuspensionKind::Supplement, sh("2026-09-22 11:00"), "x"),
         Err(ClockError::AlreadySuspended)
     );
-    clock
-        .resume(SuspensionKind::Supplement, sh("2026-09-23 15:00"))
-        .unwrap();
+    resume(&mut clock, SuspensionKind::Supplement, "2026-09-23 15:00");
     assert!(!clock.is_suspended());
     // 09-22 and 09-23 excluded: 5 + 2 = 7 → 09-24, (中秋 09-25..27), 09-28, 09-29.
     assert_eq!(clock.suspended_working_days(&cal).unwrap(), 2);
-    assert_eq!(
-        clock.due_at(&cal).unwrap(),
-        Some(utc("2026-09-29T16:00:00Z"))
-    );
+    assert_due_at(&clock, &cal, "2026-09-29T16:00:00Z");
 
     // A second stop resumed the same day excludes nothing.
-    clock
-        .suspend(
-            SuspensionKind::Transit,
-            sh("2026-09-24 09:00"),
-            "原件邮寄中",
-        )
-        .unwrap();
-    clock
-        .resume(SuspensionKind::Transit, sh("2026-09-24 17:00"))
-        .unwrap();
-    assert_eq!(
-        clock.due_at(&cal).unwrap(),
-        Some(utc("2026-09-29T16:00:00Z"))
+    suspend(
+        &mut clock,
+        SuspensionKind::Transit,
+        "2026-09-24 09:00",
+        "原件邮寄中",
     );
+    resume(&mut clock, SuspensionKind::Transit, "2026-09-24 17:00");
+    assert_due_at(&clock, &cal, "2026-09-29T16:00:00Z");
 }
 
 #[test]
@@ -372,25 +348,16 @@ fn extension_adds_budget() {
     let mut clock = clock();
     clock.extend(extension(3)).unwrap();
     // 8 working days: 09-24 is the 5th, then 09-28, 09-29, 09-30.
-    assert_eq!(
-        clock.due_at(&cal).unwrap(),
-        Some(utc("2026-09-30T16:00:00Z"))
+    assert_due_at(&clock, &cal, "2026-09-30T16:00:00Z");
+    suspend(
+        &mut clock,
+        SuspensionKind::ExpertReview,
+        "2026-09-21 11:00",
+        "专家评审",
     );
-    clock
-        .suspend(
-            SuspensionKind::ExpertReview,
-            sh("2026-09-21 11:00"),
-            "专家评审",
-        )
-        .unwrap();
-    clock
-        .resume(SuspensionKind::ExpertReview, sh("2026-09-23 15:00"))
-        .unwrap();
+    resume(&mut clock, SuspensionKind::ExpertReview, "2026-09-23 15:00");
     // 10 working days: 09-30 is the 8th, then 国庆, 10-08, 10-09.
-    assert_eq!(
-        clock.due_at(&cal).unwrap(),
-        Some(utc("2026-10-09T16:00:00Z"))
-    );
+    assert_due_at(&clock, &cal, "2026-10-09T16:00:00Z");
 
     assert_eq!(
         clock.extend(extension(0)),
@@ -424,13 +391,12 @@ fn clock_ledger_errors() {
         ),
         Err(ClockError::OutOfOrder)
     );
-    clock
-        .suspend(
-            SuspensionKind::PublicNotice,
-            sh("2026-09-21 09:00"),
-            "公告期",
-        )
-        .unwrap();
+    suspend(
+        &mut clock,
+        SuspensionKind::PublicNotice,
+        "2026-09-21 09:00",
+        "公告期",
+    );
     assert_eq!(
         clock.resume(SuspensionKind::PublicNotice, sh("2026-09-20 09:00")),
         Err(ClockError::OutOfOrder)
@@ -444,13 +410,12 @@ fn clock_ledger_errors() {
 #[test]
 fn clock_serde_round_trip() {
     let mut clock = clock();
-    clock
-        .suspend(
-            SuspensionKind::Supplement,
-            sh("2026-09-21 11:00"),
-            "缺户口簿",
-        )
-        .unwrap();
+    suspend(
+        &mut clock,
+        SuspensionKind::Supplement,
+        "2026-09-21 11:00",
+        "缺户口簿",
+    );
     let json = serde_json::to_string(&clock).unwrap();
     assert!(json.contains("\"supplement\""));
     let back: CaseClock = serde_json::from_str(&json).unwrap();
@@ -467,29 +432,27 @@ fn overlapping_suspensions_count_each_day_once() {
     let cal = calendar();
     let mut clock = clock();
     // Originals in transit from Monday 09-21; a 补正 asked on 09-22 while they travel.
-    clock
-        .suspend(SuspensionKind::Transit, sh("2026-09-21 10:00"), "原件在途")
-        .unwrap();
-    clock
-        .suspend(
-            SuspensionKind::Supplement,
-            sh("2026-09-22 11:00"),
-            "缺户口簿",
-        )
-        .unwrap();
+    suspend(
+        &mut clock,
+        SuspensionKind::Transit,
+        "2026-09-21 10:00",
+        "原件在途",
+    );
+    suspend(
+        &mut clock,
+        SuspensionKind::Supplement,
+        "2026-09-22 11:00",
+        "缺户口簿",
+    );
     // The originals arrive on 09-23; the clock stays stopped for the 补正.
-    clock
-        .resume(SuspensionKind::Transit, sh("2026-09-23 09:00"))
-        .unwrap();
+    resume(&mut clock, SuspensionKind::Transit, "2026-09-23 09:00");
     assert!(clock.is_suspended());
     assert_eq!(clock.due_at(&cal).unwrap(), None);
     assert_eq!(
         clock.resume(SuspensionKind::Transit, sh("2026-09-23 10:00")),
         Err(ClockError::NotSuspended)
     );
-    clock
-        .resume(SuspensionKind::Supplement, sh("2026-09-24 16:00"))
-        .unwrap();
+    resume(&mut clock, SuspensionKind::Supplement, "2026-09-24 16:00");
     assert!(!clock.is_suspended());
     // Transit excludes 09-22, 09-23; the 补正 09-23, 09-24: together 09-22..09-24, three days.
     assert_eq!(clock.suspended_working_days(&cal).unwrap(), 3);

@@ -3,7 +3,7 @@
 
 mod a2_fixtures;
 
-use a2_fixtures::{DEPARTMENTS, MATTERS, catalog};
+use a2_fixtures::{DEPARTMENTS, MATTERS, assert_invalid_at, catalog, edit_once, line_of, refused};
 use chrono::NaiveDate;
 use tongban_domain::catalog::{Catalog, DeliveryMethod, Mode, Scope, certificate_type_name};
 use tongban_domain::data::DataError;
@@ -11,16 +11,14 @@ use tongban_domain::i18n::{Lang, Localized};
 
 /// Parses `MATTERS` with `from` replaced by `to` (exactly once) and returns the error text.
 fn error_after(from: &str, to: &str) -> String {
-    assert_eq!(
-        MATTERS.matches(from).count(),
-        1,
-        "fixture edit {from:?} must be unique"
-    );
-    let edited = MATTERS.replacen(from, to, 1);
-    match Catalog::from_toml(&edited, DEPARTMENTS) {
-        Ok(_) => panic!("edit {from:?} → {to:?} should be refused"),
-        Err(e) => e.to_string(),
-    }
+    let edited = edit_once(MATTERS, from, to);
+    refused(Catalog::from_toml(&edited, DEPARTMENTS), from, to)
+}
+
+/// Asserts that the edit `from` → `to` is refused with an error naming each of `words`.
+fn error_after_naming(from: &str, to: &str, words: &[&str]) {
+    let e = error_after(from, to);
+    assert!(words.iter().all(|w| e.contains(w)), "{e}");
 }
 
 #[test]
@@ -135,113 +133,118 @@ fn enum_names_and_texts() {
 
 #[test]
 fn refuses_promised_over_legal_naming_matter_and_field() {
-    let e = error_after("legal_limit_days = 20", "legal_limit_days = 9");
-    assert!(
-        e.contains("GA-HJ-QY-GZDD") && e.contains("promised_limit_days"),
-        "{e}"
+    error_after_naming(
+        "legal_limit_days = 20",
+        "legal_limit_days = 9",
+        &["GA-HJ-QY-GZDD", "promised_limit_days"],
     );
 }
 
 #[test]
 fn refuses_zero_promised_limit() {
-    let e = error_after("promised_limit_days = 1\n", "promised_limit_days = 0\n");
-    assert!(
-        e.contains("RS-SYDJ") && e.contains("promised_limit_days"),
-        "{e}"
+    error_after_naming(
+        "promised_limit_days = 1\n",
+        "promised_limit_days = 0\n",
+        &["RS-SYDJ", "promised_limit_days"],
     );
 }
 
 #[test]
 fn refuses_stage_days_not_summing_to_promised() {
-    let e = error_after("working_days = 7", "working_days = 6");
-    assert!(
-        e.contains("GA-HJ-QY-GZDD") && e.contains("stages") && e.contains("9"),
-        "{e}"
+    error_after_naming(
+        "working_days = 7",
+        "working_days = 6",
+        &["GA-HJ-QY-GZDD", "stages", "9"],
     );
 }
 
 #[test]
 fn refuses_unknown_department() {
-    let e = error_after("department = \"sifa\"", "department = \"gongzheng\"");
-    assert!(
-        e.contains("SF-GZ-XL") && e.contains("department") && e.contains("gongzheng"),
-        "{e}"
+    error_after_naming(
+        "department = \"sifa\"",
+        "department = \"gongzheng\"",
+        &["SF-GZ-XL", "department", "gongzheng"],
     );
 }
 
 #[test]
 fn refuses_empty_scopes_local_scope_and_unknown_names() {
-    let e = error_after("scopes = [\"regional\"]", "scopes = []");
-    assert!(e.contains("JY-XJ-ZXZM") && e.contains("scopes"), "{e}");
-    let e = error_after("scopes = [\"regional\"]", "scopes = [\"local\"]");
-    assert!(e.contains("JY-XJ-ZXZM") && e.contains("scopes"), "{e}");
-    let e = error_after(
+    error_after_naming(
+        "scopes = [\"regional\"]",
+        "scopes = []",
+        &["JY-XJ-ZXZM", "scopes"],
+    );
+    error_after_naming(
+        "scopes = [\"regional\"]",
+        "scopes = [\"local\"]",
+        &["JY-XJ-ZXZM", "scopes"],
+    );
+    error_after_naming(
         "scopes = [\"regional\"]",
         "scopes = [\"regional\", \"regional\"]",
+        &["duplicate"],
     );
-    assert!(e.contains("duplicate"), "{e}");
-    let e = error_after("modes = [\"proxy\"]", "modes = [\"courier\"]");
-    assert!(
-        e.contains("JY-XJ-ZXZM") && e.contains("modes") && e.contains("courier"),
-        "{e}"
+    error_after_naming(
+        "modes = [\"proxy\"]",
+        "modes = [\"courier\"]",
+        &["JY-XJ-ZXZM", "modes", "courier"],
     );
-    let e = error_after("delivery_methods = [\"mail\"]", "delivery_methods = []");
-    assert!(
-        e.contains("SF-GZ-XL") && e.contains("delivery_methods"),
-        "{e}"
+    error_after_naming(
+        "delivery_methods = [\"mail\"]",
+        "delivery_methods = []",
+        &["SF-GZ-XL", "delivery_methods"],
     );
 }
 
 #[test]
 fn refuses_duplicate_codes() {
     // Duplicate matter code.
-    let e = error_after("code = \"RS-SYDJ\"", "code = \"SF-GZ-XL\"");
-    assert!(
-        e.contains("SF-GZ-XL") && e.contains("duplicate matter code"),
-        "{e}"
+    error_after_naming(
+        "code = \"RS-SYDJ\"",
+        "code = \"SF-GZ-XL\"",
+        &["SF-GZ-XL", "duplicate matter code"],
     );
     // Duplicate material code within a matter.
-    let e = error_after("code = \"HKB\"", "code = \"SFZ\"");
-    assert!(
-        e.contains("GA-HJ-QY-GZDD") && e.contains("materials[SFZ]"),
-        "{e}"
+    error_after_naming(
+        "code = \"HKB\"",
+        "code = \"SFZ\"",
+        &["GA-HJ-QY-GZDD", "materials[SFZ]"],
     );
     // Duplicate review point code.
-    let e = error_after("code = \"R3\"", "code = \"R2\"");
-    assert!(
-        e.contains("GA-HJ-QY-GZDD") && e.contains("review_points[R2]"),
-        "{e}"
+    error_after_naming(
+        "code = \"R3\"",
+        "code = \"R2\"",
+        &["GA-HJ-QY-GZDD", "review_points[R2]"],
     );
     // Duplicate stage code.
-    let e = error_after("code = \"decide\"", "code = \"review\"");
-    assert!(
-        e.contains("GA-HJ-QY-GZDD") && e.contains("stages[review]"),
-        "{e}"
+    error_after_naming(
+        "code = \"decide\"",
+        "code = \"review\"",
+        &["GA-HJ-QY-GZDD", "stages[review]"],
     );
 }
 
 #[test]
 fn refuses_matter_without_required_review_point() {
-    let e = error_after(
+    error_after_naming(
         "question = \"学历证书是否真实？\"\nrequired = true",
         "question = \"学历证书是否真实？\"\nrequired = false",
+        &["SF-GZ-XL", "review_points"],
     );
-    assert!(e.contains("SF-GZ-XL") && e.contains("review_points"), "{e}");
 }
 
 #[test]
 fn refuses_bad_codes_and_certificate_types() {
-    let e = error_after("code = \"SF-GZ-XL\"", "code = \"sf-gz-xl\"");
-    assert!(e.contains("sf-gz-xl"), "{e}");
-    let e = error_after(
+    error_after_naming("code = \"SF-GZ-XL\"", "code = \"sf-gz-xl\"", &["sf-gz-xl"]);
+    error_after_naming(
         "accepted_certificate_types = [\"118\", \"122\"]",
         "accepted_certificate_types = [\"999\"]",
+        &["SF-GZ-XL", "999"],
     );
-    assert!(e.contains("SF-GZ-XL") && e.contains("999"), "{e}");
-    let e = error_after("valid_from = \"2025-01-01\"", "valid_from = \"2025-13-01\"");
-    assert!(
-        e.contains("GA-HJ-QY-GZDD") && e.contains("valid_from"),
-        "{e}"
+    error_after_naming(
+        "valid_from = \"2025-01-01\"",
+        "valid_from = \"2025-13-01\"",
+        &["GA-HJ-QY-GZDD", "valid_from"],
     );
 }
 
@@ -249,20 +252,8 @@ fn refuses_bad_codes_and_certificate_types() {
 fn errors_carry_file_and_line() {
     let edited = MATTERS.replacen("promised_limit_days = 10", "promised_limit_days = 21", 1);
     let err = Catalog::from_toml(&edited, DEPARTMENTS).unwrap_err();
-    let expected_line = MATTERS
-        .lines()
-        .position(|l| l == "code = \"GA-HJ-QY-GZDD\"")
-        .unwrap()
-        + 1;
-    match err {
-        DataError::Invalid {
-            source_name, line, ..
-        } => {
-            assert_eq!(source_name, "matters.toml");
-            assert_eq!(line, Some(expected_line));
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    let expected_line = line_of(MATTERS, "code = \"GA-HJ-QY-GZDD\"");
+    assert_invalid_at(err, "matters.toml", expected_line);
 
     // A field the schema does not know is refused (typos do not pass silently).
     let edited = MATTERS.replacen("fee_fen = 8000", "fee_fen = 8000\nfee_yuan = 80", 1);
@@ -313,16 +304,16 @@ fn result_certificate_type_is_optional_and_needs_e_certificate_delivery() {
     );
     assert_eq!(matter.result_certificate_for(DeliveryMethod::Mail), None);
     // Refused: not three digits, or the matter does not deliver e-certificates.
-    let e = error_after(
+    error_after_naming(
         "delivery_methods = [\"mail\", \"e_certificate\"]\n",
         "delivery_methods = [\"mail\", \"e_certificate\"]\nresult_certificate_type = \"12A\"\n",
+        &["result_certificate_type"],
     );
-    assert!(e.contains("result_certificate_type"), "{e}");
-    let e = error_after(
+    error_after_naming(
         "delivery_methods = [\"mail\"]\n",
         "delivery_methods = [\"mail\"]\nresult_certificate_type = \"126\"\n",
+        &["e_certificate"],
     );
-    assert!(e.contains("e_certificate"), "{e}");
 }
 
 #[test]
@@ -344,9 +335,9 @@ fn extension_allowance_defaults_to_ten_and_may_only_be_lower() {
             .count(),
         1
     );
-    let e = error_after(
+    error_after_naming(
         "delivery_methods = [\"mail\", \"e_certificate\"]\n",
         "delivery_methods = [\"mail\", \"e_certificate\"]\nextension_allowance_days = 11\n",
+        &["extension_allowance_days"],
     );
-    assert!(e.contains("extension_allowance_days"), "{e}");
 }

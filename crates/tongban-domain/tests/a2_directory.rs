@@ -3,9 +3,11 @@
 
 mod a2_fixtures;
 
-use a2_fixtures::{AGREEMENTS, OFFICES, catalog, code, directory, divisions};
+use a2_fixtures::{
+    AGREEMENTS, OFFICES, assert_invalid_at, catalog, code, directory, divisions, edit_once,
+    line_of, refused,
+};
 use chrono::NaiveDate;
-use tongban_domain::data::DataError;
 use tongban_domain::directory::Directory;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -13,29 +15,33 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 fn offices_error(from: &str, to: &str) -> String {
-    assert_eq!(
-        OFFICES.matches(from).count(),
-        1,
-        "fixture edit {from:?} must be unique"
-    );
-    let edited = OFFICES.replacen(from, to, 1);
-    match Directory::from_toml(&edited, AGREEMENTS, divisions(), &catalog()) {
-        Ok(_) => panic!("edit {from:?} → {to:?} should be refused"),
-        Err(e) => e.to_string(),
-    }
+    let edited = edit_once(OFFICES, from, to);
+    refused(
+        Directory::from_toml(&edited, AGREEMENTS, divisions(), &catalog()),
+        from,
+        to,
+    )
 }
 
 fn agreements_error(from: &str, to: &str) -> String {
-    assert_eq!(
-        AGREEMENTS.matches(from).count(),
-        1,
-        "fixture edit {from:?} must be unique"
-    );
-    let edited = AGREEMENTS.replacen(from, to, 1);
-    match Directory::from_toml(OFFICES, &edited, divisions(), &catalog()) {
-        Ok(_) => panic!("edit {from:?} → {to:?} should be refused"),
-        Err(e) => e.to_string(),
-    }
+    let edited = edit_once(AGREEMENTS, from, to);
+    refused(
+        Directory::from_toml(OFFICES, &edited, divisions(), &catalog()),
+        from,
+        to,
+    )
+}
+
+/// Asserts that the edit `from` → `to` is refused with an error naming each of `words`.
+fn offices_error_naming(from: &str, to: &str, words: &[&str]) {
+    let e = offices_error(from, to);
+    assert!(words.iter().all(|w| e.contains(w)), "{e}");
+}
+
+/// Asserts that the edit `from` → `to` is refused with an error naming each of `words`.
+fn agreements_error_naming(from: &str, to: &str, words: &[&str]) {
+    let e = agreements_error(from, to);
+    assert!(words.iter().all(|w| e.contains(w)), "{e}");
 }
 
 #[test]
@@ -178,73 +184,75 @@ fn responsible_office_prefers_the_most_specific_level() {
 
 #[test]
 fn refuses_duplicate_office_ids() {
-    let e = offices_error("id = \"140100-sifa\"", "id = \"140100-gongan\"");
-    assert!(e.contains("duplicate office id 140100-gongan"), "{e}");
-    let e = offices_error(
+    offices_error_naming(
+        "id = \"140100-sifa\"",
+        "id = \"140100-gongan\"",
+        &["duplicate office id 140100-gongan"],
+    );
+    offices_error_naming(
         "id = \"610100-jiaoyu\"\nname = \"西安市教育局\"\ndivision = \"610100\"\ndepartments = [\"jiaoyu\"]",
         "id = \"140922-zwfw\"\nname = \"西安市教育局\"\ndivision = \"610100\"\ndepartments = [\"jiaoyu\"]",
+        &["duplicate office id 140922-zwfw"],
     );
-    assert!(e.contains("duplicate office id 140922-zwfw"), "{e}");
 }
 
 #[test]
 fn refuses_two_offices_for_one_division_and_department() {
-    let e = offices_error(
+    offices_error_naming(
         "departments = [\"sifa\"]",
         "departments = [\"sifa\", \"gongan\"]",
-    );
-    assert!(
-        e.contains("140100-sifa") && e.contains("140100-gongan") && e.contains("gongan"),
-        "{e}"
+        &["140100-sifa", "140100-gongan", "gongan"],
     );
 }
 
 #[test]
 fn refuses_unknown_department_and_bad_divisions() {
-    let e = offices_error("departments = [\"sifa\"]", "departments = [\"gongzheng\"]");
-    assert!(
-        e.contains("140100-sifa") && e.contains("departments") && e.contains("gongzheng"),
-        "{e}"
+    offices_error_naming(
+        "departments = [\"sifa\"]",
+        "departments = [\"gongzheng\"]",
+        &["140100-sifa", "departments", "gongzheng"],
     );
     // 152700 伊克昭盟 was abolished in 2001.
-    let e = offices_error("division = \"610100\"", "division = \"152700\"");
-    assert!(
-        e.contains("610100-jiaoyu") && e.contains("division") && e.contains("152700"),
-        "{e}"
+    offices_error_naming(
+        "division = \"610100\"",
+        "division = \"152700\"",
+        &["610100-jiaoyu", "division", "152700"],
     );
-    let e = offices_error("division = \"610100\"", "division = \"61010\"");
-    assert!(e.contains("61010"), "{e}");
-    let e = offices_error("id = \"610100-jiaoyu\"", "id = \"610100_Jiaoyu\"");
-    assert!(e.contains("610100_Jiaoyu"), "{e}");
+    offices_error_naming("division = \"610100\"", "division = \"61010\"", &["61010"]);
+    offices_error_naming(
+        "id = \"610100-jiaoyu\"",
+        "id = \"610100_Jiaoyu\"",
+        &["610100_Jiaoyu"],
+    );
 }
 
 #[test]
 fn refuses_bad_agreements() {
-    let e = agreements_error(
+    agreements_error_naming(
         "matters = [\"JY-XJ-ZXZM\"]\nvalid_from = \"2021",
         "matters = [\"JY-NOPE\"]\nvalid_from = \"2021",
+        &["XZ-EEDS-2021", "JY-NOPE"],
     );
-    assert!(e.contains("XZ-EEDS-2021") && e.contains("JY-NOPE"), "{e}");
-    let e = agreements_error(
+    agreements_error_naming(
         "parties = [\"140900\", \"150600\"]",
         "parties = [\"140900\", \"152700\"]",
+        &["XZ-EEDS-2021", "152700"],
     );
-    assert!(e.contains("XZ-EEDS-2021") && e.contains("152700"), "{e}");
-    let e = agreements_error(
+    agreements_error_naming(
         "parties = [\"140900\", \"150600\"]",
         "parties = [\"140900\"]",
+        &["XZ-EEDS-2021", "parties"],
     );
-    assert!(e.contains("XZ-EEDS-2021") && e.contains("parties"), "{e}");
-    let e = agreements_error(
+    agreements_error_naming(
         "valid_until = \"2027-12-31\"",
         "valid_until = \"2020-12-31\"",
+        &["XZ-EEDS-2021", "valid_until"],
     );
-    assert!(
-        e.contains("XZ-EEDS-2021") && e.contains("valid_until"),
-        "{e}"
+    agreements_error_naming(
+        "id = \"XZ-XA-2020\"",
+        "id = \"XZ-EEDS-2021\"",
+        &["duplicate agreement id XZ-EEDS-2021"],
     );
-    let e = agreements_error("id = \"XZ-XA-2020\"", "id = \"XZ-EEDS-2021\"");
-    assert!(e.contains("duplicate agreement id XZ-EEDS-2021"), "{e}");
 }
 
 #[test]
@@ -255,18 +263,6 @@ fn errors_carry_file_and_line() {
         1,
     );
     let err = Directory::from_toml(&edited, AGREEMENTS, divisions(), &catalog()).unwrap_err();
-    let expected = OFFICES
-        .lines()
-        .position(|l| l == "id = \"140100-sifa\"")
-        .unwrap()
-        + 1;
-    match err {
-        DataError::Invalid {
-            source_name, line, ..
-        } => {
-            assert_eq!(source_name, "offices.toml");
-            assert_eq!(line, Some(expected));
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    let expected = line_of(OFFICES, "id = \"140100-sifa\"");
+    assert_invalid_at(err, "offices.toml", expected);
 }

@@ -3,15 +3,10 @@
 
 mod a2_fixtures;
 
-use a2_fixtures::{code, reference};
-use chrono::NaiveDate;
+use a2_fixtures::{code, on, reference};
 use tongban_domain::i18n::Lang;
 use tongban_domain::notice::{format_fee, render_notice};
 use tongban_domain::routing::resolve_route;
-
-fn on() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()
-}
 
 #[test]
 fn notice_for_a_cross_province_case_lists_everything() {

@@ -3,7 +3,7 @@
 
 mod a2_fixtures;
 
-use a2_fixtures::{code, reference};
+use a2_fixtures::{code, on, reference};
 use chrono::NaiveDate;
 use tongban_domain::catalog::{Mode, Scope};
 use tongban_domain::i18n::{Lang, Localized};
@@ -13,10 +13,6 @@ use tongban_domain::routing::{Route, RouteError, check_mode, resolve_route};
 const WUTAI: &str = "140922-zwfw";
 const GA: &str = "GA-HJ-QY-GZDD";
 const JY: &str = "JY-XJ-ZXZM";
-
-fn on() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()
-}
 
 fn route(r: &ReferenceData, matter: &str, window: &str, home: &str) -> Result<Route, RouteError> {
     resolve_route(r, matter, window, &code(home), on())

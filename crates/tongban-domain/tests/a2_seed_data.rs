@@ -1,39 +1,39 @@
 //! The real seed data under deploy/, loaded through `ReferenceData::load`, and its invariants.
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
+mod a2_fixtures;
+
+use a2_fixtures::{code, on, seed};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 use tongban_domain::catalog::{Mode, Scope};
 use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::Lang;
 use tongban_domain::notice::render_notice;
-use tongban_domain::reference::ReferenceData;
-use tongban_domain::routing::{RouteError, resolve_route};
-
-fn reference() -> &'static ReferenceData {
-    static REFERENCE: OnceLock<ReferenceData> = OnceLock::new();
-    REFERENCE.get_or_init(|| {
-        let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
-        ReferenceData::load(&deploy).unwrap_or_else(|e| panic!("deploy/ loads: {e}"))
-    })
-}
-
-fn code(raw: &str) -> DivisionCode {
-    DivisionCode::parse(raw).unwrap()
-}
-
-fn on() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()
-}
+use tongban_domain::routing::{JointRoute, RouteError, resolve_route};
 
 const WUTAI: &str = "140922-zwfw";
 
+/// Each part of `route` as (code, office, scope, the parts it waits for).
+fn part_rows(route: &JointRoute) -> Vec<(&str, &str, Scope, Vec<String>)> {
+    route
+        .parts
+        .iter()
+        .map(|p| {
+            (
+                p.code.as_str(),
+                p.office_id.as_str(),
+                p.scope,
+                p.after.clone(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn catalog_invariants() {
-    let r = reference();
+    let r = seed();
     assert!(!r.catalog.version().is_empty());
     let matters: Vec<_> = r.catalog.matters().collect();
     assert!(matters.len() >= 20, "only {} matters", matters.len());
@@ -111,7 +111,7 @@ fn catalog_invariants() {
 
 #[test]
 fn directory_invariants() {
-    let r = reference();
+    let r = seed();
     let offices: Vec<_> = r.directory.offices().collect();
     let provinces: BTreeSet<DivisionCode> =
         offices.iter().map(|o| o.division.province_code()).collect();
@@ -186,7 +186,7 @@ fn directory_invariants() {
 
 #[test]
 fn wutai_routes_to_the_plans_partners() {
-    let r = reference();
+    let r = seed();
     let ga = "GA-HJ-QY-GZDD";
     let route = resolve_route(r, ga, WUTAI, &code("640104"), on()).unwrap();
     assert_eq!(
@@ -211,7 +211,7 @@ fn wutai_routes_to_the_plans_partners() {
 
 #[test]
 fn wutai_to_ordos_is_regional_for_an_agreement_matter() {
-    let r = reference();
+    let r = seed();
     let regional_only = r
         .directory
         .agreement("XZ-EEDS-2021")
@@ -239,7 +239,7 @@ fn wutai_to_ordos_is_regional_for_an_agreement_matter() {
 
 #[test]
 fn notices_render_for_every_matter() {
-    let r = reference();
+    let r = seed();
     let window = r.directory.office(WUTAI).unwrap();
     for m in r.catalog.matters() {
         let route = resolve_route(r, &m.code, WUTAI, &code("640104"), on());
@@ -271,7 +271,7 @@ fn joint_matters_route_every_part_from_wutai() {
     use tongban_domain::catalog::Locality;
     use tongban_domain::routing::resolve_parts;
 
-    let r = reference();
+    let r = seed();
     let home = code("640104");
     let destination = code("140922");
     let joint: Vec<_> = r
@@ -324,20 +324,8 @@ fn joint_matters_route_every_part_from_wutai() {
 
     // 户口迁移 (one-stop, 跨省通办): 迁入地 approves first, then 迁出地 moves the record out.
     let gzdd = resolve_parts(r, "GA-HJ-QY-GZDD", WUTAI, &home, Some(&destination), on()).unwrap();
-    let parts: Vec<_> = gzdd
-        .parts
-        .iter()
-        .map(|p| {
-            (
-                p.code.as_str(),
-                p.office_id.as_str(),
-                p.scope,
-                p.after.clone(),
-            )
-        })
-        .collect();
     assert_eq!(
-        parts,
+        part_rows(&gzdd),
         [
             ("QR", "140922-gongan", Scope::Local, vec![]),
             (
@@ -376,23 +364,11 @@ fn joint_matters_route_every_part_from_wutai() {
     // 住房公积金异地转移接续: both sides start at once (五台 has no 公积金 office of its own, so
     // 忻州's serves it, 全省通办 from the window).
     let gjj = resolve_parts(r, "GJJ-ZY-JX", WUTAI, &home, Some(&destination), on()).unwrap();
-    let parts: Vec<_> = gjj
-        .parts
-        .iter()
-        .map(|p| {
-            (
-                p.code.as_str(),
-                p.office_id.as_str(),
-                p.scope,
-                p.after.is_empty(),
-            )
-        })
-        .collect();
     assert_eq!(
-        parts,
+        part_rows(&gjj),
         [
-            ("ZR", "140900-gjj", Scope::ProvinceWide, true),
-            ("ZC", "640100-gjj", Scope::CrossProvince, true),
+            ("ZR", "140900-gjj", Scope::ProvinceWide, vec![]),
+            ("ZC", "640100-gjj", Scope::CrossProvince, vec![]),
         ]
     );
 
@@ -409,7 +385,7 @@ fn joint_matters_route_every_part_from_wutai() {
 fn bundles_route_from_wutai_and_ask_shared_materials_once() {
     use tongban_domain::bundle::{bundle_materials, common_delivery_methods, common_modes};
 
-    let r = reference();
+    let r = seed();
     let expected = [
         (
             "YJS-CS",

@@ -3,71 +3,21 @@
 //! members each member waits for ([`prerequisites`]) in the seed bundles under deploy/.
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+mod a2_fixtures;
 
+use a2_fixtures::{InlineMaterial, inline_bundle, inline_catalog, inline_matter, seed};
 use tongban_domain::bundle::{Bundles, Provision, bundle_materials, prerequisites};
 use tongban_domain::catalog::Catalog;
-use tongban_domain::reference::ReferenceData;
-
-const DEPARTMENTS: &str = r#"
-[[department]]
-code = "gongan"
-name = "公安"
-name_en = "Public Security"
-"#;
 
 /// A matter listing `SFZ` (required) and each of `materials` as `(code, required)`.
 fn matter(code: &str, materials: &[(&str, bool)]) -> String {
-    let listed: String = materials
-        .iter()
-        .map(|(m, required)| {
-            format!(
-                r#"
-[[matter.materials]]
-code = "{m}"
-name = "材料{m}"
-required = {required}
-paper_original_required = false
-"#
-            )
-        })
-        .collect();
-    format!(
-        r#"
-[[matter]]
-code = "{code}"
-name = "事项{code}"
-name_en = "Matter {code}"
-department = "gongan"
-version = "1"
-valid_from = "2026-01-01"
-scopes = ["province_wide"]
-modes = ["online"]
-conditions = "条件"
-legal_basis = "依据"
-legal_limit_days = 5
-promised_limit_days = 5
-fee_fen = 0
-delivery_methods = ["window_pickup"]
-
-[[matter.materials]]
-code = "SFZ"
-name = "居民身份证"
-required = true
-paper_original_required = false
-{listed}
-[[matter.review_points]]
-code = "R1"
-question = "是否符合条件？"
-required = true
-
-[[matter.stages]]
-code = "review"
-name = "审查"
-working_days = 5
-"#
-    )
+    let mut listed = vec![InlineMaterial::new("SFZ", "居民身份证", true, false)];
+    listed.extend(
+        materials
+            .iter()
+            .map(|(m, required)| InlineMaterial::new(m, &format!("材料{m}"), *required, false)),
+    );
+    inline_matter(code, r#"["online"]"#, &listed)
 }
 
 /// P issues the licence `ZZ` that A requires and B lists as optional; Q issues `QQ` that B
@@ -80,33 +30,16 @@ fn catalog() -> Catalog {
         matter("B-1", &[("ZZ", false), ("QQ", true)]),
         matter("C-1", &[("OWN_C", true)]),
     ];
-    let text = format!("catalog_version = \"t\"\n{}", matters.concat());
-    Catalog::from_toml(&text, DEPARTMENTS).expect("inline catalog is valid")
-}
-
-/// A bundle of `members` with the `provides` as `(matter, material)`.
-fn bundle(members: &str, provides: &[(&str, &str)]) -> String {
-    let provides: String = provides
-        .iter()
-        .map(|(matter, material)| {
-            format!("\n[[bundle.provides]]\nmatter = \"{matter}\"\nmaterial = \"{material}\"\n")
-        })
-        .collect();
-    format!(
-        r#"
-[[bundle]]
-code = "YJS-T"
-name = "测试一件事"
-name_en = "Test bundle"
-description = "几个事项一次办"
-matters = {members}
-{provides}"#
-    )
+    inline_catalog(&matters)
 }
 
 fn load(members: &str, provides: &[(&str, &str)]) -> Result<Bundles, String> {
-    Bundles::from_toml(&bundle(members, provides), "bundles.toml", &catalog())
-        .map_err(|e| e.to_string())
+    Bundles::from_toml(
+        &inline_bundle(members, provides),
+        "bundles.toml",
+        &catalog(),
+    )
+    .map_err(|e| e.to_string())
 }
 
 #[test]
@@ -189,7 +122,7 @@ fn the_loader_refuses_provisions_that_do_not_hold() {
         );
     }
     // An unknown key in a provision is a TOML error, not silently ignored.
-    let text = bundle(r#"["P-1", "A-1"]"#, &[])
+    let text = inline_bundle(r#"["P-1", "A-1"]"#, &[])
         + "\n[[bundle.provides]]\nmatter = \"P-1\"\nmaterial = \"ZZ\"\nafter = \"A-1\"\n";
     assert!(Bundles::from_toml(&text, "bundles.toml", &catalog()).is_err());
 }
@@ -206,19 +139,11 @@ fn members_cannot_wait_for_themselves() {
     assert!(err.contains('→'), "the cycle is shown: {err}");
 }
 
-fn reference() -> &'static ReferenceData {
-    static REFERENCE: OnceLock<ReferenceData> = OnceLock::new();
-    REFERENCE.get_or_init(|| {
-        let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
-        ReferenceData::load(&deploy).unwrap_or_else(|e| panic!("deploy/ loads: {e}"))
-    })
-}
-
 /// The seed bundles: the 出生医学证明, the 退休证明 and the 营业执照 come from a member, and the
 /// members that list them wait for it.
 #[test]
 fn seed_bundles_run_the_providing_member_first() {
-    let r = reference();
+    let r = seed();
     for (code, provider, material, waiting, at_once) in [
         (
             "YJS-CS",

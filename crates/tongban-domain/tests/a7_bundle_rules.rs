@@ -2,83 +2,28 @@
 //! share a mode and a delivery method, and one paper original cannot travel to two offices.
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
-use tongban_domain::bundle::{Bundles, bundle_materials};
-use tongban_domain::catalog::Catalog;
+mod a2_fixtures;
 
-const DEPARTMENTS: &str = r#"
-[[department]]
-code = "gongan"
-name = "公安"
-name_en = "Public Security"
-"#;
+use a2_fixtures::{InlineMaterial, inline_bundle, inline_catalog, inline_matter};
+use tongban_domain::bundle::{Bundles, bundle_materials};
 
 /// A matter with material `SFZ` (paper original as given) and `own` material.
 fn matter(code: &str, paper: bool, modes: &str) -> String {
-    format!(
-        r#"
-[[matter]]
-code = "{code}"
-name = "事项{code}"
-name_en = "Matter {code}"
-department = "gongan"
-version = "1"
-valid_from = "2026-01-01"
-scopes = ["province_wide"]
-modes = {modes}
-conditions = "条件"
-legal_basis = "依据"
-legal_limit_days = 5
-promised_limit_days = 5
-fee_fen = 0
-delivery_methods = ["window_pickup"]
-
-[[matter.materials]]
-code = "SFZ"
-name = "居民身份证"
-required = true
-paper_original_required = {paper}
-
-[[matter.materials]]
-code = "OWN_{code_}"
-name = "本事项材料"
-required = false
-paper_original_required = false
-
-[[matter.review_points]]
-code = "R1"
-question = "是否符合条件？"
-required = true
-
-[[matter.stages]]
-code = "review"
-name = "审查"
-working_days = 5
-"#,
-        code_ = code.replace('-', "_"),
-    )
-}
-
-fn catalog(matters: &[String]) -> Catalog {
-    let text = format!("catalog_version = \"t\"\n{}", matters.concat());
-    Catalog::from_toml(&text, DEPARTMENTS).expect("inline catalog is valid")
+    let own = format!("OWN_{}", code.replace('-', "_"));
+    let materials = [
+        InlineMaterial::new("SFZ", "居民身份证", true, paper),
+        InlineMaterial::new(&own, "本事项材料", false, false),
+    ];
+    inline_matter(code, modes, &materials)
 }
 
 fn bundle(members: &str) -> String {
-    format!(
-        r#"
-[[bundle]]
-code = "YJS-T"
-name = "测试一件事"
-name_en = "Test bundle"
-description = "两个事项一次办"
-matters = {members}
-"#
-    )
+    inline_bundle(members, &[])
 }
 
 #[test]
 fn a_shared_material_is_listed_once_for_every_member() {
-    let c = catalog(&[
+    let c = inline_catalog(&[
         matter("A-1", false, r#"["online"]"#),
         matter("A-2", true, r#"["online", "proxy"]"#),
     ]);
@@ -97,7 +42,7 @@ fn a_shared_material_is_listed_once_for_every_member() {
 
 #[test]
 fn one_paper_original_cannot_go_to_two_members() {
-    let c = catalog(&[
+    let c = inline_catalog(&[
         matter("A-1", true, r#"["online", "proxy"]"#),
         matter("A-2", true, r#"["online", "proxy"]"#),
     ]);
@@ -113,7 +58,7 @@ fn one_paper_original_cannot_go_to_two_members() {
 
 #[test]
 fn members_must_exist_be_distinct_and_share_a_mode() {
-    let c = catalog(&[
+    let c = inline_catalog(&[
         matter("A-1", false, r#"["online"]"#),
         matter("A-2", false, r#"["proxy"]"#),
     ]);

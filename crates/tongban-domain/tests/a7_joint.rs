@@ -3,22 +3,20 @@
 //! (`review::check_part_decision`) and the bundle status (`bundle::BundleStatus::derive`).
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+mod a2_fixtures;
 
-use chrono::NaiveDate;
+use a2_fixtures::{code, on, seed};
+
 use tongban_domain::bundle::{
     BundleStatus, bundle_materials, common_delivery_methods, common_modes,
 };
 use tongban_domain::case::{CaseCommand, CaseStatus, Decision, TransitionError};
 use tongban_domain::catalog::{DeliveryMethod, JointPart, Locality, Matter, Mode, Scope};
-use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::{Lang, Localized};
 use tongban_domain::joint::{
     PartError, PartState, PartView, awaiting, case_status, initial_state, outcome, ready,
     transition,
 };
-use tongban_domain::reference::ReferenceData;
 use tongban_domain::review::{ChecklistEntry, ChecklistProblem, check_part_decision};
 use tongban_domain::routing::{RouteError, resolve_parts};
 
@@ -29,16 +27,8 @@ const GZDD: &str = "GA-HJ-QY-GZDD";
 /// 住房公积金转移接续: 转入地 (ZR) and 转出地 (ZC) at once.
 const GJJ: &str = "GJJ-ZY-JX";
 
-fn reference() -> &'static ReferenceData {
-    static REFERENCE: OnceLock<ReferenceData> = OnceLock::new();
-    REFERENCE.get_or_init(|| {
-        let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
-        ReferenceData::load(&deploy).unwrap_or_else(|e| panic!("deploy/ loads: {e}"))
-    })
-}
-
 fn matter(code: &str) -> &'static Matter {
-    reference()
+    seed()
         .catalog
         .matter(code)
         .unwrap_or_else(|| panic!("matter {code} in the seed catalog"))
@@ -48,14 +38,6 @@ fn part<'a>(matter: &'a Matter, code: &str) -> &'a JointPart {
     matter
         .part(code)
         .unwrap_or_else(|| panic!("{}: part {code}", matter.code))
-}
-
-fn division(raw: &str) -> DivisionCode {
-    DivisionCode::parse(raw).unwrap()
-}
-
-fn on() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()
 }
 
 /// The parts of `matter` in the states given, in the matter's order.
@@ -328,16 +310,9 @@ fn part_states_have_stable_names() {
 
 #[test]
 fn a_move_from_yinchuan_to_wutai_goes_to_both_public_security_offices() {
-    let r = reference();
-    let route = resolve_parts(
-        r,
-        GZDD,
-        WUTAI,
-        &division("640104"),
-        Some(&division("140922")),
-        on(),
-    )
-    .unwrap();
+    let r = seed();
+    let route =
+        resolve_parts(r, GZDD, WUTAI, &code("640104"), Some(&code("140922")), on()).unwrap();
     // The widest part scope; the first part's office leads.
     assert_eq!(route.scope, Scope::CrossProvince);
     assert_eq!(route.responsible_office_id, "140922-gongan");
@@ -349,14 +324,14 @@ fn a_move_from_yinchuan_to_wutai_goes_to_both_public_security_offices() {
     assert_eq!(qr.code, "QR");
     assert_eq!(qr.name, "迁入地审批");
     assert_eq!(qr.locality, Locality::DestinationDivision);
-    assert_eq!(qr.division, division("140922"));
+    assert_eq!(qr.division, code("140922"));
     assert_eq!(qr.office_id, "140922-gongan");
     assert_eq!(qr.scope, Scope::Local);
     assert!(qr.after.is_empty());
 
     assert_eq!(qc.code, "QC");
     assert_eq!(qc.locality, Locality::HomeDivision);
-    assert_eq!(qc.division, division("640104"));
+    assert_eq!(qc.division, code("640104"));
     assert_eq!(qc.office_id, "640100-gongan");
     assert_eq!(qc.scope, Scope::CrossProvince);
     assert_eq!(qc.after, ["QR"]);
@@ -364,16 +339,8 @@ fn a_move_from_yinchuan_to_wutai_goes_to_both_public_security_offices() {
 
 #[test]
 fn parallel_fund_transfer_routes_both_sides() {
-    let r = reference();
-    let route = resolve_parts(
-        r,
-        GJJ,
-        WUTAI,
-        &division("640104"),
-        Some(&division("140922")),
-        on(),
-    )
-    .unwrap();
+    let r = seed();
+    let route = resolve_parts(r, GJJ, WUTAI, &code("640104"), Some(&code("140922")), on()).unwrap();
     let offices: Vec<(&str, &str, Scope)> = route
         .parts
         .iter()
@@ -392,9 +359,9 @@ fn parallel_fund_transfer_routes_both_sides() {
 
 #[test]
 fn joint_routing_refusals() {
-    let r = reference();
-    let home = division("640104");
-    let destination = division("140922");
+    let r = seed();
+    let home = code("640104");
+    let destination = code("140922");
 
     // No destination for a part decided there.
     let missing = resolve_parts(r, GZDD, WUTAI, &home, None, on()).unwrap_err();
@@ -533,11 +500,7 @@ fn each_part_answers_its_own_review_points() {
 
 #[test]
 fn every_review_point_of_a_joint_matter_belongs_to_one_part() {
-    for m in reference()
-        .catalog
-        .matters()
-        .filter(|m| !m.parts.is_empty())
-    {
+    for m in seed().catalog.matters().filter(|m| !m.parts.is_empty()) {
         for point in &m.review_points {
             let owners: Vec<&str> = m
                 .parts
@@ -614,7 +577,7 @@ fn bundle_status_follows_its_members() {
 
 #[test]
 fn birth_bundle_asks_for_each_shared_material_once() {
-    let r = reference();
+    let r = seed();
     let bundle = r.bundles.get("YJS-CS").expect("出生一件事");
     assert_eq!(bundle.name, "出生一件事");
     let materials = bundle_materials(&r.catalog, bundle);

@@ -3,19 +3,17 @@
 //! real seed data under deploy/.
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+mod a2_fixtures;
 
-use chrono::NaiveDate;
+use a2_fixtures::{code, on, seed};
+
 use tongban_domain::bundle::{Bundle, bundle_materials};
 use tongban_domain::catalog::{Locality, Scope};
-use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::Lang;
 use tongban_domain::notice::{
     MemberRoute, NoticeRoute, bundle_fee_fen, bundle_promised_limit_days, render_bundle_notice,
     render_matter_notice, route_bundle,
 };
-use tongban_domain::reference::ReferenceData;
 use tongban_domain::routing::{JointRoute, PartRoute, RouteError, resolve_parts};
 
 /// 五台县政务服务中心.
@@ -27,31 +25,15 @@ const GJJ: &str = "GJJ-ZY-JX";
 /// 出生一件事.
 const BIRTH: &str = "YJS-CS";
 
-fn reference() -> &'static ReferenceData {
-    static REFERENCE: OnceLock<ReferenceData> = OnceLock::new();
-    REFERENCE.get_or_init(|| {
-        let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
-        ReferenceData::load(&deploy).unwrap_or_else(|e| panic!("deploy/ loads: {e}"))
-    })
-}
-
-fn division(raw: &str) -> DivisionCode {
-    DivisionCode::parse(raw).unwrap()
-}
-
-fn on() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()
-}
-
 /// The notice of `matter` handled jointly for a 银川 (640104) applicant moving to 五台 (140922).
 fn joint_notice(matter: &str, lang: Lang) -> String {
-    let r = reference();
+    let r = seed();
     let route = resolve_parts(
         r,
         matter,
         WUTAI,
-        &division("640104"),
-        Some(&division("140922")),
+        &code("640104"),
+        Some(&code("140922")),
         on(),
     )
     .unwrap();
@@ -145,14 +127,14 @@ fn joint_notice_says_parallel_parts_run_at_the_same_time() {
 fn joint_notice_orders_mixed_parts_by_name() {
     // Three parts: A and B at once, C after both (no seed matter has three parts, so the
     // route is built by hand on top of a seed matter).
-    let r = reference();
-    let part = |code: &str, name: &str, office: &str, after: &[&str]| PartRoute {
-        code: code.to_owned(),
+    let r = seed();
+    let part = |part_code: &str, name: &str, office: &str, after: &[&str]| PartRoute {
+        code: part_code.to_owned(),
         name: name.to_owned(),
-        name_en: format!("Part {code}"),
+        name_en: format!("Part {part_code}"),
         department: "gongan".to_owned(),
         locality: Locality::HomeDivision,
-        division: division("640104"),
+        division: code("640104"),
         office_id: office.to_owned(),
         scope: Scope::CrossProvince,
         agreement_id: None,
@@ -194,8 +176,8 @@ fn joint_notice_orders_mixed_parts_by_name() {
 
 #[test]
 fn joint_notice_prints_a_refusal_like_a_route_refusal() {
-    let r = reference();
-    let err = resolve_parts(r, GZDD, WUTAI, &division("640104"), None, on()).unwrap_err();
+    let r = seed();
+    let err = resolve_parts(r, GZDD, WUTAI, &code("640104"), None, on()).unwrap_err();
     let text = render_matter_notice(
         r,
         r.catalog.matter(GZDD).unwrap(),
@@ -216,10 +198,10 @@ fn joint_notice_prints_a_refusal_like_a_route_refusal() {
 
 #[test]
 fn bundle_notice_lists_every_merged_material_once_and_every_member() {
-    let r = reference();
+    let r = seed();
     let bundle = r.bundles.get(BIRTH).unwrap();
     let window = r.directory.office(WUTAI).unwrap();
-    let members = route_bundle(r, bundle, WUTAI, &division("640104"), on());
+    let members = route_bundle(r, bundle, WUTAI, &code("640104"), on());
     assert_eq!(members.len(), bundle.matters.len());
     let text = render_bundle_notice(r, bundle, window, &members, Lang::Zh);
 
@@ -312,7 +294,7 @@ fn bundle_notice_lists_every_merged_material_once_and_every_member() {
 #[test]
 fn bundle_notice_adds_the_fees_and_states_a_member_refusal() {
     // A bundle of the two 公证 matters (¥80.00 each), built by hand: the seed bundles are free.
-    let r = reference();
+    let r = seed();
     let bundle = Bundle {
         code: "T-GZ".to_owned(),
         name: "公证一件事".to_owned(),
@@ -322,7 +304,7 @@ fn bundle_notice_adds_the_fees_and_states_a_member_refusal() {
         provides: Vec::new(),
     };
     let window = r.directory.office(WUTAI).unwrap();
-    let mut members = route_bundle(r, &bundle, WUTAI, &division("640104"), on());
+    let mut members = route_bundle(r, &bundle, WUTAI, &code("640104"), on());
     assert_eq!(bundle_fee_fen(&members), 16_000);
     let longest = members
         .iter()
@@ -366,9 +348,9 @@ fn bundle_notice_adds_the_fees_and_states_a_member_refusal() {
 fn bundle_notice_adds_the_limits_of_a_member_and_the_one_it_waits_for() {
     // 退休一件事: 退休提取公积金 and 医保待遇核定 wait for the 退休审批, whose result (退休证明)
     // they need.
-    let r = reference();
+    let r = seed();
     let bundle = r.bundles.get("YJS-TX").unwrap();
-    let members = route_bundle(r, bundle, WUTAI, &division("640104"), on());
+    let members = route_bundle(r, bundle, WUTAI, &code("640104"), on());
     let limit = |code: &str| r.catalog.matter(code).unwrap().promised_limit_days;
     let expected = limit("RS-YL-TXSP") + limit("YB-TX-DYHD").max(limit("GJJ-TQ-TX"));
     assert_eq!(bundle_promised_limit_days(r, bundle, &members), expected);

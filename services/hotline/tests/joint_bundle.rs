@@ -74,6 +74,13 @@ impl Harness {
             client,
         })
     }
+
+    /// Stops the service and removes the test's schema and stream.
+    async fn stop(self) -> Result<(), Box<dyn std::error::Error>> {
+        self.service.stop().await?;
+        self.env.cleanup().await?;
+        Ok(())
+    }
 }
 
 /// One case as the events name it.
@@ -96,13 +103,14 @@ impl Case {
 }
 
 impl Publisher {
+    /// Publishes `body` for `case` at `at` on the subject its event type names.
     async fn publish(
         &self,
         case: &Case,
-        suffix: &str,
         at: DateTime<Utc>,
         body: Body,
     ) -> Result<(), Box<dyn std::error::Error>> {
+        let suffix = subject_of(&body);
         let event = tongban_bus::new_event(case.id, &case.number, "test", "", at, body);
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", event.event_id.as_str());
@@ -127,7 +135,6 @@ impl Publisher {
         let digest = |kind, value| verification_digest(&self.keys, kind, &case.number, value);
         self.publish(
             case,
-            "case.submitted",
             at,
             Body::CaseSubmitted(ev::CaseSubmitted {
                 summary: Some(summary.clone()),
@@ -138,13 +145,24 @@ impl Publisher {
         .await?;
         self.publish(
             case,
-            "case.routed",
             at,
             Body::CaseRouted(ev::CaseRouted {
                 summary: Some(summary),
             }),
         )
         .await
+    }
+
+    /// `case.part_updated` for each `(part, state, at, reason)` of `steps`, in order.
+    async fn parts(
+        &self,
+        case: &Case,
+        steps: &[(&pb::CasePart, pb::PartState, DateTime<Utc>, &str)],
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        for &(part, state, at, reason) in steps {
+            self.part(case, part, state, at, reason).await?;
+        }
+        Ok(())
     }
 
     /// `case.part_updated` for `part` in `state` at `at`.
@@ -163,7 +181,6 @@ impl Publisher {
         };
         self.publish(
             case,
-            "case.part_updated",
             at,
             Body::CasePartUpdated(ev::CasePartUpdated {
                 part: Some(pb::CasePart {
@@ -177,6 +194,22 @@ impl Publisher {
             }),
         )
         .await
+    }
+}
+
+/// The subject (below the test's root) on which intake and review publish `body`.
+fn subject_of(body: &Body) -> &'static str {
+    match body {
+        Body::CaseSubmitted(_) => "case.submitted",
+        Body::CaseRouted(_) => "case.routed",
+        Body::CasePartUpdated(_) => "case.part_updated",
+        Body::CaseClaimed(_) => "case.claimed",
+        Body::SupplementRequested(_) => "case.supplement_requested",
+        Body::CaseSupplemented(_) => "case.supplemented",
+        Body::CaseDecided(_) => "case.decided",
+        Body::CaseWithdrawn(_) => "case.withdrawn",
+        Body::CaseCompleted(_) => "case.completed",
+        other => panic!("the test publishes no {other:?}"),
     }
 }
 
@@ -280,19 +313,15 @@ fn state_of(view: &CaseStatusView, code: &str) -> pb::PartState {
 /// not move a part back; the case is approved when the last part is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_case_parts_in_the_status_view() -> TestResult {
-    let Harness {
-        env,
-        service,
-        publisher,
-        client,
-    } = Harness::start().await?;
+    let harness = Harness::start().await?;
+    let (env, publisher, client) = (&harness.env, &harness.publisher, &harness.client);
     let t0 = env.clock().now();
     let at = |minutes| t0 + TimeDelta::minutes(minutes);
     let [out, into] = joint_parts();
     let case = Case::new(1)?;
 
     publisher.open(&case, joint_summary(), t0).await?;
-    let view = view_when(&client, &case.number, |v| {
+    let view = view_when(client, &case.number, |v| {
         v.status() == pb::CaseStatus::Routed
     })
     .await?;
@@ -313,7 +342,6 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
     publisher
         .publish(
             &case,
-            "case.claimed",
             at(1),
             Body::CaseClaimed(ev::CaseClaimed {
                 office_id: WUTAI_GONGAN.to_owned(),
@@ -322,12 +350,15 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
         )
         .await?;
     publisher
-        .part(&case, &out, pb::PartState::Approved, at(2), "准予迁出")
+        .parts(
+            &case,
+            &[
+                (&out, pb::PartState::Approved, at(2), "准予迁出"),
+                (&into, pb::PartState::Routed, at(2), ""),
+            ],
+        )
         .await?;
-    publisher
-        .part(&case, &into, pb::PartState::Routed, at(2), "")
-        .await?;
-    let view = view_when(&client, &case.number, |v| {
+    let view = view_when(client, &case.number, |v| {
         state_of(v, "QR") == pb::PartState::Routed
     })
     .await?;
@@ -376,7 +407,6 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
     publisher
         .publish(
             &case,
-            "case.supplement_requested",
             at(4),
             Body::SupplementRequested(ev::SupplementRequested {
                 office_id: YINCHUAN_GONGAN.to_owned(),
@@ -385,7 +415,7 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
             }),
         )
         .await?;
-    let view = view_when(&client, &case.number, |v| {
+    let view = view_when(client, &case.number, |v| {
         v.status() == pb::CaseStatus::SupplementRequested
             && state_of(v, "QR") == pb::PartState::SupplementRequested
     })
@@ -394,7 +424,6 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
     publisher
         .publish(
             &case,
-            "case.supplemented",
             at(5),
             Body::CaseSupplemented(ev::CaseSupplemented {
                 note: "已补交结婚证".to_owned(),
@@ -402,7 +431,7 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
             }),
         )
         .await?;
-    let view = view_when(&client, &case.number, |v| {
+    let view = view_when(client, &case.number, |v| {
         v.status() == pb::CaseStatus::Supplemented
     })
     .await?;
@@ -416,7 +445,6 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
     publisher
         .publish(
             &case,
-            "case.decided",
             at(6),
             Body::CaseDecided(ev::CaseDecided {
                 office_id: WUTAI_GONGAN.to_owned(),
@@ -429,7 +457,7 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
     publisher
         .part(&case, &into, pb::PartState::Claimed, at(3), "")
         .await?;
-    let view = view_when(&client, &case.number, |v| {
+    let view = view_when(client, &case.number, |v| {
         v.status() == pb::CaseStatus::Approved
             && v.timeline
                 .iter()
@@ -446,31 +474,31 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
     let other = Case::new(2)?;
     publisher.open(&other, joint_summary(), t0).await?;
     publisher
-        .part(&other, &out, pb::PartState::Approved, at(1), "")
-        .await?;
-    publisher
-        .part(&other, &into, pb::PartState::Routed, at(1), "")
+        .parts(
+            &other,
+            &[
+                (&out, pb::PartState::Approved, at(1), ""),
+                (&into, pb::PartState::Routed, at(1), ""),
+            ],
+        )
         .await?;
     publisher
         .publish(
             &other,
-            "case.withdrawn",
             at(2),
             Body::CaseWithdrawn(ev::CaseWithdrawn {
                 reason: "申请人撤回".to_owned(),
             }),
         )
         .await?;
-    let view = view_when(&client, &other.number, |v| {
+    let view = view_when(client, &other.number, |v| {
         v.status() == pb::CaseStatus::Withdrawn
     })
     .await?;
     assert_eq!(state_of(&view, "QC"), pb::PartState::Approved);
     assert_eq!(state_of(&view, "QR"), pb::PartState::Withdrawn);
 
-    service.stop().await?;
-    env.cleanup().await?;
-    Ok(())
+    harness.stop().await
 }
 
 /// Three member cases of 出生一件事, routed to different offices: the view of any one of them
@@ -478,12 +506,8 @@ async fn joint_case_parts_in_the_status_view() -> TestResult {
 /// them, which follows the members.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_members_and_status_in_the_status_view() -> TestResult {
-    let Harness {
-        env,
-        service,
-        publisher,
-        client,
-    } = Harness::start().await?;
+    let harness = Harness::start().await?;
+    let (env, publisher, client) = (&harness.env, &harness.publisher, &harness.client);
     let t0 = env.clock().now();
     let at = |minutes| t0 + TimeDelta::minutes(minutes);
     let bundle_id = Uuid::now_v7().to_string();
@@ -499,28 +523,15 @@ async fn bundle_members_and_status_in_the_status_view() -> TestResult {
     let card = Case::new(11)?;
     let birth = Case::new(12)?;
     let register = Case::new(13)?;
-    publisher
-        .open(
-            &card,
-            bundle(summary("RS-SBK-SL", "社会保障卡申领", "140922-renshe")),
-            t0,
-        )
-        .await?;
-    publisher
-        .open(
-            &birth,
-            bundle(summary("WJ-SY-DJ", "生育登记", "140922-weijian")),
-            t0,
-        )
-        .await?;
-    publisher
-        .open(
-            &register,
-            bundle(summary("GA-HJ-CSDJ", "出生登记", WUTAI_GONGAN)),
-            t0,
-        )
-        .await?;
-    let view = view_when(&client, &card.number, |v| {
+    for (case, matter, name, office) in [
+        (&card, "RS-SBK-SL", "社会保障卡申领", "140922-renshe"),
+        (&birth, "WJ-SY-DJ", "生育登记", "140922-weijian"),
+        (&register, "GA-HJ-CSDJ", "出生登记", WUTAI_GONGAN),
+    ] {
+        let summary = bundle(summary(matter, name, office));
+        publisher.open(case, summary, t0).await?;
+    }
+    let view = view_when(client, &card.number, |v| {
         v.bundle.as_ref().is_some_and(|b| b.members.len() == 3)
     })
     .await?;
@@ -541,7 +552,6 @@ async fn bundle_members_and_status_in_the_status_view() -> TestResult {
     publisher
         .publish(
             &birth,
-            "case.supplement_requested",
             at(1),
             Body::SupplementRequested(ev::SupplementRequested {
                 office_id: "140922-weijian".to_owned(),
@@ -550,7 +560,7 @@ async fn bundle_members_and_status_in_the_status_view() -> TestResult {
             }),
         )
         .await?;
-    let view = view_when(&client, &register.number, |v| {
+    let view = view_when(client, &register.number, |v| {
         summary_of(v).status() == pb::BundleStatus::SupplementRequested
     })
     .await?;
@@ -568,20 +578,15 @@ async fn bundle_members_and_status_in_the_status_view() -> TestResult {
         })
     };
     publisher
-        .publish(&birth, "case.decided", at(2), decide(pb::Decision::Deny))
+        .publish(&birth, at(2), decide(pb::Decision::Deny))
         .await?;
     publisher
-        .publish(
-            &register,
-            "case.decided",
-            at(2),
-            decide(pb::Decision::Approve),
-        )
+        .publish(&register, at(2), decide(pb::Decision::Approve))
         .await?;
     publisher
-        .publish(&card, "case.decided", at(3), decide(pb::Decision::Approve))
+        .publish(&card, at(3), decide(pb::Decision::Approve))
         .await?;
-    let view = view_when(&client, &card.number, |v| {
+    let view = view_when(client, &card.number, |v| {
         summary_of(v).status() == pb::BundleStatus::PartlyDenied
     })
     .await?;
@@ -594,7 +599,6 @@ async fn bundle_members_and_status_in_the_status_view() -> TestResult {
         publisher
             .publish(
                 case,
-                "case.completed",
                 at(4),
                 Body::CaseCompleted(ev::CaseCompleted {
                     decision: decision.into(),
@@ -604,7 +608,7 @@ async fn bundle_members_and_status_in_the_status_view() -> TestResult {
             )
             .await?;
     }
-    let completed = view_when(&client, &birth.number, |v| {
+    let completed = view_when(client, &birth.number, |v| {
         summary_of(v)
             .members
             .iter()
@@ -629,7 +633,5 @@ async fn bundle_members_and_status_in_the_status_view() -> TestResult {
         ]
     );
 
-    service.stop().await?;
-    env.cleanup().await?;
-    Ok(())
+    harness.stop().await
 }

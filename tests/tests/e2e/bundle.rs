@@ -6,9 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use tongban_e2e::{
-    Authed, BIRTH, RETIREMENT, WINDOW, WUTAI, approve_passing, assignment_until, bundle_request,
-    bundle_until, case_until, catalog, claim, hotline_operator, hotline_until, passing_checklist,
-    presented, refusal, reviewer, shut_down, state_until, unmasked_personal_data, window_clients,
+    Authed, BIRTH, Hotline, Intake, RETIREMENT, Review, WINDOW, WUTAI, approve_passing,
+    assignment_until, bundle_in, bundle_request, bundle_until, case_until, catalog, claim,
+    claim_when_routed, decide_request, hotline_operator, hotline_until, passing_checklist,
+    presented, refusal, reviewer, shut_down, start, state_until, supplement_request,
+    unmasked_personal_data, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{GetBundleRequest, GetMatterRequest, Matter};
@@ -18,18 +20,14 @@ use tongban_proto::common::v1::{
 use tongban_proto::intake::v1::{
     Bundle, Case, GetCaseRequest, ListCasesRequest, SupplementCaseRequest, WithdrawCaseRequest,
 };
+use tongban_proto::review::v1::AssignmentState;
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
-use tongban_proto::review::v1::{AssignmentState, DecideCaseRequest, RequestSupplementRequest};
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
 use tongban_testkit::TestEnv;
 use tonic::Code;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
 
 /// Each member matter of `codes`, from CatalogService.GetMatter, by code.
 async fn matters(
@@ -99,10 +97,7 @@ async fn reaches_its_office(
 /// the approval of all, at the window, at an office and at the hotline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_birth_end_to_end() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let calls = hotline_operator(&env, hotline_svc.port());
 
@@ -215,11 +210,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
             .ok_or("a listed member carries its bundle")?;
         assert_eq!(summary.bundle_id, bundle.bundle_id, "{}", case.matter_code);
         assert_eq!(summary.status(), BundleStatus::InProgress);
-        let listed_members: Vec<&str> = summary
-            .members
-            .iter()
-            .map(|m| m.matter_code.as_str())
-            .collect();
+        let listed_members = member_matters(summary);
         assert_eq!(
             listed_members, members,
             "{}: every member, in order",
@@ -326,11 +317,11 @@ async fn bundle_birth_end_to_end() -> TestResult {
     let mut first_office = office(&inboxes, &first.responsible_office_id)?;
     first_office.claim_case(claim(&first.case_id)).await?;
     first_office
-        .request_supplement(RequestSupplementRequest {
-            case_id: first.case_id.clone(),
-            items: vec!["SFZ".to_owned()],
-            reason: "身份证影像不清晰，请重新扫描 / the ID scan is unreadable".to_owned(),
-        })
+        .request_supplement(supplement_request(
+            &first.case_id,
+            &["SFZ"],
+            "身份证影像不清晰，请重新扫描 / the ID scan is unreadable",
+        ))
         .await?;
 
     // The window sees the bundle waiting for 补正.
@@ -358,11 +349,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
         &other_office,
         &other.case_id,
         "another office: SUPPLEMENT_REQUESTED",
-        |a| {
-            a.bundle
-                .as_ref()
-                .is_some_and(|b| b.status() == BundleStatus::SupplementRequested)
-        },
+        |a| bundle_in(a.bundle.as_ref(), BundleStatus::SupplementRequested),
     )
     .await?;
     let summary = seen
@@ -370,11 +357,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
         .as_ref()
         .ok_or("the assignment shows its bundle")?;
     assert_eq!(summary.bundle_id, bundle.bundle_id);
-    let listed: Vec<&str> = summary
-        .members
-        .iter()
-        .map(|m| m.matter_code.as_str())
-        .collect();
+    let listed = member_matters(summary);
     assert_eq!(listed, members);
     for m in &summary.members {
         assert!(!m.matter_name.is_empty(), "{m:?}");
@@ -432,11 +415,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
         &calls,
         &third.case_number,
         "the hotline: SUPPLEMENT_REQUESTED",
-        |v| {
-            v.bundle
-                .as_ref()
-                .is_some_and(|b| b.status() == BundleStatus::SupplementRequested)
-        },
+        |v| bundle_in(v.bundle.as_ref(), BundleStatus::SupplementRequested),
     )
     .await?;
     let summary = view.bundle.as_ref().ok_or("the hotline shows the bundle")?;
@@ -472,14 +451,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
         let mut inbox = office(&inboxes, &case.responsible_office_id)?;
         if case.case_id != first.case_id {
             // A waiting member is routed once the first member is approved.
-            state_until(
-                &inbox,
-                &case.case_id,
-                "the member is ROUTED",
-                AssignmentState::Routed,
-            )
-            .await?;
-            inbox.claim_case(claim(&case.case_id)).await?;
+            claim_when_routed(&mut inbox, &case.case_id, "the member is ROUTED").await?;
         }
         approve_passing(&mut inbox, &mut catalog, &case.case_id, &case.matter_code).await?;
     }
@@ -490,22 +462,13 @@ async fn bundle_birth_end_to_end() -> TestResult {
     })
     .await?;
     for case in &done.cases {
-        assert!(
-            matches!(case.status(), CaseStatus::Approved | CaseStatus::Completed),
-            "{}: {:?}",
-            case.matter_code,
-            case.status()
-        );
+        assert_decided_for(case);
     }
     let seen = assignment_until(
         &other_office,
         &other.case_id,
         "another office: COMPLETED",
-        |a| {
-            a.bundle
-                .as_ref()
-                .is_some_and(|b| b.status() == BundleStatus::Completed)
-        },
+        |a| bundle_in(a.bundle.as_ref(), BundleStatus::Completed),
     )
     .await?;
     let summary = seen.bundle.as_ref().ok_or("the assignment's bundle")?;
@@ -522,9 +485,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
         );
     }
     hotline_until(&calls, &third.case_number, "the hotline: COMPLETED", |v| {
-        v.bundle
-            .as_ref()
-            .is_some_and(|b| b.status() == BundleStatus::Completed)
+        bundle_in(v.bundle.as_ref(), BundleStatus::Completed)
     })
     .await?;
 
@@ -535,10 +496,7 @@ async fn bundle_birth_end_to_end() -> TestResult {
 /// 退休一件事 with one member denied: once every member is decided the bundle is partly denied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_partly_denied() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let calls = hotline_operator(&env, hotline_svc.port());
 
@@ -549,14 +507,7 @@ async fn bundle_partly_denied() -> TestResult {
     let last = bundle.cases.len() - 1;
     for (i, case) in bundle.cases.iter().enumerate() {
         let mut inbox = office(&inboxes, &case.responsible_office_id)?;
-        state_until(
-            &inbox,
-            &case.case_id,
-            "the member is ROUTED",
-            AssignmentState::Routed,
-        )
-        .await?;
-        inbox.claim_case(claim(&case.case_id)).await?;
+        claim_when_routed(&mut inbox, &case.case_id, "the member is ROUTED").await?;
         let mut checklist = passing_checklist(&mut catalog, &case.matter_code, None).await?;
         let (decision, reason) = if i == last {
             let point = checklist.first_mut().ok_or("a review point")?;
@@ -566,12 +517,7 @@ async fn bundle_partly_denied() -> TestResult {
             (Decision::Approve, "符合条件，准予办理 / approved")
         };
         inbox
-            .decide_case(DecideCaseRequest {
-                case_id: case.case_id.clone(),
-                decision: decision.into(),
-                reason: reason.to_owned(),
-                checklist,
-            })
+            .decide_case(decide_request(&case.case_id, decision, reason, checklist))
             .await?;
         // Until the last member is decided the bundle is in progress: once the window knows of
         // this member's decision, the bundle still is.
@@ -617,9 +563,7 @@ async fn bundle_partly_denied() -> TestResult {
     }
     let denied = &bundle.cases[last];
     case_until(&window, &denied.case_id, "the denied member", |c| {
-        c.bundle
-            .as_ref()
-            .is_some_and(|b| b.status() == BundleStatus::PartlyDenied)
+        bundle_in(c.bundle.as_ref(), BundleStatus::PartlyDenied)
     })
     .await?;
     // The hotline (asked about an approved member) and the denying office show it too.
@@ -627,23 +571,36 @@ async fn bundle_partly_denied() -> TestResult {
         &calls,
         &bundle.cases[0].case_number,
         "the hotline: PARTLY_DENIED",
-        |v| {
-            v.bundle
-                .as_ref()
-                .is_some_and(|b| b.status() == BundleStatus::PartlyDenied)
-        },
+        |v| bundle_in(v.bundle.as_ref(), BundleStatus::PartlyDenied),
     )
     .await?;
     let inbox = office(&inboxes, &denied.responsible_office_id)?;
     assignment_until(&inbox, &denied.case_id, "the office: PARTLY_DENIED", |a| {
-        a.bundle
-            .as_ref()
-            .is_some_and(|b| b.status() == BundleStatus::PartlyDenied)
+        bundle_in(a.bundle.as_ref(), BundleStatus::PartlyDenied)
     })
     .await?;
 
     shut_down(env, [hotline_svc, review_svc, intake_svc]).await?;
     Ok(())
+}
+
+/// The matter of each member of a bundle summary, in the bundle's order.
+fn member_matters(summary: &BundleSummary) -> Vec<&str> {
+    summary
+        .members
+        .iter()
+        .map(|m| m.matter_code.as_str())
+        .collect()
+}
+
+/// Asserts that member `case` is approved (or already 办结).
+fn assert_decided_for(case: &Case) {
+    assert!(
+        matches!(case.status(), CaseStatus::Approved | CaseStatus::Completed),
+        "{}: {:?}",
+        case.matter_code,
+        case.status()
+    );
 }
 
 /// The status of member `matter_code` in a bundle summary, `Unspecified` when it is not listed.
@@ -660,9 +617,7 @@ fn member_status(summary: &BundleSummary, matter_code: &str) -> CaseStatus {
 /// member shown WITHDRAWN; a bundle whose every member is withdrawn is WITHDRAWN.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_member_withdrawal_and_status() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let withdraw = |case_id: &str| WithdrawCaseRequest {
         case_id: case_id.to_owned(),
@@ -686,14 +641,12 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
     // The others wait for the 退休证明 of the first member (退休审批): approve it first.
     let provider = &bundle.cases[0];
     let mut provider_office = office(&inboxes, &provider.responsible_office_id)?;
-    state_until(
-        &provider_office,
+    claim_when_routed(
+        &mut provider_office,
         &provider.case_id,
         "the first member is ROUTED",
-        AssignmentState::Routed,
     )
     .await?;
-    provider_office.claim_case(claim(&provider.case_id)).await?;
     approve_passing(
         &mut provider_office,
         &mut catalog,
@@ -754,23 +707,14 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
             assert_eq!(case.status(), CaseStatus::Withdrawn, "{case:?}");
             assert_eq!(case.decision(), Decision::Unspecified, "{case:?}");
         } else {
-            assert!(
-                matches!(case.status(), CaseStatus::Approved | CaseStatus::Completed),
-                "{}: {:?}",
-                case.matter_code,
-                case.status()
-            );
+            assert_decided_for(case);
         }
     }
     let member = case_until(
         &window,
         &gone.case_id,
         "the withdrawn member shows its bundle COMPLETED",
-        |c| {
-            c.bundle
-                .as_ref()
-                .is_some_and(|b| b.status() == BundleStatus::Completed)
-        },
+        |c| bundle_in(c.bundle.as_ref(), BundleStatus::Completed),
     )
     .await?;
     let summary = member.bundle.as_ref().ok_or("the member's bundle")?;
@@ -783,9 +727,7 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
     let kept = &bundle.cases[0];
     let kept_office = office(&inboxes, &kept.responsible_office_id)?;
     let seen = assignment_until(&kept_office, &kept.case_id, "an office: COMPLETED", |a| {
-        a.bundle
-            .as_ref()
-            .is_some_and(|b| b.status() == BundleStatus::Completed)
+        bundle_in(a.bundle.as_ref(), BundleStatus::Completed)
     })
     .await?;
     let summary = seen.bundle.as_ref().ok_or("the assignment's bundle")?;
@@ -911,8 +853,7 @@ async fn bundle_member_withdrawal_and_status() -> TestResult {
 async fn bundle_notice_lists_shared_materials_once_and_every_member() -> TestResult {
     use tongban_proto::catalog::v1::GetBundleNoticeRequest;
 
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
+    let (env, [intake_svc]) = start::<(Intake,)>().await?;
     let mut catalog = catalog(intake_svc.port(), &env.mint(Role::Clerk, WINDOW));
     let request = |code: &str, window: &str, home: &str| GetBundleNoticeRequest {
         bundle_code: code.to_owned(),

@@ -5,9 +5,9 @@
 
 use chrono::TimeDelta;
 use tongban_e2e::{
-    Authed, BIRTH, PROPAGATION, WUTAI, assignment_until, bundle_request, bundle_until, claim,
-    hotline_operator, hotline_until, passing_checklist, reviewer, shut_down, state_until,
-    window_clients,
+    Authed, BIRTH, Hotline, Intake, PROPAGATION, Review, WUTAI, assignment_until, bundle_request,
+    bundle_until, claim_when_routed, decide_request, hotline_operator, hotline_until,
+    passing_checklist, reviewer, shut_down, start, state_until, window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::catalog::v1::{ComputeDueDateRequest, GetMatterRequest};
@@ -18,16 +18,12 @@ use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::intake::v1::{Bundle, Case, WithdrawCaseRequest};
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
-    Assignment, AssignmentState, DecideCaseRequest, ListAssignmentsRequest, WatchAssignmentsRequest,
+    Assignment, AssignmentState, ListAssignmentsRequest, WatchAssignmentsRequest,
 };
 use tongban_runtime::clock::Clock as _;
 use tongban_testkit::TestEnv;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
 
 /// The member that issues the 出生医学证明.
 const PROVIDER: &str = "WJ-CSYXZM-QF";
@@ -87,14 +83,7 @@ async fn decide(
     case: &Case,
     decision: Decision,
 ) -> TestResult {
-    state_until(
-        inbox,
-        &case.case_id,
-        "the member is ROUTED",
-        AssignmentState::Routed,
-    )
-    .await?;
-    inbox.claim_case(claim(&case.case_id)).await?;
+    claim_when_routed(inbox, &case.case_id, "the member is ROUTED").await?;
     let mut checklist = passing_checklist(catalog, &case.matter_code, None).await?;
     let reason = if decision == Decision::Deny {
         let point = checklist.first_mut().ok_or("a review point")?;
@@ -104,12 +93,7 @@ async fn decide(
         "符合条件，准予办理 / approved"
     };
     inbox
-        .decide_case(DecideCaseRequest {
-            case_id: case.case_id.clone(),
-            decision: decision.into(),
-            reason: reason.to_owned(),
-            checklist,
-        })
+        .decide_case(decide_request(&case.case_id, decision, reason, checklist))
         .await?;
     Ok(())
 }
@@ -187,10 +171,7 @@ async fn submit_birth(
 /// they are accepted and routed at that moment, their clock starting then, carrying CSZM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_members_wait_for_the_provider() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let calls = hotline_operator(&env, hotline_svc.port());
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
 
@@ -420,10 +401,7 @@ async fn bundle_members_wait_for_the_provider() -> TestResult {
 /// DENIED when it is denied too. A provider withdrawn at the window withdraws them as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundle_provider_denied_or_withdrawn_ends_the_waiting_members() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let calls = hotline_operator(&env, hotline_svc.port());
 
@@ -593,9 +571,7 @@ async fn bundle_provider_denied_or_withdrawn_ends_the_waiting_members() -> TestR
 /// WITHDRAWN.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watching_office_learns_of_a_waiting_member_withdrawn() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
 
     let bundle = submit_birth(&mut catalog, &mut window, "order-watch").await?;

@@ -3,8 +3,11 @@
 //! and tampered tokens each give their failure; status changes travel as events.
 
 use chrono::TimeDelta;
-use prost::Message as _;
-use tongban_e2e::{Authed, ID_NUMBER, NAME, WINDOW};
+
+use tongban_e2e::{
+    Authed, Certificate, Hotline, ID_NUMBER, Intake, NAME, Review, WINDOW, decide_request,
+    read_stream, shut_down, start,
+};
 use tongban_proto::certificate::v1::certificate_service_client::CertificateServiceClient;
 use tongban_proto::certificate::v1::{
     CertificateField, CertificateStatus, GetCertificateRequest, IssueCertificateRequest,
@@ -43,6 +46,50 @@ fn marriage(env: &TestEnv, from_days: i64, until_days: i64) -> IssueCertificateR
     }
 }
 
+/// Issues a 结婚证 as `issuer`, valid from yesterday for a year.
+async fn issue_for_a_year(
+    issuer: &mut CertificateServiceClient<Authed>,
+    env: &TestEnv,
+) -> Result<IssueCertificateResponse, tonic::Status> {
+    Ok(issuer
+        .issue_certificate(marriage(env, -1, 365))
+        .await?
+        .into_inner())
+}
+
+/// The id of the key that signed `issued`.
+fn signing_key(issued: &IssueCertificateResponse) -> Option<&str> {
+    issued.certificate.as_ref().map(|c| c.key_id.as_str())
+}
+
+/// Asserts that each of `tokens` verifies at `window` as the test holder's 结婚证, without a
+/// failure.
+async fn assert_verified(
+    window: &mut CertificateServiceClient<Authed>,
+    tokens: &[&String],
+) -> TestResult {
+    for token in tokens {
+        assert_eq!(
+            failures(window, token, ID_NUMBER, "113").await?,
+            (true, vec![])
+        );
+    }
+    Ok(())
+}
+
+/// The request moving certificate `identifier` to `status` for `reason` (暂扣, 撤销, 恢复).
+fn status_change(
+    identifier: &str,
+    status: CertificateStatus,
+    reason: &str,
+) -> RevokeCertificateRequest {
+    RevokeCertificateRequest {
+        identifier: identifier.to_owned(),
+        status: status.into(),
+        reason: reason.to_owned(),
+    }
+}
+
 async fn failures(
     verifier: &mut CertificateServiceClient<Authed>,
     token: &str,
@@ -62,8 +109,7 @@ async fn failures(
 
 #[tokio::test]
 async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> TestResult {
-    let env = TestEnv::new().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let (env, [cert]) = start::<(Certificate,)>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
 
@@ -74,10 +120,8 @@ async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> Te
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::PermissionDenied);
 
-    let IssueCertificateResponse { certificate, token } = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
+    let IssueCertificateResponse { certificate, token } =
+        issue_for_a_year(&mut issuer, &env).await?;
     let issued = certificate.ok_or("no certificate")?;
     assert!(issued.identifier.starts_with("1.2.156.3005.2.113.11640100"));
     assert_eq!(issued.holder_id_number, "1101**********002X");
@@ -130,11 +174,11 @@ async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> Te
     let other = client(cert.port(), &env.mint(Role::Issuer, "140100-minzheng"));
     let hidden = other
         .clone()
-        .revoke_certificate(RevokeCertificateRequest {
-            identifier: issued.identifier.clone(),
-            status: CertificateStatus::Revoked.into(),
-            reason: "测试".to_owned(),
-        })
+        .revoke_certificate(status_change(
+            &issued.identifier,
+            CertificateStatus::Revoked,
+            "测试",
+        ))
         .await
         .unwrap_err();
     assert_eq!(hidden.code(), tonic::Code::NotFound);
@@ -143,11 +187,11 @@ async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> Te
         (CertificateStatus::Revoked, F::StatusRevoked),
     ] {
         let changed = issuer
-            .revoke_certificate(RevokeCertificateRequest {
-                identifier: issued.identifier.clone(),
-                status: status.into(),
-                reason: "婚姻登记信息有误".to_owned(),
-            })
+            .revoke_certificate(status_change(
+                &issued.identifier,
+                status,
+                "婚姻登记信息有误",
+            ))
             .await?
             .into_inner();
         assert_eq!(changed.status(), status);
@@ -158,11 +202,11 @@ async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> Te
     }
     // 撤销 is final.
     let again = issuer
-        .revoke_certificate(RevokeCertificateRequest {
-            identifier: issued.identifier.clone(),
-            status: CertificateStatus::Valid.into(),
-            reason: "恢复".to_owned(),
-        })
+        .revoke_certificate(status_change(
+            &issued.identifier,
+            CertificateStatus::Valid,
+            "恢复",
+        ))
         .await
         .unwrap_err();
     assert_eq!(again.code(), tonic::Code::FailedPrecondition);
@@ -181,8 +225,7 @@ async fn issued_in_yinchuan_verified_in_wutai_and_every_failure_reported() -> Te
     assert!(events.iter().any(|e| matches!(&e.body,
         Some(Body::CertificateRevoked(r)) if r.identifier == issued.identifier && r.status == "03")));
 
-    cert.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [cert]).await?;
     Ok(())
 }
 
@@ -192,8 +235,8 @@ async fn a_certificate_of_another_deployment_fails_closed() -> TestResult {
     // the first one's issuers nor holds a status for its certificates.
     let env_a = TestEnv::new().await?;
     let env_b = TestEnv::new().await?;
-    let a = env_a.spawn::<tongban_certificate::Application>().await?;
-    let b = env_b.spawn::<tongban_certificate::Application>().await?;
+    let a = env_a.spawn::<Certificate>().await?;
+    let b = env_b.spawn::<Certificate>().await?;
     let issued = client(a.port(), &env_a.mint(Role::Issuer, YINCHUAN))
         .issue_certificate(marriage(&env_a, -1, 365))
         .await?
@@ -211,19 +254,9 @@ async fn a_certificate_of_another_deployment_fails_closed() -> TestResult {
 
 /// Waits until the stream holds at least `count` certificate events and returns them.
 async fn published(env: &TestEnv, count: usize) -> Result<Vec<Event>, Box<dyn std::error::Error>> {
-    let jetstream = async_nats::jetstream::new(env.nats().clone());
     let events = tongban_testkit::eventually(std::time::Duration::from_secs(20), || async {
-        let mut stream = jetstream.get_stream(env.stream()).await.ok()?;
-        let state = stream.info().await.ok()?.state.clone();
-        let mut out = Vec::new();
-        if state.messages == 0 {
-            return None;
-        }
-        for sequence in state.first_sequence..=state.last_sequence {
-            let raw = stream.get_raw_message(sequence).await.ok()?;
-            out.push(Event::decode(raw.payload.as_ref()).ok()?);
-        }
-        (out.len() >= count).then_some(out)
+        let out = read_stream(env).await.ok()?;
+        (out.len() >= count).then(|| out.into_iter().map(|p| p.event).collect::<Vec<_>>())
     })
     .await?;
     Ok(events)
@@ -265,6 +298,24 @@ async fn with_household_certificate(
 }
 
 /// The CERTIFICATE_INVALID violations of a refused submission.
+/// Submits the case with `token` as its 户口簿 and returns the refusals of it, which must be
+/// FAILED_PRECONDITION with exactly one certificate refusal.
+async fn one_certificate_refusal(
+    intake_port: u16,
+    clerk: &str,
+    token: &str,
+) -> Result<Vec<(String, String)>, Box<dyn std::error::Error>> {
+    let request = with_household_certificate(intake_port, clerk, token).await?;
+    let refused = tongban_e2e::intake(intake_port, clerk)
+        .submit_case(request)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    let refusals = certificate_refusals(&refused);
+    assert_eq!(refusals.len(), 1, "{refused:?}");
+    Ok(refusals)
+}
+
 fn certificate_refusals(status: &tonic::Status) -> Vec<(String, String)> {
     tongban_runtime::status::details(status)
         .1
@@ -276,12 +327,11 @@ fn certificate_refusals(status: &tonic::Status) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_verified_certificate_waives_the_paper_and_a_revoked_one_is_refused() -> TestResult {
-    let env = TestEnv::new().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let (env, [cert]) = start::<(Certificate,)>().await?;
     let mut settings = env.settings(tongban_intake::SERVICE);
     settings.certificate_url = format!("http://127.0.0.1:{}", cert.port());
     let intake = tongban_testkit::Running::start::<tongban_intake::Application>(settings).await?;
-    let review_svc = env.spawn::<tongban_review::Application>().await?;
+    let review_svc = env.spawn::<Review>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN_POLICE));
     let now = env.clock().now();
@@ -351,35 +401,24 @@ async fn a_verified_certificate_waives_the_paper_and_a_revoked_one_is_refused() 
 
     // Revoked: refused with a clear reason next to the missing material.
     issuer
-        .revoke_certificate(RevokeCertificateRequest {
-            identifier,
-            status: CertificateStatus::Revoked.into(),
-            reason: "户籍信息变更".to_owned(),
-        })
+        .revoke_certificate(status_change(
+            &identifier,
+            CertificateStatus::Revoked,
+            "户籍信息变更",
+        ))
         .await?;
-    let request = with_household_certificate(intake.port(), &clerk, &household.token).await?;
-    let refused = tongban_e2e::intake(intake.port(), &clerk)
-        .submit_case(request)
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
-    let refusals = certificate_refusals(&refused);
-    assert_eq!(refusals.len(), 1, "{refused:?}");
+    let refusals = one_certificate_refusal(intake.port(), &clerk, &household.token).await?;
     assert_eq!(refusals[0].0, "HKB");
     assert!(refusals[0].1.contains("已撤销"), "{}", refusals[0].1);
     assert!(refusals[0].1.contains("STATUS_REVOKED"));
 
-    review_svc.stop().await?;
-    intake.stop().await?;
-    cert.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [review_svc, intake, cert]).await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn an_unreachable_certificate_service_fails_closed() -> TestResult {
-    let env = TestEnv::new().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let (env, [cert]) = start::<(Certificate,)>().await?;
     let household = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN_POLICE))
         .issue_certificate(IssueCertificateRequest {
             type_code: "112".to_owned(),
@@ -391,23 +430,15 @@ async fn an_unreachable_certificate_service_fails_closed() -> TestResult {
         .into_inner();
     cert.stop().await?;
     // The test environment's intake points at a port where nothing listens.
-    let intake = env.spawn::<tongban_intake::Application>().await?;
+    let intake = env.spawn::<Intake>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
-    let request = with_household_certificate(intake.port(), &clerk, &household.token).await?;
-    let refused = tongban_e2e::intake(intake.port(), &clerk)
-        .submit_case(request)
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
-    let refusals = certificate_refusals(&refused);
-    assert_eq!(refusals.len(), 1, "{refused:?}");
+    let refusals = one_certificate_refusal(intake.port(), &clerk, &household.token).await?;
     assert!(
         refusals[0].1.contains("STATUS_UNAVAILABLE"),
         "{}",
         refusals[0].1
     );
-    intake.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [intake]).await?;
     Ok(())
 }
 
@@ -447,7 +478,7 @@ async fn claim_and_decide(
     case_id: &str,
     decision: tongban_proto::common::v1::Decision,
 ) -> TestResult {
-    use tongban_proto::review::v1::{ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest};
+    use tongban_proto::review::v1::{ClaimCaseRequest, GetAssignmentRequest};
     tongban_testkit::eventually(PROPAGATION, || {
         let mut review = tongban_e2e::review(review_port, reviewer);
         let case_id = case_id.to_owned();
@@ -473,12 +504,12 @@ async fn claim_and_decide(
         note: "核查 / checked".to_owned(),
     };
     review
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.to_owned(),
-            decision: decision.into(),
-            reason: "审查结论 / review result".to_owned(),
-            checklist: vec![point("R1"), point("R2"), point("R3")],
-        })
+        .decide_case(decide_request(
+            case_id,
+            decision,
+            "审查结论 / review result",
+            vec![point("R1"), point("R2"), point("R3")],
+        ))
         .await?;
     Ok(())
 }
@@ -513,30 +544,16 @@ async fn completed_case(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approved_e_certificate_case_completes_with_its_result_certificate() -> TestResult {
     use tongban_proto::common::v1::{CaseStatus, Decision};
-    let env = TestEnv::new().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
-    let intake = env.spawn::<tongban_intake::Application>().await?;
-    let review_svc = env.spawn::<tongban_review::Application>().await?;
-    let hotline_svc = env.spawn::<tongban_hotline::Application>().await?;
+    let (env, [cert, intake, review_svc, hotline_svc]) =
+        start::<(Certificate, Intake, Review, Hotline)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let reviewer = env.mint(Role::Reviewer, YINCHUAN_POLICE);
 
     let approved = submit_e_certificate_case(intake.port(), &clerk, "result-approve").await?;
     let denied = submit_e_certificate_case(intake.port(), &clerk, "result-deny").await?;
-    claim_and_decide(
-        review_svc.port(),
-        &reviewer,
-        &approved.case_id,
-        Decision::Approve,
-    )
-    .await?;
-    claim_and_decide(
-        review_svc.port(),
-        &reviewer,
-        &denied.case_id,
-        Decision::Deny,
-    )
-    .await?;
+    for (case, decision) in [(&approved, Decision::Approve), (&denied, Decision::Deny)] {
+        claim_and_decide(review_svc.port(), &reviewer, &case.case_id, decision).await?;
+    }
 
     // 准予: the case completes with the certificate the responsible office's key issued.
     let case = completed_case(intake.port(), &clerk, &approved.case_id).await?;
@@ -639,11 +656,7 @@ async fn an_approved_e_certificate_case_completes_with_its_result_certificate() 
     assert!(case.result_certificate_identifier.is_empty());
     assert!(case.result_certificate_token.is_empty());
 
-    hotline_svc.stop().await?;
-    review_svc.stop().await?;
-    intake.stop().await?;
-    cert.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, review_svc, intake, cert]).await?;
     Ok(())
 }
 
@@ -667,15 +680,11 @@ async fn keys_of(
 
 #[tokio::test]
 async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() -> TestResult {
-    let env = TestEnv::new().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let (env, [cert]) = start::<(Certificate,)>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
 
-    let a = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
+    let a = issue_for_a_year(&mut issuer, &env).await?;
     let a_key = a.certificate.as_ref().map(|c| c.key_id.clone());
 
     // A reviewer may not rotate; an issuer may not rotate another office's key.
@@ -711,20 +720,9 @@ async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() ->
             .map(|t| t.seconds)
     );
 
-    let b = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
-    assert_eq!(
-        b.certificate.as_ref().map(|c| c.key_id.as_str()),
-        Some(current.key_id.as_str())
-    );
-    for token in [&a.token, &b.token] {
-        assert_eq!(
-            failures(&mut window, token, ID_NUMBER, "113").await?,
-            (true, vec![])
-        );
-    }
+    let b = issue_for_a_year(&mut issuer, &env).await?;
+    assert_eq!(signing_key(&b), Some(current.key_id.as_str()));
+    assert_verified(&mut window, &[&a.token, &b.token]).await?;
     let keys = keys_of(&mut window, YINCHUAN).await?;
     assert_eq!(keys.len(), 2, "{keys:?}");
     assert!(keys.contains(&(current.key_id.clone(), None)));
@@ -763,39 +761,23 @@ async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() ->
 
     // After a restart the newest key signs and all three keys still verify what they signed.
     cert.stop().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
-    let c = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
-    assert_eq!(
-        c.certificate.as_ref().map(|c| c.key_id.as_str()),
-        Some(newest.key_id.as_str())
-    );
-    for token in [&a.token, &b.token, &c.token] {
-        assert_eq!(
-            failures(&mut window, token, ID_NUMBER, "113").await?,
-            (true, vec![])
-        );
-    }
+    let c = issue_for_a_year(&mut issuer, &env).await?;
+    assert_eq!(signing_key(&c), Some(newest.key_id.as_str()));
+    assert_verified(&mut window, &[&a.token, &b.token, &c.token]).await?;
     assert_eq!(keys_of(&mut window, YINCHUAN).await?.len(), 3);
 
-    cert.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [cert]).await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
-    let env = TestEnv::new().await?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let (env, [cert]) = start::<(Certificate,)>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
-    let a = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
+    let a = issue_for_a_year(&mut issuer, &env).await?;
     let current = issuer
         .rotate_issuer_key(RotateIssuerKeyRequest::default())
         .await?
@@ -815,42 +797,24 @@ async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
     let pending = issuers.join(format!("{YINCHUAN}.key.next"));
     std::fs::rename(&key_file, &pending)?;
     std::fs::write(&key_file, "11".repeat(32))?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
-    let b = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
-    assert_eq!(
-        b.certificate.as_ref().map(|c| c.key_id.as_str()),
-        Some(current.key_id.as_str())
-    );
+    let b = issue_for_a_year(&mut issuer, &env).await?;
+    assert_eq!(signing_key(&b), Some(current.key_id.as_str()));
     assert!(!pending.exists());
     cert.stop().await?;
 
     // Never committed: a pending key the database does not name is discarded.
     std::fs::write(&pending, "22".repeat(32))?;
-    let cert = env.spawn::<tongban_certificate::Application>().await?;
+    let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
-    let c = issuer
-        .issue_certificate(marriage(&env, -1, 365))
-        .await?
-        .into_inner();
-    assert_eq!(
-        c.certificate.as_ref().map(|c| c.key_id.as_str()),
-        Some(current.key_id.as_str())
-    );
+    let c = issue_for_a_year(&mut issuer, &env).await?;
+    assert_eq!(signing_key(&c), Some(current.key_id.as_str()));
     assert!(!pending.exists());
-    for token in [&a.token, &b.token, &c.token] {
-        assert_eq!(
-            failures(&mut window, token, ID_NUMBER, "113").await?,
-            (true, vec![])
-        );
-    }
+    assert_verified(&mut window, &[&a.token, &b.token, &c.token]).await?;
     assert_eq!(keys_of(&mut window, YINCHUAN).await?.len(), 2);
 
-    cert.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [cert]).await?;
     Ok(())
 }

@@ -3,67 +3,20 @@
 
 use std::time::Duration;
 
-use prost::Message as _;
-use tongban_e2e::{WINDOW, catalog, intake, is_traceparent, submit_request};
+use tongban_e2e::{
+    Intake, Published, WINDOW, catalog, intake, is_traceparent, read_stream, shut_down, start,
+    submit_request,
+};
 use tongban_proto::common::v1::Mode;
-use tongban_proto::events::v1::Event;
 use tongban_proto::events::v1::event::Body;
 use tongban_runtime::auth::Role;
-use tongban_testkit::{TestEnv, eventually};
+use tongban_testkit::eventually;
 
 use crate::TestResult;
 
-/// One message of the stream, decoded.
-struct Published {
-    subject: String,
-    headers: Vec<(String, String)>,
-    event: Event,
-}
-
-impl Published {
-    /// The first value of header `name`, compared case-insensitively.
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Every message on the test's stream, in stream order.
-async fn read_stream(env: &TestEnv) -> Result<Vec<Published>, Box<dyn std::error::Error>> {
-    let jetstream = async_nats::jetstream::new(env.nats().clone());
-    let mut stream = jetstream.get_stream(env.stream()).await?;
-    let state = stream.info().await?.state.clone();
-    let mut out = Vec::new();
-    if state.messages == 0 {
-        return Ok(out);
-    }
-    for sequence in state.first_sequence..=state.last_sequence {
-        let raw = stream.get_raw_message(sequence).await?;
-        let headers = raw
-            .headers
-            .iter()
-            .filter_map(|(name, values)| {
-                values
-                    .first()
-                    .map(|v| (name.to_string(), v.as_str().to_owned()))
-            })
-            .collect();
-        let event = Event::decode(raw.payload.as_ref())?;
-        out.push(Published {
-            subject: raw.subject.to_string(),
-            headers,
-            event,
-        });
-    }
-    Ok(out)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_on_stream() -> TestResult {
-    let env = TestEnv::new().await?;
-    let service = env.spawn::<tongban_intake::Application>().await?;
+    let (env, [service]) = start::<(Intake,)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut catalog = catalog(service.port(), &clerk);
     let request =
@@ -148,7 +101,6 @@ async fn events_on_stream() -> TestResult {
         "submitted, accepted, routed in this order"
     );
 
-    service.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [service]).await?;
     Ok(())
 }

@@ -3,17 +3,16 @@
 //! response (and refusal) scanned for unmasked ID numbers and phones.
 
 use std::fmt::Debug;
-use std::time::Duration;
 
 use chrono::TimeDelta;
-use prost::Message as _;
 use tongban_e2e::{
-    Authed, ID_NUMBER, NAME, PHONE, WINDOW, catalog, hotline, intake, review, submit_request,
-    unmasked_personal_data,
+    Authed, Hotline, ID_NUMBER, Intake, NAME, PHONE, PROPAGATION, Published, Review,
+    TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, catalog, claim, decide_request, hotline,
+    hotline_until, id_tail, intake, listed_until, read_stream, review, shut_down, start,
+    submit_request, unknown_case_number, unmasked_personal_data,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
-use tongban_proto::events::v1::Event;
 use tongban_proto::events::v1::event::Body;
 use tongban_proto::hotline::v1::hotline_service_client::HotlineServiceClient;
 use tongban_proto::hotline::v1::{
@@ -23,7 +22,6 @@ use tongban_proto::hotline::v1::{
     RatingOccasion, RecordCallbackRequest, RectificationState,
 };
 use tongban_proto::intake::v1::WithdrawCaseRequest;
-use tongban_proto::review::v1::{ClaimCaseRequest, DecideCaseRequest, ListAssignmentsRequest};
 use tongban_runtime::auth::Role;
 use tongban_runtime::clock::Clock as _;
 use tongban_runtime::convert::timestamp;
@@ -31,17 +29,6 @@ use tongban_testkit::{TestEnv, eventually};
 use tonic::Code;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
-
-/// 银川市公安局: responsible for 开具户籍类证明 of 640104.
-const YINCHUAN_GONGAN: &str = "640100-gongan";
-/// 太原市公安局: sees nothing of Yinchuan's.
-const TAIYUAN_GONGAN: &str = "140100-gongan";
-/// Bound for events to travel between services.
-const PROPAGATION: Duration = Duration::from_secs(20);
 
 /// Every hotline answer of a test, as text, to be scanned for personal data at the end.
 #[derive(Default)]
@@ -68,34 +55,6 @@ impl Seen {
     }
 }
 
-/// ISO 7064 MOD 11-2 check character of `digits` (as the case number uses).
-fn mod11_2(digits: &str) -> char {
-    let sum = digits.bytes().rev().enumerate().fold(0u32, |sum, (i, b)| {
-        let weight = (1u32 << ((i + 1) % 10)) % 11;
-        sum + u32::from(b - b'0') * weight
-    });
-    match (12 - sum % 11) % 11 {
-        10 => 'X',
-        n => char::from_digit(n, 10).unwrap_or('?'),
-    }
-}
-
-/// A well-formed case number of the same window and day that no case has (sequence 99999).
-fn unknown_case_number(real: &str) -> Result<String, Box<dyn std::error::Error>> {
-    let digits: String = real.chars().filter(char::is_ascii_digit).take(19).collect();
-    if digits.len() != 19 {
-        return Err(format!("unexpected case number {real}").into());
-    }
-    let unknown = format!("{}99999", &digits[..14]);
-    Ok(format!(
-        "{}-{}-{}-{}",
-        &unknown[..6],
-        &unknown[6..14],
-        &unknown[14..19],
-        mod11_2(&unknown)
-    ))
-}
-
 /// The `complaint.filed` and `complaint.advanced` events of complaint `id` on the test's stream,
 /// in stream order: the state each leads to, and the event as text.
 /// Each message's `Nats-Msg-Id` is checked to be its event id.
@@ -103,33 +62,21 @@ async fn complaint_events(
     env: &TestEnv,
     id: &str,
 ) -> Result<Vec<(String, String)>, Box<dyn std::error::Error>> {
-    let jetstream = async_nats::jetstream::new(env.nats().clone());
-    let mut stream = jetstream.get_stream(env.stream()).await?;
-    let state = stream.info().await?.state.clone();
     let mut out = Vec::new();
-    if state.messages == 0 {
-        return Ok(out);
-    }
-    for sequence in state.first_sequence..=state.last_sequence {
-        let raw = stream.get_raw_message(sequence).await?;
-        let event = Event::decode(raw.payload.as_ref())?;
+    for Published { headers, event, .. } in read_stream(env).await? {
         let to = match &event.body {
             Some(Body::ComplaintFiled(f)) if f.complaint_id == id => "received".to_owned(),
             Some(Body::ComplaintAdvanced(a)) if a.complaint_id == id => a.to_state.clone(),
             _ => continue,
         };
-        let msg_id = raw
-            .headers
-            .get("Nats-Msg-Id")
-            .map(|v| v.as_str().to_owned());
-        assert_eq!(msg_id.as_deref(), Some(event.event_id.as_str()));
+        let msg_id = headers.iter().find(|(name, _)| name == "Nats-Msg-Id");
+        assert_eq!(
+            msg_id.map(|(_, v)| v.as_str()),
+            Some(event.event_id.as_str())
+        );
         out.push((to, format!("{event:?}")));
     }
     Ok(out)
-}
-
-fn id_tail() -> String {
-    ID_NUMBER[ID_NUMBER.len() - 6..].to_owned()
 }
 
 fn query(number: &str, verification: &str) -> QueryCaseStatusRequest {
@@ -145,18 +92,8 @@ async fn hotline_sees(
     number: &str,
     done: impl Fn(CaseStatus) -> bool,
 ) -> TestResult {
-    let done = &done;
-    eventually(PROPAGATION, || async move {
-        let view = calls
-            .clone()
-            .query_case_status(query(number, &id_tail()))
-            .await
-            .ok()?
-            .into_inner();
-        done(view.status()).then_some(())
-    })
-    .await
-    .map_err(|e| format!("the hotline sees {number}: {e}"))?;
+    let what = format!("the hotline sees {number}");
+    hotline_until(calls, number, &what, |view| done(view.status())).await?;
     Ok(())
 }
 
@@ -164,9 +101,7 @@ async fn hotline_sees(
 /// unknown case; the lock expires an hour later (the test's clock is moved, not waited for).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hotline_lockout_and_expiry() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, hotline_svc]) = start::<(Intake, Hotline)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let operator = env.mint(Role::Hotline, "12345");
     let mut seen = Seen::default();
@@ -261,9 +196,7 @@ async fn hotline_lockout_and_expiry() -> TestResult {
     assert_eq!(view.applicant_name_masked, "王*明");
 
     seen.assert_masked();
-    hotline_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -271,10 +204,7 @@ async fn hotline_lockout_and_expiry() -> TestResult {
 /// complaint through 受理 → 转办 → 办理 → 回复 → 回访 → 办结 with each side's steps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hotline_complaints_ratings_and_notices() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut window = intake(intake_svc.port(), &clerk);
     let mut inbox = review(
@@ -310,41 +240,20 @@ async fn hotline_complaints_ratings_and_notices() -> TestResult {
     let open = submit("notice-open").await?;
 
     // The completed one: claim and approve in Yinchuan.
-    {
-        let (inbox, id) = (&inbox, &done.case_id);
-        eventually(PROPAGATION, move || async move {
-            let listed = inbox
-                .clone()
-                .list_assignments(ListAssignmentsRequest::default())
-                .await
-                .ok()?
-                .into_inner();
-            listed
-                .assignments
-                .iter()
-                .any(|a| &a.case_id == id)
-                .then_some(())
-        })
-        .await
-        .map_err(|e| format!("the case reaches the inbox: {e}"))?;
-    }
-    inbox
-        .claim_case(ClaimCaseRequest {
-            case_id: done.case_id.clone(),
-        })
-        .await?;
+    listed_until(&inbox, &done.case_id, "the case reaches the inbox").await?;
+    inbox.claim_case(claim(&done.case_id)).await?;
     let point = |code: &str| ChecklistItem {
         review_point_code: code.to_owned(),
         passed: true,
         note: "核查无误".to_owned(),
     };
     inbox
-        .decide_case(DecideCaseRequest {
-            case_id: done.case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: "符合条件，准予出具".to_owned(),
-            checklist: vec![point("R1"), point("R2"), point("R3")],
-        })
+        .decide_case(decide_request(
+            &done.case_id,
+            Decision::Approve,
+            "符合条件，准予出具",
+            vec![point("R1"), point("R2"), point("R3")],
+        ))
         .await?;
     window
         .withdraw_case(WithdrawCaseRequest {
@@ -729,9 +638,6 @@ async fn hotline_complaints_ratings_and_notices() -> TestResult {
     }
     seen.assert_masked();
 
-    hotline_svc.stop().await?;
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, review_svc, intake_svc]).await?;
     Ok(())
 }

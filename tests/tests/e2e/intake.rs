@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use futures::future::join_all;
 use tongban_e2e::{
-    ID_NUMBER, PHONE, WINDOW, catalog, intake, submit_request, unmasked_personal_data,
+    ID_NUMBER, Intake, PHONE, WINDOW, catalog, intake, shut_down, start, submit_request,
+    unmasked_personal_data,
 };
 use tongban_proto::catalog::v1::GetMatterRequest;
 use tongban_proto::common::v1::{Mode, Scope};
@@ -13,18 +14,15 @@ use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::intake::v1::{GetCaseRequest, ListCasesRequest};
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
-use tongban_testkit::{Bearer, TestEnv, channel};
+use tongban_testkit::{Bearer, channel};
 use tonic::Code;
 
 use crate::TestResult;
 
-type Intake = tongban_intake::Application;
-
 /// 跨省通办, 全省通办 and 区域通办 each reach the right office under the right scope.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_scopes() -> TestResult {
-    let env = TestEnv::new().await?;
-    let service = env.spawn::<Intake>().await?;
+    let (env, [service]) = start::<(Intake,)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut catalog = catalog(service.port(), &clerk);
     let mut intake = intake(service.port(), &clerk);
@@ -103,8 +101,7 @@ async fn intake_scopes() -> TestResult {
         assert_eq!(by_number.case_id, accepted.case_id);
     }
 
-    service.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [service]).await?;
     Ok(())
 }
 
@@ -112,8 +109,7 @@ async fn intake_scopes() -> TestResult {
 /// once; an expired agreement refuses the route; roles and tokens are enforced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_bad_input() -> TestResult {
-    let env = TestEnv::new().await?;
-    let service = env.spawn::<Intake>().await?;
+    let (env, [service]) = start::<(Intake,)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut catalog = catalog(service.port(), &clerk);
     let mut intake = intake(service.port(), &clerk);
@@ -283,8 +279,7 @@ async fn intake_bad_input() -> TestResult {
         listed.cases.len()
     );
 
-    service.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [service]).await?;
     Ok(())
 }
 
@@ -292,8 +287,7 @@ async fn intake_bad_input() -> TestResult {
 /// ten identical submissions at once make one case.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_idempotency() -> TestResult {
-    let env = TestEnv::new().await?;
-    let service = env.spawn::<Intake>().await?;
+    let (env, [service]) = start::<(Intake,)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut catalog = catalog(service.port(), &clerk);
     let mut intake = intake(service.port(), &clerk);
@@ -360,7 +354,6 @@ async fn intake_idempotency() -> TestResult {
     assert_eq!(ids.iter().filter(|id| **id == burst_case).count(), 1);
     assert_eq!(ids.iter().filter(|id| **id == first.case_id).count(), 1);
 
-    service.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [service]).await?;
     Ok(())
 }

@@ -7,10 +7,11 @@ use std::collections::BTreeSet;
 
 use prost_types::Timestamp;
 use tongban_e2e::{
-    Authed, DESTINATION, GJJ, GZDD, HOME, TAIYUAN_GONGAN, WINDOW, WUTAI_GONGAN, XINZHOU_GJJ,
-    YINCHUAN_GJJ, YINCHUAN_GONGAN, approve, assignment_until, case_until, catalog, claim,
-    hotline_operator, hotline_until, joint_request, part, passing_checklist, presented, refusal,
-    refused_naming, review, reviewer, shut_down, state_of, state_until, unmasked_personal_data,
+    Authed, DESTINATION, GJJ, GZDD, HOME, Hotline, Intake, Review, TAIYUAN_GONGAN, WINDOW,
+    WUTAI_GONGAN, XINZHOU_GJJ, YINCHUAN_GJJ, YINCHUAN_GONGAN, approve, assignment_until,
+    case_until, catalog, claim, claim_when_routed, decide_request, hotline_operator, hotline_until,
+    joint_request, part, passing_checklist, presented, refusal, refused_naming, review, reviewer,
+    shut_down, start, state_of, state_until, supplement_request, unmasked_personal_data,
     window_clients,
 };
 use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -21,19 +22,14 @@ use tongban_proto::intake::v1::{
 };
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
 use tongban_proto::review::v1::{
-    Assignment, AssignmentState, DecideCaseRequest, ExtendDeadlineRequest, GetAssignmentRequest,
-    ListAssignmentsRequest, RequestSupplementRequest,
+    Assignment, AssignmentState, ExtendDeadlineRequest, GetAssignmentRequest,
+    ListAssignmentsRequest,
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
-use tongban_testkit::TestEnv;
 use tonic::Code;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
 
 /// Case `case_id` as listed in the office's inbox (ListAssignments), if listed.
 async fn listed(
@@ -56,9 +52,7 @@ async fn listed(
 /// 迁入; only then can 银川 act, and the case is approved when both parts are.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_sequential_parts() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
     let mut qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
@@ -227,9 +221,7 @@ async fn joint_sequential_parts() -> TestResult {
 /// other part's decision; the case is approved only when both parts are.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_parallel_parts() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut zr_office = reviewer(&env, review_svc.port(), XINZHOU_GJJ);
     let mut zc_office = reviewer(&env, review_svc.port(), YINCHUAN_GJJ);
@@ -269,11 +261,11 @@ async fn joint_parallel_parts() -> TestResult {
 
     // 转入地 asks for 补正: while it is open, 转出地 can neither decide nor ask for another.
     let asked = zr_office
-        .request_supplement(RequestSupplementRequest {
-            case_id: case_id.clone(),
-            items: vec!["JCZM".to_owned()],
-            reason: "请补充原缴存地缴存证明 / please add the contribution record".to_owned(),
-        })
+        .request_supplement(supplement_request(
+            &case_id,
+            &["JCZM"],
+            "请补充原缴存地缴存证明 / please add the contribution record",
+        ))
         .await?
         .into_inner();
     assert_eq!(asked.state(), AssignmentState::SupplementRequested);
@@ -287,11 +279,11 @@ async fn joint_parallel_parts() -> TestResult {
     )?;
     refusal(
         zc_office
-            .request_supplement(RequestSupplementRequest {
-                case_id: case_id.clone(),
-                items: vec!["SFZ".to_owned()],
-                reason: "请补充身份证 / please add the ID card".to_owned(),
-            })
+            .request_supplement(supplement_request(
+                &case_id,
+                &["SFZ"],
+                "请补充身份证 / please add the ID card",
+            ))
             .await,
         Code::FailedPrecondition,
         "one 补正 at a time",
@@ -381,9 +373,7 @@ async fn joint_parallel_parts() -> TestResult {
 /// act on its part.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_denial_ends_the_case() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut zr_office = reviewer(&env, review_svc.port(), XINZHOU_GJJ);
     let mut zc_office = reviewer(&env, review_svc.port(), YINCHUAN_GJJ);
@@ -409,12 +399,7 @@ async fn joint_denial_ends_the_case() -> TestResult {
     first.note = "转入地个人账户未开立".to_owned();
     let reason = "转入地个人账户未开立，不能办理转移";
     let denied = zr_office
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.clone(),
-            decision: Decision::Deny.into(),
-            reason: reason.to_owned(),
-            checklist,
-        })
+        .decide_case(decide_request(&case_id, Decision::Deny, reason, checklist))
         .await?
         .into_inner();
     assert_eq!(denied.state(), AssignmentState::Decided);
@@ -469,9 +454,7 @@ async fn joint_denial_ends_the_case() -> TestResult {
 /// field); an office without a part sees nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_each_office_sees_only_its_part() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
     let qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
@@ -536,21 +519,14 @@ async fn joint_each_office_sees_only_its_part() -> TestResult {
     for item in &mut qr_points {
         item.note = format!("五台核查-{}", item.review_point_code);
     }
-    state_until(
-        &qr_office,
-        &case_id,
-        "QR is ROUTED",
-        AssignmentState::Routed,
-    )
-    .await?;
-    qr_office.claim_case(claim(&case_id)).await?;
+    claim_when_routed(&mut qr_office, &case_id, "QR is ROUTED").await?;
     qr_office
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: secret.to_owned(),
-            checklist: qr_points,
-        })
+        .decide_case(decide_request(
+            &case_id,
+            Decision::Approve,
+            secret,
+            qr_points,
+        ))
         .await?;
     let qc_view = state_until(
         &qc_office,
@@ -612,8 +588,7 @@ async fn joint_each_office_sees_only_its_part() -> TestResult {
 /// handling of a matter without parts. Nothing is opened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_and_bundle_bad_input() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
+    let (env, [intake_svc]) = start::<(Intake,)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
 
     // 户口迁移 jointly without (or with a bad) 迁入地.
@@ -725,10 +700,7 @@ async fn due_after(
 /// 12345 hotline, and neither office can act on its part any more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_withdrawal_closes_every_part() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
     let mut qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
@@ -819,11 +791,11 @@ async fn joint_withdrawal_closes_every_part() -> TestResult {
         (
             "QR 补正",
             qr_office
-                .request_supplement(RequestSupplementRequest {
-                    case_id: case_id.clone(),
-                    items: vec!["SFZ".to_owned()],
-                    reason: "请补充身份证 / please add the ID card".to_owned(),
-                })
+                .request_supplement(supplement_request(
+                    &case_id,
+                    &["SFZ"],
+                    "请补充身份证 / please add the ID card",
+                ))
                 .await,
         ),
         ("QC claimed", qc_office.claim_case(claim(&case_id)).await),
@@ -870,9 +842,7 @@ async fn joint_withdrawal_closes_every_part() -> TestResult {
 /// moment moves by exactly the working days granted; a reviewer may not extend at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_extension_is_counted_over_the_case() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut zr_office = reviewer(&env, review_svc.port(), XINZHOU_GJJ);
     let mut zc_office = reviewer(&env, review_svc.port(), YINCHUAN_GJJ);
@@ -990,8 +960,7 @@ async fn joint_extension_is_counted_over_the_case() -> TestResult {
 async fn joint_notice_lists_each_part_with_its_office() -> TestResult {
     use tongban_proto::catalog::v1::GetNoticeRequest;
 
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
+    let (env, [intake_svc]) = start::<(Intake,)>().await?;
     let mut catalog = catalog(intake_svc.port(), &env.mint(Role::Clerk, WINDOW));
     let request = |mode: Mode, destination: &str| GetNoticeRequest {
         matter_code: GZDD.to_owned(),

@@ -7,7 +7,10 @@
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use tongban_e2e::{ID_NUMBER, WINDOW, catalog, hotline, intake, review, submit_request};
+use tongban_e2e::{
+    Hotline, ID_NUMBER, Intake, Logistics, Review, TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN,
+    catalog, claim, decide_request, hotline, intake, review, start, submit_request,
+};
 use tongban_proto::catalog::v1::GetMatterRequest;
 use tongban_proto::common::v1::{ChecklistItem, Decision, Delivery, DeliveryMethod, Mode};
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
@@ -17,28 +20,19 @@ use tongban_proto::logistics::v1::{
     CreateWaybillRequest, GetWaybillRequest, ListWaybillsRequest, RecordTrackingEventRequest,
     Waybill, WaybillPurpose, WaybillStatus,
 };
-use tongban_proto::review::v1::{ClaimCaseRequest, DecideCaseRequest};
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
-use tongban_testkit::{Bearer, TestEnv, channel, eventually};
+use tongban_testkit::{Bearer, channel, eventually};
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::TestResult;
 
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
-type Logistics = tongban_logistics::Application;
 type Client = LogisticsServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// 户口迁移（工作调动）: the transfer order (DDZM) must travel as a paper original.
 const MATTER: &str = "GA-HJ-QY-GZDD";
-/// 银川市公安局 (宁夏): responsible for 640104.
-const YINCHUAN_GONGAN: &str = "640100-gongan";
-/// 太原市公安局 (山西): responsible for 140100.
-const TAIYUAN_GONGAN: &str = "140100-gongan";
 /// Bound for events to travel between services.
 const PROPAGATION: Duration = Duration::from_secs(30);
 /// The tariff's 山西 ↔ 宁夏 postage (deploy/logistics/tariff.toml).
@@ -79,11 +73,8 @@ async fn waybill_of(
 /// shows both waybills delivered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn originals_gate_the_decision_and_the_result_is_mailed() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
-    let logistics_svc = env.spawn::<Logistics>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc, logistics_svc]) =
+        start::<(Intake, Review, Hotline, Logistics)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let reviewer = env.mint(Role::Reviewer, YINCHUAN_GONGAN);
     let operator = env.mint(Role::Hotline, "12345");
@@ -131,13 +122,7 @@ async fn originals_gate_the_decision_and_the_result_is_mailed() -> TestResult {
     {
         let (inbox, case_id) = (&inbox, &case_id);
         eventually(PROPAGATION, move || async move {
-            inbox
-                .clone()
-                .claim_case(ClaimCaseRequest {
-                    case_id: case_id.clone(),
-                })
-                .await
-                .ok()
+            inbox.clone().claim_case(claim(case_id)).await.ok()
         })
         .await
         .map_err(|e| format!("the office claims the case: {e}"))?;
@@ -157,12 +142,12 @@ async fn originals_gate_the_decision_and_the_result_is_mailed() -> TestResult {
             note: "核查无误".to_owned(),
         })
         .collect();
-    let approve = DecideCaseRequest {
-        case_id: case_id.clone(),
-        decision: Decision::Approve.into(),
-        reason: "符合条件，准予迁入 / approved".to_owned(),
+    let approve = decide_request(
+        &case_id,
+        Decision::Approve,
+        "符合条件，准予迁入 / approved",
         checklist,
-    };
+    );
 
     // A day later the parcel is on the road: approval is refused, naming the material.
     env.clock().advance(TimeDelta::days(1));
@@ -309,9 +294,7 @@ async fn originals_gate_the_decision_and_the_result_is_mailed() -> TestResult {
 /// province.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn carrier_callbacks_are_idempotent_and_guarded() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let logistics_svc = env.spawn::<Logistics>().await?;
+    let (env, [intake_svc, logistics_svc]) = start::<(Intake, Logistics)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut window = intake(intake_svc.port(), &clerk);
     let desk = logistics(logistics_svc.port(), &clerk);

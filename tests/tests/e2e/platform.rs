@@ -2,7 +2,8 @@
 //! and server reflection listing the tongban services, without a token — on all six servers.
 
 use tokio_stream::StreamExt as _;
-use tongban_testkit::{TestEnv, channel};
+use tongban_e2e::{Certificate, Hotline, Intake, Logistics, Review, Supervision, start};
+use tongban_testkit::channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use tonic_reflection::pb::v1::ServerReflectionRequest;
@@ -11,13 +12,6 @@ use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
-type Certificate = tongban_certificate::Application;
-type Logistics = tongban_logistics::Application;
-type Supervision = tongban_supervision::Application;
 
 /// Health and the service names reflection lists on the server at `port`.
 async fn probe(port: u16) -> Result<(ServingStatus, Vec<String>), Box<dyn std::error::Error>> {
@@ -49,10 +43,7 @@ async fn probe(port: u16) -> Result<(ServingStatus, Vec<String>), Box<dyn std::e
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_reflection_on_every_server() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake = env.spawn::<Intake>().await?;
-    let review = env.spawn::<Review>().await?;
-    let hotline = env.spawn::<Hotline>().await?;
+    let (env, [intake, review, hotline]) = start::<(Intake, Review, Hotline)>().await?;
     let certificate = env.spawn::<Certificate>().await?;
     let logistics = env.spawn::<Logistics>().await?;
     let supervision = env.spawn::<Supervision>().await?;

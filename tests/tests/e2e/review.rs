@@ -5,75 +5,27 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tongban_e2e::{
-    ID_NUMBER, PHONE, WINDOW, catalog, hotline, intake, presented, review, submit_request,
+    Hotline, Intake, PHONE, Review, TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, case_number_digits,
+    case_until, catalog, claim, decide_request, hotline, hotline_until, intake, listed_until,
+    mod11_2, presented, review, shut_down, start, state_until, submit_request, supplement_request,
+    unknown_case_number,
 };
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
-use tongban_proto::intake::v1::{GetCaseRequest, SupplementCaseRequest};
-use tongban_proto::review::v1::{
-    AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest,
-    ListAssignmentsRequest, RequestSupplementRequest,
-};
+use tongban_proto::intake::v1::SupplementCaseRequest;
+use tongban_proto::review::v1::{AssignmentState, GetAssignmentRequest, ListAssignmentsRequest};
 use tongban_runtime::auth::Role;
 use tongban_runtime::status::details;
-use tongban_testkit::{TestEnv, eventually};
+use tongban_testkit::eventually;
 use tonic::Code;
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Hotline = tongban_hotline::Application;
-
-/// 银川市公安局: responsible for 开具户籍类证明 of 640104.
-const YINCHUAN_GONGAN: &str = "640100-gongan";
-/// 太原市公安局: a reviewer here must not see Yinchuan's cases.
-const TAIYUAN_GONGAN: &str = "140100-gongan";
-/// Bound for events to travel between services.
-const PROPAGATION: Duration = Duration::from_secs(20);
-
-/// ISO 7064 MOD 11-2 check character of `digits` (as GB 11643 and the case number use).
-fn mod11_2(digits: &str) -> char {
-    let sum = digits.bytes().rev().enumerate().fold(0u32, |sum, (i, b)| {
-        let weight = (1u32 << ((i + 1) % 10)) % 11;
-        sum + u32::from(b - b'0') * weight
-    });
-    match (12 - sum % 11) % 11 {
-        10 => 'X',
-        n => char::from_digit(n, 10).unwrap_or('?'),
-    }
-}
-
-/// A well-formed case number of the same window and day that no case has (sequence 99999).
-fn unknown_case_number(real: &str) -> Result<String, Box<dyn std::error::Error>> {
-    let digits: String = real.chars().filter(char::is_ascii_digit).take(19).collect();
-    if digits.len() != 19 {
-        return Err(format!("unexpected case number {real}").into());
-    }
-    // Self-check: the rule reproduces the real number's check character.
-    assert_eq!(
-        real.chars().last(),
-        Some(mod11_2(&digits)),
-        "check character rule"
-    );
-    let unknown = format!("{}99999", &digits[..14]);
-    Ok(format!(
-        "{}-{}-{}-{}",
-        &unknown[..6],
-        &unknown[6..14],
-        &unknown[14..19],
-        mod11_2(&unknown)
-    ))
-}
 
 /// Claim, 补正, supplement and approval by the responsible office, seen from the window and the
 /// 12345 hotline; other offices see nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review_flow() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
+    let (env, [intake_svc, review_svc, hotline_svc]) = start::<(Intake, Review, Hotline)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let reviewer = env.mint(Role::Reviewer, YINCHUAN_GONGAN);
     let stranger = env.mint(Role::Reviewer, TAIYUAN_GONGAN);
@@ -95,24 +47,12 @@ async fn review_flow() -> TestResult {
     let case_id = accepted.case_id.clone();
 
     // The responsible office's inbox shows it.
-    {
-        let (inbox, case_id) = (&inbox, &case_id);
-        eventually(PROPAGATION, move || async move {
-            let listed = inbox
-                .clone()
-                .list_assignments(ListAssignmentsRequest::default())
-                .await
-                .ok()?
-                .into_inner();
-            listed
-                .assignments
-                .iter()
-                .any(|a| &a.case_id == case_id)
-                .then_some(())
-        })
-        .await
-        .map_err(|e| format!("the case reaches {YINCHUAN_GONGAN}'s inbox: {e}"))?;
-    }
+    listed_until(
+        &inbox,
+        &case_id,
+        &format!("the case reaches {YINCHUAN_GONGAN}'s inbox"),
+    )
+    .await?;
 
     // Another office sees nothing and cannot act.
     let theirs = other
@@ -124,9 +64,7 @@ async fn review_flow() -> TestResult {
         "{TAIYUAN_GONGAN} sees no case"
     );
     let refused = other
-        .claim_case(ClaimCaseRequest {
-            case_id: case_id.clone(),
-        })
+        .claim_case(claim(&case_id))
         .await
         .expect_err("not their case");
     assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
@@ -139,40 +77,27 @@ async fn review_flow() -> TestResult {
     assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
 
     // 认领, then 补正.
-    let claimed = inbox
-        .claim_case(ClaimCaseRequest {
-            case_id: case_id.clone(),
-        })
-        .await?
-        .into_inner();
+    let claimed = inbox.claim_case(claim(&case_id)).await?.into_inner();
     assert_eq!(claimed.state(), AssignmentState::Claimed);
     let asked = inbox
-        .request_supplement(RequestSupplementRequest {
-            case_id: case_id.clone(),
-            items: vec!["HKB".to_owned()],
-            reason: "请补充居民户口簿 / please add the household register".to_owned(),
-        })
+        .request_supplement(supplement_request(
+            &case_id,
+            &["HKB"],
+            "请补充居民户口簿 / please add the household register",
+        ))
         .await?
         .into_inner();
     assert_eq!(asked.state(), AssignmentState::SupplementRequested);
 
     // The window sees the 补正 and the clock stopped.
     {
-        let (window, case_id) = (&window, &case_id);
-        let case = eventually(PROPAGATION, move || async move {
-            let case = window
-                .clone()
-                .get_case(GetCaseRequest {
-                    case_id: case_id.clone(),
-                    ..Default::default()
-                })
-                .await
-                .ok()?
-                .into_inner();
-            (case.status() == CaseStatus::SupplementRequested).then_some(case)
-        })
-        .await
-        .map_err(|e| format!("the window sees SUPPLEMENT_REQUESTED: {e}"))?;
+        let case = case_until(
+            &window,
+            &case_id,
+            "the window sees SUPPLEMENT_REQUESTED",
+            |case| case.status() == CaseStatus::SupplementRequested,
+        )
+        .await?;
         assert_eq!(case.due_at, None, "the clock stops during 补正");
         assert!(
             case.supplement_items.iter().any(|i| i == "HKB"),
@@ -192,22 +117,13 @@ async fn review_flow() -> TestResult {
         .into_inner();
     assert_eq!(supplemented.status(), CaseStatus::Supplemented);
     assert!(supplemented.due_at.is_some(), "the clock runs again");
-    {
-        let (inbox, case_id) = (&inbox, &case_id);
-        eventually(PROPAGATION, move || async move {
-            let found = inbox
-                .clone()
-                .get_assignment(GetAssignmentRequest {
-                    case_id: case_id.clone(),
-                })
-                .await
-                .ok()?
-                .into_inner();
-            (found.state() == AssignmentState::Supplemented).then_some(())
-        })
-        .await
-        .map_err(|e| format!("the reviewer sees SUPPLEMENTED: {e}"))?;
-    }
+    state_until(
+        &inbox,
+        &case_id,
+        "the reviewer sees SUPPLEMENTED",
+        AssignmentState::Supplemented,
+    )
+    .await?;
 
     // Approval needs every required 审查要点 (R1 and R2 for this matter).
     let point = |code: &str| ChecklistItem {
@@ -216,12 +132,12 @@ async fn review_flow() -> TestResult {
         note: "核查无误".to_owned(),
     };
     let refused = inbox
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: String::new(),
-            checklist: vec![point("R1")],
-        })
+        .decide_case(decide_request(
+            &case_id,
+            Decision::Approve,
+            "",
+            vec![point("R1")],
+        ))
         .await
         .expect_err("a required review point is missing");
     assert!(
@@ -242,12 +158,12 @@ async fn review_flow() -> TestResult {
     assert!(named, "the refusal names R2: {refused:?}");
 
     let decided = inbox
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: "符合条件，准予出具 / approved".to_owned(),
-            checklist: vec![point("R1"), point("R2"), point("R3")],
-        })
+        .decide_case(decide_request(
+            &case_id,
+            Decision::Approve,
+            "符合条件，准予出具 / approved",
+            vec![point("R1"), point("R2"), point("R3")],
+        ))
         .await?
         .into_inner();
     assert_eq!(decided.state(), AssignmentState::Decided);
@@ -255,21 +171,10 @@ async fn review_flow() -> TestResult {
 
     // The window sees the case completed (办结).
     {
-        let (window, case_id) = (&window, &case_id);
-        let case = eventually(PROPAGATION, move || async move {
-            let case = window
-                .clone()
-                .get_case(GetCaseRequest {
-                    case_id: case_id.clone(),
-                    ..Default::default()
-                })
-                .await
-                .ok()?
-                .into_inner();
-            (case.status() == CaseStatus::Completed).then_some(case)
+        let case = case_until(&window, &case_id, "the window sees COMPLETED", |case| {
+            case.status() == CaseStatus::Completed
         })
-        .await
-        .map_err(|e| format!("the window sees COMPLETED: {e}"))?;
+        .await?;
         assert_eq!(case.decision(), Decision::Approve);
         assert_eq!(
             case.remaining_working_days, 0,
@@ -279,28 +184,13 @@ async fn review_flow() -> TestResult {
 
     // 12345: the caller proves who they are with the tail of the ID number or of the phone.
     let number = accepted.case_number.clone();
-    let id_tail = ID_NUMBER[ID_NUMBER.len() - 6..].to_owned();
+    let id_tail = tongban_e2e::id_tail();
     let phone_tail = PHONE[PHONE.len() - 4..].to_owned();
     {
-        let (calls, number) = (&calls, &number);
-        let view = eventually(PROPAGATION, || {
-            let id_tail = id_tail.clone();
-            async move {
-                let query = QueryCaseStatusRequest {
-                    case_number: number.clone(),
-                    verification: id_tail,
-                };
-                let view = calls
-                    .clone()
-                    .query_case_status(query)
-                    .await
-                    .ok()?
-                    .into_inner();
-                (view.status() == CaseStatus::Completed).then_some(view)
-            }
+        let view = hotline_until(&calls, &number, "the hotline sees COMPLETED", |view| {
+            view.status() == CaseStatus::Completed
         })
-        .await
-        .map_err(|e| format!("the hotline sees COMPLETED: {e}"))?;
+        .await?;
         assert_eq!(view.decision(), Decision::Approve);
         assert_eq!(view.remaining_working_days, 0);
         assert!(!view.overdue);
@@ -329,6 +219,12 @@ async fn review_flow() -> TestResult {
         })
         .await
         .expect_err("a wrong verification is refused");
+    // Self-check: the rule reproduces the real number's check character.
+    assert_eq!(
+        number.chars().last(),
+        Some(mod11_2(&case_number_digits(&number))),
+        "check character rule"
+    );
     let unknown = calls
         .query_case_status(QueryCaseStatusRequest {
             case_number: unknown_case_number(&number)?,
@@ -344,10 +240,7 @@ async fn review_flow() -> TestResult {
         "the same answer for both"
     );
 
-    hotline_svc.stop().await?;
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [hotline_svc, review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -362,9 +255,7 @@ async fn review_restart() -> TestResult {
     /// (30 s), so this bound is longer than the others.
     const RECOVERY: Duration = Duration::from_secs(60);
 
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let first_review = env.spawn::<Review>().await?;
+    let (env, [intake_svc, first_review]) = start::<(Intake, Review)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let template = submit_request(
         &mut catalog(intake_svc.port(), &clerk),
@@ -444,8 +335,6 @@ async fn review_restart() -> TestResult {
     assert!(extra.is_empty(), "no unknown case: {extra:?}");
     assert_eq!(listed.len(), CASES);
 
-    second_review.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [second_review, intake_svc]).await?;
     Ok(())
 }

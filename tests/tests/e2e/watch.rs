@@ -4,23 +4,17 @@
 
 use tokio::time::Instant;
 use tongban_e2e::{
-    BIRTH, GZDD, HOME, PROPAGATION, TAIYUAN_GONGAN, WINDOW, WUTAI, WUTAI_GONGAN, YINCHUAN_GONGAN,
-    bundle_request, catalog, claim, intake, joint_request, passing_checklist, reviewer, shut_down,
-    state_until, submit_request, window_clients,
+    BIRTH, GZDD, HOME, Intake, PROPAGATION, Review, TAIYUAN_GONGAN, WINDOW, WUTAI, WUTAI_GONGAN,
+    YINCHUAN_GONGAN, bundle_request, catalog, claim, claim_when_routed, decide_request, intake,
+    joint_request, passing_checklist, reviewer, shut_down, start, state_until, submit_request,
+    supplement_request, window_clients,
 };
 use tongban_proto::common::v1::{BundleStatus, CaseStatus, Decision, Mode};
-use tongban_proto::review::v1::{
-    Assignment, AssignmentState, DecideCaseRequest, RequestSupplementRequest,
-    WatchAssignmentsRequest,
-};
+use tongban_proto::review::v1::{Assignment, AssignmentState, WatchAssignmentsRequest};
 use tongban_runtime::auth::Role;
-use tongban_testkit::TestEnv;
 use tonic::{Code, Streaming};
 
 use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
 
 /// The whole inbox of the caller's own office.
 fn own_inbox() -> WatchAssignmentsRequest {
@@ -83,9 +77,7 @@ async fn next_until(
 /// the case claimed. Nobody may watch another office's inbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_streams_the_snapshot_then_each_change() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut window = intake(intake_svc.port(), &clerk);
     let mut inbox = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
@@ -166,9 +158,7 @@ async fn watch_streams_the_snapshot_then_each_change() -> TestResult {
 /// reviewer or its decision.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_follows_joint_parts() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
     let mut qr_office = reviewer(&env, review_svc.port(), WUTAI_GONGAN);
     let mut qc_office = reviewer(&env, review_svc.port(), YINCHUAN_GONGAN);
@@ -189,22 +179,15 @@ async fn watch_follows_joint_parts() -> TestResult {
     assert_eq!(waiting.waiting_for, ["迁入地审批"]);
 
     // 五台 claims and approves 迁入地审批.
-    state_until(
-        &qr_office,
-        &case_id,
-        "五台 lists QR as ROUTED",
-        AssignmentState::Routed,
-    )
-    .await?;
-    let qr_claimed = qr_office.claim_case(claim(&case_id)).await?.into_inner();
+    let qr_claimed = claim_when_routed(&mut qr_office, &case_id, "五台 lists QR as ROUTED").await?;
     let qr_reason = "迁入条件核实无误，准予迁入 / move-in approved";
     qr_office
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: qr_reason.to_owned(),
-            checklist: passing_checklist(&mut catalog, GZDD, Some("QR")).await?,
-        })
+        .decide_case(decide_request(
+            &case_id,
+            Decision::Approve,
+            qr_reason,
+            passing_checklist(&mut catalog, GZDD, Some("QR")).await?,
+        ))
         .await?;
 
     let ready = next_until(&mut stream, &mut seen, "QC becomes ROUTED", |a| {
@@ -242,9 +225,7 @@ async fn watch_follows_joint_parts() -> TestResult {
 /// 出生医学证明 wait for it.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_follows_the_bundle_of_its_members() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
+    let (env, [intake_svc, review_svc]) = start::<(Intake, Review)>().await?;
     let (mut catalog, mut window) = window_clients(&env, intake_svc.port());
 
     let (request, _) = bundle_request(&mut catalog, "watch-birth", BIRTH, WUTAI).await?;
@@ -294,11 +275,11 @@ async fn watch_follows_the_bundle_of_its_members() -> TestResult {
     // B's office claims B and asks for 补正.
     b_office.claim_case(claim(&b.case_id)).await?;
     b_office
-        .request_supplement(RequestSupplementRequest {
-            case_id: b.case_id.clone(),
-            items: vec!["SFZ".to_owned()],
-            reason: "身份证影像不清晰，请重新扫描 / the ID scan is unreadable".to_owned(),
-        })
+        .request_supplement(supplement_request(
+            &b.case_id,
+            &["SFZ"],
+            "身份证影像不清晰，请重新扫描 / the ID scan is unreadable",
+        ))
         .await?;
 
     let followed = next_until(

@@ -5,19 +5,18 @@
 //! Days pass by moving the environment's clock, never by waiting.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use prost::Message as _;
-use tongban_e2e::{Authed, catalog, intake, review, submit_request};
+use tongban_e2e::{
+    Authed, Hotline, Intake, Review, Supervision, WUTAI_GONGAN, YINCHUAN_GONGAN, alert_until,
+    case_events, case_until_within, catalog, claim, intake, listed_until_within, review, shut_down,
+    spawn_services, submit_request, supplement_request,
+};
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
 use tongban_proto::common::v1::{CaseStatus, Mode};
-use tongban_proto::events::v1::Event;
 use tongban_proto::events::v1::event::Body;
 use tongban_proto::intake::v1::{SubmitCaseResponse, SupplementCaseRequest};
-use tongban_proto::review::v1::{
-    ClaimCaseRequest, ExtendDeadlineRequest, ListAssignmentsRequest, RequestSupplementRequest,
-};
+use tongban_proto::review::v1::ExtendDeadlineRequest;
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_proto::supervision::v1::{
     AlertKind, GetStatisticsRequest, ListAlertsRequest, ListTicketsRequest, SupervisionLevel,
@@ -28,24 +27,12 @@ use tongban_runtime::convert::{datetime, timestamp};
 use tongban_testkit::{Bearer, TestEnv, channel, eventually};
 use tonic::Code;
 
-use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Supervision = tongban_supervision::Application;
-type Hotline = tongban_hotline::Application;
+use crate::{PROPAGATION, TestResult, ticket_for};
 
 /// 忻州市政务服务中心: a window of the same province as Wutai (全省通办).
 const XINZHOU_WINDOW: &str = "140900-zwfw";
-/// 五台县公安局: county-level office responsible for 户籍 of 140922.
-const WUTAI_GONGAN: &str = "140922-gongan";
-/// 银川市公安局: another office; must see nothing of Wutai's tickets.
-const YINCHUAN_GONGAN: &str = "640100-gongan";
 /// 开具户籍类证明: 5 working days (accept 1, review 3, decide 1).
 const MATTER: &str = "GA-HJ-ZM";
-/// Bound for events to travel and the evaluation loop to tick (a killed consumer's unacknowledged
-/// deliveries come back after the 30 s ack wait).
-const PROPAGATION: Duration = Duration::from_secs(60);
 
 fn supervision(port: u16, token: &str) -> SupervisionServiceClient<Authed> {
     SupervisionServiceClient::with_interceptor(channel(port), Bearer::new(token))
@@ -111,24 +98,8 @@ async fn alert(
     case_id: &str,
     kind: AlertKind,
 ) -> Result<DateTime<Utc>, String> {
-    eventually(PROPAGATION, || async {
-        let listed = client
-            .clone()
-            .list_alerts(ListAlertsRequest {
-                kind: kind.into(),
-                ..Default::default()
-            })
-            .await
-            .ok()?
-            .into_inner();
-        listed
-            .alerts
-            .iter()
-            .find(|a| a.case_id == case_id && a.stage.is_empty())
-            .and_then(|a| datetime(a.due_at.as_ref()))
-    })
-    .await
-    .map_err(|e| format!("{kind:?} for the case: {e}"))
+    let found = alert_until(PROPAGATION, client, case_id, kind, "").await?;
+    datetime(found.due_at.as_ref()).ok_or_else(|| format!("{kind:?} for the case has no due_at"))
 }
 
 /// Every deadline event of `case_id` on the test's stream: (kind, stage) → count.
@@ -136,19 +107,8 @@ async fn deadline_events(
     env: &TestEnv,
     case_id: &str,
 ) -> Result<BTreeMap<(String, String), usize>, Box<dyn std::error::Error>> {
-    let jetstream = async_nats::jetstream::new(env.nats().clone());
-    let mut stream = jetstream.get_stream(env.stream()).await?;
-    let state = stream.info().await?.state.clone();
     let mut counts = BTreeMap::new();
-    if state.messages == 0 {
-        return Ok(counts);
-    }
-    for sequence in state.first_sequence..=state.last_sequence {
-        let raw = stream.get_raw_message(sequence).await?;
-        let event = Event::decode(raw.payload.as_ref())?;
-        if event.case_id != case_id {
-            continue;
-        }
+    for event in case_events(env, case_id).await? {
         let key = match &event.body {
             Some(Body::DeadlineWarning(w)) => ("warning".to_owned(), w.stage.clone()),
             Some(Body::DeadlineBreached(b)) => ("breach".to_owned(), b.stage.clone()),
@@ -218,8 +178,7 @@ async fn warning_and_breach_exactly_once_across_kills() -> TestResult {
         "nothing published twice: {counts:?}"
     );
 
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [intake_svc]).await?;
     Ok(())
 }
 
@@ -229,8 +188,7 @@ async fn warning_and_breach_exactly_once_across_kills() -> TestResult {
 async fn ignored_ticket_escalates_county_city_province() -> TestResult {
     let env = TestEnv::new().await?;
     env.clock().set(shanghai(2026, 9, 14, 10));
-    let intake_svc = env.spawn::<Intake>().await?;
-    let watcher = env.spawn::<Supervision>().await?;
+    let [intake_svc, watcher] = spawn_services::<(Intake, Supervision)>(&env).await?;
     let supervisor = supervision(watcher.port(), &env.mint(Role::Supervisor, "140922-zwfw"));
     let office = supervision(watcher.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
     let stranger = supervision(watcher.port(), &env.mint(Role::Reviewer, YINCHUAN_GONGAN));
@@ -336,14 +294,7 @@ async fn ignored_ticket_escalates_county_city_province() -> TestResult {
     assert_eq!(closed.state(), TicketState::Closed);
     assert!(closed.milestones.iter().all(|m| m.done_at.is_some()));
 
-    let stats = supervisor
-        .clone()
-        .get_statistics(GetStatisticsRequest {
-            group_by: "office".to_owned(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+    let stats = crate::office_statistics(&supervisor).await?;
     let row = stats
         .rows
         .iter()
@@ -361,8 +312,7 @@ async fn ignored_ticket_escalates_county_city_province() -> TestResult {
         counts.get(&("escalated".to_owned(), "report".to_owned())),
         Some(&1)
     );
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [intake_svc]).await?;
     Ok(())
 }
 
@@ -373,9 +323,8 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
     let env = TestEnv::new().await?;
     // Monday 2026-09-21; 09-25..09-27 中秋, 10-01..10-07 国庆, 10-10 (Sat) a 调休 working day.
     env.clock().set(shanghai(2026, 9, 21, 10));
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let watcher = env.spawn::<Supervision>().await?;
+    let [intake_svc, review_svc, watcher] =
+        spawn_services::<(Intake, Review, Supervision)>(&env).await?;
     let supervisor = supervision(watcher.port(), &env.mint(Role::Supervisor, "140922-zwfw"));
     let reviewer = review(review_svc.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
     let head = review(review_svc.port(), &env.mint(Role::OfficeHead, WUTAI_GONGAN));
@@ -383,55 +332,39 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
     let accepted = submit(&env, intake_svc.port(), "sv-clock-1").await?;
     let accepted_at = datetime(accepted.accepted_at.as_ref()).ok_or("accepted_at")?;
     tracked(&supervisor, 1).await?;
-    eventually(PROPAGATION, || async {
-        let listed = reviewer
-            .clone()
-            .list_assignments(ListAssignmentsRequest::default())
-            .await
-            .ok()?
-            .into_inner();
-        listed
-            .assignments
-            .iter()
-            .any(|a| a.case_id == accepted.case_id)
-            .then_some(())
-    })
-    .await
-    .map_err(|e| format!("the case reaches the office: {e}"))?;
+    listed_until_within(
+        PROPAGATION,
+        &reviewer,
+        &accepted.case_id,
+        "the case reaches the office",
+    )
+    .await?;
 
     reviewer
         .clone()
-        .claim_case(ClaimCaseRequest {
-            case_id: accepted.case_id.clone(),
-        })
+        .claim_case(claim(&accepted.case_id))
         .await?;
     // 补正 asked on Tuesday 09-22, material handed in on Monday 09-28: the working days
     // 09-23, 09-24 and 09-28 do not count.
     env.clock().set(shanghai(2026, 9, 22, 9));
     reviewer
         .clone()
-        .request_supplement(RequestSupplementRequest {
-            case_id: accepted.case_id.clone(),
-            items: vec!["HKB".to_owned()],
-            reason: "户口簿页面不清晰".to_owned(),
-        })
+        .request_supplement(supplement_request(
+            &accepted.case_id,
+            &["HKB"],
+            "户口簿页面不清晰",
+        ))
         .await?;
     env.clock().set(shanghai(2026, 9, 28, 15));
     let mut window = intake(intake_svc.port(), &clerk);
-    eventually(PROPAGATION, || async {
-        let case = window
-            .clone()
-            .get_case(tongban_proto::intake::v1::GetCaseRequest {
-                case_id: accepted.case_id.clone(),
-                ..Default::default()
-            })
-            .await
-            .ok()?
-            .into_inner();
-        (case.status() == CaseStatus::SupplementRequested).then_some(())
-    })
-    .await
-    .map_err(|e| format!("the window sees the 补正 request: {e}"))?;
+    case_until_within(
+        PROPAGATION,
+        &window,
+        &accepted.case_id,
+        "the window sees the 补正 request",
+        |case| case.status() == CaseStatus::SupplementRequested,
+    )
+    .await?;
     window
         .supplement_case(SupplementCaseRequest {
             case_id: accepted.case_id.clone(),
@@ -441,46 +374,35 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
         .await?;
 
     // The extension: the office head only, with a reason, at most 10 working days.
+    let extend = |working_days: u32, reason: &str| ExtendDeadlineRequest {
+        case_id: accepted.case_id.clone(),
+        working_days,
+        reason: reason.to_owned(),
+    };
     let refused = reviewer
         .clone()
-        .extend_deadline(ExtendDeadlineRequest {
-            case_id: accepted.case_id.clone(),
-            working_days: 5,
-            reason: "需要实地核查".to_owned(),
-        })
+        .extend_deadline(extend(5, "需要实地核查"))
         .await
         .err()
         .ok_or("a reviewer cannot extend")?;
     assert_eq!(refused.code(), Code::PermissionDenied);
     let too_long = head
         .clone()
-        .extend_deadline(ExtendDeadlineRequest {
-            case_id: accepted.case_id.clone(),
-            working_days: 11,
-            reason: "需要实地核查".to_owned(),
-        })
+        .extend_deadline(extend(11, "需要实地核查"))
         .await
         .err()
         .ok_or("at most 10 working days")?;
     assert_eq!(too_long.code(), Code::InvalidArgument);
     let unexplained = head
         .clone()
-        .extend_deadline(ExtendDeadlineRequest {
-            case_id: accepted.case_id.clone(),
-            working_days: 5,
-            reason: " ".to_owned(),
-        })
+        .extend_deadline(extend(5, " "))
         .await
         .err()
         .ok_or("a reason is required")?;
     assert_eq!(unexplained.code(), Code::InvalidArgument);
     env.clock().set(shanghai(2026, 9, 29, 9));
     head.clone()
-        .extend_deadline(ExtendDeadlineRequest {
-            case_id: accepted.case_id.clone(),
-            working_days: 5,
-            reason: "需要实地核查".to_owned(),
-        })
+        .extend_deadline(extend(5, "需要实地核查"))
         .await?;
 
     // Budget 5 + 3 suspended + 5 extended = 13 working days after acceptance, across 国庆.
@@ -499,20 +421,14 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
         "beyond 国庆: {expected}"
     );
     // The window's view follows the same ledger (window show's remaining working days).
-    eventually(PROPAGATION, || async {
-        let case = window
-            .clone()
-            .get_case(tongban_proto::intake::v1::GetCaseRequest {
-                case_id: accepted.case_id.clone(),
-                ..Default::default()
-            })
-            .await
-            .ok()?
-            .into_inner();
-        (datetime(case.due_at.as_ref()) == Some(expected)).then_some(())
-    })
-    .await
-    .map_err(|e| format!("the window's due moment includes the extension: {e}"))?;
+    case_until_within(
+        PROPAGATION,
+        &window,
+        &accepted.case_id,
+        "the window's due moment includes the extension",
+        |case| datetime(case.due_at.as_ref()) == Some(expected),
+    )
+    .await?;
     // Nothing is breached an hour before; the breach comes right after.
     env.clock().set(expected - chrono::TimeDelta::hours(1));
     let warned = alert(&supervisor, &accepted.case_id, AlertKind::Warning).await?;
@@ -539,10 +455,7 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
     let breached = alert(&supervisor, &accepted.case_id, AlertKind::Breach).await?;
     assert_eq!(breached, expected);
 
-    watcher.stop().await?;
-    review_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [watcher, review_svc, intake_svc]).await?;
     Ok(())
 }
 
@@ -552,9 +465,8 @@ async fn supplement_and_extension_across_national_day() -> TestResult {
 async fn complaints_and_bad_ratings_open_tickets() -> TestResult {
     let env = TestEnv::new().await?;
     env.clock().set(shanghai(2026, 9, 14, 10));
-    let intake_svc = env.spawn::<Intake>().await?;
-    let hotline_svc = env.spawn::<Hotline>().await?;
-    let watcher = env.spawn::<Supervision>().await?;
+    let [intake_svc, hotline_svc, watcher] =
+        spawn_services::<(Intake, Hotline, Supervision)>(&env).await?;
     let supervisor = supervision(watcher.port(), &env.mint(Role::Supervisor, "140922-zwfw"));
     let accepted = submit(&env, intake_svc.port(), "sv-complaint-1").await?;
     let operator = tongban_e2e::hotline(hotline_svc.port(), &env.mint(Role::Hotline, "12345"));
@@ -575,20 +487,7 @@ async fn complaints_and_bad_ratings_open_tickets() -> TestResult {
     .map_err(|e| format!("the hotline files the complaint: {e}"))?;
     assert!(!filed.get_ref().complaint_id.is_empty());
 
-    let ticket = eventually(PROPAGATION, || async {
-        let listed = supervisor
-            .clone()
-            .list_tickets(ListTicketsRequest::default())
-            .await
-            .ok()?
-            .into_inner();
-        listed
-            .tickets
-            .into_iter()
-            .find(|t| t.case_id == accepted.case_id && t.reason == "complaint")
-    })
-    .await
-    .map_err(|e| format!("a complaint ticket: {e}"))?;
+    let ticket = ticket_for(&supervisor, &accepted.case_id, "complaint").await?;
     assert_eq!(ticket.office_id, WUTAI_GONGAN);
     assert_eq!(ticket.level(), SupervisionLevel::County);
     assert_eq!(ticket.state(), TicketState::Open);
@@ -608,25 +507,10 @@ async fn complaints_and_bad_ratings_open_tickets() -> TestResult {
         .await?
         .into_inner();
     assert!(!rated.rectification_id.is_empty());
-    let bad = eventually(PROPAGATION, || async {
-        supervisor
-            .clone()
-            .list_tickets(ListTicketsRequest::default())
-            .await
-            .ok()?
-            .into_inner()
-            .tickets
-            .into_iter()
-            .find(|t| t.case_id == accepted.case_id && t.reason == "bad_rating")
-    })
-    .await
-    .map_err(|e| format!("a bad-rating ticket: {e}"))?;
+    let bad = ticket_for(&supervisor, &accepted.case_id, "bad_rating").await?;
     assert_eq!(bad.office_id, WUTAI_GONGAN);
     assert_eq!(bad.state(), TicketState::Open);
 
-    watcher.stop().await?;
-    hotline_svc.stop().await?;
-    intake_svc.stop().await?;
-    env.cleanup().await?;
+    shut_down(env, [watcher, hotline_svc, intake_svc]).await?;
     Ok(())
 }

@@ -5,36 +5,26 @@
 //! overdue; the breach, its event, the 13710 ticket and the per-office statistics name 银川.
 //! Days pass by moving the environment's clock, never by waiting.
 
-use std::time::Duration;
-
-use prost::Message as _;
 use tongban_e2e::{
-    Authed, DESTINATION, GZDD, HOME, WINDOW, WUTAI_GONGAN, YINCHUAN_GONGAN, catalog, claim, intake,
-    joint_request, passing_checklist, reviewer, shut_down, state_until, supervision,
+    Authed, DESTINATION, GZDD, HOME, Intake, Review, Supervision, WINDOW, WUTAI_GONGAN,
+    YINCHUAN_GONGAN, case_events, catalog, claim_when_routed, decide_request, intake,
+    joint_request, passing_checklist, reviewer, shut_down, start, state_until, supervision,
 };
 use tongban_proto::common::v1::{Decision, PartState};
-use tongban_proto::events::v1::Event;
 use tongban_proto::events::v1::event::Body;
-use tongban_proto::review::v1::{AssignmentState, DecideCaseRequest};
+use tongban_proto::review::v1::AssignmentState;
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tongban_proto::supervision::v1::{
-    Alert, AlertKind, GetStatisticsRequest, ListAlertsRequest, ListTicketsRequest,
-    SupervisionLevel, TicketState,
+    Alert, AlertKind, ListAlertsRequest, ListTicketsRequest, SupervisionLevel, TicketState,
 };
 use tongban_runtime::auth::Role;
 use tongban_runtime::convert::datetime;
 use tongban_testkit::{TestEnv, eventually};
 
-use crate::TestResult;
-
-type Intake = tongban_intake::Application;
-type Review = tongban_review::Application;
-type Supervision = tongban_supervision::Application;
+use crate::{PROPAGATION, TestResult, ticket_for};
 
 /// Durable consumer of the case events in the supervision service.
 const CASE_CONSUMER: &str = "supervision-case-events";
-/// Bound for events to travel and the evaluation loop to tick.
-const PROPAGATION: Duration = Duration::from_secs(60);
 
 /// The alerts of `case_id` the caller sees.
 async fn alerts_of(
@@ -71,31 +61,12 @@ async fn alert(
     .map_err(|e| format!("{kind:?} for stage {stage:?} of the case: {e}"))
 }
 
-/// Every event of `case_id` on the test's stream, in order.
-async fn events_of(env: &TestEnv, case_id: &str) -> Result<Vec<Event>, Box<dyn std::error::Error>> {
-    let jetstream = async_nats::jetstream::new(env.nats().clone());
-    let mut stream = jetstream.get_stream(env.stream()).await?;
-    let state = stream.info().await?.state.clone();
-    let mut events = Vec::new();
-    if state.messages == 0 {
-        return Ok(events);
-    }
-    for sequence in state.first_sequence..=state.last_sequence {
-        let raw = stream.get_raw_message(sequence).await?;
-        let event = Event::decode(raw.payload.as_ref())?;
-        if event.case_id == case_id {
-            events.push(event);
-        }
-    }
-    Ok(events)
-}
-
 /// Waits until the stream holds the step that started 银川's part and the supervision service
 /// has handled (committed and acknowledged) every case event, that one included: from then on
 /// its copy of the parts shows QR approved and QC open.
 async fn supervision_saw_qc_start(env: &TestEnv, case_id: &str) -> Result<(), String> {
     eventually(PROPAGATION, || async {
-        let events = events_of(env, case_id).await.ok()?;
+        let events = case_events(env, case_id).await.ok()?;
         let started = events.iter().any(|e| {
             matches!(
                 &e.body,
@@ -123,10 +94,7 @@ async fn supervision_saw_qc_start(env: &TestEnv, case_id: &str) -> Result<(), St
 /// figures per office count the overdue case for 银川.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
-    let env = TestEnv::new().await?;
-    let intake_svc = env.spawn::<Intake>().await?;
-    let review_svc = env.spawn::<Review>().await?;
-    let watcher = env.spawn::<Supervision>().await?;
+    let (env, [intake_svc, review_svc, watcher]) = start::<(Intake, Review, Supervision)>().await?;
     let clerk = env.mint(Role::Clerk, WINDOW);
     let supervisor = supervision(watcher.port(), &env.mint(Role::Supervisor, WINDOW));
     let wutai_view = supervision(watcher.port(), &env.mint(Role::Reviewer, WUTAI_GONGAN));
@@ -150,22 +118,15 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
     assert_eq!(accept_warning.office_id, WUTAI_GONGAN, "{accept_warning:?}");
 
     // 五台 approves 迁入 at once; 银川's 迁出 starts and is left alone.
-    state_until(
-        &qr_office,
-        &case_id,
-        "五台 lists QR as ROUTED",
-        AssignmentState::Routed,
-    )
-    .await?;
-    qr_office.clone().claim_case(claim(&case_id)).await?;
+    claim_when_routed(&mut qr_office.clone(), &case_id, "五台 lists QR as ROUTED").await?;
     qr_office
         .clone()
-        .decide_case(DecideCaseRequest {
-            case_id: case_id.clone(),
-            decision: Decision::Approve.into(),
-            reason: "符合迁入条件，准予迁入 / approved".to_owned(),
-            checklist: passing_checklist(&mut catalog, GZDD, Some("QR")).await?,
-        })
+        .decide_case(decide_request(
+            &case_id,
+            Decision::Approve,
+            "符合迁入条件，准予迁入 / approved",
+            passing_checklist(&mut catalog, GZDD, Some("QR")).await?,
+        ))
         .await?;
     state_until(
         &qc_office,
@@ -194,19 +155,7 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
     );
 
     // The 13710 ticket is 银川's, at city level.
-    let ticket = eventually(PROPAGATION, || async {
-        supervisor
-            .clone()
-            .list_tickets(ListTicketsRequest::default())
-            .await
-            .ok()?
-            .into_inner()
-            .tickets
-            .into_iter()
-            .find(|t| t.case_id == case_id && t.reason == "breach")
-    })
-    .await
-    .map_err(|e| format!("a breach ticket: {e}"))?;
+    let ticket = ticket_for(&supervisor, &case_id, "breach").await?;
     assert_eq!(ticket.office_id, YINCHUAN_GONGAN, "{ticket:?}");
     assert_eq!(ticket.level(), SupervisionLevel::City);
     assert_eq!(ticket.state(), TicketState::Open);
@@ -246,14 +195,7 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
     );
 
     // The figures per office follow the alerts: the overdue case counts for 银川.
-    let stats = supervisor
-        .clone()
-        .get_statistics(GetStatisticsRequest {
-            group_by: "office".to_owned(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+    let stats = crate::office_statistics(&supervisor).await?;
     let row = stats
         .rows
         .iter()
@@ -271,7 +213,7 @@ async fn joint_breach_goes_to_the_office_holding_the_case_up() -> TestResult {
     // On the stream (the outbox flushed by a graceful stop): the breach and the ticket name
     // 银川, once.
     watcher.stop().await?;
-    let events = events_of(&env, &case_id).await?;
+    let events = case_events(&env, &case_id).await?;
     let case_breaches: Vec<&str> = events
         .iter()
         .filter_map(|e| match &e.body {

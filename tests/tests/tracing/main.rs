@@ -22,12 +22,14 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
-use tongban_e2e::{catalog, hotline, intake, review, submit_request, unmasked_personal_data};
+use tongban_e2e::{
+    Hotline, Intake, Review, Supervision, alert_until, catalog, claim, hotline, intake,
+    listed_until_within, review, spawn_services, submit_request, unmasked_personal_data,
+};
 use tongban_proto::common::v1::Mode;
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
-use tongban_proto::review::v1::{ClaimCaseRequest, ListAssignmentsRequest};
+use tongban_proto::supervision::v1::AlertKind;
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
-use tongban_proto::supervision::v1::{AlertKind, ListAlertsRequest};
 use tongban_runtime::auth::Role;
 use tongban_runtime::convert::datetime;
 use tongban_testkit::{Bearer, TestEnv, channel, eventually};
@@ -271,10 +273,8 @@ async fn one_case_one_trace_across_services() -> TestResult {
 async fn run_case() -> TestResult {
     let env = TestEnv::new().await?;
     env.clock().set(shanghai(2026, 9, 14, 10));
-    let intake_svc = env.spawn::<tongban_intake::Application>().await?;
-    let review_svc = env.spawn::<tongban_review::Application>().await?;
-    let hotline_svc = env.spawn::<tongban_hotline::Application>().await?;
-    let supervision_svc = env.spawn::<tongban_supervision::Application>().await?;
+    let [intake_svc, review_svc, hotline_svc, supervision_svc] =
+        spawn_services::<(Intake, Review, Hotline, Supervision)>(&env).await?;
 
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut request = submit_request(
@@ -292,25 +292,16 @@ async fn run_case() -> TestResult {
         .into_inner();
 
     let reviewer = review(review_svc.port(), &env.mint(Role::Reviewer, OFFICE));
-    eventually(PROPAGATION, || async {
-        let listed = reviewer
-            .clone()
-            .list_assignments(ListAssignmentsRequest::default())
-            .await
-            .ok()?
-            .into_inner();
-        listed
-            .assignments
-            .iter()
-            .any(|a| a.case_id == accepted.case_id)
-            .then_some(())
-    })
+    listed_until_within(
+        PROPAGATION,
+        &reviewer,
+        &accepted.case_id,
+        "the case reaches the office's inbox",
+    )
     .await?;
     reviewer
         .clone()
-        .claim_case(ClaimCaseRequest {
-            case_id: accepted.case_id.clone(),
-        })
+        .claim_case(claim(&accepted.case_id))
         .await?;
 
     // The 12345 hotline answers from its read model (the last four digits of the phone).
@@ -334,22 +325,13 @@ async fn run_case() -> TestResult {
         channel(supervision_svc.port()),
         Bearer::new(&env.mint(Role::Supervisor, WINDOW)),
     );
-    eventually(PROPAGATION, || async {
-        let listed = supervisor
-            .clone()
-            .list_alerts(ListAlertsRequest {
-                kind: AlertKind::Breach.into(),
-                ..Default::default()
-            })
-            .await
-            .ok()?
-            .into_inner();
-        listed
-            .alerts
-            .iter()
-            .any(|a| a.case_id == accepted.case_id && a.stage.is_empty())
-            .then_some(())
-    })
+    alert_until(
+        PROPAGATION,
+        &supervisor,
+        &accepted.case_id,
+        AlertKind::Breach,
+        "",
+    )
     .await?;
 
     supervision_svc.stop().await?;
