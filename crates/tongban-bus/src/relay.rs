@@ -1,10 +1,13 @@
 //! The outbox relay: publishes committed outbox rows to JetStream in order, with `Nats-Msg-Id`
 //! so a row published twice (a crash between the ack and the update) is deduplicated by the
-//! server, and marks a row published only after JetStream acknowledged it.
+//! server, and marks a row published only after JetStream acknowledged it. A row that cannot be
+//! published while others can (too large for the server, or refused several times) moves to the
+//! dead-letter table with an alert, and the rows behind it flow on.
 
 use std::time::Duration;
 
 use async_nats::HeaderMap;
+use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
@@ -13,6 +16,8 @@ use crate::Bus;
 
 /// Rows published per transaction.
 const BATCH: i64 = 100;
+/// Failed publishes of one row (while others go through) before it moves to the dead letters.
+const MAX_ATTEMPTS: i32 = 5;
 /// Poll interval when no notification arrives (notifications can be missed across reconnects).
 const POLL: Duration = Duration::from_millis(500);
 
@@ -85,7 +90,7 @@ async fn relay_batch(pool: &PgPool, bus: &Bus) -> Result<usize, RelayError> {
         return Ok(0);
     }
     // Send the whole batch, then await the acknowledgements in order: one round trip, same order.
-    let mut acks = Vec::with_capacity(pending.len());
+    let mut sent = Vec::with_capacity(pending.len());
     for row in &pending {
         let subject = bus.subject(&row.message.subject);
         let mut headers = HeaderMap::new();
@@ -96,23 +101,63 @@ async fn relay_batch(pool: &PgPool, bus: &Bus) -> Result<usize, RelayError> {
         let ack = bus
             .jetstream()
             .publish_with_headers(subject.clone(), headers, row.message.payload.clone().into())
-            .await
-            .map_err(|e| RelayError::Publish {
-                subject: subject.clone(),
-                source: Box::new(e),
-            })?;
-        acks.push((row, subject, ack));
+            .await;
+        sent.push((row, subject, ack));
     }
-    let mut published = Vec::with_capacity(acks.len());
-    for (row, subject, ack) in acks {
-        ack.await.map_err(|e| RelayError::Publish {
-            subject: subject.clone(),
-            source: Box::new(e),
-        })?;
-        tracing::debug!(%subject, event_id = %row.message.event_id, "event published");
-        published.push(row.id);
+    let mut published = Vec::with_capacity(sent.len());
+    let mut failed = Vec::new();
+    for (row, subject, ack) in sent {
+        let outcome = match ack {
+            Ok(ack) => ack.await.map(|_| ()),
+            Err(err) => Err(err),
+        };
+        match outcome {
+            Ok(()) => {
+                tracing::debug!(%subject, event_id = %row.message.event_id, "event published");
+                published.push(row.id);
+            }
+            Err(err) => failed.push((row, subject, err)),
+        }
+    }
+    let row_at_fault = |err: &PublishError| err.kind() == PublishErrorKind::MaxPayloadExceeded;
+    let server_away = published
+        .is_empty()
+        .then(|| failed.iter().position(|(_, _, e)| !row_at_fault(e)))
+        .flatten();
+    if let Some(i) = server_away {
+        // Nothing went through and no row is at fault: the server is away or the stream is
+        // missing. Nothing is counted against the rows; the whole batch is tried again later.
+        let (_, subject, err) = failed.swap_remove(i);
+        return Err(RelayError::Publish {
+            subject,
+            source: Box::new(err),
+        });
     }
     tongban_store::mark_published(&mut tx, &published).await?;
+    let mut moved = 0;
+    for (row, subject, err) in &failed {
+        let dead = tongban_store::record_publish_failure(
+            &mut tx,
+            row.id,
+            &err.to_string(),
+            row_at_fault(err),
+            MAX_ATTEMPTS,
+        )
+        .await?;
+        if dead {
+            moved += 1;
+            // An alert for the operator: the event will not reach its consumers by itself.
+            tracing::error!(
+                %subject,
+                event_id = %row.message.event_id,
+                error = %err,
+                alert = "outbox_dead_letter",
+                "event moved to the outbox dead-letter table; the rows behind it flow on"
+            );
+        } else {
+            tracing::warn!(%subject, event_id = %row.message.event_id, error = %err, "publish failed; will retry");
+        }
+    }
     tx.commit().await?;
-    Ok(published.len())
+    Ok(published.len() + moved)
 }

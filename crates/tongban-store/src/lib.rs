@@ -36,9 +36,28 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// An event is larger than the bus carries; the step that made it must not commit.
+    #[error("event on {subject} is {size} bytes, more than the {limit} bytes the bus carries")]
+    EventTooLarge {
+        /// Subject of the event.
+        subject: String,
+        /// Its encoded size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
-/// Connects a pool whose connections use `schema` (created if absent) as their search path.
+/// Largest encoded event the outbox accepts: NATS refuses messages over 1 MiB by default, and
+/// headers travel too. A step whose event would be larger fails before it commits.
+pub const MAX_EVENT_BYTES: usize = 512 * 1024;
+
+/// How long one statement may run before PostgreSQL cancels it: no request or event can hold
+/// a connection and its locks indefinitely.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connects a pool whose connections use `schema` (created if absent) as their search path and
+/// [`DEFAULT_STATEMENT_TIMEOUT`] as their statement timeout.
 ///
 /// # Errors
 /// An invalid URL or schema name, or a database that cannot be reached.
@@ -46,6 +65,25 @@ pub async fn connect(
     database_url: &str,
     schema: &str,
     max_connections: u32,
+) -> Result<PgPool, StoreError> {
+    connect_with_timeout(
+        database_url,
+        schema,
+        max_connections,
+        DEFAULT_STATEMENT_TIMEOUT,
+    )
+    .await
+}
+
+/// [`connect`] with another statement timeout.
+///
+/// # Errors
+/// An invalid URL or schema name, or a database that cannot be reached.
+pub async fn connect_with_timeout(
+    database_url: &str,
+    schema: &str,
+    max_connections: u32,
+    statement_timeout: Duration,
 ) -> Result<PgPool, StoreError> {
     if schema.is_empty()
         || !schema
@@ -70,8 +108,12 @@ pub async fn connect(
         .await
         .or_else(ignore_concurrent_create)?;
     }
+    let timeout = format!("{}ms", statement_timeout.as_millis());
     let options = base
-        .options([("search_path", schema)])
+        .options([
+            ("search_path", schema),
+            ("statement_timeout", timeout.as_str()),
+        ])
         .application_name(&format!("tongban-{schema}"));
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
@@ -128,8 +170,15 @@ pub fn outbox_channel(schema: &str) -> String {
 /// transaction commits.
 ///
 /// # Errors
-/// A failing statement.
+/// A failing statement, or [`StoreError::EventTooLarge`] for a payload over [`MAX_EVENT_BYTES`].
 pub async fn enqueue(conn: &mut PgConnection, message: &OutboxMessage) -> Result<(), StoreError> {
+    if message.payload.len() > MAX_EVENT_BYTES {
+        return Err(StoreError::EventTooLarge {
+            subject: message.subject.clone(),
+            size: message.payload.len(),
+            limit: MAX_EVENT_BYTES,
+        });
+    }
     let headers: serde_json::Map<String, Value> = message
         .headers
         .iter()
@@ -190,6 +239,43 @@ pub async fn lock_pending(
             },
         })
         .collect())
+}
+
+/// Records a failed attempt to publish outbox row `id`; once it has failed `max_attempts`
+/// times (or `permanent` says it never can succeed) the row moves to `outbox_dead_letter` and
+/// `true` is returned: the relay goes on with the rows behind it.
+///
+/// # Errors
+/// A failing statement.
+pub async fn record_publish_failure(
+    conn: &mut PgConnection,
+    id: i64,
+    error: &str,
+    permanent: bool,
+    max_attempts: i32,
+) -> Result<bool, StoreError> {
+    let attempts: i32 = sqlx::query_scalar(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1
+         RETURNING attempts",
+    )
+    .bind(id)
+    .bind(error)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !permanent && attempts < max_attempts {
+        return Ok(false);
+    }
+    sqlx::query(
+        "WITH moved AS (DELETE FROM outbox WHERE id = $1 RETURNING *)
+         INSERT INTO outbox_dead_letter
+             (id, event_id, subject, payload, headers, created_at, attempts, last_error)
+         SELECT id, event_id, subject, payload, headers, created_at, attempts, last_error
+         FROM moved",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
 }
 
 /// Marks outbox rows as published.
