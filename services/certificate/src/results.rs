@@ -14,9 +14,11 @@ use tongban_domain::catalog::DeliveryMethod;
 use tongban_proto::common::v1 as common;
 use tongban_proto::events::v1::{CaseSummary, Event, event::Body};
 use tongban_runtime::convert::{datetime, delivery_from_pb};
+use tongban_step::{Actor, Trace};
 use uuid::Uuid;
 
-use crate::api::{IssueError, IssueInput, Issuing, issue_in};
+use crate::api::{IssueInput, issue_in};
+use crate::error::CertificateError;
 use crate::{SERVICE, State};
 
 /// The consumer of the case events this service needs.
@@ -148,11 +150,18 @@ impl CaseEvents {
             return Ok(());
         };
         let reference = &self.state.reference;
-        let method: Option<DeliveryMethod> = row.delivery_method.parse().ok();
+        // Decoded at the row boundary: a stored method that is none is an error, not "no
+        // certificate".
+        let method: DeliveryMethod = row.delivery_method.parse().map_err(|_| {
+            HandleError::Reject(format!(
+                "stored delivery method {:?} does not decode",
+                row.delivery_method
+            ))
+        })?;
         let Some(type_code) = reference
             .catalog
             .matter(&row.matter_code)
-            .and_then(|m| method.and_then(|method| m.result_certificate_for(method)))
+            .and_then(|m| m.result_certificate_for(method))
             .map(str::to_owned)
         else {
             return Ok(());
@@ -208,20 +217,27 @@ impl CaseEvents {
             fields,
             case_id: Some(case_id),
         };
-        let issuing = Issuing {
-            actor: SERVICE,
-            role: "service",
-            office: &office,
-        };
-        match issue_in(&self.state, conn, &issuing, input).await {
-            Ok(_) => {
-                tracing::info!(case_number = %row.case_number, "result certificate issued");
-                Ok(())
+        let issued = match issue_in(&self.state, conn, &office, input, now).await {
+            Ok(issued) => issued,
+            Err(CertificateError::Certificate(err)) => {
+                return Err(HandleError::Reject(format!(
+                    "result certificate refused: {err}"
+                )));
             }
-            Err(IssueError::Certificate(err)) => Err(HandleError::Reject(format!(
-                "result certificate refused: {err}"
-            ))),
-            Err(err) => Err(HandleError::Retry(Box::new(err))),
-        }
+            Err(err) => return Err(HandleError::Retry(Box::new(err))),
+        };
+        // This service issues on its own, for the responsible office (the audit entry's).
+        let actor = Actor::person(SERVICE, "service", &office.id);
+        tongban_step::apply(
+            conn,
+            SERVICE,
+            &actor,
+            now,
+            &Trace::current(),
+            issued.effects,
+        )
+        .await?;
+        tracing::info!(case_number = %row.case_number, "result certificate issued");
+        Ok(())
     }
 }
