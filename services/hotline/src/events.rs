@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::State;
 use crate::parts::{self, KeptPart, Step};
 use crate::repo::{self, StatusRow};
-use crate::stored::{Stored, consumer_error};
+use crate::stored::{Stored, StoredOptional, consumer_error};
 
 /// Consumer of `case.>`: every case event.
 pub struct CaseEvents {
@@ -215,12 +215,8 @@ impl CaseEvents {
             case_number: event.case_number.clone(),
             matter_code: summary.matter_code.clone(),
             matter_name: summary.matter_name.clone(),
-            scope: scope_from_pb(summary.scope())
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            mode: mode_from_pb(summary.mode())
-                .map(|m| m.as_str().to_owned())
-                .unwrap_or_default(),
+            scope: StoredOptional(scope_from_pb(summary.scope())),
+            mode: StoredOptional(mode_from_pb(summary.mode())),
             window_office_id: summary.window_office_id.clone(),
             responsible_office_id: summary.responsible_office_id.clone(),
             status: Stored(CaseStatus::Submitted),
@@ -467,8 +463,8 @@ mod tests {
             case_number: String::new(),
             matter_code: String::new(),
             matter_name: String::new(),
-            scope: String::new(),
-            mode: String::new(),
+            scope: StoredOptional(None),
+            mode: StoredOptional(None),
             window_office_id: String::new(),
             responsible_office_id: String::new(),
             status: Stored(status),

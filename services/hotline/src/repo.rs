@@ -6,11 +6,12 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use tongban_domain::case::{CaseStatus, Decision};
+use tongban_domain::catalog::{Mode, Scope};
 use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
 use crate::parts::KeptPart;
-use crate::stored::Stored;
+use crate::stored::{Stored, StoredOptional};
 
 /// One case as the hotline sees it (no ID number or phone: only verification digests).
 #[derive(Clone, sqlx::FromRow)]
@@ -19,8 +20,10 @@ pub struct StatusRow {
     pub case_number: String,
     pub matter_code: String,
     pub matter_name: String,
-    pub scope: String,
-    pub mode: String,
+    /// 通办 scope; `None` when the events named none.
+    pub scope: StoredOptional<Scope>,
+    /// 办理 mode; `None` when the events named none.
+    pub mode: StoredOptional<Mode>,
     pub window_office_id: String,
     pub responsible_office_id: String,
     /// Decoded at the row boundary: a stored code that is no status fails the read.
@@ -88,8 +91,8 @@ pub async fn insert_case(conn: &mut PgConnection, row: &StatusRow) -> Result<boo
     .bind(&row.case_number)
     .bind(&row.matter_code)
     .bind(&row.matter_name)
-    .bind(&row.scope)
-    .bind(&row.mode)
+    .bind(row.scope.0.map_or("", Scope::as_str))
+    .bind(row.mode.0.map_or("", Mode::as_str))
     .bind(&row.window_office_id)
     .bind(&row.responsible_office_id)
     .bind(row.status().as_str())

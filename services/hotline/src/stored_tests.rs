@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::events::CaseEvents;
 use crate::repo::{self, StatusRow};
-use crate::stored::Stored;
+use crate::stored::{Stored, StoredOptional};
 use crate::{MIGRATOR, SERVICE, State};
 
 fn row(case_id: Uuid) -> StatusRow {
@@ -26,8 +26,8 @@ fn row(case_id: Uuid) -> StatusRow {
         case_number: "14092220260914000001".to_owned(),
         matter_code: "GA-HJ-QY".to_owned(),
         matter_name: "户口迁移".to_owned(),
-        scope: String::new(),
-        mode: String::new(),
+        scope: StoredOptional(None),
+        mode: StoredOptional(None),
         window_office_id: "140922-zwfw".to_owned(),
         responsible_office_id: "640100-gongan".to_owned(),
         status: Stored(CaseStatus::Routed),

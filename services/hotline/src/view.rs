@@ -152,18 +152,13 @@ pub async fn status_view(
         case_number: row.case_number.clone(),
         matter_code: row.matter_code.clone(),
         matter_name: row.matter_name.clone(),
+        // Unspecified only when the events named none (stored as the empty code).
         scope: row
             .scope
-            .parse()
-            .map(scope_to_pb)
-            .unwrap_or(pb::Scope::Unspecified)
+            .0
+            .map_or(pb::Scope::Unspecified, scope_to_pb)
             .into(),
-        mode: row
-            .mode
-            .parse()
-            .map(mode_to_pb)
-            .unwrap_or(pb::Mode::Unspecified)
-            .into(),
+        mode: row.mode.0.map_or(pb::Mode::Unspecified, mode_to_pb).into(),
         window_office_id: row.window_office_id.clone(),
         window_office_name: office_name(reference, &row.window_office_id),
         responsible_office_id: row.responsible_office_id.clone(),

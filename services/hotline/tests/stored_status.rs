@@ -1,4 +1,4 @@
-//! A stored status (or decision) that does not decode is an error, never a guess: the value is
+//! A stored status (or decision, or scope) that does not decode is an error, never a guess: the value is
 //! written straight into PostgreSQL and QueryCaseStatus answers INTERNAL with a reference id
 //! (the lookup is still audited). Run with `cargo test -p tongban-hotline --test stored_status`
 //! (PostgreSQL and NATS as for the e2e tests).
@@ -31,7 +31,12 @@ async fn a_stored_status_or_decision_that_does_not_decode_is_an_error()
     let division = DivisionCode::parse("140922")?;
     let date = NaiveDate::from_ymd_opt(2026, 9, 14).unwrap();
 
-    for (sequence, status, decision) in [(1, "bogus", None), (2, "approved", Some("maybe"))] {
+    // A bad status, a bad decision, a bad scope: each fails the read.
+    for (sequence, status, decision, scope) in [
+        (1, "bogus", None, "cross_province"),
+        (2, "approved", Some("maybe"), "cross_province"),
+        (3, "claimed", None, "galaxy"),
+    ] {
         let number = CaseNumber::new(&division, date, sequence)
             .as_str()
             .to_owned();
@@ -40,7 +45,7 @@ async fn a_stored_status_or_decision_that_does_not_decode_is_an_error()
             "INSERT INTO case_status (case_id, case_number, matter_code, matter_name, scope, mode,
                  window_office_id, responsible_office_id, status, status_at, applicant_name_masked,
                  id_tail_digest, phone_tail_digest, accepted_at, decision)
-             VALUES ($1, $2, 'GA-HJ-QY', '户口迁移', 'cross_province', 'online', '140922-zwfw',
+             VALUES ($1, $2, 'GA-HJ-QY', '户口迁移', $6, 'online', '140922-zwfw',
                  '640100-gongan', $3, now(), '王*明', '', $4, now(), $5)",
         )
         .bind(Uuid::now_v7())
@@ -48,6 +53,7 @@ async fn a_stored_status_or_decision_that_does_not_decode_is_an_error()
         .bind(status)
         .bind(&digest)
         .bind(decision)
+        .bind(scope)
         .execute(&pool)
         .await?;
 
