@@ -12,6 +12,7 @@ use tongban_cert::certificate::{
     self as cert, Certificate, CertificateStatus, Draft, Field, HolderId,
 };
 use tongban_cert::identifier::{CertificateId, TypeCode};
+use tongban_cert::issuance;
 use tongban_cert::status_change::{self, Changer, Current};
 use tongban_cert::token;
 use tongban_cert::verify::{self, Expectations, Failure, StatusCheck};
@@ -42,8 +43,6 @@ const ISSUER_ROLES: [Role; 3] = [Role::Issuer, Role::OfficeHead, Role::Admin];
 const ROTATE_ROLES: [Role; 3] = [Role::Admin, Role::OfficeHead, Role::Issuer];
 /// How long the status look-up of a verification may take before it fails closed.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
-/// Validity when the issuer gives no end (years).
-const DEFAULT_VALIDITY_YEARS: i64 = 20;
 /// Purpose label of the holder ID digest.
 const HOLDER_DIGEST: &str = "certificate-holder";
 
@@ -408,7 +407,7 @@ impl Certificates {
         }
         let valid_from = datetime(request.valid_from.as_ref()).unwrap_or(now);
         let valid_until = datetime(request.valid_until.as_ref())
-            .unwrap_or(valid_from + TimeDelta::days(365 * DEFAULT_VALIDITY_YEARS));
+            .unwrap_or_else(|| issuance::default_valid_until(valid_from));
         if valid_until <= valid_from {
             errors.push(FieldViolation::new(
                 "valid_until",

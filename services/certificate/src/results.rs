@@ -4,12 +4,13 @@
 //! certificate signed with the responsible office's key and publishes `cert.issued` (token
 //! sealed) in the same transaction as the delivery's inbox record.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::PgConnection;
 use tongban_bus::{ConsumerSpec, EventHandler, HandleError};
-use tongban_cert::certificate::{self as cert, Field, HolderId};
+use tongban_cert::certificate::HolderId;
 use tongban_cert::identifier::TypeCode;
+use tongban_cert::issuance;
 use tongban_domain::catalog::DeliveryMethod;
 use tongban_proto::common::v1 as common;
 use tongban_proto::events::v1::{CaseSummary, Event, event::Body};
@@ -26,16 +27,6 @@ pub(crate) fn consumer_spec() -> ConsumerSpec {
     ConsumerSpec {
         durable: "certificate-case-events".to_owned(),
         filter: "case.>".to_owned(),
-    }
-}
-
-/// How long a result certificate of `type_code` stays valid (deployment defaults): a 准迁证
-/// (125) must be used for the move within weeks, a 户籍证明 (126) is accepted for months.
-fn validity(type_code: &str) -> TimeDelta {
-    match type_code {
-        "125" => TimeDelta::days(40),
-        "126" => TimeDelta::days(90),
-        _ => TimeDelta::days(365),
     }
 }
 
@@ -196,20 +187,10 @@ impl CaseEvents {
         let type_code = TypeCode::parse(&type_code)
             .map_err(|_| HandleError::Reject(format!("bad result type code {type_code}")))?;
         let now: DateTime<Utc> = self.state.clock.now();
-        let allowed = cert::allowed_fields(type_code.as_str());
-        let fields = [
-            ("case_number", row.case_number.as_str()),
-            ("matter_name", row.matter_name.as_str()),
-        ]
-        .into_iter()
-        .filter(|(name, value)| allowed.contains(name) && !value.is_empty())
-        .map(|(name, value)| Field {
-            name: name.to_owned(),
-            value: value.to_owned(),
-        })
-        .collect();
+        let fields =
+            issuance::result_fields(type_code.as_str(), &row.case_number, &row.matter_name);
         let input = IssueInput {
-            valid_until: now + validity(type_code.as_str()),
+            valid_until: now + issuance::result_validity(type_code.as_str()),
             type_code,
             holder_name: holder.name,
             holder_id,
