@@ -128,6 +128,36 @@ coded!(RectificationState {
     Rectified => "rectified",
 });
 
+/// What is wrong with one indicator score of a rating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScoreError {
+    /// Not one of [`INDICATORS`].
+    UnknownIndicator,
+    /// The indicator was scored before in the same rating.
+    Repeated,
+    /// The score is outside [`SCORES`].
+    OutOfRange,
+}
+
+/// Checks a rating's indicator scores `(indicator, score)` (indicators trimmed): known
+/// indicators, once each, scored 1 to 5. Returns every problem with the index of its score, in
+/// order (an indicator problem before a score problem of the same index).
+#[must_use]
+pub fn check_scores(scores: &[(&str, u32)]) -> Vec<(usize, ScoreError)> {
+    let mut problems = Vec::new();
+    for (i, (indicator, score)) in scores.iter().enumerate() {
+        if !INDICATORS.contains(indicator) {
+            problems.push((i, ScoreError::UnknownIndicator));
+        } else if scores[..i].iter().any(|(earlier, _)| earlier == indicator) {
+            problems.push((i, ScoreError::Repeated));
+        }
+        if !SCORES.contains(score) {
+            problems.push((i, ScoreError::OutOfRange));
+        }
+    }
+    problems
+}
+
 /// Why a rating or call-back is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RatingRefusal {

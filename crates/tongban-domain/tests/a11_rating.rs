@@ -4,7 +4,8 @@
 use proptest::prelude::*;
 use tongban_domain::case::CaseStatus;
 use tongban_domain::rating::{
-    Counts, RatingLevel, RatingOccasion, RatingRefusal, RectificationState, callback, rate,
+    Counts, RatingLevel, RatingOccasion, RatingRefusal, RectificationState, ScoreError, callback,
+    check_scores, rate,
 };
 
 #[test]
@@ -92,6 +93,20 @@ fn rates() {
     all.merge(&c);
     assert_eq!(all.total(), 12);
     assert_eq!(all.rectified, 2);
+}
+
+#[test]
+fn scores_name_known_indicators_once_from_one_to_five() {
+    assert!(check_scores(&[("efficiency", 5), ("attitude", 1)]).is_empty());
+    assert_eq!(
+        check_scores(&[("efficiency", 3), ("speed", 0), ("efficiency", 6),]),
+        vec![
+            (1, ScoreError::UnknownIndicator),
+            (1, ScoreError::OutOfRange),
+            (2, ScoreError::Repeated),
+            (2, ScoreError::OutOfRange),
+        ]
+    );
 }
 
 fn level() -> impl Strategy<Value = RatingLevel> {

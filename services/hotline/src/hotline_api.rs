@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use tongban_domain::case_number::CaseNumber;
 use tongban_domain::complaint::ComplaintState;
 use tongban_domain::i18n::{Lang, Localized};
-use tongban_domain::rating;
+use tongban_domain::rating::{self, ScoreError};
 use tongban_domain::validate::{PersonName, PhoneNumber};
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::hotline::v1::hotline_service_server::HotlineService;
@@ -489,31 +489,31 @@ fn occasion_of(occasion: RatingOccasion) -> Option<rating::RatingOccasion> {
     }
 }
 
-/// Checks the indicator scores: known indicators, once each, 1 to 5.
+/// The domain's check of the indicator scores ([`rating::check_scores`]), as field violations.
 fn check_scores(scores: &[IndicatorScore], lang: Lang, errors: &mut Vec<FieldViolation>) {
+    let given: Vec<(&str, u32)> = scores
+        .iter()
+        .map(|s| (s.indicator.trim(), s.score))
+        .collect();
     let indicators = rating::INDICATORS;
-    for (i, score) in scores.iter().enumerate() {
-        let indicator = score.indicator.trim();
-        if !indicators.contains(&indicator) {
-            errors.push(FieldViolation::new(
+    for (i, problem) in rating::check_scores(&given) {
+        errors.push(match problem {
+            ScoreError::UnknownIndicator => FieldViolation::new(
                 format!("scores[{i}].indicator"),
                 match lang {
                     Lang::Zh => format!("未知的评价指标，可选：{}", indicators.join("、")),
                     Lang::En => format!("unknown indicator; one of: {}", indicators.join(", ")),
                 },
-            ));
-        } else if scores[..i].iter().any(|s| s.indicator.trim() == indicator) {
-            errors.push(FieldViolation::new(
+            ),
+            ScoreError::Repeated => FieldViolation::new(
                 format!("scores[{i}].indicator"),
                 lang.pick("评价指标重复", "indicator given twice"),
-            ));
-        }
-        if !rating::SCORES.contains(&score.score) {
-            errors.push(FieldViolation::new(
+            ),
+            ScoreError::OutOfRange => FieldViolation::new(
                 format!("scores[{i}].score"),
                 lang.pick("评分应为 1 到 5", "score must be 1 to 5"),
-            ));
-        }
+            ),
+        });
     }
 }
 
