@@ -72,6 +72,12 @@ impl ComplaintState {
         Self::ALL.get(position + 1).copied()
     }
 
+    /// Whether a step into this state may name the office the complaint goes to (only 转办).
+    #[must_use]
+    pub fn takes_office(self) -> bool {
+        self == ComplaintState::Assigned
+    }
+
     /// The side that moves a complaint into this state.
     #[must_use]
     pub fn side(self) -> Side {

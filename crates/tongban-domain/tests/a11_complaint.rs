@@ -40,6 +40,8 @@ fn the_loop_goes_one_step_at_a_time_by_the_right_side() {
     );
     assert_eq!(S::Closed.next(), None);
     assert_eq!(S::FIRST, S::Received);
+    let naming: Vec<S> = S::ALL.into_iter().filter(|s| s.takes_office()).collect();
+    assert_eq!(naming, [S::Assigned], "only 转办 names the office");
 }
 
 #[test]

@@ -305,7 +305,7 @@ pub(crate) async fn advance(
     let note = check_text(&req.note, "note", true, lang, &mut errors);
     let new_office = req.office_id.trim();
     if !new_office.is_empty() {
-        if req.to_state() != pb::ComplaintState::Assigned {
+        if !to.is_some_and(ComplaintState::takes_office) {
             errors.push(FieldViolation::new(
                 "office_id",
                 lang.pick(
