@@ -208,6 +208,20 @@ impl CertificateStatus {
     }
 }
 
+/// A status code that is none of `01` to `07` (a stored value that does not decode).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("未知的证照状态代码：{0} (unknown certificate status code: {0})")]
+pub struct UnknownStatusCode(pub String);
+
+impl std::str::FromStr for CertificateStatus {
+    type Err = UnknownStatusCode;
+
+    /// The status of a two-digit code; anything else is an error, never a default.
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        Self::from_code(code).ok_or_else(|| UnknownStatusCode(code.to_owned()))
+    }
+}
+
 /// A holder's 身份证号 as carried in a certificate: 18 characters, digits and a final `X`.
 /// `Debug` shows the masked form.
 #[derive(Clone, PartialEq, Eq, Hash)]

@@ -7,11 +7,15 @@
 //!   issuer keys, the trust list.
 //! - [`token`]: the compact signed token (fits a QR code); [`verify`]: every check, failing
 //!   closed.
+//! - [`issuance`]: default and result validity, a result certificate's fields.
+//! - [`status_change`]: which status a certificate may move to, and who may move it.
 
 pub mod certificate;
 pub mod check;
 pub mod identifier;
+pub mod issuance;
 pub mod keys;
+pub mod status_change;
 pub mod token;
 pub mod trust;
 pub mod verify;

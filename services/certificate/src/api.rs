@@ -1,5 +1,8 @@
 //! CertificateService handlers: verify (any authenticated caller), issue and change status
 //! (发证机关 roles, for their own office's certificates), the trust list, one certificate.
+//!
+//! Every step that changes something goes through the one step executor: the status-change
+//! rule is [`tongban_cert::status_change`]'s, and the handlers only load, apply and store.
 
 use std::time::Duration;
 
@@ -9,6 +12,8 @@ use tongban_cert::certificate::{
     self as cert, Certificate, CertificateStatus, Draft, Field, HolderId,
 };
 use tongban_cert::identifier::{CertificateId, TypeCode};
+use tongban_cert::issuance;
+use tongban_cert::status_change::{self, Changer, Current};
 use tongban_cert::token;
 use tongban_cert::verify::{self, Expectations, Failure, StatusCheck};
 use tongban_domain::directory::Office;
@@ -22,20 +27,22 @@ use tongban_proto::events::v1::{
 use tongban_runtime::auth::{Claims, Role, caller};
 use tongban_runtime::convert::{datetime, timestamp};
 use tongban_runtime::lang::request_lang;
-use tongban_runtime::status::{self, FieldViolation};
+use tongban_runtime::status::FieldViolation;
+use tongban_step::{Actor, CaseRef, Effects, Executor};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use crate::error::CertificateError;
 use crate::{SERVICE, State};
 
+/// The one step executor of this service.
+const EXECUTOR: Executor = Executor::new(SERVICE);
 /// Roles that may issue certificates and change their status.
 const ISSUER_ROLES: [Role; 3] = [Role::Issuer, Role::OfficeHead, Role::Admin];
 /// Roles that may rotate an office's signing key: Admin any office, the others their own.
 const ROTATE_ROLES: [Role; 3] = [Role::Admin, Role::OfficeHead, Role::Issuer];
 /// How long the status look-up of a verification may take before it fails closed.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
-/// Validity when the issuer gives no end (years).
-const DEFAULT_VALIDITY_YEARS: i64 = 20;
 /// Purpose label of the holder ID digest.
 const HOLDER_DIGEST: &str = "certificate-holder";
 
@@ -50,8 +57,14 @@ impl Certificates {
     }
 }
 
-fn internal<E: std::error::Error + 'static>(lang: Lang) -> impl Fn(E) -> Status {
-    move |err| status::internal(lang, &err)
+/// The person a bearer token names, acting for their office.
+fn actor_of(claims: &Claims) -> Actor {
+    Actor::person(&claims.user, claims.role.as_str(), &claims.office)
+}
+
+/// The case a certificate belongs to (nil when none): its events carry it.
+fn case_of(case_id: Option<Uuid>) -> CaseRef {
+    CaseRef::new(case_id.unwrap_or(Uuid::nil()), "", None)
 }
 
 /// The wire form of a status.
@@ -147,20 +160,25 @@ fn issuer_to_pb(issuer: &tongban_cert::trust::Issuer) -> pb::TrustedIssuer {
 }
 
 /// The stored status of `identifier`; `None` when there is no record.
+///
+/// # Errors
+/// The database fails, or the stored code is none of 01–07 (never guessed).
 async fn stored_status(
     pool: &sqlx::PgPool,
     identifier: &str,
-) -> Result<Option<CertificateStatus>, sqlx::Error> {
+) -> Result<Option<CertificateStatus>, CertificateError> {
     let row: Option<(String,)> =
         sqlx::query_as("SELECT status FROM certificates WHERE identifier = $1")
             .bind(identifier)
             .fetch_optional(pool)
             .await?;
-    Ok(row.and_then(|(code,)| CertificateStatus::from_code(&code)))
+    Ok(row.map(|(code,)| code.parse()).transpose()?)
 }
 
 impl Certificates {
-    /// Verifies `token` (any failure listed), with the status from the registry.
+    /// Verifies `token` (any failure listed), with the status from the registry. A status that
+    /// cannot be had (the look-up fails, times out, or finds a code that does not decode)
+    /// fails the verification closed.
     pub(crate) async fn verify_token(
         &self,
         token_text: &str,
@@ -198,28 +216,6 @@ impl Certificates {
             .with_trust(|trust| verify::check(&decoded, trust, now, expect, check));
         (verification, status)
     }
-
-    /// Publishes `body` for `case_id` (nil when none) in `conn`'s transaction.
-    async fn publish(
-        conn: &mut sqlx::PgConnection,
-        case_id: Option<Uuid>,
-        actor: &str,
-        at: DateTime<Utc>,
-        body: Body,
-    ) -> Result<(), tongban_store::StoreError> {
-        let case = tongban_step::CaseRef::new(case_id.unwrap_or(Uuid::nil()), "", None);
-        let mut effects = tongban_step::Effects::new();
-        effects.emit(&case, body);
-        tongban_step::apply(
-            conn,
-            SERVICE,
-            &tongban_step::Actor::person(actor, "", ""),
-            at,
-            &tongban_step::Trace::current(),
-            effects,
-        )
-        .await
-    }
 }
 
 /// A parsed issue request.
@@ -233,40 +229,14 @@ pub(crate) struct IssueInput {
     pub case_id: Option<Uuid>,
 }
 
-/// Who issues: the caller of IssueCertificate, or this service for a case's result certificate.
-pub(crate) struct Issuing<'a> {
-    /// User from the token, or the service.
-    pub actor: &'a str,
-    /// Role of the actor (for the audit log).
-    pub role: &'a str,
-    /// The issuing office: its key signs.
-    pub office: &'a Office,
-}
-
-/// Why a certificate could not be issued.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum IssueError {
-    /// The office's signing key could not be had.
-    #[error("signing key")]
-    Keys(#[from] crate::keystore::KeystoreError),
-    /// The database failed.
-    #[error("database")]
-    Database(#[from] sqlx::Error),
-    /// The outbox or audit log failed.
-    #[error("store")]
-    Store(#[from] tongban_store::StoreError),
-    /// The identifier could not be formed.
-    #[error("identifier")]
-    Identifier(#[from] tongban_cert::identifier::IdentifierError),
-    /// The certificate's content is not acceptable.
-    #[error("certificate: {0}")]
-    Certificate(#[from] tongban_cert::certificate::CertificateError),
-    /// The token could not be encoded.
-    #[error("token")]
-    Token(#[from] token::Malformed),
-    /// The signing key was rotated out while issuing, twice in a row.
-    #[error("signing key {0} was rotated out")]
-    KeyRetired(String),
+/// A certificate issued and stored, with what the step still has to apply.
+pub(crate) struct Issued {
+    /// The certificate.
+    pub certificate: Certificate,
+    /// Its compact signed token.
+    pub token: String,
+    /// `cert.issued` and the audit entry.
+    pub effects: Effects,
 }
 
 /// The office's signing key, held `FOR SHARE` in `conn`'s transaction so that a rotation
@@ -281,7 +251,7 @@ async fn current_signer(
         std::sync::Arc<tongban_cert::keys::KeyPair>,
         tongban_cert::trust::Issuer,
     ),
-    IssueError,
+    CertificateError,
 > {
     let mut attempts = 0;
     loop {
@@ -297,22 +267,22 @@ async fn current_signer(
             return Ok((key, issuer));
         }
         if attempts >= 2 {
-            return Err(IssueError::KeyRetired(key.id().to_string()));
+            return Err(CertificateError::KeyRetired(key.id().to_string()));
         }
     }
 }
 
-/// Issues a certificate signed with `who.office`'s key inside `conn`'s transaction: stores it,
-/// publishes `cert.issued` (with the token sealed when it is a case's result) and audits it.
+/// Issues a certificate signed with `office`'s key at `now` inside `conn`'s transaction and
+/// stores it; returns it with its effects (`cert.issued`, the token sealed when it is a case's
+/// result, and the audit entry) for the step to apply.
 pub(crate) async fn issue_in(
     state: &State,
     conn: &mut sqlx::PgConnection,
-    who: &Issuing<'_>,
+    office: &Office,
     input: IssueInput,
-) -> Result<(Certificate, String), IssueError> {
-    let office = who.office;
+    now: DateTime<Utc>,
+) -> Result<Issued, CertificateError> {
     let (key, issuer) = current_signer(state, conn, office).await?;
-    let now = state.clock.now();
     let (serial,): (i64,) = sqlx::query_as("SELECT nextval('certificate_serial')")
         .fetch_one(&mut *conn)
         .await?;
@@ -371,37 +341,32 @@ pub(crate) async fn issue_in(
         .case_id
         .map(|case_id| state.pii.seal(&token_text, case_id.as_bytes()))
         .unwrap_or_default();
-    Certificates::publish(
-        conn,
-        input.case_id,
-        who.actor,
-        now,
-        Body::CertificateIssued(CertificateIssued {
-            identifier: id_text.clone(),
-            type_code: certificate.type_code().to_string(),
-            issuer_office_id: office.id.clone(),
-            sealed_token,
-        }),
-    )
-    .await?;
-    tongban_store::audit(
-        conn,
-        &tongban_store::AuditRecord {
-            actor: who.actor,
-            role: who.role,
-            office_id: &office.id,
-            action: "certificate.issue",
-            entity: "certificate",
-            entity_id: &id_text,
-            before: None,
-            after: Some(json!({"status": CertificateStatus::Valid.code(),
-                               "type_code": certificate.type_code().as_str(),
-                               "holder": certificate.holder_id().masked()})),
-        },
-    )
-    .await?;
+    let mut effects = Effects::new();
+    effects
+        .emit(
+            &case_of(input.case_id),
+            Body::CertificateIssued(CertificateIssued {
+                identifier: id_text.clone(),
+                type_code: certificate.type_code().to_string(),
+                issuer_office_id: office.id.clone(),
+                sealed_token,
+            }),
+        )
+        .audit(
+            "certificate.issue",
+            "certificate",
+            id_text.clone(),
+            None,
+            Some(json!({"status": CertificateStatus::Valid.code(),
+                        "type_code": certificate.type_code().as_str(),
+                        "holder": certificate.holder_id().masked()})),
+        );
     tracing::info!(identifier = %id_text, key_id = %key.id(), "certificate issued");
-    Ok((certificate, token_text))
+    Ok(Issued {
+        certificate,
+        token: token_text,
+        effects,
+    })
 }
 
 impl Certificates {
@@ -410,7 +375,7 @@ impl Certificates {
         request: &pb::IssueCertificateRequest,
         now: DateTime<Utc>,
         lang: Lang,
-    ) -> Result<IssueInput, Status> {
+    ) -> Result<IssueInput, CertificateError> {
         let mut errors = Vec::new();
         let type_code = TypeCode::parse(request.type_code.trim())
             .ok()
@@ -442,7 +407,7 @@ impl Certificates {
         }
         let valid_from = datetime(request.valid_from.as_ref()).unwrap_or(now);
         let valid_until = datetime(request.valid_until.as_ref())
-            .unwrap_or(valid_from + TimeDelta::days(365 * DEFAULT_VALIDITY_YEARS));
+            .unwrap_or_else(|| issuance::default_valid_until(valid_from));
         if valid_until <= valid_from {
             errors.push(FieldViolation::new(
                 "valid_until",
@@ -493,77 +458,250 @@ impl Certificates {
                 fields,
                 case_id,
             }),
-            _ => Err(status::invalid_argument(lang, errors)),
+            _ => Err(CertificateError::Invalid(errors)),
         }
     }
 
+    /// IssueCertificate after its input was parsed: one step by the caller for their office.
     async fn issue(
         &self,
         claims: &Claims,
         input: IssueInput,
         lang: Lang,
-    ) -> Result<pb::IssueCertificateResponse, Status> {
+    ) -> Result<pb::IssueCertificateResponse, CertificateError> {
         let office = self
             .state
             .reference
             .directory
             .office(&claims.office)
             .cloned()
-            .ok_or_else(|| {
-                status::permission_denied(
-                    lang,
-                    "令牌所属机构不在机构目录中，不能发证",
-                    "the token's office is not in the directory; it cannot issue certificates",
-                )
-            })?;
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let issuing = Issuing {
-            actor: &claims.user,
-            role: claims.role.as_str(),
-            office: &office,
-        };
-        let issued = issue_in(&self.state, &mut tx, &issuing, input).await;
-        let (certificate, token_text) = match issued {
-            Ok(done) => done,
-            Err(IssueError::Certificate(err)) => {
-                return Err(status::invalid_argument(
-                    lang,
-                    vec![FieldViolation::new("certificate", err.to_string())],
-                ));
-            }
-            Err(err) => return Err(status::internal(lang, &err)),
-        };
-        tx.commit().await.map_err(internal(lang))?;
+            .ok_or(CertificateError::OfficeNotInDirectory)?;
+        let now = self.state.clock.now();
+        let mut step = EXECUTOR
+            .begin(&self.state.pool, actor_of(claims), now)
+            .await?;
+        let issued = issue_in(&self.state, step.conn(), &office, input, now).await?;
+        step.apply(issued.effects).await?;
+        step.commit().await?;
         Ok(pb::IssueCertificateResponse {
             certificate: Some(certificate_to_pb(
-                &certificate,
+                &issued.certificate,
                 Some(CertificateStatus::Valid),
                 lang,
             )),
-            token: token_text,
+            token: issued.token,
         })
     }
 
     /// The stored certificate `identifier` with its status.
+    ///
+    /// # Errors
+    /// The database fails, or the stored status does not decode.
     async fn load(
         &self,
         identifier: &str,
-        lang: Lang,
-    ) -> Result<Option<(Certificate, CertificateStatus)>, Status> {
+    ) -> Result<Option<(Certificate, CertificateStatus)>, CertificateError> {
         let row: Option<(String, String)> =
             sqlx::query_as("SELECT token, status FROM certificates WHERE identifier = $1")
                 .bind(identifier)
                 .fetch_optional(&self.state.pool)
-                .await
-                .map_err(internal(lang))?;
+                .await?;
         let Some((token_text, code)) = row else {
             return Ok(None);
         };
-        let status = CertificateStatus::from_code(&code).unwrap_or(CertificateStatus::Invalidated);
+        let status: CertificateStatus = code.parse()?;
         let (verification, _) = self
             .verify_token(&token_text, Expectations::default())
             .await;
         Ok(verification.certificate.map(|c| (c, status)))
+    }
+
+    /// RevokeCertificate: 证照状态变更 as one step. The rule is the domain's
+    /// ([`status_change::change`]); this stores the new status and its history line and applies
+    /// `cert.revoked` and the audit entry.
+    async fn change_status(
+        &self,
+        claims: &Claims,
+        request: pb::RevokeCertificateRequest,
+        lang: Lang,
+    ) -> Result<pb::Certificate, CertificateError> {
+        let mut errors = Vec::new();
+        let to = status_from_pb(request.status());
+        if to.is_none() {
+            errors.push(FieldViolation::new(
+                "status",
+                lang.pick("请给出新状态（01–07）", "give the new status (01-07)"),
+            ));
+        }
+        let reason = status_change::reason(&request.reason);
+        if reason.is_none() {
+            errors.push(FieldViolation::new(
+                "reason",
+                lang.pick(
+                    "请填写原因（最长 500 字）",
+                    "a reason (at most 500 characters) is required",
+                ),
+            ));
+        }
+        let (Some(to), Some(reason), true) = (to, reason, errors.is_empty()) else {
+            return Err(CertificateError::Invalid(errors));
+        };
+        let identifier = request.identifier.as_str();
+        let now = self.state.clock.now();
+        let mut step = EXECUTOR
+            .begin(&self.state.pool, actor_of(claims), now)
+            .await?;
+        let row: Option<(String, String, Option<Uuid>)> = sqlx::query_as(
+            "SELECT status, issuer_office_id, case_id FROM certificates
+             WHERE identifier = $1 FOR UPDATE",
+        )
+        .bind(identifier)
+        .fetch_optional(step.conn())
+        .await?;
+        let Some((code, issuer_office_id, case_id)) = row else {
+            return Err(CertificateError::NotFound);
+        };
+        let changer = if claims.role == Role::Admin {
+            Changer::Admin
+        } else {
+            Changer::Office(&claims.office)
+        };
+        let current = Current {
+            status: code.parse()?,
+            issuer_office_id: &issuer_office_id,
+        };
+        let changed = status_change::change(current, changer, to, reason).map_err(|refusal| {
+            CertificateError::StatusChange {
+                identifier: identifier.to_owned(),
+                refusal,
+            }
+        })?;
+        sqlx::query("UPDATE certificates SET status = $2 WHERE identifier = $1")
+            .bind(identifier)
+            .bind(changed.to.code())
+            .execute(step.conn())
+            .await?;
+        sqlx::query(
+            "INSERT INTO certificate_status_changes
+                 (identifier, from_status, to_status, reason, actor, office_id, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(identifier)
+        .bind(changed.from.code())
+        .bind(changed.to.code())
+        .bind(&changed.reason)
+        .bind(&claims.user)
+        .bind(&claims.office)
+        .bind(now)
+        .execute(step.conn())
+        .await?;
+        let mut effects = Effects::new();
+        effects
+            .emit(
+                &case_of(case_id),
+                Body::CertificateRevoked(CertificateRevoked {
+                    identifier: identifier.to_owned(),
+                    status: changed.to.code().to_owned(),
+                    reason: changed.reason.clone(),
+                }),
+            )
+            .audit(
+                "certificate.status",
+                "certificate",
+                identifier,
+                Some(json!({"status": changed.from.code()})),
+                Some(json!({"status": changed.to.code(), "reason": changed.reason})),
+            );
+        step.apply(effects).await?;
+        step.commit().await?;
+        tracing::info!(identifier = %identifier, from = changed.from.code(), to = changed.to.code(), "certificate status changed");
+        let (certificate, status) = self
+            .load(identifier)
+            .await?
+            .ok_or(CertificateError::NotFound)?;
+        Ok(certificate_to_pb(&certificate, Some(status), lang))
+    }
+
+    /// RotateIssuerKey: 密钥轮换 of the caller's office (an admin: any office), with
+    /// `cert.key_rotated` and the audit entry applied in the rotation's transaction.
+    async fn rotate(
+        &self,
+        claims: &Claims,
+        request: pb::RotateIssuerKeyRequest,
+        lang: Lang,
+    ) -> Result<pb::RotateIssuerKeyResponse, CertificateError> {
+        let wanted = request.office_id.trim().to_owned();
+        let office_id = if wanted.is_empty() {
+            claims.office.clone()
+        } else {
+            wanted
+        };
+        if office_id != claims.office && claims.role != Role::Admin {
+            return Err(CertificateError::NotOwnOffice);
+        }
+        let office = self
+            .state
+            .reference
+            .directory
+            .office(&office_id)
+            .cloned()
+            .ok_or_else(|| {
+                CertificateError::Invalid(vec![FieldViolation::new(
+                    "office_id",
+                    lang.pick("机构不在机构目录中", "the office is not in the directory"),
+                )])
+            })?;
+        let now = self.state.clock.now();
+        // The audit entry is the rotated office's, whoever rotated it.
+        let actor = Actor::person(&claims.user, claims.role.as_str(), &office.id);
+        let rotation = self
+            .state
+            .keys
+            .rotate(&self.state.pool, &office, now, async |conn, rotation| {
+                let previous = rotation.previous.as_ref();
+                let mut effects = Effects::new();
+                effects
+                    .emit(
+                        &CaseRef::none(),
+                        Body::CertificateKeyRotated(CertificateKeyRotated {
+                            office_id: office.id.clone(),
+                            key_id: rotation.current.key_id.to_string(),
+                            previous_key_id: previous
+                                .map(|p| p.key_id.to_string())
+                                .unwrap_or_default(),
+                            previous_valid_until: previous
+                                .and_then(|p| p.valid_until)
+                                .map(timestamp),
+                        }),
+                    )
+                    .audit(
+                        "certificate.key_rotate",
+                        "issuer_key",
+                        office.id.clone(),
+                        previous.map(|p| json!({"key_id": p.key_id.as_str()})),
+                        Some(json!({
+                            "key_id": rotation.current.key_id.as_str(),
+                            "previous_valid_until": previous
+                                .and_then(|p| p.valid_until)
+                                .map(|t| t.to_rfc3339()),
+                        })),
+                    );
+                // The keystore holds the rotation's transaction: apply inside it.
+                tongban_step::apply(
+                    conn,
+                    EXECUTOR.producer(),
+                    &actor,
+                    now,
+                    &tongban_step::Trace::current(),
+                    effects,
+                )
+                .await
+            })
+            .await?;
+        Ok(pb::RotateIssuerKeyResponse {
+            current: Some(issuer_to_pb(&rotation.current)),
+            previous: rotation.previous.as_ref().map(issuer_to_pb),
+        })
     }
 }
 
@@ -611,8 +749,11 @@ impl CertificateService for Certificates {
         let claims = caller(&request)?;
         claims.require(&ISSUER_ROLES, lang)?;
         let now = self.state.clock.now();
-        let input = self.parse_issue(request.get_ref(), now, lang)?;
-        Ok(Response::new(self.issue(&claims, input, lang).await?))
+        let issued = match self.parse_issue(request.get_ref(), now, lang) {
+            Ok(input) => self.issue(&claims, input, lang).await,
+            Err(err) => Err(err),
+        };
+        issued.map(Response::new).map_err(|err| err.status(lang))
     }
 
     #[tracing::instrument(name = "RevokeCertificate", skip_all)]
@@ -623,137 +764,10 @@ impl CertificateService for Certificates {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         claims.require(&ISSUER_ROLES, lang)?;
-        let request = request.into_inner();
-        let mut errors = Vec::new();
-        let to = status_from_pb(request.status());
-        if to.is_none() {
-            errors.push(FieldViolation::new(
-                "status",
-                lang.pick("请给出新状态（01–07）", "give the new status (01-07)"),
-            ));
-        }
-        let reason = request.reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            errors.push(FieldViolation::new(
-                "reason",
-                lang.pick(
-                    "请填写原因（最长 500 字）",
-                    "a reason (at most 500 characters) is required",
-                ),
-            ));
-        }
-        let (Some(to), true) = (to, errors.is_empty()) else {
-            return Err(status::invalid_argument(lang, errors));
-        };
-        let not_found = || status::not_found(lang, "证照", "certificate");
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let row: Option<(String, String, Option<Uuid>)> = sqlx::query_as(
-            "SELECT status, issuer_office_id, case_id FROM certificates
-             WHERE identifier = $1 FOR UPDATE",
-        )
-        .bind(&request.identifier)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(internal(lang))?;
-        let Some((from_code, office_id, case_id)) = row else {
-            return Err(not_found());
-        };
-        // Another office's certificate is not the caller's to change, nor to learn about.
-        if office_id != claims.office && claims.role != Role::Admin {
-            return Err(not_found());
-        }
-        let from =
-            CertificateStatus::from_code(&from_code).unwrap_or(CertificateStatus::Invalidated);
-        let allowed = match from {
-            CertificateStatus::Valid => to != CertificateStatus::Valid,
-            CertificateStatus::Suspended => to != CertificateStatus::Suspended,
-            _ => false,
-        };
-        if !allowed {
-            let zh = format!(
-                "证照状态为 {} {}，不能改为 {} {}",
-                from.code(),
-                from.label_zh(),
-                to.code(),
-                to.label_zh()
-            );
-            let en = format!(
-                "the certificate is {} ({}); it cannot become {} ({})",
-                from.code(),
-                from.label_en(),
-                to.code(),
-                to.label_en()
-            );
-            return Err(status::failed_precondition(
-                lang.pick(&zh, &en).to_owned(),
-                vec![status::PreconditionViolation::new(
-                    "CERTIFICATE_STATUS",
-                    request.identifier.clone(),
-                    lang.pick(&zh, &en),
-                )],
-            ));
-        }
-        let now = self.state.clock.now();
-        sqlx::query("UPDATE certificates SET status = $2 WHERE identifier = $1")
-            .bind(&request.identifier)
-            .bind(to.code())
-            .execute(&mut *tx)
+        self.change_status(&claims, request.into_inner(), lang)
             .await
-            .map_err(internal(lang))?;
-        sqlx::query(
-            "INSERT INTO certificate_status_changes
-                 (identifier, from_status, to_status, reason, actor, office_id, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&request.identifier)
-        .bind(from.code())
-        .bind(to.code())
-        .bind(reason)
-        .bind(&claims.user)
-        .bind(&claims.office)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(internal(lang))?;
-        Self::publish(
-            &mut tx,
-            case_id,
-            &claims.user,
-            now,
-            Body::CertificateRevoked(CertificateRevoked {
-                identifier: request.identifier.clone(),
-                status: to.code().to_owned(),
-                reason: reason.to_owned(),
-            }),
-        )
-        .await
-        .map_err(internal(lang))?;
-        tongban_store::audit(
-            &mut tx,
-            &tongban_store::AuditRecord {
-                actor: &claims.user,
-                role: claims.role.as_str(),
-                office_id: &claims.office,
-                action: "certificate.status",
-                entity: "certificate",
-                entity_id: &request.identifier,
-                before: Some(json!({"status": from.code()})),
-                after: Some(json!({"status": to.code(), "reason": reason})),
-            },
-        )
-        .await
-        .map_err(internal(lang))?;
-        tx.commit().await.map_err(internal(lang))?;
-        tracing::info!(identifier = %request.identifier, from = from.code(), to = to.code(), "certificate status changed");
-        let (certificate, status) = self
-            .load(&request.identifier, lang)
-            .await?
-            .ok_or_else(not_found)?;
-        Ok(Response::new(certificate_to_pb(
-            &certificate,
-            Some(status),
-            lang,
-        )))
+            .map(Response::new)
+            .map_err(|err| err.status(lang))
     }
 
     #[tracing::instrument(name = "ListTrustedIssuers", skip_all)]
@@ -794,79 +808,10 @@ impl CertificateService for Certificates {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
         claims.require(&ROTATE_ROLES, lang)?;
-        let wanted = request.into_inner().office_id.trim().to_owned();
-        let office_id = if wanted.is_empty() {
-            claims.office.clone()
-        } else {
-            wanted
-        };
-        if office_id != claims.office && claims.role != Role::Admin {
-            return Err(status::permission_denied(
-                lang,
-                "只能轮换本机构的签名密钥",
-                "only your own office's signing key can be rotated",
-            ));
-        }
-        let office = self
-            .state
-            .reference
-            .directory
-            .office(&office_id)
-            .cloned()
-            .ok_or_else(|| {
-                status::invalid_argument(
-                    lang,
-                    vec![FieldViolation::new(
-                        "office_id",
-                        lang.pick("机构不在机构目录中", "the office is not in the directory"),
-                    )],
-                )
-            })?;
-        let now = self.state.clock.now();
-        let rotation = self
-            .state
-            .keys
-            .rotate(&self.state.pool, &office, now, async |conn, rotation| {
-                let previous = rotation.previous.as_ref();
-                Self::publish(
-                    conn,
-                    None,
-                    &claims.user,
-                    now,
-                    Body::CertificateKeyRotated(CertificateKeyRotated {
-                        office_id: office.id.clone(),
-                        key_id: rotation.current.key_id.to_string(),
-                        previous_key_id: previous.map(|p| p.key_id.to_string()).unwrap_or_default(),
-                        previous_valid_until: previous.and_then(|p| p.valid_until).map(timestamp),
-                    }),
-                )
-                .await?;
-                tongban_store::audit(
-                    conn,
-                    &tongban_store::AuditRecord {
-                        actor: &claims.user,
-                        role: claims.role.as_str(),
-                        office_id: &office.id,
-                        action: "certificate.key_rotate",
-                        entity: "issuer_key",
-                        entity_id: &office.id,
-                        before: previous.map(|p| json!({"key_id": p.key_id.as_str()})),
-                        after: Some(json!({
-                            "key_id": rotation.current.key_id.as_str(),
-                            "previous_valid_until": previous
-                                .and_then(|p| p.valid_until)
-                                .map(|t| t.to_rfc3339()),
-                        })),
-                    },
-                )
-                .await
-            })
+        self.rotate(&claims, request.into_inner(), lang)
             .await
-            .map_err(internal(lang))?;
-        Ok(Response::new(pb::RotateIssuerKeyResponse {
-            current: Some(issuer_to_pb(&rotation.current)),
-            previous: rotation.previous.as_ref().map(issuer_to_pb),
-        }))
+            .map(Response::new)
+            .map_err(|err| err.status(lang))
     }
 
     #[tracing::instrument(name = "GetCertificate", skip_all)]
@@ -877,26 +822,25 @@ impl CertificateService for Certificates {
         let lang = request_lang(request.metadata());
         caller(&request)?;
         let identifier = request.into_inner().identifier;
-        if CertificateId::parse(identifier.trim()).is_err() {
-            return Err(status::invalid_argument(
-                lang,
-                vec![FieldViolation::new(
+        let found = async {
+            if CertificateId::parse(identifier.trim()).is_err() {
+                return Err(CertificateError::Invalid(vec![FieldViolation::new(
                     "identifier",
                     lang.pick(
                         "证照标识格式或校验位错误",
                         "malformed identifier or bad check character",
                     ),
-                )],
-            ));
-        }
-        let (certificate, status) = self
-            .load(identifier.trim(), lang)
-            .await?
-            .ok_or_else(|| status::not_found(lang, "证照", "certificate"))?;
-        Ok(Response::new(certificate_to_pb(
-            &certificate,
-            Some(status),
-            lang,
-        )))
+                )]));
+            }
+            let (certificate, status) = self
+                .load(identifier.trim())
+                .await?
+                .ok_or(CertificateError::NotFound)?;
+            Ok(certificate_to_pb(&certificate, Some(status), lang))
+        };
+        found
+            .await
+            .map(Response::new)
+            .map_err(|err| err.status(lang))
     }
 }

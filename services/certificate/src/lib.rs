@@ -4,6 +4,7 @@
 //! and publishes `cert.issued` / `cert.revoked` through the outbox.
 
 mod api;
+mod error;
 pub mod keystore;
 mod results;
 

@@ -4,19 +4,22 @@
 //! certificate signed with the responsible office's key and publishes `cert.issued` (token
 //! sealed) in the same transaction as the delivery's inbox record.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::PgConnection;
 use tongban_bus::{ConsumerSpec, EventHandler, HandleError};
-use tongban_cert::certificate::{self as cert, Field, HolderId};
+use tongban_cert::certificate::HolderId;
 use tongban_cert::identifier::TypeCode;
+use tongban_cert::issuance;
 use tongban_domain::catalog::DeliveryMethod;
 use tongban_proto::common::v1 as common;
 use tongban_proto::events::v1::{CaseSummary, Event, event::Body};
 use tongban_runtime::convert::{datetime, delivery_from_pb};
+use tongban_step::{Actor, Trace};
 use uuid::Uuid;
 
-use crate::api::{IssueError, IssueInput, Issuing, issue_in};
+use crate::api::{IssueInput, issue_in};
+use crate::error::CertificateError;
 use crate::{SERVICE, State};
 
 /// The consumer of the case events this service needs.
@@ -24,16 +27,6 @@ pub(crate) fn consumer_spec() -> ConsumerSpec {
     ConsumerSpec {
         durable: "certificate-case-events".to_owned(),
         filter: "case.>".to_owned(),
-    }
-}
-
-/// How long a result certificate of `type_code` stays valid (deployment defaults): a 准迁证
-/// (125) must be used for the move within weeks, a 户籍证明 (126) is accepted for months.
-fn validity(type_code: &str) -> TimeDelta {
-    match type_code {
-        "125" => TimeDelta::days(40),
-        "126" => TimeDelta::days(90),
-        _ => TimeDelta::days(365),
     }
 }
 
@@ -148,11 +141,18 @@ impl CaseEvents {
             return Ok(());
         };
         let reference = &self.state.reference;
-        let method: Option<DeliveryMethod> = row.delivery_method.parse().ok();
+        // Decoded at the row boundary: a stored method that is none is an error, not "no
+        // certificate".
+        let method: DeliveryMethod = row.delivery_method.parse().map_err(|_| {
+            HandleError::Reject(format!(
+                "stored delivery method {:?} does not decode",
+                row.delivery_method
+            ))
+        })?;
         let Some(type_code) = reference
             .catalog
             .matter(&row.matter_code)
-            .and_then(|m| method.and_then(|method| m.result_certificate_for(method)))
+            .and_then(|m| m.result_certificate_for(method))
             .map(str::to_owned)
         else {
             return Ok(());
@@ -187,20 +187,10 @@ impl CaseEvents {
         let type_code = TypeCode::parse(&type_code)
             .map_err(|_| HandleError::Reject(format!("bad result type code {type_code}")))?;
         let now: DateTime<Utc> = self.state.clock.now();
-        let allowed = cert::allowed_fields(type_code.as_str());
-        let fields = [
-            ("case_number", row.case_number.as_str()),
-            ("matter_name", row.matter_name.as_str()),
-        ]
-        .into_iter()
-        .filter(|(name, value)| allowed.contains(name) && !value.is_empty())
-        .map(|(name, value)| Field {
-            name: name.to_owned(),
-            value: value.to_owned(),
-        })
-        .collect();
+        let fields =
+            issuance::result_fields(type_code.as_str(), &row.case_number, &row.matter_name);
         let input = IssueInput {
-            valid_until: now + validity(type_code.as_str()),
+            valid_until: now + issuance::result_validity(type_code.as_str()),
             type_code,
             holder_name: holder.name,
             holder_id,
@@ -208,20 +198,27 @@ impl CaseEvents {
             fields,
             case_id: Some(case_id),
         };
-        let issuing = Issuing {
-            actor: SERVICE,
-            role: "service",
-            office: &office,
-        };
-        match issue_in(&self.state, conn, &issuing, input).await {
-            Ok(_) => {
-                tracing::info!(case_number = %row.case_number, "result certificate issued");
-                Ok(())
+        let issued = match issue_in(&self.state, conn, &office, input, now).await {
+            Ok(issued) => issued,
+            Err(CertificateError::Certificate(err)) => {
+                return Err(HandleError::Reject(format!(
+                    "result certificate refused: {err}"
+                )));
             }
-            Err(IssueError::Certificate(err)) => Err(HandleError::Reject(format!(
-                "result certificate refused: {err}"
-            ))),
-            Err(err) => Err(HandleError::Retry(Box::new(err))),
-        }
+            Err(err) => return Err(HandleError::Retry(Box::new(err))),
+        };
+        // This service issues on its own, for the responsible office (the audit entry's).
+        let actor = Actor::person(SERVICE, "service", &office.id);
+        tongban_step::apply(
+            conn,
+            SERVICE,
+            &actor,
+            now,
+            &Trace::current(),
+            issued.effects,
+        )
+        .await?;
+        tracing::info!(case_number = %row.case_number, "result certificate issued");
+        Ok(())
     }
 }

@@ -7,21 +7,51 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
+use tongban_domain::complaint::{self, ComplaintState, Side};
 use tongban_domain::i18n::Lang;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::hotline::v1::{
-    AdvanceComplaintRequest, Complaint, ComplaintState, ComplaintStep, GetComplaintRequest,
+    self as pb, AdvanceComplaintRequest, Complaint, ComplaintStep, GetComplaintRequest,
     ListComplaintsRequest, ListComplaintsResponse,
 };
 use tongban_runtime::auth::{Claims, Role};
 use tongban_runtime::convert::timestamp;
-use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
-use tonic::Status;
+use tongban_runtime::status::FieldViolation;
+use tongban_step::Effects;
 use uuid::Uuid;
 
-use crate::hotline_api::{Hotline, check_text, internal, store_internal};
-use crate::rules::{self, Actor, AdvanceError};
+use crate::error::HotlineError;
+use crate::hotline_api::{EXECUTOR, actor_of, case_of, check_text};
+use crate::stored::Stored;
 use crate::{State, repo, view};
+
+/// The wire form of a complaint state.
+pub(crate) fn state_to_pb(state: ComplaintState) -> pb::ComplaintState {
+    match state {
+        ComplaintState::Received => pb::ComplaintState::Received,
+        ComplaintState::Assigned => pb::ComplaintState::Assigned,
+        ComplaintState::Handling => pb::ComplaintState::Handling,
+        ComplaintState::Replied => pb::ComplaintState::Replied,
+        ComplaintState::FollowedUp => pb::ComplaintState::FollowedUp,
+        ComplaintState::Closed => pb::ComplaintState::Closed,
+    }
+}
+
+/// The complaint state asked for (`None` for UNSPECIFIED).
+fn state_from_pb(state: pb::ComplaintState) -> Option<ComplaintState> {
+    ComplaintState::ALL
+        .into_iter()
+        .find(|s| state_to_pb(*s) == state)
+}
+
+/// The side `role` moves complaints as, `None` for roles that never move one.
+fn side_of(role: Role) -> Option<Side> {
+    match role {
+        Role::Hotline | Role::Admin => Some(Side::Hotline),
+        Role::Reviewer | Role::OfficeHead => Some(Side::Office),
+        _ => None,
+    }
+}
 
 /// Default and largest page of a list.
 pub(crate) const DEFAULT_LIMIT: u32 = 50;
@@ -57,8 +87,8 @@ pub(crate) fn own_office(claims: &Claims) -> Option<&str> {
 /// One step of the history to insert.
 pub(crate) struct NewStep<'a> {
     pub complaint_id: Uuid,
-    pub from_state: Option<&'a str>,
-    pub to_state: &'a str,
+    pub from_state: Option<ComplaintState>,
+    pub to_state: ComplaintState,
     pub claims: &'a Claims,
     pub note: &'a str,
     pub at: DateTime<Utc>,
@@ -75,8 +105,8 @@ pub(crate) async fn insert_step(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(step.complaint_id)
-    .bind(step.from_state)
-    .bind(step.to_state)
+    .bind(step.from_state.map(ComplaintState::as_str))
+    .bind(step.to_state.as_str())
     .bind(&step.claims.user)
     .bind(step.claims.role.as_str())
     .bind(&step.claims.office)
@@ -94,7 +124,8 @@ struct ComplaintRow {
     case_id: Uuid,
     case_number: String,
     office_id: String,
-    state: String,
+    /// Decoded at the row boundary: a stored code that is no state fails the read.
+    state: Stored<ComplaintState>,
     caller_name_masked: String,
     caller_phone_masked: String,
     content: String,
@@ -106,8 +137,8 @@ struct ComplaintRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct StepRow {
     complaint_id: Uuid,
-    from_state: Option<String>,
-    to_state: String,
+    from_state: Option<Stored<ComplaintState>>,
+    to_state: Stored<ComplaintState>,
     actor: String,
     actor_role: String,
     actor_office_id: String,
@@ -134,7 +165,7 @@ fn to_pb(state: &State, row: &ComplaintRow, history: &[StepRow]) -> Complaint {
         complaint_id: row.complaint_id.to_string(),
         case_number: row.case_number.clone(),
         office_id: row.office_id.clone(),
-        state: rules::complaint_state(&row.state).into(),
+        state: state_to_pb(row.state.0).into(),
         caller_name_masked: row.caller_name_masked.clone(),
         caller_phone_masked: row.caller_phone_masked.clone(),
         content: row.content.clone(),
@@ -145,10 +176,9 @@ fn to_pb(state: &State, row: &ComplaintRow, history: &[StepRow]) -> Complaint {
             .map(|s| ComplaintStep {
                 from_state: s
                     .from_state
-                    .as_deref()
-                    .map_or(ComplaintState::Unspecified, rules::complaint_state)
+                    .map_or(pb::ComplaintState::Unspecified, |f| state_to_pb(f.0))
                     .into(),
-                to_state: rules::complaint_state(&s.to_state).into(),
+                to_state: state_to_pb(s.to_state.0).into(),
                 actor: s.actor.clone(),
                 actor_role: s.actor_role.clone(),
                 actor_office_id: s.actor_office_id.clone(),
@@ -162,18 +192,11 @@ fn to_pb(state: &State, row: &ComplaintRow, history: &[StepRow]) -> Complaint {
     }
 }
 
-fn bad_id(lang: Lang) -> Status {
-    status::invalid_argument(
-        lang,
-        vec![FieldViolation::new(
-            "complaint_id",
-            lang.pick("应为投诉编号（UUID）", "must be a complaint id (UUID)"),
-        )],
-    )
-}
-
-fn no_complaint(lang: Lang) -> Status {
-    status::not_found(lang, "该投诉", "complaint")
+fn bad_id(lang: Lang) -> HotlineError {
+    HotlineError::Invalid(vec![FieldViolation::new(
+        "complaint_id",
+        lang.pick("应为投诉编号（UUID）", "must be a complaint id (UUID)"),
+    )])
 }
 
 /// ListComplaints.
@@ -182,12 +205,9 @@ pub(crate) async fn list(
     claims: &Claims,
     req: &ListComplaintsRequest,
     lang: Lang,
-) -> Result<ListComplaintsResponse, Status> {
+) -> Result<ListComplaintsResponse, HotlineError> {
     claims.require(&READERS, lang)?;
-    let wanted_state = match req.state() {
-        ComplaintState::Unspecified => None,
-        other => rules::complaint_code(other),
-    };
+    let wanted_state = state_from_pb(req.state()).map(ComplaintState::as_str);
     let office = match (own_office(claims), req.office_id.trim()) {
         (Some(own), "") => Some(own.to_owned()),
         (Some(own), asked) if asked == own => Some(own.to_owned()),
@@ -202,17 +222,16 @@ pub(crate) async fn list(
            AND ($3 = '' OR c.case_number = $3)
          ORDER BY c.filed_at DESC, c.complaint_id DESC LIMIT $4"
     );
-    let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
+    let mut conn = state.pool.acquire().await?;
     let rows: Vec<ComplaintRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(office)
         .bind(wanted_state)
         .bind(number)
         .bind(page(req.limit))
         .fetch_all(&mut *conn)
-        .await
-        .map_err(internal(lang))?;
+        .await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.complaint_id).collect();
-    let history = steps(&mut conn, &ids).await.map_err(internal(lang))?;
+    let history = steps(&mut conn, &ids).await?;
     Ok(ListComplaintsResponse {
         complaints: rows.iter().map(|r| to_pb(state, r, &history)).collect(),
     })
@@ -240,80 +259,32 @@ pub(crate) async fn get(
     claims: &Claims,
     req: &GetComplaintRequest,
     lang: Lang,
-) -> Result<Complaint, Status> {
+) -> Result<Complaint, HotlineError> {
     claims.require(&READERS, lang)?;
     let id = Uuid::parse_str(req.complaint_id.trim()).map_err(|_| bad_id(lang))?;
-    let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
+    let mut conn = state.pool.acquire().await?;
     let row = visible(&mut conn, claims, id, false)
-        .await
-        .map_err(internal(lang))?
-        .ok_or_else(|| no_complaint(lang))?;
-    let history = steps(&mut conn, &[id]).await.map_err(internal(lang))?;
+        .await?
+        .ok_or(HotlineError::NoComplaint)?;
+    let history = steps(&mut conn, &[id]).await?;
     Ok(to_pb(state, &row, &history))
 }
 
-/// The refusal of a step the loop does not allow.
-fn refused(err: AdvanceError, lang: Lang) -> Status {
-    match err {
-        AdvanceError::NotNext { from, to } => {
-            let (from_zh, from_en) = rules::complaint_label(from);
-            let (to_zh, to_en) = rules::complaint_label(to);
-            let text = match lang {
-                Lang::Zh => format!(
-                    "投诉当前为“{from_zh}”，不能转为“{to_zh}”：须按 受理→转办→办理→回复→回访→办结 逐步推进"
-                ),
-                Lang::En => format!(
-                    "the complaint is {from_en}; it cannot become {to_en}: it moves one step at a time, received → assigned → handling → replied → followed up → closed"
-                ),
-            };
-            status::failed_precondition(
-                text.clone(),
-                vec![PreconditionViolation::new(
-                    "COMPLAINT_STATE",
-                    "to_state",
-                    text,
-                )],
-            )
-        }
-        AdvanceError::WrongActor { required } => match required {
-            Actor::Hotline => status::permission_denied(
-                lang,
-                "转办、回访、办结由 12345 热线办理",
-                "assigning, following up and closing are done by the 12345 hotline",
-            ),
-            Actor::Office => status::permission_denied(
-                lang,
-                "办理、回复由承办单位的审批人员或负责人办理",
-                "handling and replying are done by the office's reviewer or head",
-            ),
-        },
-        AdvanceError::NoteRequired => status::invalid_argument(
-            lang,
-            vec![FieldViolation::new(
-                "note",
-                lang.pick("回复须填写答复内容", "a reply needs its text"),
-            )],
-        ),
-    }
-}
-
-/// AdvanceComplaint.
+/// AdvanceComplaint: one step of the loop. The domain ([`complaint::advance`]) decides; this
+/// stores the new state and its history line and applies `complaint.advanced` and the audit
+/// entry.
 pub(crate) async fn advance(
     state: &State,
     claims: &Claims,
     req: &AdvanceComplaintRequest,
     lang: Lang,
-) -> Result<Complaint, Status> {
+) -> Result<Complaint, HotlineError> {
     claims.require(
         &[Role::Hotline, Role::Admin, Role::Reviewer, Role::OfficeHead],
         lang,
     )?;
-    let Some(actor) = Actor::of(claims.role) else {
-        return Err(status::permission_denied(
-            lang,
-            "无权处理投诉",
-            "may not move complaints",
-        ));
+    let Some(side) = side_of(claims.role) else {
+        return Err(HotlineError::MayNotMoveComplaints);
     };
     let mut errors = Vec::new();
     let id = Uuid::parse_str(req.complaint_id.trim())
@@ -324,9 +295,8 @@ pub(crate) async fn advance(
             ));
         })
         .ok();
-    let to = req.to_state();
-    let to_code = rules::complaint_code(to);
-    if to_code.is_none() {
+    let to = state_from_pb(req.to_state());
+    if to.is_none() {
         errors.push(FieldViolation::new(
             "to_state",
             lang.pick("必须选择下一状态", "choose the next state"),
@@ -335,7 +305,7 @@ pub(crate) async fn advance(
     let note = check_text(&req.note, "note", true, lang, &mut errors);
     let new_office = req.office_id.trim();
     if !new_office.is_empty() {
-        if to != ComplaintState::Assigned {
+        if !to.is_some_and(ComplaintState::takes_office) {
             errors.push(FieldViolation::new(
                 "office_id",
                 lang.pick(
@@ -350,85 +320,69 @@ pub(crate) async fn advance(
             ));
         }
     }
-    let (Some(id), Some(to_code), true) = (id, to_code, errors.is_empty()) else {
-        return Err(status::invalid_argument(lang, errors));
+    let (Some(id), Some(to), true) = (id, to, errors.is_empty()) else {
+        return Err(HotlineError::Invalid(errors));
     };
 
     let now = state.clock.now();
-    let mut tx = state.pool.begin().await.map_err(internal(lang))?;
-    let mut row = visible(&mut tx, claims, id, true)
-        .await
-        .map_err(internal(lang))?
-        .ok_or_else(|| no_complaint(lang))?;
-    let from = rules::complaint_state(&row.state);
-    rules::advance(from, to, actor, &note).map_err(|e| refused(e, lang))?;
-    let before = json!({ "state": row.state, "office_id": row.office_id });
-    let from_code = row.state.clone();
+    let mut step = EXECUTOR.begin(&state.pool, actor_of(claims), now).await?;
+    let mut row = visible(step.conn(), claims, id, true)
+        .await?
+        .ok_or(HotlineError::NoComplaint)?;
+    let from = row.state.0;
+    let to = complaint::advance(from, to, side, &note)?;
+    let before = json!({ "state": from.as_str(), "office_id": row.office_id });
     if !new_office.is_empty() {
         row.office_id = new_office.to_owned();
     }
-    row.state = to_code.to_owned();
+    row.state = Stored(to);
     row.updated_at = now;
     sqlx::query(
         "UPDATE complaints SET state = $2, office_id = $3, updated_at = $4 WHERE complaint_id = $1",
     )
     .bind(id)
-    .bind(to_code)
+    .bind(to.as_str())
     .bind(&row.office_id)
     .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(internal(lang))?;
+    .execute(step.conn())
+    .await?;
     insert_step(
-        &mut tx,
+        step.conn(),
         &NewStep {
             complaint_id: id,
-            from_state: Some(&from_code),
-            to_state: to_code,
+            from_state: Some(from),
+            to_state: to,
             claims,
             note: &note,
             at: now,
         },
     )
-    .await
-    .map_err(internal(lang))?;
-    let case = repo::case_by_number(&mut tx, &row.case_number)
-        .await
-        .map_err(internal(lang))?
+    .await?;
+    let case = repo::case_by_number(step.conn(), &row.case_number)
+        .await?
         .filter(|c| c.case_id == row.case_id);
+    let mut effects = Effects::new();
     if let Some(case) = &case {
-        Hotline::publish(
-            &mut tx,
-            case,
-            &claims.user,
-            now,
+        effects.emit(
+            &case_of(case),
             Body::ComplaintAdvanced(ev::ComplaintAdvanced {
                 complaint_id: id.to_string(),
                 office_id: row.office_id.clone(),
-                from_state: from_code.clone(),
-                to_state: to_code.to_owned(),
+                from_state: from.as_str().to_owned(),
+                to_state: to.as_str().to_owned(),
             }),
-        )
-        .await
-        .map_err(store_internal(lang))?;
+        );
     }
-    tongban_store::audit(
-        &mut tx,
-        &tongban_store::AuditRecord {
-            actor: &claims.user,
-            role: claims.role.as_str(),
-            office_id: &claims.office,
-            action: "complaint.advance",
-            entity: "complaint",
-            entity_id: &id.to_string(),
-            before: Some(before),
-            after: Some(json!({ "state": to_code, "office_id": row.office_id, "note": note })),
-        },
-    )
-    .await
-    .map_err(store_internal(lang))?;
-    let history = steps(&mut tx, &[id]).await.map_err(internal(lang))?;
-    tx.commit().await.map_err(internal(lang))?;
-    tracing::info!(case_number = %row.case_number, from = %from_code, to = to_code, "complaint advanced");
+    effects.audit(
+        "complaint.advance",
+        "complaint",
+        id.to_string(),
+        Some(before),
+        Some(json!({ "state": to.as_str(), "office_id": row.office_id, "note": note })),
+    );
+    step.apply(effects).await?;
+    let history = steps(step.conn(), &[id]).await?;
+    step.commit().await?;
+    tracing::info!(case_number = %row.case_number, from = from.as_str(), to = to.as_str(), "complaint advanced");
     Ok(to_pb(state, &row, &history))
 }

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::State;
 use crate::parts::{self, KeptPart, Step};
 use crate::repo::{self, StatusRow};
+use crate::stored::{Stored, StoredOptional, consumer_error};
 
 /// Consumer of `case.>`: every case event.
 pub struct CaseEvents {
@@ -214,15 +215,11 @@ impl CaseEvents {
             case_number: event.case_number.clone(),
             matter_code: summary.matter_code.clone(),
             matter_name: summary.matter_name.clone(),
-            scope: scope_from_pb(summary.scope())
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            mode: mode_from_pb(summary.mode())
-                .map(|m| m.as_str().to_owned())
-                .unwrap_or_default(),
+            scope: StoredOptional(scope_from_pb(summary.scope())),
+            mode: StoredOptional(mode_from_pb(summary.mode())),
             window_office_id: summary.window_office_id.clone(),
             responsible_office_id: summary.responsible_office_id.clone(),
-            status: CaseStatus::Submitted.as_str().to_owned(),
+            status: Stored(CaseStatus::Submitted),
             status_at: at,
             applicant_name_masked,
             id_tail_digest: submitted.id_tail_digest.clone(),
@@ -285,7 +282,10 @@ impl CaseEvents {
                 "part_updated event without a part code".to_owned(),
             ));
         };
-        let Some(mut row) = repo::case_for_update(conn, case_id).await? else {
+        let Some(mut row) = repo::case_for_update(conn, case_id)
+            .await
+            .map_err(consumer_error)?
+        else {
             return Err(HandleError::Retry(Box::new(UnknownCase(case_id))));
         };
         if let Applied::Stale(_) = kept::apply(&mut row.parts, update.clone()) {
@@ -320,7 +320,7 @@ impl CaseEvents {
             event_id,
             &TimelineLine {
                 at: update.updated_at,
-                status: row.status.clone(),
+                status: row.status().as_str().to_owned(),
                 description: text.zh,
                 description_en: text.en,
                 office_id: described.office_id.clone(),
@@ -367,7 +367,10 @@ impl EventHandler for CaseEvents {
                 _ => Ok(()),
             };
         };
-        let Some(mut row) = repo::case_for_update(conn, case_id).await? else {
+        let Some(mut row) = repo::case_for_update(conn, case_id)
+            .await
+            .map_err(consumer_error)?
+        else {
             // Intake publishes submitted first; until it has been applied (a retry in flight),
             // come back later.
             return Err(HandleError::Retry(Box::new(UnknownCase(case_id))));
@@ -375,7 +378,7 @@ impl EventHandler for CaseEvents {
         if let Some(decision) = change.decision {
             // A decision is a fact whatever the order of arrival; completed repeats it.
             if change.decision_reason.is_some() || row.decision.is_none() {
-                row.decision = Some(decision.as_str().to_owned());
+                row.decision = Some(Stored(decision));
             }
         }
         if let Some(reason) = &change.decision_reason {
@@ -397,7 +400,7 @@ impl EventHandler for CaseEvents {
             _ => {}
         }
         if is_newer(&row, at, change.status) {
-            row.status = change.status.as_str().to_owned();
+            row.status = Stored(change.status);
             row.status_at = at;
             if let Due::Set(due) = change.due {
                 row.due_at = due;
@@ -408,7 +411,7 @@ impl EventHandler for CaseEvents {
         } else {
             tracing::info!(
                 case_number = %row.case_number,
-                status = %row.status,
+                status = %row.status(),
                 late = %change.status,
                 "late event: timeline only, status kept"
             );
@@ -460,11 +463,11 @@ mod tests {
             case_number: String::new(),
             matter_code: String::new(),
             matter_name: String::new(),
-            scope: String::new(),
-            mode: String::new(),
+            scope: StoredOptional(None),
+            mode: StoredOptional(None),
             window_office_id: String::new(),
             responsible_office_id: String::new(),
-            status: status.as_str().to_owned(),
+            status: Stored(status),
             status_at: at,
             applicant_name_masked: "*".to_owned(),
             id_tail_digest: String::new(),

@@ -4,38 +4,35 @@
 //! answer goes out, whatever the outcome. An unknown case number and a wrong verification give
 //! the same NOT_FOUND, so the hotline cannot be used to learn which case numbers exist.
 
-use chrono::Utc;
 use serde_json::json;
 use sqlx::PgConnection;
 use tongban_domain::case_number::CaseNumber;
+use tongban_domain::complaint::ComplaintState;
 use tongban_domain::i18n::{Lang, Localized};
+use tongban_domain::rating::{self, ScoreError};
 use tongban_domain::validate::{PersonName, PhoneNumber};
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::hotline::v1::hotline_service_server::HotlineService;
 use tongban_proto::hotline::v1::{
-    AdvanceComplaintRequest, CaseStatusView, Complaint, ComplaintState, ComplaintStep,
+    self as pb, AdvanceComplaintRequest, CaseStatusView, Complaint, ComplaintStep,
     FileComplaintRequest, GetComplaintRequest, GetRatingSummaryRequest, IndicatorScore,
     ListComplaintsRequest, ListComplaintsResponse, ListCompletionNoticesRequest,
     ListCompletionNoticesResponse, ListRectificationsRequest, ListRectificationsResponse,
-    QueryCaseStatusRequest, RateServiceRequest, Rating, RatingLevel, RatingOccasion, RatingSummary,
+    QueryCaseStatusRequest, RateServiceRequest, Rating, RatingOccasion, RatingSummary,
     RecordCallbackRequest, Rectification,
 };
-use tongban_runtime::auth::{Claims, Role, authorize, caller_and_lang, delegate};
+use tongban_runtime::auth::{Claims, Role, authorize, caller_and_lang};
 use tongban_runtime::convert::timestamp;
 use tongban_runtime::input;
-use tongban_runtime::status::{self, FieldViolation};
+use tongban_runtime::status::FieldViolation;
+use tongban_step::{Actor, CaseRef, Effects, Executor};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use crate::error::HotlineError;
 use crate::repo::{self, Lookup, LookupAction, LookupResult, NewComplaint, NewRating, StatusRow};
 use crate::verify::Verification;
 use crate::{SERVICE, State, complaints, lockout, notices, ratings, rules, view};
-pub(crate) use tongban_runtime::status::{
-    internal_for as internal, internal_for as store_internal,
-};
-
-/// 好差评 indicators a score may be given for.
-const INDICATORS: [&str; 4] = ["efficiency", "attitude", "guide_accuracy", "convenience"];
 
 /// The HotlineService handlers.
 pub struct Hotline {
@@ -46,14 +43,6 @@ impl Hotline {
     pub(crate) fn new(state: State) -> Self {
         Self { state }
     }
-}
-
-/// The one answer for an unknown case and a wrong verification alike.
-fn no_match(lang: Lang) -> Status {
-    Status::not_found(lang.pick(
-        "未找到该办件，或核验信息不符",
-        "no such case, or the verification does not match",
-    ))
 }
 
 /// A case number and verification that are well formed.
@@ -105,8 +94,7 @@ impl Hotline {
         case_number: &str,
         result: LookupResult,
         action: LookupAction,
-        lang: Lang,
-    ) -> Result<(), Status> {
+    ) -> Result<(), HotlineError> {
         tracing::info!(result = ?result, action = ?action, "hotline lookup");
         repo::record_lookup(
             conn,
@@ -120,8 +108,8 @@ impl Hotline {
                 at: self.state.clock.now(),
             },
         )
-        .await
-        .map_err(internal(lang))
+        .await?;
+        Ok(())
     }
 
     /// Refuses bad input after recording the attempt as `bad_input`.
@@ -131,24 +119,22 @@ impl Hotline {
         case_number: &str,
         action: LookupAction,
         errors: Vec<FieldViolation>,
-        lang: Lang,
-    ) -> Status {
+    ) -> HotlineError {
         let recorded = async {
-            let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+            let mut conn = self.state.pool.acquire().await?;
             self.record(
                 &mut conn,
                 claims,
                 case_number,
                 LookupResult::BadInput,
                 action,
-                lang,
             )
             .await
         }
         .await;
         match recorded {
-            Ok(()) => status::invalid_argument(lang, errors),
-            Err(status) => status,
+            Ok(()) => HotlineError::Invalid(errors),
+            Err(err) => err,
         }
     }
 
@@ -159,22 +145,16 @@ impl Hotline {
         claims: &Claims,
         proof: &Proof,
         action: LookupAction,
-        lang: Lang,
-    ) -> Result<StatusRow, Status> {
+    ) -> Result<StatusRow, HotlineError> {
         let number = proof.number.as_str();
         let now = self.state.clock.now();
         // 核验锁定: a locked number is not even looked up; the answer is the common NOT_FOUND.
-        if lockout::is_locked(conn, number, now)
-            .await
-            .map_err(internal(lang))?
-        {
-            self.record(conn, claims, number, LookupResult::Locked, action, lang)
+        if lockout::is_locked(conn, number, now).await? {
+            self.record(conn, claims, number, LookupResult::Locked, action)
                 .await?;
-            return Err(no_match(lang));
+            return Err(HotlineError::NoMatch);
         }
-        let row = repo::case_by_number(conn, number)
-            .await
-            .map_err(internal(lang))?;
+        let row = repo::case_by_number(conn, number).await?;
         // Unknown case and wrong verification are one outcome; only the database knows which.
         let row = row.filter(|r| proof.verification.matches(&self.state.pii, r));
         let result = if row.is_some() {
@@ -182,130 +162,49 @@ impl Hotline {
         } else {
             LookupResult::NotFound
         };
-        self.record(conn, claims, number, result, action, lang)
-            .await?;
+        self.record(conn, claims, number, result, action).await?;
         if row.is_none() {
-            lockout::after_failure(conn, number, now)
-                .await
-                .map_err(internal(lang))?;
+            lockout::after_failure(conn, number, now).await?;
         }
-        row.ok_or_else(|| no_match(lang))
+        row.ok_or(HotlineError::NoMatch)
     }
 
-    /// Adds an event about `row` to the outbox, with the current trace context.
-    pub(crate) async fn publish(
-        conn: &mut PgConnection,
-        row: &StatusRow,
-        actor: &str,
-        at: chrono::DateTime<Utc>,
-        body: Body,
-    ) -> Result<(), tongban_store::StoreError> {
-        let case = tongban_step::CaseRef::new(row.case_id, &row.case_number, None);
-        let mut effects = tongban_step::Effects::new();
-        effects.emit(&case, body);
-        tongban_step::apply(
-            conn,
-            SERVICE,
-            &tongban_step::Actor::person(actor, "", ""),
-            at,
-            &tongban_step::Trace::current(),
-            effects,
-        )
-        .await
-    }
-}
-
-fn level_code(level: RatingLevel) -> Option<&'static str> {
-    match level {
-        RatingLevel::Unspecified => None,
-        RatingLevel::VerySatisfied => Some("very_satisfied"),
-        RatingLevel::Satisfied => Some("satisfied"),
-        RatingLevel::BasicallySatisfied => Some("basically_satisfied"),
-        RatingLevel::Dissatisfied => Some("dissatisfied"),
-        RatingLevel::VeryDissatisfied => Some("very_dissatisfied"),
-    }
-}
-
-fn occasion_code(occasion: RatingOccasion) -> Option<&'static str> {
-    match occasion {
-        RatingOccasion::Unspecified => None,
-        RatingOccasion::Acceptance => Some("acceptance"),
-        RatingOccasion::Completion => Some("completion"),
-    }
-}
-
-/// Checks the indicator scores: known indicators, once each, 1 to 5.
-fn check_scores(scores: &[IndicatorScore], lang: Lang, errors: &mut Vec<FieldViolation>) {
-    for (i, score) in scores.iter().enumerate() {
-        let indicator = score.indicator.trim();
-        if !INDICATORS.contains(&indicator) {
-            errors.push(FieldViolation::new(
-                format!("scores[{i}].indicator"),
-                match lang {
-                    Lang::Zh => format!("未知的评价指标，可选：{}", INDICATORS.join("、")),
-                    Lang::En => format!("unknown indicator; one of: {}", INDICATORS.join(", ")),
-                },
-            ));
-        } else if scores[..i].iter().any(|s| s.indicator.trim() == indicator) {
-            errors.push(FieldViolation::new(
-                format!("scores[{i}].indicator"),
-                lang.pick("评价指标重复", "indicator given twice"),
-            ));
-        }
-        if !(1..=5).contains(&score.score) {
-            errors.push(FieldViolation::new(
-                format!("scores[{i}].score"),
-                lang.pick("评分应为 1 到 5", "score must be 1 to 5"),
-            ));
-        }
-    }
-}
-
-#[tonic::async_trait]
-impl HotlineService for Hotline {
-    #[tracing::instrument(name = "QueryCaseStatus", skip_all, fields(tongban.case_number = tracing::field::Empty))]
-    async fn query_case_status(
+    /// QueryCaseStatus after authorization.
+    async fn query(
         &self,
-        request: Request<QueryCaseStatusRequest>,
-    ) -> Result<Response<CaseStatusView>, Status> {
-        let (claims, lang) = authorize(&request, &[Role::Hotline, Role::Supervisor, Role::Admin])?;
-        let req = request.into_inner();
+        claims: &Claims,
+        req: QueryCaseStatusRequest,
+        lang: Lang,
+    ) -> Result<CaseStatusView, HotlineError> {
         let mut errors = Vec::new();
         let Some(proof) = parse_proof(&req.case_number, &req.verification, lang, &mut errors)
         else {
             return Err(self
-                .refuse_input(
-                    &claims,
-                    &req.case_number,
-                    LookupAction::Status,
-                    errors,
-                    lang,
-                )
+                .refuse_input(claims, &req.case_number, LookupAction::Status, errors)
                 .await);
         };
         tracing::Span::current().record("tongban.case_number", proof.number.as_str());
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let mut conn = self.state.pool.acquire().await?;
         let row = self
-            .verified_case(&mut conn, &claims, &proof, LookupAction::Status, lang)
+            .verified_case(&mut conn, claims, &proof, LookupAction::Status)
             .await?;
-        let view = view::status_view(
+        Ok(view::status_view(
             &mut conn,
             &self.state.reference,
             &row,
             self.state.clock.now(),
         )
-        .await
-        .map_err(internal(lang))?;
-        Ok(Response::new(view))
+        .await?)
     }
 
-    #[tracing::instrument(name = "FileComplaint", skip_all, fields(tongban.case_number = tracing::field::Empty))]
-    async fn file_complaint(
+    /// FileComplaint after authorization: 受理 as one step (the complaint, its first history
+    /// line, `complaint.filed` and the audit entry).
+    async fn file(
         &self,
-        request: Request<FileComplaintRequest>,
-    ) -> Result<Response<Complaint>, Status> {
-        let (claims, lang) = authorize(&request, &[Role::Hotline, Role::Admin])?;
-        let req = request.into_inner();
+        claims: &Claims,
+        req: FileComplaintRequest,
+        lang: Lang,
+    ) -> Result<Complaint, HotlineError> {
         let mut errors = Vec::new();
         let proof = parse_proof(&req.case_number, &req.verification, lang, &mut errors);
         let name = PersonName::parse(&req.caller_name)
@@ -318,19 +217,13 @@ impl HotlineService for Hotline {
         let (Some(proof), Some(name), Some(phone), true) = (proof, name, phone, errors.is_empty())
         else {
             return Err(self
-                .refuse_input(
-                    &claims,
-                    &req.case_number,
-                    LookupAction::Complaint,
-                    errors,
-                    lang,
-                )
+                .refuse_input(claims, &req.case_number, LookupAction::Complaint, errors)
                 .await);
         };
         tracing::Span::current().record("tongban.case_number", proof.number.as_str());
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let mut conn = self.state.pool.acquire().await?;
         let row = self
-            .verified_case(&mut conn, &claims, &proof, LookupAction::Complaint, lang)
+            .verified_case(&mut conn, claims, &proof, LookupAction::Complaint)
             .await?;
         drop(conn);
 
@@ -339,19 +232,19 @@ impl HotlineService for Hotline {
         let aad = complaint_id.as_bytes();
         let pii = &self.state.pii;
         let office_id = row.responsible_office_id.clone();
-        let state = ComplaintState::Received;
+        let state = ComplaintState::FIRST;
         let complaint = Complaint {
             complaint_id: complaint_id.to_string(),
             case_number: row.case_number.clone(),
             office_id: office_id.clone(),
-            state: state.into(),
+            state: complaints::state_to_pb(state).into(),
             caller_name_masked: name.masked(),
             caller_phone_masked: phone.masked(),
             content: content.clone(),
             filed_at: Some(timestamp(now)),
             history: vec![ComplaintStep {
-                from_state: ComplaintState::Unspecified.into(),
-                to_state: state.into(),
+                from_state: pb::ComplaintState::Unspecified.into(),
+                to_state: complaints::state_to_pb(state).into(),
                 actor: claims.user.clone(),
                 actor_role: claims.role.as_str().to_owned(),
                 actor_office_id: claims.office.clone(),
@@ -362,14 +255,16 @@ impl HotlineService for Hotline {
             matter_name: row.matter_name.clone(),
             office_name: view::office_name(&self.state.reference, &office_id),
         };
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
+        let mut step = EXECUTOR
+            .begin(&self.state.pool, actor_of(claims), now)
+            .await?;
         repo::insert_complaint(
-            &mut tx,
+            step.conn(),
             &NewComplaint {
                 complaint_id,
                 case: &row,
                 office_id: &office_id,
-                state: "received",
+                state: state.as_str(),
                 caller_name_masked: &complaint.caller_name_masked,
                 caller_name_sealed: pii.seal(name.as_str(), aad),
                 caller_phone_masked: &complaint.caller_phone_masked,
@@ -380,69 +275,59 @@ impl HotlineService for Hotline {
                 filed_at: now,
             },
         )
-        .await
-        .map_err(internal(lang))?;
+        .await?;
         complaints::insert_step(
-            &mut tx,
+            step.conn(),
             &complaints::NewStep {
                 complaint_id,
                 from_state: None,
-                to_state: "received",
-                claims: &claims,
+                to_state: state,
+                claims,
                 note: "",
                 at: now,
             },
         )
-        .await
-        .map_err(internal(lang))?;
-        Self::publish(
-            &mut tx,
-            &row,
-            &claims.user,
-            now,
-            Body::ComplaintFiled(ev::ComplaintFiled {
-                complaint_id: complaint_id.to_string(),
-                office_id: office_id.clone(),
-            }),
-        )
-        .await
-        .map_err(store_internal(lang))?;
-        tongban_store::audit(
-            &mut tx,
-            &tongban_store::AuditRecord {
-                actor: &claims.user,
-                role: claims.role.as_str(),
-                office_id: &claims.office,
-                action: "complaint.file",
-                entity: "complaint",
-                entity_id: &complaint.complaint_id,
-                before: None,
-                after: Some(json!({
+        .await?;
+        let mut effects = Effects::new();
+        effects
+            .emit(
+                &case_of(&row),
+                Body::ComplaintFiled(ev::ComplaintFiled {
+                    complaint_id: complaint_id.to_string(),
+                    office_id: office_id.clone(),
+                }),
+            )
+            .audit(
+                "complaint.file",
+                "complaint",
+                complaint.complaint_id.clone(),
+                None,
+                Some(json!({
                     "case_number": row.case_number,
                     "office_id": office_id,
-                    "state": "received",
+                    "state": state.as_str(),
                     "caller_name_masked": complaint.caller_name_masked,
                     "caller_phone_masked": complaint.caller_phone_masked,
                 })),
-            },
-        )
-        .await
-        .map_err(store_internal(lang))?;
-        tx.commit().await.map_err(internal(lang))?;
+            );
+        step.apply(effects).await?;
+        step.commit().await?;
         tracing::info!(case_number = %row.case_number, office = %office_id, "complaint filed");
-        Ok(Response::new(complaint))
+        Ok(complaint)
     }
 
-    #[tracing::instrument(name = "RateService", skip_all, fields(tongban.case_number = tracing::field::Empty))]
-    async fn rate_service(
+    /// RateService after authorization: the domain decides whether the case may be rated now
+    /// and whether the rating opens a rectification; one step stores it with
+    /// `service.rated` and the audit entry.
+    async fn rate(
         &self,
-        request: Request<RateServiceRequest>,
-    ) -> Result<Response<Rating>, Status> {
-        let (claims, lang) = authorize(&request, &[Role::Hotline, Role::Admin])?;
-        let req = request.into_inner();
+        claims: &Claims,
+        req: RateServiceRequest,
+        lang: Lang,
+    ) -> Result<Rating, HotlineError> {
         let mut errors = Vec::new();
         let proof = parse_proof(&req.case_number, &req.verification, lang, &mut errors);
-        let occasion = occasion_code(req.occasion());
+        let occasion = occasion_of(req.occasion());
         if occasion.is_none() {
             errors.push(FieldViolation::new(
                 "occasion",
@@ -452,7 +337,7 @@ impl HotlineService for Hotline {
                 ),
             ));
         }
-        let level = level_code(req.level());
+        let level = ratings::level_of_pb(req.level());
         if level.is_none() {
             errors.push(FieldViolation::new(
                 "level",
@@ -468,28 +353,16 @@ impl HotlineService for Hotline {
             (proof, occasion, level, errors.is_empty())
         else {
             return Err(self
-                .refuse_input(
-                    &claims,
-                    &req.case_number,
-                    LookupAction::Rating,
-                    errors,
-                    lang,
-                )
+                .refuse_input(claims, &req.case_number, LookupAction::Rating, errors)
                 .await);
         };
         tracing::Span::current().record("tongban.case_number", proof.number.as_str());
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let mut conn = self.state.pool.acquire().await?;
         let row = self
-            .verified_case(&mut conn, &claims, &proof, LookupAction::Rating, lang)
+            .verified_case(&mut conn, claims, &proof, LookupAction::Rating)
             .await?;
         drop(conn);
-        if req.occasion() == RatingOccasion::Completion && !row.status().is_decided() {
-            let text = lang.pick(
-                "办件尚未办结，暂不能进行办结评价",
-                "the case is not completed yet; it cannot be rated for completion",
-            );
-            return Err(status::case_state(text.to_owned(), "occasion"));
-        }
+        let rated = rating::rate(row.status(), occasion, level)?;
 
         let rating_id = Uuid::now_v7();
         let now = self.state.clock.now();
@@ -507,88 +380,68 @@ impl HotlineService for Hotline {
                 .map(|s| json!({ "indicator": s.indicator, "score": s.score }))
                 .collect::<Vec<_>>()
         );
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
+        let mut step = EXECUTOR
+            .begin(&self.state.pool, actor_of(claims), now)
+            .await?;
         let inserted = repo::insert_rating(
-            &mut tx,
+            step.conn(),
             &NewRating {
                 rating_id,
                 case: &row,
-                occasion,
-                level,
+                occasion: occasion.as_str(),
+                level: level.as_str(),
                 comment: &comment,
                 scores: scores_json.clone(),
                 recorded_by: &claims.user,
                 rated_at: now,
             },
         )
-        .await
-        .map_err(internal(lang))?;
+        .await?;
         if !inserted {
-            return Err(status::already_exists(
-                lang,
-                "该办件已就此时机评价过",
-                "this case has already been rated for this occasion",
-            ));
+            return Err(HotlineError::AlreadyRated);
         }
-        // 差评整改: a 不满意 or 非常不满意 rating opens a rectification item for the office.
-        let rectification_id = if matches!(
-            req.level(),
-            RatingLevel::Dissatisfied | RatingLevel::VeryDissatisfied
-        ) {
+        // 差评整改: the rectification item the domain asked for, due in working days.
+        let rectification_id = if rated.opens_rectification {
             let id = Uuid::now_v7();
-            // 15 working days to rectify, to the end of the last one.
             let due = self
                 .state
                 .reference
                 .calendar
-                .due_after(now, ratings::RECTIFICATION_DAYS)
-                .map_err(|err| status::internal(lang, &err))?;
-            repo::open_rectification(&mut tx, id, rating_id, &row, now, due)
-                .await
-                .map_err(internal(lang))?;
+                .due_after(now, rating::RECTIFICATION_DAYS)?;
+            repo::open_rectification(step.conn(), id, rating_id, &row, now, due).await?;
             id.to_string()
         } else {
             String::new()
         };
-        Self::publish(
-            &mut tx,
-            &row,
-            &claims.user,
-            now,
-            Body::ServiceRated(ev::ServiceRated {
-                rating_id: rating_id.to_string(),
-                level: level.to_owned(),
-                occasion: occasion.to_owned(),
-                office_id: row.responsible_office_id.clone(),
-                rectification_id: rectification_id.clone(),
-            }),
-        )
-        .await
-        .map_err(store_internal(lang))?;
-        tongban_store::audit(
-            &mut tx,
-            &tongban_store::AuditRecord {
-                actor: &claims.user,
-                role: claims.role.as_str(),
-                office_id: &claims.office,
-                action: "rating.record",
-                entity: "rating",
-                entity_id: &rating_id.to_string(),
-                before: None,
-                after: Some(json!({
+        let mut effects = Effects::new();
+        effects
+            .emit(
+                &case_of(&row),
+                Body::ServiceRated(ev::ServiceRated {
+                    rating_id: rating_id.to_string(),
+                    level: level.as_str().to_owned(),
+                    occasion: occasion.as_str().to_owned(),
+                    office_id: row.responsible_office_id.clone(),
+                    rectification_id: rectification_id.clone(),
+                }),
+            )
+            .audit(
+                "rating.record",
+                "rating",
+                rating_id.to_string(),
+                None,
+                Some(json!({
                     "case_number": row.case_number,
-                    "occasion": occasion,
-                    "level": level,
+                    "occasion": occasion.as_str(),
+                    "level": level.as_str(),
                     "scores": scores_json,
                     "rectification_id": rectification_id,
                 })),
-            },
-        )
-        .await
-        .map_err(store_internal(lang))?;
-        tx.commit().await.map_err(internal(lang))?;
-        tracing::info!(case_number = %row.case_number, level, occasion, "service rated");
-        Ok(Response::new(Rating {
+            );
+        step.apply(effects).await?;
+        step.commit().await?;
+        tracing::info!(case_number = %row.case_number, level = level.as_str(), occasion = occasion.as_str(), "service rated");
+        Ok(Rating {
             rating_id: rating_id.to_string(),
             case_number: row.case_number.clone(),
             occasion: req.occasion,
@@ -597,7 +450,109 @@ impl HotlineService for Hotline {
             scores,
             rated_at: Some(timestamp(now)),
             rectification_id,
-        }))
+        })
+    }
+}
+
+/// The one step executor of this service.
+pub(crate) const EXECUTOR: Executor = Executor::new(SERVICE);
+
+/// The person a bearer token names, acting for their office.
+pub(crate) fn actor_of(claims: &Claims) -> Actor {
+    Actor::person(&claims.user, claims.role.as_str(), &claims.office)
+}
+
+/// The case a read-model row is about, for the events of a step on it.
+pub(crate) fn case_of(row: &StatusRow) -> CaseRef {
+    CaseRef::new(row.case_id, &row.case_number, None)
+}
+
+/// Runs a delegated handler for the caller of `request` and maps its error once.
+async fn delegate<Req, Res>(
+    state: &State,
+    request: Request<Req>,
+    handler: impl AsyncFnOnce(&State, &Claims, &Req, Lang) -> Result<Res, HotlineError>,
+) -> Result<Response<Res>, Status> {
+    let (claims, lang) = caller_and_lang(&request)?;
+    handler(state, &claims, request.get_ref(), lang)
+        .await
+        .map(Response::new)
+        .map_err(|err| err.status(lang))
+}
+
+/// The occasion asked for (`None` for UNSPECIFIED).
+fn occasion_of(occasion: RatingOccasion) -> Option<rating::RatingOccasion> {
+    match occasion {
+        RatingOccasion::Unspecified => None,
+        RatingOccasion::Acceptance => Some(rating::RatingOccasion::Acceptance),
+        RatingOccasion::Completion => Some(rating::RatingOccasion::Completion),
+    }
+}
+
+/// The domain's check of the indicator scores ([`rating::check_scores`]), as field violations.
+fn check_scores(scores: &[IndicatorScore], lang: Lang, errors: &mut Vec<FieldViolation>) {
+    let given: Vec<(&str, u32)> = scores
+        .iter()
+        .map(|s| (s.indicator.trim(), s.score))
+        .collect();
+    let indicators = rating::INDICATORS;
+    for (i, problem) in rating::check_scores(&given) {
+        errors.push(match problem {
+            ScoreError::UnknownIndicator => FieldViolation::new(
+                format!("scores[{i}].indicator"),
+                match lang {
+                    Lang::Zh => format!("未知的评价指标，可选：{}", indicators.join("、")),
+                    Lang::En => format!("unknown indicator; one of: {}", indicators.join(", ")),
+                },
+            ),
+            ScoreError::Repeated => FieldViolation::new(
+                format!("scores[{i}].indicator"),
+                lang.pick("评价指标重复", "indicator given twice"),
+            ),
+            ScoreError::OutOfRange => FieldViolation::new(
+                format!("scores[{i}].score"),
+                lang.pick("评分应为 1 到 5", "score must be 1 to 5"),
+            ),
+        });
+    }
+}
+
+#[tonic::async_trait]
+impl HotlineService for Hotline {
+    #[tracing::instrument(name = "QueryCaseStatus", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn query_case_status(
+        &self,
+        request: Request<QueryCaseStatusRequest>,
+    ) -> Result<Response<CaseStatusView>, Status> {
+        let (claims, lang) = authorize(&request, &[Role::Hotline, Role::Supervisor, Role::Admin])?;
+        self.query(&claims, request.into_inner(), lang)
+            .await
+            .map(Response::new)
+            .map_err(|err| err.status(lang))
+    }
+
+    #[tracing::instrument(name = "FileComplaint", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn file_complaint(
+        &self,
+        request: Request<FileComplaintRequest>,
+    ) -> Result<Response<Complaint>, Status> {
+        let (claims, lang) = authorize(&request, &[Role::Hotline, Role::Admin])?;
+        self.file(&claims, request.into_inner(), lang)
+            .await
+            .map(Response::new)
+            .map_err(|err| err.status(lang))
+    }
+
+    #[tracing::instrument(name = "RateService", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn rate_service(
+        &self,
+        request: Request<RateServiceRequest>,
+    ) -> Result<Response<Rating>, Status> {
+        let (claims, lang) = authorize(&request, &[Role::Hotline, Role::Admin])?;
+        self.rate(&claims, request.into_inner(), lang)
+            .await
+            .map(Response::new)
+            .map_err(|err| err.status(lang))
     }
 
     #[tracing::instrument(name = "ListComplaints", skip_all)]
@@ -654,9 +609,9 @@ impl HotlineService for Hotline {
         request: Request<ListCompletionNoticesRequest>,
     ) -> Result<Response<ListCompletionNoticesResponse>, Status> {
         // Public: any authenticated caller (the interceptor has checked the token).
-        let (_claims, lang) = caller_and_lang(&request)?;
-        notices::list(&self.state, request.get_ref(), lang)
-            .await
-            .map(Response::new)
+        delegate(&self.state, request, async |state, _claims, req, _lang| {
+            notices::list(state, req).await
+        })
+        .await
     }
 }

@@ -5,6 +5,7 @@
 //! audited.
 
 mod complaints;
+mod error;
 mod events;
 mod hotline_api;
 mod lockout;
@@ -13,6 +14,9 @@ mod parts;
 mod ratings;
 mod repo;
 mod rules;
+mod stored;
+#[cfg(test)]
+mod stored_tests;
 mod verify;
 mod view;
 mod waybills;

@@ -3,16 +3,15 @@
 //! the read model holds, and no other personal data is in it.
 
 use chrono::{DateTime, Utc};
-use tongban_domain::i18n::Lang;
 use tongban_proto::common::v1::Decision;
 use tongban_proto::hotline::v1::{
     CompletionNotice, ListCompletionNoticesRequest, ListCompletionNoticesResponse,
 };
 use tongban_runtime::convert::{datetime, timestamp};
-use tonic::Status;
 
 use crate::complaints::page;
-use crate::hotline_api::internal;
+use crate::error::HotlineError;
+use crate::stored::Stored;
 use crate::{State, view};
 
 #[derive(sqlx::FromRow)]
@@ -22,17 +21,20 @@ struct NoticeRow {
     matter_name: String,
     responsible_office_id: String,
     window_office_id: String,
-    decision: Option<String>,
+    decision: Option<Stored<tongban_domain::case::Decision>>,
     status_at: DateTime<Utc>,
     applicant_name_masked: String,
 }
 
 /// The result as published, `(decision, zh, en)`.
-fn result(decision: Option<&str>) -> (Decision, &'static str, &'static str) {
+fn result(
+    decision: Option<tongban_domain::case::Decision>,
+) -> (Decision, &'static str, &'static str) {
+    use tongban_domain::case::Decision as Decided;
     match decision {
-        Some("approve") => (Decision::Approve, "准予办理", "approved"),
-        Some("deny") => (Decision::Deny, "不予办理", "denied"),
-        _ => (Decision::Unspecified, "已办结", "completed"),
+        Some(Decided::Approve) => (Decision::Approve, "准予办理", "approved"),
+        Some(Decided::Deny) => (Decision::Deny, "不予办理", "denied"),
+        None => (Decision::Unspecified, "已办结", "completed"),
     }
 }
 
@@ -40,10 +42,9 @@ fn result(decision: Option<&str>) -> (Decision, &'static str, &'static str) {
 pub(crate) async fn list(
     state: &State,
     req: &ListCompletionNoticesRequest,
-    lang: Lang,
-) -> Result<ListCompletionNoticesResponse, Status> {
+) -> Result<ListCompletionNoticesResponse, HotlineError> {
     let office = req.office_id.trim();
-    let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
+    let mut conn = state.pool.acquire().await?;
     let rows: Vec<NoticeRow> = sqlx::query_as(
         "SELECT case_number, matter_code, matter_name, responsible_office_id, window_office_id,
                 decision, status_at, applicant_name_masked
@@ -59,14 +60,13 @@ pub(crate) async fn list(
     .bind(datetime(req.to.as_ref()))
     .bind(page(req.limit))
     .fetch_all(&mut *conn)
-    .await
-    .map_err(internal(lang))?;
+    .await?;
     let reference = &state.reference;
     Ok(ListCompletionNoticesResponse {
         notices: rows
             .into_iter()
             .map(|row| {
-                let (decision, zh, en) = result(row.decision.as_deref());
+                let (decision, zh, en) = result(row.decision.map(|d| d.0));
                 CompletionNotice {
                     responsible_office_name: view::office_name(
                         reference,
@@ -95,8 +95,9 @@ mod tests {
 
     #[test]
     fn results() {
-        assert_eq!(result(Some("approve")).1, "准予办理");
-        assert_eq!(result(Some("deny")).0, Decision::Deny);
+        use tongban_domain::case::Decision as Decided;
+        assert_eq!(result(Some(Decided::Approve)).1, "准予办理");
+        assert_eq!(result(Some(Decided::Deny)).0, Decision::Deny);
         assert_eq!(result(None).2, "completed");
     }
 }

@@ -7,24 +7,22 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 use tongban_domain::i18n::Lang;
+use tongban_domain::rating::{self, Counts, RatingLevel, RectificationState};
 use tongban_proto::hotline::v1::{
-    Callback, GetRatingSummaryRequest, ListRectificationsRequest, ListRectificationsResponse,
-    RatingLevel, RatingSummary, RatingTally, RecordCallbackRequest, Rectification,
-    RectificationState,
+    self as pb, Callback, GetRatingSummaryRequest, ListRectificationsRequest,
+    ListRectificationsResponse, RatingSummary, RatingTally, RecordCallbackRequest, Rectification,
 };
 use tongban_runtime::auth::{Claims, Role};
 use tongban_runtime::convert::{datetime, timestamp};
-use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
-use tonic::Status;
+use tongban_runtime::status::FieldViolation;
+use tongban_step::Effects;
 use uuid::Uuid;
 
 use crate::complaints::{own_office, page};
-use crate::hotline_api::{check_text, internal, store_internal};
-use crate::rules::Counts;
+use crate::error::HotlineError;
+use crate::hotline_api::{EXECUTOR, actor_of, check_text};
+use crate::stored::Stored;
 use crate::{State, view};
-
-/// 差评整改 time limit, in working days.
-pub(crate) const RECTIFICATION_DAYS: u32 = 15;
 
 /// Roles that read ratings and rectifications.
 const READERS: [Role; 5] = [
@@ -37,29 +35,33 @@ const READERS: [Role; 5] = [
 
 /// The office filter `claims` may use: their own office for an office's staff (asking for
 /// another one is refused), the asked one (or every office) for the others.
-fn office_filter(claims: &Claims, asked: &str, lang: Lang) -> Result<Option<String>, Status> {
+fn office_filter(claims: &Claims, asked: &str) -> Result<Option<String>, HotlineError> {
     let asked = asked.trim();
     match own_office(claims) {
         Some(own) if asked.is_empty() || asked == own => Ok(Some(own.to_owned())),
-        Some(_) => Err(status::permission_denied(
-            lang,
-            "只能查看本单位的评价",
-            "only your own office's ratings may be read",
-        )),
+        Some(_) => Err(HotlineError::OtherOfficeRatings),
         None if asked.is_empty() => Ok(None),
         None => Ok(Some(asked.to_owned())),
     }
 }
 
-fn level_of(code: &str) -> RatingLevel {
-    match code {
-        "very_satisfied" => RatingLevel::VerySatisfied,
-        "satisfied" => RatingLevel::Satisfied,
-        "basically_satisfied" => RatingLevel::BasicallySatisfied,
-        "dissatisfied" => RatingLevel::Dissatisfied,
-        "very_dissatisfied" => RatingLevel::VeryDissatisfied,
-        _ => RatingLevel::Unspecified,
+/// The wire form of a rating level.
+fn level_to_pb(level: RatingLevel) -> pb::RatingLevel {
+    match level {
+        RatingLevel::VerySatisfied => pb::RatingLevel::VerySatisfied,
+        RatingLevel::Satisfied => pb::RatingLevel::Satisfied,
+        RatingLevel::BasicallySatisfied => pb::RatingLevel::BasicallySatisfied,
+        RatingLevel::Dissatisfied => pb::RatingLevel::Dissatisfied,
+        RatingLevel::VeryDissatisfied => pb::RatingLevel::VeryDissatisfied,
     }
+}
+
+/// The rating level asked for (`None` for UNSPECIFIED).
+pub(crate) fn level_of_pb(level: pb::RatingLevel) -> Option<RatingLevel> {
+    RatingLevel::ALL
+        .iter()
+        .copied()
+        .find(|l| level_to_pb(*l) == level)
 }
 
 fn tally(
@@ -94,7 +96,7 @@ struct TallyRow {
     office_id: String,
     matter_code: String,
     matter_name: String,
-    level: String,
+    level: Stored<RatingLevel>,
     n: i64,
     rectified: i64,
 }
@@ -105,11 +107,11 @@ pub(crate) async fn summary(
     claims: &Claims,
     req: &GetRatingSummaryRequest,
     lang: Lang,
-) -> Result<RatingSummary, Status> {
+) -> Result<RatingSummary, HotlineError> {
     claims.require(&READERS, lang)?;
-    let office = office_filter(claims, &req.office_id, lang)?;
+    let office = office_filter(claims, &req.office_id)?;
     let matter = req.matter_code.trim();
-    let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
+    let mut conn = state.pool.acquire().await?;
     let rows: Vec<TallyRow> = sqlx::query_as(
         "SELECT r.office_id, c.matter_code, max(c.matter_name) AS matter_name, r.level,
                 count(*) AS n, count(*) FILTER (WHERE x.state = 'rectified') AS rectified
@@ -126,15 +128,14 @@ pub(crate) async fn summary(
     .bind(datetime(req.from.as_ref()))
     .bind(datetime(req.to.as_ref()))
     .fetch_all(&mut *conn)
-    .await
-    .map_err(internal(lang))?;
+    .await?;
     let mut groups: BTreeMap<(String, String), (String, Counts)> = BTreeMap::new();
     let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
     for row in &rows {
         let (_, counts) = groups
             .entry((row.office_id.clone(), row.matter_code.clone()))
             .or_insert_with(|| (row.matter_name.clone(), Counts::default()));
-        counts.add(&row.level, count(row.n));
+        counts.add(row.level.0, count(row.n));
         counts.rectified += count(row.rectified);
     }
     let mut all = Counts::default();
@@ -159,9 +160,9 @@ struct ItemRow {
     office_id: String,
     matter_code: String,
     matter_name: String,
-    level: String,
+    level: Stored<RatingLevel>,
     comment: String,
-    state: String,
+    state: Stored<RectificationState>,
     opened_at: DateTime<Utc>,
     due_at: DateTime<Utc>,
     rectified_at: Option<DateTime<Utc>>,
@@ -198,7 +199,7 @@ fn item_pb(
     calls: &[CallbackRow],
     now: DateTime<Utc>,
 ) -> Rectification {
-    let rectified = row.state == "rectified";
+    let rectified = row.state.0 == RectificationState::Rectified;
     Rectification {
         rectification_id: row.rectification_id.to_string(),
         rating_id: row.rating_id.to_string(),
@@ -207,12 +208,12 @@ fn item_pb(
         office_name: view::office_name(&state.reference, &row.office_id),
         matter_code: row.matter_code.clone(),
         matter_name: row.matter_name.clone(),
-        level: level_of(&row.level).into(),
+        level: level_to_pb(row.level.0).into(),
         comment: row.comment.clone(),
         state: if rectified {
-            RectificationState::Rectified
+            pb::RectificationState::Rectified
         } else {
-            RectificationState::Open
+            pb::RectificationState::Open
         }
         .into(),
         opened_at: Some(timestamp(row.opened_at)),
@@ -238,28 +239,27 @@ pub(crate) async fn list_rectifications(
     claims: &Claims,
     req: &ListRectificationsRequest,
     lang: Lang,
-) -> Result<ListRectificationsResponse, Status> {
+) -> Result<ListRectificationsResponse, HotlineError> {
     claims.require(&READERS, lang)?;
-    let office = office_filter(claims, &req.office_id, lang)?;
+    let office = office_filter(claims, &req.office_id)?;
     let wanted = match req.state() {
-        RectificationState::Unspecified => None,
-        RectificationState::Open => Some("open"),
-        RectificationState::Rectified => Some("rectified"),
+        pb::RectificationState::Unspecified => None,
+        pb::RectificationState::Open => Some(RectificationState::Open.as_str()),
+        pb::RectificationState::Rectified => Some(RectificationState::Rectified.as_str()),
     };
     let sql = format!(
         "{SELECT_ITEMS} WHERE ($1::text IS NULL OR x.office_id = $1) AND ($2::text IS NULL OR x.state = $2)
          ORDER BY x.opened_at DESC, x.rectification_id DESC LIMIT $3"
     );
-    let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
+    let mut conn = state.pool.acquire().await?;
     let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(office)
         .bind(wanted)
         .bind(page(req.limit))
         .fetch_all(&mut *conn)
-        .await
-        .map_err(internal(lang))?;
+        .await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.rectification_id).collect();
-    let calls = callbacks(&mut conn, &ids).await.map_err(internal(lang))?;
+    let calls = callbacks(&mut conn, &ids).await?;
     let now = state.clock.now();
     Ok(ListRectificationsResponse {
         rectifications: rows
@@ -269,14 +269,15 @@ pub(crate) async fn list_rectifications(
     })
 }
 
-/// RecordCallback: the hotline's 回访 about a rectification; a satisfied rater closes it as
-/// 已整改, an unsatisfied one leaves it open (the call is kept either way).
+/// RecordCallback: the hotline's 回访 about a rectification, as one step. The domain
+/// ([`rating::callback`]) decides: a satisfied rater closes it as 已整改, an unsatisfied one
+/// leaves it open (the call is kept either way).
 pub(crate) async fn record_callback(
     state: &State,
     claims: &Claims,
     req: &RecordCallbackRequest,
     lang: Lang,
-) -> Result<Rectification, Status> {
+) -> Result<Rectification, HotlineError> {
     claims.require(&[Role::Hotline, Role::Admin], lang)?;
     let mut errors = Vec::new();
     let id = Uuid::parse_str(req.rectification_id.trim())
@@ -289,31 +290,18 @@ pub(crate) async fn record_callback(
         .ok();
     let note = check_text(&req.note, "note", false, lang, &mut errors);
     let (Some(id), true) = (id, errors.is_empty()) else {
-        return Err(status::invalid_argument(lang, errors));
+        return Err(HotlineError::Invalid(errors));
     };
     let now = state.clock.now();
-    let mut tx = state.pool.begin().await.map_err(internal(lang))?;
+    let mut step = EXECUTOR.begin(&state.pool, actor_of(claims), now).await?;
     let sql = format!("{SELECT_ITEMS} WHERE x.rectification_id = $1 FOR UPDATE OF x");
     let mut row: ItemRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(internal(lang))?
-        .ok_or_else(|| status::not_found(lang, "该整改事项", "rectification"))?;
-    if row.state == "rectified" {
-        let text = lang.pick(
-            "该整改事项已整改完毕，无需再回访",
-            "this rectification is already confirmed; no further call-back is needed",
-        );
-        return Err(status::failed_precondition(
-            text.to_owned(),
-            vec![PreconditionViolation::new(
-                "RECTIFICATION_STATE",
-                "rectification_id",
-                text,
-            )],
-        ));
-    }
+        .fetch_optional(step.conn())
+        .await?
+        .ok_or(HotlineError::NoRectification)?;
+    let before = row.state.0;
+    let after = rating::callback(before, req.satisfied)?;
     sqlx::query(
         "INSERT INTO rectification_callbacks (rectification_id, satisfied, note, recorded_by, at)
          VALUES ($1, $2, $3, $4, $5)",
@@ -323,38 +311,31 @@ pub(crate) async fn record_callback(
     .bind(&note)
     .bind(&claims.user)
     .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(internal(lang))?;
-    if req.satisfied {
+    .execute(step.conn())
+    .await?;
+    if after != before {
         sqlx::query(
-            "UPDATE rectifications SET state = 'rectified', rectified_at = $2 WHERE rectification_id = $1",
+            "UPDATE rectifications SET state = $3, rectified_at = $2 WHERE rectification_id = $1",
         )
         .bind(id)
         .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(internal(lang))?;
-        row.state = "rectified".to_owned();
+        .bind(after.as_str())
+        .execute(step.conn())
+        .await?;
+        row.state = Stored(after);
         row.rectified_at = Some(now);
     }
-    tongban_store::audit(
-        &mut tx,
-        &tongban_store::AuditRecord {
-            actor: &claims.user,
-            role: claims.role.as_str(),
-            office_id: &claims.office,
-            action: "rectification.callback",
-            entity: "rectification",
-            entity_id: &id.to_string(),
-            before: Some(json!({ "state": if req.satisfied { "open" } else { &row.state } })),
-            after: Some(json!({ "state": row.state, "satisfied": req.satisfied, "note": note })),
-        },
-    )
-    .await
-    .map_err(store_internal(lang))?;
-    let calls = callbacks(&mut tx, &[id]).await.map_err(internal(lang))?;
-    tx.commit().await.map_err(internal(lang))?;
+    let mut effects = Effects::new();
+    effects.audit(
+        "rectification.callback",
+        "rectification",
+        id.to_string(),
+        Some(json!({ "state": before.as_str() })),
+        Some(json!({ "state": after.as_str(), "satisfied": req.satisfied, "note": note })),
+    );
+    step.apply(effects).await?;
+    let calls = callbacks(step.conn(), &[id]).await?;
+    step.commit().await?;
     tracing::info!(case_number = %row.case_number, satisfied = req.satisfied, "rectification call-back");
     Ok(item_pb(state, &row, &calls, now))
 }

@@ -5,11 +5,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
 use sqlx::types::Json;
-use tongban_domain::case::CaseStatus;
+use tongban_domain::case::{CaseStatus, Decision};
+use tongban_domain::catalog::{Mode, Scope};
 use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
 use crate::parts::KeptPart;
+use crate::stored::{Stored, StoredOptional};
 
 /// One case as the hotline sees it (no ID number or phone: only verification digests).
 #[derive(Clone, sqlx::FromRow)]
@@ -18,18 +20,21 @@ pub struct StatusRow {
     pub case_number: String,
     pub matter_code: String,
     pub matter_name: String,
-    pub scope: String,
-    pub mode: String,
+    /// 通办 scope; `None` when the events named none.
+    pub scope: StoredOptional<Scope>,
+    /// 办理 mode; `None` when the events named none.
+    pub mode: StoredOptional<Mode>,
     pub window_office_id: String,
     pub responsible_office_id: String,
-    pub status: String,
+    /// Decoded at the row boundary: a stored code that is no status fails the read.
+    pub status: Stored<CaseStatus>,
     pub status_at: DateTime<Utc>,
     pub applicant_name_masked: String,
     pub id_tail_digest: String,
     pub phone_tail_digest: String,
     pub accepted_at: DateTime<Utc>,
     pub due_at: Option<DateTime<Utc>>,
-    pub decision: Option<String>,
+    pub decision: Option<Stored<Decision>>,
     pub decision_reason: Option<String>,
     /// 多地联办: the parts, one per office (empty for a case handled by one office).
     pub parts: Json<Vec<KeptPart>>,
@@ -56,9 +61,14 @@ impl std::fmt::Debug for StatusRow {
 }
 
 impl StatusRow {
-    /// The stored status (only this service writes it, always from `CaseStatus::as_str`).
+    /// The case's status.
     pub fn status(&self) -> CaseStatus {
-        self.status.parse().unwrap_or(CaseStatus::Submitted)
+        self.status.0
+    }
+
+    /// The decision, once there is one.
+    pub fn decision(&self) -> Option<Decision> {
+        self.decision.map(|d| d.0)
     }
 }
 
@@ -81,18 +91,18 @@ pub async fn insert_case(conn: &mut PgConnection, row: &StatusRow) -> Result<boo
     .bind(&row.case_number)
     .bind(&row.matter_code)
     .bind(&row.matter_name)
-    .bind(&row.scope)
-    .bind(&row.mode)
+    .bind(row.scope.0.map_or("", Scope::as_str))
+    .bind(row.mode.0.map_or("", Mode::as_str))
     .bind(&row.window_office_id)
     .bind(&row.responsible_office_id)
-    .bind(&row.status)
+    .bind(row.status().as_str())
     .bind(row.status_at)
     .bind(&row.applicant_name_masked)
     .bind(&row.id_tail_digest)
     .bind(&row.phone_tail_digest)
     .bind(row.accepted_at)
     .bind(row.due_at)
-    .bind(&row.decision)
+    .bind(row.decision().map(Decision::as_str))
     .bind(&row.decision_reason)
     .bind(&row.parts)
     .bind(&row.destination_division)
@@ -138,11 +148,11 @@ pub async fn update_case(conn: &mut PgConnection, row: &StatusRow) -> Result<(),
          WHERE case_id = $1",
     )
     .bind(row.case_id)
-    .bind(&row.status)
+    .bind(row.status().as_str())
     .bind(row.status_at)
     .bind(row.accepted_at)
     .bind(row.due_at)
-    .bind(&row.decision)
+    .bind(row.decision().map(Decision::as_str))
     .bind(&row.decision_reason)
     .bind(&row.parts)
     .bind(&row.destination_division)
@@ -161,24 +171,21 @@ pub struct BundleMemberRow {
     pub case_number: String,
     pub matter_code: String,
     pub matter_name: String,
-    pub status: String,
+    pub status: Stored<CaseStatus>,
     pub responsible_office_id: String,
-    pub decision: Option<String>,
+    pub decision: Option<Stored<Decision>>,
 }
 
 impl BundleMemberRow {
-    /// The stored status (only this service writes it, always from `CaseStatus::as_str`).
+    /// The member case's status.
     pub fn status(&self) -> CaseStatus {
-        self.status.parse().unwrap_or(CaseStatus::Submitted)
+        self.status.0
     }
 
     /// The status that counts for the bundle's: a case completed (办结) after a denial counts
     /// as denied, not as done with a result.
     pub fn outcome(&self) -> CaseStatus {
-        tongban_domain::bundle::member_status(
-            self.status(),
-            self.decision.as_deref().and_then(|d| d.parse().ok()),
-        )
+        tongban_domain::bundle::member_status(self.status(), self.decision.map(|d| d.0))
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use tongban_domain::bundle::{self, BundleStatus};
-use tongban_domain::case::CaseStatus;
+use tongban_domain::case::{CaseStatus, Decision};
 use tongban_domain::reference::ReferenceData;
 use tongban_proto::common::v1 as pb;
 use tongban_proto::hotline::v1::CaseStatusView;
@@ -36,10 +36,10 @@ pub fn is_overdue(status: CaseStatus, due_at: Option<DateTime<Utc>>, now: DateTi
 }
 
 fn decision_pb(row: &StatusRow) -> pb::Decision {
-    match row.decision.as_deref() {
-        Some("approve") => pb::Decision::Approve,
-        Some("deny") => pb::Decision::Deny,
-        _ => pb::Decision::Unspecified,
+    match row.decision() {
+        Some(Decision::Approve) => pb::Decision::Approve,
+        Some(Decision::Deny) => pb::Decision::Deny,
+        None => pb::Decision::Unspecified,
     }
 }
 
@@ -152,18 +152,13 @@ pub async fn status_view(
         case_number: row.case_number.clone(),
         matter_code: row.matter_code.clone(),
         matter_name: row.matter_name.clone(),
+        // Unspecified only when the events named none (stored as the empty code).
         scope: row
             .scope
-            .parse()
-            .map(scope_to_pb)
-            .unwrap_or(pb::Scope::Unspecified)
+            .0
+            .map_or(pb::Scope::Unspecified, scope_to_pb)
             .into(),
-        mode: row
-            .mode
-            .parse()
-            .map(mode_to_pb)
-            .unwrap_or(pb::Mode::Unspecified)
-            .into(),
+        mode: row.mode.0.map_or(pb::Mode::Unspecified, mode_to_pb).into(),
         window_office_id: row.window_office_id.clone(),
         window_office_name: office_name(reference, &row.window_office_id),
         responsible_office_id: row.responsible_office_id.clone(),
@@ -191,6 +186,7 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
+    use crate::stored::Stored;
 
     #[test]
     fn every_status_has_a_stage() {
@@ -207,7 +203,7 @@ mod tests {
             case_number: number.to_owned(),
             matter_code: matter.to_owned(),
             matter_name: String::new(),
-            status: CaseStatus::Routed.as_str().to_owned(),
+            status: Stored(CaseStatus::Routed),
             responsible_office_id: String::new(),
             decision: None,
         };
@@ -225,17 +221,17 @@ mod tests {
 
     #[test]
     fn a_member_completed_after_a_denial_counts_as_denied() {
-        let member = |status: CaseStatus, decision: Option<&str>| BundleMemberRow {
+        let member = |status: CaseStatus, decision: Option<Decision>| BundleMemberRow {
             case_number: String::new(),
             matter_code: String::new(),
             matter_name: String::new(),
-            status: status.as_str().to_owned(),
+            status: Stored(status),
             responsible_office_id: String::new(),
-            decision: decision.map(str::to_owned),
+            decision: decision.map(Stored),
         };
         let members = [
-            member(CaseStatus::Completed, Some("deny")),
-            member(CaseStatus::Completed, Some("approve")),
+            member(CaseStatus::Completed, Some(Decision::Deny)),
+            member(CaseStatus::Completed, Some(Decision::Approve)),
         ];
         assert_eq!(members[0].outcome(), CaseStatus::Denied);
         assert_eq!(members[1].outcome(), CaseStatus::Completed);

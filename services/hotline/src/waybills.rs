@@ -12,6 +12,8 @@ use tongban_proto::hotline::v1::WaybillStatusView;
 use tongban_runtime::convert::{datetime, timestamp};
 use uuid::Uuid;
 
+use crate::stored::Stored;
+
 /// The durable consumer of `logistics.>`.
 pub(crate) fn consumer_spec() -> ConsumerSpec {
     ConsumerSpec {
@@ -35,6 +37,13 @@ impl EventHandler for Waybills {
         };
         let case_id = Uuid::parse_str(&event.case_id)
             .map_err(|_| HandleError::Reject("case id is not a UUID".to_owned()))?;
+        // Only a status the logistics service knows is kept: the read side decodes every row.
+        if WaybillStatus::from_code(&tracked.status).is_none() {
+            return Err(HandleError::Reject(format!(
+                "unknown waybill status {:?}",
+                tracked.status
+            )));
+        }
         let at = datetime(tracked.occurred_at.as_ref())
             .or_else(|| datetime(event.occurred_at.as_ref()))
             .unwrap_or_else(Utc::now);
@@ -56,12 +65,34 @@ impl EventHandler for Waybills {
     }
 }
 
+/// A waybill status as stored: its [`WaybillStatus::code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Code(WaybillStatus);
+
+impl std::str::FromStr for Code {
+    type Err = UnknownWaybillStatus;
+
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        WaybillStatus::from_code(code)
+            .map(Code)
+            .ok_or_else(|| UnknownWaybillStatus(code.to_owned()))
+    }
+}
+
+/// A stored waybill status that is none of the known codes.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown waybill status {0:?}")]
+pub(crate) struct UnknownWaybillStatus(String);
+
 /// The waybills of a case, oldest first.
+///
+/// # Errors
+/// The database fails, or a stored status does not decode.
 pub(crate) async fn list(
     conn: &mut PgConnection,
     case_id: Uuid,
 ) -> Result<Vec<WaybillStatusView>, sqlx::Error> {
-    let rows: Vec<(String, String, String, DateTime<Utc>)> = sqlx::query_as(
+    let rows: Vec<(String, String, Stored<Code>, DateTime<Utc>)> = sqlx::query_as(
         "SELECT tracking_number, purpose, status, updated_at FROM waybills
          WHERE case_id = $1 ORDER BY tracking_number",
     )
@@ -70,16 +101,15 @@ pub(crate) async fn list(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(tracking_number, purpose, status, updated_at)| {
-            let known = WaybillStatus::from_code(&status);
-            WaybillStatusView {
+        .map(
+            |(tracking_number, purpose, Stored(Code(status)), updated_at)| WaybillStatusView {
                 tracking_number,
                 purpose,
-                status_label: known.map_or_else(String::new, |s| s.label(Lang::Zh).to_owned()),
-                status_label_en: known.map_or_else(String::new, |s| s.label(Lang::En).to_owned()),
-                status,
+                status_label: status.label(Lang::Zh).to_owned(),
+                status_label_en: status.label(Lang::En).to_owned(),
+                status: status.code().to_owned(),
                 updated_at: Some(timestamp(updated_at)),
-            }
-        })
+            },
+        )
         .collect())
 }
