@@ -61,6 +61,16 @@ pub struct BundleView<'a> {
     pub members: Vec<MemberLine<'a>>,
 }
 
+/// What the view does with a member matter of the definition whose case the service has not
+/// heard of yet (its `case.submitted` is still on its way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unheard {
+    /// Listed as submitted, and counted so: an office sees the whole bundle from the start.
+    AsSubmitted,
+    /// Left out until its case is known: the window and the hotline show member cases only.
+    Omitted,
+}
+
 /// Builds the view of a bundle from the member cases a service knows (`known`; cases of other
 /// bundles must not be passed) and the bundle's definition (`None` when the catalog no longer
 /// has it: then only the known members are shown).
@@ -69,6 +79,7 @@ pub fn bundle_view<'a>(
     catalog: &Catalog,
     definition: Option<&Bundle>,
     known: &'a [MemberFacts],
+    unheard: Unheard,
 ) -> BundleView<'a> {
     let order: &[String] = definition.map_or(&[], |b| b.matters.as_slice());
     let position = |matter: &str| {
@@ -93,7 +104,7 @@ pub fn bundle_view<'a>(
         })
         .collect();
     for (i, matter) in order.iter().enumerate() {
-        if !known.iter().any(|c| c.matter_code == *matter) {
+        if unheard == Unheard::AsSubmitted && !known.iter().any(|c| c.matter_code == *matter) {
             lines.push((
                 i,
                 MemberLine {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use tongban_domain::bundle::BundleStatus;
-use tongban_domain::bundle_view::{MemberFacts, bundle_view};
+use tongban_domain::bundle_view::{MemberFacts, Unheard, bundle_view};
 use tongban_domain::case::{CaseStatus, Decision};
 use tongban_domain::reference::ReferenceData;
 
@@ -49,7 +49,7 @@ fn members_follow_the_bundle_order_and_unknown_members_count_as_submitted() {
         member("B-2", BIRTH_REGISTRATION, CaseStatus::Submitted, None),
         member("B-1", CERTIFICATE, CaseStatus::Routed, None),
     ];
-    let view = bundle_view(&r.catalog, Some(bundle), &known);
+    let view = bundle_view(&r.catalog, Some(bundle), &known, Unheard::AsSubmitted);
     let order: Vec<&str> = view
         .members
         .iter()
@@ -73,6 +73,15 @@ fn members_follow_the_bundle_order_and_unknown_members_count_as_submitted() {
         }
     }
     assert_eq!(view.status, BundleStatus::InProgress);
+
+    // Left out, the unheard members neither show nor count.
+    let view = bundle_view(&r.catalog, Some(bundle), &known, Unheard::Omitted);
+    let order: Vec<&str> = view
+        .members
+        .iter()
+        .map(|m| m.matter_code.as_str())
+        .collect();
+    assert_eq!(order, [CERTIFICATE, BIRTH_REGISTRATION]);
 }
 
 #[test]
@@ -85,7 +94,7 @@ fn a_member_waits_for_its_provider_until_the_provider_is_approved() {
             member("B-1", CERTIFICATE, provider, decision),
             member("B-2", BIRTH_REGISTRATION, CaseStatus::Submitted, None),
         ];
-        let view = bundle_view(&r.catalog, Some(bundle), &known);
+        let view = bundle_view(&r.catalog, Some(bundle), &known, Unheard::AsSubmitted);
         view.members
             .iter()
             .find(|m| m.matter_code == BIRTH_REGISTRATION)
@@ -134,7 +143,7 @@ fn the_status_counts_a_completed_denial_as_a_denial() {
             )
         })
         .collect();
-    let view = bundle_view(&r.catalog, Some(bundle), &known);
+    let view = bundle_view(&r.catalog, Some(bundle), &known, Unheard::AsSubmitted);
     assert_eq!(view.status, BundleStatus::PartlyDenied);
     // Shown as they are (办结), counted as they ended.
     assert!(
@@ -151,7 +160,7 @@ fn without_its_definition_a_bundle_shows_its_known_members_by_number() {
         member("Z-2", "B", CaseStatus::Withdrawn, None),
         member("Z-1", "A", CaseStatus::Withdrawn, None),
     ];
-    let view = bundle_view(&r.catalog, None, &known);
+    let view = bundle_view(&r.catalog, None, &known, Unheard::Omitted);
     let numbers: Vec<&str> = view
         .members
         .iter()

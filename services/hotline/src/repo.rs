@@ -177,15 +177,18 @@ pub struct BundleMemberRow {
 }
 
 impl BundleMemberRow {
-    /// The member case's status.
-    pub fn status(&self) -> CaseStatus {
-        self.status.0
-    }
-
-    /// The status that counts for the bundle's: a case completed (办结) after a denial counts
-    /// as denied, not as done with a result.
-    pub fn outcome(&self) -> CaseStatus {
-        tongban_domain::bundle::member_status(self.status(), self.decision.map(|d| d.0))
+    /// What the one bundle view needs of the member (the read model keeps no case ids: the
+    /// hotline shows none).
+    pub fn facts(self) -> tongban_domain::bundle_view::MemberFacts {
+        tongban_domain::bundle_view::MemberFacts {
+            case_id: String::new(),
+            case_number: self.case_number,
+            matter_code: self.matter_code,
+            matter_name: self.matter_name,
+            status: self.status.0,
+            decision: self.decision.map(|d| d.0),
+            responsible_office_id: self.responsible_office_id,
+        }
     }
 }
 

@@ -2,14 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use tongban_domain::bundle::{self, BundleStatus};
-use tongban_domain::case::{CaseStatus, Decision};
+use tongban_domain::bundle_view::{MemberFacts, Unheard, bundle_view};
+use tongban_domain::case::CaseStatus;
 use tongban_domain::reference::ReferenceData;
 use tongban_proto::common::v1 as pb;
 use tongban_proto::hotline::v1::CaseStatusView;
-use tongban_runtime::convert::{
-    bundle_status_to_pb, mode_to_pb, scope_to_pb, status_to_pb, timeline_entry, timestamp,
-};
+use tongban_runtime::convert::{mode_to_pb, scope_to_pb, status_to_pb, timeline_entry, timestamp};
+use tongban_runtime::views::{Audience, BundleHeader, bundle_summary_pb, decision_pb};
 
 use crate::parts::KeptPart;
 use crate::repo::{self, BundleMemberRow, StatusRow};
@@ -35,14 +34,6 @@ pub fn is_overdue(status: CaseStatus, due_at: Option<DateTime<Utc>>, now: DateTi
     due_at.is_some_and(|due| now >= due) && !status.is_decided() && !status.is_terminal()
 }
 
-fn decision_pb(row: &StatusRow) -> pb::Decision {
-    match row.decision() {
-        Some(Decision::Approve) => pb::Decision::Approve,
-        Some(Decision::Deny) => pb::Decision::Deny,
-        None => pb::Decision::Unspecified,
-    }
-}
-
 /// The directory name of office `id` (the id itself when unknown).
 pub fn office_name(reference: &ReferenceData, id: &str) -> String {
     reference
@@ -51,23 +42,10 @@ pub fn office_name(reference: &ReferenceData, id: &str) -> String {
         .map_or_else(|| id.to_owned(), |o| o.name.clone())
 }
 
-/// Member cases in the bundle's order: by the position of their matter among the bundle's
-/// members (`members`, from the bundle catalog; unknown matters last), then by case number.
-fn order_members(rows: &mut [BundleMemberRow], members: &[String]) {
-    let position = |code: &str| {
-        members
-            .iter()
-            .position(|m| m == code)
-            .unwrap_or(members.len())
-    };
-    rows.sort_by(|a, b| {
-        (position(&a.matter_code), &a.case_number).cmp(&(position(&b.matter_code), &b.case_number))
-    });
-}
-
-/// 一件事: the bundle of `row`, with every member case the read model knows and the status
-/// derived from them. The caller proved to be the applicant of one member, and every member is
-/// the same applicant's, so each member's number and status is shown (case ids are not).
+/// 一件事: the bundle of `row`, with every member case the read model knows, in the one bundle
+/// view every audience shares. The caller proved to be the applicant of one member, and every
+/// member is the same applicant's, so each member's number and status is shown (case ids are
+/// not).
 async fn bundle_summary(
     conn: &mut PgConnection,
     reference: &ReferenceData,
@@ -76,58 +54,29 @@ async fn bundle_summary(
     let Some(bundle_id) = row.bundle_id.as_deref() else {
         return Ok(None);
     };
-    let mut members = repo::bundle_members(conn, bundle_id).await?;
+    let known: Vec<MemberFacts> = repo::bundle_members(conn, bundle_id)
+        .await?
+        .into_iter()
+        .map(BundleMemberRow::facts)
+        .collect();
     let code = row.bundle_code.clone().unwrap_or_default();
     let definition = reference.bundles.get(&code);
-    order_members(
-        &mut members,
-        definition.map_or(&[][..], |b| b.matters.as_slice()),
-    );
-    let status = BundleStatus::derive(members.iter().map(BundleMemberRow::outcome));
-    let outcome_of = |matter: &str| {
-        members
-            .iter()
-            .find(|m| m.matter_code == matter)
-            .map(BundleMemberRow::outcome)
-    };
-    let waiting: Vec<Vec<String>> = members
-        .iter()
-        .map(|m| {
-            definition.map_or_else(Vec::new, |b| {
-                bundle::waiting_for(
-                    &reference.catalog,
-                    b,
-                    &m.matter_code,
-                    m.status(),
-                    outcome_of,
-                )
-            })
-        })
-        .collect();
-    Ok(Some(pb::BundleSummary {
-        bundle_id: bundle_id.to_owned(),
-        bundle_number: row.bundle_number.clone().unwrap_or_default(),
-        name: row
-            .bundle_name
-            .clone()
-            .or_else(|| definition.map(|b| b.name.clone()))
-            .unwrap_or_default(),
-        bundle_code: code,
-        status: bundle_status_to_pb(status).into(),
-        members: members
-            .into_iter()
-            .zip(waiting)
-            .map(|(m, waiting_for)| pb::BundleMember {
-                case_id: String::new(),
-                status: status_to_pb(m.status()).into(),
-                case_number: m.case_number,
-                matter_code: m.matter_code,
-                matter_name: m.matter_name,
-                responsible_office_id: m.responsible_office_id,
-                waiting_for,
-            })
-            .collect(),
-    }))
+    let view = bundle_view(&reference.catalog, definition, &known, Unheard::Omitted);
+    let name = row
+        .bundle_name
+        .clone()
+        .or_else(|| definition.map(|b| b.name.clone()))
+        .unwrap_or_default();
+    Ok(Some(bundle_summary_pb(
+        BundleHeader {
+            bundle_id,
+            bundle_number: row.bundle_number.as_deref().unwrap_or_default(),
+            bundle_code: &code,
+            name: &name,
+        },
+        &view,
+        Audience::Hotline,
+    )))
 }
 
 /// The masked status view of a case at `now`.
@@ -170,7 +119,7 @@ pub async fn status_view(
         due_at: row.due_at.map(timestamp),
         remaining_working_days: remaining,
         overdue: is_overdue(status, row.due_at, now),
-        decision: decision_pb(row).into(),
+        decision: decision_pb(row.decision()).into(),
         decision_reason: row.decision_reason.clone().unwrap_or_default(),
         timeline: timeline.iter().map(timeline_entry).collect(),
         applicant_name_masked: row.applicant_name_masked.clone(),
@@ -186,7 +135,6 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
-    use crate::stored::Stored;
 
     #[test]
     fn every_status_has_a_stage() {
@@ -195,50 +143,6 @@ mod tests {
             assert!(!zh.is_empty() && !en.is_empty());
         }
         assert_eq!(stage(CaseStatus::Supplemented).0, "已补正，审查中");
-    }
-
-    #[test]
-    fn bundle_members_follow_the_bundle_order() {
-        let member = |number: &str, matter: &str| BundleMemberRow {
-            case_number: number.to_owned(),
-            matter_code: matter.to_owned(),
-            matter_name: String::new(),
-            status: Stored(CaseStatus::Routed),
-            responsible_office_id: String::new(),
-            decision: None,
-        };
-        let mut rows = vec![
-            member("N-1", "SBK"),
-            member("N-2", "ZZ"),
-            member("N-3", "CSYXZM"),
-            member("N-4", "HKDJ"),
-        ];
-        let order = ["CSYXZM".to_owned(), "HKDJ".to_owned(), "SBK".to_owned()];
-        order_members(&mut rows, &order);
-        let numbers: Vec<&str> = rows.iter().map(|r| r.case_number.as_str()).collect();
-        assert_eq!(numbers, ["N-3", "N-4", "N-1", "N-2"]);
-    }
-
-    #[test]
-    fn a_member_completed_after_a_denial_counts_as_denied() {
-        let member = |status: CaseStatus, decision: Option<Decision>| BundleMemberRow {
-            case_number: String::new(),
-            matter_code: String::new(),
-            matter_name: String::new(),
-            status: Stored(status),
-            responsible_office_id: String::new(),
-            decision: decision.map(Stored),
-        };
-        let members = [
-            member(CaseStatus::Completed, Some(Decision::Deny)),
-            member(CaseStatus::Completed, Some(Decision::Approve)),
-        ];
-        assert_eq!(members[0].outcome(), CaseStatus::Denied);
-        assert_eq!(members[1].outcome(), CaseStatus::Completed);
-        assert_eq!(
-            BundleStatus::derive(members.iter().map(BundleMemberRow::outcome)),
-            BundleStatus::PartlyDenied
-        );
     }
 
     #[test]
