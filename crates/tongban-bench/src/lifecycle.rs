@@ -40,12 +40,12 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Status, Streaming};
 
+use crate::BenchError;
 use crate::applicant::{self, Rng};
 use crate::config::{Combination, Config};
 use crate::floor::{self, Floor};
 use crate::report::{ErrorCount, FloorRatio, Latencies, Report};
 use crate::stats::{Percentiles, Samples};
-use crate::BenchError;
 
 /// File name of the deployment's token signing key in the state directory.
 const SIGNING_KEY_FILE: &str = "token-signing.key";
@@ -53,9 +53,20 @@ const SIGNING_KEY_FILE: &str = "token-signing.key";
 const HOTLINE_IN_FLIGHT: usize = 256;
 /// Cases asked for with GetCase per sweep at most.
 const POLL_BATCH: usize = 64;
+/// How long a case may be ROUTED (SubmitCase answered) before the sweep takes it over from the
+/// watch stream; well above a healthy routing latency, so the sweep picks up only what the
+/// stream lost (its broadcast channel drops changes when a watcher lags).
+const SWEEP_GRACE: Duration = Duration::from_secs(5);
 /// Applicant names (synthetic).
 const NAMES: [&str; 8] = [
-    "王小明", "李华", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "孙丽",
+    "王小明",
+    "李华",
+    "张伟",
+    "刘洋",
+    "陈静",
+    "杨帆",
+    "赵磊",
+    "孙丽",
 ];
 
 type Authed = InterceptedService<Channel, Auth>;
@@ -212,6 +223,8 @@ struct Track {
     submitted: Instant,
     routed: Option<Instant>,
     routed_by_watch: bool,
+    /// Whether the watch stream showed the case at all (any state).
+    on_watch: bool,
     decided: Option<Instant>,
     completed: Option<Instant>,
 }
@@ -266,7 +279,9 @@ impl Shared {
 
     fn error(&self, rpc: &'static str, status: &Status) {
         let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
-        *errors.entry((rpc, format!("{:?}", status.code()))).or_default() += 1;
+        *errors
+            .entry((rpc, format!("{:?}", status.code())))
+            .or_default() += 1;
     }
 
     /// A message of an office's watch stream.
@@ -278,6 +293,7 @@ impl Shared {
             }
             return;
         };
+        track.on_watch = true;
         let mut work = None;
         if a.state() == AssignmentState::Routed && track.routed.is_none() {
             track.routed = Some(now);
@@ -482,13 +498,7 @@ pub async fn run_lifecycle(config: &Config) -> Result<Report, BenchError> {
     while background.join_next().await.is_some() {}
 
     Ok(report(
-        config,
-        &shared,
-        offices,
-        start,
-        window_end,
-        drain_secs,
-        floor,
+        config, &shared, offices, start, window_end, drain_secs, floor,
     ))
 }
 
@@ -532,8 +542,8 @@ async fn watch(
     }
 }
 
-/// Every `interval`, the office's ROUTED cases of this run that the watch did not announce go to
-/// its reviewers; announcements of cases that are not this run's are forgotten after a minute.
+/// Every `interval`, the office's ROUTED cases of this run that the watch did not announce within
+/// [`SWEEP_GRACE`] go to its reviewers; announcements of cases that are not this run's are forgotten after a minute.
 async fn sweep(
     shared: Arc<Shared>,
     mut inbox: ReviewServiceClient<Authed>,
@@ -561,9 +571,9 @@ async fn sweep(
                     let Some(track) = tracker.cases.get_mut(&a.case_id) else {
                         continue;
                     };
-                    // Announced long enough ago that the watch should have shown it.
+                    // Accepted long enough ago that the watch should have shown it.
                     if track.routed.is_none()
-                        && now.saturating_duration_since(track.submitted) >= interval
+                        && now.saturating_duration_since(track.submitted) >= SWEEP_GRACE
                     {
                         track.routed = Some(now);
                         let plan = track.plan;
@@ -676,7 +686,13 @@ async fn clerk_loop(
                 .map(|code| PresentedMaterial {
                     material_code: code.clone(),
                     form: MaterialForm::Electronic.into(),
-                    sha256: format!("{:016x}{:016x}{:016x}{:016x}", rng.next_u64(), rng.next_u64(), rng.next_u64(), rng.next_u64()),
+                    sha256: format!(
+                        "{:016x}{:016x}{:016x}{:016x}",
+                        rng.next_u64(),
+                        rng.next_u64(),
+                        rng.next_u64(),
+                        rng.next_u64()
+                    ),
                     pages: 1,
                     ..Default::default()
                 })
@@ -706,6 +722,7 @@ async fn clerk_loop(
                         submitted: now,
                         routed: early,
                         routed_by_watch: early.is_some(),
+                        on_watch: early.is_some(),
                         decided: None,
                         completed: None,
                     },
@@ -888,6 +905,7 @@ fn report(
     routing.sort_unstable();
     lag.sort_unstable();
     let submitted_total = tracker.cases.len() as u64;
+    let never_on_watch = tracker.cases.values().filter(|t| !t.on_watch).count() as u64;
     let window_secs = window_end.saturating_duration_since(start).as_secs_f64();
     let per_sec = |n: u64| n as f64 / window_secs.max(f64::EPSILON);
     let lifecycles_per_sec = per_sec(completed);
@@ -934,6 +952,7 @@ fn report(
         claim_races: shared.claim_races.load(Ordering::Relaxed),
         routed_by_sweep: shared.routed_by_sweep.load(Ordering::Relaxed),
         completed_by_poll: shared.completed_by_poll.load(Ordering::Relaxed),
+        never_on_watch,
         hotline_skipped: shared.hotline_skipped.load(Ordering::Relaxed),
         errors,
         floor,

@@ -14,7 +14,13 @@ use tongban_domain::i18n::Lang;
 #[command(name = "tongban-bench", version)]
 struct Cli {
     /// 输出语言 / output language.
-    #[arg(long, global = true, value_enum, env = "TONGBAN_LANG", default_value = "zh")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "TONGBAN_LANG",
+        default_value = "zh"
+    )]
     lang: OutputLang,
     /// 以 JSON 输出报告 / print the report as JSON.
     #[arg(long, global = true)]
@@ -53,13 +59,25 @@ enum ModeArg {
 #[derive(Debug, clap::Args)]
 struct LifecycleArgs {
     /// 受理服务地址 / intake service.
-    #[arg(long, env = "TONGBAN_INTAKE_URL", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "TONGBAN_INTAKE_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
     intake: String,
     /// 审查服务地址 / review service.
-    #[arg(long, env = "TONGBAN_REVIEW_URL", default_value = "http://127.0.0.1:50052")]
+    #[arg(
+        long,
+        env = "TONGBAN_REVIEW_URL",
+        default_value = "http://127.0.0.1:50052"
+    )]
     review: String,
     /// 12345 热线服务地址 / hotline service.
-    #[arg(long, env = "TONGBAN_HOTLINE_URL", default_value = "http://127.0.0.1:50055")]
+    #[arg(
+        long,
+        env = "TONGBAN_HOTLINE_URL",
+        default_value = "http://127.0.0.1:50055"
+    )]
     hotline: String,
     /// 基线测量用的 PostgreSQL / PostgreSQL for the floor (scratch schema created and dropped).
     #[arg(
@@ -70,7 +88,11 @@ struct LifecycleArgs {
     )]
     database_url: String,
     /// 基线测量用的 NATS / NATS for the floor (scratch stream created and deleted).
-    #[arg(long, env = "TONGBAN_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    #[arg(
+        long,
+        env = "TONGBAN_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
     nats_url: String,
     /// 状态目录（令牌签名密钥）/ state directory holding the token signing key.
     #[arg(long, env = "TONGBAN_STATE_DIR", default_value = "./var/state")]
@@ -155,7 +177,10 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("{}: {err}", lang.pick("无法启动运行时", "cannot start the runtime"));
+            eprintln!(
+                "{}: {err}",
+                lang.pick("无法启动运行时", "cannot start the runtime")
+            );
             return ExitCode::FAILURE;
         }
     };

@@ -60,6 +60,9 @@ pub struct Report {
     /// Completions found by polling GetCase because the watch stream had not shown them; their
     /// completion lag is the poll's (an upper bound).
     pub completed_by_poll: u64,
+    /// Cases the watch stream never showed in any state (it drops changes when a watcher lags
+    /// behind its broadcast channel); they were found by the sweep and the poll.
+    pub never_on_watch: u64,
     /// Hotline ticks skipped (no completed case yet to look up, or too many look-ups in flight).
     pub hotline_skipped: u64,
     /// Calls that failed, by RPC and gRPC code (claim races excluded).
@@ -235,7 +238,10 @@ impl Report {
             (t("分派（受理→审批收件箱）", "routing (→ watch)"), l.routing),
             (t("ClaimCase 认领", "ClaimCase"), l.claim_case),
             (t("DecideCase 决定", "DecideCase"), l.decide_case),
-            (t("12345 QueryCaseStatus", "hotline QueryCaseStatus"), l.hotline),
+            (
+                t("12345 QueryCaseStatus", "hotline QueryCaseStatus"),
+                l.hotline,
+            ),
             (t("决定→办结", "decision → completed"), l.completion_lag),
         ];
         for (name, p) in rows {
@@ -248,9 +254,11 @@ impl Report {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{}: {} | {}: {} | {}: {} | {}: {}",
+            "{}: {} | {}: {} | {}: {} | {}: {} | {}: {}",
             t("认领竞争（正常）", "claim races (normal)"),
             self.claim_races,
+            t("监听流未出现的办件", "never on the watch"),
+            self.never_on_watch,
             t("收件箱补扫到的分派", "routed found by sweep"),
             self.routed_by_sweep,
             t("轮询发现的办结", "completions found by poll"),
@@ -261,7 +269,11 @@ impl Report {
         if self.errors.is_empty() {
             let _ = writeln!(out, "{}: 0", t("错误", "errors"));
         } else {
-            let _ = writeln!(out, "{}:", t("错误（按 gRPC 状态码）", "errors by gRPC code"));
+            let _ = writeln!(
+                out,
+                "{}:",
+                t("错误（按 gRPC 状态码）", "errors by gRPC code")
+            );
             for e in &self.errors {
                 let _ = writeln!(out, "  {:<20} {:<20} {:>8}", e.rpc, e.code, e.count);
             }
@@ -281,7 +293,10 @@ impl Report {
                 let _ = writeln!(
                     out,
                     "  {:<40} {:>10.1}",
-                    t("PostgreSQL 提交/秒（INSERT+COMMIT）", "PostgreSQL commits/s"),
+                    t(
+                        "PostgreSQL 提交/秒（INSERT+COMMIT）",
+                        "PostgreSQL commits/s"
+                    ),
                     floor.pg_commits_per_sec
                 );
                 let _ = writeln!(

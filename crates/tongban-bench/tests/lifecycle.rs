@@ -47,12 +47,21 @@ async fn run(mode: LoadMode) -> TestResult {
     println!("{}", report.render(Lang::En));
     println!("{}", report.render(Lang::Zh));
 
-    assert!(report.completed_total >= 1, "no lifecycle completed: {report:#?}");
+    assert!(
+        report.completed_total >= 1,
+        "no lifecycle completed: {report:#?}"
+    );
     assert!(report.is_consistent(), "inconsistent: {report:#?}");
     assert!(report.submitted >= report.decided && report.decided >= report.completed);
-    assert_eq!(report.unfinished, 0, "cases left after the drain: {report:#?}");
+    assert_eq!(
+        report.unfinished, 0,
+        "cases left after the drain: {report:#?}"
+    );
     assert!(
-        report.errors.iter().all(|e| e.rpc != "SubmitCase" && e.rpc != "DecideCase"),
+        report
+            .errors
+            .iter()
+            .all(|e| e.rpc != "SubmitCase" && e.rpc != "DecideCase"),
         "requests refused: {:?}",
         report.errors
     );
