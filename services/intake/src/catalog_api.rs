@@ -275,7 +275,7 @@ fn parts_pb(matter: &Matter, joint: &JointRoute, now: DateTime<Utc>) -> Vec<pb::
     crate::parts::from_route(matter, joint, now)
         .iter()
         .map(|p| {
-            let mut part = p.to_pb();
+            let mut part = tongban_runtime::parts::to_pb(p);
             part.updated_at = None;
             part
         })

@@ -71,7 +71,7 @@ pub fn to_json(parts: &[KeptPart]) -> Value {
 /// is logged).
 pub fn to_pb(value: &Value) -> Vec<pb::CasePart> {
     match parse(value) {
-        Ok(parts) => parts.iter().map(KeptPart::to_pb).collect(),
+        Ok(parts) => parts.iter().map(kept::to_pb).collect(),
         Err(err) => {
             tracing::error!(error = %err, "stored parts do not parse");
             Vec::new()
@@ -116,7 +116,7 @@ pub fn apply_update(
     if !parts.iter().any(|p| p.code == update.part_code) {
         return Err(UpdateError::UnknownPart(update.part_code.clone()));
     }
-    let update = KeptPart::from_pb(update, step).ok_or(UpdateError::Empty)?;
+    let update = kept::from_pb(update, step).ok_or(UpdateError::Empty)?;
     Ok(match kept::apply(parts, update) {
         Applied::Moved(index) => Update::Moved(index),
         Applied::Unchanged(_) | Applied::Stale(_) => Update::Stale,
