@@ -284,6 +284,9 @@ pub(crate) enum StepError {
     /// A statement failed.
     #[error("database")]
     Database(#[from] sqlx::Error),
+    /// A row could not be read or written.
+    #[error("repository")]
+    Repo(#[from] repo::RepoError),
     /// The case's state does not allow the step (it moved on meanwhile).
     #[error(transparent)]
     Illegal(#[from] TransitionError),
@@ -339,9 +342,9 @@ pub(crate) async fn open(
         case_number: number.as_str().to_owned(),
         matter_code: sub.matter.code.clone(),
         matter_name: sub.matter.name.clone(),
-        mode: sub.mode.as_str().to_owned(),
-        scope: routed.scope.as_str().to_owned(),
-        status: submitted.as_str().to_owned(),
+        mode: sub.mode,
+        scope: routed.scope,
+        status: submitted,
         window_office_id: sub.window.id.clone(),
         responsible_office_id: routed.responsible_office_id.clone(),
         agreement_id: routed.agreement_id.clone(),
@@ -350,10 +353,10 @@ pub(crate) async fn open(
         phone_masked: applicant.phone.masked(),
         home_division: applicant.home_division.as_str().to_owned(),
         materials: view::materials_json(&sub.materials),
-        delivery_method: sub.delivery.method.as_str().to_owned(),
+        delivery_method: sub.delivery.method,
         submitted_at: now,
         accepted_at: None,
-        budget_days: i32::try_from(sub.matter.promised_limit_days).unwrap_or(i32::MAX),
+        budget_days: sub.matter.promised_limit_days,
         due_at: None,
         decision: None,
         decision_reason: None,
@@ -361,7 +364,7 @@ pub(crate) async fn open(
         supplement_reason: None,
         traceparent: tongban_telemetry::traceparent_of(&span).unwrap_or_default(),
         tracestate: None,
-        parts: parts::to_json(&[]),
+        parts: Vec::new(),
         destination_division: sub
             .destination_division
             .as_ref()
@@ -461,18 +464,18 @@ pub(crate) fn accept_row(
     now: DateTime<Utc>,
     due_at: DateTime<Utc>,
 ) -> Result<Vec<(CaseEvent, CaseStatus)>, TransitionError> {
-    let mut status = row.status();
+    let mut status = row.status;
     let mut steps = Vec::new();
     for command in [CaseCommand::Accept, CaseCommand::Route] {
         let (next, events) = case::transition(status, &command)?;
         status = next;
         steps.extend(events.iter().map(|e| (*e, next)));
     }
-    row.status = status.as_str().to_owned();
-    row.scope = routed.scope.as_str().to_owned();
+    row.status = status;
+    row.scope = routed.scope;
     row.responsible_office_id = routed.responsible_office_id.clone();
     row.agreement_id = routed.agreement_id.clone();
-    row.parts = parts::to_json(&routed.parts);
+    row.parts.clone_from(&routed.parts);
     row.accepted_at = Some(now);
     row.due_at = Some(due_at);
     Ok(steps)
@@ -616,7 +619,7 @@ fn waiting_line(reference: &ReferenceData, row: &CaseRow, at: DateTime<Utc>) -> 
     let en: Vec<String> = awaited.iter().map(|(_, en)| format!("\"{en}\"")).collect();
     TimelineLine {
         at,
-        status: row.status.clone(),
+        status: row.status.as_str().to_owned(),
         description: format!("待本件事成员「{}」准予后受理并分派", zh.join("」「")),
         description_en: format!(
             "Accepted and routed once bundle member {} is approved",

@@ -17,7 +17,7 @@ use tongban_domain::bundle::{self as domain_bundle, prerequisites};
 use tongban_domain::calendar::shanghai_date;
 use tongban_domain::case::{self, CaseCommand, CaseEvent, Decision};
 use tongban_domain::case_number::CaseNumber;
-use tongban_domain::catalog::{Matter, Mode};
+use tongban_domain::catalog::Matter;
 use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::{Lang, Localized};
 use tongban_domain::materials::{MissingMaterial, check_materials};
@@ -122,7 +122,7 @@ pub(crate) async fn submit(
     let mut tx = state.pool.begin().await.map_err(internal(lang))?;
     let number = accept::next_number(&mut tx, sub.window, now, lang).await?;
     let bundle = BundleRow {
-        bundle_id: Uuid::now_v7(),
+        bundle_id: repo::BundleId::new(),
         bundle_number: number.as_str().to_owned(),
         bundle_code: sub.bundle.code.clone(),
         bundle_name: sub.bundle.name.clone(),
@@ -237,7 +237,7 @@ pub(crate) async fn get(
                 )],
             ));
         };
-        repo::bundle_by_id(&mut conn, id)
+        repo::bundle_by_id(&mut conn, repo::BundleId(id))
             .await
             .map_err(internal(lang))?
     } else if !req.bundle_number.trim().is_empty() {
@@ -373,7 +373,7 @@ async fn bundle_pb(
     reference: &ReferenceData,
     bundle: &BundleRow,
     now: DateTime<Utc>,
-) -> Result<Bundle, sqlx::Error> {
+) -> Result<Bundle, repo::RepoError> {
     let rows = repo::bundle_members(conn, bundle.bundle_id).await?;
     let mut cases = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -576,10 +576,7 @@ fn plan<'r>(
         .catalog
         .matter(&row.matter_code)
         .ok_or_else(|| "事项目录中已没有该事项，本事项无法受理".to_owned())?;
-    let mode: Mode = row
-        .mode
-        .parse()
-        .map_err(|_| format!("办理模式 {} 无效，本事项无法受理", row.mode))?;
+    let mode = row.mode;
     let home = DivisionCode::parse(&row.home_division)
         .map_err(|e| format!("{}，本事项无法受理", e.text(Lang::Zh)))?;
     let destination = row
@@ -657,7 +654,7 @@ async fn provided_materials(
             row.case_id,
             &TimelineLine {
                 at: now,
-                status: row.status.clone(),
+                status: row.status.as_str().to_owned(),
                 description: format!("「{}」由本件事成员「{provider}」出具", material.name),
                 description_en: format!(
                     "\"{}\" ({}) issued by bundle member \"{provider_en}\"",
@@ -719,12 +716,12 @@ async fn withdraw_member(
     now: DateTime<Utc>,
 ) -> Result<(), StepError> {
     let (next, events) = case::transition(
-        row.status(),
+        row.status,
         &CaseCommand::Withdraw {
             reason: reason.to_owned(),
         },
     )?;
-    row.status = next.as_str().to_owned();
+    row.status = next;
     for event in events {
         debug_assert_eq!(event, CaseEvent::Withdrawn);
         view::record_step(

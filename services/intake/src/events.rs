@@ -61,7 +61,7 @@ impl EventHandler for ReviewEvents {
         };
         let span = tracing::Span::current();
         span.record("tongban.case_number", row.case_number.as_str());
-        let (next, events) = match case::transition(row.status(), &command) {
+        let (next, events) = match case::transition(row.status, &command) {
             Ok(done) => done,
             Err(err) => {
                 // E.g. a claim that crossed a withdrawal: the case has moved on; nothing to do.
@@ -94,13 +94,13 @@ impl EventHandler for ReviewEvents {
                 detail = s.items.join("、");
             }
             Some(Body::CaseDecided(d)) => {
-                row.decision = decision_from_pb(d.decision()).map(|x| x.as_str().to_owned());
+                row.decision = decision_from_pb(d.decision());
                 row.decision_reason = Some(d.reason.clone());
                 detail = d.reason.clone();
             }
             _ => {}
         }
-        row.status = next.as_str().to_owned();
+        row.status = next;
         // Record the review office's step on the window's timeline; its event is already on the
         // stream (published by review), so only the timeline line is written here.
         let office_name = reference
@@ -177,8 +177,7 @@ impl ReviewEvents {
             return Err(HandleError::Reject(format!("unknown case {case_id}")));
         };
         tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
-        let mut stored = parts::parse(&row.parts)
-            .map_err(|err| HandleError::Reject(format!("stored parts do not parse: {err}")))?;
+        let mut stored = row.parts.clone();
         let at = view::occurred_at(event);
         let step = Step {
             at,
@@ -193,11 +192,11 @@ impl ReviewEvents {
                     &row,
                     &stored,
                     &stored[index],
-                    row.status(),
+                    row.status,
                     at,
                 )
                 .await?;
-                row.parts = parts::to_json(&stored);
+                row.parts = stored;
                 repo::update_case(conn, &row).await?;
             }
             Ok(parts::Update::Stale) => {

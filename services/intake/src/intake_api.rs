@@ -269,7 +269,7 @@ impl IntakeService for Intake {
         if !errors.is_empty() {
             return Err(status::invalid_argument(lang, errors));
         }
-        let (next, events) = case::transition(row.status(), &CaseCommand::Supplement)
+        let (next, events) = case::transition(row.status, &CaseCommand::Supplement)
             .map_err(|e| illegal(lang, &e))?;
         let now = self.state.clock.now();
         repo::close_suspension(&mut tx, case_id, SuspensionKind::Supplement, now)
@@ -301,8 +301,7 @@ impl IntakeService for Intake {
         merged.extend(materials.iter().cloned());
         row.materials = view::materials_json(&merged);
         // 多地联办: the part that asked for the material has it now.
-        move_parts(&mut row, parts::supplemented, now)
-            .map_err(|err| status::internal(lang, &err))?;
+        move_parts(&mut row, parts::supplemented, now);
         row.supplement_items = json!([]);
         let body = Body::CaseSupplemented(ev::CaseSupplemented {
             materials: view::materials_pb(&view::materials_json(&materials)),
@@ -336,7 +335,7 @@ impl IntakeService for Intake {
         let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
         let mut row = self.lock_case(&mut tx, &claims, case_id, lang).await?;
         let (next, events) = case::transition(
-            row.status(),
+            row.status,
             &CaseCommand::Withdraw {
                 reason: reason.clone(),
             },
@@ -344,7 +343,7 @@ impl IntakeService for Intake {
         .map_err(|e| illegal(lang, &e))?;
         let now = self.state.clock.now();
         // 多地联办: every part not done ends with the case.
-        move_parts(&mut row, parts::withdrawn, now).map_err(|err| status::internal(lang, &err))?;
+        move_parts(&mut row, parts::withdrawn, now);
         // 一件事: the members waiting for this one's result cannot be handled any more.
         crate::bundles::withdraw_waiting(
             &mut tx,
@@ -479,7 +478,7 @@ impl Intake {
         lang: Lang,
     ) -> Result<Response<Case>, Status> {
         let reference = &*self.state.reference;
-        row.status = step.status.as_str().to_owned();
+        row.status = step.status;
         for event in step.events {
             view::record_step(
                 &mut tx,
@@ -515,13 +514,8 @@ fn submit_response(row: &CaseRow) -> SubmitCaseResponse {
     SubmitCaseResponse {
         case_id: row.case_id.to_string(),
         case_number: row.case_number.clone(),
-        status: status_to_pb(row.status()).into(),
-        scope: row
-            .scope
-            .parse()
-            .map(tongban_runtime::convert::scope_to_pb)
-            .unwrap_or_default()
-            .into(),
+        status: status_to_pb(row.status).into(),
+        scope: tongban_runtime::convert::scope_to_pb(row.scope).into(),
         responsible_office_id: row.responsible_office_id.clone(),
         accepted_at: row.accepted_at.map(timestamp),
         due_at: row.due_at.map(timestamp),
@@ -566,17 +560,14 @@ fn move_parts(
     row: &mut CaseRow,
     step: fn(&mut [parts::KeptPart], parts::Step, parts::Origin) -> bool,
     at: chrono::DateTime<Utc>,
-) -> Result<(), serde_json::Error> {
-    let mut stored = crate::parts::parse(&row.parts)?;
+) {
+    let stored = &mut row.parts;
     // The window acts on the locked case before its event exists: no event id.
     let own = parts::Step {
         at,
         event_id: uuid::Uuid::nil(),
     };
-    if step(&mut stored, own, parts::Origin::Own) {
-        row.parts = crate::parts::to_json(&stored);
-    }
-    Ok(())
+    step(stored, own, parts::Origin::Own);
 }
 
 /// The due moment derived from the clock (None while it is stopped).

@@ -1,23 +1,81 @@
 //! The intake schema: cases, their clock ledger and timeline, idempotency keys, case numbers.
 
+use std::fmt;
+use std::str::FromStr;
+
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize as _;
 use serde_json::Value;
 use sqlx::PgConnection;
-use tongban_domain::case::CaseStatus;
+use tongban_domain::case::{CaseStatus, Decision};
+use tongban_domain::catalog::{DeliveryMethod, Mode, Scope};
 use tongban_domain::clock::{CaseClock, Extension, Suspension, SuspensionKind};
 use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
-/// A case row as stored (personal data sealed).
-#[derive(Debug, Clone, sqlx::FromRow)]
+use crate::parts::KeptPart;
+
+/// Why a row could not be read: the database failed, or a stored value does not decode (only
+/// this service writes these columns, so that means corruption; never guessed at).
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// A statement failed.
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+    /// A stored value is not one this service writes.
+    #[error("{entity} {id}: stored {column} {value:?} does not decode")]
+    Corrupt {
+        /// `case`, `bundle`, …
+        entity: &'static str,
+        /// Its id.
+        id: Uuid,
+        /// The column.
+        column: &'static str,
+        /// What it holds.
+        value: String,
+    },
+}
+
+impl From<RepoError> for tongban_bus::HandleError {
+    /// A failing statement is retried; a corrupt row never gets better: rejected.
+    fn from(err: RepoError) -> Self {
+        match err {
+            RepoError::Sql(err) => Self::Retry(Box::new(err)),
+            corrupt @ RepoError::Corrupt { .. } => Self::Reject(corrupt.to_string()),
+        }
+    }
+}
+
+/// 一件事: the id of a bundle (never mixed up with a case's).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::Type, serde::Serialize,
+)]
+#[sqlx(transparent)]
+pub struct BundleId(pub Uuid);
+
+impl BundleId {
+    /// A new bundle id (UUIDv7: ordered by creation).
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+}
+
+impl fmt::Display for BundleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A case row as stored (personal data sealed), its stored names decoded into domain values.
+#[derive(Debug, Clone)]
 pub struct CaseRow {
     pub case_id: Uuid,
     pub case_number: String,
     pub matter_code: String,
     pub matter_name: String,
-    pub mode: String,
-    pub scope: String,
-    pub status: String,
+    pub mode: Mode,
+    pub scope: Scope,
+    pub status: CaseStatus,
     pub window_office_id: String,
     pub responsible_office_id: String,
     pub agreement_id: Option<String>,
@@ -26,35 +84,133 @@ pub struct CaseRow {
     pub phone_masked: String,
     pub home_division: String,
     pub materials: Value,
-    pub delivery_method: String,
+    pub delivery_method: DeliveryMethod,
     /// When the window submitted the case (with its bundle, for a member).
     pub submitted_at: DateTime<Utc>,
     /// 受理: `None` while a bundle member waits for other members (it is then only submitted).
     pub accepted_at: Option<DateTime<Utc>>,
-    pub budget_days: i32,
+    /// 承诺时限 in working days.
+    pub budget_days: u32,
     pub due_at: Option<DateTime<Utc>>,
-    pub decision: Option<String>,
+    pub decision: Option<Decision>,
     pub decision_reason: Option<String>,
     pub supplement_items: Value,
     pub supplement_reason: Option<String>,
     pub traceparent: String,
     pub tracestate: Option<String>,
-    /// 多地联办: the parts ([`crate::parts::KeptPart`]), `[]` for a case of one office.
-    pub parts: Value,
+    /// 多地联办: the parts, empty for a case of one office.
+    pub parts: Vec<KeptPart>,
     /// 迁入地 (转入地), when given.
     pub destination_division: Option<String>,
     /// 一件事: the bundle the case belongs to.
-    pub bundle_id: Option<Uuid>,
+    pub bundle_id: Option<BundleId>,
     /// 一件事: the members (matter codes) whose result this member needs; it is accepted and
     /// routed once all of them are approved. Empty for a case that starts at once.
     pub waits_for: Vec<String>,
 }
 
-impl CaseRow {
-    /// The stored status (a row always holds a valid one: only this service writes it).
-    pub fn status(&self) -> CaseStatus {
-        self.status.parse().unwrap_or(CaseStatus::Submitted)
+/// A case row as the database holds it; [`CaseRow`] is what the service works with.
+#[derive(sqlx::FromRow)]
+struct StoredCase {
+    case_id: Uuid,
+    case_number: String,
+    matter_code: String,
+    matter_name: String,
+    mode: String,
+    scope: String,
+    status: String,
+    window_office_id: String,
+    responsible_office_id: String,
+    agreement_id: Option<String>,
+    applicant_name: String,
+    id_number_masked: String,
+    phone_masked: String,
+    home_division: String,
+    materials: Value,
+    delivery_method: String,
+    submitted_at: DateTime<Utc>,
+    accepted_at: Option<DateTime<Utc>>,
+    budget_days: i32,
+    due_at: Option<DateTime<Utc>>,
+    decision: Option<String>,
+    decision_reason: Option<String>,
+    supplement_items: Value,
+    supplement_reason: Option<String>,
+    traceparent: String,
+    tracestate: Option<String>,
+    parts: Value,
+    destination_division: Option<String>,
+    bundle_id: Option<BundleId>,
+    waits_for: Vec<String>,
+}
+
+impl TryFrom<StoredCase> for CaseRow {
+    type Error = RepoError;
+
+    fn try_from(s: StoredCase) -> Result<Self, RepoError> {
+        let id = s.case_id;
+        let corrupt = |column: &'static str, value: &dyn fmt::Debug| RepoError::Corrupt {
+            entity: "case",
+            id,
+            column,
+            value: format!("{value:?}"),
+        };
+        fn decode<T: FromStr>(
+            text: &str,
+            column: &'static str,
+            corrupt: &impl Fn(&'static str, &dyn fmt::Debug) -> RepoError,
+        ) -> Result<T, RepoError> {
+            text.parse().map_err(|_| corrupt(column, &text))
+        }
+        Ok(Self {
+            mode: decode(&s.mode, "mode", &corrupt)?,
+            scope: decode(&s.scope, "scope", &corrupt)?,
+            status: decode(&s.status, "status", &corrupt)?,
+            delivery_method: decode(&s.delivery_method, "delivery_method", &corrupt)?,
+            decision: s
+                .decision
+                .as_deref()
+                .map(|d| decode(d, "decision", &corrupt))
+                .transpose()?,
+            budget_days: u32::try_from(s.budget_days)
+                .map_err(|_| corrupt("budget_days", &s.budget_days))?,
+            parts: Vec::<KeptPart>::deserialize(&s.parts)
+                .map_err(|_| corrupt("parts", &s.parts))?,
+            case_id: s.case_id,
+            case_number: s.case_number,
+            matter_code: s.matter_code,
+            matter_name: s.matter_name,
+            window_office_id: s.window_office_id,
+            responsible_office_id: s.responsible_office_id,
+            agreement_id: s.agreement_id,
+            applicant_name: s.applicant_name,
+            id_number_masked: s.id_number_masked,
+            phone_masked: s.phone_masked,
+            home_division: s.home_division,
+            materials: s.materials,
+            submitted_at: s.submitted_at,
+            accepted_at: s.accepted_at,
+            due_at: s.due_at,
+            decision_reason: s.decision_reason,
+            supplement_items: s.supplement_items,
+            supplement_reason: s.supplement_reason,
+            traceparent: s.traceparent,
+            tracestate: s.tracestate,
+            destination_division: s.destination_division,
+            bundle_id: s.bundle_id,
+            waits_for: s.waits_for,
+        })
     }
+}
+
+/// Decodes stored case rows.
+fn cases(rows: Vec<StoredCase>) -> Result<Vec<CaseRow>, RepoError> {
+    rows.into_iter().map(CaseRow::try_from).collect()
+}
+
+/// Decodes a stored case row, if any.
+fn case(row: Option<StoredCase>) -> Result<Option<CaseRow>, RepoError> {
+    row.map(CaseRow::try_from).transpose()
 }
 
 const CASE_COLUMNS: &str = "case_id, case_number, matter_code, matter_name, mode, scope, status, window_office_id,
@@ -77,7 +233,7 @@ pub struct NewCase<'a> {
     pub bundle_position: Option<i32>,
 }
 
-pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(), RepoError> {
     let r = new.row;
     sqlx::query(
         "INSERT INTO cases (case_id, case_number, matter_code, matter_version, matter_name, mode, scope, status,
@@ -93,9 +249,9 @@ pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(
     .bind(&r.matter_code)
     .bind(new.matter_version)
     .bind(&r.matter_name)
-    .bind(&r.mode)
-    .bind(&r.scope)
-    .bind(&r.status)
+    .bind(r.mode.as_str())
+    .bind(r.scope.as_str())
+    .bind(r.status.as_str())
     .bind(&r.window_office_id)
     .bind(&r.responsible_office_id)
     .bind(&r.agreement_id)
@@ -108,15 +264,15 @@ pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(
     .bind(&r.phone_masked)
     .bind(&r.home_division)
     .bind(&r.materials)
-    .bind(&r.delivery_method)
+    .bind(r.delivery_method.as_str())
     .bind(&new.address_sealed)
     .bind(r.accepted_at)
-    .bind(r.budget_days)
+    .bind(i32::try_from(r.budget_days).unwrap_or(i32::MAX))
     .bind(r.due_at)
     .bind(&r.traceparent)
     .bind(&r.tracestate)
     .bind(new.created_by)
-    .bind(&r.parts)
+    .bind(parts_json(&r.parts)?)
     .bind(&r.destination_division)
     .bind(r.bundle_id)
     .bind(new.bundle_position)
@@ -142,6 +298,11 @@ pub async fn next_sequence(
     .bind(day)
     .fetch_one(conn)
     .await
+}
+
+/// The parts as stored in the `parts` column.
+fn parts_json(parts: &[KeptPart]) -> Result<Value, RepoError> {
+    serde_json::to_value(parts).map_err(|err| RepoError::Sql(sqlx::Error::Encode(Box::new(err))))
 }
 
 /// Records an idempotency key; `false` when the key was taken meanwhile by a concurrent request.
@@ -183,27 +344,31 @@ pub async fn case_by_id(
     conn: &mut PgConnection,
     case_id: Uuid,
     lock: bool,
-) -> Result<Option<CaseRow>, sqlx::Error> {
+) -> Result<Option<CaseRow>, RepoError> {
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1{}",
         if lock { " FOR UPDATE" } else { "" }
     );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(case_id)
-        .fetch_optional(conn)
-        .await
+    case(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(case_id)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// A case by its number.
 pub async fn case_by_number(
     conn: &mut PgConnection,
     number: &str,
-) -> Result<Option<CaseRow>, sqlx::Error> {
+) -> Result<Option<CaseRow>, RepoError> {
     let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_number = $1");
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(number)
-        .fetch_optional(conn)
-        .await
+    case(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(number)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// The newest cases of a window.
@@ -211,20 +376,22 @@ pub async fn list_cases(
     conn: &mut PgConnection,
     window: &str,
     limit: i64,
-) -> Result<Vec<CaseRow>, sqlx::Error> {
+) -> Result<Vec<CaseRow>, RepoError> {
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM cases WHERE window_office_id = $1 ORDER BY submitted_at DESC LIMIT $2"
     );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(window)
-        .bind(limit)
-        .fetch_all(conn)
-        .await
+    cases(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(window)
+            .bind(limit)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// Writes the changeable part of a case back (the route and the acceptance moment change once,
 /// when a waiting bundle member is accepted).
-pub async fn update_case(conn: &mut PgConnection, row: &CaseRow) -> Result<(), sqlx::Error> {
+pub async fn update_case(conn: &mut PgConnection, row: &CaseRow) -> Result<(), RepoError> {
     sqlx::query(
         "UPDATE cases SET status = $2, due_at = $3, decision = $4, decision_reason = $5, supplement_items = $6,
             supplement_reason = $7, materials = $8, parts = $9, accepted_at = $10, scope = $11,
@@ -232,16 +399,16 @@ pub async fn update_case(conn: &mut PgConnection, row: &CaseRow) -> Result<(), s
          WHERE case_id = $1",
     )
     .bind(row.case_id)
-    .bind(&row.status)
+    .bind(row.status.as_str())
     .bind(row.due_at)
-    .bind(&row.decision)
+    .bind(row.decision.map(Decision::as_str))
     .bind(&row.decision_reason)
     .bind(&row.supplement_items)
     .bind(&row.supplement_reason)
     .bind(&row.materials)
-    .bind(&row.parts)
+    .bind(parts_json(&row.parts)?)
     .bind(row.accepted_at)
-    .bind(&row.scope)
+    .bind(row.scope.as_str())
     .bind(&row.responsible_office_id)
     .bind(&row.agreement_id)
     .execute(conn)
@@ -250,7 +417,7 @@ pub async fn update_case(conn: &mut PgConnection, row: &CaseRow) -> Result<(), s
 }
 
 /// The clock of a case: budget and ledger.
-pub async fn clock(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseClock, sqlx::Error> {
+pub async fn clock(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseClock, RepoError> {
     type Row = (String, DateTime<Utc>, Option<DateTime<Utc>>, String);
     let rows: Vec<Row> =
         sqlx::query_as("SELECT kind, from_at, until_at, reason FROM case_suspensions WHERE case_id = $1 ORDER BY seq")
@@ -259,16 +426,23 @@ pub async fn clock(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseClock, 
             .await?;
     // A case not accepted yet has no clock running; its ledger is empty.
     let started = row.accepted_at.unwrap_or(row.submitted_at);
-    let mut clock = CaseClock::new(started, u32::try_from(row.budget_days).unwrap_or(1));
+    let mut clock = CaseClock::new(started, row.budget_days);
     clock.suspensions = rows
         .into_iter()
-        .map(|(kind, from, until, reason)| Suspension {
-            kind: SuspensionKind::from_code(&kind).unwrap_or(SuspensionKind::Supplement),
-            from,
-            until,
-            reason,
+        .map(|(kind, from, until, reason)| {
+            Ok(Suspension {
+                kind: SuspensionKind::from_code(&kind).ok_or_else(|| RepoError::Corrupt {
+                    entity: "case",
+                    id: row.case_id,
+                    column: "case_suspensions.kind",
+                    value: kind.clone(),
+                })?,
+                from,
+                until,
+                reason,
+            })
         })
-        .collect();
+        .collect::<Result<_, RepoError>>()?;
     type ExtensionRow = (i32, String, String, DateTime<Utc>);
     let extensions: Vec<ExtensionRow> = sqlx::query_as(
         "SELECT working_days, reason, approved_by, at FROM case_extensions
@@ -279,13 +453,20 @@ pub async fn clock(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseClock, 
     .await?;
     clock.extensions = extensions
         .into_iter()
-        .map(|(days, reason, approved_by, at)| Extension {
-            working_days: u32::try_from(days).unwrap_or(0),
-            reason,
-            approved_by,
-            at,
+        .map(|(days, reason, approved_by, at)| {
+            Ok(Extension {
+                working_days: u32::try_from(days).map_err(|_| RepoError::Corrupt {
+                    entity: "case",
+                    id: row.case_id,
+                    column: "case_extensions.working_days",
+                    value: days.to_string(),
+                })?,
+                reason,
+                approved_by,
+                at,
+            })
         })
-        .collect();
+        .collect::<Result<_, RepoError>>()?;
     Ok(clock)
 }
 
@@ -384,7 +565,7 @@ pub async fn timeline(
 /// A 一件事 bundle as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BundleRow {
-    pub bundle_id: Uuid,
+    pub bundle_id: BundleId,
     pub bundle_number: String,
     pub bundle_code: String,
     pub bundle_name: String,
@@ -442,7 +623,7 @@ pub async fn bundle_by_key(
 /// A bundle by id.
 pub async fn bundle_by_id(
     conn: &mut PgConnection,
-    bundle_id: Uuid,
+    bundle_id: BundleId,
 ) -> Result<Option<BundleRow>, sqlx::Error> {
     let sql = format!("SELECT {BUNDLE_COLUMNS} FROM bundles WHERE bundle_id = $1");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -466,20 +647,22 @@ pub async fn bundle_by_number(
 /// The member cases of a bundle, in the bundle's order.
 pub async fn bundle_members(
     conn: &mut PgConnection,
-    bundle_id: Uuid,
-) -> Result<Vec<CaseRow>, sqlx::Error> {
+    bundle_id: BundleId,
+) -> Result<Vec<CaseRow>, RepoError> {
     let sql =
         format!("SELECT {CASE_COLUMNS} FROM cases WHERE bundle_id = $1 ORDER BY bundle_position");
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(bundle_id)
-        .fetch_all(conn)
-        .await
+    cases(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(bundle_id)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// The bundles `ids` (in no particular order).
 pub async fn bundles_by_ids(
     conn: &mut PgConnection,
-    ids: &[Uuid],
+    ids: &[BundleId],
 ) -> Result<Vec<BundleRow>, sqlx::Error> {
     let sql = format!("SELECT {BUNDLE_COLUMNS} FROM bundles WHERE bundle_id = ANY($1)");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -491,34 +674,38 @@ pub async fn bundles_by_ids(
 /// The member cases of the bundles `ids`: each bundle's together, in the bundle's order.
 pub async fn members_of_bundles(
     conn: &mut PgConnection,
-    ids: &[Uuid],
-) -> Result<Vec<CaseRow>, sqlx::Error> {
+    ids: &[BundleId],
+) -> Result<Vec<CaseRow>, RepoError> {
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM cases WHERE bundle_id = ANY($1) ORDER BY bundle_id, bundle_position"
     );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(ids)
-        .fetch_all(conn)
-        .await
+    cases(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(ids)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// The members of bundle `bundle_id` still waiting (submitted, not accepted) for the member
 /// of matter `awaited`, locked for update, in the bundle's order.
 pub async fn waiting_for_member(
     conn: &mut PgConnection,
-    bundle_id: Uuid,
+    bundle_id: BundleId,
     awaited: &str,
-) -> Result<Vec<CaseRow>, sqlx::Error> {
+) -> Result<Vec<CaseRow>, RepoError> {
     let sql = format!(
         "SELECT {CASE_COLUMNS} FROM cases
          WHERE bundle_id = $1 AND status = 'submitted' AND $2 = ANY(waits_for)
          ORDER BY bundle_position FOR UPDATE"
     );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(bundle_id)
-        .bind(awaited)
-        .fetch_all(conn)
-        .await
+    cases(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(bundle_id)
+            .bind(awaited)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// The sealed personal data of a case: ID number and, for delivery by mail, the address

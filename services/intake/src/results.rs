@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use tongban_bus::{ConsumerSpec, EventHandler, HandleError};
 use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus, Decision};
-use tongban_domain::catalog::DeliveryMethod;
 use tongban_domain::reference::ReferenceData;
 use tongban_proto::events::v1::{self as ev, Event, event::Body};
 use tongban_runtime::convert::{decision_to_pb, timestamp};
@@ -28,9 +27,7 @@ pub(crate) fn consumer_spec() -> ConsumerSpec {
 
 /// Whether an approval of `row` waits for a result certificate.
 pub(crate) fn awaits_certificate(reference: &ReferenceData, row: &CaseRow) -> bool {
-    let Ok(method) = row.delivery_method.parse::<DeliveryMethod>() else {
-        return false;
-    };
+    let method = row.delivery_method;
     reference
         .catalog
         .matter(&row.matter_code)
@@ -75,9 +72,9 @@ pub(crate) async fn complete(
     certificate_identifier: Option<String>,
     at: DateTime<Utc>,
 ) -> Result<(), HandleError> {
-    let (done, completed) = case::transition(row.status(), &CaseCommand::Complete)
+    let (done, completed) = case::transition(row.status, &CaseCommand::Complete)
         .map_err(|e| HandleError::Reject(e.to_string()))?;
-    row.status = done.as_str().to_owned();
+    row.status = done;
     let detail = certificate_identifier.clone().unwrap_or_default();
     for step in completed {
         debug_assert_eq!(step, CaseEvent::Completed);
@@ -174,7 +171,7 @@ impl EventHandler for CertificateEvents {
         .execute(&mut *conn)
         .await?;
         tracing::info!(case_number = %row.case_number, identifier = %issued.identifier, "result certificate received");
-        if row.status() == CaseStatus::Approved {
+        if row.status == CaseStatus::Approved {
             let at = view::occurred_at(event);
             complete(
                 conn,

@@ -18,9 +18,8 @@ use tongban_runtime::convert::{
     timeline_entry, timestamp,
 };
 use tongban_store::timeline::TimelineLine;
-use uuid::Uuid;
 
-use crate::repo::{self, BundleRow, CaseRow};
+use crate::repo::{self, BundleId, BundleRow, CaseRow, RepoError};
 use crate::validation::MaterialIn;
 use crate::{SERVICE, parts};
 
@@ -63,32 +62,22 @@ fn strings(value: &Value) -> Vec<String> {
 }
 
 fn scope_pb(row: &CaseRow) -> pb::Scope {
-    row.scope
-        .parse()
-        .map(tongban_runtime::convert::scope_to_pb)
-        .unwrap_or(pb::Scope::Unspecified)
+    tongban_runtime::convert::scope_to_pb(row.scope)
 }
 
 fn mode_pb(row: &CaseRow) -> pb::Mode {
-    row.mode
-        .parse()
-        .map(tongban_runtime::convert::mode_to_pb)
-        .unwrap_or(pb::Mode::Unspecified)
+    tongban_runtime::convert::mode_to_pb(row.mode)
 }
 
 fn delivery_pb(row: &CaseRow) -> pb::DeliveryMethod {
-    row.delivery_method
-        .parse()
-        .map(tongban_runtime::convert::delivery_to_pb)
-        .unwrap_or(pb::DeliveryMethod::Unspecified)
+    tongban_runtime::convert::delivery_to_pb(row.delivery_method)
 }
 
 fn decision_pb(row: &CaseRow) -> pb::Decision {
-    match row.decision.as_deref() {
-        Some("approve") => pb::Decision::Approve,
-        Some("deny") => pb::Decision::Deny,
-        _ => pb::Decision::Unspecified,
-    }
+    row.decision.map_or(
+        pb::Decision::Unspecified,
+        tongban_runtime::convert::decision_to_pb,
+    )
 }
 
 /// The masked applicant of a row.
@@ -106,7 +95,7 @@ pub async fn case_view(
     reference: &ReferenceData,
     row: &CaseRow,
     now: DateTime<Utc>,
-) -> Result<api::Case, sqlx::Error> {
+) -> Result<api::Case, RepoError> {
     let mut cases = case_views(conn, reference, std::slice::from_ref(row), now).await?;
     Ok(cases.remove(0))
 }
@@ -118,7 +107,7 @@ pub async fn case_views(
     reference: &ReferenceData,
     rows: &[CaseRow],
     now: DateTime<Utc>,
-) -> Result<Vec<api::Case>, sqlx::Error> {
+) -> Result<Vec<api::Case>, RepoError> {
     let summaries = bundle_summaries(conn, rows).await?;
     let mut cases = Vec::with_capacity(rows.len());
     for row in rows {
@@ -133,8 +122,8 @@ pub async fn case_views(
 async fn bundle_summaries(
     conn: &mut PgConnection,
     rows: &[CaseRow],
-) -> Result<HashMap<Uuid, pb::BundleSummary>, sqlx::Error> {
-    let mut ids: Vec<Uuid> = rows.iter().filter_map(|r| r.bundle_id).collect();
+) -> Result<HashMap<BundleId, pb::BundleSummary>, RepoError> {
+    let mut ids: Vec<BundleId> = rows.iter().filter_map(|r| r.bundle_id).collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -150,7 +139,7 @@ async fn bundle_summaries(
 fn summaries_by_bundle(
     bundles: &[BundleRow],
     members: &[CaseRow],
-) -> HashMap<Uuid, pb::BundleSummary> {
+) -> HashMap<BundleId, pb::BundleSummary> {
     members
         .chunk_by(|a, b| a.bundle_id == b.bundle_id)
         .filter_map(|members| {
@@ -178,7 +167,7 @@ pub fn bundle_summary(bundle: &BundleRow, members: &[CaseRow]) -> pb::BundleSumm
                 case_number: m.case_number.clone(),
                 matter_code: m.matter_code.clone(),
                 matter_name: m.matter_name.clone(),
-                status: status_to_pb(m.status()).into(),
+                status: status_to_pb(m.status).into(),
                 responsible_office_id: m.responsible_office_id.clone(),
                 waiting_for: waiting_for(m, members),
             })
@@ -189,7 +178,7 @@ pub fn bundle_summary(bundle: &BundleRow, members: &[CaseRow]) -> pb::BundleSumm
 /// The names of the members `member` still waits for (those not approved yet), while it is
 /// submitted and not accepted; empty otherwise.
 pub fn waiting_for(member: &CaseRow, members: &[CaseRow]) -> Vec<String> {
-    if member.status() != CaseStatus::Submitted {
+    if member.status != CaseStatus::Submitted {
         return Vec::new();
     }
     member
@@ -207,8 +196,8 @@ pub fn waiting_for(member: &CaseRow, members: &[CaseRow]) -> Vec<String> {
 
 /// Whether a member case was approved (准予, and still so once 办结).
 pub fn is_approved(row: &CaseRow) -> bool {
-    matches!(row.status(), CaseStatus::Approved | CaseStatus::Completed)
-        && row.decision.as_deref() == Some(Decision::Approve.as_str())
+    matches!(row.status, CaseStatus::Approved | CaseStatus::Completed)
+        && row.decision == Some(Decision::Approve)
 }
 
 /// The status of a bundle, derived from its member cases.
@@ -219,10 +208,7 @@ pub fn bundle_status(members: &[CaseRow]) -> pb::BundleStatus {
 /// The status a member counts with in its bundle's status: a denial that the window completed
 /// (办结) is still a denial.
 fn outcome_status(row: &CaseRow) -> CaseStatus {
-    member_status(
-        row.status(),
-        row.decision.as_deref().and_then(|d| d.parse().ok()),
-    )
+    member_status(row.status, row.decision)
 }
 
 /// The window's view of a case (without its bundle: see [`case_view`]).
@@ -231,11 +217,11 @@ pub async fn case_pb(
     reference: &ReferenceData,
     row: &CaseRow,
     now: DateTime<Utc>,
-) -> Result<api::Case, sqlx::Error> {
+) -> Result<api::Case, RepoError> {
     let timeline = repo::timeline(conn, row.case_id).await?;
     let result_certificate = crate::results::identifier(conn, row.case_id).await?;
     // The time limit is met once the case is decided (or withdrawn): nothing is left to count.
-    let open = !(row.status().is_decided() || row.status().is_terminal());
+    let open = !(row.status.is_decided() || row.status.is_terminal());
     let remaining = row
         .due_at
         .filter(|_| open)
@@ -248,7 +234,7 @@ pub async fn case_pb(
         matter_name: row.matter_name.clone(),
         mode: mode_pb(row).into(),
         scope: scope_pb(row).into(),
-        status: status_to_pb(row.status()).into(),
+        status: status_to_pb(row.status).into(),
         window_office_id: row.window_office_id.clone(),
         responsible_office_id: row.responsible_office_id.clone(),
         agreement_id: row.agreement_id.clone().unwrap_or_default(),
@@ -411,9 +397,11 @@ pub async fn add_part_line(
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
-    fn bundle(id: Uuid, number: &str) -> BundleRow {
+    fn bundle(id: BundleId, number: &str) -> BundleRow {
         BundleRow {
             bundle_id: id,
             bundle_number: number.to_owned(),
@@ -425,15 +413,15 @@ mod tests {
         }
     }
 
-    fn member(bundle_id: Uuid, number: &str, matter: &str, status: CaseStatus) -> CaseRow {
+    fn member(bundle_id: BundleId, number: &str, matter: &str, status: CaseStatus) -> CaseRow {
         CaseRow {
             case_id: Uuid::now_v7(),
             case_number: number.to_owned(),
             matter_code: matter.to_owned(),
             matter_name: format!("{matter} name"),
-            mode: "window".to_owned(),
-            scope: "local".to_owned(),
-            status: status.as_str().to_owned(),
+            mode: tongban_domain::catalog::Mode::Proxy,
+            scope: tongban_domain::catalog::Scope::Local,
+            status,
             window_office_id: "140922-zwfw".to_owned(),
             responsible_office_id: "140922-office".to_owned(),
             agreement_id: None,
@@ -442,7 +430,7 @@ mod tests {
             phone_masked: String::new(),
             home_division: "140922".to_owned(),
             materials: Value::Array(Vec::new()),
-            delivery_method: "pickup".to_owned(),
+            delivery_method: tongban_domain::catalog::DeliveryMethod::WindowPickup,
             submitted_at: DateTime::UNIX_EPOCH,
             accepted_at: None,
             budget_days: 5,
@@ -453,7 +441,7 @@ mod tests {
             supplement_reason: None,
             traceparent: String::new(),
             tracestate: None,
-            parts: Value::Array(Vec::new()),
+            parts: Vec::new(),
             destination_division: None,
             bundle_id: Some(bundle_id),
             waits_for: Vec::new(),
@@ -462,7 +450,7 @@ mod tests {
 
     #[test]
     fn each_bundle_is_summarised_with_its_own_members_in_order() {
-        let (a, b, unknown) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (a, b, unknown) = (BundleId::new(), BundleId::new(), BundleId::new());
         let bundles = [bundle(b, "B-1"), bundle(a, "A-1")];
         // As members_of_bundles reads them: each bundle's members together, in order.
         let members = [
@@ -473,7 +461,7 @@ mod tests {
         ];
         let summaries = summaries_by_bundle(&bundles, &members);
         assert_eq!(summaries.len(), 2, "no summary for a bundle not read");
-        let numbers = |id: &Uuid| -> Vec<String> {
+        let numbers = |id: &BundleId| -> Vec<String> {
             summaries[id]
                 .members
                 .iter()
