@@ -25,12 +25,13 @@ use tongban_runtime::auth::Claims;
 use tongban_runtime::convert::timestamp;
 use tongban_runtime::status::{self, PreconditionViolation};
 use tongban_runtime::verification::{VerificationKind, verification_digest};
+use tongban_step::Effects;
 use tongban_store::timeline::TimelineLine;
 use tonic::Status;
 use tonic::metadata::{Ascii, MetadataValue};
 use uuid::Uuid;
 
-use crate::intake_api::{audit, illegal};
+use crate::intake_api::illegal;
 use crate::parts::{self, KeptPart};
 use crate::repo::{self, BundleRow, CaseRow, NewCase};
 use crate::validation::{MaterialIn, Submission};
@@ -312,8 +313,8 @@ impl From<StepError> for tongban_bus::HandleError {
 }
 
 /// Opens the case: submitted, and (for [`Start::Now`]) accepted and routed at once, each step on
-/// the timeline and in the outbox (with the trace context of the current span, which becomes
-/// the case's trace).
+/// the timeline; returns the case with the step's effects (its events and audit entry) for the
+/// caller to apply in the current span, whose trace becomes the case's.
 ///
 /// # Errors
 /// INTERNAL when the store fails; UNAVAILABLE when the day's case numbers are used up.
@@ -323,7 +324,7 @@ pub(crate) async fn open(
     sub: &Submission<'_>,
     acceptance: Acceptance<'_>,
     lang: Lang,
-) -> Result<CaseRow, Status> {
+) -> Result<(CaseRow, Effects), Status> {
     let Acceptance {
         routed,
         claims,
@@ -427,6 +428,7 @@ pub(crate) async fn open(
             applicant.phone.tail4(),
         ),
     };
+    let mut effects = Effects::new();
     record_steps(
         tx,
         reference,
@@ -437,9 +439,9 @@ pub(crate) async fn open(
             submitted: Some(submitted_body),
             parts: &routed.parts,
             member: member.map(|m| m.bundle),
-            actor: &claims.user,
             at: now,
         },
+        &mut effects,
     )
     .await
     .map_err(|e| e.status(lang))?;
@@ -449,8 +451,8 @@ pub(crate) async fn open(
             .await
             .map_err(internal(lang))?;
     }
-    audit(tx, claims, "case.submit", &row, lang).await?;
-    Ok(row)
+    view::audit(&mut effects, "case.submit", &row);
+    Ok((row, effects))
 }
 
 /// 受理 and 分派 of a submitted case `now`: the route, the acceptance moment and the due moment
@@ -509,8 +511,6 @@ pub(crate) struct Recorded<'a> {
     pub parts: &'a [KeptPart],
     /// The bundle of a member case.
     pub member: Option<&'a BundleRow>,
-    /// User from the token (or the service).
-    pub actor: &'a str,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -527,6 +527,7 @@ pub(crate) async fn record_steps(
     row: &CaseRow,
     steps: &[(CaseEvent, CaseStatus)],
     recorded: &Recorded<'_>,
+    effects: &mut Effects,
 ) -> Result<(), StepError> {
     let now = recorded.at;
     for &(event, status) in steps {
@@ -563,10 +564,10 @@ pub(crate) async fn record_steps(
                 status,
                 office_id: &office,
                 detail: "",
-                actor: recorded.actor,
                 at: now,
                 body,
             },
+            effects,
         )
         .await?;
         match (event, recorded.member) {

@@ -13,7 +13,9 @@ use tongban_runtime::parts::Step;
 use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
-use crate::State;
+use tongban_step::{Effects, Trace};
+
+use crate::{SERVICE, State};
 use crate::{parts, repo, view};
 
 /// Consumer of `case.>` for the review office's events.
@@ -85,6 +87,7 @@ impl EventHandler for ReviewEvents {
             acting.to_owned()
         };
         let mut detail = String::new();
+        let mut effects = Effects::new();
         match &event.body {
             Some(Body::SupplementRequested(s)) => {
                 crate::intake_api::suspend_for_supplement(conn, &row, at, &s.reason).await?;
@@ -131,8 +134,11 @@ impl EventHandler for ReviewEvents {
         // A decision completes the case at the window (办结): the result is handed over as the
         // applicant chose. An approval whose result is an e-certificate waits for `cert.issued`
         // (crate::results) unless the certificate overtook the decision.
-        if let Some(Body::CaseDecided(d)) = &event.body {
-            let decision = decision_from_pb(d.decision()).unwrap_or(Decision::Deny);
+        let decided = match command {
+            CaseCommand::Decide { decision } => Some(decision),
+            _ => None,
+        };
+        if let Some(decision) = decided {
             let certificate = if decision == Decision::Approve {
                 crate::results::identifier(conn, row.case_id).await?
             } else {
@@ -142,14 +148,30 @@ impl EventHandler for ReviewEvents {
                 && certificate.is_none()
                 && crate::results::awaits_certificate(reference, &row);
             if !waits {
-                crate::results::complete(conn, reference, &mut row, decision, certificate, at)
-                    .await?;
+                crate::results::complete(
+                    conn,
+                    reference,
+                    &mut row,
+                    decision,
+                    certificate,
+                    at,
+                    &mut effects,
+                )
+                .await?;
             }
         }
         repo::update_case(conn, &row).await?;
+        tongban_step::apply(
+            conn,
+            SERVICE,
+            &view::service_at(&row),
+            at,
+            &Trace::current(),
+            effects,
+        )
+        .await?;
         // 一件事: the members waiting for this one's result move on with its decision.
-        if let Some(Body::CaseDecided(d)) = &event.body
-            && let Some(decision) = decision_from_pb(d.decision())
+        if let Some(decision) = decided
             && row.bundle_id.is_some()
         {
             crate::bundles::member_decided(&self.state, conn, &row, decision).await?;

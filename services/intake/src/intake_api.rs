@@ -9,7 +9,7 @@ use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus};
 use tongban_domain::case_number::CaseNumber;
 use tongban_domain::clock::{CaseClock, SuspensionKind};
 use tongban_domain::i18n::{Lang, Localized};
-use tongban_domain::materials::check_materials;
+use tongban_domain::materials::{check_materials, merge_supplemented};
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1::intake_service_server::IntakeService;
 use tongban_proto::intake::v1::{
@@ -22,15 +22,17 @@ use tongban_runtime::convert::{status_to_pb, timestamp};
 use tongban_runtime::input::{MAX_TEXT_CHARS, check_text, parse_case_id};
 use tongban_runtime::parts;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+use tongban_step::Effects;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::State;
 use crate::accept::{self, Acceptance, Start};
 use crate::repo::{self, CaseRow};
 use crate::validation::{Submission, check_materials_in, check_submit};
 use crate::view::{self, Step};
-use tongban_runtime::status::{internal_for as internal, internal_for as store_internal};
+use crate::{EXECUTOR, State};
+use tongban_domain::bundle::Ended;
+use tongban_runtime::status::internal_for as internal;
 
 /// The IntakeService handlers.
 pub struct Intake {
@@ -160,9 +162,13 @@ impl IntakeService for Intake {
         let due_at = accept::due_after(reference, now, sub.matter.promised_limit_days, lang)?;
         tracing::Span::current().record("tongban.due_at", due_at.to_rfc3339().as_str());
 
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let row = accept::open(
-            &mut tx,
+        let mut step = EXECUTOR
+            .begin(&self.state.pool, clerk(&claims), now)
+            .await
+            .map_err(internal(lang))?;
+        // The case's trace is the one this request runs in: no other to join.
+        let (row, effects) = accept::open(
+            step.conn(),
             &self.state,
             &sub,
             Acceptance {
@@ -176,7 +182,7 @@ impl IntakeService for Intake {
         )
         .await?;
         if !repo::insert_idempotency(
-            &mut tx,
+            step.conn(),
             &sub.window.id,
             &sub.key,
             &request_digest,
@@ -186,14 +192,15 @@ impl IntakeService for Intake {
         .map_err(internal(lang))?
         {
             // A concurrent request with the same key won; answer as it did.
-            drop(tx);
+            drop(step);
             let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
             return match replay(&mut conn, &sub, &request_digest, lang).await? {
                 Some(existing) => Ok(Response::new(submit_response(&existing))),
                 None => Err(status::unavailable(lang, "请重试", "please retry")),
             };
         }
-        tx.commit().await.map_err(internal(lang))?;
+        step.apply(effects).await.map_err(internal(lang))?;
+        step.commit().await.map_err(internal(lang))?;
         tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
         tracing::info!(case_number = %row.case_number, scope = %row.scope, office = %row.responsible_office_id, "case accepted");
         Ok(Response::new(submit_response(&row)))
@@ -248,8 +255,12 @@ impl IntakeService for Intake {
         let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id, lang)?;
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let mut row = self.lock_case(&mut tx, &claims, case_id, lang).await?;
+        let now = self.state.clock.now();
+        let mut step = EXECUTOR
+            .begin(&self.state.pool, clerk(&claims), now)
+            .await
+            .map_err(internal(lang))?;
+        let mut row = self.lock_case(step.conn(), &claims, case_id, lang).await?;
         let matter = self.state.reference.catalog.matter(&row.matter_code);
         let mut errors = Vec::new();
         if req.materials.is_empty() {
@@ -271,18 +282,17 @@ impl IntakeService for Intake {
         }
         let (next, events) = case::transition(row.status, &CaseCommand::Supplement)
             .map_err(|e| illegal(lang, &e))?;
-        let now = self.state.clock.now();
-        repo::close_suspension(&mut tx, case_id, SuspensionKind::Supplement, now)
+        repo::close_suspension(step.conn(), case_id, SuspensionKind::Supplement, now)
             .await
             .map_err(internal(lang))?;
         // Read after the close: the clock stays stopped while another suspension (originals
         // in transit, a special procedure) is still open.
-        let clock = repo::clock(&mut tx, &row).await.map_err(internal(lang))?;
+        let clock = repo::clock(step.conn(), &row)
+            .await
+            .map_err(internal(lang))?;
         row.due_at = derive_due(&self.state, &clock, lang)?;
         // Replace the materials handed in again, keep the others.
-        let mut stored = view::materials_pb(&row.materials);
-        stored.retain(|m| !materials.iter().any(|n| n.code == m.material_code));
-        let mut merged: Vec<crate::validation::MaterialIn> = stored
+        let stored: Vec<crate::validation::MaterialIn> = view::materials_pb(&row.materials)
             .iter()
             .filter_map(|m| {
                 tongban_runtime::convert::form_from_pb(m.form()).map(|form| {
@@ -298,7 +308,7 @@ impl IntakeService for Intake {
                 })
             })
             .collect();
-        merged.extend(materials.iter().cloned());
+        let merged = merge_supplemented(stored, materials.clone(), |m| m.code.as_str());
         row.materials = view::materials_json(&merged);
         // 多地联办: the part that asked for the material has it now.
         move_parts(&mut row, parts::supplemented, now);
@@ -308,7 +318,7 @@ impl IntakeService for Intake {
             note: note.clone(),
             due_at: row.due_at.map(timestamp),
         });
-        let step = ClerkStep {
+        let clerk_step = ClerkStep {
             events,
             status: next,
             detail: &note,
@@ -316,7 +326,8 @@ impl IntakeService for Intake {
             action: "case.supplement",
             at: now,
         };
-        self.commit_step(tx, &claims, row, step, lang).await
+        self.commit_step(step, row, clerk_step, Effects::new(), lang)
+            .await
     }
 
     #[tracing::instrument(name = "WithdrawCase", skip_all, fields(tongban.case_number = tracing::field::Empty))]
@@ -332,8 +343,12 @@ impl IntakeService for Intake {
         if !errors.is_empty() {
             return Err(status::invalid_argument(lang, errors));
         }
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let mut row = self.lock_case(&mut tx, &claims, case_id, lang).await?;
+        let now = self.state.clock.now();
+        let mut step = EXECUTOR
+            .begin(&self.state.pool, clerk(&claims), now)
+            .await
+            .map_err(internal(lang))?;
+        let mut row = self.lock_case(step.conn(), &claims, case_id, lang).await?;
         let (next, events) = case::transition(
             row.status,
             &CaseCommand::Withdraw {
@@ -341,25 +356,23 @@ impl IntakeService for Intake {
             },
         )
         .map_err(|e| illegal(lang, &e))?;
-        let now = self.state.clock.now();
         // 多地联办: every part not done ends with the case.
         move_parts(&mut row, parts::withdrawn, now);
         // 一件事: the members waiting for this one's result cannot be handled any more.
+        let mut effects = Effects::new();
+        let mut ended = row.clone();
+        ended.status = next;
         crate::bundles::withdraw_waiting(
-            &mut tx,
+            step.conn(),
             &self.state.reference,
-            &row,
-            crate::bundles::Ended::Withdrawn,
-            crate::bundles::Actor {
-                user: &claims.user,
-                role: claims.role.as_str(),
-                office: &claims.office,
-            },
+            &ended,
+            Ended::Withdrawn,
             now,
+            &mut effects,
         )
         .await
         .map_err(|e| e.status(lang))?;
-        let step = ClerkStep {
+        let clerk_step = ClerkStep {
             events,
             status: next,
             detail: &reason,
@@ -369,7 +382,7 @@ impl IntakeService for Intake {
             action: "case.withdraw",
             at: now,
         };
-        self.commit_step(tx, &claims, row, step, lang).await
+        self.commit_step(step, row, clerk_step, effects, lang).await
     }
 
     #[tracing::instrument(name = "ListCases", skip_all)]
@@ -466,48 +479,58 @@ impl Intake {
         Ok(row)
     }
 
-    /// Moves `row` to the step's status and stores the step in `tx`: a timeline line and an
-    /// event at the window for each of its events, the row, the audit record; commits and
-    /// answers with the window's view of the case.
+    /// Moves `row` to the step's status and takes the step: a timeline line and an event at
+    /// the window for each of its events, the row, the audit entry, then `effects` (the
+    /// members it moved); commits and answers with the window's view of the case.
     async fn commit_step(
         &self,
-        mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
-        claims: &Claims,
+        mut step: tongban_step::Step,
         mut row: CaseRow,
-        step: ClerkStep<'_>,
+        clerk_step: ClerkStep<'_>,
+        others: Effects,
         lang: Lang,
     ) -> Result<Response<Case>, Status> {
         let reference = &*self.state.reference;
-        row.status = step.status;
-        for event in step.events {
+        row.status = clerk_step.status;
+        let mut effects = Effects::new();
+        for event in clerk_step.events {
             view::record_step(
-                &mut tx,
+                step.conn(),
                 reference,
                 &row,
                 Step {
                     event,
-                    status: step.status,
+                    status: clerk_step.status,
                     office_id: &row.window_office_id,
-                    detail: step.detail,
-                    actor: &claims.user,
-                    at: step.at,
-                    body: step.body.clone(),
+                    detail: clerk_step.detail,
+                    at: clerk_step.at,
+                    body: clerk_step.body.clone(),
                 },
+                &mut effects,
             )
             .await
-            .map_err(store_internal(lang))?;
+            .map_err(internal(lang))?;
         }
-        repo::update_case(&mut tx, &row)
+        repo::update_case(step.conn(), &row)
             .await
             .map_err(internal(lang))?;
-        audit(&mut tx, claims, step.action, &row, lang).await?;
-        tx.commit().await.map_err(internal(lang))?;
+        view::audit(&mut effects, clerk_step.action, &row);
+        // The members the step moved were recorded first (a withdrawal's cascade).
+        let mut all = others;
+        all.extend(effects);
+        step.apply(all).await.map_err(internal(lang))?;
+        step.commit().await.map_err(internal(lang))?;
         let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let case = view::case_view(&mut conn, reference, &row, step.at)
+        let case = view::case_view(&mut conn, reference, &row, clerk_step.at)
             .await
             .map_err(internal(lang))?;
         Ok(Response::new(case))
     }
+}
+
+/// A clerk at the window, as the step executor records them.
+pub(crate) fn clerk(claims: &Claims) -> tongban_step::Actor {
+    tongban_step::Actor::person(&claims.user, claims.role.as_str(), &claims.office)
 }
 
 fn submit_response(row: &CaseRow) -> SubmitCaseResponse {
@@ -579,24 +602,6 @@ pub(crate) fn derive_due(
     clock
         .due_at(&state.reference.calendar)
         .map_err(|e| accept::calendar_refused(lang, "due_at", &e))
-}
-
-/// Writes the audit record of a clerk's action on a case.
-pub(crate) async fn audit(
-    tx: &mut sqlx::PgConnection,
-    claims: &Claims,
-    action: &str,
-    row: &CaseRow,
-    lang: Lang,
-) -> Result<(), Status> {
-    let actor = crate::bundles::Actor {
-        user: &claims.user,
-        role: claims.role.as_str(),
-        office: &claims.office,
-    };
-    crate::bundles::audit(tx, actor, action, row)
-        .await
-        .map_err(store_internal(lang))
 }
 
 /// Used by the review-event consumer: suspend the clock for a 补正.

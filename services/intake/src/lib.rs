@@ -34,6 +34,9 @@ pub const SERVICE: &str = "intake";
 /// Default gRPC port.
 pub const DEFAULT_PORT: u16 = 50051;
 
+/// The one step executor every handler and consumer of this service takes its steps through.
+pub(crate) const EXECUTOR: tongban_step::Executor = tongban_step::Executor::new(SERVICE);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Shared state of the handlers.

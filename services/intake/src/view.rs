@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sqlx::PgConnection;
 use tongban_domain::bundle::{BundleStatus, member_status};
 use tongban_domain::case::{CaseEvent, CaseStatus, Decision};
@@ -17,6 +17,7 @@ use tongban_runtime::convert::{
     bundle_status_to_pb, datetime, materials_from_json, materials_to_json, status_to_pb,
     timeline_entry, timestamp,
 };
+use tongban_step::{Actor, CaseRef, Effects};
 use tongban_store::timeline::TimelineLine;
 
 use crate::repo::{self, BundleId, BundleRow, CaseRow, RepoError};
@@ -309,22 +310,26 @@ pub struct Step<'a> {
     pub office_id: &'a str,
     /// Items, reasons: shown in the timeline.
     pub detail: &'a str,
-    /// User from the token (or the service).
-    pub actor: &'a str,
     /// When.
     pub at: DateTime<Utc>,
     /// The event body to publish.
     pub body: Body,
 }
 
-/// Records one step of a case: its timeline line and its event in the outbox (with the current
-/// trace context); the caller updates the row.
+/// The case as the step executor knows it (its id and number; the events' envelope).
+pub fn case_ref(row: &CaseRow) -> CaseRef {
+    CaseRef::new(row.case_id, &row.case_number, Some(&row.traceparent))
+}
+
+/// Records one step of a case: its timeline line, and its event among the step's `effects`
+/// (published by the step executor); the caller updates the row.
 pub async fn record_step(
     conn: &mut PgConnection,
     reference: &ReferenceData,
     row: &CaseRow,
     step: Step<'_>,
-) -> Result<(), tongban_store::StoreError> {
+    effects: &mut Effects,
+) -> Result<(), sqlx::Error> {
     let office_name = reference
         .directory
         .office(step.office_id)
@@ -348,20 +353,33 @@ pub async fn record_step(
         },
     )
     .await?;
-    let mut effects = tongban_step::Effects::new();
-    effects.emit(
-        &tongban_step::CaseRef::new(row.case_id, &row.case_number, None),
-        step.body,
+    effects.emit(&case_ref(row), step.body);
+    Ok(())
+}
+
+/// The audit entry of a step on a case (审计: the case as it stands after it, no personal
+/// data).
+pub fn audit(effects: &mut Effects, action: &str, row: &CaseRow) {
+    effects.audit_case(
+        action,
+        &case_ref(row),
+        None,
+        Some(json!({
+            "case_number": row.case_number,
+            "status": row.status.as_str(),
+            "responsible_office_id": row.responsible_office_id,
+            "due_at": row.due_at,
+        })),
     );
-    tongban_step::apply(
-        conn,
-        SERVICE,
-        &tongban_step::Actor::person(step.actor, "", ""),
-        step.at,
-        &tongban_step::Trace::current(),
-        effects,
-    )
-    .await
+}
+
+/// This service acting on its own at the window of `row` (a consumer's step), as audited.
+pub fn service_at(row: &CaseRow) -> Actor {
+    Actor {
+        user: SERVICE.to_owned(),
+        role: "service".to_owned(),
+        office_id: row.window_office_id.clone(),
+    }
 }
 
 /// The time of an event (its `occurred_at`, or now when absent).
