@@ -10,12 +10,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
-use tongban_domain::calendar::{CalendarError, shanghai_date};
+use tongban_domain::calendar::shanghai_date;
 use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus, TransitionError};
 use tongban_domain::case_number::CaseNumber;
 use tongban_domain::catalog::{Matter, Mode, Scope};
 use tongban_domain::division::DivisionCode;
-use tongban_domain::i18n::{Lang, Localized};
+use tongban_domain::i18n::Lang;
 use tongban_domain::materials::{Form, Presented};
 use tongban_domain::reference::ReferenceData;
 use tongban_domain::routing::{RouteError, resolve_parts, resolve_route};
@@ -23,21 +23,19 @@ use tongban_domain::validate::IdNumber;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_runtime::auth::Claims;
 use tongban_runtime::convert::timestamp;
-use tongban_runtime::status::{self, PreconditionViolation};
+use tongban_runtime::status::PreconditionViolation;
 use tongban_runtime::verification::{VerificationKind, verification_digest};
 use tongban_step::Effects;
 use tongban_store::timeline::TimelineLine;
-use tonic::Status;
 use tonic::metadata::{Ascii, MetadataValue};
 use uuid::Uuid;
 
-use crate::intake_api::illegal;
+use crate::error::IntakeError;
 use crate::parts::{self, KeptPart};
 use crate::repo::{self, BundleRow, CaseRow, NewCase};
 use crate::validation::{MaterialIn, Submission};
 use crate::view::{self, Step};
 use crate::{State, certificates};
-use tongban_runtime::status::internal_for as internal;
 
 /// Where a case goes: one responsible office, or (多地联办) one office per part, the first of
 /// which is the case's responsible office.
@@ -179,18 +177,6 @@ pub(crate) fn presented(materials: &[MaterialIn]) -> Vec<Presented<'_>> {
         .collect()
 }
 
-/// 一次性告知: FAILED_PRECONDITION listing every problem found at once.
-pub(crate) fn refused(lang: Lang, refusals: Vec<PreconditionViolation>) -> Status {
-    let message = match lang {
-        Lang::En => format!(
-            "the case cannot be accepted: {} problem(s), all listed",
-            refusals.len()
-        ),
-        Lang::Zh => format!("暂不能受理：共 {} 项问题，已一次性列出", refusals.len()),
-    };
-    status::failed_precondition(message, refusals)
-}
-
 /// The due moment of a case accepted `now` with `working_days` (承诺时限).
 ///
 /// # Errors
@@ -199,25 +185,14 @@ pub(crate) fn due_after(
     reference: &ReferenceData,
     now: DateTime<Utc>,
     working_days: u32,
-    lang: Lang,
-) -> Result<DateTime<Utc>, Status> {
+) -> Result<DateTime<Utc>, IntakeError> {
     reference
         .calendar
         .due_after(now, working_days)
-        .map_err(|e| calendar_refused(lang, "due_at", &e))
-}
-
-/// FAILED_PRECONDITION for a time limit the calendar cannot count (a year without holiday
-/// data), about field `subject`.
-pub(crate) fn calendar_refused(lang: Lang, subject: &str, err: &CalendarError) -> Status {
-    status::failed_precondition(
-        err.text(lang),
-        vec![PreconditionViolation::new(
-            "CALENDAR",
-            subject,
-            err.text(lang),
-        )],
-    )
+        .map_err(|error| IntakeError::Calendar {
+            subject: "due_at",
+            error,
+        })
 }
 
 /// The next number of the window's daily sequence, as a case (or bundle) number.
@@ -228,24 +203,15 @@ pub(crate) async fn next_number(
     tx: &mut sqlx::PgConnection,
     window: &tongban_domain::directory::Office,
     now: DateTime<Utc>,
-    lang: Lang,
-) -> Result<CaseNumber, Status> {
+) -> Result<CaseNumber, IntakeError> {
     let day = shanghai_date(now);
-    let sequence = repo::next_sequence(tx, window.division.as_str(), day)
-        .await
-        .map_err(internal(lang))?;
+    let sequence = repo::next_sequence(tx, window.division.as_str(), day).await?;
     CaseNumber::try_new(
         &window.division,
         day,
         u32::try_from(sequence).unwrap_or(u32::MAX),
     )
-    .map_err(|_| {
-        status::unavailable(
-            lang,
-            "本窗口今日办件编号已用尽",
-            "this window has used up today's case numbers",
-        )
-    })
+    .map_err(|_| IntakeError::NumbersUsedUp)
 }
 
 /// A bundle member's link to its bundle.
@@ -293,16 +259,6 @@ pub(crate) enum StepError {
     Illegal(#[from] TransitionError),
 }
 
-impl StepError {
-    /// The caller's error: FAILED_PRECONDITION for an illegal step, else an opaque INTERNAL.
-    pub(crate) fn status(self, lang: Lang) -> Status {
-        match self {
-            StepError::Illegal(err) => illegal(lang, &err),
-            other => internal(lang)(other),
-        }
-    }
-}
-
 impl From<StepError> for tongban_bus::HandleError {
     fn from(err: StepError) -> Self {
         match err {
@@ -323,8 +279,7 @@ pub(crate) async fn open(
     state: &State,
     sub: &Submission<'_>,
     acceptance: Acceptance<'_>,
-    lang: Lang,
-) -> Result<(CaseRow, Effects), Status> {
+) -> Result<(CaseRow, Effects), IntakeError> {
     let Acceptance {
         routed,
         claims,
@@ -333,7 +288,7 @@ pub(crate) async fn open(
         member,
     } = acceptance;
     let reference = &*state.reference;
-    let number = next_number(tx, sub.window, now, lang).await?;
+    let number = next_number(tx, sub.window, now).await?;
     let case_id = Uuid::now_v7();
     let span = tracing::Span::current();
     let applicant = &sub.applicant;
@@ -377,7 +332,7 @@ pub(crate) async fn open(
         events.into_iter().map(|e| (e, submitted)).collect();
     match start {
         Start::Now { due_at } => {
-            steps.extend(accept_row(&mut row, routed, now, due_at).map_err(|e| illegal(lang, &e))?);
+            steps.extend(accept_row(&mut row, routed, now, due_at)?);
         }
         Start::After { waits_for } => row.waits_for = waits_for,
     }
@@ -398,8 +353,7 @@ pub(crate) async fn open(
             bundle_position: member.map(|m| m.position),
         },
     )
-    .await
-    .map_err(internal(lang))?;
+    .await?;
     let mut summary = view::summary(
         &row,
         sub.matter.promised_limit_days,
@@ -443,13 +397,10 @@ pub(crate) async fn open(
         },
         &mut effects,
     )
-    .await
-    .map_err(|e| e.status(lang))?;
+    .await?;
     if !row.waits_for.is_empty() {
         let line = waiting_line(reference, &row, now);
-        repo::add_timeline(tx, row.case_id, &line)
-            .await
-            .map_err(internal(lang))?;
+        repo::add_timeline(tx, row.case_id, &line).await?;
     }
     view::audit(&mut effects, "case.submit", &row);
     Ok((row, effects))

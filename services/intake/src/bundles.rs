@@ -29,26 +29,21 @@ use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1::{Bundle, GetBundleRequest, SubmitBundleRequest};
 use tongban_runtime::auth::{Role, authorize, caller_and_lang};
 use tongban_runtime::convert::{materials_from_json, materials_to_json, timestamp};
-use tongban_runtime::status::{
-    self, FieldViolation, PreconditionViolation, internal_for as internal,
-};
+use tongban_runtime::status::{FieldViolation, PreconditionViolation};
 use tongban_step::{Effects, Trace};
 use tongban_store::timeline::TimelineLine;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::accept::{self, Acceptance, Member, Recorded, RouteInput, Routed, Start, StepError};
+use crate::error::{IntakeError, Unknown};
 use crate::intake_api::clerk;
 use crate::intake_api::{hex, may_see_window, submits_at_own_window};
 use crate::repo::{self, BundleId, BundleRow, CaseRow};
 use crate::validation::{BundleSubmission, MaterialIn, Submission, check_bundle};
 use crate::view::{self, Step};
 use crate::{EXECUTOR, SERVICE, State};
-
-fn bundle_not_found(lang: Lang) -> Status {
-    status::not_found(lang, "该一件事", "bundle")
-}
 
 /// SubmitBundle: validates once, routes every member, checks the union of the required
 /// materials once (a material a member provides is not asked for), verifies each presented
@@ -58,7 +53,7 @@ fn bundle_not_found(lang: Lang) -> Status {
 pub(crate) async fn submit(
     state: &State,
     request: Request<SubmitBundleRequest>,
-) -> Result<Response<Bundle>, Status> {
+) -> Result<Response<Bundle>, IntakeError> {
     let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
     // Forwarded to the certificate service: the clerk is the one verifying.
     let authorization = request.metadata().get("authorization").cloned();
@@ -66,18 +61,15 @@ pub(crate) async fn submit(
     let reference = &*state.reference;
     let now = state.clock.now();
     let today = shanghai_date(now);
-    let mut sub = check_bundle(reference, &req, today, lang)
-        .map_err(|v| status::invalid_argument(lang, v))?;
-    submits_at_own_window(&claims, &sub.window.id, lang)?;
+    let mut sub = check_bundle(reference, &req, today, lang).map_err(IntakeError::Invalid)?;
+    submits_at_own_window(&claims, &sub.window.id)?;
     let request_digest = state
         .pii
         .digest("intake-bundle-request", &hex(&req.encode_to_vec()));
     {
-        let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
-        if let Some(existing) = replay(&mut conn, &sub, &request_digest, lang).await? {
-            let bundle = bundle_pb(&mut conn, reference, &existing, now)
-                .await
-                .map_err(internal(lang))?;
+        let mut conn = state.pool.acquire().await?;
+        if let Some(existing) = replay(&mut conn, &sub, &request_digest).await? {
+            let bundle = bundle_pb(&mut conn, reference, &existing, now).await?;
             return Ok(Response::new(bundle));
         }
     }
@@ -108,7 +100,7 @@ pub(crate) async fn submit(
     refusals.extend(material_refusals(&members, sub.bundle, lang));
     let routes: Vec<Routed> = match routes.into_iter().collect::<Result<Vec<_>, _>>() {
         Ok(routes) if refusals.is_empty() => routes,
-        _ => return Err(accept::refused(lang, refusals)),
+        _ => return Err(IntakeError::Refused(refusals)),
     };
     // A member listing what another member provides waits for it; the others start now.
     let mut starts = Vec::with_capacity(members.len());
@@ -116,19 +108,16 @@ pub(crate) async fn submit(
         let waits_for = prerequisites(&reference.catalog, sub.bundle, &member.matter.code);
         starts.push(if waits_for.is_empty() {
             Start::Now {
-                due_at: accept::due_after(reference, now, member.matter.promised_limit_days, lang)?,
+                due_at: accept::due_after(reference, now, member.matter.promised_limit_days)?,
             }
         } else {
             Start::After { waits_for }
         });
     }
 
-    let mut step = EXECUTOR
-        .begin(&state.pool, clerk(&claims), now)
-        .await
-        .map_err(internal(lang))?;
+    let mut step = EXECUTOR.begin(&state.pool, clerk(&claims), now).await?;
     let actor = step.actor().clone();
-    let number = accept::next_number(step.conn(), sub.window, now, lang).await?;
+    let number = accept::next_number(step.conn(), sub.window, now).await?;
     let bundle = BundleRow {
         bundle_id: repo::BundleId::new(),
         bundle_number: number.as_str().to_owned(),
@@ -138,20 +127,15 @@ pub(crate) async fn submit(
         submitted_at: now,
         request_digest: request_digest.clone(),
     };
-    if !repo::insert_bundle(step.conn(), &bundle, &sub.key, &claims.user)
-        .await
-        .map_err(internal(lang))?
-    {
+    if !repo::insert_bundle(step.conn(), &bundle, &sub.key, &claims.user).await? {
         // A concurrent request with the same key won; answer as it did.
         drop(step);
-        let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
-        return match replay(&mut conn, &sub, &request_digest, lang).await? {
+        let mut conn = state.pool.acquire().await?;
+        return match replay(&mut conn, &sub, &request_digest).await? {
             Some(existing) => Ok(Response::new(
-                bundle_pb(&mut conn, reference, &existing, now)
-                    .await
-                    .map_err(internal(lang))?,
+                bundle_pb(&mut conn, reference, &existing, now).await?,
             )),
-            None => Err(status::unavailable(lang, "请重试", "please retry")),
+            None => Err(IntakeError::Retry),
         };
     }
     let mut rows = Vec::with_capacity(members.len());
@@ -186,14 +170,11 @@ pub(crate) async fn submit(
                         position: i32::try_from(position).unwrap_or(i32::MAX),
                     }),
                 },
-                lang,
             )
             .await?;
             // The member's events carry its own span's trace: the root of the member's case.
-            tongban_step::apply(conn, SERVICE, &actor, now, &Trace::current(), effects)
-                .await
-                .map_err(internal(lang))?;
-            Ok::<_, Status>(row)
+            tongban_step::apply(conn, SERVICE, &actor, now, &Trace::current(), effects).await?;
+            Ok::<_, IntakeError>(row)
         }
         .instrument(span.clone())
         .await?;
@@ -212,17 +193,13 @@ pub(crate) async fn submit(
             "case_numbers": rows.iter().map(|r| r.case_number.as_str()).collect::<Vec<_>>(),
         })),
     );
-    step.apply(effects).await.map_err(internal(lang))?;
-    step.commit().await.map_err(internal(lang))?;
+    step.apply(effects).await?;
+    step.commit().await?;
     tracing::info!(bundle_number = %bundle.bundle_number, bundle_code = %bundle.bundle_code, cases = rows.len(), "bundle accepted");
-    let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
+    let mut conn = state.pool.acquire().await?;
     let mut cases = Vec::with_capacity(rows.len());
     for row in &rows {
-        cases.push(
-            view::case_pb(&mut conn, reference, row, now)
-                .await
-                .map_err(internal(lang))?,
-        );
+        cases.push(view::case_pb(&mut conn, reference, row, now).await?);
     }
     Ok(Response::new(bundle_message(&bundle, &rows, cases)))
 }
@@ -231,56 +208,44 @@ pub(crate) async fn submit(
 pub(crate) async fn get(
     state: &State,
     request: Request<GetBundleRequest>,
-) -> Result<Response<Bundle>, Status> {
+) -> Result<Response<Bundle>, IntakeError> {
     let (claims, lang) = caller_and_lang(&request)?;
     let req = request.into_inner();
-    let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
+    let mut conn = state.pool.acquire().await?;
     let bundle = if !req.bundle_id.trim().is_empty() {
         let Ok(id) = Uuid::parse_str(req.bundle_id.trim()) else {
-            return Err(status::invalid_argument(
-                lang,
-                vec![FieldViolation::new(
-                    "bundle_id",
-                    lang.pick(
-                        "不是有效的一件事编号（UUID）",
-                        "not a valid bundle id (UUID)",
-                    ),
-                )],
-            ));
+            return Err(IntakeError::Invalid(vec![FieldViolation::new(
+                "bundle_id",
+                lang.pick(
+                    "不是有效的一件事编号（UUID）",
+                    "not a valid bundle id (UUID)",
+                ),
+            )]));
         };
-        repo::bundle_by_id(&mut conn, repo::BundleId(id))
-            .await
-            .map_err(internal(lang))?
+        repo::bundle_by_id(&mut conn, repo::BundleId(id)).await?
     } else if !req.bundle_number.trim().is_empty() {
         match CaseNumber::parse(&req.bundle_number) {
-            Ok(number) => repo::bundle_by_number(&mut conn, number.as_str())
-                .await
-                .map_err(internal(lang))?,
+            Ok(number) => repo::bundle_by_number(&mut conn, number.as_str()).await?,
             Err(e) => {
-                return Err(status::invalid_argument(
-                    lang,
-                    vec![FieldViolation::new("bundle_number", e.text(lang))],
-                ));
+                return Err(IntakeError::Invalid(vec![FieldViolation::new(
+                    "bundle_number",
+                    e.text(lang),
+                )]));
             }
         }
     } else {
-        return Err(status::invalid_argument(
-            lang,
-            vec![FieldViolation::new(
-                "bundle_id",
-                lang.pick(
-                    "必须填写 bundle_id 或 bundle_number",
-                    "bundle_id or bundle_number is required",
-                ),
-            )],
-        ));
+        return Err(IntakeError::Invalid(vec![FieldViolation::new(
+            "bundle_id",
+            lang.pick(
+                "必须填写 bundle_id 或 bundle_number",
+                "bundle_id or bundle_number is required",
+            ),
+        )]));
     };
     let bundle = bundle
         .filter(|b| may_see_window(&claims, &b.window_office_id))
-        .ok_or_else(|| bundle_not_found(lang))?;
-    let view = bundle_pb(&mut conn, &state.reference, &bundle, state.clock.now())
-        .await
-        .map_err(internal(lang))?;
+        .ok_or_else(|| IntakeError::NotFound(Unknown::Bundle))?;
+    let view = bundle_pb(&mut conn, &state.reference, &bundle, state.clock.now()).await?;
     Ok(Response::new(view))
 }
 
@@ -289,20 +254,12 @@ async fn replay(
     conn: &mut sqlx::PgConnection,
     sub: &BundleSubmission<'_>,
     request_digest: &str,
-    lang: Lang,
-) -> Result<Option<BundleRow>, Status> {
-    let Some(existing) = repo::bundle_by_key(conn, &sub.window.id, &sub.key)
-        .await
-        .map_err(internal(lang))?
-    else {
+) -> Result<Option<BundleRow>, IntakeError> {
+    let Some(existing) = repo::bundle_by_key(conn, &sub.window.id, &sub.key).await? else {
         return Ok(None);
     };
     if existing.request_digest != request_digest {
-        return Err(status::already_exists(
-            lang,
-            "该幂等键已用于另一份不同的申请",
-            "this idempotency key was already used for a different request",
-        ));
+        return Err(IntakeError::KeyReused);
     }
     Ok(Some(existing))
 }

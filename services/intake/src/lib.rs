@@ -8,6 +8,7 @@ mod bundles;
 mod catalog_api;
 mod certificates;
 mod clock_events;
+mod error;
 mod events;
 mod intake_api;
 mod parts;
