@@ -242,32 +242,6 @@ pub(crate) struct Acceptance<'a> {
     pub member: Option<Member<'a>>,
 }
 
-/// Why a case step could not be stored.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum StepError {
-    /// The outbox or the timeline failed.
-    #[error("store")]
-    Store(#[from] tongban_store::StoreError),
-    /// A statement failed.
-    #[error("database")]
-    Database(#[from] sqlx::Error),
-    /// A row could not be read or written.
-    #[error("repository")]
-    Repo(#[from] repo::RepoError),
-    /// The case's state does not allow the step (it moved on meanwhile).
-    #[error(transparent)]
-    Illegal(#[from] TransitionError),
-}
-
-impl From<StepError> for tongban_bus::HandleError {
-    fn from(err: StepError) -> Self {
-        match err {
-            StepError::Illegal(err) => tongban_bus::HandleError::Reject(err.to_string()),
-            other => tongban_bus::HandleError::Retry(Box::new(other)),
-        }
-    }
-}
-
 /// Opens the case: submitted, and (for [`Start::Now`]) accepted and routed at once, each step on
 /// the timeline; returns the case with the step's effects (its events and audit entry) for the
 /// caller to apply in the current span, whose trace becomes the case's.
@@ -471,7 +445,7 @@ pub(crate) struct Recorded<'a> {
 /// at the responsible office with a line per part of a 多地联办 case).
 ///
 /// # Errors
-/// [`StepError`] when the store fails.
+/// [`IntakeError`] when the store fails.
 pub(crate) async fn record_steps(
     tx: &mut sqlx::PgConnection,
     reference: &ReferenceData,
@@ -479,7 +453,7 @@ pub(crate) async fn record_steps(
     steps: &[(CaseEvent, CaseStatus)],
     recorded: &Recorded<'_>,
     effects: &mut Effects,
-) -> Result<(), StepError> {
+) -> Result<(), IntakeError> {
     let now = recorded.at;
     for &(event, status) in steps {
         let (office, body) = match event {

@@ -36,7 +36,7 @@ use tonic::{Request, Response};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use crate::accept::{self, Acceptance, Member, Recorded, RouteInput, Routed, Start, StepError};
+use crate::accept::{self, Acceptance, Member, Recorded, RouteInput, Routed, Start};
 use crate::error::{IntakeError, Unknown};
 use crate::intake_api::clerk;
 use crate::intake_api::{hex, may_see_window, submits_at_own_window};
@@ -477,7 +477,7 @@ async fn accept_waiting(
         };
         tracing::Span::current().record("tongban.due_at", due_at.to_rfc3339().as_str());
         provided_materials(conn, reference, bundle, members, &mut row, now).await?;
-        let steps = accept::accept_row(&mut row, &routed, now, due_at).map_err(StepError::from)?;
+        let steps = accept::accept_row(&mut row, &routed, now, due_at).map_err(IntakeError::from)?;
         let (id_sealed, address_sealed) = repo::sealed_personal_data(conn, row.case_id).await?;
         let id_number = state
             .pii
@@ -643,7 +643,7 @@ async fn lock_cascade(
 /// reason 「前序事项「…」不予办理/已撤回，本事项无法办理」, its timeline line and audit entry.
 ///
 /// # Errors
-/// [`StepError`] when the store fails.
+/// [`IntakeError`] when the store fails.
 pub(crate) async fn withdraw_waiting(
     conn: &mut PgConnection,
     reference: &ReferenceData,
@@ -651,7 +651,7 @@ pub(crate) async fn withdraw_waiting(
     how: Ended,
     now: DateTime<Utc>,
     effects: &mut Effects,
-) -> Result<(), StepError> {
+) -> Result<(), IntakeError> {
     let Some(bundle_id) = ended.bundle_id else {
         return Ok(());
     };
@@ -673,7 +673,7 @@ async fn refuse(
     reason: &str,
     now: DateTime<Utc>,
     effects: &mut Effects,
-) -> Result<(), StepError> {
+) -> Result<(), IntakeError> {
     let Some(bundle_id) = row.bundle_id else {
         return Ok(());
     };
@@ -695,7 +695,7 @@ async fn withdraw_members(
     steps: Vec<MemberEffect>,
     now: DateTime<Utc>,
     effects: &mut Effects,
-) -> Result<(), StepError> {
+) -> Result<(), IntakeError> {
     for step in steps {
         let MemberEffect::Withdraw {
             index,

@@ -10,7 +10,6 @@ use tongban_domain::routing::RouteError;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
 use tonic::Status;
 
-use crate::accept::StepError;
 use crate::repo::RepoError;
 use crate::results::TokenError;
 
@@ -89,13 +88,15 @@ pub(crate) enum IntakeError {
     Token(#[from] TokenError),
 }
 
-impl From<StepError> for IntakeError {
-    fn from(err: StepError) -> Self {
+impl From<IntakeError> for tongban_bus::HandleError {
+    /// A consumer's step: a failing statement is retried; a step the case's state does not
+    /// allow, or a row that does not decode, never gets better: rejected.
+    fn from(err: IntakeError) -> Self {
         match err {
-            StepError::Illegal(err) => Self::Illegal(err),
-            StepError::Store(err) => Self::Store(err),
-            StepError::Database(err) => Self::Sql(err),
-            StepError::Repo(err) => Self::Repo(err),
+            IntakeError::Sql(err) => Self::Retry(Box::new(err)),
+            IntakeError::Store(err) => Self::Retry(Box::new(err)),
+            IntakeError::Repo(err) => err.into(),
+            other => Self::Reject(other.to_string()),
         }
     }
 }
@@ -152,5 +153,86 @@ impl IntakeError {
                 status::internal(lang, &internal)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+
+    use super::*;
+
+    #[test]
+    fn every_refusal_keeps_its_code_message_and_details() {
+        let refused = IntakeError::Refused(vec![
+            PreconditionViolation::new("MATERIAL_MISSING", "SFZ", "居民身份证（SFZ）：未提交"),
+            PreconditionViolation::new("MATERIAL_MISSING", "HKB", "户口簿（HKB）：未提交"),
+        ])
+        .status(Lang::Zh);
+        assert_eq!(refused.code(), Code::FailedPrecondition);
+        assert_eq!(refused.message(), "暂不能受理：共 2 项问题，已一次性列出");
+        let (_, listed) = status::details(&refused);
+        assert_eq!(
+            listed
+                .iter()
+                .map(|v| v.subject.as_str())
+                .collect::<Vec<_>>(),
+            ["SFZ", "HKB"],
+            "every missing material is listed"
+        );
+
+        let invalid =
+            IntakeError::Invalid(vec![FieldViolation::new("reason", "必须填写")]).status(Lang::En);
+        assert_eq!(invalid.code(), Code::InvalidArgument);
+        let (fields, _) = status::details(&invalid);
+        assert_eq!(fields[0].field, "reason");
+
+        let reused = IntakeError::KeyReused.status(Lang::En);
+        assert_eq!(reused.code(), Code::AlreadyExists);
+        assert_eq!(
+            reused.message(),
+            "this idempotency key was already used for a different request"
+        );
+
+        let illegal = IntakeError::Illegal(TransitionError::EmptyReason).status(Lang::Zh);
+        assert_eq!(illegal.code(), Code::FailedPrecondition);
+        let (_, state) = status::details(&illegal);
+        assert_eq!(state[0].kind, "CASE_STATE");
+
+        assert_eq!(
+            IntakeError::NotFound(Unknown::Bundle)
+                .status(Lang::Zh)
+                .message(),
+            "未找到该一件事"
+        );
+        assert_eq!(
+            IntakeError::NumbersUsedUp.status(Lang::Zh).code(),
+            Code::Unavailable
+        );
+    }
+
+    #[test]
+    fn internal_causes_stay_inside_and_corrupt_rows_are_rejected() {
+        let corrupt = || RepoError::Corrupt {
+            entity: "case",
+            id: uuid::Uuid::nil(),
+            column: "status",
+            value: "\"lost\"".to_owned(),
+        };
+        let status = IntakeError::Repo(corrupt()).status(Lang::En);
+        assert_eq!(status.code(), Code::Internal);
+        assert!(
+            !status.message().contains("lost"),
+            "the cause is logged, not sent: {}",
+            status.message()
+        );
+        assert!(matches!(
+            tongban_bus::HandleError::from(IntakeError::Repo(corrupt())),
+            tongban_bus::HandleError::Reject(_)
+        ));
+        assert!(matches!(
+            tongban_bus::HandleError::from(IntakeError::Sql(sqlx::Error::PoolTimedOut)),
+            tongban_bus::HandleError::Retry(_)
+        ));
     }
 }

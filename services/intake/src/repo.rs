@@ -719,3 +719,80 @@ pub async fn sealed_personal_data(
         .fetch_one(conn)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(status: &str, decision: Option<&str>) -> StoredCase {
+        StoredCase {
+            case_id: Uuid::nil(),
+            case_number: "140922-20261116-0001".to_owned(),
+            matter_code: "M".to_owned(),
+            matter_name: "事项".to_owned(),
+            mode: "proxy".to_owned(),
+            scope: "cross_province".to_owned(),
+            status: status.to_owned(),
+            window_office_id: "w".to_owned(),
+            responsible_office_id: "o".to_owned(),
+            agreement_id: None,
+            applicant_name: "张*".to_owned(),
+            id_number_masked: String::new(),
+            phone_masked: String::new(),
+            home_division: "140922".to_owned(),
+            materials: Value::Array(Vec::new()),
+            delivery_method: "window_pickup".to_owned(),
+            submitted_at: DateTime::UNIX_EPOCH,
+            accepted_at: None,
+            budget_days: 5,
+            due_at: None,
+            decision: decision.map(str::to_owned),
+            decision_reason: None,
+            supplement_items: Value::Array(Vec::new()),
+            supplement_reason: None,
+            traceparent: String::new(),
+            tracestate: None,
+            parts: Value::Array(Vec::new()),
+            destination_division: None,
+            bundle_id: None,
+            waits_for: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn stored_names_decode_into_domain_values() {
+        let row = CaseRow::try_from(stored("completed", Some("deny"))).expect("a valid row");
+        assert_eq!(row.status, CaseStatus::Completed);
+        assert_eq!(row.decision, Some(Decision::Deny));
+        assert_eq!(row.mode, Mode::Proxy);
+        assert_eq!(row.scope, Scope::CrossProvince);
+        assert_eq!(row.delivery_method, DeliveryMethod::WindowPickup);
+    }
+
+    #[test]
+    fn a_value_that_does_not_decode_is_an_error_never_a_default() {
+        for (bad, column) in [
+            (stored("lost", None), "status"),
+            (stored("submitted", Some("maybe")), "decision"),
+            (
+                StoredCase {
+                    budget_days: -1,
+                    ..stored("submitted", None)
+                },
+                "budget_days",
+            ),
+            (
+                StoredCase {
+                    parts: serde_json::json!([{"code": "QR"}]),
+                    ..stored("submitted", None)
+                },
+                "parts",
+            ),
+        ] {
+            match CaseRow::try_from(bad) {
+                Err(RepoError::Corrupt { column: c, .. }) => assert_eq!(c, column),
+                other => panic!("expected a corrupt {column}, got {other:?}"),
+            }
+        }
+    }
+}
