@@ -22,13 +22,12 @@ use tongban_domain::case_number::CaseNumber;
 use tongban_domain::catalog::Matter;
 use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::{Lang, Localized};
-use tongban_domain::materials::check_materials;
+use tongban_domain::materials::{Form, check_materials};
 use tongban_domain::reference::ReferenceData;
-use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1::{Bundle, GetBundleRequest, SubmitBundleRequest};
 use tongban_runtime::auth::{Role, authorize, caller_and_lang};
-use tongban_runtime::convert::{materials_from_json, materials_to_json, timestamp};
+use tongban_runtime::convert::timestamp;
 use tongban_runtime::status::{FieldViolation, PreconditionViolation};
 use tongban_step::{Effects, Trace};
 use tongban_store::timeline::TimelineLine;
@@ -574,7 +573,6 @@ async fn provided_materials(
     ) else {
         return Ok(());
     };
-    let mut materials = materials_from_json(&row.materials);
     for provision in definition
         .provides
         .iter()
@@ -591,14 +589,15 @@ async fn provided_materials(
             .catalog
             .matter(&provision.matter)
             .map_or(provider, |m| m.name_en.as_str());
-        if !materials
-            .iter()
-            .any(|m| m.material_code == provision.material)
-        {
-            materials.push(pb::PresentedMaterial {
-                material_code: provision.material.clone(),
-                form: pb::MaterialForm::Electronic.into(),
-                ..Default::default()
+        if !row.materials.iter().any(|m| m.code == provision.material) {
+            row.materials.push(MaterialIn {
+                code: provision.material.clone(),
+                form: Form::Electronic,
+                certificate_token: String::new(),
+                sha256: String::new(),
+                pages: 0,
+                certificate_identifier: String::new(),
+                certificate_type: String::new(),
             });
         }
         repo::add_timeline(
@@ -617,7 +616,6 @@ async fn provided_materials(
         )
         .await?;
     }
-    row.materials = materials_to_json(&materials);
     Ok(())
 }
 

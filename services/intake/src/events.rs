@@ -3,7 +3,6 @@
 //! case each office's part step arrives as `case.part_updated` and is kept with the case. A
 //! decision on a 一件事 member also moves the members waiting for its result.
 
-use serde_json::json;
 use sqlx::PgConnection;
 use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::case::{self, CaseCommand, Decision};
@@ -92,7 +91,7 @@ impl EventHandler for ReviewEvents {
             Some(Body::SupplementRequested(s)) => {
                 crate::intake_api::suspend_for_supplement(conn, &row, at, &s.reason).await?;
                 row.due_at = None;
-                row.supplement_items = json!(s.items);
+                row.supplement_items.clone_from(&s.items);
                 row.supplement_reason = Some(s.reason.clone());
                 detail = s.items.join("、");
             }

@@ -3,7 +3,6 @@
 
 use chrono::Utc;
 use prost::Message as _;
-use serde_json::json;
 use tongban_domain::calendar::shanghai_date;
 use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus};
 use tongban_domain::case_number::CaseNumber;
@@ -347,29 +346,14 @@ impl Intake {
         let clock = repo::clock(step.conn(), &row).await?;
         row.due_at = derive_due(&self.state, &clock)?;
         // Replace the materials handed in again, keep the others.
-        let stored: Vec<crate::validation::MaterialIn> = view::materials_pb(&row.materials)
-            .iter()
-            .filter_map(|m| {
-                tongban_runtime::convert::form_from_pb(m.form()).map(|form| {
-                    crate::validation::MaterialIn {
-                        code: m.material_code.clone(),
-                        form,
-                        certificate_token: m.certificate_token.clone(),
-                        sha256: m.sha256.clone(),
-                        pages: m.pages,
-                        certificate_identifier: m.certificate_identifier.clone(),
-                        certificate_type: m.certificate_type.clone(),
-                    }
-                })
-            })
-            .collect();
+        let stored = std::mem::take(&mut row.materials);
         let merged = merge_supplemented(stored, materials.clone(), |m| m.code.as_str());
-        row.materials = view::materials_json(&merged);
+        row.materials = merged;
         // 多地联办: the part that asked for the material has it now.
         move_parts(&mut row, parts::supplemented, now);
-        row.supplement_items = json!([]);
+        row.supplement_items.clear();
         let body = Body::CaseSupplemented(ev::CaseSupplemented {
-            materials: view::materials_pb(&view::materials_json(&materials)),
+            materials: view::materials_pb(&materials),
             note: note.clone(),
             due_at: row.due_at.map(timestamp),
         });

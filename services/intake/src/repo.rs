@@ -14,6 +14,7 @@ use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
 use crate::parts::KeptPart;
+use crate::validation::MaterialIn;
 
 /// Why a row could not be read: the database failed, or a stored value does not decode (only
 /// this service writes these columns, so that means corruption; never guessed at).
@@ -83,7 +84,7 @@ pub struct CaseRow {
     pub id_number_masked: String,
     pub phone_masked: String,
     pub home_division: String,
-    pub materials: Value,
+    pub materials: Vec<MaterialIn>,
     pub delivery_method: DeliveryMethod,
     /// When the window submitted the case (with its bundle, for a member).
     pub submitted_at: DateTime<Utc>,
@@ -94,7 +95,8 @@ pub struct CaseRow {
     pub due_at: Option<DateTime<Utc>>,
     pub decision: Option<Decision>,
     pub decision_reason: Option<String>,
-    pub supplement_items: Value,
+    /// 补正: what the office asked for (empty when nothing is asked).
+    pub supplement_items: Vec<String>,
     pub supplement_reason: Option<String>,
     pub traceparent: String,
     pub tracestate: Option<String>,
@@ -187,12 +189,14 @@ impl TryFrom<StoredCase> for CaseRow {
             id_number_masked: s.id_number_masked,
             phone_masked: s.phone_masked,
             home_division: s.home_division,
-            materials: s.materials,
+            materials: Vec::<MaterialIn>::deserialize(&s.materials)
+                .map_err(|_| corrupt("materials", &s.materials))?,
+            supplement_items: Vec::<String>::deserialize(&s.supplement_items)
+                .map_err(|_| corrupt("supplement_items", &s.supplement_items))?,
             submitted_at: s.submitted_at,
             accepted_at: s.accepted_at,
             due_at: s.due_at,
             decision_reason: s.decision_reason,
-            supplement_items: s.supplement_items,
             supplement_reason: s.supplement_reason,
             traceparent: s.traceparent,
             tracestate: s.tracestate,
@@ -263,7 +267,7 @@ pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(
     .bind(&new.phone_digest)
     .bind(&r.phone_masked)
     .bind(&r.home_division)
-    .bind(&r.materials)
+    .bind(json_of(&r.materials)?)
     .bind(r.delivery_method.as_str())
     .bind(&new.address_sealed)
     .bind(r.accepted_at)
@@ -272,7 +276,7 @@ pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(
     .bind(&r.traceparent)
     .bind(&r.tracestate)
     .bind(new.created_by)
-    .bind(parts_json(&r.parts)?)
+    .bind(json_of(&r.parts)?)
     .bind(&r.destination_division)
     .bind(r.bundle_id)
     .bind(new.bundle_position)
@@ -300,9 +304,9 @@ pub async fn next_sequence(
     .await
 }
 
-/// The parts as stored in the `parts` column.
-fn parts_json(parts: &[KeptPart]) -> Result<Value, RepoError> {
-    serde_json::to_value(parts).map_err(|err| RepoError::Sql(sqlx::Error::Encode(Box::new(err))))
+/// A JSON column's value (parts, materials, 补正 items).
+fn json_of<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, RepoError> {
+    serde_json::to_value(value).map_err(|err| RepoError::Sql(sqlx::Error::Encode(Box::new(err))))
 }
 
 /// Records an idempotency key; `false` when the key was taken meanwhile by a concurrent request.
@@ -403,10 +407,10 @@ pub async fn update_case(conn: &mut PgConnection, row: &CaseRow) -> Result<(), R
     .bind(row.due_at)
     .bind(row.decision.map(Decision::as_str))
     .bind(&row.decision_reason)
-    .bind(&row.supplement_items)
+    .bind(json_of(&row.supplement_items)?)
     .bind(&row.supplement_reason)
-    .bind(&row.materials)
-    .bind(parts_json(&row.parts)?)
+    .bind(json_of(&row.materials)?)
+    .bind(json_of(&row.parts)?)
     .bind(row.accepted_at)
     .bind(row.scope.as_str())
     .bind(&row.responsible_office_id)
@@ -787,6 +791,13 @@ mod tests {
                     ..stored("submitted", None)
                 },
                 "parts",
+            ),
+            (
+                StoredCase {
+                    materials: serde_json::json!([{"material_code": "SFZ", "form": "fax"}]),
+                    ..stored("submitted", None)
+                },
+                "materials",
             ),
         ] {
             match CaseRow::try_from(bad) {

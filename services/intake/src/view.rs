@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgConnection;
 use tongban_domain::bundle::{BundleStatus, member_status};
 use tongban_domain::case::{CaseEvent, CaseStatus, Decision};
@@ -14,8 +14,7 @@ use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1 as api;
 use tongban_runtime::convert::{
-    bundle_status_to_pb, datetime, materials_from_json, materials_to_json, status_to_pb,
-    timeline_entry, timestamp,
+    bundle_status_to_pb, datetime, status_to_pb, timeline_entry, timestamp,
 };
 use tongban_step::{Actor, CaseRef, Effects};
 use tongban_store::timeline::TimelineLine;
@@ -24,9 +23,9 @@ use crate::repo::{self, BundleId, BundleRow, CaseRow, RepoError};
 use crate::validation::MaterialIn;
 use crate::{SERVICE, parts};
 
-/// Materials as stored in the `materials` column.
-pub fn materials_json(materials: &[MaterialIn]) -> Value {
-    let presented: Vec<pb::PresentedMaterial> = materials
+/// Materials as API messages.
+pub fn materials_pb(materials: &[MaterialIn]) -> Vec<pb::PresentedMaterial> {
+    materials
         .iter()
         .map(|m| pb::PresentedMaterial {
             material_code: m.code.clone(),
@@ -42,24 +41,7 @@ pub fn materials_json(materials: &[MaterialIn]) -> Value {
             certificate_identifier: m.certificate_identifier.clone(),
             certificate_type: m.certificate_type.clone(),
         })
-        .collect();
-    materials_to_json(&presented)
-}
-
-/// Materials of the `materials` column as API messages.
-pub fn materials_pb(value: &Value) -> Vec<pb::PresentedMaterial> {
-    materials_from_json(value)
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+        .collect()
 }
 
 fn scope_pb(row: &CaseRow) -> pb::Scope {
@@ -251,7 +233,7 @@ pub async fn case_pb(
         remaining_working_days: remaining,
         decision: decision_pb(row).into(),
         decision_reason: row.decision_reason.clone().unwrap_or_default(),
-        supplement_items: strings(&row.supplement_items),
+        supplement_items: row.supplement_items.clone(),
         supplement_reason: row.supplement_reason.clone().unwrap_or_default(),
         timeline: timeline.iter().map(timeline_entry).collect(),
         traceparent: row.traceparent.clone(),
@@ -447,7 +429,7 @@ mod tests {
             id_number_masked: String::new(),
             phone_masked: String::new(),
             home_division: "140922".to_owned(),
-            materials: Value::Array(Vec::new()),
+            materials: Vec::new(),
             delivery_method: tongban_domain::catalog::DeliveryMethod::WindowPickup,
             submitted_at: DateTime::UNIX_EPOCH,
             accepted_at: None,
@@ -455,7 +437,7 @@ mod tests {
             due_at: None,
             decision: None,
             decision_reason: None,
-            supplement_items: Value::Array(Vec::new()),
+            supplement_items: Vec::new(),
             supplement_reason: None,
             traceparent: String::new(),
             tracestate: None,
