@@ -607,6 +607,22 @@ impl MemberState {
     pub fn outcome(&self) -> CaseStatus {
         member_status(self.status, self.decision)
     }
+
+    /// The names of the members of `members` it still waits for (those not approved yet; a
+    /// code not among them by its code) while it is only submitted; empty otherwise.
+    pub fn still_waiting_for(&self, members: &[MemberState]) -> Vec<String> {
+        if self.status != CaseStatus::Submitted {
+            return Vec::new();
+        }
+        self.waits_for
+            .iter()
+            .filter_map(|code| match members.iter().find(|m| &m.matter == code) {
+                Some(awaited) if awaited.is_approved() => None,
+                Some(awaited) => Some(awaited.name.clone()),
+                None => Some(code.clone()),
+            })
+            .collect()
+    }
 }
 
 /// How a member that others may wait for ended without its result.

@@ -373,3 +373,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_waiting_member_names_the_members_it_still_waits_for() {
+    let mut members = birth();
+    assert_eq!(members[4].still_waiting_for(&members), ["事项A", "事项F"]);
+    members[0] = approved(members[0].clone());
+    assert_eq!(members[4].still_waiting_for(&members), ["事项F"]);
+    members[4].waits_for.push("X".to_owned());
+    assert_eq!(
+        members[4].still_waiting_for(&members),
+        ["事项F", "X"],
+        "a member not in the bundle is named by its code"
+    );
+    assert!(members[0].still_waiting_for(&members).is_empty());
+    assert!(
+        members[5].still_waiting_for(&members).is_empty(),
+        "F was accepted at once"
+    );
+}

@@ -360,16 +360,7 @@ fn bundle_message(
 
 /// The members as the bundle's rules see them.
 fn states(members: &[CaseRow]) -> Vec<MemberState> {
-    members
-        .iter()
-        .map(|m| MemberState {
-            matter: m.matter_code.clone(),
-            name: m.matter_name.clone(),
-            status: m.status,
-            decision: m.decision,
-            waits_for: m.waits_for.clone(),
-        })
-        .collect()
+    members.iter().map(CaseRow::member).collect()
 }
 
 /// The place of case `case_id` among `members`.

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize as _;
 use serde_json::Value;
 use sqlx::PgConnection;
+use tongban_domain::bundle::MemberState;
 use tongban_domain::case::{CaseStatus, Decision};
 use tongban_domain::catalog::{DeliveryMethod, Mode, Scope};
 use tongban_domain::clock::{CaseClock, Extension, Suspension, SuspensionKind};
@@ -109,6 +110,19 @@ pub struct CaseRow {
     /// 一件事: the members (matter codes) whose result this member needs; it is accepted and
     /// routed once all of them are approved. Empty for a case that starts at once.
     pub waits_for: Vec<String>,
+}
+
+impl CaseRow {
+    /// The case as a member of its bundle, as the bundle's rules see it.
+    pub fn member(&self) -> MemberState {
+        MemberState {
+            matter: self.matter_code.clone(),
+            name: self.matter_name.clone(),
+            status: self.status,
+            decision: self.decision,
+            waits_for: self.waits_for.clone(),
+        }
+    }
 }
 
 /// A case row as the database holds it; [`CaseRow`] is what the service works with.

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
-use tongban_domain::bundle::{BundleStatus, member_status};
-use tongban_domain::case::{CaseEvent, CaseStatus, Decision};
+use tongban_domain::bundle::{BundleStatus, MemberState};
+use tongban_domain::case::{CaseEvent, CaseStatus};
 use tongban_domain::materials::Form;
 use tongban_domain::reference::ReferenceData;
 use tongban_domain::timeline::{TimelineContext, describe};
@@ -137,6 +137,7 @@ fn summaries_by_bundle(
 /// A bundle with its members' statuses, as shown beside one of its cases: the status is
 /// derived from the members' (`BundleStatus::derive`).
 pub fn bundle_summary(bundle: &BundleRow, members: &[CaseRow]) -> pb::BundleSummary {
+    let states: Vec<MemberState> = members.iter().map(CaseRow::member).collect();
     pb::BundleSummary {
         bundle_id: bundle.bundle_id.to_string(),
         bundle_number: bundle.bundle_number.clone(),
@@ -145,53 +146,26 @@ pub fn bundle_summary(bundle: &BundleRow, members: &[CaseRow]) -> pb::BundleSumm
         status: bundle_status(members).into(),
         members: members
             .iter()
-            .map(|m| pb::BundleMember {
+            .zip(&states)
+            .map(|(m, state)| pb::BundleMember {
                 case_id: m.case_id.to_string(),
                 case_number: m.case_number.clone(),
                 matter_code: m.matter_code.clone(),
                 matter_name: m.matter_name.clone(),
                 status: status_to_pb(m.status).into(),
                 responsible_office_id: m.responsible_office_id.clone(),
-                waiting_for: waiting_for(m, members),
+                waiting_for: state.still_waiting_for(&states),
             })
             .collect(),
     }
 }
 
-/// The names of the members `member` still waits for (those not approved yet), while it is
-/// submitted and not accepted; empty otherwise.
-pub fn waiting_for(member: &CaseRow, members: &[CaseRow]) -> Vec<String> {
-    if member.status != CaseStatus::Submitted {
-        return Vec::new();
-    }
-    member
-        .waits_for
-        .iter()
-        .filter_map(
-            |code| match members.iter().find(|m| &m.matter_code == code) {
-                Some(awaited) if is_approved(awaited) => None,
-                Some(awaited) => Some(awaited.matter_name.clone()),
-                None => Some(code.clone()),
-            },
-        )
-        .collect()
-}
-
-/// Whether a member case was approved (准予, and still so once 办结).
-pub fn is_approved(row: &CaseRow) -> bool {
-    matches!(row.status, CaseStatus::Approved | CaseStatus::Completed)
-        && row.decision == Some(Decision::Approve)
-}
-
-/// The status of a bundle, derived from its member cases.
+/// The status of a bundle, derived from its member cases (each counted as
+/// [`MemberState::outcome`]: a denial that the window completed (办结) is still a denial).
 pub fn bundle_status(members: &[CaseRow]) -> pb::BundleStatus {
-    bundle_status_to_pb(BundleStatus::derive(members.iter().map(outcome_status)))
-}
-
-/// The status a member counts with in its bundle's status: a denial that the window completed
-/// (办结) is still a denial.
-fn outcome_status(row: &CaseRow) -> CaseStatus {
-    member_status(row.status, row.decision)
+    bundle_status_to_pb(BundleStatus::derive(
+        members.iter().map(|m| m.member().outcome()),
+    ))
 }
 
 /// The window's view of a case (without its bundle: see [`case_view`]).
