@@ -15,11 +15,12 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::{CaseStatus, Decision};
+use crate::case::{CaseCommand, CaseEvent, CaseStatus, Decision, TransitionError};
 use crate::catalog::{Catalog, DeliveryMethod, Material, Mode, UnknownName};
 use crate::catalog::{invalid, is_code, line_of, parse_toml};
 use crate::data::{DataError, read_text};
 use crate::i18n::{Lang, Localized};
+use crate::materials::MissingMaterial;
 
 /// 一件事: matters applied for together, each handled as its own linked case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -572,4 +573,274 @@ struct RawBundle {
     matters: Vec<String>,
     #[serde(default)]
     provides: Vec<Provision>,
+}
+
+/// A member case of a bundle as the bundle's rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberState {
+    /// The member's matter code.
+    pub matter: String,
+    /// The member's matter name (named in the reasons of the members waiting for it).
+    pub name: String,
+    /// Its case's status.
+    pub status: CaseStatus,
+    /// Its case's decision, once decided.
+    pub decision: Option<Decision>,
+    /// 前序事项: the members (matter codes) whose result it needs ([`prerequisites`]); empty for
+    /// a member that started at once.
+    pub waits_for: Vec<String>,
+}
+
+impl MemberState {
+    /// 准予 (and still so once 办结).
+    pub fn is_approved(&self) -> bool {
+        matches!(self.status, CaseStatus::Approved | CaseStatus::Completed)
+            && self.decision == Some(Decision::Approve)
+    }
+
+    /// Only submitted with its bundle, waiting for other members' results.
+    pub fn is_waiting(&self) -> bool {
+        self.status == CaseStatus::Submitted && !self.waits_for.is_empty()
+    }
+
+    /// Its status as the bundle's status counts it ([`member_status`]).
+    pub fn outcome(&self) -> CaseStatus {
+        member_status(self.status, self.decision)
+    }
+
+    /// The names of the members of `members` it still waits for (those not approved yet; a
+    /// code not among them by its code) while it is only submitted; empty otherwise.
+    pub fn still_waiting_for(&self, members: &[MemberState]) -> Vec<String> {
+        if self.status != CaseStatus::Submitted {
+            return Vec::new();
+        }
+        self.waits_for
+            .iter()
+            .filter_map(|code| match members.iter().find(|m| &m.matter == code) {
+                Some(awaited) if awaited.is_approved() => None,
+                Some(awaited) => Some(awaited.name.clone()),
+                None => Some(code.clone()),
+            })
+            .collect()
+    }
+}
+
+/// How a member that others may wait for ended without its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// 不予办理.
+    Denied,
+    /// 已撤回.
+    Withdrawn,
+}
+
+/// What the window does to a waiting member after another member's step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberEffect {
+    /// 受理 and 分派 of the waiting member at `index` (every member it waits for is approved):
+    /// the shell routes it and starts its clock now, publishing `events` in order.
+    Accept {
+        /// The member's index in the bundle.
+        index: usize,
+        /// `case.accepted`, `case.routed`.
+        events: Vec<CaseEvent>,
+    },
+    /// 撤回 of the waiting member at `index` with `reason`.
+    Withdraw {
+        /// The member's index in the bundle.
+        index: usize,
+        /// 「前序事项「…」不予办理/已撤回，本事项无法办理」, or why it could not be accepted.
+        reason: String,
+        /// `case.withdrawn`.
+        events: Vec<CaseEvent>,
+    },
+}
+
+/// The reason a member waiting for `provider` is withdrawn with, when `provider` ended `how`.
+pub fn cascade_reason(provider: &str, how: Ended) -> String {
+    match how {
+        Ended::Denied => format!("前序事项「{provider}」不予办理，本事项无法办理"),
+        Ended::Withdrawn => format!("前序事项「{provider}」已撤回，本事项无法办理"),
+    }
+}
+
+/// 一件事: member `index` was approved. Each waiting member whose awaited members are all
+/// approved now is accepted and routed (in the bundle's order). Returns the members after the
+/// step and what the window does.
+pub fn member_approved(
+    members: &[MemberState],
+    index: usize,
+) -> Result<(Vec<MemberState>, Vec<MemberEffect>), TransitionError> {
+    let mut next = members.to_vec();
+    let mut effects = Vec::new();
+    let Some(approved) = members.get(index) else {
+        return Ok((next, effects));
+    };
+    for (i, member) in members.iter().enumerate() {
+        if !member.is_waiting() || !member.waits_for.contains(&approved.matter) {
+            continue;
+        }
+        let ready = member
+            .waits_for
+            .iter()
+            .all(|code| members.iter().any(|m| &m.matter == code && m.is_approved()));
+        if ready {
+            let mut status = member.status;
+            let mut events = Vec::new();
+            for command in [CaseCommand::Accept, CaseCommand::Route] {
+                let (to, happened) = crate::case::transition(status, &command)?;
+                status = to;
+                events.extend(happened);
+            }
+            next[i].status = status;
+            effects.push(MemberEffect::Accept { index: i, events });
+        }
+    }
+    Ok((next, effects))
+}
+
+/// 一件事: member `index` ended without its result (`how`). The members waiting for it are
+/// withdrawn with the reason 「前序事项「…」不予办理/已撤回，本事项无法办理」, and in turn those
+/// waiting for them. Returns the members after the step and what the window does.
+pub fn member_ended(
+    members: &[MemberState],
+    index: usize,
+    how: Ended,
+) -> Result<(Vec<MemberState>, Vec<MemberEffect>), TransitionError> {
+    let mut next = members.to_vec();
+    let mut effects = Vec::new();
+    cascade(&mut next, index, how, &mut effects)?;
+    Ok((next, effects))
+}
+
+/// 一件事: the waiting member `index` cannot be accepted (`reason`: the directory, agreements or
+/// calendar changed since the submission): it is withdrawn with the reason, and so are the
+/// members waiting for it.
+pub fn member_refused(
+    members: &[MemberState],
+    index: usize,
+    reason: &str,
+) -> Result<(Vec<MemberState>, Vec<MemberEffect>), TransitionError> {
+    let mut next = members.to_vec();
+    let mut effects = Vec::new();
+    if next.get(index).is_some_and(MemberState::is_waiting) {
+        withdraw(&mut next, index, reason.to_owned(), &mut effects)?;
+        cascade(&mut next, index, Ended::Withdrawn, &mut effects)?;
+    }
+    Ok((next, effects))
+}
+
+fn withdraw(
+    members: &mut [MemberState],
+    index: usize,
+    reason: String,
+    effects: &mut Vec<MemberEffect>,
+) -> Result<(), TransitionError> {
+    let (status, events) = crate::case::transition(
+        members[index].status,
+        &CaseCommand::Withdraw {
+            reason: reason.clone(),
+        },
+    )?;
+    members[index].status = status;
+    effects.push(MemberEffect::Withdraw {
+        index,
+        reason,
+        events,
+    });
+    Ok(())
+}
+
+fn cascade(
+    members: &mut [MemberState],
+    ended: usize,
+    how: Ended,
+    effects: &mut Vec<MemberEffect>,
+) -> Result<(), TransitionError> {
+    let mut queue = vec![(ended, how)];
+    while let Some((ended, how)) = queue.pop() {
+        let Some(provider) = members.get(ended).cloned() else {
+            continue;
+        };
+        let reason = cascade_reason(&provider.name, how);
+        for i in 0..members.len() {
+            if members[i].is_waiting() && members[i].waits_for.contains(&provider.matter) {
+                withdraw(members, i, reason.clone(), effects)?;
+                queue.push((i, Ended::Withdrawn));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// 一次性告知 of a bundle's materials: one material missing for the whole bundle, with the
+/// members needing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleMissing {
+    /// The material and why it does not count (as the first member needing it found).
+    pub material: MissingMaterial,
+    /// Names of the members needing it, in the bundle's order.
+    pub needed_by: Vec<String>,
+}
+
+impl Localized for BundleMissing {
+    fn text(&self, lang: Lang) -> String {
+        match lang {
+            Lang::Zh => format!(
+                "{}（需要该材料的事项：{}）",
+                self.material.text(lang),
+                self.needed_by.join("、")
+            ),
+            Lang::En => format!(
+                "{} (needed for: {})",
+                self.material.text(lang),
+                self.needed_by.join(", ")
+            ),
+        }
+    }
+}
+
+/// The bundle's missing materials from each member's check (`(member name, its missing
+/// materials)` in the bundle's order): each material once, naming every member needing it. A
+/// material a member provides is not missing: the member needing it waits for it.
+pub fn missing_materials<'a>(
+    bundle: &Bundle,
+    members: impl IntoIterator<Item = (&'a str, Vec<MissingMaterial>)>,
+) -> Vec<BundleMissing> {
+    let mut out: Vec<BundleMissing> = Vec::new();
+    for (name, missing) in members {
+        for m in missing
+            .into_iter()
+            .filter(|m| bundle.provider_of(&m.code).is_none())
+        {
+            match out.iter_mut().find(|known| known.material.code == m.code) {
+                Some(known) => known.needed_by.push(name.to_owned()),
+                None => out.push(BundleMissing {
+                    material: m,
+                    needed_by: vec![name.to_owned()],
+                }),
+            }
+        }
+    }
+    out
+}
+
+/// Whether the members are in a state the bundle's rules allow: a member still waiting waits
+/// for no member that was denied or withdrawn (it would have been withdrawn with it), and a
+/// member that started after waiting did so only once every member it waited for was approved.
+pub fn is_consistent(members: &[MemberState]) -> bool {
+    let find = |code: &str| members.iter().find(|m| m.matter == code);
+    members.iter().all(|member| {
+        if member.waits_for.is_empty() {
+            return true;
+        }
+        let awaited = || member.waits_for.iter().filter_map(|c| find(c));
+        if member.is_waiting() {
+            awaited().all(|a| !matches!(a.outcome(), CaseStatus::Denied | CaseStatus::Withdrawn))
+        } else if member.status == CaseStatus::Withdrawn {
+            true
+        } else {
+            awaited().all(MemberState::is_approved)
+        }
+    })
 }

@@ -205,3 +205,19 @@ fn unsatisfied_reason(
     }
     Some(first_reason.unwrap_or(MissingReason::NotPresented))
 }
+
+/// 补正: the case's materials after material was handed in again. A material handed in
+/// replaces the one stored under its code; the others stay, in their order, and the materials
+/// handed in follow them in the order given. `code` reads a material's code.
+pub fn merge_supplemented<T>(
+    stored: Vec<T>,
+    handed_in: Vec<T>,
+    code: impl Fn(&T) -> &str,
+) -> Vec<T> {
+    let mut merged: Vec<T> = stored
+        .into_iter()
+        .filter(|m| !handed_in.iter().any(|n| code(n) == code(m)))
+        .collect();
+    merged.extend(handed_in);
+    merged
+}

@@ -10,12 +10,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
-use tongban_domain::calendar::{CalendarError, shanghai_date};
+use tongban_domain::calendar::shanghai_date;
 use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus, TransitionError};
 use tongban_domain::case_number::CaseNumber;
 use tongban_domain::catalog::{Matter, Mode, Scope};
 use tongban_domain::division::DivisionCode;
-use tongban_domain::i18n::{Lang, Localized};
+use tongban_domain::i18n::Lang;
 use tongban_domain::materials::{Form, Presented};
 use tongban_domain::reference::ReferenceData;
 use tongban_domain::routing::{RouteError, resolve_parts, resolve_route};
@@ -23,20 +23,19 @@ use tongban_domain::validate::IdNumber;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_runtime::auth::Claims;
 use tongban_runtime::convert::timestamp;
-use tongban_runtime::status::{self, PreconditionViolation};
+use tongban_runtime::status::PreconditionViolation;
 use tongban_runtime::verification::{VerificationKind, verification_digest};
+use tongban_step::Effects;
 use tongban_store::timeline::TimelineLine;
-use tonic::Status;
 use tonic::metadata::{Ascii, MetadataValue};
 use uuid::Uuid;
 
-use crate::intake_api::{audit, illegal};
+use crate::error::IntakeError;
 use crate::parts::{self, KeptPart};
 use crate::repo::{self, BundleRow, CaseRow, NewCase};
 use crate::validation::{MaterialIn, Submission};
 use crate::view::{self, Step};
 use crate::{State, certificates};
-use tongban_runtime::status::internal_for as internal;
 
 /// Where a case goes: one responsible office, or (多地联办) one office per part, the first of
 /// which is the case's responsible office.
@@ -178,18 +177,6 @@ pub(crate) fn presented(materials: &[MaterialIn]) -> Vec<Presented<'_>> {
         .collect()
 }
 
-/// 一次性告知: FAILED_PRECONDITION listing every problem found at once.
-pub(crate) fn refused(lang: Lang, refusals: Vec<PreconditionViolation>) -> Status {
-    let message = match lang {
-        Lang::En => format!(
-            "the case cannot be accepted: {} problem(s), all listed",
-            refusals.len()
-        ),
-        Lang::Zh => format!("暂不能受理：共 {} 项问题，已一次性列出", refusals.len()),
-    };
-    status::failed_precondition(message, refusals)
-}
-
 /// The due moment of a case accepted `now` with `working_days` (承诺时限).
 ///
 /// # Errors
@@ -198,25 +185,14 @@ pub(crate) fn due_after(
     reference: &ReferenceData,
     now: DateTime<Utc>,
     working_days: u32,
-    lang: Lang,
-) -> Result<DateTime<Utc>, Status> {
+) -> Result<DateTime<Utc>, IntakeError> {
     reference
         .calendar
         .due_after(now, working_days)
-        .map_err(|e| calendar_refused(lang, "due_at", &e))
-}
-
-/// FAILED_PRECONDITION for a time limit the calendar cannot count (a year without holiday
-/// data), about field `subject`.
-pub(crate) fn calendar_refused(lang: Lang, subject: &str, err: &CalendarError) -> Status {
-    status::failed_precondition(
-        err.text(lang),
-        vec![PreconditionViolation::new(
-            "CALENDAR",
-            subject,
-            err.text(lang),
-        )],
-    )
+        .map_err(|error| IntakeError::Calendar {
+            subject: "due_at",
+            error,
+        })
 }
 
 /// The next number of the window's daily sequence, as a case (or bundle) number.
@@ -227,24 +203,15 @@ pub(crate) async fn next_number(
     tx: &mut sqlx::PgConnection,
     window: &tongban_domain::directory::Office,
     now: DateTime<Utc>,
-    lang: Lang,
-) -> Result<CaseNumber, Status> {
+) -> Result<CaseNumber, IntakeError> {
     let day = shanghai_date(now);
-    let sequence = repo::next_sequence(tx, window.division.as_str(), day)
-        .await
-        .map_err(internal(lang))?;
+    let sequence = repo::next_sequence(tx, window.division.as_str(), day).await?;
     CaseNumber::try_new(
         &window.division,
         day,
         u32::try_from(sequence).unwrap_or(u32::MAX),
     )
-    .map_err(|_| {
-        status::unavailable(
-            lang,
-            "本窗口今日办件编号已用尽",
-            "this window has used up today's case numbers",
-        )
-    })
+    .map_err(|_| IntakeError::NumbersUsedUp)
 }
 
 /// A bundle member's link to its bundle.
@@ -275,42 +242,9 @@ pub(crate) struct Acceptance<'a> {
     pub member: Option<Member<'a>>,
 }
 
-/// Why a case step could not be stored.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum StepError {
-    /// The outbox or the timeline failed.
-    #[error("store")]
-    Store(#[from] tongban_store::StoreError),
-    /// A statement failed.
-    #[error("database")]
-    Database(#[from] sqlx::Error),
-    /// The case's state does not allow the step (it moved on meanwhile).
-    #[error(transparent)]
-    Illegal(#[from] TransitionError),
-}
-
-impl StepError {
-    /// The caller's error: FAILED_PRECONDITION for an illegal step, else an opaque INTERNAL.
-    pub(crate) fn status(self, lang: Lang) -> Status {
-        match self {
-            StepError::Illegal(err) => illegal(lang, &err),
-            other => internal(lang)(other),
-        }
-    }
-}
-
-impl From<StepError> for tongban_bus::HandleError {
-    fn from(err: StepError) -> Self {
-        match err {
-            StepError::Illegal(err) => tongban_bus::HandleError::Reject(err.to_string()),
-            other => tongban_bus::HandleError::Retry(Box::new(other)),
-        }
-    }
-}
-
 /// Opens the case: submitted, and (for [`Start::Now`]) accepted and routed at once, each step on
-/// the timeline and in the outbox (with the trace context of the current span, which becomes
-/// the case's trace).
+/// the timeline; returns the case with the step's effects (its events and audit entry) for the
+/// caller to apply in the current span, whose trace becomes the case's.
 ///
 /// # Errors
 /// INTERNAL when the store fails; UNAVAILABLE when the day's case numbers are used up.
@@ -319,8 +253,7 @@ pub(crate) async fn open(
     state: &State,
     sub: &Submission<'_>,
     acceptance: Acceptance<'_>,
-    lang: Lang,
-) -> Result<CaseRow, Status> {
+) -> Result<(CaseRow, Effects), IntakeError> {
     let Acceptance {
         routed,
         claims,
@@ -329,7 +262,7 @@ pub(crate) async fn open(
         member,
     } = acceptance;
     let reference = &*state.reference;
-    let number = next_number(tx, sub.window, now, lang).await?;
+    let number = next_number(tx, sub.window, now).await?;
     let case_id = Uuid::now_v7();
     let span = tracing::Span::current();
     let applicant = &sub.applicant;
@@ -339,9 +272,9 @@ pub(crate) async fn open(
         case_number: number.as_str().to_owned(),
         matter_code: sub.matter.code.clone(),
         matter_name: sub.matter.name.clone(),
-        mode: sub.mode.as_str().to_owned(),
-        scope: routed.scope.as_str().to_owned(),
-        status: submitted.as_str().to_owned(),
+        mode: sub.mode,
+        scope: routed.scope,
+        status: submitted,
         window_office_id: sub.window.id.clone(),
         responsible_office_id: routed.responsible_office_id.clone(),
         agreement_id: routed.agreement_id.clone(),
@@ -349,19 +282,19 @@ pub(crate) async fn open(
         id_number_masked: applicant.id_number.masked(),
         phone_masked: applicant.phone.masked(),
         home_division: applicant.home_division.as_str().to_owned(),
-        materials: view::materials_json(&sub.materials),
-        delivery_method: sub.delivery.method.as_str().to_owned(),
+        materials: sub.materials.clone(),
+        delivery_method: sub.delivery.method,
         submitted_at: now,
         accepted_at: None,
-        budget_days: i32::try_from(sub.matter.promised_limit_days).unwrap_or(i32::MAX),
+        budget_days: sub.matter.promised_limit_days,
         due_at: None,
         decision: None,
         decision_reason: None,
-        supplement_items: json!([]),
+        supplement_items: Vec::new(),
         supplement_reason: None,
         traceparent: tongban_telemetry::traceparent_of(&span).unwrap_or_default(),
         tracestate: None,
-        parts: parts::to_json(&[]),
+        parts: Vec::new(),
         destination_division: sub
             .destination_division
             .as_ref()
@@ -373,7 +306,7 @@ pub(crate) async fn open(
         events.into_iter().map(|e| (e, submitted)).collect();
     match start {
         Start::Now { due_at } => {
-            steps.extend(accept_row(&mut row, routed, now, due_at).map_err(|e| illegal(lang, &e))?);
+            steps.extend(accept_row(&mut row, routed, now, due_at)?);
         }
         Start::After { waits_for } => row.waits_for = waits_for,
     }
@@ -394,8 +327,7 @@ pub(crate) async fn open(
             bundle_position: member.map(|m| m.position),
         },
     )
-    .await
-    .map_err(internal(lang))?;
+    .await?;
     let mut summary = view::summary(
         &row,
         sub.matter.promised_limit_days,
@@ -424,6 +356,7 @@ pub(crate) async fn open(
             applicant.phone.tail4(),
         ),
     };
+    let mut effects = Effects::new();
     record_steps(
         tx,
         reference,
@@ -434,20 +367,17 @@ pub(crate) async fn open(
             submitted: Some(submitted_body),
             parts: &routed.parts,
             member: member.map(|m| m.bundle),
-            actor: &claims.user,
             at: now,
         },
+        &mut effects,
     )
-    .await
-    .map_err(|e| e.status(lang))?;
+    .await?;
     if !row.waits_for.is_empty() {
         let line = waiting_line(reference, &row, now);
-        repo::add_timeline(tx, row.case_id, &line)
-            .await
-            .map_err(internal(lang))?;
+        repo::add_timeline(tx, row.case_id, &line).await?;
     }
-    audit(tx, claims, "case.submit", &row, lang).await?;
-    Ok(row)
+    view::audit(&mut effects, "case.submit", &row);
+    Ok((row, effects))
 }
 
 /// 受理 and 分派 of a submitted case `now`: the route, the acceptance moment and the due moment
@@ -461,18 +391,18 @@ pub(crate) fn accept_row(
     now: DateTime<Utc>,
     due_at: DateTime<Utc>,
 ) -> Result<Vec<(CaseEvent, CaseStatus)>, TransitionError> {
-    let mut status = row.status();
+    let mut status = row.status;
     let mut steps = Vec::new();
     for command in [CaseCommand::Accept, CaseCommand::Route] {
         let (next, events) = case::transition(status, &command)?;
         status = next;
         steps.extend(events.iter().map(|e| (*e, next)));
     }
-    row.status = status.as_str().to_owned();
-    row.scope = routed.scope.as_str().to_owned();
+    row.status = status;
+    row.scope = routed.scope;
     row.responsible_office_id = routed.responsible_office_id.clone();
     row.agreement_id = routed.agreement_id.clone();
-    row.parts = parts::to_json(&routed.parts);
+    row.parts.clone_from(&routed.parts);
     row.accepted_at = Some(now);
     row.due_at = Some(due_at);
     Ok(steps)
@@ -506,8 +436,6 @@ pub(crate) struct Recorded<'a> {
     pub parts: &'a [KeptPart],
     /// The bundle of a member case.
     pub member: Option<&'a BundleRow>,
-    /// User from the token (or the service).
-    pub actor: &'a str,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -517,14 +445,15 @@ pub(crate) struct Recorded<'a> {
 /// at the responsible office with a line per part of a 多地联办 case).
 ///
 /// # Errors
-/// [`StepError`] when the store fails.
+/// [`IntakeError`] when the store fails.
 pub(crate) async fn record_steps(
     tx: &mut sqlx::PgConnection,
     reference: &ReferenceData,
     row: &CaseRow,
     steps: &[(CaseEvent, CaseStatus)],
     recorded: &Recorded<'_>,
-) -> Result<(), StepError> {
+    effects: &mut Effects,
+) -> Result<(), IntakeError> {
     let now = recorded.at;
     for &(event, status) in steps {
         let (office, body) = match event {
@@ -560,10 +489,10 @@ pub(crate) async fn record_steps(
                 status,
                 office_id: &office,
                 detail: "",
-                actor: recorded.actor,
                 at: now,
                 body,
             },
+            effects,
         )
         .await?;
         match (event, recorded.member) {
@@ -616,7 +545,7 @@ fn waiting_line(reference: &ReferenceData, row: &CaseRow, at: DateTime<Utc>) -> 
     let en: Vec<String> = awaited.iter().map(|(_, en)| format!("\"{en}\"")).collect();
     TimelineLine {
         at,
-        status: row.status.clone(),
+        status: row.status.as_str().to_owned(),
         description: format!("待本件事成员「{}」准予后受理并分派", zh.join("」「")),
         description_en: format!(
             "Accepted and routed once bundle member {} is approved",

@@ -13,38 +13,36 @@ use prost::Message as _;
 use serde_json::json;
 use sqlx::PgConnection;
 use tongban_bus::HandleError;
-use tongban_domain::bundle::{self as domain_bundle, prerequisites};
+use tongban_domain::bundle::{
+    self as bundle_rules, Ended, MemberEffect, MemberState, missing_materials, prerequisites,
+};
 use tongban_domain::calendar::shanghai_date;
-use tongban_domain::case::{self, CaseCommand, CaseEvent, Decision};
+use tongban_domain::case::Decision;
 use tongban_domain::case_number::CaseNumber;
-use tongban_domain::catalog::{Matter, Mode};
+use tongban_domain::catalog::Matter;
 use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::{Lang, Localized};
-use tongban_domain::materials::{MissingMaterial, check_materials};
+use tongban_domain::materials::{Form, check_materials};
 use tongban_domain::reference::ReferenceData;
-use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1::{Bundle, GetBundleRequest, SubmitBundleRequest};
 use tongban_runtime::auth::{Role, authorize, caller_and_lang};
-use tongban_runtime::convert::{materials_from_json, materials_to_json, timestamp};
-use tongban_runtime::status::{
-    self, FieldViolation, PreconditionViolation, internal_for as internal,
-};
+use tongban_runtime::convert::timestamp;
+use tongban_runtime::status::{FieldViolation, PreconditionViolation};
+use tongban_step::{Effects, Trace};
 use tongban_store::timeline::TimelineLine;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use crate::accept::{self, Acceptance, Member, Recorded, RouteInput, Routed, Start, StepError};
+use crate::accept::{self, Acceptance, Member, Recorded, RouteInput, Routed, Start};
+use crate::error::{IntakeError, Unknown};
+use crate::intake_api::clerk;
 use crate::intake_api::{hex, may_see_window, submits_at_own_window};
-use crate::repo::{self, BundleRow, CaseRow};
+use crate::repo::{self, BundleId, BundleRow, CaseRow};
 use crate::validation::{BundleSubmission, MaterialIn, Submission, check_bundle};
 use crate::view::{self, Step};
-use crate::{SERVICE, State};
-
-fn bundle_not_found(lang: Lang) -> Status {
-    status::not_found(lang, "该一件事", "bundle")
-}
+use crate::{EXECUTOR, SERVICE, State};
 
 /// SubmitBundle: validates once, routes every member, checks the union of the required
 /// materials once (a material a member provides is not asked for), verifies each presented
@@ -54,7 +52,7 @@ fn bundle_not_found(lang: Lang) -> Status {
 pub(crate) async fn submit(
     state: &State,
     request: Request<SubmitBundleRequest>,
-) -> Result<Response<Bundle>, Status> {
+) -> Result<Response<Bundle>, IntakeError> {
     let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
     // Forwarded to the certificate service: the clerk is the one verifying.
     let authorization = request.metadata().get("authorization").cloned();
@@ -62,18 +60,15 @@ pub(crate) async fn submit(
     let reference = &*state.reference;
     let now = state.clock.now();
     let today = shanghai_date(now);
-    let mut sub = check_bundle(reference, &req, today, lang)
-        .map_err(|v| status::invalid_argument(lang, v))?;
-    submits_at_own_window(&claims, &sub.window.id, lang)?;
+    let mut sub = check_bundle(reference, &req, today, lang).map_err(IntakeError::Invalid)?;
+    submits_at_own_window(&claims, &sub.window.id)?;
     let request_digest = state
         .pii
         .digest("intake-bundle-request", &hex(&req.encode_to_vec()));
     {
-        let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
-        if let Some(existing) = replay(&mut conn, &sub, &request_digest, lang).await? {
-            let bundle = bundle_pb(&mut conn, reference, &existing, now)
-                .await
-                .map_err(internal(lang))?;
+        let mut conn = state.pool.acquire().await?;
+        if let Some(existing) = replay(&mut conn, &sub, &request_digest).await? {
+            let bundle = bundle_pb(&mut conn, reference, &existing, now).await?;
             return Ok(Response::new(bundle));
         }
     }
@@ -104,7 +99,7 @@ pub(crate) async fn submit(
     refusals.extend(material_refusals(&members, sub.bundle, lang));
     let routes: Vec<Routed> = match routes.into_iter().collect::<Result<Vec<_>, _>>() {
         Ok(routes) if refusals.is_empty() => routes,
-        _ => return Err(accept::refused(lang, refusals)),
+        _ => return Err(IntakeError::Refused(refusals)),
     };
     // A member listing what another member provides waits for it; the others start now.
     let mut starts = Vec::with_capacity(members.len());
@@ -112,17 +107,18 @@ pub(crate) async fn submit(
         let waits_for = prerequisites(&reference.catalog, sub.bundle, &member.matter.code);
         starts.push(if waits_for.is_empty() {
             Start::Now {
-                due_at: accept::due_after(reference, now, member.matter.promised_limit_days, lang)?,
+                due_at: accept::due_after(reference, now, member.matter.promised_limit_days)?,
             }
         } else {
             Start::After { waits_for }
         });
     }
 
-    let mut tx = state.pool.begin().await.map_err(internal(lang))?;
-    let number = accept::next_number(&mut tx, sub.window, now, lang).await?;
+    let mut step = EXECUTOR.begin(&state.pool, clerk(&claims), now).await?;
+    let actor = step.actor().clone();
+    let number = accept::next_number(step.conn(), sub.window, now).await?;
     let bundle = BundleRow {
-        bundle_id: Uuid::now_v7(),
+        bundle_id: repo::BundleId::new(),
         bundle_number: number.as_str().to_owned(),
         bundle_code: sub.bundle.code.clone(),
         bundle_name: sub.bundle.name.clone(),
@@ -130,20 +126,15 @@ pub(crate) async fn submit(
         submitted_at: now,
         request_digest: request_digest.clone(),
     };
-    if !repo::insert_bundle(&mut tx, &bundle, &sub.key, &claims.user)
-        .await
-        .map_err(internal(lang))?
-    {
+    if !repo::insert_bundle(step.conn(), &bundle, &sub.key, &claims.user).await? {
         // A concurrent request with the same key won; answer as it did.
-        drop(tx);
-        let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
-        return match replay(&mut conn, &sub, &request_digest, lang).await? {
+        drop(step);
+        let mut conn = state.pool.acquire().await?;
+        return match replay(&mut conn, &sub, &request_digest).await? {
             Some(existing) => Ok(Response::new(
-                bundle_pb(&mut conn, reference, &existing, now)
-                    .await
-                    .map_err(internal(lang))?,
+                bundle_pb(&mut conn, reference, &existing, now).await?,
             )),
-            None => Err(status::unavailable(lang, "请重试", "please retry")),
+            None => Err(IntakeError::Retry),
         };
     }
     let mut rows = Vec::with_capacity(members.len());
@@ -162,56 +153,52 @@ pub(crate) async fn submit(
             tongban.stage = "accept",
             tongban.due_at = %due_at,
         );
-        let row = accept::open(
-            &mut tx,
-            state,
-            member,
-            Acceptance {
-                routed,
-                claims: &claims,
-                now,
-                start,
-                member: Some(Member {
-                    bundle: &bundle,
-                    position: i32::try_from(position).unwrap_or(i32::MAX),
-                }),
-            },
-            lang,
-        )
+        let conn = step.conn();
+        let row = async {
+            let (row, effects) = accept::open(
+                &mut *conn,
+                state,
+                member,
+                Acceptance {
+                    routed,
+                    claims: &claims,
+                    now,
+                    start,
+                    member: Some(Member {
+                        bundle: &bundle,
+                        position: i32::try_from(position).unwrap_or(i32::MAX),
+                    }),
+                },
+            )
+            .await?;
+            // The member's events carry its own span's trace: the root of the member's case.
+            tongban_step::apply(conn, SERVICE, &actor, now, &Trace::current(), effects).await?;
+            Ok::<_, IntakeError>(row)
+        }
         .instrument(span.clone())
         .await?;
         span.record("tongban.case_number", row.case_number.as_str());
         rows.push(row);
     }
-    tongban_store::audit(
-        &mut tx,
-        &tongban_store::AuditRecord {
-            actor: &claims.user,
-            role: claims.role.as_str(),
-            office_id: &claims.office,
-            action: "bundle.submit",
-            entity: "bundle",
-            entity_id: &bundle.bundle_id.to_string(),
-            before: None,
-            after: Some(serde_json::json!({
-                "bundle_number": bundle.bundle_number,
-                "bundle_code": bundle.bundle_code,
-                "case_numbers": rows.iter().map(|r| r.case_number.as_str()).collect::<Vec<_>>(),
-            })),
-        },
-    )
-    .await
-    .map_err(internal(lang))?;
-    tx.commit().await.map_err(internal(lang))?;
+    let mut effects = Effects::new();
+    effects.audit(
+        "bundle.submit",
+        "bundle",
+        bundle.bundle_id.to_string(),
+        None,
+        Some(json!({
+            "bundle_number": bundle.bundle_number,
+            "bundle_code": bundle.bundle_code,
+            "case_numbers": rows.iter().map(|r| r.case_number.as_str()).collect::<Vec<_>>(),
+        })),
+    );
+    step.apply(effects).await?;
+    step.commit().await?;
     tracing::info!(bundle_number = %bundle.bundle_number, bundle_code = %bundle.bundle_code, cases = rows.len(), "bundle accepted");
-    let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
+    let mut conn = state.pool.acquire().await?;
     let mut cases = Vec::with_capacity(rows.len());
     for row in &rows {
-        cases.push(
-            view::case_pb(&mut conn, reference, row, now)
-                .await
-                .map_err(internal(lang))?,
-        );
+        cases.push(view::case_pb(&mut conn, reference, row, now).await?);
     }
     Ok(Response::new(bundle_message(&bundle, &rows, cases)))
 }
@@ -220,56 +207,44 @@ pub(crate) async fn submit(
 pub(crate) async fn get(
     state: &State,
     request: Request<GetBundleRequest>,
-) -> Result<Response<Bundle>, Status> {
+) -> Result<Response<Bundle>, IntakeError> {
     let (claims, lang) = caller_and_lang(&request)?;
     let req = request.into_inner();
-    let mut conn = state.pool.acquire().await.map_err(internal(lang))?;
+    let mut conn = state.pool.acquire().await?;
     let bundle = if !req.bundle_id.trim().is_empty() {
         let Ok(id) = Uuid::parse_str(req.bundle_id.trim()) else {
-            return Err(status::invalid_argument(
-                lang,
-                vec![FieldViolation::new(
-                    "bundle_id",
-                    lang.pick(
-                        "不是有效的一件事编号（UUID）",
-                        "not a valid bundle id (UUID)",
-                    ),
-                )],
-            ));
+            return Err(IntakeError::Invalid(vec![FieldViolation::new(
+                "bundle_id",
+                lang.pick(
+                    "不是有效的一件事编号（UUID）",
+                    "not a valid bundle id (UUID)",
+                ),
+            )]));
         };
-        repo::bundle_by_id(&mut conn, id)
-            .await
-            .map_err(internal(lang))?
+        repo::bundle_by_id(&mut conn, repo::BundleId(id)).await?
     } else if !req.bundle_number.trim().is_empty() {
         match CaseNumber::parse(&req.bundle_number) {
-            Ok(number) => repo::bundle_by_number(&mut conn, number.as_str())
-                .await
-                .map_err(internal(lang))?,
+            Ok(number) => repo::bundle_by_number(&mut conn, number.as_str()).await?,
             Err(e) => {
-                return Err(status::invalid_argument(
-                    lang,
-                    vec![FieldViolation::new("bundle_number", e.text(lang))],
-                ));
+                return Err(IntakeError::Invalid(vec![FieldViolation::new(
+                    "bundle_number",
+                    e.text(lang),
+                )]));
             }
         }
     } else {
-        return Err(status::invalid_argument(
-            lang,
-            vec![FieldViolation::new(
-                "bundle_id",
-                lang.pick(
-                    "必须填写 bundle_id 或 bundle_number",
-                    "bundle_id or bundle_number is required",
-                ),
-            )],
-        ));
+        return Err(IntakeError::Invalid(vec![FieldViolation::new(
+            "bundle_id",
+            lang.pick(
+                "必须填写 bundle_id 或 bundle_number",
+                "bundle_id or bundle_number is required",
+            ),
+        )]));
     };
     let bundle = bundle
         .filter(|b| may_see_window(&claims, &b.window_office_id))
-        .ok_or_else(|| bundle_not_found(lang))?;
-    let view = bundle_pb(&mut conn, &state.reference, &bundle, state.clock.now())
-        .await
-        .map_err(internal(lang))?;
+        .ok_or_else(|| IntakeError::NotFound(Unknown::Bundle))?;
+    let view = bundle_pb(&mut conn, &state.reference, &bundle, state.clock.now()).await?;
     Ok(Response::new(view))
 }
 
@@ -278,20 +253,12 @@ async fn replay(
     conn: &mut sqlx::PgConnection,
     sub: &BundleSubmission<'_>,
     request_digest: &str,
-    lang: Lang,
-) -> Result<Option<BundleRow>, Status> {
-    let Some(existing) = repo::bundle_by_key(conn, &sub.window.id, &sub.key)
-        .await
-        .map_err(internal(lang))?
-    else {
+) -> Result<Option<BundleRow>, IntakeError> {
+    let Some(existing) = repo::bundle_by_key(conn, &sub.window.id, &sub.key).await? else {
         return Ok(None);
     };
     if existing.request_digest != request_digest {
-        return Err(status::already_exists(
-            lang,
-            "该幂等键已用于另一份不同的申请",
-            "this idempotency key was already used for a different request",
-        ));
+        return Err(IntakeError::KeyReused);
     }
     Ok(Some(existing))
 }
@@ -320,14 +287,15 @@ fn member_submissions<'r>(sub: &BundleSubmission<'r>) -> Vec<Submission<'r>> {
 }
 
 /// 一次性告知 of the bundle's materials: each missing material once, naming every member that
-/// needs it. A material a member provides is not missing: the member needing it waits for it.
+/// needs it (`missing_materials`). A material a member provides is not missing: the member
+/// needing it waits for it.
 fn material_refusals(
     members: &[Submission<'_>],
-    bundle: &domain_bundle::Bundle,
+    bundle: &bundle_rules::Bundle,
     lang: Lang,
 ) -> Vec<PreconditionViolation> {
-    let mut missing: Vec<(MissingMaterial, Vec<&Matter>)> = Vec::new();
     let mut refusals = Vec::new();
+    let mut checks = Vec::with_capacity(members.len());
     for member in members {
         let (absent, problems) = check_materials(
             member.matter,
@@ -341,26 +309,13 @@ fn material_refusals(
                 p.text(lang),
             ));
         }
-        for m in absent
-            .into_iter()
-            .filter(|m| bundle.provider_of(&m.code).is_none())
-        {
-            match missing.iter_mut().find(|(known, _)| known.code == m.code) {
-                Some((_, needing)) => needing.push(member.matter),
-                None => missing.push((m, vec![member.matter])),
-            }
-        }
+        checks.push((member.matter.name.as_str(), absent));
     }
-    for (m, needing) in missing {
-        let names: Vec<&str> = needing.iter().map(|x| x.name.as_str()).collect();
-        let description = match lang {
-            Lang::Zh => format!("{}（需要该材料的事项：{}）", m.text(lang), names.join("、")),
-            Lang::En => format!("{} (needed for: {})", m.text(lang), names.join(", ")),
-        };
+    for m in missing_materials(bundle, checks) {
         refusals.push(PreconditionViolation::new(
             "MATERIAL_MISSING",
-            m.code.clone(),
-            description,
+            m.material.code.clone(),
+            m.text(lang),
         ));
     }
     refusals
@@ -373,7 +328,7 @@ async fn bundle_pb(
     reference: &ReferenceData,
     bundle: &BundleRow,
     now: DateTime<Utc>,
-) -> Result<Bundle, sqlx::Error> {
+) -> Result<Bundle, repo::RepoError> {
     let rows = repo::bundle_members(conn, bundle.bundle_id).await?;
     let mut cases = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -403,38 +358,20 @@ fn bundle_message(
     }
 }
 
-/// Who acts on a case, as audited: a clerk (who may also withdraw the members waiting for the
-/// case withdrawn), or this service acting on a review office's decision.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Actor<'a> {
-    pub user: &'a str,
-    pub role: &'a str,
-    pub office: &'a str,
+/// The members as the bundle's rules see them.
+fn states(members: &[CaseRow]) -> Vec<MemberState> {
+    members.iter().map(CaseRow::member).collect()
 }
 
-impl<'a> Actor<'a> {
-    /// This service, at the window of `row`.
-    pub(crate) fn service(row: &'a CaseRow) -> Self {
-        Self {
-            user: SERVICE,
-            role: "service",
-            office: &row.window_office_id,
-        }
-    }
-}
-
-/// How a member others wait for ended without its result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ended {
-    /// 不予办理.
-    Denied,
-    /// 已撤回.
-    Withdrawn,
+/// The place of case `case_id` among `members`.
+fn position(members: &[CaseRow], case_id: Uuid) -> Option<usize> {
+    members.iter().position(|m| m.case_id == case_id)
 }
 
 /// 一件事: member `decided` (of a bundle) was decided, in the consumer's transaction with the
-/// decision itself. Approved: each member waiting for it whose awaited members are all
-/// approved now is accepted and routed. Denied: the members waiting for it are withdrawn.
+/// decision itself. The bundle's rules decide what follows (`member_approved`: the waiting
+/// members whose awaited members are all approved now are accepted and routed;
+/// `member_ended`: the members waiting for a denied one are withdrawn); this applies it.
 ///
 /// # Errors
 /// Retry when the store fails; Reject when a waiting member's state does not allow the step.
@@ -449,13 +386,23 @@ pub(crate) async fn member_decided(
     };
     let now = state.clock.now();
     if decision == Decision::Deny {
+        let mut effects = Effects::new();
         withdraw_waiting(
             conn,
             &state.reference,
             decided,
             Ended::Denied,
-            Actor::service(decided),
             now,
+            &mut effects,
+        )
+        .await?;
+        tongban_step::apply(
+            conn,
+            SERVICE,
+            &view::service_at(decided),
+            now,
+            &Trace::current(),
+            effects,
         )
         .await?;
         return Ok(());
@@ -470,14 +417,17 @@ pub(crate) async fn member_decided(
         return Ok(());
     }
     let members = repo::bundle_members(conn, bundle_id).await?;
-    for row in waiting {
-        let ready = row.waits_for.iter().all(|code| {
-            members
-                .iter()
-                .any(|m| &m.matter_code == code && view::is_approved(m))
-        });
-        if ready {
-            accept_waiting(state, conn, &bundle, &members, row, now).await?;
+    let Some(index) = position(&members, decided.case_id) else {
+        return Err(HandleError::Reject(format!(
+            "case {} is not a member of bundle {bundle_id}",
+            decided.case_id
+        )));
+    };
+    let (_, steps) = bundle_rules::member_approved(&states(&members), index)
+        .map_err(|e| HandleError::Reject(e.to_string()))?;
+    for step in steps {
+        if let MemberEffect::Accept { index, .. } = step {
+            accept_waiting(state, conn, &bundle, &members, members[index].clone(), now).await?;
         }
     }
     Ok(())
@@ -487,7 +437,8 @@ pub(crate) async fn member_decided(
 /// clock started now, `case.accepted` and `case.routed` with a full summary, in the member's
 /// own trace. The results of the members it waited for are noted on its materials. A member
 /// that cannot be routed or timed now (the directory, agreements or calendar changed since the
-/// submission) is withdrawn with the reason instead, and so are the members waiting for it.
+/// submission) is withdrawn with the reason instead, and so are the members waiting for it
+/// (`member_refused`).
 async fn accept_waiting(
     state: &State,
     conn: &mut PgConnection,
@@ -497,36 +448,26 @@ async fn accept_waiting(
     now: DateTime<Utc>,
 ) -> Result<(), HandleError> {
     let reference = &*state.reference;
-    let span = tracing::info_span!(
-        "AcceptBundleMember",
-        tongban.case_number = %row.case_number,
-        tongban.matter_code = %row.matter_code,
-        tongban.stage = "accept",
-        tongban.due_at = tracing::field::Empty,
-    );
     // Days after the bundle's submission, the acceptance joins the member case's trace.
-    if !row.traceparent.is_empty() {
-        tongban_telemetry::set_parent_from_traceparent(
-            &span,
-            &row.traceparent,
-            row.tracestate.as_deref(),
-        );
-    }
+    let trace = Trace::of_case("AcceptBundleMember", &view::case_ref(&row));
+    let span = trace.span().clone();
+    span.record("tongban.matter_code", row.matter_code.as_str());
+    span.record("tongban.stage", "accept");
     async {
+        let mut effects = Effects::new();
         let (routed, due_at, matter) = match plan(reference, &row, now) {
             Ok(planned) => planned,
             Err(reason) => {
                 tracing::warn!(case_number = %row.case_number, %reason, "waiting bundle member cannot be accepted; withdrawn");
-                let ended = row.clone();
-                let actor = Actor::service(&ended);
-                withdraw_member(conn, reference, row, &reason, actor, now).await?;
-                withdraw_waiting(conn, reference, &ended, Ended::Withdrawn, actor, now).await?;
+                refuse(conn, reference, &row, &reason, now, &mut effects).await?;
+                tongban_step::apply(conn, SERVICE, &view::service_at(&row), now, &trace, effects)
+                    .await?;
                 return Ok(());
             }
         };
         tracing::Span::current().record("tongban.due_at", due_at.to_rfc3339().as_str());
         provided_materials(conn, reference, bundle, members, &mut row, now).await?;
-        let steps = accept::accept_row(&mut row, &routed, now, due_at).map_err(StepError::from)?;
+        let steps = accept::accept_row(&mut row, &routed, now, due_at).map_err(IntakeError::from)?;
         let (id_sealed, address_sealed) = repo::sealed_personal_data(conn, row.case_id).await?;
         let id_number = state
             .pii
@@ -551,13 +492,14 @@ async fn accept_waiting(
                 submitted: None,
                 parts: &routed.parts,
                 member: Some(bundle),
-                actor: SERVICE,
                 at: now,
             },
+            &mut effects,
         )
         .await?;
         repo::update_case(conn, &row).await?;
-        audit(conn, Actor::service(&row), "case.accept", &row).await?;
+        view::audit(&mut effects, "case.accept", &row);
+        tongban_step::apply(conn, SERVICE, &view::service_at(&row), now, &trace, effects).await?;
         tracing::info!(case_number = %row.case_number, office = %row.responsible_office_id, "waiting bundle member accepted");
         Ok(())
     }
@@ -576,10 +518,7 @@ fn plan<'r>(
         .catalog
         .matter(&row.matter_code)
         .ok_or_else(|| "事项目录中已没有该事项，本事项无法受理".to_owned())?;
-    let mode: Mode = row
-        .mode
-        .parse()
-        .map_err(|_| format!("办理模式 {} 无效，本事项无法受理", row.mode))?;
+    let mode = row.mode;
     let home = DivisionCode::parse(&row.home_division)
         .map_err(|e| format!("{}，本事项无法受理", e.text(Lang::Zh)))?;
     let destination = row
@@ -625,7 +564,6 @@ async fn provided_materials(
     ) else {
         return Ok(());
     };
-    let mut materials = materials_from_json(&row.materials);
     for provision in definition
         .provides
         .iter()
@@ -642,14 +580,15 @@ async fn provided_materials(
             .catalog
             .matter(&provision.matter)
             .map_or(provider, |m| m.name_en.as_str());
-        if !materials
-            .iter()
-            .any(|m| m.material_code == provision.material)
-        {
-            materials.push(pb::PresentedMaterial {
-                material_code: provision.material.clone(),
-                form: pb::MaterialForm::Electronic.into(),
-                ..Default::default()
+        if !row.materials.iter().any(|m| m.code == provision.material) {
+            row.materials.push(MaterialIn {
+                code: provision.material.clone(),
+                form: Form::Electronic,
+                certificate_token: String::new(),
+                sha256: String::new(),
+                pages: 0,
+                certificate_identifier: String::new(),
+                certificate_type: String::new(),
             });
         }
         repo::add_timeline(
@@ -657,7 +596,7 @@ async fn provided_materials(
             row.case_id,
             &TimelineLine {
                 at: now,
-                status: row.status.clone(),
+                status: row.status.as_str().to_owned(),
                 description: format!("「{}」由本件事成员「{provider}」出具", material.name),
                 description_en: format!(
                     "\"{}\" ({}) issued by bundle member \"{provider_en}\"",
@@ -668,114 +607,117 @@ async fn provided_materials(
         )
         .await?;
     }
-    row.materials = materials_to_json(&materials);
     Ok(())
 }
 
-/// Withdraws, in the caller's transaction, the members still waiting for member `ended` (which
-/// was denied or withdrawn), and in turn those waiting for them: each gets `case.withdrawn`
-/// with the reason 「前序事项「…」不予办理/已撤回，本事项无法办理」 and its timeline line.
+/// Locks the members of bundle `bundle_id` a withdrawal of member `matter` may end (those
+/// waiting for it, and in turn those waiting for them), then reads the whole bundle.
+async fn lock_cascade(
+    conn: &mut PgConnection,
+    bundle_id: BundleId,
+    matter: &str,
+) -> Result<Vec<CaseRow>, repo::RepoError> {
+    let mut queue = vec![matter.to_owned()];
+    while let Some(code) = queue.pop() {
+        for row in repo::waiting_for_member(conn, bundle_id, &code).await? {
+            queue.push(row.matter_code);
+        }
+    }
+    repo::bundle_members(conn, bundle_id).await
+}
+
+/// Withdraws, in the caller's transaction, the members still waiting for member `ended` (as
+/// the step leaves it: denied or withdrawn), and in turn those waiting for them, as the
+/// bundle's rules say (`member_ended`): each gets `case.withdrawn` among `effects` with the
+/// reason 「前序事项「…」不予办理/已撤回，本事项无法办理」, its timeline line and audit entry.
 ///
 /// # Errors
-/// [`StepError`] when the store fails.
+/// [`IntakeError`] when the store fails.
 pub(crate) async fn withdraw_waiting(
     conn: &mut PgConnection,
     reference: &ReferenceData,
     ended: &CaseRow,
     how: Ended,
-    actor: Actor<'_>,
     now: DateTime<Utc>,
-) -> Result<(), StepError> {
+    effects: &mut Effects,
+) -> Result<(), IntakeError> {
     let Some(bundle_id) = ended.bundle_id else {
         return Ok(());
     };
-    // Then the members waiting, in turn, for the ones withdrawn here.
-    let mut queue = vec![(ended.matter_code.clone(), ended.matter_name.clone(), how)];
-    while let Some((code, name, how)) = queue.pop() {
-        let reason = match how {
-            Ended::Denied => format!("前序事项「{name}」不予办理，本事项无法办理"),
-            Ended::Withdrawn => format!("前序事项「{name}」已撤回，本事项无法办理"),
-        };
-        for row in repo::waiting_for_member(conn, bundle_id, &code).await? {
-            queue.push((
-                row.matter_code.clone(),
-                row.matter_name.clone(),
-                Ended::Withdrawn,
-            ));
-            withdraw_member(conn, reference, row, &reason, actor, now).await?;
-        }
-    }
-    Ok(())
+    let mut members = lock_cascade(conn, bundle_id, &ended.matter_code).await?;
+    let Some(index) = position(&members, ended.case_id) else {
+        return Ok(());
+    };
+    members[index] = ended.clone();
+    let (next, steps) = bundle_rules::member_ended(&states(&members), index, how)?;
+    withdraw_members(conn, reference, &members, &next, steps, now, effects).await
 }
 
-/// Withdraws one waiting member with `reason`: its status, `case.withdrawn`, its timeline line
-/// and the audit record.
-async fn withdraw_member(
+/// The waiting member `row` cannot be accepted (`reason`): it is withdrawn with the reason, and
+/// so are the members waiting for it (`member_refused`).
+async fn refuse(
     conn: &mut PgConnection,
     reference: &ReferenceData,
-    mut row: CaseRow,
+    row: &CaseRow,
     reason: &str,
-    actor: Actor<'_>,
     now: DateTime<Utc>,
-) -> Result<(), StepError> {
-    let (next, events) = case::transition(
-        row.status(),
-        &CaseCommand::Withdraw {
-            reason: reason.to_owned(),
-        },
-    )?;
-    row.status = next.as_str().to_owned();
-    for event in events {
-        debug_assert_eq!(event, CaseEvent::Withdrawn);
-        view::record_step(
-            conn,
-            reference,
-            &row,
-            Step {
-                event,
-                status: next,
-                office_id: &row.window_office_id,
-                detail: reason,
-                actor: actor.user,
-                at: now,
-                body: Body::CaseWithdrawn(ev::CaseWithdrawn {
-                    reason: reason.to_owned(),
-                }),
-            },
-        )
-        .await?;
-    }
-    repo::update_case(conn, &row).await?;
-    audit(conn, actor, "case.withdraw", &row).await?;
-    tracing::info!(case_number = %row.case_number, "waiting bundle member withdrawn");
-    Ok(())
+    effects: &mut Effects,
+) -> Result<(), IntakeError> {
+    let Some(bundle_id) = row.bundle_id else {
+        return Ok(());
+    };
+    let members = lock_cascade(conn, bundle_id, &row.matter_code).await?;
+    let Some(index) = position(&members, row.case_id) else {
+        return Ok(());
+    };
+    let (next, steps) = bundle_rules::member_refused(&states(&members), index, reason)?;
+    withdraw_members(conn, reference, &members, &next, steps, now, effects).await
 }
 
-/// The audit record of a step on a case by `actor` (a clerk, or this service acting for a
-/// bundle).
-pub(crate) async fn audit(
+/// Applies the withdrawals the bundle's rules decided: each member's status as `next` has it,
+/// its `case.withdrawn` with the reason, its timeline line and the audit entry.
+async fn withdraw_members(
     conn: &mut PgConnection,
-    actor: Actor<'_>,
-    action: &str,
-    row: &CaseRow,
-) -> Result<(), tongban_store::StoreError> {
-    tongban_store::audit(
-        conn,
-        &tongban_store::AuditRecord {
-            actor: actor.user,
-            role: actor.role,
-            office_id: actor.office,
-            action,
-            entity: "case",
-            entity_id: &row.case_id.to_string(),
-            before: None,
-            after: Some(json!({
-                "case_number": row.case_number,
-                "status": row.status,
-                "responsible_office_id": row.responsible_office_id,
-                "due_at": row.due_at,
-            })),
-        },
-    )
-    .await
+    reference: &ReferenceData,
+    members: &[CaseRow],
+    next: &[MemberState],
+    steps: Vec<MemberEffect>,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<(), IntakeError> {
+    for step in steps {
+        let MemberEffect::Withdraw {
+            index,
+            reason,
+            events,
+        } = step
+        else {
+            continue;
+        };
+        let mut row = members[index].clone();
+        row.status = next[index].status;
+        for event in events {
+            view::record_step(
+                conn,
+                reference,
+                &row,
+                Step {
+                    event,
+                    status: row.status,
+                    office_id: &row.window_office_id,
+                    detail: &reason,
+                    at: now,
+                    body: Body::CaseWithdrawn(ev::CaseWithdrawn {
+                        reason: reason.clone(),
+                    }),
+                },
+                effects,
+            )
+            .await?;
+        }
+        repo::update_case(conn, &row).await?;
+        view::audit(effects, "case.withdraw", &row);
+        tracing::info!(case_number = %row.case_number, "waiting bundle member withdrawn");
+    }
+    Ok(())
 }

@@ -23,11 +23,12 @@ use tongban_runtime::auth::{caller, caller_and_lang};
 use tongban_runtime::convert::{
     datetime, delivery_to_pb, mode_to_pb, scope_from_pb, scope_to_pb, timestamp,
 };
-use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+use tongban_runtime::status::FieldViolation;
 use tonic::{Request, Response, Status};
 
 use crate::State;
-use crate::accept::calendar_refused;
+use crate::error::{IntakeError, Unknown};
+use tongban_runtime::lang::request_lang;
 
 /// The CatalogService handlers.
 pub struct Catalog {
@@ -244,7 +245,7 @@ fn route_inputs<'r>(
     home_division: &str,
     destination_division: Option<&str>,
     lang: Lang,
-) -> Result<RouteInputs<'r>, Status> {
+) -> Result<RouteInputs<'r>, IntakeError> {
     let mut errors = Vec::new();
     let matter = reference.catalog.matter(matter_code.trim());
     if matter.is_none() {
@@ -265,7 +266,7 @@ fn route_inputs<'r>(
             home,
             destination,
         }),
-        _ => Err(status::invalid_argument(lang, errors)),
+        _ => Err(IntakeError::Invalid(errors)),
     }
 }
 
@@ -275,7 +276,7 @@ fn parts_pb(matter: &Matter, joint: &JointRoute, now: DateTime<Utc>) -> Vec<pb::
     crate::parts::from_route(matter, joint, now)
         .iter()
         .map(|p| {
-            let mut part = p.to_pb();
+            let mut part = tongban_runtime::parts::to_pb(p);
             part.updated_at = None;
             part
         })
@@ -314,6 +315,108 @@ impl CatalogService for Catalog {
         &self,
         request: Request<api::ListOfficesRequest>,
     ) -> Result<Response<api::ListOfficesResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        self.list_offices_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    async fn list_matters(
+        &self,
+        request: Request<api::ListMattersRequest>,
+    ) -> Result<Response<api::ListMattersResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        self.list_matters_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    async fn get_matter(
+        &self,
+        request: Request<api::GetMatterRequest>,
+    ) -> Result<Response<api::Matter>, Status> {
+        let lang = request_lang(request.metadata());
+        self.get_matter_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    async fn get_notice(
+        &self,
+        request: Request<api::GetNoticeRequest>,
+    ) -> Result<Response<api::Notice>, Status> {
+        let lang = request_lang(request.metadata());
+        self.get_notice_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    async fn resolve_route(
+        &self,
+        request: Request<api::ResolveRouteRequest>,
+    ) -> Result<Response<api::ResolveRouteResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        self.resolve_route_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    async fn compute_due_date(
+        &self,
+        request: Request<api::ComputeDueDateRequest>,
+    ) -> Result<Response<api::ComputeDueDateResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        self.compute_due_date_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    async fn list_agreements(
+        &self,
+        request: Request<api::ListAgreementsRequest>,
+    ) -> Result<Response<api::ListAgreementsResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        self.list_agreements_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    async fn list_bundles(
+        &self,
+        request: Request<api::ListBundlesRequest>,
+    ) -> Result<Response<api::ListBundlesResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        self.list_bundles_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    async fn get_bundle(
+        &self,
+        request: Request<api::GetBundleRequest>,
+    ) -> Result<Response<api::BundleDefinition>, Status> {
+        let lang = request_lang(request.metadata());
+        self.get_bundle_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    async fn get_bundle_notice(
+        &self,
+        request: Request<api::GetBundleNoticeRequest>,
+    ) -> Result<Response<api::BundleNotice>, Status> {
+        let lang = request_lang(request.metadata());
+        self.get_bundle_notice_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+}
+
+impl Catalog {
+    async fn list_offices_rpc(
+        &self,
+        request: Request<api::ListOfficesRequest>,
+    ) -> Result<Response<api::ListOfficesResponse>, IntakeError> {
         caller(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
@@ -329,10 +432,10 @@ impl CatalogService for Catalog {
         Ok(Response::new(api::ListOfficesResponse { offices }))
     }
 
-    async fn list_matters(
+    async fn list_matters_rpc(
         &self,
         request: Request<api::ListMattersRequest>,
-    ) -> Result<Response<api::ListMattersResponse>, Status> {
+    ) -> Result<Response<api::ListMattersResponse>, IntakeError> {
         caller(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
@@ -350,23 +453,23 @@ impl CatalogService for Catalog {
         }))
     }
 
-    async fn get_matter(
+    async fn get_matter_rpc(
         &self,
         request: Request<api::GetMatterRequest>,
-    ) -> Result<Response<api::Matter>, Status> {
-        let (_, lang) = caller_and_lang(&request)?;
+    ) -> Result<Response<api::Matter>, IntakeError> {
+        caller_and_lang(&request)?;
         let reference = &*self.state.reference;
         let matter = reference
             .catalog
             .matter(request.get_ref().code.trim())
-            .ok_or_else(|| status::not_found(lang, "该事项", "matter"))?;
+            .ok_or_else(|| IntakeError::NotFound(Unknown::Matter))?;
         Ok(Response::new(matter_pb(reference, matter)))
     }
 
-    async fn get_notice(
+    async fn get_notice_rpc(
         &self,
         request: Request<api::GetNoticeRequest>,
-    ) -> Result<Response<api::Notice>, Status> {
+    ) -> Result<Response<api::Notice>, IntakeError> {
         let (_, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
@@ -435,10 +538,10 @@ impl CatalogService for Catalog {
         Ok(Response::new(notice))
     }
 
-    async fn resolve_route(
+    async fn resolve_route_rpc(
         &self,
         request: Request<api::ResolveRouteRequest>,
-    ) -> Result<Response<api::ResolveRouteResponse>, Status> {
+    ) -> Result<Response<api::ResolveRouteResponse>, IntakeError> {
         let (_, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
@@ -458,19 +561,9 @@ impl CatalogService for Catalog {
         )?;
         let now = self.state.clock.now();
         let today = shanghai_date(now);
-        let refused = |e: RouteError| {
-            status::failed_precondition(
-                e.text(lang),
-                vec![PreconditionViolation::new(
-                    "ROUTE_REFUSED",
-                    "home_division",
-                    e.text(lang),
-                )],
-            )
-        };
         if !joint {
             let route = resolve_route(reference, &matter.code, &window.id, &home, today)
-                .map_err(refused)?;
+                .map_err(IntakeError::Route)?;
             return Ok(Response::new(api::ResolveRouteResponse {
                 scope: scope_to_pb(route.scope).into(),
                 responsible_office: office_by_id(reference, &route.responsible_office_id),
@@ -490,11 +583,13 @@ impl CatalogService for Catalog {
             today,
         )
         .map_err(|e| match e {
-            RouteError::MissingDestination { .. } => status::invalid_argument(
-                lang,
-                vec![FieldViolation::new("destination_division", e.text(lang))],
-            ),
-            other => refused(other),
+            RouteError::MissingDestination { .. } => {
+                IntakeError::Invalid(vec![FieldViolation::new(
+                    "destination_division",
+                    e.text(lang),
+                )])
+            }
+            other => IntakeError::Route(other),
         })?;
         let parts = parts_pb(matter, &joint, now);
         Ok(Response::new(api::ResolveRouteResponse {
@@ -506,10 +601,10 @@ impl CatalogService for Catalog {
         }))
     }
 
-    async fn compute_due_date(
+    async fn compute_due_date_rpc(
         &self,
         request: Request<api::ComputeDueDateRequest>,
-    ) -> Result<Response<api::ComputeDueDateResponse>, Status> {
+    ) -> Result<Response<api::ComputeDueDateResponse>, IntakeError> {
         let (_, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let mut errors = Vec::new();
@@ -527,23 +622,26 @@ impl CatalogService for Catalog {
             ));
         }
         let Some(start) = start.filter(|_| errors.is_empty()) else {
-            return Err(status::invalid_argument(lang, errors));
+            return Err(IntakeError::Invalid(errors));
         };
         let due = self
             .state
             .reference
             .calendar
             .due_after(start, req.working_days)
-            .map_err(|e| calendar_refused(lang, "start_time", &e))?;
+            .map_err(|error| IntakeError::Calendar {
+                subject: "start_time",
+                error,
+            })?;
         Ok(Response::new(api::ComputeDueDateResponse {
             due_time: Some(timestamp(due)),
         }))
     }
 
-    async fn list_agreements(
+    async fn list_agreements_rpc(
         &self,
         request: Request<api::ListAgreementsRequest>,
-    ) -> Result<Response<api::ListAgreementsResponse>, Status> {
+    ) -> Result<Response<api::ListAgreementsResponse>, IntakeError> {
         caller(&request)?;
         let agreements = self
             .state
@@ -555,10 +653,10 @@ impl CatalogService for Catalog {
         Ok(Response::new(api::ListAgreementsResponse { agreements }))
     }
 
-    async fn list_bundles(
+    async fn list_bundles_rpc(
         &self,
         request: Request<api::ListBundlesRequest>,
-    ) -> Result<Response<api::ListBundlesResponse>, Status> {
+    ) -> Result<Response<api::ListBundlesResponse>, IntakeError> {
         caller(&request)?;
         let reference = &*self.state.reference;
         let bundles = reference
@@ -572,23 +670,23 @@ impl CatalogService for Catalog {
         }))
     }
 
-    async fn get_bundle(
+    async fn get_bundle_rpc(
         &self,
         request: Request<api::GetBundleRequest>,
-    ) -> Result<Response<api::BundleDefinition>, Status> {
-        let (_, lang) = caller_and_lang(&request)?;
+    ) -> Result<Response<api::BundleDefinition>, IntakeError> {
+        caller_and_lang(&request)?;
         let reference = &*self.state.reference;
         let bundle = reference
             .bundles
             .get(request.get_ref().code.trim())
-            .ok_or_else(|| status::not_found(lang, "该一件事", "bundle"))?;
+            .ok_or_else(|| IntakeError::NotFound(Unknown::Bundle))?;
         Ok(Response::new(bundle_pb(reference, bundle)))
     }
 
-    async fn get_bundle_notice(
+    async fn get_bundle_notice_rpc(
         &self,
         request: Request<api::GetBundleNoticeRequest>,
-    ) -> Result<Response<api::BundleNotice>, Status> {
+    ) -> Result<Response<api::BundleNotice>, IntakeError> {
         let (_, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
@@ -610,12 +708,12 @@ impl CatalogService for Catalog {
         );
         let (window, home) = match (window, home) {
             (Some(window), Some(home)) if errors.is_empty() => (window, home),
-            _ => return Err(status::invalid_argument(lang, errors)),
+            _ => return Err(IntakeError::Invalid(errors)),
         };
         let bundle = reference
             .bundles
             .get(code)
-            .ok_or_else(|| status::not_found(lang, "该一件事", "bundle"))?;
+            .ok_or_else(|| IntakeError::NotFound(Unknown::Bundle))?;
         let today = shanghai_date(self.state.clock.now());
         let members = route_bundle(reference, bundle, &window.id, &home, today);
         Ok(Response::new(api::BundleNotice {

@@ -3,7 +3,6 @@
 //! case each office's part step arrives as `case.part_updated` and is kept with the case. A
 //! decision on a 一件事 member also moves the members waiting for its result.
 
-use serde_json::json;
 use sqlx::PgConnection;
 use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::case::{self, CaseCommand, Decision};
@@ -13,7 +12,9 @@ use tongban_runtime::parts::Step;
 use tongban_store::timeline::TimelineLine;
 use uuid::Uuid;
 
-use crate::State;
+use tongban_step::{Effects, Trace};
+
+use crate::{SERVICE, State};
 use crate::{parts, repo, view};
 
 /// Consumer of `case.>` for the review office's events.
@@ -61,7 +62,7 @@ impl EventHandler for ReviewEvents {
         };
         let span = tracing::Span::current();
         span.record("tongban.case_number", row.case_number.as_str());
-        let (next, events) = match case::transition(row.status(), &command) {
+        let (next, events) = match case::transition(row.status, &command) {
             Ok(done) => done,
             Err(err) => {
                 // E.g. a claim that crossed a withdrawal: the case has moved on; nothing to do.
@@ -85,22 +86,23 @@ impl EventHandler for ReviewEvents {
             acting.to_owned()
         };
         let mut detail = String::new();
+        let mut effects = Effects::new();
         match &event.body {
             Some(Body::SupplementRequested(s)) => {
                 crate::intake_api::suspend_for_supplement(conn, &row, at, &s.reason).await?;
                 row.due_at = None;
-                row.supplement_items = json!(s.items);
+                row.supplement_items.clone_from(&s.items);
                 row.supplement_reason = Some(s.reason.clone());
                 detail = s.items.join("、");
             }
             Some(Body::CaseDecided(d)) => {
-                row.decision = decision_from_pb(d.decision()).map(|x| x.as_str().to_owned());
+                row.decision = decision_from_pb(d.decision());
                 row.decision_reason = Some(d.reason.clone());
                 detail = d.reason.clone();
             }
             _ => {}
         }
-        row.status = next.as_str().to_owned();
+        row.status = next;
         // Record the review office's step on the window's timeline; its event is already on the
         // stream (published by review), so only the timeline line is written here.
         let office_name = reference
@@ -131,8 +133,11 @@ impl EventHandler for ReviewEvents {
         // A decision completes the case at the window (办结): the result is handed over as the
         // applicant chose. An approval whose result is an e-certificate waits for `cert.issued`
         // (crate::results) unless the certificate overtook the decision.
-        if let Some(Body::CaseDecided(d)) = &event.body {
-            let decision = decision_from_pb(d.decision()).unwrap_or(Decision::Deny);
+        let decided = match command {
+            CaseCommand::Decide { decision } => Some(decision),
+            _ => None,
+        };
+        if let Some(decision) = decided {
             let certificate = if decision == Decision::Approve {
                 crate::results::identifier(conn, row.case_id).await?
             } else {
@@ -142,14 +147,30 @@ impl EventHandler for ReviewEvents {
                 && certificate.is_none()
                 && crate::results::awaits_certificate(reference, &row);
             if !waits {
-                crate::results::complete(conn, reference, &mut row, decision, certificate, at)
-                    .await?;
+                crate::results::complete(
+                    conn,
+                    reference,
+                    &mut row,
+                    decision,
+                    certificate,
+                    at,
+                    &mut effects,
+                )
+                .await?;
             }
         }
         repo::update_case(conn, &row).await?;
+        tongban_step::apply(
+            conn,
+            SERVICE,
+            &view::service_at(&row),
+            at,
+            &Trace::current(),
+            effects,
+        )
+        .await?;
         // 一件事: the members waiting for this one's result move on with its decision.
-        if let Some(Body::CaseDecided(d)) = &event.body
-            && let Some(decision) = decision_from_pb(d.decision())
+        if let Some(decision) = decided
             && row.bundle_id.is_some()
         {
             crate::bundles::member_decided(&self.state, conn, &row, decision).await?;
@@ -177,8 +198,7 @@ impl ReviewEvents {
             return Err(HandleError::Reject(format!("unknown case {case_id}")));
         };
         tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
-        let mut stored = parts::parse(&row.parts)
-            .map_err(|err| HandleError::Reject(format!("stored parts do not parse: {err}")))?;
+        let mut stored = row.parts.clone();
         let at = view::occurred_at(event);
         let step = Step {
             at,
@@ -193,11 +213,11 @@ impl ReviewEvents {
                     &row,
                     &stored,
                     &stored[index],
-                    row.status(),
+                    row.status,
                     at,
                 )
                 .await?;
-                row.parts = parts::to_json(&stored);
+                row.parts = stored;
                 repo::update_case(conn, &row).await?;
             }
             Ok(parts::Update::Stale) => {

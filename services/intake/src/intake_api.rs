@@ -3,13 +3,12 @@
 
 use chrono::Utc;
 use prost::Message as _;
-use serde_json::json;
 use tongban_domain::calendar::shanghai_date;
 use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus};
 use tongban_domain::case_number::CaseNumber;
 use tongban_domain::clock::{CaseClock, SuspensionKind};
-use tongban_domain::i18n::{Lang, Localized};
-use tongban_domain::materials::check_materials;
+use tongban_domain::i18n::Localized;
+use tongban_domain::materials::{check_materials, merge_supplemented};
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1::intake_service_server::IntakeService;
 use tongban_proto::intake::v1::{
@@ -21,16 +20,19 @@ use tongban_runtime::auth::{Claims, Role, authorize, caller_and_lang};
 use tongban_runtime::convert::{status_to_pb, timestamp};
 use tongban_runtime::input::{MAX_TEXT_CHARS, check_text, parse_case_id};
 use tongban_runtime::parts;
-use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+use tongban_runtime::status::{FieldViolation, PreconditionViolation};
+use tongban_step::Effects;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::State;
 use crate::accept::{self, Acceptance, Start};
+use crate::error::{IntakeError, Unknown};
 use crate::repo::{self, CaseRow};
 use crate::validation::{Submission, check_materials_in, check_submit};
 use crate::view::{self, Step};
-use tongban_runtime::status::{internal_for as internal, internal_for as store_internal};
+use crate::{EXECUTOR, State};
+use tongban_domain::bundle::Ended;
+use tongban_runtime::lang::request_lang;
 
 /// The IntakeService handlers.
 pub struct Intake {
@@ -41,10 +43,6 @@ impl Intake {
     pub(crate) fn new(state: State) -> Self {
         Self { state }
     }
-}
-
-fn case_not_found(lang: Lang) -> Status {
-    status::not_found(lang, "该办件", "case")
 }
 
 /// Clerks see the cases of their own window; supervisors and admins see all.
@@ -65,14 +63,12 @@ pub(crate) fn may_see_window(claims: &Claims, window_office_id: &str) -> bool {
 pub(crate) fn submits_at_own_window(
     claims: &Claims,
     window_office_id: &str,
-    lang: Lang,
-) -> Result<(), Status> {
+) -> Result<(), IntakeError> {
     if claims.role == Role::Clerk && claims.office != window_office_id {
-        return Err(status::permission_denied(
-            lang,
-            "窗口人员只能在本窗口受理办件",
-            "a clerk can submit cases only at their own window",
-        ));
+        return Err(IntakeError::Forbidden {
+            zh: "窗口人员只能在本窗口受理办件",
+            en: "a clerk can submit cases only at their own window",
+        });
     }
     Ok(())
 }
@@ -94,6 +90,82 @@ impl IntakeService for Intake {
         &self,
         request: Request<SubmitCaseRequest>,
     ) -> Result<Response<SubmitCaseResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        self.submit_case_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    #[tracing::instrument(name = "GetCase", skip_all)]
+    async fn get_case(&self, request: Request<GetCaseRequest>) -> Result<Response<Case>, Status> {
+        let lang = request_lang(request.metadata());
+        self.get_case_rpc(request).await.map_err(|e| e.status(lang))
+    }
+
+    #[tracing::instrument(name = "SupplementCase", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "supplement"))]
+    async fn supplement_case(
+        &self,
+        request: Request<SupplementCaseRequest>,
+    ) -> Result<Response<Case>, Status> {
+        let lang = request_lang(request.metadata());
+        self.supplement_case_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    #[tracing::instrument(name = "WithdrawCase", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn withdraw_case(
+        &self,
+        request: Request<WithdrawCaseRequest>,
+    ) -> Result<Response<Case>, Status> {
+        let lang = request_lang(request.metadata());
+        self.withdraw_case_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    #[tracing::instrument(name = "ListCases", skip_all)]
+    async fn list_cases(
+        &self,
+        request: Request<ListCasesRequest>,
+    ) -> Result<Response<ListCasesResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        self.list_cases_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    #[tracing::instrument(name = "SubmitBundle", skip_all, fields(
+        tongban.bundle_code = %request.get_ref().bundle_code,
+        tongban.stage = "accept",
+    ))]
+    async fn submit_bundle(
+        &self,
+        request: Request<SubmitBundleRequest>,
+    ) -> Result<Response<Bundle>, Status> {
+        let lang = request_lang(request.metadata());
+        self.submit_bundle_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+
+    #[tracing::instrument(name = "GetBundle", skip_all)]
+    async fn get_bundle(
+        &self,
+        request: Request<GetBundleRequest>,
+    ) -> Result<Response<Bundle>, Status> {
+        let lang = request_lang(request.metadata());
+        self.get_bundle_rpc(request)
+            .await
+            .map_err(|e| e.status(lang))
+    }
+}
+
+impl Intake {
+    async fn submit_case_rpc(
+        &self,
+        request: Request<SubmitCaseRequest>,
+    ) -> Result<Response<SubmitCaseResponse>, IntakeError> {
         let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
         // Forwarded to the certificate service: the clerk is the one verifying.
         let authorization = request.metadata().get("authorization").cloned();
@@ -101,9 +173,8 @@ impl IntakeService for Intake {
         let reference = &*self.state.reference;
         let now = self.state.clock.now();
         let today = shanghai_date(now);
-        let mut sub = check_submit(reference, &req, today, lang)
-            .map_err(|v| status::invalid_argument(lang, v))?;
-        submits_at_own_window(&claims, &sub.window.id, lang)?;
+        let mut sub = check_submit(reference, &req, today, lang).map_err(IntakeError::Invalid)?;
+        submits_at_own_window(&claims, &sub.window.id)?;
         let request_digest = self
             .state
             .pii
@@ -111,8 +182,8 @@ impl IntakeService for Intake {
         {
             // One connection at a time per request: holding this one while opening the
             // transaction below could starve the pool under concurrent submissions.
-            let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-            if let Some(existing) = replay(&mut conn, &sub, &request_digest, lang).await? {
+            let mut conn = self.state.pool.acquire().await?;
+            if let Some(existing) = replay(&mut conn, &sub, &request_digest).await? {
                 return Ok(Response::new(submit_response(&existing)));
             }
         }
@@ -155,14 +226,17 @@ impl IntakeService for Intake {
         }
         let routed = match route {
             Ok(routed) if refusals.is_empty() => routed,
-            _ => return Err(accept::refused(lang, refusals)),
+            _ => return Err(IntakeError::Refused(refusals)),
         };
-        let due_at = accept::due_after(reference, now, sub.matter.promised_limit_days, lang)?;
+        let due_at = accept::due_after(reference, now, sub.matter.promised_limit_days)?;
         tracing::Span::current().record("tongban.due_at", due_at.to_rfc3339().as_str());
 
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let row = accept::open(
-            &mut tx,
+        let mut step = EXECUTOR
+            .begin(&self.state.pool, clerk(&claims), now)
+            .await?;
+        // The case's trace is the one this request runs in: no other to join.
+        let (row, effects) = accept::open(
+            step.conn(),
             &self.state,
             &sub,
             Acceptance {
@@ -172,84 +246,80 @@ impl IntakeService for Intake {
                 start: Start::Now { due_at },
                 member: None,
             },
-            lang,
         )
         .await?;
         if !repo::insert_idempotency(
-            &mut tx,
+            step.conn(),
             &sub.window.id,
             &sub.key,
             &request_digest,
             row.case_id,
         )
-        .await
-        .map_err(internal(lang))?
+        .await?
         {
             // A concurrent request with the same key won; answer as it did.
-            drop(tx);
-            let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-            return match replay(&mut conn, &sub, &request_digest, lang).await? {
+            drop(step);
+            let mut conn = self.state.pool.acquire().await?;
+            return match replay(&mut conn, &sub, &request_digest).await? {
                 Some(existing) => Ok(Response::new(submit_response(&existing))),
-                None => Err(status::unavailable(lang, "请重试", "please retry")),
+                None => Err(IntakeError::Retry),
             };
         }
-        tx.commit().await.map_err(internal(lang))?;
+        step.apply(effects).await?;
+        step.commit().await?;
         tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
         tracing::info!(case_number = %row.case_number, scope = %row.scope, office = %row.responsible_office_id, "case accepted");
         Ok(Response::new(submit_response(&row)))
     }
 
-    #[tracing::instrument(name = "GetCase", skip_all)]
-    async fn get_case(&self, request: Request<GetCaseRequest>) -> Result<Response<Case>, Status> {
+    async fn get_case_rpc(
+        &self,
+        request: Request<GetCaseRequest>,
+    ) -> Result<Response<Case>, IntakeError> {
         let (claims, lang) = caller_and_lang(&request)?;
         let req = request.into_inner();
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let mut conn = self.state.pool.acquire().await?;
         let row = if !req.case_id.trim().is_empty() {
             let case_id = parse_case_id(&req.case_id, lang)?;
-            repo::case_by_id(&mut conn, case_id, false)
-                .await
-                .map_err(internal(lang))?
+            repo::case_by_id(&mut conn, case_id, false).await?
         } else {
             match CaseNumber::parse(&req.case_number) {
-                Ok(number) => repo::case_by_number(&mut conn, number.as_str())
-                    .await
-                    .map_err(internal(lang))?,
+                Ok(number) => repo::case_by_number(&mut conn, number.as_str()).await?,
                 Err(e) => {
-                    return Err(status::invalid_argument(
-                        lang,
-                        vec![FieldViolation::new("case_number", e.text(lang))],
-                    ));
+                    return Err(IntakeError::Invalid(vec![FieldViolation::new(
+                        "case_number",
+                        e.text(lang),
+                    )]));
                 }
             }
         };
         let row = row
             .filter(|r| may_see(&claims, r))
-            .ok_or_else(|| case_not_found(lang))?;
+            .ok_or_else(|| IntakeError::NotFound(Unknown::Case))?;
         let mut case = view::case_view(
             &mut conn,
             &self.state.reference,
             &row,
             self.state.clock.now(),
         )
-        .await
-        .map_err(internal(lang))?;
+        .await?;
         case.result_certificate_token =
-            crate::results::token(&mut conn, &self.state.pii, row.case_id)
-                .await
-                .map_err(|err| status::internal(lang, &err))?;
+            crate::results::token(&mut conn, &self.state.pii, row.case_id).await?;
         Ok(Response::new(case))
     }
 
-    #[tracing::instrument(name = "SupplementCase", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.stage = "supplement"))]
-    async fn supplement_case(
+    async fn supplement_case_rpc(
         &self,
         request: Request<SupplementCaseRequest>,
-    ) -> Result<Response<Case>, Status> {
+    ) -> Result<Response<Case>, IntakeError> {
         let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id, lang)?;
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let mut row = self.lock_case(&mut tx, &claims, case_id, lang).await?;
+        let now = self.state.clock.now();
+        let mut step = EXECUTOR
+            .begin(&self.state.pool, clerk(&claims), now)
+            .await?;
+        let mut row = self.lock_case(step.conn(), &claims, case_id).await?;
         let matter = self.state.reference.catalog.matter(&row.matter_code);
         let mut errors = Vec::new();
         if req.materials.is_empty() {
@@ -267,49 +337,27 @@ impl IntakeService for Intake {
             ));
         }
         if !errors.is_empty() {
-            return Err(status::invalid_argument(lang, errors));
+            return Err(IntakeError::Invalid(errors));
         }
-        let (next, events) = case::transition(row.status(), &CaseCommand::Supplement)
-            .map_err(|e| illegal(lang, &e))?;
-        let now = self.state.clock.now();
-        repo::close_suspension(&mut tx, case_id, SuspensionKind::Supplement, now)
-            .await
-            .map_err(internal(lang))?;
+        let (next, events) = case::transition(row.status, &CaseCommand::Supplement)?;
+        repo::close_suspension(step.conn(), case_id, SuspensionKind::Supplement, now).await?;
         // Read after the close: the clock stays stopped while another suspension (originals
         // in transit, a special procedure) is still open.
-        let clock = repo::clock(&mut tx, &row).await.map_err(internal(lang))?;
-        row.due_at = derive_due(&self.state, &clock, lang)?;
+        let clock = repo::clock(step.conn(), &row).await?;
+        row.due_at = derive_due(&self.state, &clock)?;
         // Replace the materials handed in again, keep the others.
-        let mut stored = view::materials_pb(&row.materials);
-        stored.retain(|m| !materials.iter().any(|n| n.code == m.material_code));
-        let mut merged: Vec<crate::validation::MaterialIn> = stored
-            .iter()
-            .filter_map(|m| {
-                tongban_runtime::convert::form_from_pb(m.form()).map(|form| {
-                    crate::validation::MaterialIn {
-                        code: m.material_code.clone(),
-                        form,
-                        certificate_token: m.certificate_token.clone(),
-                        sha256: m.sha256.clone(),
-                        pages: m.pages,
-                        certificate_identifier: m.certificate_identifier.clone(),
-                        certificate_type: m.certificate_type.clone(),
-                    }
-                })
-            })
-            .collect();
-        merged.extend(materials.iter().cloned());
-        row.materials = view::materials_json(&merged);
+        let stored = std::mem::take(&mut row.materials);
+        let merged = merge_supplemented(stored, materials.clone(), |m| m.code.as_str());
+        row.materials = merged;
         // 多地联办: the part that asked for the material has it now.
-        move_parts(&mut row, parts::supplemented, now)
-            .map_err(|err| status::internal(lang, &err))?;
-        row.supplement_items = json!([]);
+        move_parts(&mut row, parts::supplemented, now);
+        row.supplement_items.clear();
         let body = Body::CaseSupplemented(ev::CaseSupplemented {
-            materials: view::materials_pb(&view::materials_json(&materials)),
+            materials: view::materials_pb(&materials),
             note: note.clone(),
             due_at: row.due_at.map(timestamp),
         });
-        let step = ClerkStep {
+        let clerk_step = ClerkStep {
             events,
             status: next,
             detail: &note,
@@ -317,50 +365,49 @@ impl IntakeService for Intake {
             action: "case.supplement",
             at: now,
         };
-        self.commit_step(tx, &claims, row, step, lang).await
+        self.commit_step(step, row, clerk_step, Effects::new())
+            .await
     }
 
-    #[tracing::instrument(name = "WithdrawCase", skip_all, fields(tongban.case_number = tracing::field::Empty))]
-    async fn withdraw_case(
+    async fn withdraw_case_rpc(
         &self,
         request: Request<WithdrawCaseRequest>,
-    ) -> Result<Response<Case>, Status> {
+    ) -> Result<Response<Case>, IntakeError> {
         let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id, lang)?;
         let mut errors = Vec::new();
         let reason = check_text(&req.reason, "reason", lang, &mut errors);
         if !errors.is_empty() {
-            return Err(status::invalid_argument(lang, errors));
+            return Err(IntakeError::Invalid(errors));
         }
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let mut row = self.lock_case(&mut tx, &claims, case_id, lang).await?;
+        let now = self.state.clock.now();
+        let mut step = EXECUTOR
+            .begin(&self.state.pool, clerk(&claims), now)
+            .await?;
+        let mut row = self.lock_case(step.conn(), &claims, case_id).await?;
         let (next, events) = case::transition(
-            row.status(),
+            row.status,
             &CaseCommand::Withdraw {
                 reason: reason.clone(),
             },
-        )
-        .map_err(|e| illegal(lang, &e))?;
-        let now = self.state.clock.now();
+        )?;
         // 多地联办: every part not done ends with the case.
-        move_parts(&mut row, parts::withdrawn, now).map_err(|err| status::internal(lang, &err))?;
+        move_parts(&mut row, parts::withdrawn, now);
         // 一件事: the members waiting for this one's result cannot be handled any more.
+        let mut effects = Effects::new();
+        let mut ended = row.clone();
+        ended.status = next;
         crate::bundles::withdraw_waiting(
-            &mut tx,
+            step.conn(),
             &self.state.reference,
-            &row,
-            crate::bundles::Ended::Withdrawn,
-            crate::bundles::Actor {
-                user: &claims.user,
-                role: claims.role.as_str(),
-                office: &claims.office,
-            },
+            &ended,
+            Ended::Withdrawn,
             now,
+            &mut effects,
         )
-        .await
-        .map_err(|e| e.status(lang))?;
-        let step = ClerkStep {
+        .await?;
+        let clerk_step = ClerkStep {
             events,
             status: next,
             detail: &reason,
@@ -370,15 +417,14 @@ impl IntakeService for Intake {
             action: "case.withdraw",
             at: now,
         };
-        self.commit_step(tx, &claims, row, step, lang).await
+        self.commit_step(step, row, clerk_step, effects).await
     }
 
-    #[tracing::instrument(name = "ListCases", skip_all)]
-    async fn list_cases(
+    async fn list_cases_rpc(
         &self,
         request: Request<ListCasesRequest>,
-    ) -> Result<Response<ListCasesResponse>, Status> {
-        let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin, Role::Supervisor])?;
+    ) -> Result<Response<ListCasesResponse>, IntakeError> {
+        let (claims, _) = authorize(&request, &[Role::Clerk, Role::Admin, Role::Supervisor])?;
         let req = request.into_inner();
         let window = if req.window_office_id.trim().is_empty() {
             claims.office.clone()
@@ -386,48 +432,39 @@ impl IntakeService for Intake {
             req.window_office_id.trim().to_owned()
         };
         if claims.role == Role::Clerk && window != claims.office {
-            return Err(status::permission_denied(
-                lang,
-                "只能查看本窗口的办件",
-                "you can list only your own window's cases",
-            ));
+            return Err(IntakeError::Forbidden {
+                zh: "只能查看本窗口的办件",
+                en: "you can list only your own window's cases",
+            });
         }
         let limit = i64::from(if req.limit == 0 {
             50
         } else {
             req.limit.min(500)
         });
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let rows = repo::list_cases(&mut conn, &window, limit)
-            .await
-            .map_err(internal(lang))?;
+        let mut conn = self.state.pool.acquire().await?;
+        let rows = repo::list_cases(&mut conn, &window, limit).await?;
         let cases = view::case_views(
             &mut conn,
             &self.state.reference,
             &rows,
             self.state.clock.now(),
         )
-        .await
-        .map_err(internal(lang))?;
+        .await?;
         Ok(Response::new(ListCasesResponse { cases }))
     }
 
-    #[tracing::instrument(name = "SubmitBundle", skip_all, fields(
-        tongban.bundle_code = %request.get_ref().bundle_code,
-        tongban.stage = "accept",
-    ))]
-    async fn submit_bundle(
+    async fn submit_bundle_rpc(
         &self,
         request: Request<SubmitBundleRequest>,
-    ) -> Result<Response<Bundle>, Status> {
+    ) -> Result<Response<Bundle>, IntakeError> {
         crate::bundles::submit(&self.state, request).await
     }
 
-    #[tracing::instrument(name = "GetBundle", skip_all)]
-    async fn get_bundle(
+    async fn get_bundle_rpc(
         &self,
         request: Request<GetBundleRequest>,
-    ) -> Result<Response<Bundle>, Status> {
+    ) -> Result<Response<Bundle>, IntakeError> {
         crate::bundles::get(&self.state, request).await
     }
 }
@@ -456,72 +493,69 @@ impl Intake {
         tx: &mut sqlx::PgConnection,
         claims: &Claims,
         case_id: Uuid,
-        lang: Lang,
-    ) -> Result<CaseRow, Status> {
+    ) -> Result<CaseRow, IntakeError> {
         let row = repo::case_by_id(tx, case_id, true)
-            .await
-            .map_err(internal(lang))?
+            .await?
             .filter(|r| may_see(claims, r))
-            .ok_or_else(|| case_not_found(lang))?;
+            .ok_or_else(|| IntakeError::NotFound(Unknown::Case))?;
         tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
         Ok(row)
     }
 
-    /// Moves `row` to the step's status and stores the step in `tx`: a timeline line and an
-    /// event at the window for each of its events, the row, the audit record; commits and
-    /// answers with the window's view of the case.
+    /// Moves `row` to the step's status and takes the step: a timeline line and an event at
+    /// the window for each of its events, the row, the audit entry, then `effects` (the
+    /// members it moved); commits and answers with the window's view of the case.
     async fn commit_step(
         &self,
-        mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
-        claims: &Claims,
+        mut step: tongban_step::Step,
         mut row: CaseRow,
-        step: ClerkStep<'_>,
-        lang: Lang,
-    ) -> Result<Response<Case>, Status> {
+        clerk_step: ClerkStep<'_>,
+        others: Effects,
+    ) -> Result<Response<Case>, IntakeError> {
         let reference = &*self.state.reference;
-        row.status = step.status.as_str().to_owned();
-        for event in step.events {
+        row.status = clerk_step.status;
+        let mut effects = Effects::new();
+        for event in clerk_step.events {
             view::record_step(
-                &mut tx,
+                step.conn(),
                 reference,
                 &row,
                 Step {
                     event,
-                    status: step.status,
+                    status: clerk_step.status,
                     office_id: &row.window_office_id,
-                    detail: step.detail,
-                    actor: &claims.user,
-                    at: step.at,
-                    body: step.body.clone(),
+                    detail: clerk_step.detail,
+                    at: clerk_step.at,
+                    body: clerk_step.body.clone(),
                 },
+                &mut effects,
             )
-            .await
-            .map_err(store_internal(lang))?;
+            .await?;
         }
-        repo::update_case(&mut tx, &row)
-            .await
-            .map_err(internal(lang))?;
-        audit(&mut tx, claims, step.action, &row, lang).await?;
-        tx.commit().await.map_err(internal(lang))?;
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let case = view::case_view(&mut conn, reference, &row, step.at)
-            .await
-            .map_err(internal(lang))?;
+        repo::update_case(step.conn(), &row).await?;
+        view::audit(&mut effects, clerk_step.action, &row);
+        // The members the step moved were recorded first (a withdrawal's cascade).
+        let mut all = others;
+        all.extend(effects);
+        step.apply(all).await?;
+        step.commit().await?;
+        let mut conn = self.state.pool.acquire().await?;
+        let case = view::case_view(&mut conn, reference, &row, clerk_step.at).await?;
         Ok(Response::new(case))
     }
+}
+
+/// A clerk at the window, as the step executor records them.
+pub(crate) fn clerk(claims: &Claims) -> tongban_step::Actor {
+    tongban_step::Actor::person(&claims.user, claims.role.as_str(), &claims.office)
 }
 
 fn submit_response(row: &CaseRow) -> SubmitCaseResponse {
     SubmitCaseResponse {
         case_id: row.case_id.to_string(),
         case_number: row.case_number.clone(),
-        status: status_to_pb(row.status()).into(),
-        scope: row
-            .scope
-            .parse()
-            .map(tongban_runtime::convert::scope_to_pb)
-            .unwrap_or_default()
-            .into(),
+        status: status_to_pb(row.status).into(),
+        scope: tongban_runtime::convert::scope_to_pb(row.scope).into(),
         responsible_office_id: row.responsible_office_id.clone(),
         accepted_at: row.accepted_at.map(timestamp),
         due_at: row.due_at.map(timestamp),
@@ -535,29 +569,15 @@ async fn replay(
     conn: &mut sqlx::PgConnection,
     sub: &Submission<'_>,
     request_digest: &str,
-    lang: Lang,
-) -> Result<Option<CaseRow>, Status> {
-    let Some((digest, case_id)) = repo::find_idempotency(conn, &sub.window.id, &sub.key)
-        .await
-        .map_err(internal(lang))?
+) -> Result<Option<CaseRow>, IntakeError> {
+    let Some((digest, case_id)) = repo::find_idempotency(conn, &sub.window.id, &sub.key).await?
     else {
         return Ok(None);
     };
     if digest != request_digest {
-        return Err(status::already_exists(
-            lang,
-            "该幂等键已用于另一份不同的申请",
-            "this idempotency key was already used for a different request",
-        ));
+        return Err(IntakeError::KeyReused);
     }
-    repo::case_by_id(conn, case_id, false)
-        .await
-        .map_err(internal(lang))
-}
-
-/// FAILED_PRECONDITION for a command the case's state does not allow.
-pub(crate) fn illegal(lang: Lang, err: &tongban_domain::case::TransitionError) -> Status {
-    status::case_state(err.text(lang), "status")
+    Ok(repo::case_by_id(conn, case_id, false).await?)
 }
 
 /// Moves the stored parts of a joint case by the window's own step at `at`: `step` is
@@ -566,46 +586,27 @@ fn move_parts(
     row: &mut CaseRow,
     step: fn(&mut [parts::KeptPart], parts::Step, parts::Origin) -> bool,
     at: chrono::DateTime<Utc>,
-) -> Result<(), serde_json::Error> {
-    let mut stored = crate::parts::parse(&row.parts)?;
+) {
+    let stored = &mut row.parts;
     // The window acts on the locked case before its event exists: no event id.
     let own = parts::Step {
         at,
         event_id: uuid::Uuid::nil(),
     };
-    if step(&mut stored, own, parts::Origin::Own) {
-        row.parts = crate::parts::to_json(&stored);
-    }
-    Ok(())
+    step(stored, own, parts::Origin::Own);
 }
 
 /// The due moment derived from the clock (None while it is stopped).
 pub(crate) fn derive_due(
     state: &State,
     clock: &CaseClock,
-    lang: Lang,
-) -> Result<Option<chrono::DateTime<Utc>>, Status> {
+) -> Result<Option<chrono::DateTime<Utc>>, IntakeError> {
     clock
         .due_at(&state.reference.calendar)
-        .map_err(|e| accept::calendar_refused(lang, "due_at", &e))
-}
-
-/// Writes the audit record of a clerk's action on a case.
-pub(crate) async fn audit(
-    tx: &mut sqlx::PgConnection,
-    claims: &Claims,
-    action: &str,
-    row: &CaseRow,
-    lang: Lang,
-) -> Result<(), Status> {
-    let actor = crate::bundles::Actor {
-        user: &claims.user,
-        role: claims.role.as_str(),
-        office: &claims.office,
-    };
-    crate::bundles::audit(tx, actor, action, row)
-        .await
-        .map_err(store_internal(lang))
+        .map_err(|error| IntakeError::Calendar {
+            subject: "due_at",
+            error,
+        })
 }
 
 /// Used by the review-event consumer: suspend the clock for a 补正.

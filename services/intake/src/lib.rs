@@ -8,6 +8,7 @@ mod bundles;
 mod catalog_api;
 mod certificates;
 mod clock_events;
+mod error;
 mod events;
 mod intake_api;
 mod parts;
@@ -33,6 +34,9 @@ use tongban_runtime::settings::Settings;
 pub const SERVICE: &str = "intake";
 /// Default gRPC port.
 pub const DEFAULT_PORT: u16 = 50051;
+
+/// The one step executor every handler and consumer of this service takes its steps through.
+pub(crate) const EXECUTOR: tongban_step::Executor = tongban_step::Executor::new(SERVICE);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

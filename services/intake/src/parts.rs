@@ -7,8 +7,6 @@
 //! [`tongban_runtime::parts::withdrawn`] with [`Origin::Own`](tongban_runtime::parts::Origin)).
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize as _;
-use serde_json::Value;
 use tongban_domain::catalog::Matter;
 use tongban_domain::joint::{PartState, initial_state};
 use tongban_domain::reference::ReferenceData;
@@ -54,29 +52,9 @@ pub fn from_route(matter: &Matter, route: &JointRoute, at: DateTime<Utc>) -> Vec
         .collect()
 }
 
-/// The parts stored in a `parts` column.
-///
-/// # Errors
-/// The column does not hold parts (only this service writes it, so this means corruption).
-pub fn parse(value: &Value) -> Result<Vec<KeptPart>, serde_json::Error> {
-    Vec::<KeptPart>::deserialize(value)
-}
-
-/// The parts as stored in the `parts` column.
-pub fn to_json(parts: &[KeptPart]) -> Value {
-    serde_json::to_value(parts).unwrap_or_else(|_| Value::Array(Vec::new()))
-}
-
-/// The parts of a `parts` column as API messages (none when the column cannot be read, which
-/// is logged).
-pub fn to_pb(value: &Value) -> Vec<pb::CasePart> {
-    match parse(value) {
-        Ok(parts) => parts.iter().map(KeptPart::to_pb).collect(),
-        Err(err) => {
-            tracing::error!(error = %err, "stored parts do not parse");
-            Vec::new()
-        }
-    }
+/// The parts as API messages.
+pub fn to_pb(parts: &[KeptPart]) -> Vec<pb::CasePart> {
+    parts.iter().map(kept::to_pb).collect()
 }
 
 /// What `case.part_updated` did to the stored parts.
@@ -116,7 +94,7 @@ pub fn apply_update(
     if !parts.iter().any(|p| p.code == update.part_code) {
         return Err(UpdateError::UnknownPart(update.part_code.clone()));
     }
-    let update = KeptPart::from_pb(update, step).ok_or(UpdateError::Empty)?;
+    let update = kept::from_pb(update, step).ok_or(UpdateError::Empty)?;
     Ok(match kept::apply(parts, update) {
         Applied::Moved(index) => Update::Moved(index),
         Applied::Unchanged(_) | Applied::Stale(_) => Update::Stale,
@@ -161,14 +139,14 @@ mod tests {
     }
 
     #[test]
-    fn parts_round_trip_through_json() {
+    fn parts_show_as_messages() {
         let parts = vec![
             part("QR", &[], PartState::Routed),
             part("QC", &["QR"], PartState::Waiting),
         ];
-        let back = parse(&to_json(&parts)).expect("stored parts parse");
-        assert_eq!(back, parts);
-        assert_eq!(to_json(&parts)[1]["state"], "waiting");
+        let back = to_pb(&parts);
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[1].state(), pb::PartState::Waiting);
     }
 
     #[test]

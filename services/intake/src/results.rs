@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use tongban_bus::{ConsumerSpec, EventHandler, HandleError};
 use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus, Decision};
-use tongban_domain::catalog::DeliveryMethod;
 use tongban_domain::reference::ReferenceData;
 use tongban_proto::events::v1::{self as ev, Event, event::Body};
 use tongban_runtime::convert::{decision_to_pb, timestamp};
+use tongban_step::{Effects, Trace};
 use uuid::Uuid;
 
 use crate::State;
@@ -28,9 +28,7 @@ pub(crate) fn consumer_spec() -> ConsumerSpec {
 
 /// Whether an approval of `row` waits for a result certificate.
 pub(crate) fn awaits_certificate(reference: &ReferenceData, row: &CaseRow) -> bool {
-    let Ok(method) = row.delivery_method.parse::<DeliveryMethod>() else {
-        return false;
-    };
+    let method = row.delivery_method;
     reference
         .catalog
         .matter(&row.matter_code)
@@ -66,7 +64,8 @@ pub(crate) async fn stored(
     Ok(row.and_then(|(id, token)| id.map(|id| (id, token))))
 }
 
-/// Completes a decided case (办结) at the window, with the result certificate when there is one.
+/// Completes a decided case (办结) at the window, with the result certificate when there is one:
+/// its status and timeline line, and `case.completed` among `effects`.
 pub(crate) async fn complete(
     conn: &mut PgConnection,
     reference: &ReferenceData,
@@ -74,10 +73,11 @@ pub(crate) async fn complete(
     decision: Decision,
     certificate_identifier: Option<String>,
     at: DateTime<Utc>,
+    effects: &mut Effects,
 ) -> Result<(), HandleError> {
-    let (done, completed) = case::transition(row.status(), &CaseCommand::Complete)
+    let (done, completed) = case::transition(row.status, &CaseCommand::Complete)
         .map_err(|e| HandleError::Reject(e.to_string()))?;
-    row.status = done.as_str().to_owned();
+    row.status = done;
     let detail = certificate_identifier.clone().unwrap_or_default();
     for step in completed {
         debug_assert_eq!(step, CaseEvent::Completed);
@@ -90,7 +90,6 @@ pub(crate) async fn complete(
                 status: done,
                 office_id: &row.window_office_id.clone(),
                 detail: &detail,
-                actor: crate::SERVICE,
                 at,
                 body: Body::CaseCompleted(ev::CaseCompleted {
                     decision: decision_to_pb(decision).into(),
@@ -98,6 +97,7 @@ pub(crate) async fn complete(
                     certificate_identifier: detail.clone(),
                 }),
             },
+            effects,
         )
         .await?;
     }
@@ -174,8 +174,9 @@ impl EventHandler for CertificateEvents {
         .execute(&mut *conn)
         .await?;
         tracing::info!(case_number = %row.case_number, identifier = %issued.identifier, "result certificate received");
-        if row.status() == CaseStatus::Approved {
+        if row.status == CaseStatus::Approved {
             let at = view::occurred_at(event);
+            let mut effects = Effects::new();
             complete(
                 conn,
                 &self.state.reference,
@@ -183,9 +184,19 @@ impl EventHandler for CertificateEvents {
                 Decision::Approve,
                 Some(issued.identifier.clone()),
                 at,
+                &mut effects,
             )
             .await?;
             repo::update_case(conn, &row).await?;
+            tongban_step::apply(
+                conn,
+                crate::SERVICE,
+                &view::service_at(&row),
+                at,
+                &Trace::current(),
+                effects,
+            )
+            .await?;
         }
         Ok(())
     }

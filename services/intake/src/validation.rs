@@ -24,17 +24,24 @@ const MAX_PAGES: u32 = 2000;
 /// Longest postal address.
 const MAX_ADDRESS_CHARS: usize = 200;
 
-/// A validated material as presented.
-#[derive(Debug, Clone)]
+/// A validated material as presented; stored as such in the `materials` column (as a JSON
+/// object with the names of `common.v1.PresentedMaterial`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MaterialIn {
+    #[serde(rename = "material_code")]
     pub code: String,
     pub form: Form,
+    #[serde(default)]
     pub certificate_token: String,
+    #[serde(default)]
     pub sha256: String,
+    #[serde(default)]
     pub pages: u32,
     /// Set once the certificate service verified the token: the certificate's identifier.
+    #[serde(default)]
     pub certificate_identifier: String,
     /// Set with it: the certificate's 证照类型代码.
+    #[serde(default)]
     pub certificate_type: String,
 }
 

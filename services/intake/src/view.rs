@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::json;
 use sqlx::PgConnection;
-use tongban_domain::bundle::{BundleStatus, member_status};
-use tongban_domain::case::{CaseEvent, CaseStatus, Decision};
+use tongban_domain::bundle::{BundleStatus, MemberState};
+use tongban_domain::case::{CaseEvent, CaseStatus};
 use tongban_domain::materials::Form;
 use tongban_domain::reference::ReferenceData;
 use tongban_domain::timeline::{TimelineContext, describe};
@@ -14,19 +14,18 @@ use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1 as api;
 use tongban_runtime::convert::{
-    bundle_status_to_pb, datetime, materials_from_json, materials_to_json, status_to_pb,
-    timeline_entry, timestamp,
+    bundle_status_to_pb, datetime, status_to_pb, timeline_entry, timestamp,
 };
+use tongban_step::{Actor, CaseRef, Effects};
 use tongban_store::timeline::TimelineLine;
-use uuid::Uuid;
 
-use crate::repo::{self, BundleRow, CaseRow};
+use crate::repo::{self, BundleId, BundleRow, CaseRow, RepoError};
 use crate::validation::MaterialIn;
 use crate::{SERVICE, parts};
 
-/// Materials as stored in the `materials` column.
-pub fn materials_json(materials: &[MaterialIn]) -> Value {
-    let presented: Vec<pb::PresentedMaterial> = materials
+/// Materials as API messages.
+pub fn materials_pb(materials: &[MaterialIn]) -> Vec<pb::PresentedMaterial> {
+    materials
         .iter()
         .map(|m| pb::PresentedMaterial {
             material_code: m.code.clone(),
@@ -42,53 +41,26 @@ pub fn materials_json(materials: &[MaterialIn]) -> Value {
             certificate_identifier: m.certificate_identifier.clone(),
             certificate_type: m.certificate_type.clone(),
         })
-        .collect();
-    materials_to_json(&presented)
-}
-
-/// Materials of the `materials` column as API messages.
-pub fn materials_pb(value: &Value) -> Vec<pb::PresentedMaterial> {
-    materials_from_json(value)
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+        .collect()
 }
 
 fn scope_pb(row: &CaseRow) -> pb::Scope {
-    row.scope
-        .parse()
-        .map(tongban_runtime::convert::scope_to_pb)
-        .unwrap_or(pb::Scope::Unspecified)
+    tongban_runtime::convert::scope_to_pb(row.scope)
 }
 
 fn mode_pb(row: &CaseRow) -> pb::Mode {
-    row.mode
-        .parse()
-        .map(tongban_runtime::convert::mode_to_pb)
-        .unwrap_or(pb::Mode::Unspecified)
+    tongban_runtime::convert::mode_to_pb(row.mode)
 }
 
 fn delivery_pb(row: &CaseRow) -> pb::DeliveryMethod {
-    row.delivery_method
-        .parse()
-        .map(tongban_runtime::convert::delivery_to_pb)
-        .unwrap_or(pb::DeliveryMethod::Unspecified)
+    tongban_runtime::convert::delivery_to_pb(row.delivery_method)
 }
 
 fn decision_pb(row: &CaseRow) -> pb::Decision {
-    match row.decision.as_deref() {
-        Some("approve") => pb::Decision::Approve,
-        Some("deny") => pb::Decision::Deny,
-        _ => pb::Decision::Unspecified,
-    }
+    row.decision.map_or(
+        pb::Decision::Unspecified,
+        tongban_runtime::convert::decision_to_pb,
+    )
 }
 
 /// The masked applicant of a row.
@@ -106,7 +78,7 @@ pub async fn case_view(
     reference: &ReferenceData,
     row: &CaseRow,
     now: DateTime<Utc>,
-) -> Result<api::Case, sqlx::Error> {
+) -> Result<api::Case, RepoError> {
     let mut cases = case_views(conn, reference, std::slice::from_ref(row), now).await?;
     Ok(cases.remove(0))
 }
@@ -118,7 +90,7 @@ pub async fn case_views(
     reference: &ReferenceData,
     rows: &[CaseRow],
     now: DateTime<Utc>,
-) -> Result<Vec<api::Case>, sqlx::Error> {
+) -> Result<Vec<api::Case>, RepoError> {
     let summaries = bundle_summaries(conn, rows).await?;
     let mut cases = Vec::with_capacity(rows.len());
     for row in rows {
@@ -133,8 +105,8 @@ pub async fn case_views(
 async fn bundle_summaries(
     conn: &mut PgConnection,
     rows: &[CaseRow],
-) -> Result<HashMap<Uuid, pb::BundleSummary>, sqlx::Error> {
-    let mut ids: Vec<Uuid> = rows.iter().filter_map(|r| r.bundle_id).collect();
+) -> Result<HashMap<BundleId, pb::BundleSummary>, RepoError> {
+    let mut ids: Vec<BundleId> = rows.iter().filter_map(|r| r.bundle_id).collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -150,7 +122,7 @@ async fn bundle_summaries(
 fn summaries_by_bundle(
     bundles: &[BundleRow],
     members: &[CaseRow],
-) -> HashMap<Uuid, pb::BundleSummary> {
+) -> HashMap<BundleId, pb::BundleSummary> {
     members
         .chunk_by(|a, b| a.bundle_id == b.bundle_id)
         .filter_map(|members| {
@@ -165,6 +137,7 @@ fn summaries_by_bundle(
 /// A bundle with its members' statuses, as shown beside one of its cases: the status is
 /// derived from the members' (`BundleStatus::derive`).
 pub fn bundle_summary(bundle: &BundleRow, members: &[CaseRow]) -> pb::BundleSummary {
+    let states: Vec<MemberState> = members.iter().map(CaseRow::member).collect();
     pb::BundleSummary {
         bundle_id: bundle.bundle_id.to_string(),
         bundle_number: bundle.bundle_number.clone(),
@@ -173,56 +146,26 @@ pub fn bundle_summary(bundle: &BundleRow, members: &[CaseRow]) -> pb::BundleSumm
         status: bundle_status(members).into(),
         members: members
             .iter()
-            .map(|m| pb::BundleMember {
+            .zip(&states)
+            .map(|(m, state)| pb::BundleMember {
                 case_id: m.case_id.to_string(),
                 case_number: m.case_number.clone(),
                 matter_code: m.matter_code.clone(),
                 matter_name: m.matter_name.clone(),
-                status: status_to_pb(m.status()).into(),
+                status: status_to_pb(m.status).into(),
                 responsible_office_id: m.responsible_office_id.clone(),
-                waiting_for: waiting_for(m, members),
+                waiting_for: state.still_waiting_for(&states),
             })
             .collect(),
     }
 }
 
-/// The names of the members `member` still waits for (those not approved yet), while it is
-/// submitted and not accepted; empty otherwise.
-pub fn waiting_for(member: &CaseRow, members: &[CaseRow]) -> Vec<String> {
-    if member.status() != CaseStatus::Submitted {
-        return Vec::new();
-    }
-    member
-        .waits_for
-        .iter()
-        .filter_map(
-            |code| match members.iter().find(|m| &m.matter_code == code) {
-                Some(awaited) if is_approved(awaited) => None,
-                Some(awaited) => Some(awaited.matter_name.clone()),
-                None => Some(code.clone()),
-            },
-        )
-        .collect()
-}
-
-/// Whether a member case was approved (准予, and still so once 办结).
-pub fn is_approved(row: &CaseRow) -> bool {
-    matches!(row.status(), CaseStatus::Approved | CaseStatus::Completed)
-        && row.decision.as_deref() == Some(Decision::Approve.as_str())
-}
-
-/// The status of a bundle, derived from its member cases.
+/// The status of a bundle, derived from its member cases (each counted as
+/// [`MemberState::outcome`]: a denial that the window completed (办结) is still a denial).
 pub fn bundle_status(members: &[CaseRow]) -> pb::BundleStatus {
-    bundle_status_to_pb(BundleStatus::derive(members.iter().map(outcome_status)))
-}
-
-/// The status a member counts with in its bundle's status: a denial that the window completed
-/// (办结) is still a denial.
-fn outcome_status(row: &CaseRow) -> CaseStatus {
-    member_status(
-        row.status(),
-        row.decision.as_deref().and_then(|d| d.parse().ok()),
-    )
+    bundle_status_to_pb(BundleStatus::derive(
+        members.iter().map(|m| m.member().outcome()),
+    ))
 }
 
 /// The window's view of a case (without its bundle: see [`case_view`]).
@@ -231,11 +174,11 @@ pub async fn case_pb(
     reference: &ReferenceData,
     row: &CaseRow,
     now: DateTime<Utc>,
-) -> Result<api::Case, sqlx::Error> {
+) -> Result<api::Case, RepoError> {
     let timeline = repo::timeline(conn, row.case_id).await?;
     let result_certificate = crate::results::identifier(conn, row.case_id).await?;
     // The time limit is met once the case is decided (or withdrawn): nothing is left to count.
-    let open = !(row.status().is_decided() || row.status().is_terminal());
+    let open = !(row.status.is_decided() || row.status.is_terminal());
     let remaining = row
         .due_at
         .filter(|_| open)
@@ -248,7 +191,7 @@ pub async fn case_pb(
         matter_name: row.matter_name.clone(),
         mode: mode_pb(row).into(),
         scope: scope_pb(row).into(),
-        status: status_to_pb(row.status()).into(),
+        status: status_to_pb(row.status).into(),
         window_office_id: row.window_office_id.clone(),
         responsible_office_id: row.responsible_office_id.clone(),
         agreement_id: row.agreement_id.clone().unwrap_or_default(),
@@ -264,7 +207,7 @@ pub async fn case_pb(
         remaining_working_days: remaining,
         decision: decision_pb(row).into(),
         decision_reason: row.decision_reason.clone().unwrap_or_default(),
-        supplement_items: strings(&row.supplement_items),
+        supplement_items: row.supplement_items.clone(),
         supplement_reason: row.supplement_reason.clone().unwrap_or_default(),
         timeline: timeline.iter().map(timeline_entry).collect(),
         traceparent: row.traceparent.clone(),
@@ -323,22 +266,26 @@ pub struct Step<'a> {
     pub office_id: &'a str,
     /// Items, reasons: shown in the timeline.
     pub detail: &'a str,
-    /// User from the token (or the service).
-    pub actor: &'a str,
     /// When.
     pub at: DateTime<Utc>,
     /// The event body to publish.
     pub body: Body,
 }
 
-/// Records one step of a case: its timeline line and its event in the outbox (with the current
-/// trace context); the caller updates the row.
+/// The case as the step executor knows it (its id and number; the events' envelope).
+pub fn case_ref(row: &CaseRow) -> CaseRef {
+    CaseRef::new(row.case_id, &row.case_number, Some(&row.traceparent))
+}
+
+/// Records one step of a case: its timeline line, and its event among the step's `effects`
+/// (published by the step executor); the caller updates the row.
 pub async fn record_step(
     conn: &mut PgConnection,
     reference: &ReferenceData,
     row: &CaseRow,
     step: Step<'_>,
-) -> Result<(), tongban_store::StoreError> {
+    effects: &mut Effects,
+) -> Result<(), sqlx::Error> {
     let office_name = reference
         .directory
         .office(step.office_id)
@@ -362,20 +309,33 @@ pub async fn record_step(
         },
     )
     .await?;
-    let mut effects = tongban_step::Effects::new();
-    effects.emit(
-        &tongban_step::CaseRef::new(row.case_id, &row.case_number, None),
-        step.body,
+    effects.emit(&case_ref(row), step.body);
+    Ok(())
+}
+
+/// The audit entry of a step on a case (审计: the case as it stands after it, no personal
+/// data).
+pub fn audit(effects: &mut Effects, action: &str, row: &CaseRow) {
+    effects.audit_case(
+        action,
+        &case_ref(row),
+        None,
+        Some(json!({
+            "case_number": row.case_number,
+            "status": row.status.as_str(),
+            "responsible_office_id": row.responsible_office_id,
+            "due_at": row.due_at,
+        })),
     );
-    tongban_step::apply(
-        conn,
-        SERVICE,
-        &tongban_step::Actor::person(step.actor, "", ""),
-        step.at,
-        &tongban_step::Trace::current(),
-        effects,
-    )
-    .await
+}
+
+/// This service acting on its own at the window of `row` (a consumer's step), as audited.
+pub fn service_at(row: &CaseRow) -> Actor {
+    Actor {
+        user: SERVICE.to_owned(),
+        role: "service".to_owned(),
+        office_id: row.window_office_id.clone(),
+    }
 }
 
 /// The time of an event (its `occurred_at`, or now when absent).
@@ -411,9 +371,11 @@ pub async fn add_part_line(
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
-    fn bundle(id: Uuid, number: &str) -> BundleRow {
+    fn bundle(id: BundleId, number: &str) -> BundleRow {
         BundleRow {
             bundle_id: id,
             bundle_number: number.to_owned(),
@@ -425,15 +387,15 @@ mod tests {
         }
     }
 
-    fn member(bundle_id: Uuid, number: &str, matter: &str, status: CaseStatus) -> CaseRow {
+    fn member(bundle_id: BundleId, number: &str, matter: &str, status: CaseStatus) -> CaseRow {
         CaseRow {
             case_id: Uuid::now_v7(),
             case_number: number.to_owned(),
             matter_code: matter.to_owned(),
             matter_name: format!("{matter} name"),
-            mode: "window".to_owned(),
-            scope: "local".to_owned(),
-            status: status.as_str().to_owned(),
+            mode: tongban_domain::catalog::Mode::Proxy,
+            scope: tongban_domain::catalog::Scope::Local,
+            status,
             window_office_id: "140922-zwfw".to_owned(),
             responsible_office_id: "140922-office".to_owned(),
             agreement_id: None,
@@ -441,19 +403,19 @@ mod tests {
             id_number_masked: String::new(),
             phone_masked: String::new(),
             home_division: "140922".to_owned(),
-            materials: Value::Array(Vec::new()),
-            delivery_method: "pickup".to_owned(),
+            materials: Vec::new(),
+            delivery_method: tongban_domain::catalog::DeliveryMethod::WindowPickup,
             submitted_at: DateTime::UNIX_EPOCH,
             accepted_at: None,
             budget_days: 5,
             due_at: None,
             decision: None,
             decision_reason: None,
-            supplement_items: Value::Array(Vec::new()),
+            supplement_items: Vec::new(),
             supplement_reason: None,
             traceparent: String::new(),
             tracestate: None,
-            parts: Value::Array(Vec::new()),
+            parts: Vec::new(),
             destination_division: None,
             bundle_id: Some(bundle_id),
             waits_for: Vec::new(),
@@ -462,7 +424,7 @@ mod tests {
 
     #[test]
     fn each_bundle_is_summarised_with_its_own_members_in_order() {
-        let (a, b, unknown) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (a, b, unknown) = (BundleId::new(), BundleId::new(), BundleId::new());
         let bundles = [bundle(b, "B-1"), bundle(a, "A-1")];
         // As members_of_bundles reads them: each bundle's members together, in order.
         let members = [
@@ -473,7 +435,7 @@ mod tests {
         ];
         let summaries = summaries_by_bundle(&bundles, &members);
         assert_eq!(summaries.len(), 2, "no summary for a bundle not read");
-        let numbers = |id: &Uuid| -> Vec<String> {
+        let numbers = |id: &BundleId| -> Vec<String> {
             summaries[id]
                 .members
                 .iter()
