@@ -5,12 +5,14 @@
 
 #![deny(missing_docs)]
 
+pub mod assignment;
 pub mod bundle;
 pub mod calendar;
 pub mod case;
 pub mod case_number;
 pub mod catalog;
 pub mod clock;
+pub mod clock_steps;
 pub mod data;
 pub mod directory;
 pub mod division;

@@ -154,7 +154,7 @@ impl ReviewService for Review {
                         Ok(rows) => view::assignments(&mut conn, &reference, &rows).await,
                         Err(err) => Err(err),
                     },
-                    Err(err) => Err(err),
+                    Err(err) => Err(err.into()),
                 };
                 match views {
                     Ok(views) => {
@@ -333,7 +333,10 @@ impl ReviewService for Review {
                     };
                     // A 多地联办 part answers its own 审查要点 only.
                     let checked = if row.is_joint() {
-                        check_part_decision(matter, &row.joint_part(), decision, &checklist)
+                        match row.joint_part() {
+                            Some(part) => check_part_decision(matter, &part, decision, &checklist),
+                            None => check_decision(matter, decision, &checklist),
+                        }
                     } else {
                         check_decision(matter, decision, &checklist)
                     };
@@ -348,7 +351,7 @@ impl ReviewService for Review {
                     })
                 },
                 |row, now| {
-                    row.decision = Some(decision.as_str().to_owned());
+                    row.decision = Some(decision);
                     row.decision_reason = Some(reason.clone());
                     row.checklist = serde_json::to_value(&checklist).unwrap_or_else(|_| json!([]));
                     row.decided_at = Some(now);
@@ -499,7 +502,7 @@ impl Review {
             lang,
             now,
         } = *action;
-        let before = json!({"state": row.state, "case_status": row.case_status});
+        let before = json!({"state": state_name(row.state), "case_status": row.case_status});
         let (next, events) = case::transition(row.status(), command)
             .map_err(|e| status::case_state(e.text(lang), "state"))?;
         check(&row)?;
@@ -530,7 +533,7 @@ impl Review {
                 entity_id: &row.case_id.to_string(),
                 before: Some(before),
                 after: Some(
-                    json!({"state": row.state, "case_status": row.case_status, "decision": row.decision}),
+                    json!({"state": state_name(row.state), "case_status": row.case_status, "decision": row.decision}),
                 ),
             },
         )

@@ -49,11 +49,11 @@ fn precondition(lang: Lang, zh: &str, en: &str, subject: &str) -> Status {
 /// case's parts share the extension allowance and one special procedure at a time.
 struct ClockState {
     /// Extension days granted by this office.
-    extension_days: i32,
+    extension_days: u32,
     /// Extension days granted over the case (every part's office).
-    case_extension_days: i32,
+    case_extension_days: u32,
     /// The special procedure this office opened, if any.
-    suspension: Option<String>,
+    suspension: Option<SuspensionKind>,
     /// Whether a special procedure is open on the case (by any part's office).
     case_suspended: bool,
 }
@@ -65,8 +65,8 @@ impl ClockState {
             extension_days: own.extension_days,
             case_extension_days: rows
                 .iter()
-                .fold(0_i32, |sum, r| sum.saturating_add(r.extension_days)),
-            suspension: own.clock_suspension.clone(),
+                .fold(0_u32, |sum, r| sum.saturating_add(r.extension_days)),
+            suspension: own.clock_suspension,
             case_suspended: rows.iter().any(|r| r.clock_suspension.is_some()),
         }
     }
@@ -97,8 +97,8 @@ fn procedure_kind(procedure: SpecialProcedure) -> Option<SuspensionKind> {
 struct Change {
     action: &'static str,
     body: Body,
-    extension_days: i32,
-    suspension: Option<String>,
+    extension_days: u32,
+    suspension: Option<SuspensionKind>,
 }
 
 /// Loads the caller's open assignment (NOT_FOUND when the case has no row for the caller's
@@ -151,8 +151,8 @@ async fn clock_step(
         )
         .bind(case_id)
         .bind(&row.office_id)
-        .bind(change.extension_days)
-        .bind(&change.suspension)
+        .bind(i32::try_from(change.extension_days).unwrap_or(i32::MAX))
+        .bind(change.suspension.map(SuspensionKind::code))
         .execute(&mut *tx)
         .await
         .map_err(internal(lang))?;
@@ -171,11 +171,11 @@ async fn clock_step(
                 entity_id: &row.case_id.to_string(),
                 before: Some(json!({
                     "extension_days": before_clock.extension_days,
-                    "clock_suspension": before_clock.suspension,
+                    "clock_suspension": before_clock.suspension.map(SuspensionKind::code),
                 })),
                 after: Some(json!({
                     "extension_days": change.extension_days,
-                    "clock_suspension": change.suspension,
+                    "clock_suspension": change.suspension.map(SuspensionKind::code),
                 })),
             },
         )
@@ -213,16 +213,14 @@ pub(crate) async fn extend_deadline(
     if !errors.is_empty() {
         return Err(status::invalid_argument(lang, errors));
     }
-    let days = i32::try_from(req.working_days).unwrap_or(i32::MAX);
+    let days = req.working_days;
     let reference = state.reference.clone();
     clock_step(state, claims, case_id, lang, |row, clock| {
         let allowance = reference
             .catalog
             .matter(&row.matter_code)
             .map_or(MAX_EXTENSION_DAYS, |m| m.extension_allowance_days);
-        if clock.case_extension_days.saturating_add(days)
-            > i32::try_from(allowance).unwrap_or(i32::MAX)
-        {
+        if clock.case_extension_days.saturating_add(days) > allowance {
             let (zh, en) = (
                 format!("该事项延长总天数不得超过 {allowance} 个工作日"),
                 format!(
@@ -240,7 +238,7 @@ pub(crate) async fn extend_deadline(
                 approved_by: claims.user.clone(),
             }),
             extension_days: clock.extension_days.saturating_add(days),
-            suspension: clock.suspension.clone(),
+            suspension: clock.suspension,
         })
     })
     .await
@@ -293,7 +291,7 @@ pub(crate) async fn suspend_clock(
                 reason: reason.clone(),
             }),
             extension_days: clock.extension_days,
-            suspension: Some(kind.code().to_owned()),
+            suspension: Some(kind),
         })
     })
     .await
@@ -309,7 +307,7 @@ pub(crate) async fn resume_clock(
     claims.require(&[Role::Reviewer, Role::OfficeHead], lang)?;
     let case_id = parse_case_id(&req.case_id, lang)?;
     clock_step(state, claims, case_id, lang, |row, clock| {
-        let Some(kind) = clock.suspension.clone() else {
+        let Some(kind) = clock.suspension.map(|k| k.code().to_owned()) else {
             return Err(precondition(
                 lang,
                 "该办件没有进行中的特别程序",

@@ -158,8 +158,8 @@ fn routed_rows(
         office_id: summary.responsible_office_id.clone(),
         matter_code: summary.matter_code.clone(),
         matter_name: summary.matter_name.clone(),
-        scope: scope_name(summary.scope()),
-        mode: mode_name(summary.mode()),
+        scope: tongban_runtime::convert::scope_from_pb(summary.scope()),
+        mode: tongban_runtime::convert::mode_from_pb(summary.mode()),
         window_office_id: summary.window_office_id.clone(),
         applicant: summary.applicant.as_ref().map_or(json!({}), |a| {
             json!({"name": a.name, "id_number_masked": a.id_number_masked, "phone_masked": a.phone_masked})
@@ -193,6 +193,11 @@ fn routed_rows(
         } else {
             PartState::Waiting
         });
+        let locality = part.locality.parse().map_err(|_| {
+            HandleError::Reject(format!(
+                "part {seq} of the routed case names no known locality"
+            ))
+        })?;
         // The part's 审查要点 come from the catalog; the rest of its route from intake.
         let review_points = matter
             .and_then(|m| m.part(&part.part_code))
@@ -213,6 +218,7 @@ fn routed_rows(
                 "scope": scope_name(part.scope()),
                 "agreement_id": part.agreement_id,
             }),
+            part_locality: Some(locality),
             ..base.clone()
         };
         row.set_part_state(initial);
@@ -225,11 +231,5 @@ fn routed_rows(
 fn scope_name(scope: tongban_proto::common::v1::Scope) -> String {
     tongban_runtime::convert::scope_from_pb(scope)
         .map(|s| s.as_str().to_owned())
-        .unwrap_or_default()
-}
-
-fn mode_name(mode: tongban_proto::common::v1::Mode) -> String {
-    tongban_runtime::convert::mode_from_pb(mode)
-        .map(|m| m.as_str().to_owned())
         .unwrap_or_default()
 }

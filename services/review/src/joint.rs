@@ -171,15 +171,11 @@ pub(crate) fn plan(
 }
 
 /// The parts and their states, as the rows of a joint case hold them.
-fn parts_and_states(rows: &[AssignmentRow]) -> (Vec<JointPart>, Vec<PartState>) {
+fn parts_and_states(rows: &[AssignmentRow]) -> Option<(Vec<JointPart>, Vec<PartState>)> {
     rows.iter()
-        .map(|r| {
-            (
-                r.joint_part(),
-                r.part_state().unwrap_or(PartState::Cancelled),
-            )
-        })
-        .unzip()
+        .map(|r| Some((r.joint_part()?, r.part_state()?)))
+        .collect::<Option<Vec<_>>>()
+        .map(|pairs| pairs.into_iter().unzip())
 }
 
 /// Runs a review step on the caller's part (`rows[acting]`) of a joint case whose rows are all
@@ -199,7 +195,16 @@ pub(crate) async fn act(
     change: impl FnOnce(&mut AssignmentRow, DateTime<Utc>) -> Body,
 ) -> Result<Assignment, Status> {
     let lang = action.lang;
-    let (parts, states) = parts_and_states(&rows);
+    // A case's rows are all parts or none: a row without its part is corrupt.
+    let (parts, states) = parts_and_states(&rows).ok_or_else(|| {
+        status::internal(
+            lang,
+            &repo::RepoError::Decode {
+                column: "part_state",
+                value: String::new(),
+            },
+        )
+    })?;
     let plan = plan(
         &parts,
         &states,
@@ -211,7 +216,7 @@ pub(crate) async fn act(
     check(&rows[acting])?;
     let before = json!({
         "part_state": rows[acting].part_state,
-        "state": rows[acting].state,
+        "state": repo::state_name(rows[acting].state),
         "case_status": rows[acting].case_status,
     });
     let body = change(&mut rows[acting], action.now);
@@ -267,7 +272,7 @@ pub(crate) async fn act(
             after: Some(json!({
                 "part_code": row.part_code,
                 "part_state": row.part_state,
-                "state": row.state,
+                "state": repo::state_name(row.state),
                 "case_status": row.case_status,
                 "decision": row.decision,
             })),
@@ -278,7 +283,7 @@ pub(crate) async fn act(
     tracing::info!(
         case_number = %row.case_number,
         part = %row.part_code,
-        part_state = row.part_state.as_deref().unwrap_or_default(),
+        part_state = row.part_state.map(PartState::as_str).unwrap_or_default(),
         case_status = %row.case_status,
         "joint part step"
     );
@@ -327,7 +332,7 @@ pub(crate) fn case_part(row: &AssignmentRow, at: DateTime<Utc>) -> pb::CasePart 
             .map(part_state_to_pb)
             .unwrap_or_default()
             .into(),
-        decision: decision_pb(row.decision.as_deref()).into(),
+        decision: decision_pb(row.decision.map(Decision::as_str)).into(),
         reason: row.decision_reason.clone().unwrap_or_default(),
         updated_at: Some(timestamp(at)),
         locality: row.route_text("locality"),
@@ -393,7 +398,8 @@ pub(crate) async fn publish_window_step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tongban_domain::catalog::Locality;
+    use tongban_domain::catalog::{Locality, Mode, Scope};
+    use tongban_proto::review::v1::AssignmentState;
 
     fn part(code: &str, after: &[&str]) -> JointPart {
         JointPart {
@@ -561,14 +567,15 @@ mod tests {
             office_id: office.to_owned(),
             matter_code: "GJJ-ZY-JX".to_owned(),
             matter_name: "住房公积金转移接续".to_owned(),
-            scope: "cross_province".to_owned(),
-            mode: "joint".to_owned(),
+            scope: Some(Scope::CrossProvince),
+            mode: Some(Mode::Joint),
             window_office_id: "140922-zwfw".to_owned(),
             home_division: "640104".to_owned(),
             routed_at: Utc::now(),
             part_code: code.to_owned(),
             part_name: format!("环节{code}"),
             part_route: json!({"scope": "province_wide", "locality": "home_division"}),
+            part_locality: Some(Locality::HomeDivision),
             ..AssignmentRow::default()
         };
         row.set_part_state(state);
@@ -585,7 +592,7 @@ mod tests {
         ];
         assert_eq!(window_step(&mut rows, &CaseCommand::Supplement), vec![0]);
         assert_eq!(rows[0].part_state(), Some(Supplemented));
-        assert_eq!(rows[0].state, "supplemented");
+        assert_eq!(rows[0].state, AssignmentState::Supplemented);
         assert_eq!(rows[1].part_state(), Some(Claimed));
         assert!(rows.iter().all(|r| r.status() == CaseStatus::Supplemented));
     }
@@ -603,7 +610,7 @@ mod tests {
         ];
         assert_eq!(window_step(&mut rows, &withdraw), vec![1, 2]);
         assert_eq!(rows[0].part_state(), Some(Approved));
-        assert_eq!(rows[2].state, "withdrawn");
+        assert_eq!(rows[2].state, AssignmentState::Withdrawn);
         assert!(rows.iter().all(|r| r.status() == CaseStatus::Withdrawn));
 
         let status = CaseStatus::Denied;
@@ -613,13 +620,13 @@ mod tests {
         ];
         assert!(window_step(&mut rows, &withdraw).is_empty());
         assert!(rows.iter().all(|r| r.status() == CaseStatus::Denied));
-        assert_eq!(rows[1].state, "cancelled");
+        assert_eq!(rows[1].state, AssignmentState::Cancelled);
     }
 
     #[test]
     fn the_published_part_carries_its_route_and_state() {
         let mut denied = row("A", "a", Denied, CaseStatus::Denied);
-        denied.decision = Some("deny".to_owned());
+        denied.decision = Some(Decision::Deny);
         denied.decision_reason = Some("账户未开立".to_owned());
         let part = case_part(&denied, Utc::now());
         assert_eq!(part.state(), pb::PartState::Denied);
