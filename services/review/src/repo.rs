@@ -615,3 +615,18 @@ pub async fn update(conn: &mut PgConnection, a: &AssignmentRow) -> Result<(), sq
     .await?;
     Ok(())
 }
+
+/// Writes an office's clock entry (延长 days granted, special procedure open) back.
+pub async fn update_clock(conn: &mut PgConnection, a: &AssignmentRow) -> Result<(), RepoError> {
+    sqlx::query(
+        "UPDATE assignments SET extension_days = $3, clock_suspension = $4, updated_at = now()
+         WHERE case_id = $1 AND office_id = $2",
+    )
+    .bind(a.case_id)
+    .bind(&a.office_id)
+    .bind(i32::try_from(a.extension_days).unwrap_or(i32::MAX))
+    .bind(a.clock_suspension.map(SuspensionKind::code))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
