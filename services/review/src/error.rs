@@ -109,3 +109,127 @@ fn precondition(kind: &str, subject: &str, text: String) -> Status {
         vec![PreconditionViolation::new(kind, subject, text)],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use tongban_domain::case::{CaseStatus, TransitionError};
+    use tongban_domain::joint::PartState;
+    use tongban_domain::review::ChecklistProblem;
+    use tonic::Code;
+
+    use super::*;
+
+    fn answer(err: ReviewError, lang: Lang) -> (Code, String, Vec<PreconditionViolation>) {
+        let status = err.status(lang);
+        let (_, preconditions) = status::details(&status);
+        (status.code(), status.message().to_owned(), preconditions)
+    }
+
+    #[test]
+    fn each_refusal_kind_is_a_failed_precondition_naming_it() {
+        let cases = [
+            (
+                Refusal::PartWaiting {
+                    awaiting: vec!["迁入地审批".to_owned()],
+                },
+                "PART_WAITING",
+                "case_id",
+            ),
+            (
+                Refusal::PartClosed(PartState::Cancelled),
+                "PART_CLOSED",
+                "state",
+            ),
+            (
+                Refusal::CaseState(TransitionError::Illegal {
+                    from: CaseStatus::Routed,
+                    command: "decide",
+                }),
+                "CASE_STATE",
+                "state",
+            ),
+            (
+                Refusal::CaseInSupplement {
+                    part: "转出地".to_owned(),
+                },
+                "CASE_IN_SUPPLEMENT",
+                "case_id",
+            ),
+        ];
+        for (refusal, kind, subject) in cases {
+            let text = refusal.text(Lang::En);
+            let (code, message, preconditions) = answer(refusal.into(), Lang::En);
+            assert_eq!(code, Code::FailedPrecondition);
+            assert_eq!(message, text);
+            assert_eq!(
+                preconditions,
+                vec![PreconditionViolation::new(kind, subject, text)]
+            );
+        }
+    }
+
+    #[test]
+    fn missing_originals_list_each_material() {
+        let refusal = Refusal::OriginalsNotDelivered {
+            codes: vec!["M01".to_owned(), "M02".to_owned()],
+        };
+        let (code, message, preconditions) = answer(refusal.into(), Lang::Zh);
+        assert_eq!(code, Code::FailedPrecondition);
+        assert!(message.starts_with("纸质原件尚未送达本机关"), "{message}");
+        let listed: Vec<(&str, &str)> = preconditions
+            .iter()
+            .map(|v| (v.kind.as_str(), v.subject.as_str()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("ORIGINAL_NOT_DELIVERED", "M01"),
+                ("ORIGINAL_NOT_DELIVERED", "M02")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_checklist_problem_is_a_bad_checklist_field() {
+        let err = ReviewError::Refused(Refusal::Checklist(vec![
+            ChecklistProblem::DenyWithoutFailure,
+        ]));
+        let status = err.status(Lang::En);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let (fields, _) = status::details(&status);
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].field, "checklist");
+    }
+
+    #[test]
+    fn a_clock_refusal_is_case_clock() {
+        let (code, _, preconditions) = answer(ClockRefusal::NothingToResume.into(), Lang::En);
+        assert_eq!(code, Code::FailedPrecondition);
+        assert_eq!(preconditions[0].kind, "CASE_CLOCK");
+        assert_eq!(preconditions[0].subject, "clock_suspension");
+    }
+
+    #[test]
+    fn a_stored_value_that_does_not_decode_is_an_opaque_internal_error() {
+        let err = ReviewError::Repo(RepoError::Decode {
+            column: "case_status",
+            value: "lost".to_owned(),
+        });
+        let (code, message, _) = answer(err, Lang::En);
+        assert_eq!(code, Code::Internal);
+        assert!(message.contains("(ref "), "{message}");
+        assert!(!message.contains("lost"), "{message}");
+    }
+
+    #[test]
+    fn not_found_and_another_office() {
+        assert_eq!(
+            ReviewError::NotFound.status(Lang::Zh).message(),
+            "未找到该办件"
+        );
+        assert_eq!(
+            ReviewError::OtherOffice.status(Lang::En).code(),
+            Code::PermissionDenied
+        );
+    }
+}

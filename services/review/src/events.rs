@@ -6,7 +6,8 @@ use serde_json::json;
 use sqlx::PgConnection;
 use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::case::{CaseCommand, CaseStatus};
-use tongban_domain::joint::PartState;
+use tongban_domain::catalog::JointPart;
+use tongban_domain::joint;
 use tongban_proto::events::v1::{CaseSummary, CaseSupplemented, Event, event::Body};
 use tongban_runtime::convert::{datetime, part_state_from_pb};
 use uuid::Uuid;
@@ -235,11 +236,6 @@ fn routed_rows(
                 "part {seq} of the routed case names no office or code"
             )));
         }
-        let initial = part_state_from_pb(part.state()).unwrap_or(if part.after.is_empty() {
-            PartState::Routed
-        } else {
-            PartState::Waiting
-        });
         let locality = part.locality.parse().map_err(|_| {
             HandleError::Reject(format!(
                 "part {seq} of the routed case names no known locality"
@@ -268,6 +264,19 @@ fn routed_rows(
             part_locality: Some(locality),
             ..base.clone()
         };
+        // Intake names the part's state; when it does not, the part starts as the domain says
+        // (waiting while it comes after other parts).
+        let initial = part_state_from_pb(part.state()).unwrap_or_else(|| {
+            joint::initial_state(&JointPart {
+                code: part.part_code.clone(),
+                name: part.name.clone(),
+                name_en: part.name_en.clone(),
+                department: part.department.clone(),
+                locality,
+                after: part.after.clone(),
+                review_points: Vec::new(),
+            })
+        });
         row.set_part_state(initial);
         row.set_status(CaseStatus::Routed);
         rows.push(row);

@@ -630,3 +630,105 @@ pub async fn update_clock(conn: &mut PgConnection, a: &AssignmentRow) -> Result<
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tongban_bus::HandleError;
+
+    use super::*;
+
+    /// A stored 多地联办 part, every value as this service writes it.
+    fn stored() -> Stored {
+        Stored {
+            case_id: Uuid::from_u128(1),
+            case_number: "140922-20261102-00001-4".to_owned(),
+            office_id: "640100-gongan".to_owned(),
+            matter_code: "GA-HJ-QY-GZDD".to_owned(),
+            matter_name: "户口迁移".to_owned(),
+            scope: "cross_province".to_owned(),
+            mode: "joint".to_owned(),
+            state: "claimed".to_owned(),
+            case_status: "claimed".to_owned(),
+            window_office_id: "140922-zwfw".to_owned(),
+            applicant: json!({}),
+            home_division: "640104".to_owned(),
+            materials: json!([]),
+            routed_at: DateTime::<Utc>::UNIX_EPOCH,
+            due_at: None,
+            claimed_by: Some("li".to_owned()),
+            claimed_at: None,
+            decision: None,
+            decision_reason: None,
+            checklist: json!([]),
+            decided_at: None,
+            supplement_items: json!([]),
+            supplement_reason: None,
+            traceparent: None,
+            part_code: "QR".to_owned(),
+            part_name: "迁入地审批".to_owned(),
+            part_state: Some("claimed".to_owned()),
+            part_seq: 0,
+            part_after: json!([]),
+            part_review_points: json!([]),
+            part_route: json!({"locality": "home_division"}),
+            bundle_id: None,
+            bundle_number: None,
+            bundle_code: None,
+            bundle_name: None,
+            extension_days: 3,
+            clock_suspension: Some("appraisal".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_stored_row_decodes_into_domain_types() {
+        let row = AssignmentRow::try_from(stored()).unwrap();
+        assert_eq!(row.case_status, CaseStatus::Claimed);
+        assert_eq!(row.state, AssignmentState::Claimed);
+        assert_eq!(row.part_state, Some(PartState::Claimed));
+        assert_eq!(row.scope, Some(Scope::CrossProvince));
+        assert_eq!(row.extension_days, 3);
+        assert_eq!(row.clock_suspension, Some(SuspensionKind::Appraisal));
+        assert_eq!(
+            row.joint_part().map(|p| p.locality),
+            Some(Locality::HomeDivision)
+        );
+    }
+
+    #[test]
+    fn a_stored_value_that_does_not_decode_is_an_error_never_a_default() {
+        type Spoil = fn(&mut Stored);
+        let corrupt: [(&str, Spoil); 8] = [
+            ("case_status", |s| s.case_status = "lost".to_owned()),
+            ("state", |s| s.state = "lost".to_owned()),
+            ("part_state", |s| s.part_state = Some("lost".to_owned())),
+            ("decision", |s| s.decision = Some("maybe".to_owned())),
+            ("scope", |s| s.scope = "nowhere".to_owned()),
+            ("clock_suspension", |s| {
+                s.clock_suspension = Some("nap".to_owned());
+            }),
+            ("extension_days", |s| s.extension_days = -1),
+            ("part_route.locality", |s| s.part_route = json!({})),
+        ];
+        for (column, spoil) in corrupt {
+            let mut row = stored();
+            spoil(&mut row);
+            match AssignmentRow::try_from(row) {
+                Err(RepoError::Decode { column: found, .. }) => assert_eq!(found, column),
+                other => panic!("{column}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_consumer_rejects_a_corrupt_row_and_retries_a_failing_statement() {
+        let decode = RepoError::Decode {
+            column: "case_status",
+            value: "lost".to_owned(),
+        };
+        assert!(matches!(HandleError::from(decode), HandleError::Reject(_)));
+        let sql = RepoError::Sql(sqlx::Error::PoolTimedOut);
+        assert!(matches!(HandleError::from(sql), HandleError::Retry(_)));
+    }
+}

@@ -179,7 +179,7 @@ pub(crate) async fn take(
         step.commit().await?;
         Ok(view)
     }
-    .instrument(span.clone())
+    .instrument(span)
     .await
 }
 
