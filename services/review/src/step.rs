@@ -3,9 +3,8 @@
 //!
 //! ```text
 //! Executor::begin ─► lock every row of the case ─► the domain decides (assignment::review or
-//! clock_steps::clock_step) ─► store the rows (and the bundle member) ─► tongban_step::apply
-//! (effects: outbox rows and audit entries, in the step's span of the case's trace) ─► the
-//! caller's view ─► commit
+//! clock_steps::clock_step) ─► store the rows (and the bundle member) ─► Step::apply(effects)
+//! ─► the caller's view ─► commit
 //! ```
 //!
 //! The rows of a case are locked in one order, so two offices acting at once on the parts of a
@@ -23,7 +22,7 @@ use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::review::v1::Assignment;
 use tongban_runtime::auth::Claims;
 use tongban_runtime::convert::decision_to_pb;
-use tongban_step::{Actor, CaseRef, Effects, Executor, Trace};
+use tongban_step::{Actor, CaseRef, Effects, Executor};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
@@ -102,7 +101,7 @@ pub(crate) async fn take(
 ) -> Result<Assignment, ReviewError> {
     let now = state.clock.now();
     let actor = Actor::person(&claims.user, claims.role.as_str(), &claims.office);
-    let mut step = EXECUTOR.begin(&state.pool, actor.clone(), now).await?;
+    let mut step = EXECUTOR.begin(&state.pool, actor, now).await?;
     // Every row of the case, locked in one order: the parts of a joint case move together,
     // and the clock is the case's.
     let mut rows = repo::parts_of(step.conn(), case_id, true).await?;
@@ -114,11 +113,15 @@ pub(crate) async fn take(
     let request = tracing::Span::current();
     request.record("tongban.case_number", row.case_number.as_str());
     request.record("tongban.matter_code", row.matter_code.as_str());
-    // The step runs in a span of the case's trace: days later, the office's work still joins
-    // it (the request's own span cannot change its parent once entered). Review opens the span
-    // itself, so that it names review as the service that did the work; its events carry its
-    // context.
+    // The step runs in the case's trace: days later, the office's work still joins it (the
+    // request's own span cannot change its parent once entered). The executor's span carries
+    // the events' context; review's own span inside it names review as the service that did
+    // the work.
+    let joined = step.join(command.name(), &case_ref(row));
+    joined.record("tongban.matter_code", row.matter_code.as_str());
+    joined.record("tongban.stage", command.stage());
     let span = tracing::info_span!(
+        parent: &joined,
         "review step",
         otel.name = command.name(),
         tongban.case_number = %row.case_number,
@@ -126,7 +129,6 @@ pub(crate) async fn take(
         tongban.stage = command.stage(),
         tongban.due_at = row.due_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
     );
-    tongban_step::join_case_trace(&span, &case_ref(row));
     async move {
         // 纸质原件: an approval waits for the originals (the domain knows whose they are).
         if let Command::Review(ReviewCommand::Decide {
@@ -176,15 +178,7 @@ pub(crate) async fn take(
                 effects
             }
         };
-        tongban_step::apply(
-            step.conn(),
-            EXECUTOR.producer(),
-            &actor,
-            now,
-            &Trace::current(),
-            effects,
-        )
-        .await?;
+        step.apply(effects).await?;
         // Every row of the case is in hand: the view reads only the bundle's members.
         let view =
             crate::view::assignment_in_case(step.conn(), &state.reference, &rows[acting], &rows)
