@@ -262,6 +262,7 @@ fn routed_rows(
                 "agreement_id": part.agreement_id,
             }),
             part_locality: Some(locality),
+            part_scope: tongban_runtime::convert::scope_from_pb(part.scope()),
             ..base.clone()
         };
         // Intake names the part's state; when it does not, the part starts as the domain says

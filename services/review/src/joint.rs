@@ -27,8 +27,7 @@ pub(crate) fn part_updated(row: &AssignmentRow, reviewer: &str, at: DateTime<Utc
 /// The part of `row` as published in `case.part_updated`.
 pub(crate) fn case_part(row: &AssignmentRow, at: DateTime<Utc>) -> pb::CasePart {
     let scope: i32 = row
-        .route_text("scope")
-        .parse()
+        .part_scope
         .map(tongban_runtime::convert::scope_to_pb)
         .unwrap_or_default()
         .into();
@@ -77,6 +76,7 @@ mod tests {
             part_name: format!("环节{code}"),
             part_route: json!({"scope": "province_wide", "locality": "home_division"}),
             part_locality: Some(Locality::HomeDivision),
+            part_scope: Some(Scope::ProvinceWide),
             ..AssignmentRow::default()
         };
         row.set_part_state(state);

@@ -155,6 +155,8 @@ pub struct AssignmentRow {
     /// 多地联办: where the part's office is (from the part's route); `None` for a case
     /// handled by one office.
     pub part_locality: Option<Locality>,
+    /// 多地联办: the part's own 通办范围 (from the part's route); `None` when intake sent none.
+    pub part_scope: Option<Scope>,
     pub bundle_id: Option<Uuid>,
     pub bundle_number: Option<String>,
     pub bundle_code: Option<String>,
@@ -180,7 +182,15 @@ impl TryFrom<Stored> for AssignmentRow {
             )?),
             None => None,
         };
+        let part_scope = decode_unless_empty(
+            "part_route.scope",
+            s.part_route
+                .get("scope")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        )?;
         Ok(Self {
+            part_scope,
             scope: decode_unless_empty("scope", &s.scope)?,
             mode: decode_unless_empty("mode", &s.mode)?,
             state: state_from_name(&s.state).ok_or_else(|| RepoError::Decode {
@@ -281,6 +291,7 @@ impl Default for AssignmentRow {
             part_review_points: Value::Array(Vec::new()),
             part_route: Value::Object(serde_json::Map::new()),
             part_locality: None,
+            part_scope: None,
             bundle_id: None,
             bundle_number: None,
             bundle_code: None,
@@ -699,7 +710,7 @@ mod tests {
     #[test]
     fn a_stored_value_that_does_not_decode_is_an_error_never_a_default() {
         type Spoil = fn(&mut Stored);
-        let corrupt: [(&str, Spoil); 8] = [
+        let corrupt: [(&str, Spoil); 9] = [
             ("case_status", |s| s.case_status = "lost".to_owned()),
             ("state", |s| s.state = "lost".to_owned()),
             ("part_state", |s| s.part_state = Some("lost".to_owned())),
@@ -710,6 +721,9 @@ mod tests {
             }),
             ("extension_days", |s| s.extension_days = -1),
             ("part_route.locality", |s| s.part_route = json!({})),
+            ("part_route.scope", |s| {
+                s.part_route = json!({"locality": "home_division", "scope": "moon"});
+            }),
         ];
         for (column, spoil) in corrupt {
             let mut row = stored();
