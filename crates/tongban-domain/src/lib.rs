@@ -5,6 +5,7 @@
 
 #![deny(missing_docs)]
 
+pub mod assignment;
 pub mod bundle;
 pub mod bundle_view;
 pub mod calendar;
@@ -12,6 +13,7 @@ pub mod case;
 pub mod case_number;
 pub mod catalog;
 pub mod clock;
+pub mod clock_steps;
 pub mod complaint;
 pub mod data;
 pub mod directory;

@@ -6,14 +6,18 @@ use serde_json::json;
 use sqlx::PgConnection;
 use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::case::{CaseCommand, CaseStatus};
-use tongban_domain::joint::PartState;
-use tongban_proto::events::v1::{CaseSummary, Event, event::Body};
+use tongban_domain::catalog::JointPart;
+use tongban_domain::joint;
+use tongban_proto::events::v1::{CaseSummary, CaseSupplemented, Event, event::Body};
 use tongban_runtime::convert::{datetime, part_state_from_pb};
 use uuid::Uuid;
 
+use tongban_domain::assignment::window_step;
+use tongban_step::{Actor, Effects, Trace};
+
 use crate::State;
-use crate::joint::window_step;
 use crate::repo::{self, AssignmentRow};
+use crate::step;
 
 /// Consumer of `case.>` for what concerns the review office.
 pub struct CaseEvents {
@@ -64,35 +68,17 @@ impl EventHandler for CaseEvents {
                 Ok(())
             }
             Some(Body::CaseSupplemented(s)) => {
-                // The material and the time limit are the case's: every part's row follows.
-                let due_at = datetime(s.due_at.as_ref());
-                let mut materials = None;
-                self.window(conn, case_id, &CaseCommand::Supplement, event, |row| {
-                    row.due_at = due_at;
-                    row.materials = materials
-                        .get_or_insert_with(|| {
-                            let mut merged =
-                                tongban_runtime::convert::materials_from_json(&row.materials);
-                            merged.retain(|m| {
-                                !s.materials
-                                    .iter()
-                                    .any(|n| n.material_code == m.material_code)
-                            });
-                            merged.extend(s.materials.iter().cloned());
-                            tongban_runtime::convert::materials_to_json(&merged)
-                        })
-                        .clone();
-                })
-                .await
+                self.window(conn, case_id, &CaseCommand::Supplement, event, Some(s))
+                    .await
             }
             Some(Body::CaseWithdrawn(w)) => {
                 let command = CaseCommand::Withdraw {
                     reason: w.reason.clone(),
                 };
-                self.window(conn, case_id, &command, event, |_| {}).await
+                self.window(conn, case_id, &command, event, None).await
             }
             Some(Body::CaseCompleted(_)) => {
-                self.window(conn, case_id, &CaseCommand::Complete, event, |_| {})
+                self.window(conn, case_id, &CaseCommand::Complete, event, None)
                     .await
             }
             _ => Ok(()),
@@ -101,8 +87,9 @@ impl EventHandler for CaseEvents {
 }
 
 impl CaseEvents {
-    /// Applies a step the window made to every row of the case (after `also` adjusts each) and,
-    /// for a 多地联办 case, publishes `case.part_updated` for the parts it moved, in the
+    /// Applies a step the window made to every row of the case (the domain's
+    /// `assignment::window_step`; with 补正 material, the case's material and time limit on every
+    /// row) and, for a 多地联办 case, publishes `case.part_updated` for the parts it moved, in the
     /// delivery's transaction (so it is published exactly when the step is stored).
     ///
     /// A withdrawal or completion of a case in no inbox changes nothing (withdrawn before it
@@ -113,26 +100,87 @@ impl CaseEvents {
         case_id: Uuid,
         command: &CaseCommand,
         event: &Event,
-        mut also: impl FnMut(&mut AssignmentRow),
+        supplemented: Option<&CaseSupplemented>,
     ) -> Result<(), HandleError> {
         let mut rows = repo::parts_of(conn, case_id, true).await?;
-        if rows.is_empty() && matches!(command, CaseCommand::Supplement) {
-            return Err(HandleError::Retry(
-                "supplement for a case not yet in any inbox".into(),
-            ));
+        let Some(first) = rows.first() else {
+            if matches!(command, CaseCommand::Supplement) {
+                return Err(HandleError::Retry(
+                    "supplement for a case not yet in any inbox".into(),
+                ));
+            }
+            return Ok(());
+        };
+        let parts = step::part_states(&rows)?;
+        let changed = match window_step(first.status(), &parts, command) {
+            Ok(moved) => {
+                for (i, row) in rows.iter_mut().enumerate() {
+                    if let Some(part) = moved.parts.get(i) {
+                        row.set_part_state(*part);
+                    }
+                    row.set_status(moved.status);
+                }
+                moved.changed
+            }
+            Err(err) => {
+                tracing::warn!(case_number = %first.case_number, error = %err, "window event does not apply; ignored");
+                Vec::new()
+            }
+        };
+        if let Some(s) = supplemented {
+            // The material and the time limit are the case's: every part's row follows.
+            let due_at = datetime(s.due_at.as_ref());
+            let materials = rows
+                .first()
+                .map(|row| merged_materials(&row.materials, s))
+                .unwrap_or_default();
+            for row in &mut rows {
+                row.due_at = due_at;
+                row.materials = materials.clone();
+            }
         }
-        let changed = window_step(&mut rows, command);
-        for row in &mut rows {
-            also(row);
+        for row in &rows {
             repo::update(conn, row).await?;
         }
         if changed.is_empty() {
             return Ok(());
         }
         let at = datetime(event.occurred_at.as_ref()).unwrap_or_else(|| self.state.clock.now());
-        crate::joint::publish_window_step(conn, &rows, &changed, &event.actor, at).await?;
+        let mut effects = Effects::new();
+        for &i in &changed {
+            effects.emit(
+                &step::case_ref(&rows[i]),
+                crate::joint::part_updated(&rows[i], "", at),
+            );
+        }
+        tongban_step::apply(
+            conn,
+            crate::SERVICE,
+            &Actor::person(&event.actor, "", ""),
+            at,
+            &Trace::current(),
+            effects,
+        )
+        .await?;
         Ok(())
     }
+}
+
+/// The case's material after 补正: the material handed in replaces the earlier material of the
+/// same code.
+fn merged_materials(
+    stored: &serde_json::Value,
+    supplemented: &CaseSupplemented,
+) -> serde_json::Value {
+    let mut merged = tongban_runtime::convert::materials_from_json(stored);
+    merged.retain(|m| {
+        !supplemented
+            .materials
+            .iter()
+            .any(|n| n.material_code == m.material_code)
+    });
+    merged.extend(supplemented.materials.iter().cloned());
+    tongban_runtime::convert::materials_to_json(&merged)
 }
 
 /// The inbox rows of a routed case: one for a case handled by one office, one per part (each at
@@ -158,8 +206,8 @@ fn routed_rows(
         office_id: summary.responsible_office_id.clone(),
         matter_code: summary.matter_code.clone(),
         matter_name: summary.matter_name.clone(),
-        scope: scope_name(summary.scope()),
-        mode: mode_name(summary.mode()),
+        scope: tongban_runtime::convert::scope_from_pb(summary.scope()),
+        mode: tongban_runtime::convert::mode_from_pb(summary.mode()),
         window_office_id: summary.window_office_id.clone(),
         applicant: summary.applicant.as_ref().map_or(json!({}), |a| {
             json!({"name": a.name, "id_number_masked": a.id_number_masked, "phone_masked": a.phone_masked})
@@ -188,11 +236,11 @@ fn routed_rows(
                 "part {seq} of the routed case names no office or code"
             )));
         }
-        let initial = part_state_from_pb(part.state()).unwrap_or(if part.after.is_empty() {
-            PartState::Routed
-        } else {
-            PartState::Waiting
-        });
+        let locality = part.locality.parse().map_err(|_| {
+            HandleError::Reject(format!(
+                "part {seq} of the routed case names no known locality"
+            ))
+        })?;
         // The part's 审查要点 come from the catalog; the rest of its route from intake.
         let review_points = matter
             .and_then(|m| m.part(&part.part_code))
@@ -213,8 +261,23 @@ fn routed_rows(
                 "scope": scope_name(part.scope()),
                 "agreement_id": part.agreement_id,
             }),
+            part_locality: Some(locality),
+            part_scope: tongban_runtime::convert::scope_from_pb(part.scope()),
             ..base.clone()
         };
+        // Intake names the part's state; when it does not, the part starts as the domain says
+        // (waiting while it comes after other parts).
+        let initial = part_state_from_pb(part.state()).unwrap_or_else(|| {
+            joint::initial_state(&JointPart {
+                code: part.part_code.clone(),
+                name: part.name.clone(),
+                name_en: part.name_en.clone(),
+                department: part.department.clone(),
+                locality,
+                after: part.after.clone(),
+                review_points: Vec::new(),
+            })
+        });
         row.set_part_state(initial);
         row.set_status(CaseStatus::Routed);
         rows.push(row);
@@ -225,11 +288,5 @@ fn routed_rows(
 fn scope_name(scope: tongban_proto::common::v1::Scope) -> String {
     tongban_runtime::convert::scope_from_pb(scope)
         .map(|s| s.as_str().to_owned())
-        .unwrap_or_default()
-}
-
-fn mode_name(mode: tongban_proto::common::v1::Mode) -> String {
-    tongban_runtime::convert::mode_from_pb(mode)
-        .map(|m| m.as_str().to_owned())
         .unwrap_or_default()
 }

@@ -2,17 +2,18 @@
 //! reviewer of that office — and only of that office — claims a case, asks for 补正, and
 //! approves or denies it against the matter's 审查要点 checklist. A 多地联办 case is in the
 //! inbox of every office that handles a part of it, each office seeing and acting on its own
-//! part only; a 一件事 member shows its bundle's status. Every step is published through the
-//! outbox.
+//! part only; a 一件事 member shows its bundle's status. Every step is taken through one
+//! executor ([`step`]) that publishes through the outbox.
 
 mod api;
 mod clock_api;
+mod error;
 mod events;
 mod joint;
 mod members;
 mod originals;
-mod outbox;
 mod repo;
+mod step;
 mod view;
 mod watch;
 

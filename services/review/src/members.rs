@@ -17,29 +17,63 @@ use tongban_proto::events::v1::{CaseSummary, Event, event::Body};
 use tongban_runtime::convert::decision_from_pb;
 use uuid::Uuid;
 
+use crate::repo::{RepoError, decode, decode_opt};
+
+/// A member row as stored: its status and decision as text. It becomes a [`MemberRow`] only by
+/// decoding ([`TryFrom`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Stored {
+    bundle_id: Uuid,
+    case_id: Uuid,
+    case_number: String,
+    matter_code: String,
+    matter_name: String,
+    status: String,
+    decision: Option<String>,
+    position: i32,
+}
+
 /// One member case of a 一件事 bundle.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberRow {
     pub bundle_id: Uuid,
     pub case_id: Uuid,
     pub case_number: String,
     pub matter_code: String,
     pub matter_name: String,
-    pub status: String,
-    pub decision: Option<String>,
+    /// The member case's status as a whole (only this service writes it).
+    pub status: CaseStatus,
+    /// The member's decision, once decided.
+    pub decision: Option<Decision>,
     pub position: i32,
 }
 
+impl TryFrom<Stored> for MemberRow {
+    type Error = RepoError;
+
+    fn try_from(s: Stored) -> Result<Self, RepoError> {
+        Ok(Self {
+            status: decode("bundle_members.status", &s.status)?,
+            decision: decode_opt("bundle_members.decision", s.decision.as_deref())?,
+            bundle_id: s.bundle_id,
+            case_id: s.case_id,
+            case_number: s.case_number,
+            matter_code: s.matter_code,
+            matter_name: s.matter_name,
+            position: s.position,
+        })
+    }
+}
+
 impl MemberRow {
-    /// The member case's status as a whole (only this service writes it, from
-    /// `CaseStatus::as_str`).
+    /// The member case's status as a whole.
     pub fn status(&self) -> CaseStatus {
-        self.status.parse().unwrap_or(CaseStatus::Submitted)
+        self.status
     }
 
     /// The member's decision, once decided.
     pub fn decision(&self) -> Option<Decision> {
-        self.decision.as_deref().and_then(|d| d.parse().ok())
+        self.decision
     }
 
     /// The status the member counts with in its bundle's status: a denial the window completed
@@ -53,15 +87,16 @@ impl MemberRow {
 pub async fn of_bundles(
     conn: &mut PgConnection,
     bundle_ids: &[Uuid],
-) -> Result<Vec<MemberRow>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Vec<MemberRow>, RepoError> {
+    let stored: Vec<Stored> = sqlx::query_as(
         "SELECT bundle_id, case_id, case_number, matter_code, matter_name, status, decision, position
          FROM bundle_members WHERE bundle_id = ANY($1)
          ORDER BY bundle_id, position, case_number",
     )
     .bind(bundle_ids)
     .fetch_all(conn)
-    .await
+    .await?;
+    stored.into_iter().map(MemberRow::try_from).collect()
 }
 
 /// Review's own step on case `case_id` moved the case as a whole to `status` (with `decision`
@@ -91,7 +126,8 @@ pub async fn follow(
 /// the member's status (a late redelivery) is ignored.
 ///
 /// # Errors
-/// Reject when the summary names a bundle id that is not a UUID; Retry when the store fails.
+/// Reject when the summary names a bundle id that is not a UUID or a stored status does not
+/// decode; Retry when the store fails.
 pub(crate) async fn apply(
     conn: &mut PgConnection,
     reference: &ReferenceData,
@@ -207,7 +243,7 @@ async fn step(
     case_id: Uuid,
     command: &CaseCommand,
     decision: Option<Decision>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), RepoError> {
     let current: Option<(String,)> =
         sqlx::query_as("SELECT status FROM bundle_members WHERE case_id = $1 FOR UPDATE")
             .bind(case_id)
@@ -216,9 +252,9 @@ async fn step(
     let Some((current,)) = current else {
         return Ok(());
     };
-    let current: CaseStatus = current.parse().unwrap_or(CaseStatus::Submitted);
+    let current: CaseStatus = decode("bundle_members.status", &current)?;
     match case::transition(current, command) {
-        Ok((next, _)) => follow(conn, case_id, next, decision).await,
+        Ok((next, _)) => Ok(follow(conn, case_id, next, decision).await?),
         Err(err) => {
             tracing::debug!(%case_id, error = %err, "case step does not apply to the bundle member; ignored");
             Ok(())

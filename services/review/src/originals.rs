@@ -3,15 +3,12 @@
 //! from `case.routed` and cleared from `logistics.tracked`; the two may arrive in either order.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use tongban_bus::{ConsumerSpec, EventHandler, HandleError};
-use tongban_domain::i18n::Lang;
 use tongban_domain::logistics::{WaybillStatus, originals_to_ship};
 use tongban_domain::reference::ReferenceData;
 use tongban_proto::events::v1::{CaseSummary, Event, event::Body};
 use tongban_runtime::convert::{datetime, form_from_pb, mode_from_pb};
-use tongban_runtime::status::{self, PreconditionViolation};
-use tonic::Status;
 use uuid::Uuid;
 
 /// The durable consumer of `logistics.>`.
@@ -60,13 +57,13 @@ pub(crate) async fn expect(
 
 /// The materials still on their way to the office, if any.
 pub(crate) async fn outstanding(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     case_id: Uuid,
 ) -> Result<Option<Vec<String>>, sqlx::Error> {
     let row: Option<(serde_json::Value,)> =
         sqlx::query_as("SELECT material_codes FROM originals WHERE case_id = $1 AND outstanding")
             .bind(case_id)
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await?;
     Ok(row.map(|(codes,)| {
         codes
@@ -78,27 +75,6 @@ pub(crate) async fn outstanding(
             })
             .unwrap_or_default()
     }))
-}
-
-/// FAILED_PRECONDITION: approval waits for the paper originals (each listed).
-pub(crate) fn not_arrived(lang: Lang, codes: &[String]) -> Status {
-    let message = lang
-        .pick(
-            "纸质原件尚未送达本机关，暂不能准予；可先依据扫描件审查",
-            "the paper originals have not been delivered to this office yet; approval must wait (review may proceed on the scans)",
-        )
-        .to_owned();
-    let violations = codes
-        .iter()
-        .map(|code| {
-            PreconditionViolation::new(
-                "ORIGINAL_NOT_DELIVERED",
-                code.clone(),
-                lang.pick("纸质原件在途", "paper original in transit"),
-            )
-        })
-        .collect();
-    status::failed_precondition(message, violations)
 }
 
 /// Consumer of `logistics.tracked`: a delivered originals waybill clears the flag.

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use sqlx::PgConnection;
 use tongban_domain::bundle::{self, BundleStatus};
-use tongban_domain::case::CaseStatus;
+use tongban_domain::case::{CaseStatus, Decision};
 use tongban_domain::catalog::JointPart;
 use tongban_domain::joint::{self, PartView};
 use tongban_domain::reference::ReferenceData;
@@ -22,7 +22,7 @@ use tongban_runtime::convert::{
 use uuid::Uuid;
 
 use crate::members::{self, MemberRow};
-use crate::repo::{self, AssignmentRow, strings};
+use crate::repo::{self, AssignmentRow, RepoError, strings};
 
 /// The views of `rows`, with what they need of other rows (a part's sibling parts, a member's
 /// bundle) loaded in two queries at most.
@@ -30,7 +30,7 @@ pub(crate) async fn assignments(
     conn: &mut PgConnection,
     reference: &ReferenceData,
     rows: &[AssignmentRow],
-) -> Result<Vec<Assignment>, sqlx::Error> {
+) -> Result<Vec<Assignment>, RepoError> {
     let joint: Vec<Uuid> = distinct(rows.iter().filter(|r| r.is_joint()).map(|r| r.case_id));
     let parts = if joint.is_empty() {
         Vec::new()
@@ -49,7 +49,7 @@ pub(crate) async fn assignment(
     conn: &mut PgConnection,
     reference: &ReferenceData,
     row: &AssignmentRow,
-) -> Result<Assignment, sqlx::Error> {
+) -> Result<Assignment, RepoError> {
     let mut views = assignments(conn, reference, std::slice::from_ref(row)).await?;
     Ok(views.pop().unwrap_or_default())
 }
@@ -61,7 +61,7 @@ pub(crate) async fn assignment_in_case(
     reference: &ReferenceData,
     row: &AssignmentRow,
     case_rows: &[AssignmentRow],
-) -> Result<Assignment, sqlx::Error> {
+) -> Result<Assignment, RepoError> {
     let members = members_of(conn, std::slice::from_ref(row)).await?;
     Ok(assignment_pb(row, case_rows, &members, reference))
 }
@@ -70,7 +70,7 @@ pub(crate) async fn assignment_in_case(
 async fn members_of(
     conn: &mut PgConnection,
     rows: &[AssignmentRow],
-) -> Result<Vec<MemberRow>, sqlx::Error> {
+) -> Result<Vec<MemberRow>, RepoError> {
     let bundles: Vec<Uuid> = distinct(rows.iter().filter_map(|r| r.bundle_id));
     if bundles.is_empty() {
         return Ok(Vec::new());
@@ -104,13 +104,8 @@ fn assignment_pb(
         office_id: row.office_id.clone(),
         matter_code: row.matter_code.clone(),
         matter_name: row.matter_name.clone(),
-        scope: row
-            .scope
-            .parse()
-            .map(scope_to_pb)
-            .unwrap_or_default()
-            .into(),
-        mode: row.mode.parse().map(mode_to_pb).unwrap_or_default().into(),
+        scope: row.scope.map(scope_to_pb).unwrap_or_default().into(),
+        mode: row.mode.map(mode_to_pb).unwrap_or_default().into(),
         state: row.inbox_state().into(),
         window_office_id: row.window_office_id.clone(),
         applicant: Some(pb::MaskedApplicant {
@@ -123,7 +118,7 @@ fn assignment_pb(
         routed_at: Some(timestamp(row.routed_at)),
         due_at: row.due_at.map(timestamp),
         claimed_by: row.claimed_by.clone().unwrap_or_default(),
-        decision: decision_pb(row.decision.as_deref()).into(),
+        decision: decision_pb(row.decision.map(Decision::as_str)).into(),
         decision_reason: row.decision_reason.clone().unwrap_or_default(),
         checklist: serde_json::from_value::<Vec<ChecklistEntry>>(row.checklist.clone())
             .unwrap_or_default()
@@ -157,13 +152,16 @@ pub(crate) fn decision_pb(decision: Option<&str>) -> pb::Decision {
 
 /// 多地联办: names of the parts a waiting part waits for (nothing unless it waits).
 fn waiting_for(row: &AssignmentRow, parts: &[AssignmentRow]) -> Vec<String> {
+    let Some(part) = row.joint_part() else {
+        return Vec::new();
+    };
     if row.part_state() != Some(joint::PartState::Waiting) {
         return Vec::new();
     }
     let siblings: Vec<(JointPart, joint::PartState)> = parts
         .iter()
         .filter(|p| p.case_id == row.case_id)
-        .filter_map(|p| p.part_state().map(|s| (p.joint_part(), s)))
+        .filter_map(|p| Some((p.joint_part()?, p.part_state()?)))
         .collect();
     let views: Vec<PartView<'_>> = siblings
         .iter()
@@ -172,7 +170,7 @@ fn waiting_for(row: &AssignmentRow, parts: &[AssignmentRow]) -> Vec<String> {
             state: *state,
         })
         .collect();
-    joint::awaiting(&views, &row.joint_part())
+    joint::awaiting(&views, &part)
 }
 
 /// 一件事: the bundle of a member case as the office of `viewer` may see it — its status derived
@@ -306,6 +304,7 @@ mod tests {
     use std::sync::OnceLock;
 
     use chrono::Utc;
+    use tongban_domain::catalog::{Mode, Scope};
 
     use super::*;
 
@@ -343,8 +342,8 @@ mod tests {
             case_number: format!("140922-20261102-0000{n}-1"),
             matter_code: matter.to_owned(),
             matter_name: name(matter),
-            status: status.as_str().to_owned(),
-            decision: decision.map(str::to_owned),
+            status,
+            decision: decision.map(|d| d.parse().unwrap_or_else(|_| panic!("decision {d}"))),
             position: 0,
         }
     }
@@ -357,10 +356,9 @@ mod tests {
             office_id: office.to_owned(),
             matter_code: m.matter_code.clone(),
             matter_name: m.matter_name.clone(),
-            scope: "cross_province".to_owned(),
-            mode: "online".to_owned(),
-            state: "routed".to_owned(),
-            case_status: m.status.clone(),
+            scope: Some(Scope::CrossProvince),
+            mode: Some(Mode::Online),
+            case_status: m.status,
             window_office_id: "140922-zwfw".to_owned(),
             home_division: "640104".to_owned(),
             routed_at: Utc::now(),
@@ -458,7 +456,7 @@ mod tests {
         let mut rows = submitted();
         rows[4] = member(1, PROVIDER, CaseStatus::Completed, Some("deny"));
         for row in &mut rows[1..4] {
-            row.status = CaseStatus::Withdrawn.as_str().to_owned();
+            row.status = CaseStatus::Withdrawn;
         }
         let sbk = viewer(&rows[0], "640100-renshe");
         assert_eq!(summary(&sbk, &rows).status(), pb::BundleStatus::InProgress);
@@ -480,7 +478,7 @@ mod tests {
     fn every_member_withdrawn_is_withdrawn_and_an_unknown_member_counts_as_submitted() {
         let mut rows = submitted();
         for row in &mut rows {
-            row.status = CaseStatus::Withdrawn.as_str().to_owned();
+            row.status = CaseStatus::Withdrawn;
         }
         let sbk = viewer(&rows[0], "640100-renshe");
         assert_eq!(summary(&sbk, &rows).status(), pb::BundleStatus::Withdrawn);
