@@ -200,7 +200,9 @@ pub(crate) async fn submit(
     for row in &rows {
         cases.push(view::case_pb(&mut conn, reference, row, now).await?);
     }
-    Ok(Response::new(bundle_message(&bundle, &rows, cases)))
+    Ok(Response::new(bundle_message(
+        reference, &bundle, &rows, cases,
+    )))
 }
 
 /// GetBundle by id or number: clerks of the bundle's window, supervisors and admins.
@@ -334,15 +336,16 @@ async fn bundle_pb(
     for row in &rows {
         cases.push(view::case_pb(conn, reference, row, now).await?);
     }
-    Ok(bundle_message(bundle, &rows, cases))
+    Ok(bundle_message(reference, bundle, &rows, cases))
 }
 
 fn bundle_message(
+    reference: &ReferenceData,
     bundle: &BundleRow,
     rows: &[CaseRow],
     mut cases: Vec<tongban_proto::intake::v1::Case>,
 ) -> Bundle {
-    let summary = view::bundle_summary(bundle, rows);
+    let summary = view::bundle_summary(reference, bundle, rows);
     for case in &mut cases {
         case.bundle = Some(summary.clone());
     }
@@ -351,7 +354,7 @@ fn bundle_message(
         bundle_number: bundle.bundle_number.clone(),
         bundle_code: bundle.bundle_code.clone(),
         bundle_name: bundle.bundle_name.clone(),
-        status: view::bundle_status(rows).into(),
+        status: summary.status,
         window_office_id: bundle.window_office_id.clone(),
         submitted_at: Some(timestamp(bundle.submitted_at)),
         cases,

@@ -113,6 +113,19 @@ pub struct CaseRow {
 }
 
 impl CaseRow {
+    /// What the one bundle view needs of this member case.
+    pub fn facts(&self) -> tongban_domain::bundle_view::MemberFacts {
+        tongban_domain::bundle_view::MemberFacts {
+            case_id: self.case_id.to_string(),
+            case_number: self.case_number.clone(),
+            matter_code: self.matter_code.clone(),
+            matter_name: self.matter_name.clone(),
+            status: self.status,
+            decision: self.decision,
+            responsible_office_id: self.responsible_office_id.clone(),
+        }
+    }
+
     /// The case as a member of its bundle, as the bundle's rules see it.
     pub fn member(&self) -> MemberState {
         MemberState {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
-use tongban_domain::bundle::{BundleStatus, MemberState};
+use tongban_domain::bundle_view::{MemberFacts, Unheard, bundle_view};
 use tongban_domain::case::{CaseEvent, CaseStatus};
 use tongban_domain::materials::Form;
 use tongban_domain::reference::ReferenceData;
@@ -13,9 +13,8 @@ use tongban_domain::timeline::{TimelineContext, describe};
 use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1 as api;
-use tongban_runtime::convert::{
-    bundle_status_to_pb, datetime, status_to_pb, timeline_entry, timestamp,
-};
+use tongban_runtime::convert::{datetime, status_to_pb, timeline_entry, timestamp};
+use tongban_runtime::views::{Audience, BundleHeader, bundle_summary_pb, decision_pb};
 use tongban_step::{Actor, CaseRef, Effects};
 use tongban_store::timeline::TimelineLine;
 
@@ -56,13 +55,6 @@ fn delivery_pb(row: &CaseRow) -> pb::DeliveryMethod {
     tongban_runtime::convert::delivery_to_pb(row.delivery_method)
 }
 
-fn decision_pb(row: &CaseRow) -> pb::Decision {
-    row.decision.map_or(
-        pb::Decision::Unspecified,
-        tongban_runtime::convert::decision_to_pb,
-    )
-}
-
 /// The masked applicant of a row.
 pub fn applicant_pb(row: &CaseRow) -> pb::MaskedApplicant {
     pb::MaskedApplicant {
@@ -91,7 +83,7 @@ pub async fn case_views(
     rows: &[CaseRow],
     now: DateTime<Utc>,
 ) -> Result<Vec<api::Case>, RepoError> {
-    let summaries = bundle_summaries(conn, rows).await?;
+    let summaries = bundle_summaries(conn, reference, rows).await?;
     let mut cases = Vec::with_capacity(rows.len());
     for row in rows {
         let mut case = case_pb(conn, reference, row, now).await?;
@@ -104,6 +96,7 @@ pub async fn case_views(
 /// The summaries of the bundles `rows` belong to, by bundle id: two queries for all of them.
 async fn bundle_summaries(
     conn: &mut PgConnection,
+    reference: &ReferenceData,
     rows: &[CaseRow],
 ) -> Result<HashMap<BundleId, pb::BundleSummary>, RepoError> {
     let mut ids: Vec<BundleId> = rows.iter().filter_map(|r| r.bundle_id).collect();
@@ -114,12 +107,13 @@ async fn bundle_summaries(
     ids.dedup();
     let bundles = repo::bundles_by_ids(conn, &ids).await?;
     let members = repo::members_of_bundles(conn, &ids).await?;
-    Ok(summaries_by_bundle(&bundles, &members))
+    Ok(summaries_by_bundle(reference, &bundles, &members))
 }
 
 /// Each bundle's summary, by bundle id, from `members` holding each bundle's members together
 /// and in order ([`repo::members_of_bundles`]).
 fn summaries_by_bundle(
+    reference: &ReferenceData,
     bundles: &[BundleRow],
     members: &[CaseRow],
 ) -> HashMap<BundleId, pb::BundleSummary> {
@@ -129,43 +123,37 @@ fn summaries_by_bundle(
             let bundle = bundles
                 .iter()
                 .find(|b| Some(b.bundle_id) == members[0].bundle_id)?;
-            Some((bundle.bundle_id, bundle_summary(bundle, members)))
+            Some((bundle.bundle_id, bundle_summary(reference, bundle, members)))
         })
         .collect()
 }
 
-/// A bundle with its members' statuses, as shown beside one of its cases: the status is
-/// derived from the members' (`BundleStatus::derive`).
-pub fn bundle_summary(bundle: &BundleRow, members: &[CaseRow]) -> pb::BundleSummary {
-    let states: Vec<MemberState> = members.iter().map(CaseRow::member).collect();
-    pb::BundleSummary {
-        bundle_id: bundle.bundle_id.to_string(),
-        bundle_number: bundle.bundle_number.clone(),
-        bundle_code: bundle.bundle_code.clone(),
-        name: bundle.bundle_name.clone(),
-        status: bundle_status(members).into(),
-        members: members
-            .iter()
-            .zip(&states)
-            .map(|(m, state)| pb::BundleMember {
-                case_id: m.case_id.to_string(),
-                case_number: m.case_number.clone(),
-                matter_code: m.matter_code.clone(),
-                matter_name: m.matter_name.clone(),
-                status: status_to_pb(m.status).into(),
-                responsible_office_id: m.responsible_office_id.clone(),
-                waiting_for: state.still_waiting_for(&states),
-            })
-            .collect(),
-    }
-}
-
-/// The status of a bundle, derived from its member cases (each counted as
-/// [`MemberState::outcome`]: a denial that the window completed (办结) is still a denial).
-pub fn bundle_status(members: &[CaseRow]) -> pb::BundleStatus {
-    bundle_status_to_pb(BundleStatus::derive(
-        members.iter().map(|m| m.member().outcome()),
-    ))
+/// A bundle with its members, as the window sees it beside one of its cases: the one bundle
+/// view every audience shares, with every member's id, number and office.
+pub fn bundle_summary(
+    reference: &ReferenceData,
+    bundle: &BundleRow,
+    members: &[CaseRow],
+) -> pb::BundleSummary {
+    let known: Vec<MemberFacts> = members.iter().map(CaseRow::facts).collect();
+    let view = bundle_view(
+        &reference.catalog,
+        reference.bundles.get(&bundle.bundle_code),
+        &known,
+        // The window opened every member case itself: none is unheard of.
+        Unheard::Omitted,
+    );
+    let id = bundle.bundle_id.to_string();
+    bundle_summary_pb(
+        BundleHeader {
+            bundle_id: &id,
+            bundle_number: &bundle.bundle_number,
+            bundle_code: &bundle.bundle_code,
+            name: &bundle.bundle_name,
+        },
+        &view,
+        Audience::Window,
+    )
 }
 
 /// The window's view of a case (without its bundle: see [`case_view`]).
@@ -205,7 +193,7 @@ pub async fn case_pb(
         accepted_at: row.accepted_at.map(timestamp),
         due_at: row.due_at.map(timestamp),
         remaining_working_days: remaining,
-        decision: decision_pb(row).into(),
+        decision: decision_pb(row.decision).into(),
         decision_reason: row.decision_reason.clone().unwrap_or_default(),
         supplement_items: row.supplement_items.clone(),
         supplement_reason: row.supplement_reason.clone().unwrap_or_default(),
@@ -433,7 +421,11 @@ mod tests {
             member(b, "B-c1", "M3", CaseStatus::Withdrawn),
             member(unknown, "X-c1", "M4", CaseStatus::Accepted),
         ];
-        let summaries = summaries_by_bundle(&bundles, &members);
+        let reference = ReferenceData::load(
+            &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy"),
+        )
+        .unwrap();
+        let summaries = summaries_by_bundle(&reference, &bundles, &members);
         assert_eq!(summaries.len(), 2, "no summary for a bundle not read");
         let numbers = |id: &BundleId| -> Vec<String> {
             summaries[id]
@@ -444,10 +436,10 @@ mod tests {
         };
         assert_eq!(summaries[&a].bundle_number, "A-1");
         assert_eq!(numbers(&a), ["A-c1", "A-c2"]);
-        assert_eq!(summaries[&a].status(), bundle_status(&members[..2]));
+        assert_eq!(summaries[&a].status(), pb::BundleStatus::InProgress);
         assert_eq!(summaries[&b].bundle_number, "B-1");
         assert_eq!(numbers(&b), ["B-c1"]);
-        assert_eq!(summaries[&b].status(), bundle_status(&members[2..3]));
+        assert_eq!(summaries[&b].status(), pb::BundleStatus::Withdrawn);
         assert_ne!(summaries[&a].status(), summaries[&b].status());
     }
 }

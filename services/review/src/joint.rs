@@ -7,13 +7,12 @@
 //! unchanged.
 
 use chrono::{DateTime, Utc};
-use tongban_domain::case::Decision;
 use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_runtime::convert::{part_state_to_pb, timestamp};
 
 use crate::repo::{self, AssignmentRow};
-use crate::view::decision_pb;
+use tongban_runtime::views::decision_pb;
 
 /// `case.part_updated` for the part of `row`, moved by `reviewer` (empty when the part moved
 /// because another did, or by the window's step).
@@ -45,7 +44,7 @@ pub(crate) fn case_part(row: &AssignmentRow, at: DateTime<Utc>) -> pb::CasePart 
             .map(part_state_to_pb)
             .unwrap_or_default()
             .into(),
-        decision: decision_pb(row.decision.map(Decision::as_str)).into(),
+        decision: decision_pb(row.decision).into(),
         reason: row.decision_reason.clone().unwrap_or_default(),
         updated_at: Some(timestamp(at)),
         locality: row.route_text("locality"),
@@ -58,6 +57,7 @@ mod tests {
     use super::*;
     use serde_json::json;
     use tongban_domain::case::CaseStatus;
+    use tongban_domain::case::Decision;
     use tongban_domain::catalog::{Locality, Mode, Scope};
     use tongban_domain::joint::PartState::{self, Denied};
 

@@ -10,7 +10,6 @@
 
 use sqlx::PgConnection;
 use tongban_bus::HandleError;
-use tongban_domain::bundle::member_status;
 use tongban_domain::case::{self, CaseCommand, CaseStatus, Decision};
 use tongban_domain::reference::ReferenceData;
 use tongban_proto::events::v1::{CaseSummary, Event, event::Body};
@@ -66,20 +65,18 @@ impl TryFrom<Stored> for MemberRow {
 }
 
 impl MemberRow {
-    /// The member case's status as a whole.
-    pub fn status(&self) -> CaseStatus {
-        self.status
-    }
-
-    /// The member's decision, once decided.
-    pub fn decision(&self) -> Option<Decision> {
-        self.decision
-    }
-
-    /// The status the member counts with in its bundle's status: a denial the window completed
-    /// (办结) is still a denial.
-    pub fn counts_as(&self) -> CaseStatus {
-        member_status(self.status(), self.decision())
+    /// What the one bundle view needs of the member (review does not know other members'
+    /// offices; the view shows an office only its own case's).
+    pub fn facts(&self) -> tongban_domain::bundle_view::MemberFacts {
+        tongban_domain::bundle_view::MemberFacts {
+            case_id: self.case_id.to_string(),
+            case_number: self.case_number.clone(),
+            matter_code: self.matter_code.clone(),
+            matter_name: self.matter_name.clone(),
+            status: self.status,
+            decision: self.decision,
+            responsible_office_id: String::new(),
+        }
     }
 }
 

@@ -8,8 +8,7 @@
 use std::collections::BTreeSet;
 
 use sqlx::PgConnection;
-use tongban_domain::bundle::{self, BundleStatus};
-use tongban_domain::case::{CaseStatus, Decision};
+use tongban_domain::bundle_view::{MemberFacts, Unheard, bundle_view};
 use tongban_domain::catalog::JointPart;
 use tongban_domain::joint::{self, PartView};
 use tongban_domain::reference::ReferenceData;
@@ -17,8 +16,9 @@ use tongban_domain::review::ChecklistEntry;
 use tongban_proto::common::v1 as pb;
 use tongban_proto::review::v1::Assignment;
 use tongban_runtime::convert::{
-    bundle_status_to_pb, materials_from_json, mode_to_pb, scope_to_pb, status_to_pb, timestamp,
+    materials_from_json, mode_to_pb, scope_to_pb, status_to_pb, timestamp,
 };
+use tongban_runtime::views::{Audience, BundleHeader, bundle_summary_pb, decision_pb};
 use uuid::Uuid;
 
 use crate::members::{self, MemberRow};
@@ -118,7 +118,7 @@ fn assignment_pb(
         routed_at: Some(timestamp(row.routed_at)),
         due_at: row.due_at.map(timestamp),
         claimed_by: row.claimed_by.clone().unwrap_or_default(),
-        decision: decision_pb(row.decision.map(Decision::as_str)).into(),
+        decision: decision_pb(row.decision).into(),
         decision_reason: row.decision_reason.clone().unwrap_or_default(),
         checklist: serde_json::from_value::<Vec<ChecklistEntry>>(row.checklist.clone())
             .unwrap_or_default()
@@ -138,15 +138,6 @@ fn assignment_pb(
         waiting_for: waiting_for(row, parts),
         bundle: bundle_pb(row, members, reference),
         review_point_codes: strings(&row.part_review_points),
-    }
-}
-
-/// The stored decision name as a proto decision.
-pub(crate) fn decision_pb(decision: Option<&str>) -> pb::Decision {
-    match decision {
-        Some("approve") => pb::Decision::Approve,
-        Some("deny") => pb::Decision::Deny,
-        _ => pb::Decision::Unspecified,
     }
 }
 
@@ -173,13 +164,12 @@ fn waiting_for(row: &AssignmentRow, parts: &[AssignmentRow]) -> Vec<String> {
     joint::awaiting(&views, &part)
 }
 
-/// 一件事: the bundle of a member case as the office of `viewer` may see it — its status derived
-/// from every member's, the members in the bundle's order, each with its matter and status and
-/// (while it waits for other members' results) the names of the members it waits for; case id
-/// and number only of the viewer's own case, the responsible office only when it is the
-/// viewer's. `members` are the bundle's known member cases (members of other bundles are
-/// ignored); a member the definition lists that review has not heard of yet counts as
-/// submitted.
+/// 一件事: the bundle of a member case as the office of `viewer` may see it — the one bundle
+/// view every audience shares (members in the bundle's order, the status derived from them,
+/// what a member waits for), with the case id and number only of the viewer's own case and the
+/// responsible office only when the viewer leads it. `members` are the bundle's known member
+/// cases (members of other bundles are ignored); a member the definition lists that review has
+/// not heard of yet is shown, and counts, as submitted.
 pub(crate) fn bundle_pb(
     viewer: &AssignmentRow,
     members: &[MemberRow],
@@ -187,115 +177,35 @@ pub(crate) fn bundle_pb(
 ) -> Option<pb::BundleSummary> {
     let bundle_id = viewer.bundle_id?;
     let code = viewer.bundle_code.clone().unwrap_or_default();
-    let definition = reference.bundles.get(&code);
-    let order: &[String] = definition.map_or(&[], |b| b.matters.as_slice());
-    let index = |m: &MemberRow| {
-        order
-            .iter()
-            .position(|c| *c == m.matter_code)
-            .unwrap_or_else(|| {
-                // Not listed (the catalog changed): after the listed ones, as submitted.
-                order.len() + usize::try_from(m.position).unwrap_or(0)
-            })
-    };
-    let mut entries: Vec<(usize, Entry<'_>)> = members
+    let known: Vec<MemberFacts> = members
         .iter()
         .filter(|m| m.bundle_id == bundle_id)
-        .map(|m| {
-            (
-                index(m),
-                Entry {
-                    matter_code: m.matter_code.clone(),
-                    matter_name: m.matter_name.clone(),
-                    row: Some(m),
-                },
-            )
-        })
+        .map(MemberRow::facts)
         .collect();
-    for (i, matter) in order.iter().enumerate() {
-        if !entries.iter().any(|(_, e)| e.matter_code == *matter) {
-            entries.push((
-                i,
-                Entry {
-                    matter_code: matter.clone(),
-                    matter_name: reference
-                        .catalog
-                        .matter(matter)
-                        .map(|m| m.name.clone())
-                        .unwrap_or_default(),
-                    row: None,
-                },
-            ));
-        }
-    }
-    entries.sort_by(|(a, x), (b, y)| {
-        (a, x.row.map(|r| r.case_number.as_str())).cmp(&(b, y.row.map(|r| r.case_number.as_str())))
-    });
-    let entries: Vec<Entry<'_>> = entries.into_iter().map(|(_, e)| e).collect();
-    let status = BundleStatus::derive(entries.iter().map(Entry::counts_as));
-    let listed = entries
-        .iter()
-        .map(|entry| {
-            let own = entry.row.filter(|m| m.case_id == viewer.case_id);
-            let waits_for = definition.map_or_else(Vec::new, |bundle| {
-                bundle::waiting_for(
-                    &reference.catalog,
-                    bundle,
-                    &entry.matter_code,
-                    entry.status(),
-                    |awaited| {
-                        entries
-                            .iter()
-                            .find(|e| e.matter_code == awaited)
-                            .map(Entry::counts_as)
-                    },
-                )
-            });
-            pb::BundleMember {
-                case_id: own.map(|m| m.case_id.to_string()).unwrap_or_default(),
-                case_number: own.map(|m| m.case_number.clone()).unwrap_or_default(),
-                matter_code: entry.matter_code.clone(),
-                matter_name: entry.matter_name.clone(),
-                status: status_to_pb(entry.status()).into(),
-                // The case's responsible office is its lead office (the first part's, for a
-                // 多地联办 member): shown to that office only.
-                responsible_office_id: if own.is_some() && viewer.part_seq == 0 {
-                    viewer.office_id.clone()
-                } else {
-                    String::new()
-                },
-                waiting_for: waits_for,
-            }
-        })
-        .collect();
-    Some(pb::BundleSummary {
-        bundle_id: bundle_id.to_string(),
-        bundle_number: viewer.bundle_number.clone().unwrap_or_default(),
-        bundle_code: code,
-        name: viewer.bundle_name.clone().unwrap_or_default(),
-        status: bundle_status_to_pb(status).into(),
-        members: listed,
-    })
-}
-
-/// One member of a bundle's view: a known member case, or a member matter of the definition
-/// review has not heard of yet.
-struct Entry<'a> {
-    matter_code: String,
-    matter_name: String,
-    row: Option<&'a MemberRow>,
-}
-
-impl Entry<'_> {
-    /// The member's status; submitted while review has not heard of it.
-    fn status(&self) -> CaseStatus {
-        self.row.map_or(CaseStatus::Submitted, MemberRow::status)
-    }
-
-    /// The status it counts with in the bundle's.
-    fn counts_as(&self) -> CaseStatus {
-        self.row.map_or(CaseStatus::Submitted, MemberRow::counts_as)
-    }
+    let view = bundle_view(
+        &reference.catalog,
+        reference.bundles.get(&code),
+        &known,
+        Unheard::AsSubmitted,
+    );
+    let id = bundle_id.to_string();
+    let own = viewer.case_id.to_string();
+    Some(bundle_summary_pb(
+        BundleHeader {
+            bundle_id: &id,
+            bundle_number: viewer.bundle_number.as_deref().unwrap_or_default(),
+            bundle_code: &code,
+            name: viewer.bundle_name.as_deref().unwrap_or_default(),
+        },
+        &view,
+        Audience::Office {
+            case_id: &own,
+            // The case's responsible office is its lead office (the first part's, for a
+            // 多地联办 member).
+            lead: viewer.part_seq == 0,
+            office_id: &viewer.office_id,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -304,6 +214,7 @@ mod tests {
     use std::sync::OnceLock;
 
     use chrono::Utc;
+    use tongban_domain::case::CaseStatus;
     use tongban_domain::catalog::{Mode, Scope};
 
     use super::*;
