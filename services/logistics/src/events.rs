@@ -11,9 +11,13 @@ use tongban_runtime::convert::{
 };
 use uuid::Uuid;
 
+use tongban_domain::logistics::WaybillPurpose;
+use tongban_step::{Actor, Trace};
+
+use crate::error::LogisticsError;
 use crate::repo::{self, CaseRow};
-use crate::waybill::{self, NewWaybill, Purpose, WaybillError};
-use crate::{SERVICE, State, carrier, view};
+use crate::waybill::{self, NewWaybill};
+use crate::{EXECUTOR, SERVICE, State, carrier, view};
 
 /// The material code of a mailed result (办理结果).
 pub const RESULT_MATERIAL: &str = "RESULT";
@@ -29,12 +33,33 @@ impl CaseEvents {
     }
 }
 
-fn handle_error(err: WaybillError) -> HandleError {
+fn handle_error(err: LogisticsError) -> HandleError {
     match err {
-        WaybillError::NotFound => HandleError::Reject("waybill not found".to_owned()),
-        WaybillError::Sql(err) => err.into(),
-        WaybillError::Store(err) => err.into(),
+        LogisticsError::Sql(err) => err.into(),
+        LogisticsError::Store(err) => err.into(),
+        other => HandleError::Reject(other.to_string()),
     }
+}
+
+/// Makes a waybill from a case event as the service acting for `office_id`, in the case's trace.
+async fn make(
+    conn: &mut PgConnection,
+    state: &State,
+    office_id: &str,
+    new: NewWaybill<'_>,
+) -> Result<(), HandleError> {
+    let now = new.now;
+    let case = waybill::case_ref(new.case);
+    let Some((_, effects)) = waybill::create(conn, &state.config.tariff, new)
+        .await
+        .map_err(handle_error)?
+    else {
+        return Ok(());
+    };
+    let actor = Actor::person(SERVICE, "service", office_id);
+    let trace = Trace::of_case("waybill.create", &case);
+    tongban_step::apply(conn, EXECUTOR.producer(), &actor, now, &trace, effects).await?;
+    Ok(())
 }
 
 impl EventHandler for CaseEvents {
@@ -127,12 +152,13 @@ impl CaseEvents {
                 "window or responsible office not in the directory".to_owned(),
             ));
         };
-        waybill::create(
+        make(
             conn,
-            &self.state.config.tariff,
+            &self.state,
+            &case.window_office_id,
             NewWaybill {
                 case: &case,
-                purpose: Purpose::Originals,
+                purpose: WaybillPurpose::Originals,
                 sender,
                 recipient,
                 recipient_address_sealed: None,
@@ -140,14 +166,10 @@ impl CaseEvents {
                 source: Some(format!("routed:{case_id}")),
                 carrier: carrier::SIMULATED,
                 actor: SERVICE,
-                role: "service",
-                office_id: &case.window_office_id,
                 now,
             },
         )
         .await
-        .map_err(handle_error)?;
-        Ok(())
     }
 
     /// case.decided (准予): mail the result when the applicant asked for it (邮寄).
@@ -181,12 +203,13 @@ impl CaseEvents {
             &case,
             case.address_sealed.as_deref(),
         );
-        waybill::create(
+        make(
             conn,
-            &self.state.config.tariff,
+            &self.state,
+            &case.responsible_office_id,
             NewWaybill {
                 case: &case,
-                purpose: Purpose::Result,
+                purpose: WaybillPurpose::Result,
                 sender,
                 recipient,
                 recipient_address_sealed: case.address_sealed.clone(),
@@ -194,13 +217,9 @@ impl CaseEvents {
                 source: Some(format!("decided:{case_id}")),
                 carrier: carrier::SIMULATED,
                 actor: SERVICE,
-                role: "service",
-                office_id: &case.responsible_office_id,
                 now: self.state.clock.now(),
             },
         )
         .await
-        .map_err(handle_error)?;
-        Ok(())
     }
 }
