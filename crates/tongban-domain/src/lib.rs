@@ -22,5 +22,6 @@ pub mod notice;
 pub mod reference;
 pub mod review;
 pub mod routing;
+pub mod stages;
 pub mod timeline;
 pub mod validate;
