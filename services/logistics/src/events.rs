@@ -4,6 +4,7 @@
 use sqlx::PgConnection;
 use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::case::Decision;
+use tongban_domain::catalog::DeliveryMethod;
 use tongban_domain::logistics::originals_to_ship;
 use tongban_proto::events::v1::{CaseRouted, Event, event::Body};
 use tongban_runtime::convert::{
@@ -33,9 +34,20 @@ impl CaseEvents {
     }
 }
 
+/// A failed read of a stored case: a row that does not decode can never be handled (the event
+/// is rejected, never applied to a guessed case); anything else is retried.
+fn stored(err: sqlx::Error) -> HandleError {
+    match err {
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            HandleError::Reject(format!("stored case does not decode: {err}"))
+        }
+        other => other.into(),
+    }
+}
+
 fn handle_error(err: LogisticsError) -> HandleError {
     match err {
-        LogisticsError::Sql(err) => err.into(),
+        LogisticsError::Sql(err) => stored(err),
         LogisticsError::Store(err) => err.into(),
         other => HandleError::Reject(other.to_string()),
     }
@@ -105,15 +117,13 @@ impl CaseEvents {
         let delivery = summary
             .delivery
             .as_ref()
-            .and_then(|d| delivery_from_pb(d.method()))
-            .map(|d| d.as_str().to_owned())
-            .unwrap_or_default();
+            .and_then(|d| delivery_from_pb(d.method()));
         let mode = mode_from_pb(summary.mode());
         let case = CaseRow {
             case_id,
             case_number: event.case_number.clone(),
             matter_code: summary.matter_code.clone(),
-            mode: mode.map(|m| m.as_str().to_owned()).unwrap_or_default(),
+            mode,
             window_office_id: summary.window_office_id.clone(),
             responsible_office_id: summary.responsible_office_id.clone(),
             home_division: summary.home_division.clone(),
@@ -179,7 +189,7 @@ impl CaseEvents {
         event: &Event,
         case_id: Uuid,
     ) -> Result<(), HandleError> {
-        let Some(case) = repo::case(conn, case_id).await? else {
+        let Some(case) = repo::case(conn, case_id).await.map_err(stored)? else {
             return Err(HandleError::Retry(
                 format!(
                     "{} decided before logistics saw it routed",
@@ -188,7 +198,7 @@ impl CaseEvents {
                 .into(),
             ));
         };
-        if case.delivery_method != "mail" {
+        if case.delivery_method != Some(DeliveryMethod::Mail) {
             return Ok(());
         }
         let reference = &self.state.reference;
@@ -221,5 +231,73 @@ impl CaseEvents {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tongban_domain::reference::ReferenceData;
+    use tongban_proto::events::v1::CaseDecided;
+    use tongban_runtime::pii::PiiKeys;
+
+    use super::*;
+    use crate::Config;
+
+    /// A stored case whose delivery method the domain does not know: the approval is rejected
+    /// (terminated), never taken as "not mailed" and never retried forever.
+    #[tokio::test]
+    async fn a_stored_case_that_does_not_decode_rejects_the_event() {
+        let env = tongban_testkit::TestEnv::new().await.unwrap();
+        let pool = tongban_store::connect(env.database_url(), SERVICE, 2)
+            .await
+            .unwrap();
+        tongban_store::migrate(&pool, &crate::MIGRATOR)
+            .await
+            .unwrap();
+        let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+        let settings = env.settings(SERVICE);
+        let state = State {
+            reference: Arc::new(ReferenceData::load(&deploy).unwrap()),
+            pool: pool.clone(),
+            pii: Arc::new(PiiKeys::generate().unwrap()),
+            clock: settings.clock.clone(),
+            config: Arc::new(Config::load(&deploy).unwrap()),
+        };
+        let case_id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO cases (case_id, case_number, matter_code, mode, window_office_id,
+                responsible_office_id, home_division, applicant_name_masked, phone_masked,
+                delivery_method, routed_at)
+             VALUES ($1, 'TEST-1', 'GA-HJ-ZM', 'online', 'w', 'r', '140922', '王*', '138****',
+                'pigeon', now())",
+        )
+        .bind(case_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let decided = CaseDecided {
+            decision: tongban_proto::common::v1::Decision::Approve.into(),
+            ..Default::default()
+        };
+        let event = Event {
+            case_id: case_id.to_string(),
+            case_number: "TEST-1".to_owned(),
+            producer: "review".to_owned(),
+            body: Some(Body::CaseDecided(decided)),
+            ..Default::default()
+        };
+        let mut conn = pool.acquire().await.unwrap();
+        let handled = CaseEvents::new(state)
+            .handle(&mut conn, &event, "case.decided")
+            .await;
+        assert!(
+            matches!(&handled, Err(HandleError::Reject(reason)) if reason.contains("does not decode")),
+            "{handled:?}"
+        );
+        drop(conn);
+        pool.close().await;
+        env.cleanup().await.unwrap();
     }
 }

@@ -7,26 +7,48 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, Row as _};
+use tongban_domain::catalog::{DeliveryMethod, Mode};
 use tongban_domain::logistics::{Tracking, WaybillPurpose, WaybillStatus};
 use uuid::Uuid;
 
-/// What logistics keeps of a routed case.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// What logistics keeps of a routed case. Its mode and delivery method decode into the
+/// domain's types (stored empty when the routing named none).
+#[derive(Debug, Clone)]
 pub struct CaseRow {
     pub case_id: Uuid,
     pub case_number: String,
     pub matter_code: String,
-    pub mode: String,
+    pub mode: Option<Mode>,
     pub window_office_id: String,
     pub responsible_office_id: String,
     pub home_division: String,
     pub applicant_name_masked: String,
     pub phone_masked: String,
-    pub delivery_method: String,
+    pub delivery_method: Option<DeliveryMethod>,
     /// Sealed (SM4-GCM, associated data = case id); never shown.
     pub address_sealed: Option<Vec<u8>>,
     pub traceparent: Option<String>,
     pub routed_at: DateTime<Utc>,
+}
+
+impl<'r> FromRow<'r, PgRow> for CaseRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            case_id: row.try_get("case_id")?,
+            case_number: row.try_get("case_number")?,
+            matter_code: row.try_get("matter_code")?,
+            mode: decoded_optional(row, "mode")?,
+            window_office_id: row.try_get("window_office_id")?,
+            responsible_office_id: row.try_get("responsible_office_id")?,
+            home_division: row.try_get("home_division")?,
+            applicant_name_masked: row.try_get("applicant_name_masked")?,
+            phone_masked: row.try_get("phone_masked")?,
+            delivery_method: decoded_optional(row, "delivery_method")?,
+            address_sealed: row.try_get("address_sealed")?,
+            traceparent: row.try_get("traceparent")?,
+            routed_at: row.try_get("routed_at")?,
+        })
+    }
 }
 
 /// Sender or recipient of a waybill as stored: no unmasked personal data.
@@ -110,6 +132,19 @@ where
         })
 }
 
+/// Like [`decoded`], the empty code meaning none.
+fn decoded_optional<T>(row: &PgRow, column: &str) -> Result<Option<T>, sqlx::Error>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let code: String = row.try_get(column)?;
+    if code.is_empty() {
+        return Ok(None);
+    }
+    decoded(row, column).map(Some)
+}
+
 impl<'r> FromRow<'r, PgRow> for WaybillRow {
     fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
@@ -166,13 +201,17 @@ pub async fn insert_case(conn: &mut PgConnection, row: &CaseRow) -> Result<bool,
     .bind(row.case_id)
     .bind(&row.case_number)
     .bind(&row.matter_code)
-    .bind(&row.mode)
+    .bind(row.mode.map(Mode::as_str).unwrap_or_default())
     .bind(&row.window_office_id)
     .bind(&row.responsible_office_id)
     .bind(&row.home_division)
     .bind(&row.applicant_name_masked)
     .bind(&row.phone_masked)
-    .bind(&row.delivery_method)
+    .bind(
+        row.delivery_method
+            .map(DeliveryMethod::as_str)
+            .unwrap_or_default(),
+    )
     .bind(&row.address_sealed)
     .bind(&row.traceparent)
     .bind(row.routed_at)
