@@ -28,5 +28,6 @@ pub mod rating;
 pub mod reference;
 pub mod review;
 pub mod routing;
+pub mod stages;
 pub mod timeline;
 pub mod validate;

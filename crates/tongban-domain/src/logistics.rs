@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::catalog::{Matter, Mode};
+use crate::catalog::{Matter, Mode, UnknownName};
 use crate::i18n::{Lang, Localized};
 use crate::materials::Form;
 
@@ -204,6 +206,54 @@ impl WaybillStatus {
     }
 }
 
+impl FromStr for WaybillStatus {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_code(s).ok_or_else(|| UnknownName::new("waybill status", s))
+    }
+}
+
+/// 寄递用途: why a waybill travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WaybillPurpose {
+    /// 纸质原件: window → responsible office (异地代收代办).
+    Originals,
+    /// 办理结果: responsible office → applicant (邮寄).
+    Result,
+    /// Anything else (re-sending, returns).
+    Other,
+}
+
+impl WaybillPurpose {
+    /// Every purpose.
+    pub const ALL: [WaybillPurpose; 3] = [Self::Originals, Self::Result, Self::Other];
+
+    /// Stable code used in storage and events (`originals`, `result`, `other`).
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Originals => "originals",
+            Self::Result => "result",
+            Self::Other => "other",
+        }
+    }
+
+    /// The purpose with this [`WaybillPurpose::code`].
+    #[must_use]
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.code() == code)
+    }
+}
+
+impl FromStr for WaybillPurpose {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_code(s).ok_or_else(|| UnknownName::new("waybill purpose", s))
+    }
+}
+
 /// Where a waybill stands: its status and the furthest point of the journey reached (so an
 /// 异常 followed by a late, older event does not move it backwards).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +302,112 @@ impl Tracking {
             }
         }
     }
+}
+
+/// 物料流转备案: one hand-over of a material in the chain of custody.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandOver {
+    /// The material handed over.
+    pub material_code: String,
+    /// Who gave it.
+    pub from_party: String,
+    /// Who took it.
+    pub to_party: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// What a waybill's move does to the case clock (特殊环节 `transit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransitClock {
+    /// 材料在途: the paper originals left the window; the case clock stops.
+    Suspend,
+    /// The originals arrived (or came back): the case clock runs again.
+    Resume,
+}
+
+/// A waybill as its step rule sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waybill {
+    /// Why it travels.
+    pub purpose: WaybillPurpose,
+    /// Where it stands.
+    pub tracking: Tracking,
+    /// Whether its journey holds the case clock stopped.
+    pub clock_suspended: bool,
+    /// The materials it carries.
+    pub material_codes: Vec<String>,
+    /// The sender as named in the chain of custody.
+    pub sender: String,
+    /// The recipient as named in the chain of custody.
+    pub recipient: String,
+}
+
+/// What a carrier report did to a waybill that moved ([`Waybill::track`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    /// The waybill after the report.
+    pub waybill: Waybill,
+    /// Hand-overs to record: sender → courier on pick-up, courier → recipient on delivery.
+    pub custody: Vec<HandOver>,
+    /// The change of the case clock, if any.
+    pub clock: Option<TransitClock>,
+}
+
+impl Waybill {
+    /// Applies a carrier report of `incoming` at `at`, scanned by `courier`. `None` when the
+    /// waybill does not move ([`Tracking::apply`]: the report is history only). A move records
+    /// custody on the first pick-up (sender → courier) and on delivery (courier → recipient); the
+    /// paper originals' journey stops the case clock from pick-up until a final status.
+    #[must_use]
+    pub fn track(
+        &self,
+        incoming: WaybillStatus,
+        courier: &str,
+        at: DateTime<Utc>,
+    ) -> Option<Moved> {
+        let next = self.tracking.apply(incoming)?;
+        let picked_up = |t: Tracking| t.furthest != WaybillStatus::Created;
+        let mut custody = Vec::new();
+        let mut hand_over = |from: &str, to: &str| {
+            custody.extend(self.material_codes.iter().map(|code| HandOver {
+                material_code: code.clone(),
+                from_party: from.to_owned(),
+                to_party: to.to_owned(),
+                at,
+            }));
+        };
+        if !picked_up(self.tracking) && picked_up(next) {
+            hand_over(&self.sender, courier);
+        }
+        if next.status == WaybillStatus::Delivered {
+            hand_over(courier, &self.recipient);
+        }
+        let originals = self.purpose == WaybillPurpose::Originals;
+        let (clock_suspended, clock) =
+            if originals && !self.clock_suspended && picked_up(next) && !next.status.is_final() {
+                (true, Some(TransitClock::Suspend))
+            } else if self.clock_suspended && next.status.is_final() {
+                (false, Some(TransitClock::Resume))
+            } else {
+                (self.clock_suspended, None)
+            };
+        Some(Moved {
+            waybill: Waybill {
+                tracking: next,
+                clock_suspended,
+                ..self.clone()
+            },
+            custody,
+            clock,
+        })
+    }
+}
+
+/// The reason given when the originals' journey stops the case clock.
+#[must_use]
+pub fn transit_reason(tracking_number: &str) -> String {
+    format!("纸质原件寄递在途（运单 {tracking_number}）")
 }
 
 /// 资费表: free within a province; across provinces a base fee, overridden per province pair.

@@ -6,10 +6,12 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio_util::sync::CancellationToken;
 use tongban_domain::logistics::{Tracking, TrackingNumber, WaybillStatus};
+use tongban_step::Actor;
 
-use crate::State;
+use crate::error::LogisticsError;
 use crate::repo;
 use crate::waybill::{self, CarrierReport, Outcome};
+use crate::{EXECUTOR, State};
 
 /// Name of the simulated carrier as stored on its waybills.
 pub const SIMULATED: &str = "simulated";
@@ -107,42 +109,64 @@ pub(crate) async fn run<C: Carrier>(state: State, carrier: C, shutdown: Cancella
     }
 }
 
-/// One pass of `carrier` as of the clock's now.
-async fn pass<C: Carrier>(state: &State, carrier: &C) -> Result<(), waybill::WaybillError> {
+/// What one pass of a carrier did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// Waybills moved.
+    pub moved: usize,
+    /// Stored waybills skipped because they do not decode (each logged with its cause).
+    pub skipped: usize,
+}
+
+/// One pass of `carrier` as of the clock's now: each report due is one step (its own
+/// transaction, at the moment the carrier reports it). A stored waybill that does not decode is
+/// logged and counted, never moved on a guess.
+async fn pass<C: Carrier>(state: &State, carrier: &C) -> Result<PassReport, LogisticsError> {
     let now = state.clock.now();
     let mut conn = state.pool.acquire().await?;
     let moving = repo::moving(&mut conn, carrier.name()).await?;
     drop(conn);
+    let mut report = PassReport::default();
     for row in moving {
+        let row = match row {
+            Ok(row) => row,
+            Err(err) => {
+                report.skipped += 1;
+                tracing::error!(
+                    tracking_number = %err.tracking_number,
+                    cause = %err.source,
+                    "stored waybill does not decode; skipped"
+                );
+                continue;
+            }
+        };
         let Ok(number) = TrackingNumber::parse(&row.tracking_number) else {
             continue;
         };
-        let tracking = Tracking {
-            status: WaybillStatus::from_code(&row.status).unwrap_or(WaybillStatus::Created),
-            furthest: WaybillStatus::from_code(&row.furthest).unwrap_or(WaybillStatus::Created),
-        };
-        let reports = carrier.due(&number, row.created_at, tracking, now);
-        if reports.is_empty() {
-            continue;
-        }
-        let mut tx = state.pool.begin().await?;
-        for report in &reports {
-            let (_, outcome) = waybill::record(
-                &mut tx,
-                &number,
-                report,
-                carrier.courier(),
-                carrier.name(),
-                now,
-            )
-            .await?;
-            if outcome == Outcome::Moved {
-                tracing::debug!(tracking_number = %number, status = report.status.code(), "simulated carrier moved a waybill");
+        for due in carrier.due(&number, row.created_at, row.tracking(), now) {
+            let actor = Actor::person(carrier.name(), "carrier", "");
+            let mut step = EXECUTOR.begin(&state.pool, actor, due.occurred_at).await?;
+            let recorded =
+                waybill::record(step.conn(), &number, &due, carrier.courier(), now).await?;
+            if let Some(case) = &recorded.case {
+                step.join("waybill.track", case);
+            }
+            step.apply(recorded.effects).await?;
+            step.commit().await?;
+            if recorded.outcome == Outcome::Moved {
+                report.moved += 1;
+                tracing::debug!(tracking_number = %number, status = due.status.code(), "simulated carrier moved a waybill");
             }
         }
-        tx.commit().await?;
     }
-    Ok(())
+    if report.skipped > 0 {
+        tracing::warn!(
+            skipped = report.skipped,
+            carrier = carrier.name(),
+            "carrier pass skipped undecodable waybills"
+        );
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

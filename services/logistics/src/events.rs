@@ -4,6 +4,7 @@
 use sqlx::PgConnection;
 use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::case::Decision;
+use tongban_domain::catalog::DeliveryMethod;
 use tongban_domain::logistics::originals_to_ship;
 use tongban_proto::events::v1::{CaseRouted, Event, event::Body};
 use tongban_runtime::convert::{
@@ -11,9 +12,13 @@ use tongban_runtime::convert::{
 };
 use uuid::Uuid;
 
+use tongban_domain::logistics::WaybillPurpose;
+use tongban_step::{Actor, Trace};
+
+use crate::error::LogisticsError;
 use crate::repo::{self, CaseRow};
-use crate::waybill::{self, NewWaybill, Purpose, WaybillError};
-use crate::{SERVICE, State, carrier, view};
+use crate::waybill::{self, NewWaybill};
+use crate::{EXECUTOR, SERVICE, State, carrier, view};
 
 /// The material code of a mailed result (办理结果).
 pub const RESULT_MATERIAL: &str = "RESULT";
@@ -29,12 +34,44 @@ impl CaseEvents {
     }
 }
 
-fn handle_error(err: WaybillError) -> HandleError {
+/// A failed read of a stored case: a row that does not decode can never be handled (the event
+/// is rejected, never applied to a guessed case); anything else is retried.
+fn stored(err: sqlx::Error) -> HandleError {
     match err {
-        WaybillError::NotFound => HandleError::Reject("waybill not found".to_owned()),
-        WaybillError::Sql(err) => err.into(),
-        WaybillError::Store(err) => err.into(),
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            HandleError::Reject(format!("stored case does not decode: {err}"))
+        }
+        other => other.into(),
     }
+}
+
+fn handle_error(err: LogisticsError) -> HandleError {
+    match err {
+        LogisticsError::Sql(err) => stored(err),
+        LogisticsError::Store(err) => err.into(),
+        other => HandleError::Reject(other.to_string()),
+    }
+}
+
+/// Makes a waybill from a case event as the service acting for `office_id`, in the case's trace.
+async fn make(
+    conn: &mut PgConnection,
+    state: &State,
+    office_id: &str,
+    new: NewWaybill<'_>,
+) -> Result<(), HandleError> {
+    let now = new.now;
+    let case = waybill::case_ref(new.case);
+    let Some((_, effects)) = waybill::create(conn, &state.config.tariff, new)
+        .await
+        .map_err(handle_error)?
+    else {
+        return Ok(());
+    };
+    let actor = Actor::person(SERVICE, "service", office_id);
+    let trace = Trace::of_case("waybill.create", &case);
+    tongban_step::apply(conn, EXECUTOR.producer(), &actor, now, &trace, effects).await?;
+    Ok(())
 }
 
 impl EventHandler for CaseEvents {
@@ -80,15 +117,13 @@ impl CaseEvents {
         let delivery = summary
             .delivery
             .as_ref()
-            .and_then(|d| delivery_from_pb(d.method()))
-            .map(|d| d.as_str().to_owned())
-            .unwrap_or_default();
+            .and_then(|d| delivery_from_pb(d.method()));
         let mode = mode_from_pb(summary.mode());
         let case = CaseRow {
             case_id,
             case_number: event.case_number.clone(),
             matter_code: summary.matter_code.clone(),
-            mode: mode.map(|m| m.as_str().to_owned()).unwrap_or_default(),
+            mode,
             window_office_id: summary.window_office_id.clone(),
             responsible_office_id: summary.responsible_office_id.clone(),
             home_division: summary.home_division.clone(),
@@ -127,12 +162,13 @@ impl CaseEvents {
                 "window or responsible office not in the directory".to_owned(),
             ));
         };
-        waybill::create(
+        make(
             conn,
-            &self.state.config.tariff,
+            &self.state,
+            &case.window_office_id,
             NewWaybill {
                 case: &case,
-                purpose: Purpose::Originals,
+                purpose: WaybillPurpose::Originals,
                 sender,
                 recipient,
                 recipient_address_sealed: None,
@@ -140,14 +176,10 @@ impl CaseEvents {
                 source: Some(format!("routed:{case_id}")),
                 carrier: carrier::SIMULATED,
                 actor: SERVICE,
-                role: "service",
-                office_id: &case.window_office_id,
                 now,
             },
         )
         .await
-        .map_err(handle_error)?;
-        Ok(())
     }
 
     /// case.decided (准予): mail the result when the applicant asked for it (邮寄).
@@ -157,7 +189,7 @@ impl CaseEvents {
         event: &Event,
         case_id: Uuid,
     ) -> Result<(), HandleError> {
-        let Some(case) = repo::case(conn, case_id).await? else {
+        let Some(case) = repo::case(conn, case_id).await.map_err(stored)? else {
             return Err(HandleError::Retry(
                 format!(
                     "{} decided before logistics saw it routed",
@@ -166,7 +198,7 @@ impl CaseEvents {
                 .into(),
             ));
         };
-        if case.delivery_method != "mail" {
+        if case.delivery_method != Some(DeliveryMethod::Mail) {
             return Ok(());
         }
         let reference = &self.state.reference;
@@ -181,12 +213,13 @@ impl CaseEvents {
             &case,
             case.address_sealed.as_deref(),
         );
-        waybill::create(
+        make(
             conn,
-            &self.state.config.tariff,
+            &self.state,
+            &case.responsible_office_id,
             NewWaybill {
                 case: &case,
-                purpose: Purpose::Result,
+                purpose: WaybillPurpose::Result,
                 sender,
                 recipient,
                 recipient_address_sealed: case.address_sealed.clone(),
@@ -194,13 +227,77 @@ impl CaseEvents {
                 source: Some(format!("decided:{case_id}")),
                 carrier: carrier::SIMULATED,
                 actor: SERVICE,
-                role: "service",
-                office_id: &case.responsible_office_id,
                 now: self.state.clock.now(),
             },
         )
         .await
-        .map_err(handle_error)?;
-        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tongban_domain::reference::ReferenceData;
+    use tongban_proto::events::v1::CaseDecided;
+    use tongban_runtime::pii::PiiKeys;
+
+    use super::*;
+    use crate::Config;
+
+    /// A stored case whose delivery method the domain does not know: the approval is rejected
+    /// (terminated), never taken as "not mailed" and never retried forever.
+    #[tokio::test]
+    async fn a_stored_case_that_does_not_decode_rejects_the_event() {
+        let env = tongban_testkit::TestEnv::new().await.unwrap();
+        let pool = tongban_store::connect(env.database_url(), SERVICE, 2)
+            .await
+            .unwrap();
+        tongban_store::migrate(&pool, &crate::MIGRATOR)
+            .await
+            .unwrap();
+        let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+        let settings = env.settings(SERVICE);
+        let state = State {
+            reference: Arc::new(ReferenceData::load(&deploy).unwrap()),
+            pool: pool.clone(),
+            pii: Arc::new(PiiKeys::generate().unwrap()),
+            clock: settings.clock.clone(),
+            config: Arc::new(Config::load(&deploy).unwrap()),
+        };
+        let case_id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO cases (case_id, case_number, matter_code, mode, window_office_id,
+                responsible_office_id, home_division, applicant_name_masked, phone_masked,
+                delivery_method, routed_at)
+             VALUES ($1, 'TEST-1', 'GA-HJ-ZM', 'online', 'w', 'r', '140922', '王*', '138****',
+                'pigeon', now())",
+        )
+        .bind(case_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let decided = CaseDecided {
+            decision: tongban_proto::common::v1::Decision::Approve.into(),
+            ..Default::default()
+        };
+        let event = Event {
+            case_id: case_id.to_string(),
+            case_number: "TEST-1".to_owned(),
+            producer: "review".to_owned(),
+            body: Some(Body::CaseDecided(decided)),
+            ..Default::default()
+        };
+        let mut conn = pool.acquire().await.unwrap();
+        let handled = CaseEvents::new(state)
+            .handle(&mut conn, &event, "case.decided")
+            .await;
+        assert!(
+            matches!(&handled, Err(HandleError::Reject(reason)) if reason.contains("does not decode")),
+            "{handled:?}"
+        );
+        drop(conn);
+        pool.close().await;
+        env.cleanup().await.unwrap();
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod carrier;
 mod config;
+mod error;
 mod events;
 mod logistics_api;
 mod repo;
@@ -26,11 +27,15 @@ use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
 
 pub use config::{Config, ConfigError};
+pub use error::LogisticsError;
 
 /// Name of this service: schema, producer of its events, consumer label.
 pub const SERVICE: &str = "logistics";
 /// Default gRPC port.
 pub const DEFAULT_PORT: u16 = 50054;
+
+/// The one executor every step of this service goes through.
+pub(crate) const EXECUTOR: tongban_step::Executor = tongban_step::Executor::new(SERVICE);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -1,24 +1,26 @@
 //! LogisticsService: waybills by hand for the unusual cases, the carrier's callback, and the
-//! waybills of a case with their history and chain of custody.
+//! waybills of a case with their history and chain of custody. Every handler answers through
+//! [`LogisticsError::status`]; the two that change waybills take one step of the executor.
 
 use sqlx::PgConnection;
 use tongban_domain::i18n::{Lang, Localized};
-use tongban_domain::logistics::TrackingNumber;
+use tongban_domain::logistics::{TrackingNumber, WaybillPurpose};
 use tongban_proto::logistics::v1 as pb;
 use tongban_proto::logistics::v1::logistics_service_server::LogisticsService;
 use tongban_runtime::auth::{Claims, Role, caller};
 use tongban_runtime::convert::datetime;
 use tongban_runtime::lang::request_lang;
-use tongban_runtime::status::{self, FieldViolation};
+use tongban_runtime::status::FieldViolation;
+use tongban_step::Actor;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::carrier;
+use crate::error::LogisticsError;
 use crate::events::RESULT_MATERIAL;
 use crate::repo::{self, CaseRow, Party, WaybillRow};
-use crate::waybill::{self, CarrierReport, NewWaybill, Purpose, WaybillError, aad};
-use crate::{State, view};
-use tongban_runtime::status::internal_for as internal;
+use crate::waybill::{self, CarrierReport, NewWaybill, Recorded, aad};
+use crate::{EXECUTOR, State, view};
 
 /// Longest carrier event id.
 const MAX_EVENT_ID: usize = 128;
@@ -49,22 +51,6 @@ impl Logistics {
     }
 }
 
-fn waybill_status(lang: Lang, err: WaybillError) -> Status {
-    match err {
-        WaybillError::NotFound => not_found_waybill(lang),
-        WaybillError::Sql(err) => status::internal(lang, &err),
-        WaybillError::Store(err) => status::internal(lang, &err),
-    }
-}
-
-fn not_found_waybill(lang: Lang) -> Status {
-    status::not_found(lang, "该运单", "waybill")
-}
-
-fn not_found_case(lang: Lang) -> Status {
-    status::not_found(lang, "该办件", "case")
-}
-
 /// Whether the caller may see the case's waybills: carriers, supervisors and admins see all;
 /// clerks and reviewers the cases of their office (window or responsible).
 fn may_see(claims: &Claims, case_id_offices: (&str, &str)) -> bool {
@@ -73,13 +59,24 @@ fn may_see(claims: &Claims, case_id_offices: (&str, &str)) -> bool {
         || claims.office == case_id_offices.1
 }
 
-fn parse_tracking_number(raw: &str, lang: Lang) -> Result<TrackingNumber, Status> {
+fn parse_tracking_number(raw: &str, lang: Lang) -> Result<TrackingNumber, LogisticsError> {
     TrackingNumber::parse(raw).map_err(|err| {
-        status::invalid_argument(
-            lang,
-            vec![FieldViolation::new("tracking_number", err.text(lang))],
-        )
+        LogisticsError::Invalid(vec![FieldViolation::new("tracking_number", err.text(lang))])
     })
+}
+
+fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, LogisticsError> {
+    Uuid::parse_str(raw.trim()).map_err(|_| {
+        LogisticsError::Invalid(vec![FieldViolation::new(
+            "case_id",
+            lang.pick("办件编号应为 UUID", "case_id must be a UUID"),
+        )])
+    })
+}
+
+/// Answers a handler's result: the message, or the status of its error in `lang`.
+fn answer<T>(lang: Lang, result: Result<T, LogisticsError>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(|err| err.status(lang))
 }
 
 impl Logistics {
@@ -88,7 +85,7 @@ impl Logistics {
         conn: &mut PgConnection,
         row: &WaybillRow,
         claims: &Claims,
-    ) -> Result<pb::Waybill, sqlx::Error> {
+    ) -> Result<pb::Waybill, LogisticsError> {
         let events = repo::events_of(conn, &row.tracking_number).await?;
         let custody = repo::custody_of(conn, &row.tracking_number).await?;
         let mut out = view::waybill_pb(row, &events, &custody);
@@ -108,45 +105,26 @@ impl Logistics {
         conn: &mut PgConnection,
         claims: &Claims,
         case_id: Uuid,
-        lang: Lang,
-    ) -> Result<CaseRow, Status> {
+    ) -> Result<CaseRow, LogisticsError> {
         repo::case(conn, case_id)
-            .await
-            .map_err(internal(lang))?
+            .await?
             .filter(|c| may_see(claims, (&c.window_office_id, &c.responsible_office_id)))
-            .ok_or_else(|| not_found_case(lang))
+            .ok_or(LogisticsError::CaseNotFound)
     }
-}
 
-fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, Status> {
-    Uuid::parse_str(raw.trim()).map_err(|_| {
-        status::invalid_argument(
-            lang,
-            vec![FieldViolation::new(
-                "case_id",
-                lang.pick("办件编号应为 UUID", "case_id must be a UUID"),
-            )],
-        )
-    })
-}
-
-#[tonic::async_trait]
-impl LogisticsService for Logistics {
-    #[tracing::instrument(skip_all, fields(tongban.case_number = tracing::field::Empty))]
-    async fn create_waybill(
+    async fn create(
         &self,
-        request: Request<pb::CreateWaybillRequest>,
-    ) -> Result<Response<pb::Waybill>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
+        claims: Claims,
+        req: pb::CreateWaybillRequest,
+        lang: Lang,
+    ) -> Result<pb::Waybill, LogisticsError> {
         claims.require(&MAKERS, lang)?;
-        let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id, lang)?;
         let mut errors = Vec::new();
         let purpose = match req.purpose() {
-            pb::WaybillPurpose::Originals => Some(Purpose::Originals),
-            pb::WaybillPurpose::Result => Some(Purpose::Result),
-            pb::WaybillPurpose::Other => Some(Purpose::Other),
+            pb::WaybillPurpose::Originals => Some(WaybillPurpose::Originals),
+            pb::WaybillPurpose::Result => Some(WaybillPurpose::Result),
+            pb::WaybillPurpose::Other => Some(WaybillPurpose::Other),
             pb::WaybillPurpose::Unspecified => {
                 errors.push(FieldViolation::new(
                     "purpose",
@@ -161,7 +139,7 @@ impl LogisticsService for Logistics {
             .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty())
             .collect();
-        if purpose == Some(Purpose::Originals) && codes.is_empty() {
+        if purpose == Some(WaybillPurpose::Originals) && codes.is_empty() {
             errors.push(FieldViolation::new(
                 "material_codes",
                 lang.pick("寄递原件须列明材料", "list the materials sent"),
@@ -200,10 +178,12 @@ impl LogisticsService for Logistics {
             .then(|| office("recipient.office_id", &recipient_req.office_id, &mut errors))
             .flatten();
         let Some((purpose, sender)) = purpose.zip(sender).filter(|_| errors.is_empty()) else {
-            return Err(status::invalid_argument(lang, errors));
+            return Err(LogisticsError::Invalid(errors));
         };
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let case = self.case_for(&mut tx, &claims, case_id, lang).await?;
+        let now = self.state.clock.now();
+        let actor = Actor::person(&claims.user, claims.role.as_str(), &claims.office);
+        let mut step = EXECUTOR.begin(&self.state.pool, actor, now).await?;
+        let case = self.case_for(step.conn(), &claims, case_id).await?;
         tracing::Span::current().record("tongban.case_number", case.case_number.as_str());
         let (recipient, sealed) = match recipient_office {
             Some(office) => (office, None),
@@ -214,16 +194,13 @@ impl LogisticsService for Logistics {
                     Some(self.state.pii.seal(&address, &aad(case_id)))
                 };
                 if sealed.is_none() {
-                    return Err(status::invalid_argument(
-                        lang,
-                        vec![FieldViolation::new(
-                            "recipient.address",
-                            lang.pick(
-                                "寄给申请人须填写地址（受理时未留邮寄地址）",
-                                "an address is needed: none was given at the window",
-                            ),
-                        )],
-                    ));
+                    return Err(LogisticsError::Invalid(vec![FieldViolation::new(
+                        "recipient.address",
+                        lang.pick(
+                            "寄给申请人须填写地址（受理时未留邮寄地址）",
+                            "an address is needed: none was given at the window",
+                        ),
+                    )]));
                 }
                 let party: Party =
                     view::applicant_party(reference, &self.state.pii, &case, sealed.as_deref());
@@ -235,8 +212,8 @@ impl LogisticsService for Logistics {
         } else {
             codes
         };
-        let made = waybill::create(
-            &mut tx,
+        let (made, effects) = waybill::create(
+            step.conn(),
             &self.state.config.tariff,
             NewWaybill {
                 case: &case,
@@ -248,36 +225,25 @@ impl LogisticsService for Logistics {
                 source: None,
                 carrier: carrier::SIMULATED,
                 actor: &claims.user,
-                role: claims.role.as_str(),
-                office_id: &claims.office,
-                now: self.state.clock.now(),
+                now,
             },
         )
-        .await
-        .map_err(|e| waybill_status(lang, e))?
-        .ok_or_else(|| {
-            status::internal(
-                lang,
-                &std::io::Error::other("waybill without source not stored"),
-            )
-        })?;
-        let out = self
-            .full(&mut tx, &made, &claims)
-            .await
-            .map_err(internal(lang))?;
-        tx.commit().await.map_err(internal(lang))?;
-        Ok(Response::new(out))
+        .await?
+        .ok_or(LogisticsError::NotStored)?;
+        step.join("waybill.create", &waybill::case_ref(&case));
+        step.apply(effects).await?;
+        let out = self.full(step.conn(), &made, &claims).await?;
+        step.commit().await?;
+        Ok(out)
     }
 
-    #[tracing::instrument(skip_all, fields(tongban.tracking_number = tracing::field::Empty))]
-    async fn record_tracking_event(
+    async fn record(
         &self,
-        request: Request<pb::RecordTrackingEventRequest>,
-    ) -> Result<Response<pb::Waybill>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
+        claims: Claims,
+        req: pb::RecordTrackingEventRequest,
+        lang: Lang,
+    ) -> Result<pb::Waybill, LogisticsError> {
         claims.require(&[Role::Carrier], lang)?;
-        let req = request.into_inner();
         let mut errors = Vec::new();
         let number = TrackingNumber::parse(&req.tracking_number)
             .map_err(|err| errors.push(FieldViolation::new("tracking_number", err.text(lang))))
@@ -312,10 +278,9 @@ impl LogisticsService for Logistics {
         let now = self.state.clock.now();
         let occurred_at = datetime(req.occurred_at.as_ref()).unwrap_or(now);
         let Some((number, status)) = number.zip(status).filter(|_| errors.is_empty()) else {
-            return Err(status::invalid_argument(lang, errors));
+            return Err(LogisticsError::Invalid(errors));
         };
         tracing::Span::current().record("tongban.tracking_number", number.as_str());
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
         let report = CarrierReport {
             carrier_event_id: event_id,
             status,
@@ -324,17 +289,96 @@ impl LogisticsService for Logistics {
         };
         // The courier who scanned it is the one in the chain of custody.
         let courier = format!("寄递员 {}", claims.user);
-        let (row, outcome) =
-            waybill::record(&mut tx, &number, &report, &courier, &claims.user, now)
-                .await
-                .map_err(|e| waybill_status(lang, e))?;
+        // The step happens when the carrier saw it: its events and audit carry that moment.
+        let actor = Actor::person(&claims.user, "carrier", "");
+        let mut step = EXECUTOR.begin(&self.state.pool, actor, occurred_at).await?;
+        let Recorded {
+            row,
+            outcome,
+            case,
+            effects,
+        } = waybill::record(step.conn(), &number, &report, &courier, now).await?;
+        if let Some(case) = &case {
+            step.join("waybill.track", case);
+        }
+        step.apply(effects).await?;
         tracing::info!(?outcome, "carrier event");
-        let out = self
-            .full(&mut tx, &row, &claims)
-            .await
-            .map_err(internal(lang))?;
-        tx.commit().await.map_err(internal(lang))?;
-        Ok(Response::new(out))
+        let out = self.full(step.conn(), &row, &claims).await?;
+        step.commit().await?;
+        Ok(out)
+    }
+
+    async fn get(
+        &self,
+        claims: Claims,
+        req: pb::GetWaybillRequest,
+        lang: Lang,
+    ) -> Result<pb::Waybill, LogisticsError> {
+        claims.require(&READERS, lang)?;
+        let number = parse_tracking_number(&req.tracking_number, lang)?;
+        let mut conn = self.state.pool.acquire().await?;
+        let row = repo::waybill(&mut conn, number.as_str(), false)
+            .await?
+            .ok_or(LogisticsError::WaybillNotFound)?;
+        let case = repo::case(&mut conn, row.case_id).await?;
+        let visible = case
+            .as_ref()
+            .is_some_and(|c| may_see(&claims, (&c.window_office_id, &c.responsible_office_id)))
+            || may_see(&claims, (&row.sender.office_id, &row.recipient.office_id));
+        if !visible {
+            return Err(LogisticsError::WaybillNotFound);
+        }
+        self.full(&mut conn, &row, &claims).await
+    }
+
+    async fn list(
+        &self,
+        claims: Claims,
+        req: pb::ListWaybillsRequest,
+        lang: Lang,
+    ) -> Result<pb::ListWaybillsResponse, LogisticsError> {
+        claims.require(&READERS, lang)?;
+        let case_id = parse_case_id(&req.case_id, lang)?;
+        let mut conn = self.state.pool.acquire().await?;
+        let Some(case) = repo::case(&mut conn, case_id).await? else {
+            // Not routed yet (or unknown): nothing travels.
+            return Ok(pb::ListWaybillsResponse::default());
+        };
+        if !may_see(
+            &claims,
+            (&case.window_office_id, &case.responsible_office_id),
+        ) {
+            return Err(LogisticsError::CaseNotFound);
+        }
+        let rows = repo::waybills_of(&mut conn, case_id).await?;
+        let mut waybills = Vec::with_capacity(rows.len());
+        for row in &rows {
+            waybills.push(self.full(&mut conn, row, &claims).await?);
+        }
+        Ok(pb::ListWaybillsResponse { waybills })
+    }
+}
+
+#[tonic::async_trait]
+impl LogisticsService for Logistics {
+    #[tracing::instrument(skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn create_waybill(
+        &self,
+        request: Request<pb::CreateWaybillRequest>,
+    ) -> Result<Response<pb::Waybill>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        answer(lang, self.create(claims, request.into_inner(), lang).await)
+    }
+
+    #[tracing::instrument(skip_all, fields(tongban.tracking_number = tracing::field::Empty))]
+    async fn record_tracking_event(
+        &self,
+        request: Request<pb::RecordTrackingEventRequest>,
+    ) -> Result<Response<pb::Waybill>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        answer(lang, self.record(claims, request.into_inner(), lang).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -344,28 +388,7 @@ impl LogisticsService for Logistics {
     ) -> Result<Response<pb::Waybill>, Status> {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
-        claims.require(&READERS, lang)?;
-        let number = parse_tracking_number(&request.get_ref().tracking_number, lang)?;
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let row = repo::waybill(&mut conn, number.as_str(), false)
-            .await
-            .map_err(internal(lang))?
-            .ok_or_else(|| not_found_waybill(lang))?;
-        let case = repo::case(&mut conn, row.case_id)
-            .await
-            .map_err(internal(lang))?;
-        let visible = case
-            .as_ref()
-            .is_some_and(|c| may_see(&claims, (&c.window_office_id, &c.responsible_office_id)))
-            || may_see(&claims, (&row.sender.office_id, &row.recipient.office_id));
-        if !visible {
-            return Err(not_found_waybill(lang));
-        }
-        let out = self
-            .full(&mut conn, &row, &claims)
-            .await
-            .map_err(internal(lang))?;
-        Ok(Response::new(out))
+        answer(lang, self.get(claims, request.into_inner(), lang).await)
     }
 
     #[tracing::instrument(skip_all)]
@@ -375,33 +398,6 @@ impl LogisticsService for Logistics {
     ) -> Result<Response<pb::ListWaybillsResponse>, Status> {
         let lang = request_lang(request.metadata());
         let claims = caller(&request)?;
-        claims.require(&READERS, lang)?;
-        let case_id = parse_case_id(&request.get_ref().case_id, lang)?;
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let Some(case) = repo::case(&mut conn, case_id)
-            .await
-            .map_err(internal(lang))?
-        else {
-            // Not routed yet (or unknown): nothing travels.
-            return Ok(Response::new(pb::ListWaybillsResponse::default()));
-        };
-        if !may_see(
-            &claims,
-            (&case.window_office_id, &case.responsible_office_id),
-        ) {
-            return Err(not_found_case(lang));
-        }
-        let rows = repo::waybills_of(&mut conn, case_id)
-            .await
-            .map_err(internal(lang))?;
-        let mut waybills = Vec::with_capacity(rows.len());
-        for row in &rows {
-            waybills.push(
-                self.full(&mut conn, row, &claims)
-                    .await
-                    .map_err(internal(lang))?,
-            );
-        }
-        Ok(Response::new(pb::ListWaybillsResponse { waybills }))
+        answer(lang, self.list(claims, request.into_inner(), lang).await)
     }
 }

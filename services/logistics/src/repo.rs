@@ -1,28 +1,54 @@
 //! The `logistics` schema: cases, waybills, carrier events and custody records.
 
+use std::str::FromStr;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
+use sqlx::{FromRow, PgConnection, Row as _};
+use tongban_domain::catalog::{DeliveryMethod, Mode};
+use tongban_domain::logistics::{Tracking, WaybillPurpose, WaybillStatus};
 use uuid::Uuid;
 
-/// What logistics keeps of a routed case.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// What logistics keeps of a routed case. Its mode and delivery method decode into the
+/// domain's types (stored empty when the routing named none).
+#[derive(Debug, Clone)]
 pub struct CaseRow {
     pub case_id: Uuid,
     pub case_number: String,
     pub matter_code: String,
-    pub mode: String,
+    pub mode: Option<Mode>,
     pub window_office_id: String,
     pub responsible_office_id: String,
     pub home_division: String,
     pub applicant_name_masked: String,
     pub phone_masked: String,
-    pub delivery_method: String,
+    pub delivery_method: Option<DeliveryMethod>,
     /// Sealed (SM4-GCM, associated data = case id); never shown.
     pub address_sealed: Option<Vec<u8>>,
     pub traceparent: Option<String>,
     pub routed_at: DateTime<Utc>,
+}
+
+impl<'r> FromRow<'r, PgRow> for CaseRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            case_id: row.try_get("case_id")?,
+            case_number: row.try_get("case_number")?,
+            matter_code: row.try_get("matter_code")?,
+            mode: decoded_optional(row, "mode")?,
+            window_office_id: row.try_get("window_office_id")?,
+            responsible_office_id: row.try_get("responsible_office_id")?,
+            home_division: row.try_get("home_division")?,
+            applicant_name_masked: row.try_get("applicant_name_masked")?,
+            phone_masked: row.try_get("phone_masked")?,
+            delivery_method: decoded_optional(row, "delivery_method")?,
+            address_sealed: row.try_get("address_sealed")?,
+            traceparent: row.try_get("traceparent")?,
+            routed_at: row.try_get("routed_at")?,
+        })
+    }
 }
 
 /// Sender or recipient of a waybill as stored: no unmasked personal data.
@@ -38,15 +64,16 @@ pub struct Party {
     pub phone: String,
 }
 
-/// A waybill as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A waybill as stored; its status, furthest point and purpose decode into the domain's types
+/// (a stored code the domain does not know fails the read, never turns into a default).
+#[derive(Debug, Clone)]
 pub struct WaybillRow {
     pub tracking_number: String,
     pub case_id: Uuid,
     pub case_number: String,
-    pub purpose: String,
-    pub status: String,
-    pub furthest: String,
+    pub purpose: WaybillPurpose,
+    pub status: WaybillStatus,
+    pub furthest: WaybillStatus,
     pub sender: Json<Party>,
     pub recipient: Json<Party>,
     pub recipient_address_sealed: Option<Vec<u8>>,
@@ -60,13 +87,97 @@ pub struct WaybillRow {
     pub updated_at: DateTime<Utc>,
 }
 
+impl WaybillRow {
+    /// Where the waybill stands.
+    pub fn tracking(&self) -> Tracking {
+        Tracking {
+            status: self.status,
+            furthest: self.furthest,
+        }
+    }
+}
+
+/// A stored waybill that does not decode (a status or purpose the domain does not know).
+#[derive(Debug, thiserror::Error)]
+#[error("waybill {tracking_number} does not decode")]
+pub struct Undecodable {
+    /// Its tracking number (or empty when even that is unreadable).
+    pub tracking_number: String,
+    /// Why.
+    #[source]
+    pub source: sqlx::Error,
+}
+
 /// A carrier event as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct EventRow {
     pub carrier_event_id: String,
-    pub status: String,
+    pub status: WaybillStatus,
     pub location: String,
     pub occurred_at: DateTime<Utc>,
+}
+
+/// Column `column` of `row` as a domain value stored by its code: a code the domain does not
+/// know is a decode error naming the column and the value.
+fn decoded<T>(row: &PgRow, column: &str) -> Result<T, sqlx::Error>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let code: String = row.try_get(column)?;
+    code.parse()
+        .map_err(|err: T::Err| sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: Box::new(err),
+        })
+}
+
+/// Like [`decoded`], the empty code meaning none.
+fn decoded_optional<T>(row: &PgRow, column: &str) -> Result<Option<T>, sqlx::Error>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let code: String = row.try_get(column)?;
+    if code.is_empty() {
+        return Ok(None);
+    }
+    decoded(row, column).map(Some)
+}
+
+impl<'r> FromRow<'r, PgRow> for WaybillRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            tracking_number: row.try_get("tracking_number")?,
+            case_id: row.try_get("case_id")?,
+            case_number: row.try_get("case_number")?,
+            purpose: decoded(row, "purpose")?,
+            status: decoded(row, "status")?,
+            furthest: decoded(row, "furthest")?,
+            sender: row.try_get("sender")?,
+            recipient: row.try_get("recipient")?,
+            recipient_address_sealed: row.try_get("recipient_address_sealed")?,
+            material_codes: row.try_get("material_codes")?,
+            fee_fen: row.try_get("fee_fen")?,
+            carrier: row.try_get("carrier")?,
+            clock_suspended: row.try_get("clock_suspended")?,
+            source: row.try_get("source")?,
+            created_by: row.try_get("created_by")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+impl<'r> FromRow<'r, PgRow> for EventRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            carrier_event_id: row.try_get("carrier_event_id")?,
+            status: decoded(row, "status")?,
+            location: row.try_get("location")?,
+            occurred_at: row.try_get("occurred_at")?,
+        })
+    }
 }
 
 /// A custody record as stored.
@@ -90,13 +201,17 @@ pub async fn insert_case(conn: &mut PgConnection, row: &CaseRow) -> Result<bool,
     .bind(row.case_id)
     .bind(&row.case_number)
     .bind(&row.matter_code)
-    .bind(&row.mode)
+    .bind(row.mode.map(Mode::as_str).unwrap_or_default())
     .bind(&row.window_office_id)
     .bind(&row.responsible_office_id)
     .bind(&row.home_division)
     .bind(&row.applicant_name_masked)
     .bind(&row.phone_masked)
-    .bind(&row.delivery_method)
+    .bind(
+        row.delivery_method
+            .map(DeliveryMethod::as_str)
+            .unwrap_or_default(),
+    )
     .bind(&row.address_sealed)
     .bind(&row.traceparent)
     .bind(row.routed_at)
@@ -133,9 +248,9 @@ pub async fn insert_waybill(conn: &mut PgConnection, w: &WaybillRow) -> Result<b
     .bind(&w.tracking_number)
     .bind(w.case_id)
     .bind(&w.case_number)
-    .bind(&w.purpose)
-    .bind(&w.status)
-    .bind(&w.furthest)
+    .bind(w.purpose.code())
+    .bind(w.status.code())
+    .bind(w.furthest.code())
     .bind(&w.sender)
     .bind(&w.recipient)
     .bind(&w.recipient_address_sealed)
@@ -180,19 +295,30 @@ pub async fn waybills_of(
         .await
 }
 
-/// Waybills of `carrier` still on their way (not delivered, returned or held by an exception).
+/// Waybills of `carrier` still on their way (not delivered, returned or held by an exception),
+/// each decoded on its own: one that does not decode is returned as [`Undecodable`] so that the
+/// caller can skip it without holding up the others.
 pub async fn moving(
     conn: &mut PgConnection,
     carrier: &str,
-) -> Result<Vec<WaybillRow>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Vec<Result<WaybillRow, Undecodable>>, sqlx::Error> {
+    let rows: Vec<PgRow> = sqlx::query(
         "SELECT * FROM waybills WHERE carrier = $1
            AND status NOT IN ('delivered', 'returned', 'exception')
          ORDER BY created_at LIMIT 500",
     )
     .bind(carrier)
     .fetch_all(&mut *conn)
-    .await
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            WaybillRow::from_row(row).map_err(|source| Undecodable {
+                tracking_number: row.try_get("tracking_number").unwrap_or_default(),
+                source,
+            })
+        })
+        .collect())
 }
 
 /// Saves a waybill's tracking state.
@@ -202,8 +328,8 @@ pub async fn update_tracking(conn: &mut PgConnection, w: &WaybillRow) -> Result<
          WHERE tracking_number = $1",
     )
     .bind(&w.tracking_number)
-    .bind(&w.status)
-    .bind(&w.furthest)
+    .bind(w.status.code())
+    .bind(w.furthest.code())
     .bind(w.clock_suspended)
     .bind(w.updated_at)
     .execute(&mut *conn)
@@ -226,7 +352,7 @@ pub async fn insert_event(
     )
     .bind(&event.carrier_event_id)
     .bind(tracking_number)
-    .bind(&event.status)
+    .bind(event.status.code())
     .bind(&event.location)
     .bind(event.occurred_at)
     .bind(received_at)

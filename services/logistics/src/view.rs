@@ -5,8 +5,10 @@ use tongban_proto::logistics::v1 as pb;
 use tongban_runtime::convert::timestamp;
 use tongban_runtime::pii::PiiKeys;
 
+use tongban_domain::logistics::{WaybillPurpose, WaybillStatus};
+
 use crate::repo::{CaseRow, CustodyRow, EventRow, Party, WaybillRow};
-use crate::waybill::{Purpose, aad};
+use crate::waybill::aad;
 
 /// Characters of an address left visible when masked.
 const ADDRESS_VISIBLE: usize = 6;
@@ -63,35 +65,31 @@ pub fn applicant_party(
     }
 }
 
-fn purpose_pb(code: &str) -> pb::WaybillPurpose {
-    match Purpose::from_code(code) {
-        Some(Purpose::Originals) => pb::WaybillPurpose::Originals,
-        Some(Purpose::Result) => pb::WaybillPurpose::Result,
-        Some(Purpose::Other) => pb::WaybillPurpose::Other,
-        None => pb::WaybillPurpose::Unspecified,
+fn purpose_pb(purpose: WaybillPurpose) -> pb::WaybillPurpose {
+    match purpose {
+        WaybillPurpose::Originals => pb::WaybillPurpose::Originals,
+        WaybillPurpose::Result => pb::WaybillPurpose::Result,
+        WaybillPurpose::Other => pb::WaybillPurpose::Other,
     }
 }
 
-/// The wire status of a status code.
-pub fn status_pb(code: &str) -> pb::WaybillStatus {
-    use tongban_domain::logistics::WaybillStatus as S;
-    match S::from_code(code) {
-        Some(S::Created) => pb::WaybillStatus::Created,
-        Some(S::PickedUp) => pb::WaybillStatus::PickedUp,
-        Some(S::InTransit) => pb::WaybillStatus::InTransit,
-        Some(S::OutForDelivery) => pb::WaybillStatus::OutForDelivery,
-        Some(S::Delivered) => pb::WaybillStatus::Delivered,
-        Some(S::Exception) => pb::WaybillStatus::Exception,
-        Some(S::Returned) => pb::WaybillStatus::Returned,
-        None => pb::WaybillStatus::Unspecified,
+/// The wire status of a waybill status.
+pub fn status_pb(status: WaybillStatus) -> pb::WaybillStatus {
+    use WaybillStatus as S;
+    match status {
+        S::Created => pb::WaybillStatus::Created,
+        S::PickedUp => pb::WaybillStatus::PickedUp,
+        S::InTransit => pb::WaybillStatus::InTransit,
+        S::OutForDelivery => pb::WaybillStatus::OutForDelivery,
+        S::Delivered => pb::WaybillStatus::Delivered,
+        S::Exception => pb::WaybillStatus::Exception,
+        S::Returned => pb::WaybillStatus::Returned,
     }
 }
 
 /// The domain status of a wire status.
-pub fn status_from_pb(
-    status: pb::WaybillStatus,
-) -> Option<tongban_domain::logistics::WaybillStatus> {
-    use tongban_domain::logistics::WaybillStatus as S;
+pub fn status_from_pb(status: pb::WaybillStatus) -> Option<WaybillStatus> {
+    use WaybillStatus as S;
     match status {
         pb::WaybillStatus::Unspecified => None,
         pb::WaybillStatus::Created => Some(S::Created),
@@ -120,8 +118,8 @@ pub fn waybill_pb(row: &WaybillRow, events: &[EventRow], custody: &[CustodyRow])
         tracking_number: row.tracking_number.clone(),
         case_id: row.case_id.to_string(),
         case_number: row.case_number.clone(),
-        purpose: purpose_pb(&row.purpose).into(),
-        status: status_pb(&row.status).into(),
+        purpose: purpose_pb(row.purpose).into(),
+        status: status_pb(row.status).into(),
         sender: Some(address_pb(&row.sender)),
         recipient: Some(address_pb(&row.recipient)),
         material_codes: row.material_codes.0.clone(),
@@ -129,7 +127,7 @@ pub fn waybill_pb(row: &WaybillRow, events: &[EventRow], custody: &[CustodyRow])
         events: events
             .iter()
             .map(|e| pb::TrackingEvent {
-                status: status_pb(&e.status).into(),
+                status: status_pb(e.status).into(),
                 location: e.location.clone(),
                 occurred_at: Some(timestamp(e.occurred_at)),
                 carrier_event_id: e.carrier_event_id.clone(),

@@ -1,54 +1,28 @@
 //! The two things that change waybills, shared by the consumers, the API and the simulated
-//! carrier: making a waybill and applying a carrier event. Each runs inside the caller's
-//! transaction and publishes through the outbox.
+//! carrier: making a waybill and applying a carrier report. Each writes its rows inside the
+//! caller's step and returns the step's effects (events, audit entries) for the caller to apply
+//! through the one executor; what a report does is decided by [`Waybill::track`].
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use tongban_domain::clock::SuspensionKind;
-use tongban_domain::logistics::{Tariff, Tracking, TrackingNumber, WaybillStatus};
+use tongban_domain::logistics::{
+    Tariff, TrackingNumber, TransitClock, Waybill, WaybillPurpose, WaybillStatus, transit_reason,
+};
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_runtime::convert::timestamp;
-use tongban_step::{Actor, CaseRef, Effects, Trace};
+use tongban_step::{CaseRef, Effects};
 use uuid::Uuid;
 
-use crate::SERVICE;
+use crate::error::LogisticsError;
 use crate::repo::{self, CaseRow, CustodyRow, EventRow, Party, WaybillRow};
-
-/// 寄递用途.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// 纸质原件: window → responsible office.
-    Originals,
-    /// 办理结果: responsible office → applicant.
-    Result,
-    /// Anything else (re-sending, returns).
-    Other,
-}
-
-impl Purpose {
-    /// Stable code (`originals`, `result`, `other`).
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Originals => "originals",
-            Self::Result => "result",
-            Self::Other => "other",
-        }
-    }
-
-    /// The purpose with this code.
-    pub fn from_code(code: &str) -> Option<Self> {
-        [Self::Originals, Self::Result, Self::Other]
-            .into_iter()
-            .find(|p| p.code() == code)
-    }
-}
 
 /// A waybill to make.
 pub struct NewWaybill<'a> {
     pub case: &'a CaseRow,
-    pub purpose: Purpose,
+    pub purpose: WaybillPurpose,
     pub sender: Party,
     pub recipient: Party,
     pub recipient_address_sealed: Option<Vec<u8>>,
@@ -56,30 +30,37 @@ pub struct NewWaybill<'a> {
     /// `routed:<case>` / `decided:<case>` for waybills made from events (made once).
     pub source: Option<String>,
     pub carrier: &'a str,
+    /// Who makes it (stored as `created_by`).
     pub actor: &'a str,
-    pub role: &'a str,
-    pub office_id: &'a str,
     pub now: DateTime<Utc>,
 }
 
-/// Makes a waybill with its postage from the tariff and publishes `logistics.tracked`
-/// (created). `None` when a waybill of the same source exists already.
+/// The case a row of the `cases` table is, with its stored trace.
+pub fn case_ref(case: &CaseRow) -> CaseRef {
+    CaseRef::new(case.case_id, &case.case_number, case.traceparent.as_deref())
+}
+
+/// Makes a waybill with its postage from the tariff; its effects are the `waybill.create`
+/// audit entry and `logistics.tracked` (created). `None` when a waybill of the same source
+/// exists already.
+///
+/// # Errors
+/// A failing statement.
 pub async fn create(
     conn: &mut PgConnection,
     tariff: &Tariff,
     new: NewWaybill<'_>,
-) -> Result<Option<WaybillRow>, WaybillError> {
+) -> Result<Option<(WaybillRow, Effects)>, LogisticsError> {
     let serial = repo::next_serial(conn).await?;
     let number = TrackingNumber::from_serial(u64::try_from(serial).unwrap_or_default());
     let fee_fen = tariff.fee_fen(&new.sender.division, &new.recipient.division);
-    let created = WaybillStatus::Created.code().to_owned();
     let row = WaybillRow {
         tracking_number: number.as_str().to_owned(),
         case_id: new.case.case_id,
         case_number: new.case.case_number.clone(),
-        purpose: new.purpose.code().to_owned(),
-        status: created.clone(),
-        furthest: created,
+        purpose: new.purpose,
+        status: WaybillStatus::Created,
+        furthest: WaybillStatus::Created,
         sender: Json(new.sender),
         recipient: Json(new.recipient),
         recipient_address_sealed: new.recipient_address_sealed,
@@ -95,11 +76,6 @@ pub async fn create(
     if !repo::insert_waybill(conn, &row).await? {
         return Ok(None);
     }
-    let case = CaseRef::new(
-        new.case.case_id,
-        &new.case.case_number,
-        new.case.traceparent.as_deref(),
-    );
     let mut effects = Effects::new();
     effects
         .audit(
@@ -108,29 +84,20 @@ pub async fn create(
             row.tracking_number.clone(),
             None,
             Some(json!({
-                "case_id": row.case_id, "purpose": row.purpose, "fee_fen": row.fee_fen,
+                "case_id": row.case_id, "purpose": row.purpose.code(), "fee_fen": row.fee_fen,
                 "sender": row.sender.office_id, "recipient": row.recipient.office_id,
                 "materials": row.material_codes.0,
             })),
         )
-        .emit(&case, tracked(&row, "", new.now));
-    tongban_step::apply(
-        conn,
-        SERVICE,
-        &Actor::person(new.actor, new.role, new.office_id),
-        new.now,
-        &Trace::of_case("waybill.create", &case),
-        effects,
-    )
-    .await?;
+        .emit(&case_ref(new.case), tracked(&row, "", new.now));
     tracing::info!(
         case_number = %row.case_number,
         tracking_number = %row.tracking_number,
-        purpose = %row.purpose,
+        purpose = row.purpose.code(),
         fee_fen = row.fee_fen,
         "waybill created"
     );
-    Ok(Some(row))
+    Ok(Some((row, effects)))
 }
 
 /// A carrier's report.
@@ -153,101 +120,71 @@ pub enum Outcome {
     Duplicate,
 }
 
-/// Why a waybill change failed.
-#[derive(Debug, thiserror::Error)]
-pub enum WaybillError {
-    /// No such waybill.
-    #[error("no such waybill")]
-    NotFound,
-    /// The database failed.
-    #[error(transparent)]
-    Sql(#[from] sqlx::Error),
-    /// The outbox or audit failed.
-    #[error(transparent)]
-    Store(#[from] tongban_store::StoreError),
+/// A carrier report applied: the waybill as it now stands and, when it moved, the case it
+/// belongs to (whose trace the effects join) and the effects to apply.
+pub struct Recorded {
+    pub row: WaybillRow,
+    pub outcome: Outcome,
+    pub case: Option<CaseRef>,
+    pub effects: Effects,
 }
 
-/// Applies a carrier report to waybill `number`: recorded once per carrier event id; moves the
-/// waybill only forward (see [`Tracking::apply`]); records custody on pick-up and delivery;
-/// stops the case clock while paper originals travel and starts it again on delivery.
+/// Applies a carrier report to waybill `number`: recorded once per carrier event id; what it
+/// changes ([`Waybill::track`]: the move, custody on pick-up and delivery, the case clock
+/// stopped while paper originals travel) is stored here and returned as effects.
+///
+/// # Errors
+/// [`LogisticsError::WaybillNotFound`]; a stored waybill that does not decode; a failing
+/// statement.
 pub async fn record(
     conn: &mut PgConnection,
     number: &TrackingNumber,
     report: &CarrierReport,
     courier: &str,
-    actor: &str,
     now: DateTime<Utc>,
-) -> Result<(WaybillRow, Outcome), WaybillError> {
+) -> Result<Recorded, LogisticsError> {
     let mut row = repo::waybill(conn, number.as_str(), true)
         .await?
-        .ok_or(WaybillError::NotFound)?;
+        .ok_or(LogisticsError::WaybillNotFound)?;
     let event = EventRow {
         carrier_event_id: report.carrier_event_id.clone(),
-        status: report.status.code().to_owned(),
+        status: report.status,
         location: report.location.clone(),
         occurred_at: report.occurred_at,
     };
-    if !repo::insert_event(conn, number.as_str(), &event, now).await? {
-        return Ok((row, Outcome::Duplicate));
-    }
-    let current = Tracking {
-        status: WaybillStatus::from_code(&row.status).unwrap_or(WaybillStatus::Created),
-        furthest: WaybillStatus::from_code(&row.furthest).unwrap_or(WaybillStatus::Created),
+    let unchanged = |row, outcome| Recorded {
+        row,
+        outcome,
+        case: None,
+        effects: Effects::new(),
     };
-    let Some(next) = current.apply(report.status) else {
+    if !repo::insert_event(conn, number.as_str(), &event, now).await? {
+        return Ok(unchanged(row, Outcome::Duplicate));
+    }
+    let at = report.occurred_at;
+    let Some(moved) = waybill_of(&row).track(report.status, courier, at) else {
         tracing::info!(
             tracking_number = %row.tracking_number,
             status = report.status.code(),
-            current = %row.status,
+            current = row.status.code(),
             "carrier event kept as history; the waybill does not move back"
         );
-        return Ok((row, Outcome::Recorded));
+        return Ok(unchanged(row, Outcome::Recorded));
     };
     repo::mark_applied(conn, &report.carrier_event_id).await?;
-    let before = json!({"status": row.status});
-    let at = report.occurred_at;
-    let picked_up = |t: Tracking| t.furthest != WaybillStatus::Created;
-    if !picked_up(current) && picked_up(next) {
-        for code in &row.material_codes.0 {
-            let record = CustodyRow {
-                material_code: code.clone(),
-                from_party: row.sender.name.clone(),
-                to_party: courier.to_owned(),
-                at,
-            };
-            repo::add_custody(conn, &row, &record).await?;
-        }
+    let before = json!({"status": row.status.code()});
+    for hand_over in moved.custody {
+        let record = CustodyRow {
+            material_code: hand_over.material_code,
+            from_party: hand_over.from_party,
+            to_party: hand_over.to_party,
+            at: hand_over.at,
+        };
+        repo::add_custody(conn, &row, &record).await?;
     }
-    if next.status == WaybillStatus::Delivered {
-        for code in &row.material_codes.0 {
-            let record = CustodyRow {
-                material_code: code.clone(),
-                from_party: courier.to_owned(),
-                to_party: row.recipient.name.clone(),
-                at,
-            };
-            repo::add_custody(conn, &row, &record).await?;
-        }
-    }
-    let case = repo::case(conn, row.case_id).await?;
-    let originals = row.purpose == Purpose::Originals.code();
-    let mut clock = None;
-    if originals && !row.clock_suspended && picked_up(next) && !next.status.is_final() {
-        row.clock_suspended = true;
-        clock = Some(Body::ClockSuspended(ev::ClockSuspended {
-            office_id: row.recipient.office_id.clone(),
-            kind: SuspensionKind::Transit.code().to_owned(),
-            reason: format!("纸质原件寄递在途（运单 {}）", row.tracking_number),
-        }));
-    } else if row.clock_suspended && next.status.is_final() {
-        row.clock_suspended = false;
-        clock = Some(Body::ClockResumed(ev::ClockResumed {
-            office_id: row.recipient.office_id.clone(),
-            kind: SuspensionKind::Transit.code().to_owned(),
-        }));
-    }
-    row.status = next.status.code().to_owned();
-    row.furthest = next.furthest.code().to_owned();
+    row.status = moved.waybill.tracking.status;
+    row.furthest = moved.waybill.tracking.furthest;
+    row.clock_suspended = moved.waybill.clock_suspended;
     row.updated_at = now;
     repo::update_tracking(conn, &row).await?;
     let mut effects = Effects::new();
@@ -256,44 +193,61 @@ pub async fn record(
         "waybill",
         row.tracking_number.clone(),
         Some(before),
-        Some(json!({"status": row.status, "carrier_event_id": report.carrier_event_id})),
+        Some(json!({"status": row.status.code(), "carrier_event_id": report.carrier_event_id})),
     );
-    let trace = match &case {
-        Some(case) => {
-            let case_ref =
-                CaseRef::new(case.case_id, &case.case_number, case.traceparent.as_deref());
-            effects.emit(&case_ref, tracked(&row, &report.location, at));
-            if let Some(body) = clock {
-                effects.emit(&case_ref, body);
-            }
-            Trace::of_case("waybill.track", &case_ref)
+    let case = repo::case(conn, row.case_id).await?.map(|c| case_ref(&c));
+    if let Some(case) = &case {
+        effects.emit(case, tracked(&row, &report.location, at));
+        if let Some(change) = moved.clock {
+            effects.emit(case, clock_body(&row, change));
         }
-        None => Trace::current(),
-    };
-    tongban_step::apply(
-        conn,
-        SERVICE,
-        &Actor::person(actor, "carrier", ""),
-        at,
-        &trace,
-        effects,
-    )
-    .await?;
+    }
     tracing::info!(
         tracking_number = %row.tracking_number,
-        status = %row.status,
+        status = row.status.code(),
         "waybill moved"
     );
-    Ok((row, Outcome::Moved))
+    Ok(Recorded {
+        row,
+        outcome: Outcome::Moved,
+        case,
+        effects,
+    })
+}
+
+/// The waybill as its step rule sees it.
+fn waybill_of(row: &WaybillRow) -> Waybill {
+    Waybill {
+        purpose: row.purpose,
+        tracking: row.tracking(),
+        clock_suspended: row.clock_suspended,
+        material_codes: row.material_codes.0.clone(),
+        sender: row.sender.name.clone(),
+        recipient: row.recipient.name.clone(),
+    }
+}
+
+/// The case-clock event of a transit change of `row`.
+fn clock_body(row: &WaybillRow, change: TransitClock) -> Body {
+    let office_id = row.recipient.office_id.clone();
+    let kind = SuspensionKind::Transit.code().to_owned();
+    match change {
+        TransitClock::Suspend => Body::ClockSuspended(ev::ClockSuspended {
+            office_id,
+            kind,
+            reason: transit_reason(&row.tracking_number),
+        }),
+        TransitClock::Resume => Body::ClockResumed(ev::ClockResumed { office_id, kind }),
+    }
 }
 
 /// The `logistics.tracked` event of `row`'s move to its current status at `location`.
 fn tracked(row: &WaybillRow, location: &str, at: DateTime<Utc>) -> Body {
     Body::LogisticsTracked(ev::LogisticsTracked {
         tracking_number: row.tracking_number.clone(),
-        status: row.status.clone(),
+        status: row.status.code().to_owned(),
         location: location.to_owned(),
-        purpose: row.purpose.clone(),
+        purpose: row.purpose.code().to_owned(),
         sender_office_id: row.sender.office_id.clone(),
         recipient_office_id: row.recipient.office_id.clone(),
         material_codes: row.material_codes.0.clone(),

@@ -7,8 +7,6 @@ use std::time::Duration;
 pub const DEFAULT_WARN_DAYS: u32 = 1;
 /// 13710: act within 1, report back within 3, settle within 7, close within 10 working days.
 pub const DEFAULT_MILESTONES: [u32; 4] = [1, 3, 7, 10];
-/// Names of the four milestones, in order.
-pub const MILESTONE_NAMES: [&str; 4] = ["act", "report", "settle", "close"];
 /// Default interval of the evaluation loop.
 pub const DEFAULT_TICK: Duration = Duration::from_millis(500);
 

@@ -6,46 +6,31 @@
 //! Alerts and tickets go to the office holding the case up at that moment: the responsible
 //! office, or for a 多地联办 case the office of its first open part ([`parts::accountable_office`]).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tongban_domain::reference::ReferenceData;
+use tongban_domain::stages::{AlertKind, Due, Level, TicketReason, WHOLE_CASE};
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_runtime::clock::SharedClock;
 use tongban_runtime::convert::timestamp;
+use tongban_step::{Actor, Effects, Step, Trace};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use crate::clock::{AlertKind, Due, WHOLE_CASE};
 use crate::config::Config;
-use crate::level;
-use crate::parts;
+use crate::error::SupervisionError;
 use crate::repo::{self, AlertRow, ClockRow};
-use crate::tickets::{self, NewTicket, TicketError};
+use crate::tickets::{self, NewTicket};
+use crate::{EXECUTOR, SERVICE, level, parts};
 
 /// Cases (or tickets) handled per transaction.
-const BATCH: i64 = 100;
+const BATCH: usize = 100;
 /// Transactions of a pass running side by side (each on its own connection).
 const WORKERS: usize = 4;
-
-/// Why a pass failed (it is retried at the next tick).
-#[derive(Debug, thiserror::Error)]
-pub enum EvaluationError {
-    /// A statement failed.
-    #[error(transparent)]
-    Sql(#[from] sqlx::Error),
-    /// The outbox refused an event.
-    #[error(transparent)]
-    Store(#[from] tongban_store::StoreError),
-    /// A ticket could not be opened or escalated.
-    #[error(transparent)]
-    Ticket(#[from] TicketError),
-    /// A worker of the pass ended abnormally.
-    #[error("evaluation worker failed: {0}")]
-    Worker(String),
-}
 
 /// What one pass raised.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -58,6 +43,9 @@ pub struct PassReport {
     pub breaches: usize,
     /// Ticket escalations.
     pub escalations: usize,
+    /// Stored cases or tickets skipped because they do not decode (each logged with its cause;
+    /// nothing is raised for them on a guess).
+    pub skipped: usize,
 }
 
 /// Runs evaluation passes over the `supervision` schema.
@@ -101,12 +89,12 @@ impl Evaluator {
     }
 
     /// One pass as of `now`: every warning and breach due, every ticket milestone missed.
-    /// [`WORKERS`] transactions run side by side, each taking the next [`BATCH`] due cases
+    /// [`WORKERS`] steps run side by side, each taking the next [`BATCH`] due cases
     /// (`SKIP LOCKED`), until none is left.
     ///
     /// # Errors
-    /// See [`EvaluationError`]; what was committed before the failure stays raised.
-    pub async fn pass(&self, now: DateTime<Utc>) -> Result<PassReport, EvaluationError> {
+    /// See [`SupervisionError`]; what was committed before the failure stays raised.
+    pub async fn pass(&self, now: DateTime<Utc>) -> Result<PassReport, SupervisionError> {
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..WORKERS {
             let evaluator = self.clone();
@@ -114,79 +102,124 @@ impl Evaluator {
         }
         let mut report = PassReport::default();
         let mut failure = None;
+        // Workers may each meet the same undecodable row: it counts once per pass.
+        let mut skipped = BTreeSet::new();
         while let Some(joined) = workers.join_next().await {
             match joined {
-                Ok(Ok(part)) => {
+                Ok(Ok((part, undecodable))) => {
                     report.cases += part.cases;
                     report.warnings += part.warnings;
                     report.breaches += part.breaches;
+                    skipped.extend(undecodable);
                 }
                 Ok(Err(err)) => failure = Some(err),
                 // A worker task cannot panic short of a bug; report it like a failed pass.
-                Err(join) => failure = Some(EvaluationError::Worker(join.to_string())),
+                Err(join) => failure = Some(SupervisionError::Worker(join.to_string())),
             }
         }
         if let Some(err) = failure {
             return Err(err);
         }
         loop {
-            let mut tx = self.pool.begin().await?;
-            let escalated = tickets::escalate_due(&mut tx, now, BATCH).await?;
-            tx.commit().await?;
+            let mut step = EXECUTOR
+                .begin(&self.pool, Actor::service(SERVICE), now)
+                .await?;
+            let due = tickets::lock_due(step.conn(), now, limit()).await?;
+            let fetched = due.len();
+            let mut decoded = 0;
+            let mut escalated = 0;
+            for ticket in due {
+                match ticket {
+                    Ok(ticket) => {
+                        decoded += 1;
+                        escalated += escalate(&mut step, ticket, now).await?;
+                    }
+                    Err(err) => {
+                        skipped.insert(err.ticket_id);
+                        tracing::error!(
+                            ticket_id = %err.ticket_id,
+                            cause = %err.source,
+                            "stored ticket does not decode; not escalated"
+                        );
+                    }
+                }
+            }
+            step.commit().await?;
             report.escalations += escalated;
-            if escalated == 0 {
+            // Undecodable tickets stay due: stop once a batch moved nothing that decodes.
+            if escalated == 0 || decoded == 0 || fetched < BATCH {
                 break;
             }
         }
+        report.skipped = skipped.len();
         Ok(report)
     }
 
-    /// One worker of a pass: batches of due cases until none is left.
-    async fn drain(&self, now: DateTime<Utc>) -> Result<PassReport, EvaluationError> {
+    /// One worker of a pass: steps of due cases until none is left. Returns what it raised and
+    /// the cases it skipped because they do not decode.
+    async fn drain(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(PassReport, BTreeSet<Uuid>), SupervisionError> {
         let mut report = PassReport::default();
+        let mut skipped = BTreeSet::new();
         loop {
-            let mut tx = self.pool.begin().await?;
-            let due = repo::lock_due(&mut tx, now, BATCH).await?;
-            let count = due.len();
+            let mut step = EXECUTOR
+                .begin(&self.pool, Actor::service(SERVICE), now)
+                .await?;
+            let due = repo::lock_due(step.conn(), now, limit()).await?;
+            let fetched = due.len();
+            let mut decoded = 0;
             for row in due {
-                self.raise(&mut tx, row, now, &mut report).await?;
+                match row {
+                    Ok(row) => {
+                        decoded += 1;
+                        self.raise(&mut step, row, now, &mut report).await?;
+                    }
+                    Err(err) => {
+                        skipped.insert(err.case_id);
+                        tracing::error!(
+                            case_id = %err.case_id,
+                            cause = %err.source,
+                            "stored case clock does not decode; nothing raised for it"
+                        );
+                    }
+                }
             }
-            tx.commit().await?;
-            report.cases += count;
-            if i64::try_from(count).unwrap_or(i64::MAX) < BATCH {
-                return Ok(report);
+            step.commit().await?;
+            report.cases += decoded;
+            // Undecodable rows stay due: a batch of nothing else ends the worker.
+            if fetched < BATCH || decoded == 0 {
+                return Ok((report, skipped));
             }
         }
     }
 
-    /// Raises what is due for one locked case and writes its clock back.
+    /// Raises what the domain says is due for one locked case and writes its clock back, in
+    /// the case's trace: alerts against the accountable office, the 督办 ticket on a breach.
     async fn raise(
         &self,
-        conn: &mut PgConnection,
+        step: &mut Step,
         mut row: ClockRow,
         now: DateTime<Utc>,
         report: &mut PassReport,
-    ) -> Result<(), EvaluationError> {
-        let due_moment = row.tracked.case_deadline().and_then(|d| d.due_at);
-        let span = tracing::info_span!(
-            "evaluate deadlines",
-            tongban.case_number = %row.case_number,
-            tongban.matter_code = %row.matter_code,
-            tongban.stage = row.tracked.current_stage().unwrap_or_default(),
-            tongban.due_at = due_moment.map(|d| d.to_rfc3339()).unwrap_or_default(),
+    ) -> Result<(), SupervisionError> {
+        let span = step.join("evaluate deadlines", &row.case_ref());
+        let tracked = &row.case.tracked;
+        span.record("tongban.matter_code", row.matter_code.as_str());
+        span.record("tongban.stage", tracked.current_stage().unwrap_or_default());
+        let due_moment = tracked.case_deadline().and_then(|d| d.due_at);
+        span.record(
+            "tongban.due_at",
+            due_moment
+                .map(|d| d.to_rfc3339())
+                .unwrap_or_default()
+                .as_str(),
         );
-        if let Some(parent) = row.traceparent.as_deref() {
-            // Days after acceptance, the check still joins the case's trace.
-            tongban_telemetry::set_parent_from_traceparent(
-                &span,
-                parent,
-                row.tracestate.as_deref(),
-            );
-        }
         async {
-            let raised = row.tracked.0.take_due(now);
+            let raised = row.case.take_due(now);
             if raised.is_empty() {
-                repo::save(conn, &row).await?;
+                repo::save(step.conn(), &row).await?;
                 return Ok(());
             }
             let office =
@@ -205,116 +238,65 @@ impl Evaluator {
                     alert_id: Uuid::now_v7(),
                     case_id: row.case_id,
                     case_number: row.case_number.clone(),
-                    kind: alert.kind.code().to_owned(),
+                    kind: alert.kind,
                     stage: alert.stage.clone(),
                     office_id: office.clone(),
-                    scope: row.scope.clone(),
+                    scope: row.scope,
                     level,
                     due_at: alert.due_at,
                     raised_at: now,
                 })
                 .collect();
             // Only what no earlier pass (before a crash, or another replica) raised.
-            let new = repo::insert_alerts(conn, &stored).await?;
-            let mut breached = false;
-            for alert in &raised {
-                if !new
-                    .iter()
-                    .any(|(stage, kind)| *stage == alert.stage && kind == alert.kind.code())
-                {
-                    continue;
-                }
-                self.publish(conn, &mut row, &office, alert, now).await?;
+            let new = repo::insert_alerts(step.conn(), &stored).await?;
+            let new: Vec<Due> = raised
+                .into_iter()
+                .filter(|alert| {
+                    new.iter()
+                        .any(|(stage, kind)| *stage == alert.stage && kind == alert.kind.code())
+                })
+                .collect();
+            let opens_ticket = row.case.raised(&new, &office);
+            let case = row.case_ref();
+            let mut effects = Effects::new();
+            for alert in &new {
+                effects.emit(&case, alert_body(alert, &office));
                 match alert.kind {
                     AlertKind::Warning => report.warnings += 1,
-                    AlertKind::Breach => {
-                        report.breaches += 1;
-                        breached = true;
-                    }
+                    AlertKind::Breach => report.breaches += 1,
                 }
             }
-            if breached {
-                self.open_ticket(conn, &row, &office, level, now).await?;
+            if opens_ticket {
+                effects.extend(self.open_ticket(step, &row, &office, level, now).await?);
             }
-            repo::save(conn, &row).await?;
-            Ok::<_, EvaluationError>(())
+            repo::save(step.conn(), &row).await?;
+            step.apply(effects).await?;
+            Ok::<_, SupervisionError>(())
         }
-        .instrument(span)
+        .instrument(span.clone())
         .await
     }
 
-    /// Publishes one newly recorded alert against `office` (a span event too).
-    async fn publish(
-        &self,
-        conn: &mut PgConnection,
-        row: &mut ClockRow,
-        office: &str,
-        alert: &Due,
-        now: DateTime<Utc>,
-    ) -> Result<(), EvaluationError> {
-        let stage_label = if alert.stage == WHOLE_CASE {
-            "case"
-        } else {
-            alert.stage.as_str()
-        };
-        let body = match alert.kind {
-            AlertKind::Warning => {
-                tracing::info!(
-                    tongban.stage = stage_label,
-                    tongban.due_at = %alert.due_at.to_rfc3339(),
-                    description = "办理时限预警 / deadline warning",
-                    "deadline.warning"
-                );
-                Body::DeadlineWarning(ev::DeadlineWarning {
-                    stage: alert.stage.clone(),
-                    due_at: Some(timestamp(alert.due_at)),
-                    office_id: office.to_owned(),
-                })
-            }
-            AlertKind::Breach => {
-                // A tracing event inside the span: the breach is a span event of the case's trace.
-                // Its message names the span event.
-                tracing::warn!(
-                    tongban.stage = stage_label,
-                    tongban.due_at = %alert.due_at.to_rfc3339(),
-                    description = "办理超期 / deadline breached",
-                    "deadline.breached"
-                );
-                if alert.stage == WHOLE_CASE {
-                    row.case_breached = true;
-                    row.breached_office_id = Some(office.to_owned());
-                }
-                Body::DeadlineBreached(ev::DeadlineBreached {
-                    stage: alert.stage.clone(),
-                    due_at: Some(timestamp(alert.due_at)),
-                    office_id: office.to_owned(),
-                })
-            }
-        };
-        crate::publish(conn, row.case_id, &row.case_number, now, body).await?;
-        Ok(())
-    }
-
     /// A breach opens the case's 督办 ticket for `office` (once per case: its source is the
-    /// case).
+    /// case); its effects, or none.
     async fn open_ticket(
         &self,
-        conn: &mut PgConnection,
+        step: &mut Step,
         row: &ClockRow,
         office: &str,
-        level: i16,
+        level: Level,
         now: DateTime<Utc>,
-    ) -> Result<(), EvaluationError> {
+    ) -> Result<Effects, SupervisionError> {
+        let case = row.case_ref();
         let opened = tickets::open(
-            conn,
+            step.conn(),
             &self.reference.calendar,
             &self.config,
             NewTicket {
                 source: format!("breach:{}", row.case_id),
-                case_id: row.case_id,
-                case_number: &row.case_number,
+                case: &case,
                 office_id: office,
-                reason: "breach",
+                reason: TicketReason::Breach,
                 level,
                 opened_at: now,
                 traceparent: row.traceparent.clone(),
@@ -322,14 +304,89 @@ impl Evaluator {
         )
         .await;
         match opened {
-            Ok(_) => Ok(()),
+            Ok(effects) => Ok(effects.unwrap_or_default()),
             // Milestones beyond the holiday data: the breach stands, the ticket waits until the
             // data is there (the error is reported, never guessed around).
-            Err(TicketError::Calendar(err)) => {
+            Err(SupervisionError::Calendar(err)) => {
                 tracing::error!(error = %err, "督办 ticket not opened: no holiday data");
-                Ok(())
+                Ok(Effects::new())
             }
-            Err(err) => Err(err.into()),
+            Err(err) => Err(err),
         }
     }
+}
+
+/// [`BATCH`] as a SQL limit.
+fn limit() -> i64 {
+    i64::try_from(BATCH).unwrap_or(i64::MAX)
+}
+
+/// The event of one newly recorded alert against `office` (and a span event of the case's
+/// trace: its message names the span event).
+fn alert_body(alert: &Due, office: &str) -> Body {
+    let stage_label = if alert.stage == WHOLE_CASE {
+        "case"
+    } else {
+        alert.stage.as_str()
+    };
+    match alert.kind {
+        AlertKind::Warning => {
+            tracing::info!(
+                tongban.stage = stage_label,
+                tongban.due_at = %alert.due_at.to_rfc3339(),
+                description = "办理时限预警 / deadline warning",
+                "deadline.warning"
+            );
+            Body::DeadlineWarning(ev::DeadlineWarning {
+                stage: alert.stage.clone(),
+                due_at: Some(timestamp(alert.due_at)),
+                office_id: office.to_owned(),
+            })
+        }
+        AlertKind::Breach => {
+            tracing::warn!(
+                tongban.stage = stage_label,
+                tongban.due_at = %alert.due_at.to_rfc3339(),
+                description = "办理超期 / deadline breached",
+                "deadline.breached"
+            );
+            Body::DeadlineBreached(ev::DeadlineBreached {
+                stage: alert.stage.clone(),
+                due_at: Some(timestamp(alert.due_at)),
+                office_id: office.to_owned(),
+            })
+        }
+    }
+}
+
+/// Escalates one locked ticket in the case's trace; the audit entries name the service acting
+/// for the ticket's office. Returns the number of escalations.
+async fn escalate(
+    step: &mut Step,
+    mut ticket: tickets::TicketRow,
+    now: DateTime<Utc>,
+) -> Result<usize, SupervisionError> {
+    let trace = Trace::of_case("escalate ticket", &ticket.case_ref());
+    let span = trace.span().clone();
+    async {
+        tracing::debug!(tongban.ticket_id = %ticket.ticket_id, "checking ticket milestones");
+        let (escalations, effects) = tickets::escalate(step.conn(), &mut ticket, now).await?;
+        let actor = Actor {
+            user: SERVICE.to_owned(),
+            role: "system".to_owned(),
+            office_id: ticket.office_id.clone(),
+        };
+        tongban_step::apply(
+            step.conn(),
+            EXECUTOR.producer(),
+            &actor,
+            now,
+            &trace,
+            effects,
+        )
+        .await?;
+        Ok(escalations.len())
+    }
+    .instrument(span)
+    .await
 }

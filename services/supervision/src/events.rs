@@ -8,18 +8,19 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use tongban_bus::{EventHandler, HandleError};
 use tongban_domain::clock::{Extension, SuspensionKind};
+use tongban_domain::stages::{ClockEvent, StageShare, Supervised, TicketReason};
 use tongban_proto::events::v1::{Event, event::Body};
 use tongban_runtime::convert::{datetime, mode_from_pb, part_state_from_pb, scope_from_pb};
 use tongban_runtime::parts::{self as kept, Applied, Origin};
+use tongban_step::{Actor, CaseRef, Trace};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use crate::State;
-use crate::clock::{StageShare, Tracked};
-use crate::level;
+use crate::error::SupervisionError;
 use crate::parts::{KeptPart, Step};
 use crate::repo::{self, ClockRow};
-use crate::tickets::{self, NewTicket, TicketError};
+use crate::tickets::{self, NewTicket};
+use crate::{EXECUTOR, SERVICE, State, level};
 
 /// Consumer of `case.>`.
 pub struct CaseEvents {
@@ -29,6 +30,17 @@ pub struct CaseEvents {
 impl CaseEvents {
     pub(crate) fn new(state: State) -> Self {
         Self { state }
+    }
+}
+
+/// A failed read of the stored clock: a row that does not decode can never be handled (the
+/// event is rejected, never applied to a guessed state); anything else is retried.
+fn stored(err: sqlx::Error) -> HandleError {
+    match err {
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            HandleError::Reject(format!("stored case clock does not decode: {err}"))
+        }
+        other => other.into(),
     }
 }
 
@@ -65,7 +77,7 @@ impl EventHandler for CaseEvents {
             return Ok(());
         }
         let case_id = case_id_of(event)?;
-        let Some(mut row) = repo::get(conn, case_id, true).await? else {
+        let Some(mut row) = repo::get(conn, case_id, true).await.map_err(stored)? else {
             if matches!(body, Body::CaseWithdrawn(_)) {
                 // Withdrawn before it was routed: there is no clock to stop.
                 return Ok(());
@@ -93,13 +105,13 @@ fn case_span(row: &ClockRow) -> tracing::Span {
         "track case clock",
         tongban.case_number = %row.case_number,
         tongban.matter_code = %row.matter_code,
-        tongban.stage = row.tracked.current_stage().unwrap_or_default(),
+        tongban.stage = row.case.tracked.current_stage().unwrap_or_default(),
         tongban.due_at = tracing::field::Empty,
     )
 }
 
 fn record_due(row: &ClockRow) {
-    if let Some(due) = row.tracked.case_deadline().and_then(|d| d.due_at) {
+    if let Some(due) = row.case.tracked.case_deadline().and_then(|d| d.due_at) {
         tracing::Span::current().record("tongban.due_at", due.to_rfc3339().as_str());
     }
 }
@@ -148,25 +160,15 @@ impl CaseEvents {
             case_id,
             case_number: event.case_number.clone(),
             matter_code: summary.matter_code.clone(),
-            scope: scope_from_pb(summary.scope())
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            mode: mode_from_pb(summary.mode())
-                .map(|m| m.as_str().to_owned())
-                .unwrap_or_default(),
+            scope: scope_from_pb(summary.scope()),
+            mode: mode_from_pb(summary.mode()),
             window_office_id: summary.window_office_id.clone(),
             responsible_office_id: summary.responsible_office_id.clone(),
-            status: "open".to_owned(),
             accepted_at,
-            tracked: Json(Tracked::new(accepted_at, budget, stages)),
-            case_breached: false,
-            completed_at: None,
-            working_days: None,
-            on_time: None,
             traceparent: tongban_telemetry::traceparent_of(&span),
             tracestate: None,
             parts: Json(kept::of_summary(&summary.parts, step_of(event, at))),
-            breached_office_id: None,
+            case: Supervised::start(accepted_at, budget, stages),
         };
         let span = case_span(&row);
         async {
@@ -181,109 +183,91 @@ impl CaseEvents {
         .await
     }
 
-    /// Applies one event (the step `step`) to the clock and the parts. A step that no longer
-    /// applies (the ledger already has it, a part already moved further) is logged and ignored:
-    /// the event is still acknowledged.
+    /// Applies one event (the step `step`) to the parts and, as the domain decides
+    /// ([`Supervised::apply`]), to the clock. A step that no longer applies (the ledger already
+    /// has it, a part already moved further) is logged and ignored: the event is still
+    /// acknowledged.
     fn apply(&self, row: &mut ClockRow, body: &Body, step: Step) {
         let at = step.at;
-        let tracked = &mut row.tracked.0;
-        let result = match body {
-            Body::CaseClaimed(_) => {
-                tracked.finish_stages(1);
-                Ok(())
-            }
-            Body::SupplementRequested(s) => {
-                tracked.suspend(SuspensionKind::Supplement, at, &s.reason)
-            }
+        let event = match body {
+            Body::CaseClaimed(_) => Some(ClockEvent::Claimed),
+            Body::SupplementRequested(s) => Some(ClockEvent::SupplementRequested {
+                reason: s.reason.clone(),
+            }),
             Body::CaseSupplemented(_) => {
                 kept::supplemented(&mut row.parts.0, step, Origin::Event);
-                tracked.resume(SuspensionKind::Supplement, at)
+                Some(ClockEvent::Supplemented)
             }
             Body::CasePartUpdated(updated) => {
-                let Some(part) = &updated.part else {
-                    tracing::warn!("part update without a part; ignored");
-                    return;
-                };
-                match KeptPart::from_pb(part, step).map(|p| kept::apply(&mut row.parts.0, p)) {
-                    Some(Applied::Moved(_) | Applied::Unchanged(_)) => tracing::info!(
-                        part = %part.part_code,
-                        office = %part.office_id,
-                        state = part_state_from_pb(part.state()).map_or("unspecified", |s| s.as_str()),
-                        "joint part moved"
-                    ),
-                    Some(Applied::Stale(_)) => tracing::info!(
-                        part = %part.part_code,
-                        "part update older than the part's state; ignored"
-                    ),
-                    None => {
-                        tracing::warn!("part update without a part code; ignored");
-                    }
-                }
-                Ok(())
+                apply_part(row, updated.part.as_ref(), step);
+                None
             }
-            Body::ClockSuspended(s) => match SuspensionKind::from_code(&s.kind) {
-                Some(kind) => tracked.suspend(kind, at, &s.kind),
-                None => {
-                    tracing::warn!(kind = %s.kind, "unknown suspension kind; ignored");
-                    Ok(())
-                }
-            },
-            Body::ClockResumed(r) => match SuspensionKind::from_code(&r.kind) {
-                Some(kind) => tracked.resume(kind, at),
-                None => {
-                    tracing::warn!(kind = %r.kind, "unknown suspension kind; ignored");
-                    Ok(())
-                }
-            },
-            Body::DeadlineExtended(e) => tracked.extend(Extension {
+            Body::ClockSuspended(s) => suspension_kind(&s.kind).map(ClockEvent::Suspended),
+            Body::ClockResumed(r) => suspension_kind(&r.kind).map(ClockEvent::Resumed),
+            Body::DeadlineExtended(e) => Some(ClockEvent::Extended(Extension {
                 working_days: e.working_days,
                 reason: e.reason.clone(),
                 approved_by: e.approved_by.clone(),
                 at,
+            })),
+            Body::CaseDecided(_) => Some(ClockEvent::Decided),
+            Body::CaseCompleted(c) => Some(ClockEvent::Completed {
+                at: datetime(c.completed_at.as_ref()).unwrap_or(at),
             }),
-            Body::CaseDecided(_) => {
-                let all_but_last = tracked.stages.len().saturating_sub(1);
-                tracked.finish_stages(all_but_last);
-                Ok(())
-            }
-            Body::CaseCompleted(c) => {
-                let completed_at = datetime(c.completed_at.as_ref()).unwrap_or(at);
-                let due = tracked.case_deadline().and_then(|d| d.due_at);
-                row.working_days = tracked
-                    .working_days_used(&self.state.reference.calendar, completed_at)
-                    .ok()
-                    .and_then(|d| i32::try_from(d).ok());
-                row.on_time = Some(due.map_or(!row.case_breached, |due| completed_at <= due));
-                row.completed_at = Some(completed_at);
-                row.status = "completed".to_owned();
-                tracked.finish_all();
-                Ok(())
-            }
             Body::CaseWithdrawn(_) => {
                 kept::withdrawn(&mut row.parts.0, step, Origin::Event);
-                row.status = "withdrawn".to_owned();
-                tracked.finish_all();
-                Ok(())
+                Some(ClockEvent::Withdrawn)
             }
-            _ => Ok(()),
+            _ => None,
         };
-        if let Err(err) = result {
+        if let Some(event) = event
+            && let Err(err) = row.case.apply(&event, at, &self.state.reference.calendar)
+        {
             tracing::warn!(error = %err, "clock change does not apply; ignored");
         }
     }
 
     fn recompute(&self, row: &mut ClockRow) {
         if let Err(err) = row
-            .tracked
-            .0
-            .recompute(&self.state.reference.calendar, self.state.config.warn_days)
+            .case
+            .refresh(&self.state.reference.calendar, self.state.config.warn_days)
         {
-            // Never guess working days: the case is not checked until the data is there.
+            // The domain never guesses working days: the case is not checked until the data
+            // is there.
             tracing::error!(error = %err, "deadline cannot be computed");
-            for deadline in &mut row.tracked.0.deadlines {
-                deadline.due_at = None;
-                deadline.warn_at = None;
-            }
+        }
+    }
+}
+
+/// The suspension kind of a clock event; an unknown kind is logged and the event ignored (it
+/// comes from another service's newer contract, not from this service's storage).
+fn suspension_kind(code: &str) -> Option<SuspensionKind> {
+    let kind = SuspensionKind::from_code(code);
+    if kind.is_none() {
+        tracing::warn!(kind = %code, "unknown suspension kind; ignored");
+    }
+    kind
+}
+
+/// A 多地联办 part's update, applied to the kept parts.
+fn apply_part(row: &mut ClockRow, part: Option<&tongban_proto::common::v1::CasePart>, step: Step) {
+    let Some(part) = part else {
+        tracing::warn!("part update without a part; ignored");
+        return;
+    };
+    match KeptPart::from_pb(part, step).map(|p| kept::apply(&mut row.parts.0, p)) {
+        Some(Applied::Moved(_) | Applied::Unchanged(_)) => tracing::info!(
+            part = %part.part_code,
+            office = %part.office_id,
+            state = part_state_from_pb(part.state()).map_or("unspecified", |s| s.as_str()),
+            "joint part moved"
+        ),
+        Some(Applied::Stale(_)) => tracing::info!(
+            part = %part.part_code,
+            "part update older than the part's state; ignored"
+        ),
+        None => {
+            tracing::warn!("part update without a part code; ignored");
         }
     }
 }
@@ -312,26 +296,26 @@ impl EventHandler for Complaints {
             Some(Body::ComplaintFiled(c)) => (
                 format!("complaint:{}", c.complaint_id),
                 c.office_id.as_str(),
-                "complaint",
+                TicketReason::Complaint,
             ),
             Some(Body::ServiceRated(r)) if !r.rectification_id.is_empty() => (
                 format!("rating:{}", r.rating_id),
                 r.office_id.as_str(),
-                "bad_rating",
+                TicketReason::BadRating,
             ),
             _ => return Ok(()),
         };
         let case_id = case_id_of(event)?;
         let at = datetime(event.occurred_at.as_ref()).unwrap_or_else(|| self.state.clock.now());
         let span = tracing::Span::current();
+        let case = CaseRef::new(case_id, &event.case_number, None);
         let opened = tickets::open(
             conn,
             &self.state.reference.calendar,
             &self.state.config,
             NewTicket {
                 source,
-                case_id,
-                case_number: &event.case_number,
+                case: &case,
                 office_id,
                 reason,
                 level: level::of_office(&self.state.reference, office_id),
@@ -339,12 +323,89 @@ impl EventHandler for Complaints {
                 traceparent: tongban_telemetry::traceparent_of(&span),
             },
         )
-        .await;
-        match opened {
-            Ok(_) => Ok(()),
-            Err(TicketError::Sql(err)) => Err(err.into()),
-            Err(TicketError::Store(err)) => Err(err.into()),
-            Err(err) => Err(HandleError::Reject(err.to_string())),
+        .await
+        .map_err(|err| match err {
+            SupervisionError::Sql(err) => err.into(),
+            SupervisionError::Store(err) => err.into(),
+            other => HandleError::Reject(other.to_string()),
+        })?;
+        if let Some(effects) = opened {
+            // The consumer already holds the inbox transaction: the effects join it, in the
+            // complaint's trace (the consumer's span).
+            let actor = Actor::service(SERVICE);
+            tongban_step::apply(
+                conn,
+                EXECUTOR.producer(),
+                &actor,
+                at,
+                &Trace::current(),
+                effects,
+            )
+            .await?;
         }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tongban_domain::reference::ReferenceData;
+    use tongban_proto::events::v1::CaseClaimed;
+
+    use super::*;
+    use crate::Config;
+
+    /// A stored clock whose status the domain does not know: the event is rejected (terminated),
+    /// not applied to a guessed state and not retried forever.
+    #[tokio::test]
+    async fn a_stored_clock_that_does_not_decode_rejects_the_event() {
+        let env = tongban_testkit::TestEnv::new().await.unwrap();
+        let pool = tongban_store::connect(env.database_url(), "supervision", 2)
+            .await
+            .unwrap();
+        tongban_store::migrate(&pool, crate::migrator())
+            .await
+            .unwrap();
+        let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+        let settings = env.settings(SERVICE);
+        let state = State {
+            reference: Arc::new(ReferenceData::load(&deploy).unwrap()),
+            pool: pool.clone(),
+            clock: settings.clock.clone(),
+            config: Config::default(),
+        };
+        let accepted = state.clock.now();
+        let case = Supervised::start(accepted, 3, Vec::new());
+        let case_id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO case_clocks (case_id, case_number, matter_code, scope, mode,
+                window_office_id, responsible_office_id, status, accepted_at, tracked)
+             VALUES ($1, 'TEST-1', 'GA-HJ-ZM', '', '', 'w', 'r', 'paused', $2, $3)",
+        )
+        .bind(case_id)
+        .bind(accepted)
+        .bind(Json(&case.tracked))
+        .execute(&pool)
+        .await
+        .unwrap();
+        let event = Event {
+            case_id: case_id.to_string(),
+            case_number: "TEST-1".to_owned(),
+            body: Some(Body::CaseClaimed(CaseClaimed::default())),
+            ..Default::default()
+        };
+        let mut conn = pool.acquire().await.unwrap();
+        let handled = CaseEvents::new(state)
+            .handle(&mut conn, &event, "case.claimed")
+            .await;
+        assert!(
+            matches!(&handled, Err(HandleError::Reject(reason)) if reason.contains("does not decode")),
+            "{handled:?}"
+        );
+        drop(conn);
+        pool.close().await;
+        env.cleanup().await.unwrap();
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod clock;
 mod config;
+mod error;
 mod evaluate;
 mod events;
 mod level;
@@ -27,12 +28,16 @@ use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
 
 pub use config::{Config, ConfigError};
-pub use evaluate::{EvaluationError, Evaluator, PassReport};
+pub use error::SupervisionError;
+pub use evaluate::{Evaluator, PassReport};
 
 /// Name of this service: schema, producer of its events, consumer label.
 pub const SERVICE: &str = "supervision";
 /// Default gRPC port.
 pub const DEFAULT_PORT: u16 = 50056;
+
+/// The one executor every step of this service goes through.
+pub(crate) const EXECUTOR: tongban_step::Executor = tongban_step::Executor::new(SERVICE);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -170,29 +175,4 @@ fn consumer_specs() -> [ConsumerSpec; 3] {
             filter: "rating.>".to_owned(),
         },
     ]
-}
-
-/// Publishes an event the supervisor raises on its own (warning, breach, ticket) about a case,
-/// in the current span's trace (the case's: every caller runs inside the case's span).
-pub(crate) async fn publish(
-    conn: &mut sqlx::PgConnection,
-    case_id: uuid::Uuid,
-    case_number: &str,
-    at: chrono::DateTime<chrono::Utc>,
-    body: tongban_proto::events::v1::event::Body,
-) -> Result<(), tongban_store::StoreError> {
-    let mut effects = tongban_step::Effects::new();
-    effects.emit(
-        &tongban_step::CaseRef::new(case_id, case_number, None),
-        body,
-    );
-    tongban_step::apply(
-        conn,
-        SERVICE,
-        &tongban_step::Actor::service(SERVICE),
-        at,
-        &tongban_step::Trace::current(),
-        effects,
-    )
-    .await
 }

@@ -4,37 +4,23 @@
 //! part is long approved and the case waits on another office. Pure: the consumer loads, applies
 //! and stores; the evaluation loop asks [`accountable_office`].
 
-use tongban_domain::joint::PartState;
+use tongban_domain::stages;
 pub use tongban_runtime::parts::{KeptPart, Step};
 
-/// Whether the part's office has the case in hand: the part is in its inbox, under review or in
-/// 补正 — neither waiting for earlier parts nor done.
-#[must_use]
-pub fn is_open(part: &KeptPart) -> bool {
-    matches!(
-        part.state,
-        PartState::Routed
-            | PartState::Claimed
-            | PartState::SupplementRequested
-            | PartState::Supplemented
-    )
-}
-
-/// The office a warning or breach of the case is raised against at this moment: the office of
-/// the first part (in the matter's order) that is open ([`is_open`]) — the one holding the case
-/// up; `responsible_office_id` for a case without parts, or when no part is open (every part
-/// done, or none started).
+/// The office a warning or breach of the case is raised against at this moment: the domain's
+/// [`stages::accountable_office`] over the kept parts.
 #[must_use]
 pub fn accountable_office<'a>(parts: &'a [KeptPart], responsible_office_id: &'a str) -> &'a str {
-    parts
-        .iter()
-        .find(|p| is_open(p) && !p.office_id.is_empty())
-        .map_or(responsible_office_id, |p| p.office_id.as_str())
+    stages::accountable_office(
+        parts.iter().map(|p| (p.state, p.office_id.as_str())),
+        responsible_office_id,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone as _, Utc};
+    use tongban_domain::joint::PartState;
     use tongban_proto::common::v1 as pb;
     use tongban_runtime::parts::{Applied, Origin, of_summary, supplemented, withdrawn};
     use uuid::Uuid;

@@ -1,37 +1,110 @@
-//! The `supervision` schema: case clocks, alerts, tickets and milestones.
+//! The `supervision` schema: case clocks, alerts, tickets and milestones. Every stored code
+//! (status, kind, scope, level, state, reason) decodes into the domain's type at this boundary;
+//! a value the domain does not know fails the read, never turns into a default.
+
+use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
+use sqlx::{FromRow, PgConnection, Row as _};
+use tongban_domain::catalog::{Mode, Scope};
+use tongban_domain::stages::{AlertKind, Level, Supervised, Tracked};
 use uuid::Uuid;
 
-use crate::clock::Tracked;
 use crate::parts::KeptPart;
 
+/// Column `column` of `row` as a domain value stored by its code.
+pub(crate) fn decoded<T>(row: &PgRow, column: &str) -> Result<T, sqlx::Error>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let code: String = row.try_get(column)?;
+    code.parse()
+        .map_err(|err: T::Err| sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: Box::new(err),
+        })
+}
+
+/// Column `column` of `row` as a domain value stored by its code, the empty code meaning none
+/// (a case routed without one).
+fn decoded_optional<T>(row: &PgRow, column: &str) -> Result<Option<T>, sqlx::Error>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let code: String = row.try_get(column)?;
+    if code.is_empty() {
+        return Ok(None);
+    }
+    decoded(row, column).map(Some)
+}
+
+/// A stored 督办层级.
+pub(crate) fn level(row: &PgRow, column: &str) -> Result<Level, sqlx::Error> {
+    let stored: i16 = row.try_get(column)?;
+    Level::try_from(stored).map_err(|err| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(err),
+    })
+}
+
 /// A case as supervision tracks it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ClockRow {
     pub case_id: Uuid,
     pub case_number: String,
     pub matter_code: String,
-    pub scope: String,
-    pub mode: String,
+    /// 通办范围 (`None` when the routing named none: stored empty).
+    pub scope: Option<Scope>,
+    /// 办理模式 (`None` when the routing named none: stored empty).
+    pub mode: Option<Mode>,
     pub window_office_id: String,
     pub responsible_office_id: String,
-    /// open, completed, withdrawn
-    pub status: String,
     pub accepted_at: DateTime<Utc>,
-    pub tracked: Json<Tracked>,
-    pub case_breached: bool,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub working_days: Option<i32>,
-    pub on_time: Option<bool>,
     pub traceparent: Option<String>,
     pub tracestate: Option<String>,
     /// 多地联办: the parts, in the matter's order (empty for any other case).
     pub parts: Json<Vec<KeptPart>>,
-    /// The office the whole-case breach was raised against, once raised.
-    pub breached_office_id: Option<String>,
+    /// The clock and what the domain decided about the case.
+    pub case: Supervised,
+}
+
+impl<'r> FromRow<'r, PgRow> for ClockRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let tracked: Json<Tracked> = row.try_get("tracked")?;
+        Ok(Self {
+            case_id: row.try_get("case_id")?,
+            case_number: row.try_get("case_number")?,
+            matter_code: row.try_get("matter_code")?,
+            scope: decoded_optional(row, "scope")?,
+            mode: decoded_optional(row, "mode")?,
+            window_office_id: row.try_get("window_office_id")?,
+            responsible_office_id: row.try_get("responsible_office_id")?,
+            accepted_at: row.try_get("accepted_at")?,
+            traceparent: row.try_get("traceparent")?,
+            tracestate: row.try_get("tracestate")?,
+            parts: row.try_get("parts")?,
+            case: Supervised {
+                status: decoded(row, "status")?,
+                tracked: tracked.0,
+                case_breached: row.try_get("case_breached")?,
+                breached_office_id: row.try_get("breached_office_id")?,
+                completed_at: row.try_get("completed_at")?,
+                working_days: row.try_get("working_days")?,
+                on_time: row.try_get("on_time")?,
+            },
+        })
+    }
+}
+
+impl ClockRow {
+    /// The case as the step executor knows it (its trace is the one stored at routing).
+    pub fn case_ref(&self) -> tongban_step::CaseRef {
+        tongban_step::CaseRef::new(self.case_id, &self.case_number, self.traceparent.as_deref())
+    }
 }
 
 const COLUMNS: &str = "case_id, case_number, matter_code, scope, mode, window_office_id,
@@ -54,26 +127,49 @@ pub async fn get(
         .await
 }
 
+/// A stored case clock that does not decode (a status the domain does not know, a clock that
+/// is not valid JSON of the domain's shape).
+#[derive(Debug, thiserror::Error)]
+#[error("case clock {case_id} does not decode")]
+pub struct Undecodable {
+    /// The case (nil when even that is unreadable).
+    pub case_id: Uuid,
+    /// Why.
+    #[source]
+    pub source: sqlx::Error,
+}
+
 /// Up to `limit` clocks with something due at `now`, locked, skipping those another
-/// evaluator holds. Reads the `next_check_at` index only.
+/// evaluator holds. Reads the `next_check_at` index only. Each row decodes on its own: one that
+/// does not is returned as [`Undecodable`] for the caller to skip without holding up the others.
 pub async fn lock_due(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<ClockRow>, sqlx::Error> {
+) -> Result<Vec<Result<ClockRow, Undecodable>>, sqlx::Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM case_clocks WHERE next_check_at <= $1
          ORDER BY next_check_at LIMIT $2 FOR UPDATE SKIP LOCKED"
     );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<PgRow> = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(now)
         .bind(limit)
         .fetch_all(&mut *conn)
-        .await
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            ClockRow::from_row(row).map_err(|source| Undecodable {
+                case_id: row.try_get("case_id").unwrap_or_default(),
+                source,
+            })
+        })
+        .collect())
 }
 
 /// Starts tracking a case; `false` when it already is.
 pub async fn insert(conn: &mut PgConnection, row: &ClockRow) -> Result<bool, sqlx::Error> {
+    let case = &row.case;
     let done = sqlx::query(
         "INSERT INTO case_clocks (case_id, case_number, matter_code, scope, mode, window_office_id,
             responsible_office_id, status, accepted_at, tracked, due_at, next_check_at,
@@ -84,15 +180,15 @@ pub async fn insert(conn: &mut PgConnection, row: &ClockRow) -> Result<bool, sql
     .bind(row.case_id)
     .bind(&row.case_number)
     .bind(&row.matter_code)
-    .bind(&row.scope)
-    .bind(&row.mode)
+    .bind(row.scope.map(Scope::as_str).unwrap_or_default())
+    .bind(row.mode.map(Mode::as_str).unwrap_or_default())
     .bind(&row.window_office_id)
     .bind(&row.responsible_office_id)
-    .bind(&row.status)
+    .bind(case.status.as_str())
     .bind(row.accepted_at)
-    .bind(&row.tracked)
-    .bind(row.tracked.case_deadline().and_then(|d| d.due_at))
-    .bind(row.tracked.next_check())
+    .bind(Json(&case.tracked))
+    .bind(case.tracked.case_deadline().and_then(|d| d.due_at))
+    .bind(case.tracked.next_check())
     .bind(&row.traceparent)
     .bind(&row.tracestate)
     .bind(&row.parts)
@@ -103,6 +199,7 @@ pub async fn insert(conn: &mut PgConnection, row: &ClockRow) -> Result<bool, sql
 
 /// Writes back the clock and what derives from it (case due moment, next check).
 pub async fn save(conn: &mut PgConnection, row: &ClockRow) -> Result<(), sqlx::Error> {
+    let case = &row.case;
     sqlx::query(
         "UPDATE case_clocks SET status = $2, tracked = $3, due_at = $4, next_check_at = $5,
             case_breached = $6, completed_at = $7, working_days = $8, on_time = $9,
@@ -110,34 +207,52 @@ pub async fn save(conn: &mut PgConnection, row: &ClockRow) -> Result<(), sqlx::E
          WHERE case_id = $1",
     )
     .bind(row.case_id)
-    .bind(&row.status)
-    .bind(&row.tracked)
-    .bind(row.tracked.case_deadline().and_then(|d| d.due_at))
-    .bind(row.tracked.next_check())
-    .bind(row.case_breached)
-    .bind(row.completed_at)
-    .bind(row.working_days)
-    .bind(row.on_time)
+    .bind(case.status.as_str())
+    .bind(Json(&case.tracked))
+    .bind(case.tracked.case_deadline().and_then(|d| d.due_at))
+    .bind(case.tracked.next_check())
+    .bind(case.case_breached)
+    .bind(case.completed_at)
+    .bind(case.working_days)
+    .bind(case.on_time)
     .bind(&row.parts)
-    .bind(&row.breached_office_id)
+    .bind(&case.breached_office_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 /// A stored alert.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct AlertRow {
     pub alert_id: Uuid,
     pub case_id: Uuid,
     pub case_number: String,
-    pub kind: String,
+    pub kind: AlertKind,
     pub stage: String,
     pub office_id: String,
-    pub scope: String,
-    pub level: i16,
+    /// The case's scope (`None` when its routing named none).
+    pub scope: Option<Scope>,
+    pub level: Level,
     pub due_at: DateTime<Utc>,
     pub raised_at: DateTime<Utc>,
+}
+
+impl<'r> FromRow<'r, PgRow> for AlertRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            alert_id: row.try_get("alert_id")?,
+            case_id: row.try_get("case_id")?,
+            case_number: row.try_get("case_number")?,
+            kind: decoded(row, "kind")?,
+            stage: row.try_get("stage")?,
+            office_id: row.try_get("office_id")?,
+            scope: decoded_optional(row, "scope")?,
+            level: level(row, "level")?,
+            due_at: row.try_get("due_at")?,
+            raised_at: row.try_get("raised_at")?,
+        })
+    }
 }
 
 /// Records alerts of one case in one statement, skipping each (case, stage, kind) raised
@@ -162,11 +277,13 @@ pub async fn insert_alerts(
     .bind(alerts.iter().map(|a| a.alert_id).collect::<Vec<_>>())
     .bind(alerts.iter().map(|a| a.case_id).collect::<Vec<_>>())
     .bind(column(|a| a.case_number.clone()))
-    .bind(column(|a| a.kind.clone()))
+    .bind(column(|a| a.kind.code().to_owned()))
     .bind(column(|a| a.stage.clone()))
     .bind(column(|a| a.office_id.clone()))
-    .bind(column(|a| a.scope.clone()))
-    .bind(alerts.iter().map(|a| a.level).collect::<Vec<_>>())
+    .bind(column(|a| {
+        a.scope.map(Scope::as_str).unwrap_or_default().to_owned()
+    }))
+    .bind(alerts.iter().map(|a| a.level.stored()).collect::<Vec<_>>())
     .bind(alerts.iter().map(|a| a.due_at).collect::<Vec<_>>())
     .bind(alerts.iter().map(|a| a.raised_at).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
@@ -177,9 +294,9 @@ pub async fn insert_alerts(
 #[derive(Debug, Default)]
 pub struct AlertFilter {
     pub office_id: Option<String>,
-    pub level: Option<i16>,
+    pub level: Option<Level>,
     pub scope: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<AlertKind>,
 }
 
 /// Alerts matching `filter`, newest first, at most `limit`.
@@ -197,9 +314,9 @@ pub async fn list_alerts(
          ORDER BY raised_at DESC, alert_id LIMIT $5",
     )
     .bind(&filter.office_id)
-    .bind(filter.level)
+    .bind(filter.level.map(Level::stored))
     .bind(&filter.scope)
-    .bind(&filter.kind)
+    .bind(filter.kind.map(AlertKind::code))
     .bind(limit)
     .fetch_all(&mut *conn)
     .await

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::FromRow;
 use tongban_domain::i18n::Lang;
+use tongban_domain::stages::{self, TicketStep as Step};
 use tongban_proto::supervision::v1::supervision_service_server::SupervisionService;
 use tongban_proto::supervision::v1::{
     Alert, AlertKind, GetStatisticsRequest, ListAlertsRequest, ListAlertsResponse,
@@ -14,15 +15,16 @@ use tongban_proto::supervision::v1::{
 use tongban_runtime::auth::{Claims, Role, caller};
 use tongban_runtime::convert::{datetime, scope_from_pb, scope_to_pb, timestamp};
 use tongban_runtime::lang::request_lang;
-use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
+use tongban_runtime::status::FieldViolation;
+use tongban_step::{Actor, Effects};
 use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
-use crate::State;
-use crate::level;
+use crate::error::SupervisionError;
 use crate::repo::{self, AlertFilter, AlertRow};
-use crate::tickets::{self, Step, TicketError, TicketFilter, TicketRow};
-use tongban_runtime::status::internal_for as internal;
+use crate::tickets::{self, TicketFilter, TicketRow};
+use crate::{EXECUTOR, State, level};
 
 /// Most rows of one list.
 const LIST_LIMIT: i64 = 1000;
@@ -46,7 +48,11 @@ fn sees_all(claims: &Claims) -> bool {
 }
 
 /// The office filter a caller may use: any for supervisors, their own for an office.
-fn office_filter(claims: &Claims, requested: &str, lang: Lang) -> Result<Option<String>, Status> {
+fn office_filter(
+    claims: &Claims,
+    requested: &str,
+    lang: Lang,
+) -> Result<Option<String>, SupervisionError> {
     claims.require(
         &[
             Role::Supervisor,
@@ -63,11 +69,7 @@ fn office_filter(claims: &Claims, requested: &str, lang: Lang) -> Result<Option<
     if requested.is_empty() || requested == claims.office {
         Ok(Some(claims.office.clone()))
     } else {
-        Err(status::permission_denied(
-            lang,
-            "只能查看本机构的督办信息",
-            "you can see only your own office's supervision records",
-        ))
+        Err(SupervisionError::OtherOffice)
     }
 }
 
@@ -76,10 +78,9 @@ fn alert_pb(row: &AlertRow) -> Alert {
         alert_id: row.alert_id.to_string(),
         case_id: row.case_id.to_string(),
         case_number: row.case_number.clone(),
-        kind: match row.kind.as_str() {
-            "warning" => AlertKind::Warning,
-            "breach" => AlertKind::Breach,
-            _ => AlertKind::Unspecified,
+        kind: match row.kind {
+            stages::AlertKind::Warning => AlertKind::Warning,
+            stages::AlertKind::Breach => AlertKind::Breach,
         }
         .into(),
         stage: row.stage.clone(),
@@ -87,37 +88,40 @@ fn alert_pb(row: &AlertRow) -> Alert {
         due_at: Some(timestamp(row.due_at)),
         raised_at: Some(timestamp(row.raised_at)),
         level: level::to_pb(row.level).into(),
-        scope: row
-            .scope
-            .parse()
-            .map(scope_to_pb)
-            .unwrap_or_default()
-            .into(),
+        // A case routed without a scope has none on the wire either.
+        scope: row.scope.map(scope_to_pb).unwrap_or_default().into(),
     }
 }
 
-fn state_pb(state: &str) -> TicketState {
+fn state_pb(state: stages::TicketState) -> TicketState {
+    use stages::TicketState as S;
     match state {
-        "open" => TicketState::Open,
-        "acknowledged" => TicketState::Acknowledged,
-        "reported" => TicketState::Reported,
-        "resolved" => TicketState::Resolved,
-        "closed" => TicketState::Closed,
-        _ => TicketState::Unspecified,
+        S::Open => TicketState::Open,
+        S::Acknowledged => TicketState::Acknowledged,
+        S::Reported => TicketState::Reported,
+        S::Resolved => TicketState::Resolved,
+        S::Closed => TicketState::Closed,
     }
 }
 
-fn state_name(state: TicketState) -> Option<&'static str> {
+fn state_from_pb(state: TicketState) -> Option<stages::TicketState> {
+    use stages::TicketState as S;
     match state {
-        TicketState::Open => Some("open"),
-        TicketState::Acknowledged => Some("acknowledged"),
-        TicketState::Reported => Some("reported"),
-        TicketState::Resolved => Some("resolved"),
-        TicketState::Closed => Some("closed"),
+        TicketState::Open => Some(S::Open),
+        TicketState::Acknowledged => Some(S::Acknowledged),
+        TicketState::Reported => Some(S::Reported),
+        TicketState::Resolved => Some(S::Resolved),
+        TicketState::Closed => Some(S::Closed),
         TicketState::Unspecified => None,
     }
 }
 
+/// Answers a handler's result: the message, or the status of its error in `lang`.
+fn answer<T>(lang: Lang, result: Result<T, SupervisionError>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(|err| err.status(lang))
+}
+
+/// The one view of a ticket with its milestones.
 async fn ticket_pb(conn: &mut sqlx::PgConnection, row: &TicketRow) -> Result<Ticket, sqlx::Error> {
     let milestones = tickets::milestones(conn, row.ticket_id).await?;
     Ok(Ticket {
@@ -125,9 +129,9 @@ async fn ticket_pb(conn: &mut sqlx::PgConnection, row: &TicketRow) -> Result<Tic
         case_id: row.case_id.to_string(),
         case_number: row.case_number.clone(),
         office_id: row.office_id.clone(),
-        state: state_pb(&row.state).into(),
+        state: state_pb(row.state).into(),
         level: level::to_pb(row.level).into(),
-        reason: row.reason.clone(),
+        reason: row.reason.as_str().to_owned(),
         milestones: milestones
             .iter()
             .map(|m| Milestone {
@@ -170,79 +174,65 @@ fn group_expression(group_by: &str) -> Option<&'static str> {
     }
 }
 
-#[tonic::async_trait]
-impl SupervisionService for Supervision {
-    #[tracing::instrument(name = "ListAlerts", skip_all)]
-    async fn list_alerts(
+impl Supervision {
+    async fn alerts(
         &self,
-        request: Request<ListAlertsRequest>,
-    ) -> Result<Response<ListAlertsResponse>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        let req = request.into_inner();
+        claims: Claims,
+        req: ListAlertsRequest,
+        lang: Lang,
+    ) -> Result<ListAlertsResponse, SupervisionError> {
         let filter = AlertFilter {
             office_id: office_filter(&claims, &req.office_id, lang)?,
             level: level::from_pb(req.level()),
             scope: scope_from_pb(req.scope()).map(|s| s.as_str().to_owned()),
             kind: match req.kind() {
-                AlertKind::Warning => Some("warning".to_owned()),
-                AlertKind::Breach => Some("breach".to_owned()),
+                AlertKind::Warning => Some(stages::AlertKind::Warning),
+                AlertKind::Breach => Some(stages::AlertKind::Breach),
                 AlertKind::Unspecified => None,
             },
         };
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let rows = repo::list_alerts(&mut conn, &filter, LIST_LIMIT)
-            .await
-            .map_err(internal(lang))?;
-        Ok(Response::new(ListAlertsResponse {
+        let mut conn = self.state.pool.acquire().await?;
+        let rows = repo::list_alerts(&mut conn, &filter, LIST_LIMIT).await?;
+        Ok(ListAlertsResponse {
             alerts: rows.iter().map(alert_pb).collect(),
-        }))
+        })
     }
 
-    #[tracing::instrument(name = "ListTickets", skip_all)]
-    async fn list_tickets(
+    async fn tickets(
         &self,
-        request: Request<ListTicketsRequest>,
-    ) -> Result<Response<ListTicketsResponse>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
-        let req = request.into_inner();
+        claims: Claims,
+        req: ListTicketsRequest,
+        lang: Lang,
+    ) -> Result<ListTicketsResponse, SupervisionError> {
         let filter = TicketFilter {
             office_id: office_filter(&claims, &req.office_id, lang)?,
-            state: state_name(req.state()).map(str::to_owned),
+            state: state_from_pb(req.state()),
             level: level::from_pb(req.level()),
         };
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
-        let rows = tickets::list(&mut conn, &filter, LIST_LIMIT)
-            .await
-            .map_err(internal(lang))?;
+        let mut conn = self.state.pool.acquire().await?;
+        let rows = tickets::list(&mut conn, &filter, LIST_LIMIT).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            out.push(ticket_pb(&mut conn, row).await.map_err(internal(lang))?);
+            out.push(ticket_pb(&mut conn, row).await?);
         }
-        Ok(Response::new(ListTicketsResponse { tickets: out }))
+        Ok(ListTicketsResponse { tickets: out })
     }
 
-    #[tracing::instrument(name = "GetStatistics", skip_all)]
-    async fn get_statistics(
+    async fn statistics(
         &self,
-        request: Request<GetStatisticsRequest>,
-    ) -> Result<Response<Statistics>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
+        claims: Claims,
+        req: GetStatisticsRequest,
+        lang: Lang,
+    ) -> Result<Statistics, SupervisionError> {
         claims.require(&[Role::Supervisor, Role::Admin, Role::OfficeHead], lang)?;
-        let req = request.into_inner();
         let Some(key) = group_expression(&req.group_by) else {
-            return Err(status::invalid_argument(
-                lang,
-                vec![FieldViolation::new(
-                    "group_by",
-                    lang.pick(
-                        "应为 matter、office、scope、mode 或 month",
-                        "one of matter, office, scope, mode, month",
-                    ),
-                )],
-            ));
+            return Err(SupervisionError::Invalid(vec![FieldViolation::new(
+                "group_by",
+                lang.pick(
+                    "应为 matter、office、scope、mode 或 month",
+                    "one of matter, office, scope, mode, month",
+                ),
+            )]));
         };
         let from: Option<DateTime<Utc>> = datetime(req.from.as_ref());
         let to: Option<DateTime<Utc>> = datetime(req.to.as_ref());
@@ -264,16 +254,15 @@ impl SupervisionService for Supervision {
                AND ($3::text IS NULL OR {OFFICE_OF_CASE} = $3)
              GROUP BY 1 ORDER BY 1"
         );
-        let mut conn = self.state.pool.acquire().await.map_err(internal(lang))?;
+        let mut conn = self.state.pool.acquire().await?;
         let rows: Vec<StatRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(from)
             .bind(to)
             .bind(office)
             .fetch_all(&mut *conn)
-            .await
-            .map_err(internal(lang))?;
+            .await?;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
-        Ok(Response::new(Statistics {
+        Ok(Statistics {
             rows: rows
                 .into_iter()
                 .map(|r| StatisticsRow {
@@ -292,53 +281,20 @@ impl SupervisionService for Supervision {
                     overdue: count(r.overdue),
                 })
                 .collect(),
-        }))
+        })
     }
 
-    #[tracing::instrument(name = "AcknowledgeTicket", skip_all, fields(tongban.case_number = tracing::field::Empty))]
-    async fn acknowledge_ticket(
-        &self,
-        request: Request<TicketActionRequest>,
-    ) -> Result<Response<Ticket>, Status> {
-        self.step(request, Step::Acknowledge).await
-    }
-
-    #[tracing::instrument(name = "ReportTicket", skip_all, fields(tongban.case_number = tracing::field::Empty))]
-    async fn report_ticket(
-        &self,
-        request: Request<TicketActionRequest>,
-    ) -> Result<Response<Ticket>, Status> {
-        self.step(request, Step::Report).await
-    }
-
-    #[tracing::instrument(name = "ResolveTicket", skip_all, fields(tongban.case_number = tracing::field::Empty))]
-    async fn resolve_ticket(
-        &self,
-        request: Request<TicketActionRequest>,
-    ) -> Result<Response<Ticket>, Status> {
-        self.step(request, Step::Resolve).await
-    }
-
-    #[tracing::instrument(name = "CloseTicket", skip_all, fields(tongban.case_number = tracing::field::Empty))]
-    async fn close_ticket(
-        &self,
-        request: Request<TicketActionRequest>,
-    ) -> Result<Response<Ticket>, Status> {
-        self.step(request, Step::Close).await
-    }
-}
-
-impl Supervision {
-    /// Applies a ticket step for the caller: the ticket's office (reviewer or head) acknowledges,
+    /// Takes a ticket step for the caller: the ticket's office (reviewer or head) acknowledges,
     /// reports and resolves; a supervisor may take any step and alone closes. Anyone else's
-    /// ticket is NOT_FOUND.
+    /// ticket is NOT_FOUND. The domain decides the new state ([`Step::apply`]); the step is
+    /// taken through the executor, in the case's trace, with its audit entry.
     async fn step(
         &self,
-        request: Request<TicketActionRequest>,
+        claims: Claims,
+        req: TicketActionRequest,
         step: Step,
-    ) -> Result<Response<Ticket>, Status> {
-        let lang = request_lang(request.metadata());
-        let claims = caller(&request)?;
+        lang: Lang,
+    ) -> Result<Ticket, SupervisionError> {
         let allowed: &[Role] = if step == Step::Close {
             &[Role::Supervisor, Role::Admin]
         } else {
@@ -350,7 +306,6 @@ impl Supervision {
             ]
         };
         claims.require(allowed, lang)?;
-        let req = request.into_inner();
         let mut errors = Vec::new();
         let ticket_id = Uuid::parse_str(req.ticket_id.trim()).ok();
         if ticket_id.is_none() {
@@ -375,55 +330,121 @@ impl Supervision {
             ));
         }
         let Some(ticket_id) = ticket_id.filter(|_| errors.is_empty()) else {
-            return Err(status::invalid_argument(lang, errors));
+            return Err(SupervisionError::Invalid(errors));
         };
-        let not_found = || status::not_found(lang, "该督办单", "ticket");
-        let mut tx = self.state.pool.begin().await.map_err(internal(lang))?;
-        let mut row = tickets::get(&mut tx, ticket_id, true)
-            .await
-            .map_err(internal(lang))?
-            .filter(|t| sees_all(&claims) || t.office_id == claims.office)
-            .ok_or_else(not_found)?;
-        let span = tracing::Span::current();
-        span.record("tongban.case_number", row.case_number.as_str());
-        if let Some(parent) = row.traceparent.as_deref() {
-            tongban_telemetry::set_parent_from_traceparent(&span, parent, None);
-        }
-        let before = json!({"state": row.state});
         let now = self.state.clock.now();
-        tickets::apply(&mut tx, &mut row, step, now)
-            .await
-            .map_err(|err| match err {
-                TicketError::State(state) => {
-                    let message = lang.pick(
-                        "督办单当前状态不允许此操作",
-                        "the ticket's state does not allow this step",
-                    );
-                    status::failed_precondition(
-                        message.to_owned(),
-                        vec![PreconditionViolation::new("TICKET_STATE", "state", state)],
-                    )
-                }
-                other => status::internal(lang, &other),
-            })?;
-        tongban_store::audit(
-            &mut tx,
-            &tongban_store::AuditRecord {
-                actor: &claims.user,
-                role: claims.role.as_str(),
-                office_id: &claims.office,
-                action: step.action(),
-                entity: "ticket",
-                entity_id: &row.ticket_id.to_string(),
-                before: Some(before),
-                after: Some(json!({"state": row.state, "note": note})),
-            },
-        )
+        let actor = Actor::person(&claims.user, claims.role.as_str(), &claims.office);
+        let mut tx = EXECUTOR.begin(&self.state.pool, actor, now).await?;
+        let mut row = tickets::get(tx.conn(), ticket_id, true)
+            .await?
+            .filter(|t| sees_all(&claims) || t.office_id == claims.office)
+            .ok_or(SupervisionError::TicketNotFound)?;
+        tracing::Span::current().record("tongban.case_number", row.case_number.as_str());
+        let span = tx.join("ticket step", &row.case_ref());
+        async {
+            let before = row.state;
+            row.state = step
+                .apply(row.state)
+                .map_err(|refused| SupervisionError::TicketState(refused.0))?;
+            tickets::store_step(tx.conn(), &row, step, now).await?;
+            let mut effects = Effects::new();
+            effects.audit(
+                step.action(),
+                "ticket",
+                row.ticket_id.to_string(),
+                Some(json!({"state": before.as_str()})),
+                Some(json!({"state": row.state.as_str(), "note": note})),
+            );
+            tx.apply(effects).await?;
+            let ticket = ticket_pb(tx.conn(), &row).await?;
+            tx.commit().await?;
+            tracing::info!(state = row.state.as_str(), "督办 ticket step");
+            Ok(ticket)
+        }
+        .instrument(span)
         .await
-        .map_err(|e| status::internal(lang, &e))?;
-        let ticket = ticket_pb(&mut tx, &row).await.map_err(internal(lang))?;
-        tx.commit().await.map_err(internal(lang))?;
-        tracing::info!(state = %row.state, "督办 ticket step");
-        Ok(Response::new(ticket))
+    }
+}
+
+#[tonic::async_trait]
+impl SupervisionService for Supervision {
+    #[tracing::instrument(name = "ListAlerts", skip_all)]
+    async fn list_alerts(
+        &self,
+        request: Request<ListAlertsRequest>,
+    ) -> Result<Response<ListAlertsResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        answer(lang, self.alerts(claims, request.into_inner(), lang).await)
+    }
+
+    #[tracing::instrument(name = "ListTickets", skip_all)]
+    async fn list_tickets(
+        &self,
+        request: Request<ListTicketsRequest>,
+    ) -> Result<Response<ListTicketsResponse>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        answer(lang, self.tickets(claims, request.into_inner(), lang).await)
+    }
+
+    #[tracing::instrument(name = "GetStatistics", skip_all)]
+    async fn get_statistics(
+        &self,
+        request: Request<GetStatisticsRequest>,
+    ) -> Result<Response<Statistics>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        answer(
+            lang,
+            self.statistics(claims, request.into_inner(), lang).await,
+        )
+    }
+
+    #[tracing::instrument(name = "AcknowledgeTicket", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn acknowledge_ticket(
+        &self,
+        request: Request<TicketActionRequest>,
+    ) -> Result<Response<Ticket>, Status> {
+        self.answer_step(request, Step::Acknowledge).await
+    }
+
+    #[tracing::instrument(name = "ReportTicket", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn report_ticket(
+        &self,
+        request: Request<TicketActionRequest>,
+    ) -> Result<Response<Ticket>, Status> {
+        self.answer_step(request, Step::Report).await
+    }
+
+    #[tracing::instrument(name = "ResolveTicket", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn resolve_ticket(
+        &self,
+        request: Request<TicketActionRequest>,
+    ) -> Result<Response<Ticket>, Status> {
+        self.answer_step(request, Step::Resolve).await
+    }
+
+    #[tracing::instrument(name = "CloseTicket", skip_all, fields(tongban.case_number = tracing::field::Empty))]
+    async fn close_ticket(
+        &self,
+        request: Request<TicketActionRequest>,
+    ) -> Result<Response<Ticket>, Status> {
+        self.answer_step(request, Step::Close).await
+    }
+}
+
+impl Supervision {
+    async fn answer_step(
+        &self,
+        request: Request<TicketActionRequest>,
+        step: Step,
+    ) -> Result<Response<Ticket>, Status> {
+        let lang = request_lang(request.metadata());
+        let claims = caller(&request)?;
+        answer(
+            lang,
+            self.step(claims, request.into_inner(), step, lang).await,
+        )
     }
 }

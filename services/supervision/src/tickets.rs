@@ -1,31 +1,60 @@
-//! 13710 督办 tickets: opened for a breach or a complaint with four milestones (act, report,
-//! settle, close), assigned to the responsible office; each milestone missed escalates the ticket
-//! one level (county → city → province).
+//! 13710 督办 tickets as stored: opened for a breach or a complaint with four milestones (act,
+//! report, settle, close), assigned to the office concerned; each milestone missed escalates the
+//! ticket one level (county → city → province). What a step or a missed milestone does is the
+//! domain's ([`TicketStep::apply`], [`stages::escalate`]); this module stores it and returns the
+//! effects (events, audit entries) for the caller's step to apply.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
-use tongban_domain::calendar::{CalendarError, WorkingCalendar};
+use serde_json::json;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, Row as _};
+use tongban_domain::calendar::WorkingCalendar;
+use tongban_domain::stages::{
+    self, Escalation, Level, MILESTONE_NAMES, Milestone, TicketReason, TicketState, TicketStep,
+};
 use tongban_proto::events::v1::{self as ev, event::Body};
-use tracing::Instrument as _;
+use tongban_step::{CaseRef, Effects};
 use uuid::Uuid;
 
-use crate::config::{Config, MILESTONE_NAMES};
-use crate::level;
+use crate::config::Config;
+use crate::error::SupervisionError;
+use crate::repo::{decoded, level};
 
 /// A ticket as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct TicketRow {
     pub ticket_id: Uuid,
     pub case_id: Uuid,
     pub case_number: String,
     pub office_id: String,
-    /// open, acknowledged, reported, resolved, closed
-    pub state: String,
-    pub level: i16,
-    /// breach or complaint
-    pub reason: String,
+    pub state: TicketState,
+    pub level: Level,
+    pub reason: TicketReason,
     pub opened_at: DateTime<Utc>,
     pub traceparent: Option<String>,
+}
+
+impl<'r> FromRow<'r, PgRow> for TicketRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            ticket_id: row.try_get("ticket_id")?,
+            case_id: row.try_get("case_id")?,
+            case_number: row.try_get("case_number")?,
+            office_id: row.try_get("office_id")?,
+            state: decoded(row, "state")?,
+            level: level(row, "level")?,
+            reason: decoded(row, "reason")?,
+            opened_at: row.try_get("opened_at")?,
+            traceparent: row.try_get("traceparent")?,
+        })
+    }
+}
+
+impl TicketRow {
+    /// The case the ticket is about, in the trace stored with the ticket.
+    pub fn case_ref(&self) -> CaseRef {
+        CaseRef::new(self.case_id, &self.case_number, self.traceparent.as_deref())
+    }
 }
 
 /// A milestone as stored.
@@ -38,21 +67,16 @@ pub struct MilestoneRow {
     pub escalated_at: Option<DateTime<Utc>>,
 }
 
-/// Why a ticket operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum TicketError {
-    /// A statement failed.
-    #[error(transparent)]
-    Sql(#[from] sqlx::Error),
-    /// The outbox refused the event.
-    #[error(transparent)]
-    Store(#[from] tongban_store::StoreError),
-    /// A milestone falls in a year without holiday data.
-    #[error(transparent)]
-    Calendar(#[from] CalendarError),
-    /// The step does not apply in the ticket's state (the state).
-    #[error("the ticket is {0}")]
-    State(String),
+impl From<MilestoneRow> for Milestone {
+    fn from(row: MilestoneRow) -> Self {
+        Self {
+            seq: row.seq,
+            name: row.name,
+            due_at: row.due_at,
+            done_at: row.done_at,
+            escalated_at: row.escalated_at,
+        }
+    }
 }
 
 /// What opens a ticket.
@@ -62,16 +86,14 @@ pub struct NewTicket<'a> {
     /// opens nothing.
     pub source: String,
     /// The case.
-    pub case_id: Uuid,
-    /// Its number.
-    pub case_number: &'a str,
+    pub case: &'a CaseRef,
     /// The office the ticket is assigned to: the one complained of, or the one holding the
     /// case up when it breached.
     pub office_id: &'a str,
-    /// `breach` or `complaint`.
-    pub reason: &'static str,
+    /// Why.
+    pub reason: TicketReason,
     /// Starting level.
-    pub level: i16,
+    pub level: Level,
     /// When.
     pub opened_at: DateTime<Utc>,
     /// The case's trace context (stored so escalations days later join the case's trace).
@@ -81,35 +103,33 @@ pub struct NewTicket<'a> {
 const TICKET_COLUMNS: &str =
     "ticket_id, case_id, case_number, office_id, state, level, reason, opened_at, traceparent";
 
-/// Opens the ticket with its milestones and publishes `supervision.ticket_opened`, unless its
-/// source already opened one (`Ok(None)`).
+/// Opens the ticket with its milestones ([`stages::milestone_dues`]) and returns the
+/// `supervision.ticket_opened` effect, unless its source already opened one (`Ok(None)`).
 ///
 /// # Errors
-/// See [`TicketError`].
+/// A milestone without holiday data; a failing statement.
 pub async fn open(
     conn: &mut PgConnection,
     cal: &WorkingCalendar,
     config: &Config,
     new: NewTicket<'_>,
-) -> Result<Option<TicketRow>, TicketError> {
+) -> Result<Option<Effects>, SupervisionError> {
     let ticket_id = Uuid::now_v7();
-    let mut dues = Vec::with_capacity(4);
-    for days in config.milestones {
-        dues.push(cal.due_after(new.opened_at, days)?);
-    }
+    let dues = stages::milestone_dues(cal, new.opened_at, config.milestones)?;
     let inserted = sqlx::query(
         "INSERT INTO tickets (ticket_id, source, case_id, case_number, office_id, state, level,
             reason, opened_at, next_due_at, traceparent)
-         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (source) DO NOTHING",
     )
     .bind(ticket_id)
     .bind(&new.source)
-    .bind(new.case_id)
-    .bind(new.case_number)
+    .bind(new.case.case_id)
+    .bind(&new.case.case_number)
     .bind(new.office_id)
-    .bind(new.level)
-    .bind(new.reason)
+    .bind(TicketState::Open.as_str())
+    .bind(new.level.stored())
+    .bind(new.reason.as_str())
     .bind(new.opened_at)
     .bind(dues.iter().min())
     .bind(&new.traceparent)
@@ -125,45 +145,32 @@ pub async fn open(
     )
     .bind(ticket_id)
     .bind(MILESTONE_NAMES.to_vec())
-    .bind(&dues)
+    .bind(dues.to_vec())
     .execute(&mut *conn)
     .await?;
-    crate::publish(
-        conn,
-        new.case_id,
-        new.case_number,
-        new.opened_at,
+    tracing::info!(
+        case_number = %new.case.case_number,
+        office = %new.office_id,
+        reason = new.reason.as_str(),
+        "督办 ticket opened"
+    );
+    let mut effects = Effects::new();
+    effects.emit(
+        new.case,
         Body::TicketOpened(ev::TicketOpened {
             ticket_id: ticket_id.to_string(),
             office_id: new.office_id.to_owned(),
-            reason: new.reason.to_owned(),
-            level: level::name(new.level).to_owned(),
+            reason: new.reason.as_str().to_owned(),
+            level: new.level.name().to_owned(),
         }),
-    )
-    .await?;
-    tracing::info!(
-        case_number = %new.case_number,
-        office = %new.office_id,
-        reason = new.reason,
-        "督办 ticket opened"
     );
-    Ok(Some(TicketRow {
-        ticket_id,
-        case_id: new.case_id,
-        case_number: new.case_number.to_owned(),
-        office_id: new.office_id.to_owned(),
-        state: "open".to_owned(),
-        level: new.level,
-        reason: new.reason.to_owned(),
-        opened_at: new.opened_at,
-        traceparent: new.traceparent,
-    }))
+    Ok(Some(effects))
 }
 
 /// One ticket, locked for update when `lock`.
 ///
 /// # Errors
-/// A failing statement.
+/// A failing statement, or a stored ticket that does not decode.
 pub async fn get(
     conn: &mut PgConnection,
     ticket_id: Uuid,
@@ -200,14 +207,14 @@ pub async fn milestones(
 #[derive(Debug, Default)]
 pub struct TicketFilter {
     pub office_id: Option<String>,
-    pub state: Option<String>,
-    pub level: Option<i16>,
+    pub state: Option<TicketState>,
+    pub level: Option<Level>,
 }
 
 /// Tickets matching `filter`, newest first.
 ///
 /// # Errors
-/// A failing statement.
+/// A failing statement, or a stored ticket that does not decode.
 pub async fn list(
     conn: &mut PgConnection,
     filter: &TicketFilter,
@@ -221,82 +228,25 @@ pub async fn list(
     );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(&filter.office_id)
-        .bind(&filter.state)
-        .bind(filter.level)
+        .bind(filter.state.map(TicketState::as_str))
+        .bind(filter.level.map(Level::stored))
         .bind(limit)
         .fetch_all(&mut *conn)
         .await
 }
 
-/// A step of the ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// 签收: the office takes it in hand (milestone act).
-    Acknowledge,
-    /// 反馈: the office reports back (milestone report).
-    Report,
-    /// 办结: the office settles it (milestone settle).
-    Resolve,
-    /// 销号: the supervisor closes it (milestone close).
-    Close,
-}
-
-impl Step {
-    /// Index of the milestone the step completes (earlier ones complete with it).
-    fn milestone(self) -> i16 {
-        match self {
-            Step::Acknowledge => 0,
-            Step::Report => 1,
-            Step::Resolve => 2,
-            Step::Close => 3,
-        }
-    }
-
-    /// The state after the step.
-    fn next_state(self) -> &'static str {
-        match self {
-            Step::Acknowledge => "acknowledged",
-            Step::Report => "reported",
-            Step::Resolve => "resolved",
-            Step::Close => "closed",
-        }
-    }
-
-    /// States the step applies in.
-    fn applies_in(self, state: &str) -> bool {
-        match self {
-            Step::Acknowledge => state == "open",
-            Step::Report => matches!(state, "open" | "acknowledged"),
-            Step::Resolve => matches!(state, "open" | "acknowledged" | "reported"),
-            Step::Close => state == "resolved",
-        }
-    }
-
-    /// Audit action name.
-    pub fn action(self) -> &'static str {
-        match self {
-            Step::Acknowledge => "ticket.acknowledge",
-            Step::Report => "ticket.report",
-            Step::Resolve => "ticket.resolve",
-            Step::Close => "ticket.close",
-        }
-    }
-}
-
-/// Applies `step` to the locked ticket `row` at `at`: completes its milestone and the earlier
-/// ones, moves the state and the next due milestone.
+/// Stores `step` taken on the locked ticket `row` at `at`, the domain having moved it to
+/// `row.state`: completes the step's milestone and the earlier ones, and moves the next due
+/// milestone.
 ///
 /// # Errors
-/// [`TicketError::State`] when the step does not apply; a failing statement.
-pub async fn apply(
+/// A failing statement.
+pub async fn store_step(
     conn: &mut PgConnection,
-    row: &mut TicketRow,
-    step: Step,
+    row: &TicketRow,
+    step: TicketStep,
     at: DateTime<Utc>,
-) -> Result<(), TicketError> {
-    if !step.applies_in(&row.state) {
-        return Err(TicketError::State(row.state.clone()));
-    }
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE ticket_milestones SET done_at = $3
          WHERE ticket_id = $1 AND seq <= $2 AND done_at IS NULL",
@@ -306,7 +256,6 @@ pub async fn apply(
     .bind(at)
     .execute(&mut *conn)
     .await?;
-    row.state = step.next_state().to_owned();
     sqlx::query(
         "UPDATE tickets SET state = $2, updated_at = now(),
             next_due_at = (SELECT min(due_at) FROM ticket_milestones
@@ -314,103 +263,107 @@ pub async fn apply(
          WHERE ticket_id = $1",
     )
     .bind(row.ticket_id)
-    .bind(&row.state)
+    .bind(row.state.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Escalates every ticket with a milestone missed at `now`, one level per missed milestone,
-/// publishing `supervision.ticket_escalated` for each. Reads the `next_due_at` index only.
-/// Returns the number of escalations.
+/// A stored ticket that does not decode (a state, reason or level the domain does not know).
+#[derive(Debug, thiserror::Error)]
+#[error("ticket {ticket_id} does not decode")]
+pub struct Undecodable {
+    /// The ticket (nil when even that is unreadable).
+    pub ticket_id: Uuid,
+    /// Why.
+    #[source]
+    pub source: sqlx::Error,
+}
+
+/// Up to `limit` tickets with a milestone due at `now`, locked, skipping those another
+/// evaluator holds (reads the `next_due_at` index only), each decoded on its own.
 ///
 /// # Errors
 /// A failing statement.
-pub async fn escalate_due(
+pub async fn lock_due(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
     limit: i64,
-) -> Result<usize, TicketError> {
+) -> Result<Vec<Result<TicketRow, Undecodable>>, sqlx::Error> {
     let sql = format!(
         "SELECT {TICKET_COLUMNS} FROM tickets WHERE next_due_at <= $1
          ORDER BY next_due_at LIMIT $2 FOR UPDATE SKIP LOCKED"
     );
-    let due: Vec<TicketRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<PgRow> = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(now)
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
-    let mut escalations = 0;
-    for ticket in due {
-        let span = tracing::info_span!(
-            "escalate ticket",
-            tongban.case_number = %ticket.case_number,
-            tongban.ticket_id = %ticket.ticket_id,
-        );
-        if let Some(parent) = ticket.traceparent.as_deref() {
-            tongban_telemetry::set_parent_from_traceparent(&span, parent, None);
-        }
-        escalations += escalate_one(conn, ticket, now).instrument(span).await?;
-    }
-    Ok(escalations)
+    Ok(rows
+        .iter()
+        .map(|row| {
+            TicketRow::from_row(row).map_err(|source| Undecodable {
+                ticket_id: row.try_get("ticket_id").unwrap_or_default(),
+                source,
+            })
+        })
+        .collect())
 }
 
-async fn escalate_one(
+/// Escalates the locked `ticket` for every milestone missed at `now` ([`stages::escalate`]),
+/// stores the escalations and its new level, and returns their effects: one
+/// `supervision.ticket_escalated` and one `ticket.escalate` audit entry each.
+///
+/// # Errors
+/// A failing statement.
+pub async fn escalate(
     conn: &mut PgConnection,
-    mut ticket: TicketRow,
+    ticket: &mut TicketRow,
     now: DateTime<Utc>,
-) -> Result<usize, TicketError> {
-    let mut escalations = 0;
-    for milestone in milestones(conn, ticket.ticket_id).await? {
-        if milestone.done_at.is_some() || milestone.escalated_at.is_some() || milestone.due_at > now
-        {
-            continue;
-        }
+) -> Result<(Vec<Escalation>, Effects), sqlx::Error> {
+    let milestones: Vec<Milestone> = milestones(conn, ticket.ticket_id)
+        .await?
+        .into_iter()
+        .map(Milestone::from)
+        .collect();
+    let (level, escalations) = stages::escalate(ticket.level, &milestones, now);
+    ticket.level = level;
+    let case = ticket.case_ref();
+    let mut effects = Effects::new();
+    for escalation in &escalations {
         sqlx::query(
             "UPDATE ticket_milestones SET escalated_at = $3 WHERE ticket_id = $1 AND seq = $2",
         )
         .bind(ticket.ticket_id)
-        .bind(milestone.seq)
+        .bind(escalation.seq)
         .bind(now)
         .execute(&mut *conn)
         .await?;
-        ticket.level = level::up(ticket.level);
-        crate::publish(
-            conn,
-            ticket.case_id,
-            &ticket.case_number,
-            now,
-            Body::TicketEscalated(ev::TicketEscalated {
-                ticket_id: ticket.ticket_id.to_string(),
-                office_id: ticket.office_id.clone(),
-                milestone: milestone.name.clone(),
-                level: level::name(ticket.level).to_owned(),
-            }),
-        )
-        .await?;
-        tongban_store::audit(
-            conn,
-            &tongban_store::AuditRecord {
-                actor: crate::SERVICE,
-                role: "system",
-                office_id: &ticket.office_id,
-                action: "ticket.escalate",
-                entity: "ticket",
-                entity_id: &ticket.ticket_id.to_string(),
-                before: None,
-                after: Some(serde_json::json!({
-                    "milestone": milestone.name,
-                    "level": level::name(ticket.level),
+        effects
+            .emit(
+                &case,
+                Body::TicketEscalated(ev::TicketEscalated {
+                    ticket_id: ticket.ticket_id.to_string(),
+                    office_id: ticket.office_id.clone(),
+                    milestone: escalation.name.clone(),
+                    level: escalation.level.name().to_owned(),
+                }),
+            )
+            .audit(
+                "ticket.escalate",
+                "ticket",
+                ticket.ticket_id.to_string(),
+                None,
+                Some(json!({
+                    "milestone": escalation.name,
+                    "level": escalation.level.name(),
                 })),
-            },
-        )
-        .await?;
+            );
         tracing::warn!(
-            milestone = %milestone.name,
-            level = level::name(ticket.level),
+            milestone = %escalation.name,
+            level = escalation.level.name(),
             "督办 milestone missed; escalated"
         );
-        escalations += 1;
     }
     sqlx::query(
         "UPDATE tickets SET level = $2, updated_at = now(),
@@ -419,8 +372,8 @@ async fn escalate_one(
          WHERE ticket_id = $1",
     )
     .bind(ticket.ticket_id)
-    .bind(ticket.level)
+    .bind(ticket.level.stored())
     .execute(&mut *conn)
     .await?;
-    Ok(escalations)
+    Ok((escalations, effects))
 }
