@@ -135,19 +135,6 @@ impl From<StoredShape> for KeptPart {
 }
 
 impl KeptPart {
-    /// The part read from its message form `message` (the shell's `common.v1.CasePart`), carried
-    /// by the event of `step`. The conversion itself lives with the shell (`tongban_runtime::parts`).
-    #[must_use]
-    pub fn from_pb<M: PartMessage<F>, F>(message: &M, step: Step) -> Option<Self> {
-        message.read(step)
-    }
-
-    /// The part in its message form (the shell's `common.v1.CasePart`).
-    #[must_use]
-    pub fn to_pb<M: PartMessage<F>, F>(&self) -> M {
-        M::write(self)
-    }
-
     /// The step that last moved the part.
     #[must_use]
     pub fn step(&self) -> Step {
@@ -162,16 +149,6 @@ impl KeptPart {
         self.updated_at = step.at;
         self.event_id = step.event_id;
     }
-}
-
-/// A message form of a kept part (the shell's `common.v1.CasePart`): the domain knows no wire
-/// type, the shell implements this for its message, `F` being a marker type of the shell's own
-/// (so that it may implement this trait for a message type it does not own).
-pub trait PartMessage<F>: Sized {
-    /// The part the message carries, in the event of `step`; `None` for a part without a code.
-    fn read(&self, step: Step) -> Option<KeptPart>;
-    /// The message form of `part`.
-    fn write(part: &KeptPart) -> Self;
 }
 
 /// What a part's update did; each carries the part's index.

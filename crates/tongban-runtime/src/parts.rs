@@ -13,20 +13,6 @@ use crate::convert::{
     scope_from_pb, scope_to_pb, timestamp,
 };
 
-/// The marker under which this crate implements [`PartMessage`] for `common.v1.CasePart`.
-#[derive(Debug, Clone, Copy)]
-pub enum Proto {}
-
-impl PartMessage<Proto> for pb::CasePart {
-    fn read(&self, step: Step) -> Option<KeptPart> {
-        from_pb(self, step)
-    }
-
-    fn write(part: &KeptPart) -> Self {
-        to_pb(part)
-    }
-}
-
 /// The part of a `CasePart` message carried by the event of `step`; the part's own
 /// `updated_at` stands in for the event's moment when set, and a missing state is the one a
 /// part starts in (routed, or waiting when it comes after others). `None` for a part without
@@ -156,10 +142,10 @@ mod tests {
             "the part's own updated_at wins over the event's moment"
         );
         // The domain's names for the same conversions.
-        let again: pb::CasePart = parts[1].to_pb();
+        let again: pb::CasePart = to_pb(&parts[1]);
         assert_eq!(again, back);
         assert_eq!(
-            KeptPart::from_pb(&back, submitted),
+            from_pb(&back, submitted),
             from_pb(&back, submitted)
         );
     }

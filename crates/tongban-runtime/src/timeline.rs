@@ -6,21 +6,23 @@ use tongban_access::convert::{status_to_pb, timestamp};
 use tongban_proto::common::v1 as pb;
 use tongban_store::timeline::TimelineLine;
 
-/// Proto entry of a stored timeline line (办件进度); an unknown stored status shows as unspecified.
-#[must_use]
-pub fn timeline_entry(line: &TimelineLine) -> pb::TimelineEntry {
-    pb::TimelineEntry {
+/// Proto entry of a stored timeline line (办件进度).
+///
+/// # Errors
+/// A stored status that is not a case status: the row is corrupt, and is reported as a decode
+/// error of the read, never shown as some other status.
+pub fn timeline_entry(line: &TimelineLine) -> Result<pb::TimelineEntry, sqlx::Error> {
+    let status: tongban_domain::case::CaseStatus = line
+        .status
+        .parse()
+        .map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
+    Ok(pb::TimelineEntry {
         at: Some(timestamp(line.at)),
-        status: line
-            .status
-            .parse()
-            .map(status_to_pb)
-            .unwrap_or(pb::CaseStatus::Unspecified)
-            .into(),
+        status: status_to_pb(status).into(),
         description: line.description.clone(),
         description_en: line.description_en.clone(),
         office_id: line.office_id.clone(),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -39,14 +41,18 @@ mod tests {
             description_en: "Accepted".to_owned(),
             office_id: "140922-zwfw".to_owned(),
         };
-        let entry = timeline_entry(&line);
+        let entry = timeline_entry(&line).expect("a known status");
         assert_eq!(entry.at, Some(timestamp(at)));
         assert_eq!(entry.status(), pb::CaseStatus::Accepted);
         assert_eq!(entry.description, line.description);
         assert_eq!(entry.description_en, "Accepted");
         assert_eq!(entry.office_id, "140922-zwfw");
 
+        // A status this suite never writes is an error, not some other status.
         line.status = "no-such-status".to_owned();
-        assert_eq!(timeline_entry(&line).status(), pb::CaseStatus::Unspecified);
+        assert!(matches!(
+            timeline_entry(&line),
+            Err(sqlx::Error::Decode(err)) if err.to_string().contains("no-such-status")
+        ));
     }
 }

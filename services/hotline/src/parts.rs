@@ -10,10 +10,10 @@ pub use tongban_runtime::parts::{KeptPart, Step};
 use crate::rules::mask_long_numbers;
 
 /// The part of a `CasePart` message carried by the event of `step` (see
-/// [`KeptPart::from_pb`]), its reason's long digit runs masked. `None` for a part without a
+/// [`tongban_runtime::parts::from_pb`]), its reason's long digit runs masked. `None` for a part without a
 /// code.
 pub fn received(part: &pb::CasePart, step: Step) -> Option<KeptPart> {
-    KeptPart::from_pb(part, step).map(|mut part| {
+    tongban_runtime::parts::from_pb(part, step).map(|mut part| {
         // A phone or ID number typed into a reason is never kept in full.
         part.reason = mask_long_numbers(&part.reason);
         part

@@ -121,11 +121,14 @@ pub async fn status_view(
         overdue: is_overdue(status, row.due_at, now),
         decision: decision_pb(row.decision()).into(),
         decision_reason: row.decision_reason.clone().unwrap_or_default(),
-        timeline: timeline.iter().map(timeline_entry).collect(),
+        timeline: timeline
+            .iter()
+            .map(timeline_entry)
+            .collect::<Result<_, _>>()?,
         applicant_name_masked: row.applicant_name_masked.clone(),
         result_certificate_identifier: result_certificate.unwrap_or_default(),
         waybills: crate::waybills::list(conn, row.case_id).await?,
-        parts: row.parts.iter().map(KeptPart::to_pb).collect(),
+        parts: row.parts.iter().map(tongban_runtime::parts::to_pb).collect(),
         bundle: bundle_summary(conn, reference, row).await?,
     })
 }

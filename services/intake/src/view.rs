@@ -197,7 +197,10 @@ pub async fn case_pb(
         decision_reason: row.decision_reason.clone().unwrap_or_default(),
         supplement_items: row.supplement_items.clone(),
         supplement_reason: row.supplement_reason.clone().unwrap_or_default(),
-        timeline: timeline.iter().map(timeline_entry).collect(),
+        timeline: timeline
+            .iter()
+            .map(timeline_entry)
+            .collect::<Result<_, _>>()?,
         traceparent: row.traceparent.clone(),
         result_certificate_identifier: result_certificate.unwrap_or_default(),
         // Filled by GetCase only: the token holds the holder's ID number.

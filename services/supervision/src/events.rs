@@ -255,7 +255,7 @@ fn apply_part(row: &mut ClockRow, part: Option<&tongban_proto::common::v1::CaseP
         tracing::warn!("part update without a part; ignored");
         return;
     };
-    match KeptPart::from_pb(part, step).map(|p| kept::apply(&mut row.parts.0, p)) {
+    match tongban_runtime::parts::from_pb(part, step).map(|p| kept::apply(&mut row.parts.0, p)) {
         Some(Applied::Moved(_) | Applied::Unchanged(_)) => tracing::info!(
             part = %part.part_code,
             office = %part.office_id,
