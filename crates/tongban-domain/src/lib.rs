@@ -18,6 +18,7 @@ pub mod directory;
 pub mod division;
 pub mod i18n;
 pub mod joint;
+pub mod lockout;
 pub mod logistics;
 pub mod materials;
 pub mod notice;
