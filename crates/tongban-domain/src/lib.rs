@@ -21,6 +21,7 @@ pub mod division;
 pub mod i18n;
 pub mod joint;
 pub mod kept_parts;
+pub mod lockout;
 pub mod logistics;
 pub mod materials;
 pub mod notice;

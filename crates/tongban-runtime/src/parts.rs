@@ -144,9 +144,6 @@ mod tests {
         // The domain's names for the same conversions.
         let again: pb::CasePart = to_pb(&parts[1]);
         assert_eq!(again, back);
-        assert_eq!(
-            from_pb(&back, submitted),
-            from_pb(&back, submitted)
-        );
+        assert_eq!(from_pb(&back, submitted), from_pb(&back, submitted));
     }
 }

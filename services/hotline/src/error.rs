@@ -4,7 +4,8 @@ use tongban_domain::complaint::{AdvanceError, Side};
 use tongban_domain::i18n::Lang;
 use tongban_domain::rating::RatingRefusal;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
-use tonic::Status;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
 /// Why a HotlineService call failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,14 @@ pub(crate) enum HotlineError {
     /// Unknown case, wrong verification or a locked case number: one answer for all three.
     #[error("no such case, or the verification does not match")]
     NoMatch,
+    /// 查询限流: the operator made as many status lookups as a minute allows.
+    #[error("too many status lookups by this operator")]
+    Throttled {
+        /// Lookups allowed per minute.
+        limit: u32,
+        /// How long until the next lookup is admitted.
+        retry_after: std::time::Duration,
+    },
     /// No such complaint (or another office's).
     #[error("complaint not found")]
     NoComplaint,
@@ -67,6 +76,7 @@ impl HotlineError {
                 "未找到该办件，或核验信息不符",
                 "no such case, or the verification does not match",
             )),
+            Self::Throttled { limit, retry_after } => throttled(lang, limit, retry_after),
             Self::NoComplaint => status::not_found(lang, "该投诉", "complaint"),
             Self::NoRectification => status::not_found(lang, "该整改事项", "rectification"),
             Self::MayNotMoveComplaints => {
@@ -109,6 +119,23 @@ impl HotlineError {
             }
         }
     }
+}
+
+/// RESOURCE_EXHAUSTED for an operator over the lookup rate, with `google.rpc.RetryInfo` (when
+/// to try again) and a `QuotaFailure` naming the quota.
+fn throttled(lang: Lang, limit: u32, retry_after: std::time::Duration) -> Status {
+    let seconds = retry_after.as_secs().max(1);
+    let message = match lang {
+        Lang::Zh => {
+            format!("查询过于频繁：每位话务员每分钟最多查询 {limit} 次，请 {seconds} 秒后再试")
+        }
+        Lang::En => format!(
+            "too many status lookups: at most {limit} a minute per operator; try again in {seconds} s"
+        ),
+    };
+    let mut details = ErrorDetails::with_retry_info(Some(retry_after));
+    details.add_quota_failure_violation("operator", message.clone());
+    Status::with_error_details(Code::ResourceExhausted, message, details)
 }
 
 /// The refusal of a step the 投诉 loop does not allow.

@@ -1,14 +1,16 @@
 //! HotlineService (12345): masked case status for a verified caller, 投诉 and 好差评.
 //!
-//! Every verification attempt is written to `status_lookups` in its own statement before the
-//! answer goes out, whatever the outcome. An unknown case number and a wrong verification give
+//! Every verification attempt is written to `status_lookups` before the answer goes out, whatever
+//! the outcome, in one step with the lockout's check and count ([`lockout`]). An unknown case number and a wrong verification give
 //! the same NOT_FOUND, so the hotline cannot be used to learn which case numbers exist.
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 use tongban_domain::case_number::CaseNumber;
 use tongban_domain::complaint::ComplaintState;
 use tongban_domain::i18n::{Lang, Localized};
+use tongban_domain::lockout::{self as lockout_rule, Verdict};
 use tongban_domain::rating::{self, ScoreError};
 use tongban_domain::validate::{PersonName, PhoneNumber};
 use tongban_proto::events::v1::{self as ev, event::Body};
@@ -86,7 +88,7 @@ pub(crate) fn check_text(
 }
 
 impl Hotline {
-    /// Records one verification attempt in its own statement.
+    /// Records one verification attempt at `at`, in the transaction on `conn`.
     async fn record(
         &self,
         conn: &mut PgConnection,
@@ -94,6 +96,7 @@ impl Hotline {
         case_number: &str,
         result: LookupResult,
         action: LookupAction,
+        at: DateTime<Utc>,
     ) -> Result<(), HotlineError> {
         tracing::info!(result = ?result, action = ?action, "hotline lookup");
         repo::record_lookup(
@@ -105,14 +108,15 @@ impl Hotline {
                 case_number,
                 result,
                 action,
-                at: self.state.clock.now(),
+                at,
             },
         )
         .await?;
         Ok(())
     }
 
-    /// Refuses bad input after recording the attempt as `bad_input`.
+    /// Refuses bad input after recording the attempt as `bad_input` (committed without waiting
+    /// for the disk: it counts toward no lock, see [`lockout`]).
     async fn refuse_input(
         &self,
         claims: &Claims,
@@ -121,15 +125,20 @@ impl Hotline {
         errors: Vec<FieldViolation>,
     ) -> HotlineError {
         let recorded = async {
-            let mut conn = self.state.pool.acquire().await?;
+            let mut tx = self.state.pool.begin().await?;
+            let now = self.state.clock.now();
             self.record(
-                &mut conn,
+                &mut tx,
                 claims,
                 case_number,
                 LookupResult::BadInput,
                 action,
+                now,
             )
-            .await
+            .await?;
+            lockout::commit_without_waiting(&mut tx).await?;
+            tx.commit().await?;
+            Ok::<_, HotlineError>(())
         }
         .await;
         match recorded {
@@ -139,43 +148,104 @@ impl Hotline {
     }
 
     /// The case `proof` opens, or the common NOT_FOUND; the attempt is recorded either way.
+    ///
+    /// One step per attempt (see [`lockout`] for why this makes five failures mean five): the
+    /// number is taken, the domain decides on the failures so far, the proof is checked, the
+    /// outcome recorded at the one moment the decision used, and a failure that reaches the
+    /// limit leaves the lock's record and its audit entry.
     async fn verified_case(
         &self,
-        conn: &mut PgConnection,
         claims: &Claims,
         proof: &Proof,
         action: LookupAction,
     ) -> Result<StatusRow, HotlineError> {
         let number = proof.number.as_str();
+        let mut step = EXECUTOR
+            .begin(&self.state.pool, actor_of(claims), self.state.clock.now())
+            .await?;
+        lockout::serialize(step.conn(), number).await?;
+        // The attempt's one moment, read once the number is ours: the decision and the row
+        // recorded use it alike.
         let now = self.state.clock.now();
+        let mut failures = lockout::recent_failures(step.conn(), number, now).await?;
         // 核验锁定: a locked number is not even looked up; the answer is the common NOT_FOUND.
-        if lockout::is_locked(conn, number, now).await? {
-            self.record(conn, claims, number, LookupResult::Locked, action)
-                .await?;
+        if lockout_rule::decide(&failures, now).is_locked() {
+            self.record(
+                step.conn(),
+                claims,
+                number,
+                LookupResult::Locked,
+                action,
+                now,
+            )
+            .await?;
+            lockout::commit_without_waiting(step.conn()).await?;
+            step.commit().await?;
             return Err(HotlineError::NoMatch);
         }
-        let row = repo::case_by_number(conn, number).await?;
+        let row = repo::case_by_number(step.conn(), number).await?;
         // Unknown case and wrong verification are one outcome; only the database knows which.
-        let row = row.filter(|r| proof.verification.matches(&self.state.pii, r));
-        let result = if row.is_some() {
-            LookupResult::Found
-        } else {
-            LookupResult::NotFound
-        };
-        self.record(conn, claims, number, result, action).await?;
-        if row.is_none() {
-            lockout::after_failure(conn, number, now).await?;
+        if let Some(row) = row.filter(|r| proof.verification.matches(&self.state.pii, r)) {
+            self.record(
+                step.conn(),
+                claims,
+                number,
+                LookupResult::Found,
+                action,
+                now,
+            )
+            .await?;
+            lockout::commit_without_waiting(step.conn()).await?;
+            step.commit().await?;
+            return Ok(row);
         }
-        row.ok_or(HotlineError::NoMatch)
+        self.record(
+            step.conn(),
+            claims,
+            number,
+            LookupResult::NotFound,
+            action,
+            now,
+        )
+        .await?;
+        failures.push(now);
+        if let Verdict::Locked { until } = lockout_rule::decide(&failures, now) {
+            lockout::record_lock(step.conn(), number, now, until).await?;
+            let mut effects = Effects::new();
+            effects.audit(
+                "verification.lock",
+                "case_number",
+                number,
+                None,
+                Some(json!({ "locked_at": now, "locked_until": until })),
+            );
+            step.apply(effects).await?;
+            tracing::warn!(
+                locked_until = %until,
+                "case number locked after repeated failed verifications"
+            );
+        }
+        // A failure is committed synchronously: the lockout counts it.
+        step.commit().await?;
+        Err(HotlineError::NoMatch)
     }
 
-    /// QueryCaseStatus after authorization.
+    /// QueryCaseStatus after authorization: 查询限流 first, then the verified lookup, then the
+    /// view (read after the attempt's step committed).
     async fn query(
         &self,
         claims: &Claims,
         req: QueryCaseStatusRequest,
         lang: Lang,
     ) -> Result<CaseStatusView, HotlineError> {
+        let limiter = &self.state.limiter;
+        if let Err(wait) = limiter.admit(&claims.user, self.state.clock.as_ref()) {
+            tracing::warn!(operator = %claims.user, limit = limiter.limit(), "status lookups throttled");
+            return Err(HotlineError::Throttled {
+                limit: limiter.limit(),
+                retry_after: wait.to_std().unwrap_or(std::time::Duration::from_secs(1)),
+            });
+        }
         let mut errors = Vec::new();
         let Some(proof) = parse_proof(&req.case_number, &req.verification, lang, &mut errors)
         else {
@@ -184,10 +254,10 @@ impl Hotline {
                 .await);
         };
         tracing::Span::current().record("tongban.case_number", proof.number.as_str());
-        let mut conn = self.state.pool.acquire().await?;
         let row = self
-            .verified_case(&mut conn, claims, &proof, LookupAction::Status)
+            .verified_case(claims, &proof, LookupAction::Status)
             .await?;
+        let mut conn = self.state.pool.acquire().await?;
         Ok(view::status_view(
             &mut conn,
             &self.state.reference,
@@ -221,11 +291,9 @@ impl Hotline {
                 .await);
         };
         tracing::Span::current().record("tongban.case_number", proof.number.as_str());
-        let mut conn = self.state.pool.acquire().await?;
         let row = self
-            .verified_case(&mut conn, claims, &proof, LookupAction::Complaint)
+            .verified_case(claims, &proof, LookupAction::Complaint)
             .await?;
-        drop(conn);
 
         let complaint_id = Uuid::now_v7();
         let now = self.state.clock.now();
@@ -357,11 +425,9 @@ impl Hotline {
                 .await);
         };
         tracing::Span::current().record("tongban.case_number", proof.number.as_str());
-        let mut conn = self.state.pool.acquire().await?;
         let row = self
-            .verified_case(&mut conn, claims, &proof, LookupAction::Rating)
+            .verified_case(claims, &proof, LookupAction::Rating)
             .await?;
-        drop(conn);
         let rated = rating::rate(row.status(), occasion, level)?;
 
         let rating_id = Uuid::now_v7();

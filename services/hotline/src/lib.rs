@@ -17,6 +17,7 @@ mod rules;
 mod stored;
 #[cfg(test)]
 mod stored_tests;
+mod throttle;
 mod verify;
 mod view;
 mod waybills;
@@ -33,6 +34,8 @@ use tongban_runtime::pii::PiiKeys;
 use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
 
+pub use crate::throttle::{LOOKUPS_PER_MINUTE_VAR, Limits};
+
 /// Name of this service: schema, producer of its events, consumer label.
 pub const SERVICE: &str = "hotline";
 /// Default gRPC port.
@@ -47,11 +50,14 @@ pub(crate) struct State {
     pub pool: PgPool,
     pub pii: Arc<PiiKeys>,
     pub clock: tongban_runtime::clock::SharedClock,
+    /// 查询限流: status lookups per operator.
+    pub limiter: Arc<throttle::LookupLimiter>,
 }
 
 /// The hotline service, built and bound, not yet serving.
 pub struct Application {
     platform: Platform,
+    limits: Limits,
 }
 
 impl Application {
@@ -65,7 +71,16 @@ impl Application {
         // Create the durable consumer now so nothing published from here on is missed.
         tongban_bus::open_consumer(&platform.bus, &consumer_spec()).await?;
         tongban_bus::open_consumer(&platform.bus, &waybills::consumer_spec()).await?;
-        Ok(Self { platform })
+        Ok(Self {
+            platform,
+            limits: Limits::default(),
+        })
+    }
+
+    /// The same service with `limits` instead of the defaults (see [`Limits::from_env`]).
+    #[must_use]
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
     }
 
     /// The port bound.
@@ -89,11 +104,16 @@ impl Application {
             reference,
             listener,
         } = self.platform;
+        tracing::info!(
+            lookups_per_minute = self.limits.lookups_per_minute.get(),
+            "status lookups limited per operator"
+        );
         let state = State {
             clock: settings.clock.clone(),
             reference,
             pool: pool.clone(),
             pii,
+            limiter: Arc::new(throttle::LookupLimiter::new(self.limits)),
         };
         let mut tasks = Tasks::new(shutdown);
         tasks.relay(&pool, &settings.schema, &bus);

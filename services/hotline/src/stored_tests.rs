@@ -61,6 +61,7 @@ async fn the_consumer_rejects_a_row_that_does_not_decode() {
         pool: pool.clone(),
         pii: Arc::new(PiiKeys::load_or_create(&settings.state_dir).unwrap()),
         clock: settings.clock.clone(),
+        limiter: Arc::new(crate::throttle::LookupLimiter::new(crate::Limits::default())),
     };
     let case_id = Uuid::now_v7();
     let mut conn = pool.acquire().await.unwrap();

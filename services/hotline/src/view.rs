@@ -1,4 +1,11 @@
 //! The masked view a hotline operator reads to the caller.
+//!
+//! The caller proves who they are with the last four phone digits or the last six ID characters,
+//! so the view must show neither: it holds no phone or ID field, and every free text in it (the
+//! decision's reason, the timeline, each part's reason) passes through
+//! [`rules::mask_for_caller`], which leaves only the first three characters of any phone or ID
+//! number typed into it. The masking is done here, as the view is built, so text stored before
+//! it (masked the usual way, `138****5678`) is covered too.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -10,8 +17,8 @@ use tongban_proto::hotline::v1::CaseStatusView;
 use tongban_runtime::convert::{mode_to_pb, scope_to_pb, status_to_pb, timeline_entry, timestamp};
 use tongban_runtime::views::{Audience, BundleHeader, bundle_summary_pb, decision_pb};
 
-use crate::parts::KeptPart;
 use crate::repo::{self, BundleMemberRow, StatusRow};
+use crate::rules;
 
 /// The stage in plain language, as read out on the phone (Chinese, English).
 pub fn stage(status: CaseStatus) -> (&'static str, &'static str) {
@@ -120,15 +127,28 @@ pub async fn status_view(
         remaining_working_days: remaining,
         overdue: is_overdue(status, row.due_at, now),
         decision: decision_pb(row.decision()).into(),
-        decision_reason: row.decision_reason.clone().unwrap_or_default(),
+        decision_reason: rules::mask_for_caller(row.decision_reason.as_deref().unwrap_or_default()),
         timeline: timeline
             .iter()
-            .map(timeline_entry)
-            .collect::<Result<_, _>>()?,
+            .map(|line| {
+                let mut entry = timeline_entry(line)?;
+                entry.description = rules::mask_for_caller(&entry.description);
+                entry.description_en = rules::mask_for_caller(&entry.description_en);
+                Ok(entry)
+            })
+            .collect::<Result<_, sqlx::Error>>()?,
         applicant_name_masked: row.applicant_name_masked.clone(),
         result_certificate_identifier: result_certificate.unwrap_or_default(),
         waybills: crate::waybills::list(conn, row.case_id).await?,
-        parts: row.parts.iter().map(tongban_runtime::parts::to_pb).collect(),
+        parts: row
+            .parts
+            .iter()
+            .map(|part| {
+                let mut part = tongban_runtime::parts::to_pb(part);
+                part.reason = rules::mask_for_caller(&part.reason);
+                part
+            })
+            .collect(),
         bundle: bundle_summary(conn, reference, row).await?,
     })
 }

@@ -17,7 +17,7 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::error::SupervisionError;
-use crate::parts::{KeptPart, Step};
+use crate::parts::Step;
 use crate::repo::{self, ClockRow};
 use crate::tickets::{self, NewTicket};
 use crate::{EXECUTOR, SERVICE, State, level};

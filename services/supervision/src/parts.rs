@@ -29,7 +29,8 @@ mod tests {
 
     /// Applies a part's update carried by the event of `step`.
     fn apply(parts: &mut Vec<KeptPart>, update: &pb::CasePart, step: Step) -> Option<Applied> {
-        tongban_runtime::parts::from_pb(update, step).map(|update| tongban_runtime::parts::apply(parts, update))
+        tongban_runtime::parts::from_pb(update, step)
+            .map(|update| tongban_runtime::parts::apply(parts, update))
     }
 
     const QR_OFFICE: &str = "140922-gongan";
