@@ -57,6 +57,15 @@ fn setup() -> (TrustList, String) {
 
 fn bench(c: &mut Criterion) {
     let (trust, text) = setup();
+    // The floor: one SM2 verification with the `sm2` crate alone (SM3 Z value and digest,
+    // signature check), with the key already parsed. Full verification should beat twice this.
+    let key = KeyPair::from_secret("640100-minzheng", &[9u8; 32]).expect("valid secret");
+    let public = key.public();
+    let message = vec![0x5au8; 300];
+    let signature = key.sign(&message);
+    c.bench_function("sm2_verify_raw", |b| {
+        b.iter(|| assert!(public.verifies(black_box(&message), black_box(&signature))));
+    });
     c.bench_function("verify_certificate_in_process", |b| {
         b.iter(|| {
             let decoded = token::decode(black_box(&text)).expect("valid token");
