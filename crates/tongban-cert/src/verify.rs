@@ -164,18 +164,14 @@ pub fn check(
             }
         }
     }
-    // Nothing of a token that is not authentic is returned: the failures only.
-    let certificate = match certificate {
-        Some(certificate) if !failures.iter().any(|f| f.is_authenticity()) => certificate,
-        _ => {
-            if failures.is_empty() {
-                failures.push(Failure::Malformed);
-            }
-            return Verification {
-                failures,
-                certificate: None,
-            };
+    let Some(certificate) = certificate else {
+        if failures.is_empty() {
+            failures.push(Failure::Malformed);
         }
+        return Verification {
+            failures,
+            certificate: None,
+        };
     };
     if now < certificate.valid_from() {
         failures.push(Failure::NotYetValid);
@@ -198,8 +194,11 @@ pub fn check(
     {
         failures.push(Failure::TypeMismatch);
     }
+    // Every failure that applies is listed, but nothing of a token that is not authentic is
+    // returned: the failures only.
+    let authentic = !failures.iter().any(|f| f.is_authenticity());
     Verification {
         failures,
-        certificate: Some(certificate),
+        certificate: authentic.then_some(certificate),
     }
 }
