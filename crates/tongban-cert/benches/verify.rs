@@ -6,9 +6,11 @@ use std::hint::black_box;
 
 use chrono::{TimeDelta, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
+use sm2::dsa::signature::Verifier as _;
+use sm2::dsa::{Signature, VerifyingKey};
 use tongban_cert::certificate::{Certificate, CertificateStatus, Draft, HolderId};
 use tongban_cert::identifier::{CertificateId, TypeCode};
-use tongban_cert::keys::KeyPair;
+use tongban_cert::keys::{DISTID, KeyPair, unhex};
 use tongban_cert::trust::{Issuer, Root, TrustList, endorse, root_owner};
 use tongban_cert::verify::{Expectations, StatusCheck, check};
 use tongban_cert::{issuer_credit_code, token};
@@ -25,6 +27,7 @@ fn setup() -> (TrustList, String) {
         key_id: key.id().clone(),
         public_key: key.public(),
         valid_until: None,
+        retired_at: None,
         root_signature: Vec::new(),
     };
     endorse(&root_key, &mut issuer);
@@ -57,6 +60,23 @@ fn setup() -> (TrustList, String) {
 
 fn bench(c: &mut Criterion) {
     let (trust, text) = setup();
+    // The floor: one SM2 verification with the `sm2` crate alone (SM3 Z value and digest,
+    // signature check), with the key already parsed. Full verification should beat twice this.
+    let key = KeyPair::from_secret("640100-minzheng", &[9u8; 32]).expect("valid secret");
+    let public = key.public();
+    let sm2_key = VerifyingKey::from_sec1_bytes(DISTID, &unhex(&public.to_hex()).unwrap()).unwrap();
+    let message = vec![0x5au8; 300];
+    let signature = key.sign(&message);
+    c.bench_function("sm2_verify_raw", |b| {
+        b.iter(|| {
+            let sig = Signature::from_slice(black_box(&signature)).unwrap();
+            assert!(sm2_key.verify(black_box(&message), &sig).is_ok());
+        });
+    });
+    // The same check with the key prepared (Z value and table of multiples, kept by the key).
+    c.bench_function("sm2_verify_prepared", |b| {
+        b.iter(|| assert!(public.verifies(black_box(&message), black_box(&signature))));
+    });
     c.bench_function("verify_certificate_in_process", |b| {
         b.iter(|| {
             let decoded = token::decode(black_box(&text)).expect("valid token");

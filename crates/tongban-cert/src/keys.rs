@@ -2,10 +2,13 @@
 //! root per province (省级根), each known by a key id derived from its public key.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
-use sm2::dsa::signature::{Signer as _, Verifier as _};
+use sm2::dsa::signature::Signer as _;
 use sm2::dsa::{Signature, SigningKey, VerifyingKey};
 use sm3::{Digest as _, Sm3};
+
+use crate::prepared::PreparedKey;
 
 /// The SM2 distinguishing identifier of GB/T 35276 (default user id).
 pub const DISTID: &str = "1234567812345678";
@@ -41,6 +44,14 @@ impl KeyId {
     fn derive(owner: &str, public: &VerifyingKey) -> Result<Self, KeyError> {
         let digest = Sm3::digest(public.to_sec1_bytes());
         Self::parse(&format!("{owner}.{}", hex(&digest[..8])))
+    }
+
+    /// The id `owner`'s key `public` has (a pinned root's id, from its public key alone).
+    ///
+    /// # Errors
+    /// [`KeyError::KeyId`] when `owner` makes an id of the wrong shape.
+    pub fn of(owner: &str, public: &PublicKey) -> Result<Self, KeyError> {
+        Self::derive(owner, &public.key)
     }
 
     /// The id text.
@@ -122,7 +133,7 @@ impl KeyPair {
 
     /// The public half.
     pub fn public(&self) -> PublicKey {
-        PublicKey(self.signing.verifying_key().clone())
+        PublicKey::new(self.signing.verifying_key().clone())
     }
 
     /// SM2 signature over the SM3 digest of `message` (with the Z value of GB/T 32918).
@@ -142,19 +153,31 @@ impl fmt::Debug for KeyPair {
     }
 }
 
-/// A public SM2 key.
+/// A public SM2 key. Its first verification prepares it (Z value, table of multiples, see
+/// [`crate::prepared`]); clones share the preparation, so the trust list's few issuer keys
+/// are prepared once each.
 #[derive(Clone)]
-pub struct PublicKey(VerifyingKey);
+pub struct PublicKey {
+    key: VerifyingKey,
+    prepared: Arc<OnceLock<PreparedKey>>,
+}
 
 impl PartialEq for PublicKey {
     fn eq(&self, other: &Self) -> bool {
-        self.0.to_sec1_bytes() == other.0.to_sec1_bytes()
+        self.key.to_sec1_bytes() == other.key.to_sec1_bytes()
     }
 }
 
 impl Eq for PublicKey {}
 
 impl PublicKey {
+    fn new(key: VerifyingKey) -> Self {
+        Self {
+            key,
+            prepared: Arc::new(OnceLock::new()),
+        }
+    }
+
     /// Reads a SEC1 point (uncompressed, 65 bytes, or compressed), as hex.
     ///
     /// # Errors
@@ -162,20 +185,20 @@ impl PublicKey {
     pub fn from_hex(text: &str) -> Result<Self, KeyError> {
         let bytes = unhex(text).ok_or(KeyError::Public)?;
         VerifyingKey::from_sec1_bytes(DISTID, &bytes)
-            .map(Self)
+            .map(Self::new)
             .map_err(|_| KeyError::Public)
     }
 
     /// The uncompressed SEC1 point, lower-case hex.
     pub fn to_hex(&self) -> String {
-        hex(&self.0.to_sec1_bytes())
+        hex(&self.key.to_sec1_bytes())
     }
 
     /// Whether `signature` (r ‖ s) is this key's SM2 signature of `message`.
     pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
-        Signature::from_slice(signature)
-            .map(|sig| self.0.verify(message, &sig).is_ok())
-            .unwrap_or(false)
+        self.prepared
+            .get_or_init(|| PreparedKey::new(self.key.as_affine(), &self.key.to_sec1_bytes()))
+            .verifies(message, signature)
     }
 }
 

@@ -15,6 +15,7 @@ pub mod check;
 pub mod identifier;
 pub mod issuance;
 pub mod keys;
+mod prepared;
 pub mod status_change;
 pub mod token;
 pub mod trust;

@@ -21,6 +21,11 @@ const VERSION: u8 = 1;
 /// Longest token text accepted before decoding.
 pub const MAX_TOKEN_CHARS: usize = 2048;
 
+/// The range of `google.protobuf.Timestamp` (0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z),
+/// in Unix seconds: a time outside it cannot be shown by standard clients, so a token carrying
+/// one is malformed.
+const TIMESTAMP_SECONDS: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
+
 /// A token that cannot be read at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("证照令牌格式错误 / certificate token is malformed")]
@@ -29,7 +34,8 @@ pub struct Malformed;
 /// Encodes and signs `certificate` with `key` (whose id the certificate names).
 ///
 /// # Errors
-/// [`Malformed`] when a text field is longer than 255 bytes (a checked certificate's are not).
+/// [`Malformed`] when a text field is longer than 255 bytes (a checked certificate's are not)
+/// or a time is outside the range of `google.protobuf.Timestamp`.
 pub fn encode(certificate: &Certificate, key: &KeyPair) -> Result<String, Malformed> {
     let mut out = vec![VERSION];
     put_str(&mut out, certificate.identifier().as_str())?;
@@ -42,6 +48,9 @@ pub fn encode(certificate: &Certificate, key: &KeyPair) -> Result<String, Malfor
         certificate.valid_until(),
         certificate.issued_at(),
     ] {
+        if !TIMESTAMP_SECONDS.contains(&t.timestamp()) {
+            return Err(Malformed);
+        }
         out.extend_from_slice(&t.timestamp().to_be_bytes());
     }
     let count = u8::try_from(certificate.fields().len()).map_err(|_| Malformed)?;
@@ -185,6 +194,10 @@ impl Reader<'_> {
 
     fn time(&mut self) -> Result<DateTime<Utc>, Malformed> {
         let bytes: [u8; 8] = self.take(8)?.try_into().map_err(|_| Malformed)?;
-        DateTime::from_timestamp(i64::from_be_bytes(bytes), 0).ok_or(Malformed)
+        let seconds = i64::from_be_bytes(bytes);
+        if !TIMESTAMP_SECONDS.contains(&seconds) {
+            return Err(Malformed);
+        }
+        DateTime::from_timestamp(seconds, 0).ok_or(Malformed)
     }
 }

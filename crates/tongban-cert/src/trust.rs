@@ -46,6 +46,9 @@ pub struct Issuer {
     /// `None` for the office's current key; for a rotated-out key, the moment its last
     /// certificate expires, after which it no longer verifies anything.
     pub valid_until: Option<DateTime<Utc>>,
+    /// `None` for the office's current key; for a rotated-out key, the moment it stopped
+    /// signing (密钥轮换): a certificate it claims to have issued later is refused.
+    pub retired_at: Option<DateTime<Utc>>,
     /// The root's signature over [`endorsement_message`].
     pub root_signature: Vec<u8>,
 }
@@ -58,12 +61,18 @@ impl Issuer {
 }
 
 /// The bytes a root signs to endorse `issuer` (everything but the signature itself).
+///
+/// A key with a retirement moment is endorsed with version 2 of the message, which adds it;
+/// every other key keeps version 1, so endorsements stored before there was a retirement
+/// moment still verify (and a retirement cannot be stripped: the v1 message of a retired key
+/// is not what its root signed).
 pub fn endorsement_message(issuer: &Issuer) -> Vec<u8> {
     let until = issuer
         .valid_until
         .map_or_else(|| "-".to_owned(), |t| t.timestamp().to_string());
-    format!(
-        "tongban-issuer-endorsement-v1\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
+    let version = if issuer.retired_at.is_some() { 2 } else { 1 };
+    let mut message = format!(
+        "tongban-issuer-endorsement-v{version}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
         issuer.office_id,
         issuer.name,
         issuer.credit_code,
@@ -71,8 +80,12 @@ pub fn endorsement_message(issuer: &Issuer) -> Vec<u8> {
         issuer.key_id,
         issuer.public_key.to_hex(),
         until
-    )
-    .into_bytes()
+    );
+    if let Some(retired) = issuer.retired_at {
+        message.push('\n');
+        message.push_str(&retired.timestamp().to_string());
+    }
+    message.into_bytes()
 }
 
 /// Signs `issuer` with `root` (replacing its `root_signature`).
@@ -104,9 +117,30 @@ impl TrustList {
         (list, rejected)
     }
 
-    /// Adds a root (replacing the province's previous one).
-    pub fn add_root(&mut self, root: Root) {
-        self.roots.insert(root.province.clone(), root);
+    /// Adds a root (replacing the province's previous one). Issuers of the province that the
+    /// new root does not endorse leave the list (returned): a trust decision made under the
+    /// old root does not outlive it.
+    pub fn add_root(&mut self, root: Root) -> Vec<KeyId> {
+        let province = root.province.clone();
+        self.roots.insert(province.clone(), root);
+        let stale: Vec<KeyId> = self
+            .issuers
+            .values()
+            .filter(|i| i.province == province && !self.endorses(i))
+            .map(|i| i.key_id.clone())
+            .collect();
+        for key_id in &stale {
+            self.issuers.remove(key_id);
+        }
+        stale
+    }
+
+    /// Whether `issuer`'s province root is in the list and its endorsement verifies.
+    fn endorses(&self, issuer: &Issuer) -> bool {
+        self.roots.get(&issuer.province).is_some_and(|root| {
+            root.public_key
+                .verifies(&endorsement_message(issuer), &issuer.root_signature)
+        })
     }
 
     /// Adds an issuer if its province's root endorses it.
@@ -114,11 +148,7 @@ impl TrustList {
     /// # Errors
     /// The issuer's key id when it is not endorsed.
     pub fn add_issuer(&mut self, issuer: Issuer) -> Result<(), KeyId> {
-        let endorsed = self.roots.get(&issuer.province).is_some_and(|root| {
-            root.public_key
-                .verifies(&endorsement_message(&issuer), &issuer.root_signature)
-        });
-        if endorsed {
+        if self.endorses(&issuer) {
             self.issuers.insert(issuer.key_id.clone(), issuer);
             Ok(())
         } else {

@@ -18,9 +18,13 @@ pub enum Failure {
     BadCheckCharacter,
     /// The signature does not verify with the issuer's key.
     BadSignature,
-    /// The key is not on the trust list (unknown, not endorsed by its province's root, retired,
-    /// or not the key of the office and credit code the certificate names).
+    /// The key is not on the trust list (unknown, not endorsed by its province's root, past the
+    /// end of its verification period, or not the key of the office and credit code the
+    /// certificate names).
     UntrustedIssuer,
+    /// The key was rotated out (密钥轮换) before the certificate says it was issued: a retired
+    /// key verifies only what it signed while it was current.
+    KeyRetired,
     /// Before its validity starts.
     NotYetValid,
     /// After its validity ends.
@@ -58,8 +62,25 @@ pub struct Expectations<'a> {
 pub struct Verification {
     /// Every failure that applies, in the order checked.
     pub failures: Vec<Failure>,
-    /// The certificate, when the token holds a well-formed one (authentic or not).
+    /// The certificate, only when the token holds a well-formed one whose signature verifies
+    /// with a key the trust list vouches for. Content that is not authentic is never returned:
+    /// any byte of it may be forged (a date thousands of years away, a name).
     pub certificate: Option<Certificate>,
+}
+
+impl Failure {
+    /// Whether this failure means the content is not known to come from the issuer it names
+    /// (so none of it may be shown).
+    pub fn is_authenticity(self) -> bool {
+        matches!(
+            self,
+            Failure::Malformed
+                | Failure::BadCheckCharacter
+                | Failure::BadSignature
+                | Failure::UntrustedIssuer
+                | Failure::KeyRetired
+        )
+    }
 }
 
 impl Verification {
@@ -75,6 +96,28 @@ impl Verification {
     pub fn is_valid(&self) -> bool {
         self.failures.is_empty() && self.certificate.is_some()
     }
+}
+
+/// The certificate a token holds when its content is well formed, *without* checking that it
+/// is authentic. Only for a token this service stored itself (its registry); a presented token
+/// goes through [`check`].
+pub fn content(decoded: &Decoded) -> Option<Certificate> {
+    let identifier = decoded.identifier.as_ref().ok()?;
+    let holder_id = HolderId::parse(&decoded.holder_id).ok()?;
+    let key_id = KeyId::parse(&decoded.key_id).ok()?;
+    Certificate::new(Draft {
+        identifier: identifier.clone(),
+        holder_name: decoded.holder_name.clone(),
+        holder_id,
+        issuer_office_id: decoded.issuer_office_id.clone(),
+        issuer_name: decoded.issuer_name.clone(),
+        valid_from: decoded.valid_from,
+        valid_until: decoded.valid_until,
+        issued_at: decoded.issued_at,
+        fields: decoded.fields.clone(),
+        key_id,
+    })
+    .ok()
 }
 
 /// Checks a decoded token against the trust list at `now`, with the status the registry gave.
@@ -97,30 +140,14 @@ pub fn check(
                     .identifier()
                     .is_none_or(|id| id.issuer() == &issuer.credit_code)
         });
-    let certificate = match &decoded.identifier {
-        Ok(identifier) => HolderId::parse(&decoded.holder_id)
-            .and_then(|holder_id| {
-                Certificate::new(Draft {
-                    identifier: identifier.clone(),
-                    holder_name: decoded.holder_name.clone(),
-                    holder_id,
-                    issuer_office_id: decoded.issuer_office_id.clone(),
-                    issuer_name: decoded.issuer_name.clone(),
-                    valid_from: decoded.valid_from,
-                    valid_until: decoded.valid_until,
-                    issued_at: decoded.issued_at,
-                    fields: decoded.fields.clone(),
-                    key_id: KeyId::parse(&decoded.key_id)
-                        .map_err(|_| crate::certificate::CertificateError::Issuer)?,
-                })
-            })
-            .ok(),
-        Err(err) if err.is_check_failure() => {
-            failures.push(Failure::BadCheckCharacter);
-            None
-        }
-        Err(_) => None,
-    };
+    let certificate = content(decoded);
+    if decoded
+        .identifier
+        .as_ref()
+        .is_err_and(|err| err.is_check_failure())
+    {
+        failures.push(Failure::BadCheckCharacter);
+    }
     if decoded.identifier.is_ok() && certificate.is_none() {
         failures.push(Failure::Malformed);
     }
@@ -132,6 +159,8 @@ pub fn check(
                 .verifies(&decoded.signed, &decoded.signature)
             {
                 failures.push(Failure::BadSignature);
+            } else if issuer.retired_at.is_some_and(|r| decoded.issued_at > r) {
+                failures.push(Failure::KeyRetired);
             }
         }
     }
@@ -165,8 +194,11 @@ pub fn check(
     {
         failures.push(Failure::TypeMismatch);
     }
+    // Every failure that applies is listed, but nothing of a token that is not authentic is
+    // returned: the failures only.
+    let authentic = !failures.iter().any(|f| f.is_authenticity());
     Verification {
         failures,
-        certificate: Some(certificate),
+        certificate: authentic.then_some(certificate),
     }
 }

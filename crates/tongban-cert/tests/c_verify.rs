@@ -27,6 +27,7 @@ fn office(root: &KeyPair, id: &str, division: &str, name: &str) -> Office {
         key_id: key.id().clone(),
         public_key: key.public(),
         valid_until: None,
+        retired_at: None,
         root_signature: Vec::new(),
     };
     endorse(root, &mut issuer);
@@ -266,4 +267,126 @@ fn a_rotated_key_verifies_until_its_certificates_expire() {
         vec![forged],
     );
     assert_eq!(rejected.len(), 1);
+}
+
+/// `google.protobuf.Timestamp`'s range, in Unix seconds (0001-01-01 to 9999-12-31).
+const TIMESTAMP_SECONDS: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
+
+#[test]
+fn a_tampered_token_gives_failures_and_never_its_content() {
+    let w = world();
+    let (from, until) = year_around(now());
+    let token = issue(&w.yinchuan, "113", from, until);
+    let chars: Vec<char> = token.chars().collect();
+    // A few replacements per position, of each kind of base64url character.
+    let alphabet = ['A', 'q', '7', '_', 'B'];
+    let mut tried = 0;
+    for i in 0..chars.len() {
+        for replacement in alphabet.iter().filter(|c| **c != chars[i]).take(4) {
+            let mut changed = chars.clone();
+            changed[i] = *replacement;
+            let changed: String = changed.into_iter().collect();
+            let v = verify(&w, &changed, OK, Expectations::default());
+            tried += 1;
+            assert!(!v.is_valid(), "position {i} → {replacement} accepted");
+            assert!(!v.failures.is_empty());
+            assert!(
+                v.certificate.is_none(),
+                "position {i} → {replacement}: content of a forged token returned: {:?}",
+                v.certificate
+            );
+        }
+    }
+    assert_eq!(tried, chars.len() * 4);
+}
+
+#[test]
+fn a_token_with_a_time_outside_the_protobuf_range_is_malformed() {
+    // Signed by a trusted key, so only the decoder stands between the time and a client.
+    let w = world();
+    let (from, _) = year_around(now());
+    let far = DateTime::from_timestamp(*TIMESTAMP_SECONDS.end() + 1, 0).unwrap();
+    let identifier = CertificateId::new(
+        TypeCode::parse("113").unwrap(),
+        w.yinchuan.issuer.credit_code.clone(),
+        9,
+        1,
+    )
+    .unwrap();
+    let certificate = Certificate::new(Draft {
+        identifier,
+        holder_name: "王小明".to_owned(),
+        holder_id: HolderId::parse(HOLDER).unwrap(),
+        issuer_office_id: w.yinchuan.issuer.office_id.clone(),
+        issuer_name: w.yinchuan.issuer.name.clone(),
+        valid_from: from,
+        valid_until: far,
+        issued_at: from,
+        fields: Vec::new(),
+        key_id: w.yinchuan.key.id().clone(),
+    })
+    .unwrap();
+    assert!(token::encode(&certificate, &w.yinchuan.key).is_err());
+}
+
+#[test]
+fn a_retired_key_does_not_vouch_for_what_it_claims_to_sign_after_its_retirement() {
+    let (ningxia_key, ningxia) = root("64");
+    let mut old = office(&ningxia_key, "640100-minzheng", "640100", "银川市民政局");
+    let t = now();
+    // Issued (issued_at = valid_from) ten days before the rotation, and one second after it.
+    let before = issue(
+        &old,
+        "113",
+        t - TimeDelta::days(10),
+        t + TimeDelta::days(20),
+    );
+    let after = issue(
+        &old,
+        "113",
+        t + TimeDelta::seconds(1),
+        t + TimeDelta::days(20),
+    );
+    old.issuer.valid_until = Some(t + TimeDelta::days(20));
+    old.issuer.retired_at = Some(t);
+    endorse(&ningxia_key, &mut old.issuer);
+    let (trust, rejected) = TrustList::new(vec![ningxia.clone()], vec![old.issuer.clone()]);
+    assert!(rejected.is_empty());
+    let at = t + TimeDelta::days(1);
+    let v = check(
+        &token::decode(&before).unwrap(),
+        &trust,
+        at,
+        Expectations::default(),
+        OK,
+    );
+    assert!(v.is_valid(), "{:?}", v.failures);
+    let v = check(
+        &token::decode(&after).unwrap(),
+        &trust,
+        at,
+        Expectations::default(),
+        OK,
+    );
+    assert_eq!(v.failures, [Failure::KeyRetired]);
+    assert!(v.certificate.is_none());
+    // The retirement is part of what the root signed: it cannot be moved or removed.
+    for retired_at in [None, Some(t + TimeDelta::days(5))] {
+        let mut forged = old.issuer.clone();
+        forged.retired_at = retired_at;
+        let (_, rejected) = TrustList::new(vec![ningxia.clone()], vec![forged]);
+        assert_eq!(rejected.len(), 1, "{retired_at:?}");
+    }
+}
+
+#[test]
+fn a_new_root_for_a_province_drops_the_issuers_the_old_one_endorsed() {
+    let w = world();
+    let (_, other_root) = root("64");
+    let mut trust = w.trust.clone();
+    let dropped = trust.add_root(other_root);
+    assert_eq!(dropped, vec![w.yinchuan.issuer.key_id.clone()]);
+    assert!(trust.issuer(&w.yinchuan.issuer.key_id).is_none());
+    // 山西's issuer is untouched.
+    assert_eq!(trust.issuers().count(), 1);
 }

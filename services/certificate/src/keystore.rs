@@ -1,10 +1,11 @@
 //! The deployment's SM2 keys and the trust list: one key per issuing office and one root per
 //! province, generated at first use into the state directory (`certificate/issuers/<office>.key`,
 //! `certificate/roots/<province>.key`, never committed); the public halves and the roots'
-//! endorsements in the `trust_roots` / `trust_issuers` tables.
+//! endorsements in the `trust_roots` / `trust_issuers` tables. Which roots are trusted is
+//! configuration, not data: see [`crate::pins`].
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
@@ -14,6 +15,8 @@ use tongban_cert::trust::{Issuer, Root, TrustList, endorse, root_owner};
 use tongban_domain::directory::Office;
 use tongban_domain::validate::CreditCode;
 use tongban_runtime::keyfile::{self, KeyFileError};
+
+use crate::pins::{self, Pins};
 
 /// Why a key or the trust list could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +41,9 @@ pub enum KeystoreError {
     /// The key file could not be moved into place or removed.
     #[error("key file {0}")]
     Io(String),
+    /// A pin file (`trust.toml`) cannot be read or written, or pins two roots for a province.
+    #[error("pinned roots: {0}")]
+    Pin(String),
     /// Recording a rotation (event, audit) failed.
     #[error("store")]
     Store(#[from] tongban_store::StoreError),
@@ -56,33 +62,62 @@ pub struct Rotation {
 /// Keys and trust list of this deployment.
 pub struct Keystore {
     dir: PathBuf,
+    /// The pinned roots, and the state directory's pin file new roots are written to.
+    pins: std::sync::Mutex<(Pins, PathBuf)>,
     trust: RwLock<TrustList>,
     signers: tokio::sync::Mutex<HashMap<String, Arc<KeyPair>>>,
 }
 
 impl Keystore {
-    /// Loads the trust list from the database; keys in `state_dir/certificate`.
+    /// Loads the trust list: the roots pinned in `deploy_dir/certificate/trust.toml` and
+    /// `state_dir/certificate/trust.toml`, the issuers from the database (each kept only if a
+    /// pinned root endorses it); keys in `state_dir/certificate`. A root key in the state
+    /// directory that is not pinned yet (a deployment from before pinning) is pinned first.
     ///
     /// # Errors
-    /// The database fails or a stored key does not parse.
-    pub async fn load(pool: &PgPool, state_dir: PathBuf) -> Result<Self, KeystoreError> {
-        let roots: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT province, key_id, public_key FROM trust_roots")
+    /// The database fails, a pin file is unreadable, or a stored key does not parse.
+    pub async fn load(
+        pool: &PgPool,
+        state_dir: PathBuf,
+        deploy_dir: &Path,
+    ) -> Result<Self, KeystoreError> {
+        let dir = state_dir.join("certificate");
+        let state_pins = dir.join(pins::FILE);
+        let files = [
+            deploy_dir.join("certificate").join(pins::FILE),
+            state_pins.clone(),
+        ];
+        let mut pinned = Pins::load(&files)?;
+        for (province, key) in own_roots(&dir.join("roots"))? {
+            match pinned.root(&province) {
+                Some(root) if root.public_key == key.public() => {}
+                Some(root) => {
+                    return Err(KeystoreError::Mismatch(root.key_id.to_string()));
+                }
+                None => {
+                    pinned.pin(&state_pins, &province, &key.public())?;
+                    tracing::info!(%province, key_id = %key.id(), "own root pinned");
+                }
+            }
+        }
+        let stored: Vec<(String, String)> =
+            sqlx::query_as("SELECT province, public_key FROM trust_roots")
                 .fetch_all(pool)
                 .await?;
-        let roots = roots
-            .into_iter()
-            .map(|(province, key_id, public_key)| {
-                Ok(Root {
-                    province,
-                    key_id: KeyId::parse(&key_id)?,
-                    public_key: PublicKey::from_hex(&public_key)?,
-                })
-            })
-            .collect::<Result<Vec<_>, KeyError>>()?;
+        for (province, public_key) in stored {
+            let pinned_here = pinned.root(&province).is_some_and(|r| {
+                r.public_key
+                    .to_hex()
+                    .eq_ignore_ascii_case(public_key.trim())
+            });
+            if !pinned_here {
+                tracing::warn!(%province, "a root in the database is not pinned: not trusted");
+            }
+        }
+        let roots: Vec<Root> = pinned.roots().cloned().collect();
         let rows: Vec<IssuerRow> = sqlx::query_as(
             "SELECT key_id, office_id, name, credit_code, province, public_key, valid_until,
-                    root_signature
+                    retired_at, root_signature
              FROM trust_issuers",
         )
         .fetch_all(pool)
@@ -103,7 +138,8 @@ impl Keystore {
             tracing::warn!(%key_id, "issuer not endorsed by its root: left out of the trust list");
         }
         Ok(Self {
-            dir: state_dir.join("certificate"),
+            dir,
+            pins: std::sync::Mutex::new((pinned, state_pins)),
             trust: RwLock::new(trust),
             signers: tokio::sync::Mutex::new(HashMap::new()),
         })
@@ -207,7 +243,7 @@ impl Keystore {
     async fn refresh(&self, pool: &PgPool, office_id: &str) -> Result<(), KeystoreError> {
         let rows: Vec<IssuerRow> = sqlx::query_as(
             "SELECT key_id, office_id, name, credit_code, province, public_key, valid_until,
-                    root_signature
+                    retired_at, root_signature
              FROM trust_issuers WHERE office_id = $1",
         )
         .bind(office_id)
@@ -315,7 +351,7 @@ impl Keystore {
         // the latest expiry below counts every one of them.
         let row: Option<IssuerRow> = sqlx::query_as(
             "SELECT key_id, office_id, name, credit_code, province, public_key, valid_until,
-                    root_signature
+                    retired_at, root_signature
              FROM trust_issuers WHERE office_id = $1 AND valid_until IS NULL FOR UPDATE",
         )
         .bind(&office.id)
@@ -328,20 +364,28 @@ impl Keystore {
                 let mut previous = row
                     .into_issuer()
                     .ok_or_else(|| KeystoreError::Mismatch(key_id.clone()))?;
-                let (last,): (Option<DateTime<Utc>>,) =
-                    sqlx::query_as("SELECT max(valid_until) FROM certificates WHERE key_id = $1")
-                        .bind(&key_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let (last, last_issued): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
+                    sqlx::query_as(
+                        "SELECT max(valid_until), max(issued_at) FROM certificates
+                         WHERE key_id = $1",
+                    )
+                    .bind(&key_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 previous.valid_until = Some(last.map_or(now, |last| last.max(now)));
+                // Retired now, or at the latest certificate it signed if that is later (an
+                // issue that took its lock before this rotation may carry a later clock).
+                previous.retired_at = Some(last_issued.map_or(now, |last| last.max(now)));
                 endorse(root, &mut previous);
                 sqlx::query(
-                    "UPDATE trust_issuers SET valid_until = $2, root_signature = $3
+                    "UPDATE trust_issuers SET valid_until = $2, retired_at = $4,
+                         root_signature = $3
                      WHERE key_id = $1",
                 )
                 .bind(&key_id)
                 .bind(previous.valid_until)
                 .bind(&previous.root_signature)
+                .bind(previous.retired_at)
                 .execute(&mut *tx)
                 .await?;
                 Some(previous)
@@ -355,6 +399,7 @@ impl Keystore {
             key_id: key.id().clone(),
             public_key: key.public(),
             valid_until: None,
+            retired_at: None,
             root_signature: Vec::new(),
         };
         endorse(root, &mut current);
@@ -398,6 +443,7 @@ impl Keystore {
             key_id: key.id().clone(),
             public_key: key.public(),
             valid_until: None,
+            retired_at: None,
             root_signature: Vec::new(),
         };
         endorse(&root, &mut issuer);
@@ -448,6 +494,26 @@ impl Keystore {
             || fresh,
         )?;
         let key = KeyPair::from_secret(&owner, &secret)?;
+        let root = {
+            let mut pins = self
+                .pins
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (pinned, file) = &mut *pins;
+            match pinned.root(province) {
+                Some(root) if root.public_key == key.public() => root.clone(),
+                // The state directory's root is not the pinned one: signing with it would
+                // issue certificates nobody trusts.
+                Some(root) => return Err(KeystoreError::Mismatch(root.key_id.to_string())),
+                None => {
+                    let root = pinned.pin(file, province, &key.public())?;
+                    tracing::info!(%province, key_id = %root.key_id, "own root generated and pinned");
+                    root
+                }
+            }
+        };
+        // The database keeps a record of the root (issuers reference it); trust comes from
+        // the pin alone.
         sqlx::query(
             "INSERT INTO trust_roots (province, key_id, public_key) VALUES ($1, $2, $3)
              ON CONFLICT DO NOTHING",
@@ -457,24 +523,14 @@ impl Keystore {
         .bind(key.public().to_hex())
         .execute(pool)
         .await?;
-        let (stored,): (String,) =
-            sqlx::query_as("SELECT key_id FROM trust_roots WHERE province = $1")
-                .bind(province)
-                .fetch_one(pool)
-                .await?;
-        if stored != key.id().as_str() {
-            return Err(KeystoreError::Mismatch(stored));
-        }
         let mut trust = self
             .trust
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if trust.roots().all(|r| r.province != province) {
-            trust.add_root(Root {
-                province: province.to_owned(),
-                key_id: key.id().clone(),
-                public_key: key.public(),
-            });
+        if trust.roots().all(|r| r.public_key != root.public_key) {
+            for key_id in trust.add_root(root) {
+                tracing::warn!(%key_id, "issuer not endorsed by the pinned root: left out");
+            }
         }
         Ok(key)
     }
@@ -489,6 +545,7 @@ type IssuerRow = (
     String,
     String,
     Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
     Vec<u8>,
 );
 
@@ -498,7 +555,17 @@ trait IntoIssuer {
 
 impl IntoIssuer for IssuerRow {
     fn into_issuer(self) -> Option<Issuer> {
-        let (key_id, office_id, name, credit_code, province, public_key, valid_until, sig) = self;
+        let (
+            key_id,
+            office_id,
+            name,
+            credit_code,
+            province,
+            public_key,
+            valid_until,
+            retired_at,
+            sig,
+        ) = self;
         Some(Issuer {
             office_id,
             name,
@@ -507,7 +574,40 @@ impl IntoIssuer for IssuerRow {
             key_id: KeyId::parse(&key_id).ok()?,
             public_key: PublicKey::from_hex(&public_key).ok()?,
             valid_until,
+            retired_at,
             root_signature: sig,
         })
     }
+}
+
+/// The root keys this deployment holds (`roots/<province>.key`), by province.
+fn own_roots(dir: &Path) -> Result<Vec<(String, KeyPair)>, KeystoreError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(KeystoreError::Io(err.to_string())),
+    };
+    let mut roots = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|err| KeystoreError::Io(err.to_string()))?
+            .path();
+        let Some(province) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".key"))
+            .filter(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        // The file exists: nothing is created (an empty secret would be refused anyway).
+        let secret =
+            keyfile::load_or_create_exact(&path, tongban_cert::keys::SECRET_LEN, Vec::new)?;
+        roots.push((
+            province.clone(),
+            KeyPair::from_secret(&root_owner(&province), &secret)?,
+        ));
+    }
+    Ok(roots)
 }

@@ -6,6 +6,7 @@
 mod api;
 mod error;
 pub mod keystore;
+pub mod pins;
 mod results;
 
 use std::sync::Arc;
@@ -65,8 +66,12 @@ impl Application {
         tongban_bus::open_consumer(&platform.bus, &results::consumer_spec())
             .await
             .map_err(StartError::from)?;
-        let keys =
-            keystore::Keystore::load(&platform.pool, platform.settings.state_dir.clone()).await?;
+        let keys = keystore::Keystore::load(
+            &platform.pool,
+            platform.settings.state_dir.clone(),
+            &platform.settings.deploy_dir,
+        )
+        .await?;
         Ok(Self {
             platform,
             keys: Arc::new(keys),
