@@ -410,6 +410,11 @@ async fn dispatch(
                 }
                 Some(Err(err)) => {
                     tracing::warn!(durable = %spec.durable, error = %err, "consumer stream error");
+                    // A durable deleted while no pull was waiting sends no "consumer deleted":
+                    // the pulls only go unanswered. Ask the server whether it is still there.
+                    if gone(consumer).await {
+                        return Err(down(Box::new(err)));
+                    }
                 }
                 None => {
                     tracing::warn!(durable = %spec.durable, "consumer stream ended; reopening");
@@ -420,6 +425,15 @@ async fn dispatch(
         }
     }
     Ok(())
+}
+
+/// Whether the server says the durable (or its stream) no longer exists.
+async fn gone(consumer: &async_nats::jetstream::consumer::Consumer<pull::Config>) -> bool {
+    use async_nats::jetstream::context::ConsumerInfoErrorKind as Kind;
+    match consumer.get_info().await {
+        Ok(_) => false,
+        Err(err) => matches!(err.kind(), Kind::NotFound | Kind::StreamNotFound),
+    }
 }
 
 /// The envelope and its id, or why the payload is no event.
