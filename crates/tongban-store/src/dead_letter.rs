@@ -174,6 +174,23 @@ pub async fn list_dead_letters(
     Ok(rows)
 }
 
+/// Dead delivery `id`; `None` if unknown.
+///
+/// # Errors
+/// A failing statement.
+pub async fn get_dead_letter(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<DeadLetter>, StoreError> {
+    let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM consumer_dead_letter WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row)
+}
+
 /// Locks dead delivery `id` for a replay inside the caller's transaction; `None` if unknown.
 ///
 /// # Errors

@@ -18,8 +18,8 @@ mod dead_letter;
 pub mod timeline;
 
 pub use dead_letter::{
-    DeadKind, DeadLetter, NewDeadLetter, delivery_recorded, list_dead_letters, lock_dead_letter,
-    mark_advised, mark_replayed, record_dead_letter,
+    DeadKind, DeadLetter, NewDeadLetter, delivery_recorded, get_dead_letter, list_dead_letters,
+    lock_dead_letter, mark_advised, mark_replayed, record_dead_letter,
 };
 
 /// Shared migrations, tracked in their own table so they never clash with a service's.
