@@ -96,6 +96,7 @@ impl Application {
             pii,
         };
         let mut tasks = Tasks::new(shutdown);
+        tasks.operations(&tokens);
         tasks.relay(&pool, &settings.schema, &bus);
         tasks.consume(&bus, &pool, waybills::consumer_spec(), waybills::Waybills);
         tasks.consume(
