@@ -98,7 +98,7 @@ pub struct ConsumerOptions {
     /// dead letter. Env `TONGBAN_CONSUMER_MAX_DELIVER`, default 10.
     pub max_deliver: i64,
     /// Nak delay after the first failed delivery; doubled after each further one. Env
-    /// `TONGBAN_CONSUMER_RETRY_DELAY_MS`, default 1 s.
+    /// `TONGBAN_CONSUMER_RETRY_DELAY_MS`, default 500 ms.
     pub retry_delay: Duration,
     /// Longest nak delay. Env `TONGBAN_CONSUMER_RETRY_DELAY_MAX_MS`, default 60 s.
     pub retry_delay_max: Duration,
@@ -111,7 +111,7 @@ impl Default for ConsumerOptions {
     fn default() -> Self {
         Self {
             max_deliver: 10,
-            retry_delay: Duration::from_secs(1),
+            retry_delay: Duration::from_millis(500),
             retry_delay_max: Duration::from_secs(60),
             ack_wait: Duration::from_secs(30),
         }
