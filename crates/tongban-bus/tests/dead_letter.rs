@@ -340,3 +340,28 @@ async fn a_message_the_server_gave_up_without_a_record_is_recorded_from_its_advi
     f.env.cleanup().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_created_without_a_bound_gets_one() -> TestResult {
+    let f = fixture().await?;
+    // As an older version created it: no max_deliver.
+    let stream = f.bus.jetstream().get_stream(f.env.stream()).await?;
+    stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            durable_name: Some(DURABLE.to_owned()),
+            filter_subject: f.bus.subject("case.>"),
+            ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await?;
+    let spec = ConsumerSpec {
+        durable: DURABLE.to_owned(),
+        filter: "case.>".to_owned(),
+    };
+    let consumer = tongban_bus::open_consumer_with(&f.bus, &spec, &options()).await?;
+    assert_eq!(consumer.cached_info().config.max_deliver, 3);
+    assert_eq!(consumer.get_info().await?.config.max_deliver, 3);
+    f.pool.close().await;
+    f.env.cleanup().await?;
+    Ok(())
+}
