@@ -10,6 +10,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut protos = Vec::new();
     collect(&root, &mut protos)?;
     protos.sort();
+    // The directory too: cargo then scans it, so a new proto file (a new package such as
+    // tongban.ops.v1) reruns this script, not only a change to a file it already knew.
+    println!("cargo:rerun-if-changed={}", root.display());
     for p in &protos {
         println!("cargo:rerun-if-changed={}", p.display());
     }

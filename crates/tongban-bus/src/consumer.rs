@@ -1,8 +1,26 @@
 //! Durable JetStream consumers that are idempotent on `event_id`: each delivery is recorded in
 //! the inbox in the same transaction as its effects, so a redelivery after a crash changes
 //! nothing twice.
+//!
+//! Every durable consumer is bounded: a delivery is tried at most
+//! [`ConsumerOptions::max_deliver`] times, with a growing nak delay between tries. A delivery
+//! that still fails on its last allowed try, that its handler rejects, or whose payload is no
+//! event is a dead letter (消费死信). Where it is recorded, and why there:
+//!
+//! - **The consumer records it itself**, in its own transaction, *before* it ends the delivery
+//!   (term). The row and the end of the delivery are ordered: if the row cannot be written the
+//!   delivery is nak'ed instead of terminated, so it comes back and nothing is lost silently.
+//!   Only the consumer knows why (the rejection, the last error) and has the payload in hand.
+//! - **The recorder** ([`crate::dead_letter`]) reads the server's `MAX_DELIVERIES` and
+//!   `MSG_TERMINATED` advisories, captured in the `<stream>_ADVISORIES` stream, and fills in
+//!   what only the server knows: that a message was given up while no consumer could say so —
+//!   its handler panicked or its process died on the last try, or the row could not be written
+//!   on the last try. It marks a row the consumer wrote as confirmed by the server, and writes
+//!   the row itself (payload read back from the stream) when there is none. A message whose
+//!   event is in the inbox took effect and is not a dead letter.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{AckKind, consumer::pull, message::Message};
@@ -11,6 +29,7 @@ use prost::Message as _;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tongban_proto::events::v1::Event;
+use tongban_store::{DeadKind, NewDeadLetter};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
@@ -59,13 +78,108 @@ pub trait EventHandler: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), HandleError>> + Send + 'a;
 }
 
-/// Creates (or opens) the durable consumer. Call before serving so no event is missed.
+impl<H: EventHandler> EventHandler for Arc<H> {
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a Event,
+        subject: &'a str,
+    ) -> impl Future<Output = Result<(), HandleError>> + Send + 'a {
+        (**self).handle(conn, event, subject)
+    }
+}
+
+/// How hard a consumer tries before a delivery is a dead letter. The same for every consumer of
+/// a deployment (kept out of [`ConsumerSpec`], which services build by struct literal);
+/// [`ConsumerOptions::from_env`] reads overrides, tests set short delays directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerOptions {
+    /// Deliveries of one message at most (JetStream `max_deliver`); the last failing one is a
+    /// dead letter. Env `TONGBAN_CONSUMER_MAX_DELIVER`, default 10.
+    pub max_deliver: i64,
+    /// Nak delay after the first failed delivery; doubled after each further one. Env
+    /// `TONGBAN_CONSUMER_RETRY_DELAY_MS`, default 500 ms.
+    pub retry_delay: Duration,
+    /// Longest nak delay. Env `TONGBAN_CONSUMER_RETRY_DELAY_MAX_MS`, default 60 s.
+    pub retry_delay_max: Duration,
+    /// How long the server waits for a delivery's end before it redelivers it (a crashed or
+    /// stuck handler). Env `TONGBAN_CONSUMER_ACK_WAIT_MS`, default 30 s.
+    pub ack_wait: Duration,
+}
+
+impl Default for ConsumerOptions {
+    fn default() -> Self {
+        Self {
+            max_deliver: 10,
+            retry_delay: Duration::from_millis(500),
+            retry_delay_max: Duration::from_secs(60),
+            ack_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ConsumerOptions {
+    /// The defaults with the `TONGBAN_CONSUMER_*` environment overrides applied; a value that
+    /// is not a positive whole number is ignored with a warning.
+    #[must_use]
+    pub fn from_env() -> Self {
+        fn var(name: &str) -> Option<u64> {
+            let raw = std::env::var(name).ok()?;
+            match raw.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    tracing::warn!(%name, value = %raw, "ignored: not a positive whole number");
+                    None
+                }
+            }
+        }
+        let mut options = Self::default();
+        if let Some(n) = var("TONGBAN_CONSUMER_MAX_DELIVER") {
+            options.max_deliver = i64::try_from(n).unwrap_or(i64::MAX);
+        }
+        if let Some(ms) = var("TONGBAN_CONSUMER_RETRY_DELAY_MS") {
+            options.retry_delay = Duration::from_millis(ms);
+        }
+        if let Some(ms) = var("TONGBAN_CONSUMER_RETRY_DELAY_MAX_MS") {
+            options.retry_delay_max = Duration::from_millis(ms);
+        }
+        if let Some(ms) = var("TONGBAN_CONSUMER_ACK_WAIT_MS") {
+            options.ack_wait = Duration::from_millis(ms);
+        }
+        options
+    }
+
+    /// The nak delay after delivery number `delivered` (1-based) failed.
+    #[must_use]
+    pub fn retry_delay_after(&self, delivered: u64) -> Duration {
+        let doublings = u32::try_from(delivered.saturating_sub(1).min(20)).unwrap_or(20);
+        self.retry_delay
+            .saturating_mul(2u32.saturating_pow(doublings))
+            .min(self.retry_delay_max)
+    }
+}
+
+/// Creates (or opens) the durable consumer with [`ConsumerOptions::from_env`]. Call before
+/// serving so no event is missed.
 ///
 /// # Errors
 /// The consumer cannot be created.
 pub async fn open_consumer(
     bus: &Bus,
     spec: &ConsumerSpec,
+) -> Result<async_nats::jetstream::consumer::Consumer<pull::Config>, BusError> {
+    open_consumer_with(bus, spec, &ConsumerOptions::from_env()).await
+}
+
+/// Creates the durable consumer, or brings an existing one to `options` (`max_deliver`,
+/// `ack_wait`): a consumer created by an older version had no bound.
+///
+/// # Errors
+/// The consumer cannot be created.
+pub async fn open_consumer_with(
+    bus: &Bus,
+    spec: &ConsumerSpec,
+    options: &ConsumerOptions,
 ) -> Result<async_nats::jetstream::consumer::Consumer<pull::Config>, BusError> {
     let stream = bus
         .jetstream()
@@ -75,23 +189,31 @@ pub async fn open_consumer(
             durable: spec.durable.clone(),
             source: Box::new(e),
         })?;
-    stream
-        .get_or_create_consumer(
-            &spec.durable,
-            pull::Config {
-                durable_name: Some(spec.durable.clone()),
-                filter_subject: bus.subject(&spec.filter),
-                ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
-                ack_wait: Duration::from_secs(30),
-                max_ack_pending: 1000,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| BusError::Consumer {
-            durable: spec.durable.clone(),
-            source: Box::new(e),
-        })
+    let config = pull::Config {
+        durable_name: Some(spec.durable.clone()),
+        filter_subject: bus.subject(&spec.filter),
+        ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+        ack_wait: options.ack_wait,
+        max_deliver: options.max_deliver,
+        max_ack_pending: 1000,
+        ..Default::default()
+    };
+    // On nats-server 2.9 a create with the name of an existing durable updates its editable
+    // fields (max_deliver, ack_wait); when the server refuses the update, the consumer as it
+    // is still serves, and the bound it has is the one `finish` uses.
+    match stream.create_consumer(config.clone()).await {
+        Ok(consumer) => Ok(consumer),
+        Err(create) => match stream.get_consumer(&spec.durable).await {
+            Ok(consumer) => {
+                tracing::warn!(durable = %spec.durable, error = %create, "consumer config not updated; using it as it is");
+                Ok(consumer)
+            }
+            Err(_) => Err(BusError::Consumer {
+                durable: spec.durable.clone(),
+                source: Box::new(create),
+            }),
+        },
+    }
 }
 
 /// Lanes a consumer works in parallel: events of one case always go to the same lane, so a
@@ -108,16 +230,21 @@ struct Delivery {
     event: Result<(Event, Uuid), String>,
 }
 
-/// Consumes until `shutdown` is cancelled; the deliveries in hand are finished first.
-///
-/// Deliveries are spread over [`LANES`] lanes by case id (per-case order holds); each lane
-/// applies up to [`BATCH`] waiting deliveries in one transaction — each recorded in the inbox,
-/// so a redelivery after a crash changes nothing twice — then acknowledges them. When any
-/// delivery of a batch fails, the batch is rolled back and applied again one delivery per
-/// transaction, so one bad event never holds up or undoes the others.
+/// What every lane of one consumer shares.
+struct Lane<H> {
+    pool: PgPool,
+    spec: ConsumerSpec,
+    handler: Arc<H>,
+    options: ConsumerOptions,
+    /// The bound the server holds for this consumer (`max_deliver`, -1 for none).
+    max_deliver: i64,
+}
+
+/// Consumes with [`ConsumerOptions::from_env`] until `shutdown` is cancelled; see
+/// [`run_consumer_with`].
 ///
 /// # Errors
-/// The consumer cannot be created or its message stream cannot be opened.
+/// As [`run_consumer_with`].
 pub async fn run_consumer<H: EventHandler>(
     bus: Bus,
     pool: PgPool,
@@ -125,44 +252,135 @@ pub async fn run_consumer<H: EventHandler>(
     handler: H,
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
-    let consumer = open_consumer(&bus, &spec).await?;
+    run_consumer_with(
+        bus,
+        pool,
+        spec,
+        Arc::new(handler),
+        ConsumerOptions::from_env(),
+        shutdown,
+    )
+    .await
+}
+
+/// Consumes until `shutdown` is cancelled; the deliveries in hand are finished first.
+///
+/// Deliveries are spread over [`LANES`] lanes by case id (per-case order holds); each lane
+/// applies up to [`BATCH`] waiting deliveries in one transaction — each recorded in the inbox,
+/// so a redelivery after a crash changes nothing twice — then acknowledges them. When any
+/// delivery of a batch fails, the batch is rolled back and applied again one delivery per
+/// transaction, so one bad event never holds up or undoes the others. Beside the lanes runs
+/// the dead-letter recorder of this consumer's advisories ([`crate::dead_letter`]).
+///
+/// # Errors
+/// The consumer cannot be created, its message stream cannot be opened, the server deleted
+/// it, a lane panicked, or the recorder stopped: the consumer is down and its supervisor
+/// restarts it.
+pub async fn run_consumer_with<H: EventHandler>(
+    bus: Bus,
+    pool: PgPool,
+    spec: ConsumerSpec,
+    handler: Arc<H>,
+    options: ConsumerOptions,
+    shutdown: CancellationToken,
+) -> Result<(), BusError> {
+    let consumer = open_consumer_with(&bus, &spec, &options).await?;
+    let max_deliver = consumer.cached_info().config.max_deliver;
     let root_len = bus.config().subject_root.len() + 1;
-    let handler = std::sync::Arc::new(handler);
+    let lane = Arc::new(Lane {
+        pool: pool.clone(),
+        spec: spec.clone(),
+        handler,
+        options,
+        max_deliver,
+    });
+    // Stops the recorder when the lanes stop, whatever the reason.
+    let stop = shutdown.child_token();
+    let recorder = tokio::spawn(crate::dead_letter::run_recorder(
+        bus.clone(),
+        pool,
+        spec.durable.clone(),
+        stop.clone(),
+    ));
     let mut lanes = Vec::with_capacity(LANES);
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..LANES {
         let (tx, rx) = tokio::sync::mpsc::channel::<Delivery>(BATCH * 2);
         lanes.push(tx);
-        workers.spawn(run_lane(
-            pool.clone(),
-            spec.clone(),
-            std::sync::Arc::clone(&handler),
-            rx,
-        ));
+        workers.spawn(run_lane(Arc::clone(&lane), rx));
     }
-    let result = dispatch(&consumer, &spec, root_len, &lanes, &shutdown).await;
+    let mut recorder = std::pin::pin!(recorder);
+    let result = dispatch(
+        &consumer,
+        &spec,
+        root_len,
+        &lanes,
+        &mut workers,
+        &mut recorder,
+        &shutdown,
+    )
+    .await;
     // Closing the lanes lets each finish what it holds, then stop.
     drop(lanes);
-    while workers.join_next().await.is_some() {}
+    let mut result = result;
+    while let Some(joined) = workers.join_next().await {
+        if let Err(err) = joined
+            && result.is_ok()
+        {
+            result = Err(lane_failed(&spec, err));
+        }
+    }
+    stop.cancel();
     result
 }
 
-/// Reads the consumer's deliveries and hands each to the lane of its case.
+fn lane_failed(spec: &ConsumerSpec, err: tokio::task::JoinError) -> BusError {
+    BusError::Consumer {
+        durable: spec.durable.clone(),
+        source: format!("a lane stopped: {err}").into(),
+    }
+}
+
+type Recorder = tokio::task::JoinHandle<Result<(), BusError>>;
+
+/// Reads the consumer's deliveries and hands each to the lane of its case, until shutdown or
+/// until the consumer is down (deleted on the server, a lane or the recorder stopped).
 async fn dispatch(
     consumer: &async_nats::jetstream::consumer::Consumer<pull::Config>,
     spec: &ConsumerSpec,
     root_len: usize,
     lanes: &[tokio::sync::mpsc::Sender<Delivery>],
+    workers: &mut tokio::task::JoinSet<()>,
+    recorder: &mut std::pin::Pin<&mut Recorder>,
     shutdown: &CancellationToken,
 ) -> Result<(), BusError> {
+    let down = |source: Box<dyn std::error::Error + Send + Sync>| BusError::Consumer {
+        durable: spec.durable.clone(),
+        source,
+    };
     'reconnect: loop {
-        let mut messages = consumer.messages().await.map_err(|e| BusError::Consumer {
-            durable: spec.durable.clone(),
-            source: Box::new(e),
-        })?;
+        let mut messages = consumer.messages().await.map_err(|e| down(Box::new(e)))?;
         loop {
             let next = tokio::select! {
+                biased;
                 () = shutdown.cancelled() => break 'reconnect,
+                Some(joined) = workers.join_next() => {
+                    return Err(match joined {
+                        Err(err) => lane_failed(spec, err),
+                        Ok(()) => down("a lane stopped".into()),
+                    });
+                }
+                stopped = recorder.as_mut() => {
+                    if shutdown.is_cancelled() {
+                        // It stopped because everything stops.
+                        break 'reconnect;
+                    }
+                    return Err(match stopped {
+                        Ok(Err(err)) => err,
+                        Ok(Ok(())) => down("the dead-letter recorder stopped".into()),
+                        Err(err) => down(format!("the dead-letter recorder stopped: {err}").into()),
+                    });
+                }
                 next = messages.next() => next,
             };
             match next {
@@ -184,12 +402,19 @@ async fn dispatch(
                         event,
                     };
                     if lanes[lane].send(delivery).await.is_err() {
-                        // A lane only stops when the consumer does.
-                        break 'reconnect;
+                        return Err(down("a lane stopped".into()));
                     }
+                }
+                Some(Err(err)) if err.kind() == pull::MessagesErrorKind::ConsumerDeleted => {
+                    return Err(down(Box::new(err)));
                 }
                 Some(Err(err)) => {
                     tracing::warn!(durable = %spec.durable, error = %err, "consumer stream error");
+                    // A durable deleted while no pull was waiting sends no "consumer deleted":
+                    // the pulls only go unanswered. Ask the server whether it is still there.
+                    if gone(consumer).await {
+                        return Err(down(Box::new(err)));
+                    }
                 }
                 None => {
                     tracing::warn!(durable = %spec.durable, "consumer stream ended; reopening");
@@ -200,6 +425,15 @@ async fn dispatch(
         }
     }
     Ok(())
+}
+
+/// Whether the server says the durable (or its stream) no longer exists.
+async fn gone(consumer: &async_nats::jetstream::consumer::Consumer<pull::Config>) -> bool {
+    use async_nats::jetstream::context::ConsumerInfoErrorKind as Kind;
+    match consumer.get_info().await {
+        Ok(_) => false,
+        Err(err) => matches!(err.kind(), Kind::NotFound | Kind::StreamNotFound),
+    }
 }
 
 /// The envelope and its id, or why the payload is no event.
@@ -223,46 +457,41 @@ fn lane_of(case_id: &str) -> usize {
 /// One lane: takes what is waiting (at most [`BATCH`]) and applies it as one batch, until its
 /// channel closes and is drained.
 async fn run_lane<H: EventHandler>(
-    pool: PgPool,
-    spec: ConsumerSpec,
-    handler: std::sync::Arc<H>,
+    lane: Arc<Lane<H>>,
     mut rx: tokio::sync::mpsc::Receiver<Delivery>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        apply_batch(&pool, &spec, handler.as_ref(), std::mem::take(&mut batch)).await;
+        apply_batch(&lane, std::mem::take(&mut batch)).await;
     }
 }
 
 /// Applies `batch` in one transaction and ends each delivery; falls back to one transaction per
 /// delivery when any of them fails.
-async fn apply_batch<H: EventHandler>(
-    pool: &PgPool,
-    spec: &ConsumerSpec,
-    handler: &H,
-    batch: Vec<Delivery>,
-) {
+async fn apply_batch<H: EventHandler>(lane: &Lane<H>, batch: Vec<Delivery>) {
     let (events, malformed): (Vec<_>, Vec<_>) = batch
         .into_iter()
         .partition(|delivery| delivery.event.is_ok());
     for delivery in malformed {
         if let Err(reason) = &delivery.event {
-            let span = consume_span(spec, &delivery);
-            finish(&delivery.message, Outcome::Term(reason.clone()), &span).await;
+            let span = consume_span(&lane.spec, &delivery);
+            let outcome = Outcome::Term(DeadKind::Undecodable, reason.clone());
+            finish(lane, &delivery, outcome, &span).await;
         }
     }
     if events.len() > 1 {
-        let spans: Vec<tracing::Span> = events.iter().map(|d| consume_span(spec, d)).collect();
-        match handle_all(pool, spec, handler, &events, &spans).await {
+        let spans: Vec<tracing::Span> =
+            events.iter().map(|d| consume_span(&lane.spec, d)).collect();
+        match handle_all(lane, &events, &spans).await {
             Ok(()) => {
                 for (delivery, span) in events.iter().zip(&spans) {
-                    finish(&delivery.message, Outcome::Ack, span).await;
+                    finish(lane, delivery, Outcome::Ack, span).await;
                 }
                 return;
             }
             Err(err) => {
                 tracing::debug!(
-                    durable = %spec.durable,
+                    durable = %lane.spec.durable,
                     error = %err,
                     "batch failed; applying its deliveries one at a time"
                 );
@@ -270,28 +499,33 @@ async fn apply_batch<H: EventHandler>(
         }
     }
     for delivery in &events {
-        deliver(pool, spec, handler, delivery).await;
+        deliver(lane, delivery).await;
     }
 }
 
 /// All of `events` in one transaction: recorded in the inbox and handled, or none of it.
 async fn handle_all<H: EventHandler>(
-    pool: &PgPool,
-    spec: &ConsumerSpec,
-    handler: &H,
+    lane: &Lane<H>,
     events: &[Delivery],
     spans: &[tracing::Span],
 ) -> Result<(), HandleError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = lane.pool.begin().await?;
     for (delivery, span) in events.iter().zip(spans) {
         let Ok((event, event_id)) = &delivery.event else {
             continue;
         };
         async {
-            if tongban_store::record_delivery(&mut tx, &spec.durable, *event_id, &delivery.subject)
-                .await?
+            if tongban_store::record_delivery(
+                &mut tx,
+                &lane.spec.durable,
+                *event_id,
+                &delivery.subject,
+            )
+            .await?
             {
-                handler.handle(&mut tx, event, &delivery.subject).await?;
+                lane.handler
+                    .handle(&mut tx, event, &delivery.subject)
+                    .await?;
             }
             Ok::<_, HandleError>(())
         }
@@ -336,77 +570,165 @@ fn consume_span(spec: &ConsumerSpec, delivery: &Delivery) -> tracing::Span {
 }
 
 /// One delivery in its own transaction, ended by its outcome.
-async fn deliver<H: EventHandler>(
-    pool: &PgPool,
-    spec: &ConsumerSpec,
-    handler: &H,
-    delivery: &Delivery,
-) {
-    let span = consume_span(spec, delivery);
+async fn deliver<H: EventHandler>(lane: &Lane<H>, delivery: &Delivery) {
+    let span = consume_span(&lane.spec, delivery);
     let outcome = async {
         let (event, event_id) = match &delivery.event {
             Ok(decoded) => decoded,
-            Err(reason) => return Outcome::Term(reason.clone()),
+            Err(reason) => return Outcome::Term(DeadKind::Undecodable, reason.clone()),
         };
-        match handle_once(pool, spec, handler, event, *event_id, &delivery.subject).await {
+        match handle_once(lane, event, *event_id, &delivery.subject).await {
             Ok(true) => Outcome::Ack,
             Ok(false) => {
                 tracing::debug!("duplicate delivery ignored");
                 Outcome::Ack
             }
-            Err(HandleError::Reject(reason)) => Outcome::Term(reason),
+            Err(HandleError::Reject(reason)) => Outcome::Term(DeadKind::Rejected, reason),
             Err(HandleError::Retry(err)) => {
                 tracing::warn!(error = %err, "event handling failed; will retry");
-                Outcome::Retry
+                Outcome::Retry(error_chain(err.as_ref()))
             }
         }
     }
     .instrument(span.clone())
     .await;
-    finish(&delivery.message, outcome, &span).await;
+    finish(lane, delivery, outcome, &span).await;
 }
 
-/// Ends a delivery: exactly one of ack, nak with a growing delay, or term.
-async fn finish(message: &Message, outcome: Outcome, span: &tracing::Span) {
-    let _enter = span.enter();
-    let ack = match outcome {
-        Outcome::Ack => message.ack().await,
-        Outcome::Retry => {
-            let delivered = message.info().map(|i| i.delivered).unwrap_or(1).clamp(1, 6);
-            let delay =
-                Duration::from_millis(250 * 2u64.pow(u32::try_from(delivered).unwrap_or(6)));
-            message.ack_with(AckKind::Nak(Some(delay))).await
+/// The error and its sources, joined with `: `.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}
+
+/// Ends a delivery: exactly one of ack, nak with a growing delay, or term. A delivery to be
+/// terminated, or failing on its last allowed try, is recorded as a dead letter first; when
+/// that record cannot be written it is nak'ed instead, so it is not given up unrecorded (on
+/// the very last try the server then reports it, and the recorder writes the row).
+async fn finish<H: EventHandler>(
+    lane: &Lane<H>,
+    delivery: &Delivery,
+    outcome: Outcome,
+    span: &tracing::Span,
+) {
+    let message = &delivery.message;
+    let delivered = message.info().map(|i| i.delivered).unwrap_or(1).max(1);
+    let retry = lane
+        .options
+        .retry_delay_after(u64::try_from(delivered).unwrap_or(1));
+    let dead = match outcome {
+        Outcome::Ack => None,
+        Outcome::Retry(reason) if lane.max_deliver > 0 && delivered >= lane.max_deliver => Some((
+            DeadKind::MaxDeliveries,
+            format!(
+                "已投递 {delivered} 次仍失败 / still failing after {delivered} deliveries: {reason}"
+            ),
+        )),
+        Outcome::Retry(_) => {
+            let _enter = span.enter();
+            if let Err(err) = message.ack_with(AckKind::Nak(Some(retry))).await {
+                tracing::warn!(error = %err, "nak failed; the event will be redelivered");
+            }
+            return;
         }
-        Outcome::Term(reason) => {
-            tracing::error!(%reason, "event terminated");
-            message.ack_with(AckKind::Term).await
+        Outcome::Term(kind, reason) => Some((kind, reason)),
+    };
+    let ack = match dead {
+        None => message.ack().await,
+        Some((kind, reason)) => {
+            match record_dead(lane, delivery, kind, &reason)
+                .instrument(span.clone())
+                .await
+            {
+                Ok(id) => {
+                    let _enter = span.enter();
+                    tracing::error!(
+                        %reason,
+                        dead_letter = id,
+                        alert = "consumer_dead_letter",
+                        "event dead-lettered; the events behind it flow on"
+                    );
+                    message.ack_with(AckKind::Term).await
+                }
+                Err(err) => {
+                    let _enter = span.enter();
+                    tracing::error!(
+                        %reason,
+                        error = %err,
+                        "dead letter not recorded; the event will be redelivered"
+                    );
+                    message.ack_with(AckKind::Nak(Some(retry))).await
+                }
+            }
         }
     };
     if let Err(err) = ack {
+        let _enter = span.enter();
         tracing::warn!(error = %err, "acknowledgement failed; the event will be redelivered");
     }
 }
 
+/// Writes the dead letter of `delivery` in its own transaction.
+async fn record_dead<H: EventHandler>(
+    lane: &Lane<H>,
+    delivery: &Delivery,
+    kind: DeadKind,
+    reason: &str,
+) -> Result<i64, tongban_store::StoreError> {
+    let message = &delivery.message;
+    let info = message.info().ok();
+    let (event_id, case_number) = match &delivery.event {
+        Ok((event, id)) => (Some(*id), Some(event.case_number.as_str())),
+        Err(_) => (None, None),
+    };
+    let mut tx = lane.pool.begin().await?;
+    let id = tongban_store::record_dead_letter(
+        &mut tx,
+        &NewDeadLetter {
+            consumer: &lane.spec.durable,
+            stream_seq: info.as_ref().map_or(0, |i| i.stream_sequence),
+            subject: &delivery.subject,
+            event_id,
+            case_number,
+            payload: message.payload.as_ref(),
+            kind,
+            reason,
+            deliveries: info
+                .as_ref()
+                .map_or(1, |i| u64::try_from(i.delivered).unwrap_or(1)),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
 enum Outcome {
     Ack,
-    Retry,
-    Term(String),
+    /// A transient failure, with its error chain.
+    Retry(String),
+    /// Never to be handled: why.
+    Term(DeadKind, String),
 }
 
 /// Records the delivery and applies it in one transaction. `Ok(false)`: already handled.
 async fn handle_once<H: EventHandler>(
-    pool: &PgPool,
-    spec: &ConsumerSpec,
-    handler: &H,
+    lane: &Lane<H>,
     event: &Event,
     event_id: Uuid,
     subject: &str,
 ) -> Result<bool, HandleError> {
-    let mut tx = pool.begin().await?;
-    if !tongban_store::record_delivery(&mut tx, &spec.durable, event_id, subject).await? {
+    let mut tx = lane.pool.begin().await?;
+    if !tongban_store::record_delivery(&mut tx, &lane.spec.durable, event_id, subject).await? {
         return Ok(false);
     }
-    handler.handle(&mut tx, event, subject).await?;
+    lane.handler.handle(&mut tx, event, subject).await?;
     tx.commit().await?;
     Ok(true)
 }

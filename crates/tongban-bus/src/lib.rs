@@ -4,6 +4,7 @@
 //! exactly one of ack, nak with delay, or term.
 
 mod consumer;
+pub mod dead_letter;
 mod event;
 mod relay;
 
@@ -11,7 +12,11 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 
-pub use consumer::{ConsumerSpec, EventHandler, HandleError, open_consumer, run_consumer};
+pub use consumer::{
+    ConsumerOptions, ConsumerSpec, EventHandler, HandleError, open_consumer, open_consumer_with,
+    run_consumer, run_consumer_with,
+};
+pub use dead_letter::{ReplayError, Replayed, Replayer, replay_dead_letter, replayer};
 pub use event::{event_message, new_event, subject_of};
 pub use relay::run_relay;
 
@@ -77,7 +82,8 @@ impl std::fmt::Debug for Bus {
 }
 
 impl Bus {
-    /// Connects and makes sure the stream exists with `<root>.>` as its subjects.
+    /// Connects and makes sure the stream exists with `<root>.>` as its subjects, and beside
+    /// it the advisory stream `<stream>_ADVISORIES` ([`dead_letter`]).
     ///
     /// # Errors
     /// The server cannot be reached or has no JetStream.
@@ -105,6 +111,7 @@ impl Bus {
                 stream: config.stream.clone(),
                 source: Box::new(e),
             })?;
+        dead_letter::ensure_advisory_stream(&jetstream, &config.stream).await?;
         Ok(Self {
             client,
             jetstream,

@@ -1,5 +1,5 @@
 //! tongban-cli: the `tongban` command for window clerks (窗口人员), remote reviewers (属地审批人员),
-//! 12345 hotline operators and operators. A gRPC client of the public API in `proto/`.
+//! 12345 hotline operators and operators (运维: `tongban ops`). A gRPC client of the public API in `proto/`.
 //!
 //! `main.rs` holds the top-level command line and dispatches to one module per command group;
 //! [`output`] holds every label and format, [`client`] the channels and request metadata.
@@ -13,6 +13,7 @@ pub mod hotline;
 pub mod json;
 pub mod logistics;
 pub mod office;
+pub mod ops;
 pub mod output;
 pub mod supervise;
 pub mod token;

@@ -10,6 +10,7 @@ use tongban_cli::error::CliError;
 use tongban_cli::hotline::HotlineCommand;
 use tongban_cli::logistics::LogisticsCommand;
 use tongban_cli::office::OfficeCommand;
+use tongban_cli::ops::OpsCommand;
 use tongban_cli::output::Lang;
 use tongban_cli::supervise::{self, SuperviseCommand};
 use tongban_cli::token::TokenCommand;
@@ -119,6 +120,9 @@ enum Command {
     /// 寄递：运单查询与物料流转 / courier: track waybills, chain of custody.
     #[command(subcommand)]
     Logistics(LogisticsCommand),
+    /// 运维：消费死信与重放（管理员）/ operations: dead letters and replay (admin).
+    #[command(subcommand)]
+    Ops(OpsCommand),
     /// 打印办件的链路追踪编号 / print the trace id of a case.
     Trace {
         /// 办件编号 / case number.
@@ -151,6 +155,7 @@ async fn main() -> ExitCode {
         Command::Cert(cmd) => tongban_cli::cert::run(cmd, &ctx).await,
         Command::Supervise(cmd) => supervise::run(cmd, &ctx).await,
         Command::Logistics(cmd) => tongban_cli::logistics::run(cmd, &ctx).await,
+        Command::Ops(cmd) => tongban_cli::ops::run(cmd, &ctx).await,
         Command::Trace { case_number } => supervise::trace(&case_number, &ctx).await,
     };
     match result {

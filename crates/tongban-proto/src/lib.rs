@@ -71,6 +71,14 @@ pub mod supervision {
     }
 }
 
+/// `tongban.ops.v1`: operations every service serves for itself (dead letters, replay).
+pub mod ops {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("tongban.ops.v1");
+    }
+}
+
 /// `tongban.events.v1`: the event envelope on the stream.
 pub mod events {
     /// Version 1.

@@ -2,8 +2,10 @@
 //! the deployment's keys and a bound listener. A service's `Application::build` starts a
 //! [`Platform`] and adds its own handlers.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -12,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tongban_bus::{Bus, BusConfig};
 use tongban_domain::reference::ReferenceData;
+use tongban_proto::ops::v1::operations_service_server::OperationsServiceServer;
 
 use crate::auth::TokenKeys;
 use crate::pii::PiiKeys;
@@ -123,14 +126,57 @@ impl Platform {
     }
 }
 
+/// How consumers are run and restarted: the same for every consumer of a service.
+#[derive(Debug, Clone)]
+pub struct Supervision {
+    /// Delivery bound and retry delays ([`tongban_bus::ConsumerOptions::from_env`] by default).
+    pub options: tongban_bus::ConsumerOptions,
+    /// Pause before the first restart of a consumer that stopped; doubled after each further
+    /// failed start. Default 1 s.
+    pub restart_delay: Duration,
+    /// Longest pause between restarts. Default 30 s.
+    pub restart_delay_max: Duration,
+}
+
+impl Default for Supervision {
+    fn default() -> Self {
+        Self {
+            options: tongban_bus::ConsumerOptions::from_env(),
+            restart_delay: Duration::from_secs(1),
+            restart_delay_max: Duration::from_secs(30),
+        }
+    }
+}
+
 /// The background work of a running service — the outbox relay, the durable consumers and any
 /// loops — all stopped by one cancellation token. [`Tasks::serve`] runs the gRPC server beside
 /// them and, once it stops, waits for every task and reports the first failure.
-#[derive(Debug)]
+///
+/// Each consumer runs under supervision: when it stops for any reason (an error, a panic, its
+/// durable deleted on the server) it is restarted after a growing pause, and while any consumer
+/// is down the server's overall health is NOT_SERVING. With [`Tasks::operations`], the server
+/// also serves `tongban.ops.v1.OperationsService` over the service's own dead letters.
 pub struct Tasks {
     shutdown: CancellationToken,
     loops: Vec<JoinHandle<()>>,
-    consumers: Vec<JoinHandle<Result<(), tongban_bus::BusError>>>,
+    consumers: Vec<JoinHandle<()>>,
+    supervision: Supervision,
+    /// Durable names of the consumers that are down now.
+    down: Arc<tokio::sync::watch::Sender<BTreeSet<String>>>,
+    replayers: BTreeMap<String, tongban_bus::Replayer>,
+    /// The service's schema, for the operations service.
+    pool: Option<PgPool>,
+    tokens: Option<Arc<TokenKeys>>,
+}
+
+impl std::fmt::Debug for Tasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tasks")
+            .field("loops", &self.loops.len())
+            .field("consumers", &self.replayers.keys().collect::<Vec<_>>())
+            .field("supervision", &self.supervision)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Tasks {
@@ -141,7 +187,17 @@ impl Tasks {
             shutdown,
             loops: Vec::new(),
             consumers: Vec::new(),
+            supervision: Supervision::default(),
+            down: Arc::new(tokio::sync::watch::Sender::new(BTreeSet::new())),
+            replayers: BTreeMap::new(),
+            pool: None,
+            tokens: None,
         }
+    }
+
+    /// Runs the consumers started after this call with `supervision` (tests: short delays).
+    pub fn set_supervision(&mut self, supervision: Supervision) {
+        self.supervision = supervision;
     }
 
     /// The token every task selects on.
@@ -150,8 +206,15 @@ impl Tasks {
         &self.shutdown
     }
 
+    /// Serves `tongban.ops.v1.OperationsService` (admin role only, checked with `tokens`) beside
+    /// the service's own: the dead letters of the consumers started here, and their replay.
+    pub fn operations(&mut self, tokens: &Arc<TokenKeys>) {
+        self.tokens = Some(Arc::clone(tokens));
+    }
+
     /// Starts the outbox relay of `schema`.
     pub fn relay(&mut self, pool: &PgPool, schema: &str, bus: &Bus) {
+        self.pool.get_or_insert_with(|| pool.clone());
         self.spawn(tongban_bus::run_relay(
             pool.clone(),
             schema.to_owned(),
@@ -160,7 +223,7 @@ impl Tasks {
         ));
     }
 
-    /// Starts a durable consumer.
+    /// Starts a durable consumer under supervision, and registers its replay of dead letters.
     pub fn consume<H: tongban_bus::EventHandler>(
         &mut self,
         bus: &Bus,
@@ -168,11 +231,19 @@ impl Tasks {
         spec: tongban_bus::ConsumerSpec,
         handler: H,
     ) {
-        self.consumers.push(tokio::spawn(tongban_bus::run_consumer(
+        self.pool.get_or_insert_with(|| pool.clone());
+        let handler = Arc::new(handler);
+        self.replayers.insert(
+            spec.durable.clone(),
+            tongban_bus::replayer(pool.clone(), spec.durable.clone(), Arc::clone(&handler)),
+        );
+        self.consumers.push(tokio::spawn(supervise(
             bus.clone(),
             pool.clone(),
             spec,
             handler,
+            self.supervision.clone(),
+            Arc::clone(&self.down),
             self.shutdown.clone(),
         )));
     }
@@ -186,26 +257,159 @@ impl Tasks {
     /// for every task to finish the work in hand.
     ///
     /// # Errors
-    /// The server failed, or a consumer could not run.
+    /// The server failed.
     pub async fn serve(
         self,
         listener: TcpListener,
         routes: tonic::service::Routes,
         health: crate::server::Health,
     ) -> Result<(), StartError> {
+        let routes = match (self.tokens, self.pool) {
+            (Some(tokens), Some(pool)) => {
+                routes.add_service(OperationsServiceServer::with_interceptor(
+                    crate::ops::Operations::new(pool, self.replayers),
+                    crate::auth::interceptor(tokens),
+                ))
+            }
+            _ => routes,
+        };
+        let watcher = tokio::spawn(report_consumers(
+            self.down.subscribe(),
+            health.clone(),
+            self.shutdown.clone(),
+        ));
         let served = crate::server::serve(listener, routes, health, self.shutdown.clone()).await;
         self.shutdown.cancel();
+        let _ = watcher.await;
         for task in self.loops {
             let _ = task.await;
         }
-        let mut outcome = served.map_err(StartError::from);
         for consumer in self.consumers {
-            if let Ok(Err(err)) = consumer.await
-                && outcome.is_ok()
-            {
-                outcome = Err(err.into());
+            let _ = consumer.await;
+        }
+        served.map_err(StartError::from)
+    }
+}
+
+/// Passes every change of the set of consumers that are down on to `health`.
+async fn report_consumers(
+    mut down: tokio::sync::watch::Receiver<BTreeSet<String>>,
+    health: crate::server::Health,
+    shutdown: CancellationToken,
+) {
+    let mut reported = BTreeSet::new();
+    loop {
+        let now = down.borrow_and_update().clone();
+        for durable in reported.difference(&now) {
+            health.consumer(durable, false).await;
+        }
+        for durable in now.difference(&reported) {
+            health.consumer(durable, true).await;
+        }
+        reported = now;
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            changed = down.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// Runs one consumer until shutdown, restarting it after a growing pause whenever it stops
+/// (an error, a panic, its durable deleted on the server); it counts as down from the moment
+/// it stops until it has opened its durable again.
+async fn supervise<H: tongban_bus::EventHandler>(
+    bus: Bus,
+    pool: PgPool,
+    spec: tongban_bus::ConsumerSpec,
+    handler: Arc<H>,
+    supervision: Supervision,
+    down: Arc<tokio::sync::watch::Sender<BTreeSet<String>>>,
+    shutdown: CancellationToken,
+) {
+    let durable = spec.durable.clone();
+    let set_down = |is_down: bool| {
+        down.send_if_modified(|set| {
+            if is_down {
+                set.insert(durable.clone())
+            } else {
+                set.remove(&durable)
+            }
+        });
+    };
+    let mut pause = supervision.restart_delay;
+    let mut first = true;
+    loop {
+        if !first {
+            // Opened again: the consumer is back before it takes its first delivery.
+            match tongban_bus::open_consumer_with(&bus, &spec, &supervision.options).await {
+                Ok(_) => set_down(false),
+                Err(err) => {
+                    tracing::error!(%durable, error = %error_chain(&err), alert = "consumer_down", "consumer cannot be restarted; will retry");
+                    if !wait(&shutdown, &mut pause, &supervision).await {
+                        return;
+                    }
+                    continue;
+                }
             }
         }
-        outcome
+        first = false;
+        let started = tokio::time::Instant::now();
+        let run = tokio::spawn(tongban_bus::run_consumer_with(
+            bus.clone(),
+            pool.clone(),
+            spec.clone(),
+            Arc::clone(&handler),
+            supervision.options.clone(),
+            shutdown.clone(),
+        ))
+        .await;
+        if shutdown.is_cancelled() {
+            return;
+        }
+        set_down(true);
+        match run {
+            Ok(Ok(())) => {
+                tracing::error!(%durable, alert = "consumer_down", "consumer stopped by itself; restarting")
+            }
+            Ok(Err(err)) => {
+                tracing::error!(%durable, error = %error_chain(&err), alert = "consumer_down", "consumer stopped; restarting")
+            }
+            Err(err) => {
+                tracing::error!(%durable, error = %err, alert = "consumer_down", "consumer panicked; restarting")
+            }
+        }
+        if started.elapsed() > supervision.restart_delay_max {
+            // It ran a good while: this is a new failure, not the same one again.
+            pause = supervision.restart_delay;
+        }
+        if !wait(&shutdown, &mut pause, &supervision).await {
+            return;
+        }
     }
+}
+
+/// Sleeps `pause` (then doubles it, up to the maximum); `false` when shutdown came first.
+async fn wait(
+    shutdown: &CancellationToken,
+    pause: &mut Duration,
+    supervision: &Supervision,
+) -> bool {
+    let slept = tokio::select! {
+        () = shutdown.cancelled() => false,
+        () = tokio::time::sleep(*pause) => true,
+    };
+    *pause = (*pause * 2).min(supervision.restart_delay_max);
+    slept
+}
+
+/// The error and its sources, joined with `: `.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
 }

@@ -21,10 +21,22 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
-/// Health reporting for a server's services.
+/// Health reporting for a server's services. The whole server (the empty service name) is
+/// SERVING only while the server is up *and* every durable consumer runs: a service whose
+/// consumer is down answers requests from a read model that no longer moves.
 #[derive(Clone)]
 pub struct Health {
     reporter: HealthReporter,
+    overall: std::sync::Arc<tokio::sync::Mutex<Overall>>,
+}
+
+/// What the overall status is made of.
+#[derive(Debug, Default)]
+struct Overall {
+    /// The server itself is up (set by [`serve`]).
+    serving: bool,
+    /// Consumers that are down, by durable name.
+    consumers_down: std::collections::BTreeSet<String>,
 }
 
 impl std::fmt::Debug for Health {
@@ -44,9 +56,31 @@ impl Health {
         self.reporter.set_not_serving::<S>().await;
     }
 
-    /// Marks the whole server (the empty service name) as serving or not.
+    /// Marks the server as up or not; the whole server (the empty service name) reports
+    /// SERVING when it is up and no consumer is down.
     pub async fn overall(&self, serving: bool) {
-        let status = if serving {
+        let mut overall = self.overall.lock().await;
+        overall.serving = serving;
+        self.publish(&overall).await;
+    }
+
+    /// Records that the consumer `durable` is down (`down`) or running again.
+    pub async fn consumer(&self, durable: &str, down: bool) {
+        let mut overall = self.overall.lock().await;
+        let changed = if down {
+            overall.consumers_down.insert(durable.to_owned())
+        } else {
+            overall.consumers_down.remove(durable)
+        };
+        if changed {
+            self.publish(&overall).await;
+        }
+    }
+
+    /// Sets the empty service name's status from `overall` (called with the lock held, so
+    /// updates reach the reporter in the order they were made).
+    async fn publish(&self, overall: &Overall) {
+        let status = if overall.serving && overall.consumers_down.is_empty() {
             tonic_health::ServingStatus::Serving
         } else {
             tonic_health::ServingStatus::NotServing
@@ -66,7 +100,13 @@ pub fn base_routes() -> Result<(Routes, Health), ServeError> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let routes = Routes::new(health_service).add_service(reflection);
-    Ok((routes, Health { reporter }))
+    Ok((
+        routes,
+        Health {
+            reporter,
+            overall: std::sync::Arc::default(),
+        },
+    ))
 }
 
 /// Serves `routes` on `listener` until `shutdown` is cancelled: health turns NOT_SERVING first,

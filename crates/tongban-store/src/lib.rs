@@ -1,7 +1,8 @@
 //! PostgreSQL for tongban services: one database, one schema per service. Connects with the
 //! service's schema as `search_path`, runs the shared messaging migrations (outbox, inbox, audit
 //! log) and then the service's own, and offers the few statements every service needs: enqueue
-//! an event in the outbox, record a delivery in the inbox, append to the audit log. The
+//! an event in the outbox, record a delivery in the inbox, record a dead delivery
+//! (`consumer_dead_letter`), append to the audit log. The
 //! [`timeline`] line is shared by the services that keep a case timeline.
 
 use std::str::FromStr;
@@ -13,7 +14,13 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+mod dead_letter;
 pub mod timeline;
+
+pub use dead_letter::{
+    DeadKind, DeadLetter, NewDeadLetter, delivery_recorded, get_dead_letter, list_dead_letters,
+    lock_dead_letter, mark_advised, mark_replayed, record_dead_letter,
+};
 
 /// Shared migrations, tracked in their own table so they never clash with a service's.
 static MESSAGING: Migrator = sqlx::migrate!("./migrations");

@@ -303,7 +303,15 @@ async fn remove_all(
     stream: &str,
     state_dir: &Path,
 ) -> Result<(), TestkitError> {
-    let stream_removed = delete_stream(nats_url, stream).await;
+    // The bus keeps the server's advisories about the stream's consumers beside it.
+    let advisories_removed = delete_stream(
+        nats_url,
+        &tongban_bus::dead_letter::advisory_stream_name(stream),
+    )
+    .await;
+    let stream_removed = delete_stream(nats_url, stream)
+        .await
+        .and(advisories_removed);
     let database_dropped = drop_database(admin_url, database).await;
     let dir_removed = match std::fs::remove_dir_all(state_dir) {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(TestkitError::Io {

@@ -109,6 +109,7 @@ impl Application {
             keys: self.keys,
         };
         let mut tasks = Tasks::new(shutdown);
+        tasks.operations(&tokens);
         tasks.relay(&state.pool, &settings.schema, &bus);
         tasks.consume(
             &bus,

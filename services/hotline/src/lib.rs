@@ -116,6 +116,7 @@ impl Application {
             limiter: Arc::new(throttle::LookupLimiter::new(self.limits)),
         };
         let mut tasks = Tasks::new(shutdown);
+        tasks.operations(&tokens);
         tasks.relay(&pool, &settings.schema, &bus);
         tasks.consume(&bus, &pool, waybills::consumer_spec(), waybills::Waybills);
         tasks.consume(

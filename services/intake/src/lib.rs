@@ -98,6 +98,7 @@ impl Application {
             certificates: certificates::Verifier::new(&settings.certificate_url),
         };
         let mut tasks = Tasks::new(shutdown);
+        tasks.operations(&tokens);
         tasks.relay(&pool, &settings.schema, &bus);
         tasks.consume(
             &bus,

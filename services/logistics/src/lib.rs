@@ -124,6 +124,7 @@ impl Application {
             config: Arc::new(self.config),
         };
         let mut tasks = Tasks::new(shutdown);
+        tasks.operations(&tokens);
         tasks.relay(&pool, &settings.schema, &bus);
         tasks.consume(
             &bus,

@@ -84,6 +84,7 @@ impl Application {
         } = self.platform;
         let clock = settings.clock.clone();
         let mut tasks = Tasks::new(shutdown);
+        tasks.operations(&tokens);
         let changes = watch::Changes::new();
         tasks.spawn(watch::run_feed(
             pool.clone(),

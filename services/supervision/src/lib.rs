@@ -132,6 +132,7 @@ impl Application {
             config: self.config,
         };
         let mut tasks = Tasks::new(shutdown);
+        tasks.operations(&tokens);
         tasks.relay(&pool, &settings.schema, &bus);
         let [cases, complaints, ratings] = consumer_specs();
         tasks.consume(&bus, &pool, cases, events::CaseEvents::new(state.clone()));
