@@ -22,7 +22,9 @@ use crate::view::{self, Step};
 pub(crate) fn consumer_spec() -> ConsumerSpec {
     ConsumerSpec {
         durable: "intake-cert-issued".to_owned(),
-        filter: "cert.issued".to_owned(),
+        // The subject is the one the event type travels on (tongban_bus::subject_of).
+        filter: tongban_bus::subject_of(&Body::CertificateIssued(ev::CertificateIssued::default()))
+            .to_owned(),
     }
 }
 
