@@ -206,6 +206,30 @@ fn unsatisfied_reason(
     Some(first_reason.unwrap_or(MissingReason::NotPresented))
 }
 
+/// 补正: the e-certificates handed in that do not satisfy the material they are presented for
+/// (not verified, or of a type the material does not accept), as [`check_materials`] would
+/// list them at submission (一次性告知). Only certificates are judged: 补正 hands in part of the
+/// material, and what else it hands in is the reviewer's to judge.
+pub fn unsatisfied_certificates(
+    matter: &Matter,
+    mode: Mode,
+    handed_in: &[Presented<'_>],
+) -> Vec<MissingMaterial> {
+    handed_in
+        .iter()
+        .filter(|p| p.form == Form::Certificate)
+        .filter_map(|p| {
+            let material = matter.material(p.material_code)?;
+            let reason = unsatisfied_reason(material, mode, std::slice::from_ref(p))?;
+            Some(MissingMaterial {
+                code: material.code.clone(),
+                name: material.name.clone(),
+                reason,
+            })
+        })
+        .collect()
+}
+
 /// 补正: the case's materials after material was handed in again. A material handed in
 /// replaces the one stored under its code; the others stay, in their order, and the materials
 /// handed in follow them in the order given. `code` reads a material's code.

@@ -7,6 +7,7 @@ use tongban_domain::catalog::{Matter, Mode};
 use tongban_domain::i18n::{Lang, Localized};
 use tongban_domain::materials::{
     Form, MaterialProblem, MissingMaterial, MissingReason, Presented, check_materials,
+    unsatisfied_certificates,
 };
 
 /// 户口迁移（工作调动）: SFZ (required, e-cert 111), HKB (required, paper original, e-cert 112),
@@ -188,5 +189,27 @@ fn texts_for_the_window() {
     assert_eq!(
         MaterialProblem::UnknownMaterial("XYZ".into()).to_string(),
         "XYZ 不是该事项的申请材料"
+    );
+}
+
+#[test]
+fn supplemented_certificates_are_judged_as_at_submission_and_nothing_else_is() {
+    // 补正 hands in part of the material: only the certificates among it are judged.
+    let handed_in = [
+        cert("SFZ", Some("111")),    // verified, accepted
+        cert("HKB", Some("111")),    // verified, but not a household register
+        p("DDZM", Form::Electronic), // not a certificate: the reviewer judges it
+        cert("XX", Some("111")),     // not a material of the matter: the boundary check's
+    ];
+    assert_eq!(
+        unsatisfied_certificates(&matter(), Mode::Proxy, &handed_in),
+        [missing(
+            "HKB",
+            "居民户口簿",
+            MissingReason::CertificateNotVerified
+        )]
+    );
+    assert!(
+        unsatisfied_certificates(&matter(), Mode::Proxy, &[cert("SFZ", Some("111"))]).is_empty()
     );
 }

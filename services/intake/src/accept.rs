@@ -19,7 +19,6 @@ use tongban_domain::i18n::Lang;
 use tongban_domain::materials::{Form, Presented};
 use tongban_domain::reference::ReferenceData;
 use tongban_domain::routing::{RouteError, resolve_parts, resolve_route};
-use tongban_domain::validate::IdNumber;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_runtime::auth::Claims;
 use tongban_runtime::convert::timestamp;
@@ -128,14 +127,16 @@ pub(crate) fn route_input(
     }
 }
 
-/// 两个免提交: verifies each presented e-certificate with the certificate service. A verified
-/// one is kept by its identifier and type only (the token carries the holder's full ID number:
-/// it is not stored or published); each refused one gives a CERTIFICATE_INVALID refusal naming
-/// the material.
+/// 两个免提交: verifies each presented e-certificate with the certificate service as a
+/// certificate of `holder` (the applicant's ID number), for SubmitCase, SubmitBundle and
+/// SupplementCase alike. A verified one is kept by its identifier and type only; the token of
+/// every one is dropped either way (it carries the holder's full ID number: it is never stored,
+/// published or returned); each refused one gives a CERTIFICATE_INVALID refusal naming the
+/// material.
 pub(crate) async fn verify_certificates(
     state: &State,
     materials: &mut [MaterialIn],
-    holder: &IdNumber,
+    holder: &str,
     authorization: Option<&MetadataValue<Ascii>>,
     lang: Lang,
 ) -> Vec<PreconditionViolation> {
@@ -143,8 +144,9 @@ pub(crate) async fn verify_certificates(
     for m in materials.iter_mut().filter(|m| m.form == Form::Certificate) {
         let outcome = state
             .certificates
-            .verify(&m.certificate_token, holder.as_str(), authorization)
+            .verify(&m.certificate_token, holder, authorization)
             .await;
+        m.certificate_token.clear();
         match outcome {
             certificates::Outcome::Verified {
                 identifier,
@@ -152,7 +154,6 @@ pub(crate) async fn verify_certificates(
             } => {
                 m.certificate_identifier = identifier;
                 m.certificate_type = type_code;
-                m.certificate_token.clear();
             }
             refused => refusals.push(PreconditionViolation::new(
                 "CERTIFICATE_INVALID",

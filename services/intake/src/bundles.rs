@@ -78,7 +78,7 @@ pub(crate) async fn submit(
     let mut refusals = accept::verify_certificates(
         state,
         &mut sub.materials,
-        &sub.applicant.id_number,
+        sub.applicant.id_number.as_str(),
         authorization.as_ref(),
         lang,
     )

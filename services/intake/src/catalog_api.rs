@@ -418,6 +418,7 @@ impl Catalog {
         request: Request<api::ListOfficesRequest>,
     ) -> Result<Response<api::ListOfficesResponse>, IntakeError> {
         caller(&request)?;
+        crate::limits::check(request.get_ref(), request_lang(request.metadata()))?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
         let prefix = req.division_prefix.trim();
@@ -437,6 +438,7 @@ impl Catalog {
         request: Request<api::ListMattersRequest>,
     ) -> Result<Response<api::ListMattersResponse>, IntakeError> {
         caller(&request)?;
+        crate::limits::check(request.get_ref(), request_lang(request.metadata()))?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
         let scope = scope_from_pb(req.scope());
@@ -457,7 +459,8 @@ impl Catalog {
         &self,
         request: Request<api::GetMatterRequest>,
     ) -> Result<Response<api::Matter>, IntakeError> {
-        caller_and_lang(&request)?;
+        let (_, lang) = caller_and_lang(&request)?;
+        crate::limits::check(request.get_ref(), lang)?;
         let reference = &*self.state.reference;
         let matter = reference
             .catalog
@@ -471,6 +474,7 @@ impl Catalog {
         request: Request<api::GetNoticeRequest>,
     ) -> Result<Response<api::Notice>, IntakeError> {
         let (_, lang) = caller_and_lang(&request)?;
+        crate::limits::check(request.get_ref(), lang)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
         let joint = req.mode() == pb::Mode::Joint;
@@ -543,6 +547,7 @@ impl Catalog {
         request: Request<api::ResolveRouteRequest>,
     ) -> Result<Response<api::ResolveRouteResponse>, IntakeError> {
         let (_, lang) = caller_and_lang(&request)?;
+        crate::limits::check(request.get_ref(), lang)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
         let joint = req.mode() == pb::Mode::Joint;
@@ -674,7 +679,8 @@ impl Catalog {
         &self,
         request: Request<api::GetBundleRequest>,
     ) -> Result<Response<api::BundleDefinition>, IntakeError> {
-        caller_and_lang(&request)?;
+        let (_, lang) = caller_and_lang(&request)?;
+        crate::limits::check(request.get_ref(), lang)?;
         let reference = &*self.state.reference;
         let bundle = reference
             .bundles
@@ -688,6 +694,7 @@ impl Catalog {
         request: Request<api::GetBundleNoticeRequest>,
     ) -> Result<Response<api::BundleNotice>, IntakeError> {
         let (_, lang) = caller_and_lang(&request)?;
+        crate::limits::check(request.get_ref(), lang)?;
         let req = request.into_inner();
         let reference = &*self.state.reference;
         let mut errors = Vec::new();

@@ -86,6 +86,9 @@ pub(crate) enum IntakeError {
     /// The stored result certificate token could not be read.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// A sealed personal datum (the applicant's ID number) could not be opened.
+    #[error(transparent)]
+    Sealed(#[from] tongban_runtime::pii::PiiError),
 }
 
 impl From<IntakeError> for tongban_bus::HandleError {
@@ -149,9 +152,11 @@ impl IntakeError {
                 "本窗口今日办件编号已用尽",
                 "this window has used up today's case numbers",
             ),
-            internal @ (Self::Repo(_) | Self::Sql(_) | Self::Store(_) | Self::Token(_)) => {
-                status::internal(lang, &internal)
-            }
+            internal @ (Self::Repo(_)
+            | Self::Sql(_)
+            | Self::Store(_)
+            | Self::Token(_)
+            | Self::Sealed(_)) => status::internal(lang, &internal),
         }
     }
 }

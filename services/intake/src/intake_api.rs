@@ -7,8 +7,11 @@ use tongban_domain::calendar::shanghai_date;
 use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus};
 use tongban_domain::case_number::CaseNumber;
 use tongban_domain::clock::{CaseClock, SuspensionKind};
+use tongban_domain::i18n::Lang;
 use tongban_domain::i18n::Localized;
-use tongban_domain::materials::{check_materials, merge_supplemented};
+use tongban_domain::materials::{
+    Form, check_materials, merge_supplemented, unsatisfied_certificates,
+};
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1::intake_service_server::IntakeService;
 use tongban_proto::intake::v1::{
@@ -18,17 +21,19 @@ use tongban_proto::intake::v1::{
 };
 use tongban_runtime::auth::{Claims, Role, authorize, caller_and_lang};
 use tongban_runtime::convert::{status_to_pb, timestamp};
-use tongban_runtime::input::{MAX_TEXT_CHARS, check_text, parse_case_id};
+use tongban_runtime::input::{check_text, parse_case_id};
 use tongban_runtime::parts;
 use tongban_runtime::status::{FieldViolation, PreconditionViolation};
 use tongban_step::Effects;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::accept::{self, Acceptance, Start};
 use crate::error::{IntakeError, Unknown};
+use crate::limits;
 use crate::repo::{self, CaseRow};
-use crate::validation::{Submission, check_materials_in, check_submit};
+use crate::validation::{MaterialIn, Submission, check_materials_in, check_submit};
 use crate::view::{self, Step};
 use crate::{EXECUTOR, State};
 use tongban_domain::bundle::Ended;
@@ -167,6 +172,7 @@ impl Intake {
         request: Request<SubmitCaseRequest>,
     ) -> Result<Response<SubmitCaseResponse>, IntakeError> {
         let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
+        limits::check(request.get_ref(), lang)?;
         // Forwarded to the certificate service: the clerk is the one verifying.
         let authorization = request.metadata().get("authorization").cloned();
         let req = request.into_inner();
@@ -202,7 +208,7 @@ impl Intake {
             accept::verify_certificates(
                 &self.state,
                 &mut sub.materials,
-                &sub.applicant.id_number,
+                sub.applicant.id_number.as_str(),
                 authorization.as_ref(),
                 lang,
             )
@@ -277,6 +283,7 @@ impl Intake {
         request: Request<GetCaseRequest>,
     ) -> Result<Response<Case>, IntakeError> {
         let (claims, lang) = caller_and_lang(&request)?;
+        limits::check(request.get_ref(), lang)?;
         let req = request.into_inner();
         let mut conn = self.state.pool.acquire().await?;
         let row = if !req.case_id.trim().is_empty() {
@@ -313,14 +320,22 @@ impl Intake {
         request: Request<SupplementCaseRequest>,
     ) -> Result<Response<Case>, IntakeError> {
         let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
+        limits::check(request.get_ref(), lang)?;
+        // Forwarded to the certificate service: the clerk is the one verifying.
+        let authorization = request.metadata().get("authorization").cloned();
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id, lang)?;
-        let now = self.state.clock.now();
-        let mut step = EXECUTOR
-            .begin(&self.state.pool, clerk(&claims), now)
-            .await?;
-        let mut row = self.lock_case(step.conn(), &claims, case_id).await?;
-        let matter = self.state.reference.catalog.matter(&row.matter_code);
+        // The material is checked, and its e-certificates verified, before the step: the
+        // certificate service is not called while the case's row is locked. What this reads
+        // (matter, mode, applicant) never changes; the state is checked again under the lock.
+        let seen = {
+            let mut conn = self.state.pool.acquire().await?;
+            repo::case_by_id(&mut conn, case_id, false)
+                .await?
+                .filter(|r| may_see(&claims, r))
+                .ok_or_else(|| IntakeError::NotFound(Unknown::Case))?
+        };
+        let matter = self.state.reference.catalog.matter(&seen.matter_code);
         let mut errors = Vec::new();
         if req.materials.is_empty() {
             errors.push(FieldViolation::new(
@@ -328,17 +343,19 @@ impl Intake {
                 lang.pick("必须提交补正材料", "the requested material is required"),
             ));
         }
-        let materials = check_materials_in(&req.materials, matter, lang, &mut errors);
+        let mut materials = check_materials_in(&req.materials, matter, lang, &mut errors);
         let note = req.note.trim().to_owned();
-        if note.chars().count() > MAX_TEXT_CHARS {
-            errors.push(FieldViolation::new(
-                "note",
-                lang.pick("最长 1000 个字符", "at most 1000 characters"),
-            ));
-        }
         if !errors.is_empty() {
             return Err(IntakeError::Invalid(errors));
         }
+        case::transition(seen.status, &CaseCommand::Supplement)?;
+        self.verify_handed_in(&seen, &mut materials, authorization.as_ref(), lang)
+            .await?;
+        let now = self.state.clock.now();
+        let mut step = EXECUTOR
+            .begin(&self.state.pool, clerk(&claims), now)
+            .await?;
+        let mut row = self.lock_case(step.conn(), &claims, case_id).await?;
         let (next, events) = case::transition(row.status, &CaseCommand::Supplement)?;
         repo::close_suspension(step.conn(), case_id, SuspensionKind::Supplement, now).await?;
         // Read after the close: the clock stays stopped while another suspension (originals
@@ -374,6 +391,7 @@ impl Intake {
         request: Request<WithdrawCaseRequest>,
     ) -> Result<Response<Case>, IntakeError> {
         let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin])?;
+        limits::check(request.get_ref(), lang)?;
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id, lang)?;
         let mut errors = Vec::new();
@@ -424,7 +442,8 @@ impl Intake {
         &self,
         request: Request<ListCasesRequest>,
     ) -> Result<Response<ListCasesResponse>, IntakeError> {
-        let (claims, _) = authorize(&request, &[Role::Clerk, Role::Admin, Role::Supervisor])?;
+        let (claims, lang) = authorize(&request, &[Role::Clerk, Role::Admin, Role::Supervisor])?;
+        limits::check(request.get_ref(), lang)?;
         let req = request.into_inner();
         let window = if req.window_office_id.trim().is_empty() {
             claims.office.clone()
@@ -458,6 +477,7 @@ impl Intake {
         &self,
         request: Request<SubmitBundleRequest>,
     ) -> Result<Response<Bundle>, IntakeError> {
+        limits::check(request.get_ref(), request_lang(request.metadata()))?;
         crate::bundles::submit(&self.state, request).await
     }
 
@@ -465,6 +485,7 @@ impl Intake {
         &self,
         request: Request<GetBundleRequest>,
     ) -> Result<Response<Bundle>, IntakeError> {
+        limits::check(request.get_ref(), request_lang(request.metadata()))?;
         crate::bundles::get(&self.state, request).await
     }
 }
@@ -486,6 +507,53 @@ struct ClerkStep<'a> {
 }
 
 impl Intake {
+    /// 两个免提交 in 补正, exactly as at submission: each e-certificate handed in is verified
+    /// as the applicant's ([`accept::verify_certificates`]: CERTIFICATE_INVALID when refused)
+    /// and must be of a type that replaces its material (MATERIAL_MISSING otherwise). The
+    /// tokens are dropped either way.
+    ///
+    /// # Errors
+    /// FAILED_PRECONDITION listing every refused certificate; INTERNAL when the applicant's
+    /// sealed ID number cannot be read.
+    async fn verify_handed_in(
+        &self,
+        row: &CaseRow,
+        materials: &mut [MaterialIn],
+        authorization: Option<&MetadataValue<Ascii>>,
+        lang: Lang,
+    ) -> Result<(), IntakeError> {
+        if !materials.iter().any(|m| m.form == Form::Certificate) {
+            return Ok(());
+        }
+        let (id_sealed, _) = {
+            let mut conn = self.state.pool.acquire().await?;
+            repo::sealed_personal_data(&mut conn, row.case_id).await?
+        };
+        let holder = self.state.pii.open(&id_sealed, row.case_id.as_bytes())?;
+        let mut refusals =
+            accept::verify_certificates(&self.state, materials, &holder, authorization, lang).await;
+        if let Some(matter) = self.state.reference.catalog.matter(&row.matter_code) {
+            // A refused certificate is listed once, as refused.
+            let judged: Vec<MaterialIn> = materials
+                .iter()
+                .filter(|m| !refusals.iter().any(|r| r.subject == m.code))
+                .cloned()
+                .collect();
+            for m in unsatisfied_certificates(matter, row.mode, &accept::presented(&judged)) {
+                refusals.push(PreconditionViolation::new(
+                    "MATERIAL_MISSING",
+                    m.code.clone(),
+                    m.text(lang),
+                ));
+            }
+        }
+        if refusals.is_empty() {
+            Ok(())
+        } else {
+            Err(IntakeError::Refused(refusals))
+        }
+    }
+
     /// The case `case_id`, locked for a step of the caller's; NOT_FOUND when it is not one of
     /// their window's, as if it did not exist.
     async fn lock_case(

@@ -11,6 +11,7 @@ mod clock_events;
 mod error;
 mod events;
 mod intake_api;
+mod limits;
 mod parts;
 mod repo;
 mod results;

@@ -15,23 +15,21 @@ use tongban_proto::intake::v1::{SubmitBundleRequest, SubmitCaseRequest};
 use tongban_runtime::convert::{delivery_from_pb, form_from_pb, mode_from_pb};
 use tongban_runtime::status::FieldViolation;
 
-/// Longest accepted idempotency key.
-const MAX_KEY_LEN: usize = 128;
-/// Most materials in one submission.
-const MAX_MATERIALS: usize = 100;
 /// Most pages of one scanned material.
 const MAX_PAGES: u32 = 2000;
-/// Longest postal address.
-const MAX_ADDRESS_CHARS: usize = 200;
 
 /// A validated material as presented; stored as such in the `materials` column (as a JSON
-/// object with the names of `common.v1.PresentedMaterial`).
+/// object with the names of `common.v1.PresentedMaterial`), without its certificate token.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MaterialIn {
     #[serde(rename = "material_code")]
     pub code: String,
     pub form: Form,
-    #[serde(default)]
+    /// The e-certificate token as presented, held only until it is verified
+    /// ([`crate::accept::verify_certificates`]): it carries the holder's full ID number, so it
+    /// is never written to the column (rows stored before may still hold one: it is read and
+    /// never shown).
+    #[serde(default, skip_serializing)]
     pub certificate_token: String,
     #[serde(default)]
     pub sha256: String,
@@ -342,7 +340,8 @@ impl AllowedBy {
     }
 }
 
-/// The idempotency key: required, at most [`MAX_KEY_LEN`] characters, no control characters.
+/// The idempotency key: required, no control characters (its length is checked first, with
+/// every limit: [`crate::limits`]).
 fn check_key(raw: &str, lang: Lang, errors: &mut Vec<FieldViolation>) -> String {
     let key = raw.trim();
     if key.is_empty() {
@@ -352,12 +351,12 @@ fn check_key(raw: &str, lang: Lang, errors: &mut Vec<FieldViolation>) -> String 
             "必须填写",
             "is required",
         ));
-    } else if key.chars().count() > MAX_KEY_LEN || key.chars().any(char::is_control) {
+    } else if key.chars().any(char::is_control) {
         errors.push(violation(
             lang,
             "idempotency_key",
-            "最长 128 个字符，不能含控制字符",
-            "at most 128 characters, no control characters",
+            "不能含控制字符",
+            "no control characters",
         ));
     }
     key.to_owned()
@@ -476,12 +475,12 @@ fn check_delivery(
             "an address is required for delivery by mail",
         ));
     }
-    if address.chars().count() > MAX_ADDRESS_CHARS || address.chars().any(char::is_control) {
+    if address.chars().any(char::is_control) {
         errors.push(violation(
             lang,
             "delivery.address",
-            "最长 200 个字符，不能含控制字符",
-            "at most 200 characters, no control characters",
+            "不能含控制字符",
+            "no control characters",
         ));
     }
     Some(DeliveryIn {
@@ -491,20 +490,16 @@ fn check_delivery(
 }
 
 /// Checks presented materials: known codes (when the matter is known), no duplicates, a form,
-/// a SHA-256 for electronic copies, a token for certificates, a sane page count.
+/// a SHA-256 for electronic copies, a token for certificates, a sane page count (sizes are
+/// checked first, with every limit: [`crate::limits`]).
 pub fn check_materials_in(
     materials: &[pb::PresentedMaterial],
     matter: Option<&Matter>,
     lang: Lang,
     errors: &mut Vec<FieldViolation>,
 ) -> Vec<MaterialIn> {
-    if materials.len() > MAX_MATERIALS {
-        errors.push(violation(
-            lang,
-            "materials",
-            "材料不能超过 100 项",
-            "at most 100 materials",
-        ));
+    if materials.len() > crate::limits::MATERIALS.max {
+        // Refused by the limits before; never looked into.
         return Vec::new();
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -587,7 +582,12 @@ pub fn check_materials_in(
         out.push(MaterialIn {
             code: code.to_owned(),
             form,
-            certificate_token: m.certificate_token.trim().to_owned(),
+            // Only a certificate's token is read (and verified); any other is dropped here.
+            certificate_token: if form == Form::Certificate {
+                m.certificate_token.trim().to_owned()
+            } else {
+                String::new()
+            },
             sha256,
             pages: m.pages,
             certificate_identifier: String::new(),

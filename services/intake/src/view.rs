@@ -22,7 +22,8 @@ use crate::repo::{self, BundleId, BundleRow, CaseRow, RepoError};
 use crate::validation::MaterialIn;
 use crate::{SERVICE, parts};
 
-/// Materials as API messages.
+/// Materials as API messages and event bodies: an e-certificate by its verified identifier and
+/// type, never by its token (it carries the holder's full ID number).
 pub fn materials_pb(materials: &[MaterialIn]) -> Vec<pb::PresentedMaterial> {
     materials
         .iter()
@@ -34,7 +35,7 @@ pub fn materials_pb(materials: &[MaterialIn]) -> Vec<pb::PresentedMaterial> {
                 Form::Certificate => pb::MaterialForm::Certificate,
             }
             .into(),
-            certificate_token: m.certificate_token.clone(),
+            certificate_token: String::new(),
             sha256: m.sha256.clone(),
             pages: m.pages,
             certificate_identifier: m.certificate_identifier.clone(),

@@ -10,6 +10,7 @@ mod certificate;
 mod events;
 mod hotline;
 mod intake;
+mod intake_limits;
 mod joint;
 mod logistics;
 mod platform;
