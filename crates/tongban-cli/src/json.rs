@@ -218,7 +218,10 @@ fn applicant(a: Option<&MaskedApplicant>) -> Value {
 fn material(m: &PresentedMaterial) -> Value {
     json!({
         "material_code": m.material_code, "form": enum_name(m.form, MaterialForm::as_str_name),
-        "certificate_presented": !m.certificate_token.is_empty(), "sha256": m.sha256, "pages": m.pages,
+        // The services keep the verified certificate's identifier, never its token.
+        "certificate_presented": !m.certificate_identifier.is_empty(),
+        "certificate_identifier": m.certificate_identifier,
+        "sha256": m.sha256, "pages": m.pages,
     })
 }
 
@@ -325,6 +328,7 @@ mod tests {
                 material_code: "hukou".into(),
                 form: MaterialForm::Certificate as i32,
                 certificate_token: "secret-token".into(),
+                certificate_identifier: "1.2.156.3005.2.11100000000013338W.0001.001.Q".into(),
                 ..Default::default()
             }],
             due_at: Some(Timestamp {
