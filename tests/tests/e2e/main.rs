@@ -10,6 +10,7 @@ mod certificate;
 mod events;
 mod hotline;
 mod intake;
+mod issue13;
 mod joint;
 mod logistics;
 mod platform;
