@@ -150,7 +150,7 @@ certificate_demo() {
 logistics_demo() {
   local reviewer carrier out number case_id originals result
   reviewer=$(tb token mint --role reviewer --office 640100-gongan --user 审批-640100-gongan)
-  carrier=$(tb token mint --role carrier --office carrier --user 快递员-周强)
+  carrier=$(tb token mint --role carrier --office simulated --user 快递员-周强)
   say "寄递：异地代收代办，调令原件随件寄递 / proxy case, the transfer order travels on paper"
   out=$(tb --token "$CLERK" --json window submit --window "$WINDOW" --matter GA-HJ-QY-GZDD --mode proxy \
     --name 王小明 --id-number "$ID_NUMBER" --phone "$PHONE" --home 640104 \

@@ -41,11 +41,24 @@ pub enum Refusal {
     },
     /// 审查要点: the checklist does not support the decision (every problem at once).
     Checklist(Vec<ChecklistProblem>),
+    /// 已由他人认领: another reviewer holds the case (or the part); only they, or the office
+    /// head, may ask for 补正 or decide, and only the head may give it to someone else
+    /// ([`reassign`]).
+    HeldByAnother {
+        /// The user who holds it.
+        holder: String,
+    },
+    /// 改派 is the office head's (科室负责人) alone.
+    HeadOnly,
+    /// 改派 needs a case that is held and not yet decided: nobody has claimed it, or it is
+    /// decided, withdrawn or cancelled.
+    NotHeld,
 }
 
 impl Refusal {
     /// The stable kind: `PART_WAITING`, `PART_CLOSED`, `CASE_STATE`, `CASE_IN_SUPPLEMENT`,
-    /// `ORIGINAL_NOT_DELIVERED` or `CHECKLIST`.
+    /// `ORIGINAL_NOT_DELIVERED`, `CHECKLIST`, `CLAIMED_BY_ANOTHER`, `OFFICE_HEAD_ONLY` or
+    /// `NOT_CLAIMED`.
     pub fn kind(&self) -> &'static str {
         match self {
             Refusal::PartWaiting { .. } => "PART_WAITING",
@@ -54,18 +67,22 @@ impl Refusal {
             Refusal::CaseInSupplement { .. } => "CASE_IN_SUPPLEMENT",
             Refusal::OriginalsNotDelivered { .. } => "ORIGINAL_NOT_DELIVERED",
             Refusal::Checklist(_) => "CHECKLIST",
+            Refusal::HeldByAnother { .. } => "CLAIMED_BY_ANOTHER",
+            Refusal::HeadOnly => "OFFICE_HEAD_ONLY",
+            Refusal::NotHeld => "NOT_CLAIMED",
         }
     }
 
     /// The field the refusal is about: `case_id` (the case is not ready for it), `state` (its
-    /// state does not allow it) or `checklist`.
+    /// state does not allow it), `checklist`, or `claimed_by` (who holds it).
     pub fn subject(&self) -> &'static str {
         match self {
             Refusal::PartWaiting { .. }
             | Refusal::CaseInSupplement { .. }
             | Refusal::OriginalsNotDelivered { .. } => "case_id",
-            Refusal::PartClosed(_) | Refusal::CaseState(_) => "state",
+            Refusal::PartClosed(_) | Refusal::CaseState(_) | Refusal::NotHeld => "state",
             Refusal::Checklist(_) => "checklist",
+            Refusal::HeldByAnother { .. } | Refusal::HeadOnly => "claimed_by",
         }
     }
 }
@@ -110,6 +127,29 @@ impl Localized for Refusal {
                 .map(|p| p.text(lang))
                 .collect::<Vec<_>>()
                 .join(lang.pick("；", "; ")),
+            Refusal::HeldByAnother { holder } => match lang {
+                Lang::Zh => format!(
+                    "该办件已由 {holder} 认领；只有认领人或科室负责人可以要求补正或作出决定，\
+                     改派请科室负责人使用 ReassignCase"
+                ),
+                Lang::En => format!(
+                    "the case is held by {holder}; only they or the office head may ask for 补正 \
+                     or decide (the office head reassigns it with ReassignCase)"
+                ),
+            },
+            Refusal::HeadOnly => lang
+                .pick(
+                    "只有科室负责人可以改派办件",
+                    "only the office head may reassign a case",
+                )
+                .to_owned(),
+            Refusal::NotHeld => lang
+                .pick(
+                    "只能改派已认领且尚未决定的办件；未认领的办件由审批人员自行认领",
+                    "only a claimed, undecided case can be reassigned; an unclaimed one is claimed \
+                     by the reviewer",
+                )
+                .to_owned(),
         }
     }
 }
@@ -297,6 +337,88 @@ pub fn review(
         }),
         Command::Claim { .. } => Ok(outcome),
     }
+}
+
+/// Who takes a review step: the user in their token and whether they head the office
+/// (科室负责人, role `office_head`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reviewer<'a> {
+    /// The user name.
+    pub user: &'a str,
+    /// Whether they are the office head.
+    pub head: bool,
+}
+
+/// 认领人负责: whether `by` may take `command` on a case (or part) held by `holder`. Nobody
+/// holding it leaves the step to the state machine. The holder may do anything; the office
+/// head may ask for 补正 and decide on anyone's case, but takes a case over only by
+/// [`reassign`] — a claim never silently takes a held case, not even the head's.
+///
+/// # Errors
+/// [`Refusal::HeldByAnother`] naming the holder.
+pub fn check_holder(
+    holder: Option<&str>,
+    by: Reviewer<'_>,
+    command: &Command,
+) -> Result<(), Refusal> {
+    let Some(holder) = holder.filter(|h| !h.is_empty() && *h != by.user) else {
+        return Ok(());
+    };
+    match command {
+        Command::RequestSupplement { .. } | Command::Decide { .. } if by.head => Ok(()),
+        _ => Err(Refusal::HeldByAnother {
+            holder: holder.to_owned(),
+        }),
+    }
+}
+
+/// [`review`] by `by` of a case (or part, `acting`) held by `holder`: [`check_holder`] first,
+/// then the step.
+///
+/// # Errors
+/// [`Refusal::HeldByAnother`], or the refusal of [`review`].
+pub fn review_as(
+    case: &CaseReview,
+    acting: usize,
+    holder: Option<&str>,
+    by: Reviewer<'_>,
+    command: &Command,
+    matter: Option<&Matter>,
+) -> Result<Outcome, Refusal> {
+    check_holder(holder, by, command)?;
+    review(case, acting, command, matter)
+}
+
+/// 改派: the office head gives a case (or part `acting`) held by `holder` to reviewer `to` (or
+/// takes it themselves). Only a held case still under review moves — claimed, waiting for 补正
+/// material or supplemented; the case's status does not change, only who holds it.
+///
+/// # Errors
+/// [`Refusal::HeadOnly`] when `by` is not the office head; [`Refusal::NotHeld`] when nobody
+/// holds it or it is decided, withdrawn or cancelled.
+pub fn reassign(
+    case: &CaseReview,
+    acting: usize,
+    holder: Option<&str>,
+    by: Reviewer<'_>,
+) -> Result<(), Refusal> {
+    if !by.head {
+        return Err(Refusal::HeadOnly);
+    }
+    let under_review = match case.parts.get(acting) {
+        Some((_, state)) => matches!(
+            state,
+            PartState::Claimed | PartState::SupplementRequested | PartState::Supplemented
+        ),
+        None => matches!(
+            case.status,
+            CaseStatus::Claimed | CaseStatus::SupplementRequested | CaseStatus::Supplemented
+        ),
+    };
+    if holder.is_none_or(str::is_empty) || !under_review {
+        return Err(Refusal::NotHeld);
+    }
+    Ok(())
 }
 
 /// What one review step does to a 多地联办 case.

@@ -19,7 +19,9 @@ pub const TRACKING_PREFIX: &str = "TB";
 pub const TRACKING_DIGITS: usize = 10;
 
 /// 运单号: `TB` + 10 digits + an ISO 7064 MOD 11-2 check character (`0`–`9` or `X`), e.g.
-/// `TB0000000001` + check. A mistyped digit or two swapped digits are caught.
+/// `TB0000000001` + check. A mistyped digit or two swapped digits are caught. The digits of a
+/// new waybill are random ([`TrackingNumber::from_random`]), so knowing one number tells
+/// nothing of the next.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TrackingNumber(String);
 
@@ -93,6 +95,15 @@ impl TrackingNumber {
             return Err(TrackingNumberError::CheckDigit);
         }
         Ok(Self(upper))
+    }
+
+    /// A new, unguessable tracking number from 8 random bytes (the caller draws them from the
+    /// operating system's CSPRNG): their value modulo 10¹⁰ (the bias is below 10⁻⁹). Two
+    /// waybills may draw the same digits (one chance in 10¹⁰ per pair): the caller retries on a
+    /// collision.
+    #[must_use]
+    pub fn from_random(bytes: [u8; 8]) -> Self {
+        Self::from_serial(u64::from_le_bytes(bytes))
     }
 
     /// The tracking number of serial `serial` (taken modulo 10¹⁰).
@@ -402,6 +413,44 @@ impl Waybill {
             clock,
         })
     }
+}
+
+/// 承运商只见自己的运单: whether a carrier identified as `carrier` (the office of its token)
+/// may see a waybill given to `waybill_carrier` and report on it. An empty identity sees
+/// nothing.
+#[must_use]
+pub fn carried_by(waybill_carrier: &str, carrier: &str) -> bool {
+    !carrier.is_empty() && waybill_carrier == carrier
+}
+
+/// A delivered originals waybill, as the responsible office hears of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalsDelivery {
+    /// The office it was delivered to.
+    pub recipient_office_id: String,
+    /// The materials it carried.
+    pub material_codes: Vec<String>,
+}
+
+/// 纸质原件送达本机关: the codes of the `expected` originals not yet delivered to `office` (the
+/// case's responsible office, the lead office of a 多地联办 case), in the expected order. A
+/// delivered waybill counts only when it went to that office, and only for the materials it
+/// carried: originals delivered elsewhere, or another material delivered, clear nothing.
+#[must_use]
+pub fn originals_outstanding(
+    expected: &[String],
+    office: &str,
+    delivered: &[OriginalsDelivery],
+) -> Vec<String> {
+    expected
+        .iter()
+        .filter(|code| {
+            !delivered.iter().any(|d| {
+                d.recipient_office_id == office && d.material_codes.iter().any(|c| c == *code)
+            })
+        })
+        .cloned()
+        .collect()
 }
 
 /// The reason given when the originals' journey stops the case clock.

@@ -237,6 +237,21 @@ impl TestEnv {
         self.tokens.mint(&claims).expect("claims encode as JSON")
     }
 
+    /// A token for `role` at `office` for the user `user` (two reviewers of one office are two
+    /// users; [`TestEnv::mint`] names every user of a role alike).
+    ///
+    /// # Panics
+    /// Never: claims are plain strings and integers.
+    #[must_use]
+    pub fn mint_as(&self, role: Role, office: &str, user: &str) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let claims = Claims::new(user.to_owned(), role, office, TOKEN_TTL, now);
+        // Claims are plain strings and integers; encoding them as JSON cannot fail.
+        self.tokens.mint(&claims).expect("claims encode as JSON")
+    }
+
     /// The test's NATS connection (for reading the stream).
     #[must_use]
     pub fn nats(&self) -> &async_nats::Client {

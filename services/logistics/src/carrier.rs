@@ -146,8 +146,15 @@ async fn pass<C: Carrier>(state: &State, carrier: &C) -> Result<PassReport, Logi
         for due in carrier.due(&number, row.created_at, row.tracking(), now) {
             let actor = Actor::person(carrier.name(), "carrier", "");
             let mut step = EXECUTOR.begin(&state.pool, actor, due.occurred_at).await?;
-            let recorded =
-                waybill::record(step.conn(), &number, &due, carrier.courier(), now).await?;
+            let recorded = waybill::record(
+                step.conn(),
+                &number,
+                &due,
+                carrier.name(),
+                carrier.courier(),
+                now,
+            )
+            .await?;
             if let Some(case) = &recorded.case {
                 step.join("waybill.track", case);
             }

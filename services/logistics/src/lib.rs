@@ -9,6 +9,7 @@ pub mod carrier;
 mod config;
 mod error;
 mod events;
+pub mod limits;
 mod logistics_api;
 mod repo;
 mod view;
@@ -25,6 +26,7 @@ use tongban_runtime::auth::interceptor;
 use tongban_runtime::pii::PiiKeys;
 use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
+use tonic::service::interceptor::InterceptedService;
 
 pub use config::{Config, ConfigError};
 pub use error::LogisticsError;
@@ -140,10 +142,12 @@ impl Application {
             ));
         }
         let (routes, health) = tongban_runtime::server::base_routes().map_err(StartError::from)?;
-        let routes = routes.add_service(LogisticsServiceServer::with_interceptor(
-            logistics_api::Logistics::new(state),
-            interceptor(tokens),
-        ));
+        // Message sizes set deliberately (limits.rs): tonic refuses a larger request with
+        // OUT_OF_RANGE before decoding it.
+        let server = LogisticsServiceServer::new(logistics_api::Logistics::new(state))
+            .max_decoding_message_size(limits::MAX_DECODING_MESSAGE_BYTES)
+            .max_encoding_message_size(limits::MAX_ENCODING_MESSAGE_BYTES);
+        let routes = routes.add_service(InterceptedService::new(server, interceptor(tokens)));
         health
             .serving::<LogisticsServiceServer<logistics_api::Logistics>>()
             .await;

@@ -4,7 +4,7 @@
 
 use sqlx::PgConnection;
 use tongban_domain::i18n::{Lang, Localized};
-use tongban_domain::logistics::{TrackingNumber, WaybillPurpose};
+use tongban_domain::logistics::{TrackingNumber, WaybillPurpose, carried_by};
 use tongban_proto::logistics::v1 as pb;
 use tongban_proto::logistics::v1::logistics_service_server::LogisticsService;
 use tongban_runtime::auth::{Claims, Role, caller};
@@ -18,16 +18,11 @@ use uuid::Uuid;
 use crate::carrier;
 use crate::error::LogisticsError;
 use crate::events::RESULT_MATERIAL;
+use crate::limits;
 use crate::repo::{self, CaseRow, Party, WaybillRow};
 use crate::waybill::{self, CarrierReport, NewWaybill, Recorded, aad};
 use crate::{EXECUTOR, State, view};
 
-/// Longest carrier event id.
-const MAX_EVENT_ID: usize = 128;
-/// Longest location text.
-const MAX_LOCATION: usize = 200;
-/// Longest postal address.
-const MAX_ADDRESS: usize = 200;
 /// Roles that may make waybills by hand.
 const MAKERS: [Role; 4] = [Role::Clerk, Role::Reviewer, Role::OfficeHead, Role::Admin];
 /// Roles that may read waybills.
@@ -51,27 +46,94 @@ impl Logistics {
     }
 }
 
-/// Whether the caller may see the case's waybills: carriers, supervisors and admins see all;
-/// clerks and reviewers the cases of their office (window or responsible).
+/// Whether the caller may see the case's waybills: supervisors and admins see all; clerks and
+/// reviewers the cases of their office (window or responsible); a carrier a case only through
+/// the waybills given to it ([`may_see_waybill`]).
 fn may_see(claims: &Claims, case_id_offices: (&str, &str)) -> bool {
-    matches!(claims.role, Role::Carrier | Role::Supervisor | Role::Admin)
-        || claims.office == case_id_offices.0
-        || claims.office == case_id_offices.1
+    matches!(claims.role, Role::Supervisor | Role::Admin)
+        || (claims.role != Role::Carrier
+            && (claims.office == case_id_offices.0 || claims.office == case_id_offices.1))
+}
+
+/// Whether a carrier may see a waybill: only one given to it (its token's office names the
+/// carrier). Other roles are not asked here.
+fn may_see_waybill(claims: &Claims, row: &WaybillRow) -> bool {
+    claims.role != Role::Carrier || carried_by(&row.carrier, &claims.office)
 }
 
 fn parse_tracking_number(raw: &str, lang: Lang) -> Result<TrackingNumber, LogisticsError> {
+    let mut errors = Vec::new();
+    if !limits::chars(&limits::TRACKING_NUMBER, raw, &[], lang, &mut errors) {
+        return Err(LogisticsError::Invalid(errors));
+    }
     TrackingNumber::parse(raw).map_err(|err| {
         LogisticsError::Invalid(vec![FieldViolation::new("tracking_number", err.text(lang))])
     })
 }
 
 fn parse_case_id(raw: &str, lang: Lang) -> Result<Uuid, LogisticsError> {
+    let mut errors = Vec::new();
+    if !limits::chars(&limits::CASE_ID, raw, &[], lang, &mut errors) {
+        return Err(LogisticsError::Invalid(errors));
+    }
     Uuid::parse_str(raw.trim()).map_err(|_| {
         LogisticsError::Invalid(vec![FieldViolation::new(
             "case_id",
             lang.pick("办件编号应为 UUID", "case_id must be a UUID"),
         )])
     })
+}
+
+/// The limits of a CreateWaybill request (limits.rs), every field at once.
+fn check_create_limits(
+    req: &pb::CreateWaybillRequest,
+    lang: Lang,
+    errors: &mut Vec<FieldViolation>,
+) {
+    let address = |a: &pb::Address,
+                   limits: [&tongban_domain::field_limits::FieldLimit; 5],
+                   errors: &mut Vec<FieldViolation>| {
+        let values = [&a.office_id, &a.name, &a.division, &a.address, &a.phone];
+        for (limit, value) in limits.into_iter().zip(values) {
+            limits::chars(limit, value, &[], lang, errors);
+        }
+    };
+    if let Some(sender) = &req.sender {
+        address(
+            sender,
+            [
+                &limits::SENDER_OFFICE_ID,
+                &limits::SENDER_NAME,
+                &limits::SENDER_DIVISION,
+                &limits::SENDER_ADDRESS,
+                &limits::SENDER_PHONE,
+            ],
+            errors,
+        );
+    }
+    if let Some(recipient) = &req.recipient {
+        address(
+            recipient,
+            [
+                &limits::RECIPIENT_OFFICE_ID,
+                &limits::RECIPIENT_NAME,
+                &limits::RECIPIENT_DIVISION,
+                &limits::RECIPIENT_ADDRESS,
+                &limits::RECIPIENT_PHONE,
+            ],
+            errors,
+        );
+    }
+    if limits::items(
+        &limits::MATERIAL_CODES,
+        req.material_codes.len(),
+        lang,
+        errors,
+    ) {
+        for (i, code) in req.material_codes.iter().enumerate() {
+            limits::chars(&limits::MATERIAL_CODE, code, &[i], lang, errors);
+        }
+    }
 }
 
 /// Answers a handler's result: the message, or the status of its error in `lang`.
@@ -121,6 +183,10 @@ impl Logistics {
         claims.require(&MAKERS, lang)?;
         let case_id = parse_case_id(&req.case_id, lang)?;
         let mut errors = Vec::new();
+        check_create_limits(&req, lang, &mut errors);
+        if !errors.is_empty() {
+            return Err(LogisticsError::Invalid(errors));
+        }
         let purpose = match req.purpose() {
             pb::WaybillPurpose::Originals => Some(WaybillPurpose::Originals),
             pb::WaybillPurpose::Result => Some(WaybillPurpose::Result),
@@ -147,13 +213,10 @@ impl Logistics {
         }
         let recipient_req = req.recipient.clone().unwrap_or_default();
         let address = recipient_req.address.trim().to_owned();
-        if address.chars().count() > MAX_ADDRESS || address.chars().any(char::is_control) {
+        if address.chars().any(char::is_control) {
             errors.push(FieldViolation::new(
                 "recipient.address",
-                lang.pick(
-                    "地址过长或含控制字符",
-                    "address too long or has control characters",
-                ),
+                lang.pick("地址不能含控制字符", "address has control characters"),
             ));
         }
         let reference = &self.state.reference;
@@ -167,12 +230,20 @@ impl Logistics {
             }
             found
         };
-        let sender_id = req
+        // The sender is the caller's office, from the token; naming another is refused (an
+        // admin, acting for an office, may name it).
+        let named = req
             .sender
             .as_ref()
             .map(|s| s.office_id.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| claims.office.clone());
+            .filter(|s| !s.is_empty());
+        let sender_id = match named {
+            Some(named) if claims.role == Role::Admin => named,
+            Some(named) if named != claims.office => {
+                return Err(LogisticsError::OtherSender);
+            }
+            _ => claims.office.clone(),
+        };
         let sender = office("sender.office_id", &sender_id, &mut errors);
         let recipient_office = (!recipient_req.office_id.trim().is_empty())
             .then(|| office("recipient.office_id", &recipient_req.office_id, &mut errors))
@@ -245,9 +316,14 @@ impl Logistics {
     ) -> Result<pb::Waybill, LogisticsError> {
         claims.require(&[Role::Carrier], lang)?;
         let mut errors = Vec::new();
-        let number = TrackingNumber::parse(&req.tracking_number)
-            .map_err(|err| errors.push(FieldViolation::new("tracking_number", err.text(lang))))
-            .ok();
+        let number = match parse_tracking_number(&req.tracking_number, lang) {
+            Ok(number) => Some(number),
+            Err(LogisticsError::Invalid(found)) => {
+                errors.extend(found);
+                None
+            }
+            Err(other) => return Err(other),
+        };
         let status = view::status_from_pb(req.status());
         if status.is_none() {
             errors.push(FieldViolation::new(
@@ -256,7 +332,14 @@ impl Logistics {
             ));
         }
         let event_id = req.carrier_event_id.trim().to_owned();
-        if event_id.is_empty() || event_id.len() > MAX_EVENT_ID || !event_id.is_ascii() {
+        let fits = limits::chars(
+            &limits::CARRIER_EVENT_ID,
+            &req.carrier_event_id,
+            &[],
+            lang,
+            &mut errors,
+        );
+        if fits && (event_id.is_empty() || !event_id.is_ascii()) {
             errors.push(FieldViolation::new(
                 "carrier_event_id",
                 lang.pick(
@@ -266,13 +349,11 @@ impl Logistics {
             ));
         }
         let location = req.location.trim().to_owned();
-        if location.chars().count() > MAX_LOCATION || location.chars().any(char::is_control) {
+        let fits = limits::chars(&limits::LOCATION, &req.location, &[], lang, &mut errors);
+        if fits && location.chars().any(char::is_control) {
             errors.push(FieldViolation::new(
                 "location",
-                lang.pick(
-                    "地点过长或含控制字符",
-                    "location too long or has control characters",
-                ),
+                lang.pick("地点不能含控制字符", "location has control characters"),
             ));
         }
         let now = self.state.clock.now();
@@ -297,7 +378,7 @@ impl Logistics {
             outcome,
             case,
             effects,
-        } = waybill::record(step.conn(), &number, &report, &courier, now).await?;
+        } = waybill::record(step.conn(), &number, &report, &claims.office, &courier, now).await?;
         if let Some(case) = &case {
             step.join("waybill.track", case);
         }
@@ -321,10 +402,13 @@ impl Logistics {
             .await?
             .ok_or(LogisticsError::WaybillNotFound)?;
         let case = repo::case(&mut conn, row.case_id).await?;
-        let visible = case
-            .as_ref()
-            .is_some_and(|c| may_see(&claims, (&c.window_office_id, &c.responsible_office_id)))
-            || may_see(&claims, (&row.sender.office_id, &row.recipient.office_id));
+        let visible = if claims.role == Role::Carrier {
+            may_see_waybill(&claims, &row)
+        } else {
+            case.as_ref()
+                .is_some_and(|c| may_see(&claims, (&c.window_office_id, &c.responsible_office_id)))
+                || may_see(&claims, (&row.sender.office_id, &row.recipient.office_id))
+        };
         if !visible {
             return Err(LogisticsError::WaybillNotFound);
         }
@@ -344,15 +428,19 @@ impl Logistics {
             // Not routed yet (or unknown): nothing travels.
             return Ok(pb::ListWaybillsResponse::default());
         };
-        if !may_see(
-            &claims,
-            (&case.window_office_id, &case.responsible_office_id),
-        ) {
+        // A carrier lists the case's waybills given to it (none: an empty list, as for a case
+        // not routed yet).
+        if claims.role != Role::Carrier
+            && !may_see(
+                &claims,
+                (&case.window_office_id, &case.responsible_office_id),
+            )
+        {
             return Err(LogisticsError::CaseNotFound);
         }
         let rows = repo::waybills_of(&mut conn, case_id).await?;
         let mut waybills = Vec::with_capacity(rows.len());
-        for row in &rows {
+        for row in rows.iter().filter(|row| may_see_waybill(&claims, row)) {
             waybills.push(self.full(&mut conn, row, &claims).await?);
         }
         Ok(pb::ListWaybillsResponse { waybills })

@@ -228,22 +228,15 @@ pub async fn case(conn: &mut PgConnection, case_id: Uuid) -> Result<Option<CaseR
         .await
 }
 
-/// The next tracking serial.
-pub async fn next_serial(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
-    let (serial,): (i64,) = sqlx::query_as("SELECT nextval('waybill_serial')")
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(serial)
-}
-
-/// Stores a new waybill; `false` when one with the same `source` exists already.
+/// Stores a new waybill; `false` when one with the same `source` or the same tracking number
+/// exists already ([`source_exists`] tells which).
 pub async fn insert_waybill(conn: &mut PgConnection, w: &WaybillRow) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO waybills (tracking_number, case_id, case_number, purpose, status, furthest,
             sender, recipient, recipient_address_sealed, material_codes, fee_fen, carrier,
             clock_suspended, source, created_by, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-         ON CONFLICT (source) DO NOTHING",
+         ON CONFLICT DO NOTHING",
     )
     .bind(&w.tracking_number)
     .bind(w.case_id)
@@ -265,6 +258,16 @@ pub async fn insert_waybill(conn: &mut PgConnection, w: &WaybillRow) -> Result<b
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Whether a waybill made from `source` exists.
+pub async fn source_exists(conn: &mut PgConnection, source: &str) -> Result<bool, sqlx::Error> {
+    let (exists,): (bool,) =
+        sqlx::query_as("SELECT EXISTS (SELECT 1 FROM waybills WHERE source = $1)")
+            .bind(source)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(exists)
 }
 
 /// A waybill, locked for update when `lock`.

@@ -9,7 +9,8 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use tongban_domain::clock::SuspensionKind;
 use tongban_domain::logistics::{
-    Tariff, TrackingNumber, TransitClock, Waybill, WaybillPurpose, WaybillStatus, transit_reason,
+    Tariff, TrackingNumber, TransitClock, Waybill, WaybillPurpose, WaybillStatus, carried_by,
+    transit_reason,
 };
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_runtime::convert::timestamp;
@@ -40,19 +41,34 @@ pub fn case_ref(case: &CaseRow) -> CaseRef {
     CaseRef::new(case.case_id, &case.case_number, case.traceparent.as_deref())
 }
 
-/// Makes a waybill with its postage from the tariff; its effects are the `waybill.create`
-/// audit entry and `logistics.tracked` (created). `None` when a waybill of the same source
-/// exists already.
+/// Tries to draw a tracking number no waybill has before giving up (each try collides with
+/// one chance in 10¹⁰ per stored waybill).
+const DRAWS: usize = 8;
+
+/// A new random tracking number ([`TrackingNumber::from_random`]) from the operating system's
+/// CSPRNG.
+fn draw() -> TrackingNumber {
+    // A v4 UUID is 122 bits from the OS's CSPRNG; its last 8 bytes hold 62 of them (two
+    // variant bits are fixed), uniform modulo 10¹⁰ to within 10⁻⁸.
+    let bytes = Uuid::new_v4().into_bytes();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&bytes[8..]);
+    TrackingNumber::from_random(first)
+}
+
+/// Makes a waybill with its postage from the tariff, under a random tracking number; its
+/// effects are the `waybill.create` audit entry and `logistics.tracked` (created). `None` when
+/// a waybill of the same source exists already.
 ///
 /// # Errors
-/// A failing statement.
+/// A failing statement; [`LogisticsError::NotStored`] when [`DRAWS`] random numbers in a row
+/// were all taken (cannot happen short of a broken random source).
 pub async fn create(
     conn: &mut PgConnection,
     tariff: &Tariff,
     new: NewWaybill<'_>,
 ) -> Result<Option<(WaybillRow, Effects)>, LogisticsError> {
-    let serial = repo::next_serial(conn).await?;
-    let number = TrackingNumber::from_serial(u64::try_from(serial).unwrap_or_default());
+    let number = draw();
     let fee_fen = tariff.fee_fen(&new.sender.division, &new.recipient.division);
     let row = WaybillRow {
         tracking_number: number.as_str().to_owned(),
@@ -73,8 +89,23 @@ pub async fn create(
         created_at: new.now,
         updated_at: new.now,
     };
-    if !repo::insert_waybill(conn, &row).await? {
-        return Ok(None);
+    let mut row = row;
+    let mut stored = false;
+    for _ in 0..DRAWS {
+        if repo::insert_waybill(conn, &row).await? {
+            stored = true;
+            break;
+        }
+        if let Some(source) = &row.source
+            && repo::source_exists(conn, source).await?
+        {
+            return Ok(None);
+        }
+        // The number was taken: draw again.
+        row.tracking_number = draw().as_str().to_owned();
+    }
+    if !stored {
+        return Err(LogisticsError::NotStored);
     }
     let mut effects = Effects::new();
     effects
@@ -129,22 +160,25 @@ pub struct Recorded {
     pub effects: Effects,
 }
 
-/// Applies a carrier report to waybill `number`: recorded once per carrier event id; what it
-/// changes ([`Waybill::track`]: the move, custody on pick-up and delivery, the case clock
-/// stopped while paper originals travel) is stored here and returned as effects.
+/// Applies a report of `carrier` to waybill `number`: recorded once per carrier event id; what
+/// it changes ([`Waybill::track`]: the move, custody on pick-up and delivery, the case clock
+/// stopped while paper originals travel) is stored here and returned as effects. A carrier
+/// reports only on the waybills given to it ([`carried_by`]).
 ///
 /// # Errors
-/// [`LogisticsError::WaybillNotFound`]; a stored waybill that does not decode; a failing
-/// statement.
+/// [`LogisticsError::WaybillNotFound`], also for another carrier's waybill; a stored waybill
+/// that does not decode; a failing statement.
 pub async fn record(
     conn: &mut PgConnection,
     number: &TrackingNumber,
     report: &CarrierReport,
+    carrier: &str,
     courier: &str,
     now: DateTime<Utc>,
 ) -> Result<Recorded, LogisticsError> {
     let mut row = repo::waybill(conn, number.as_str(), true)
         .await?
+        .filter(|row| carried_by(&row.carrier, carrier))
         .ok_or(LogisticsError::WaybillNotFound)?;
     let event = EventRow {
         carrier_event_id: report.carrier_event_id.clone(),

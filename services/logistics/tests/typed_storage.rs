@@ -59,7 +59,8 @@ async fn a_stored_status_the_domain_does_not_know_is_an_error() {
     let good = store_waybill(&pool, 2, "created", now).await;
 
     // The API: INTERNAL with a reference id, not a waybill shown as 已下单.
-    let token = env.mint(Role::Carrier, "sf-express");
+    // The carrier the waybills were given to (another carrier would not see them).
+    let token = env.mint(Role::Carrier, tongban_logistics::carrier::SIMULATED);
     let mut client = LogisticsServiceClient::with_interceptor(
         channel(service.port()),
         Bearer::new(&token).with_language("en"),

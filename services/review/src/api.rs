@@ -14,23 +14,21 @@ use tongban_domain::review::ChecklistEntry;
 use tongban_proto::review::v1::review_service_server::ReviewService;
 use tongban_proto::review::v1::{
     Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, ExtendDeadlineRequest,
-    GetAssignmentRequest, ListAssignmentsRequest, ListAssignmentsResponse,
+    GetAssignmentRequest, ListAssignmentsRequest, ListAssignmentsResponse, ReassignCaseRequest,
     RequestSupplementRequest, ResumeClockRequest, SuspendClockRequest, WatchAssignmentsRequest,
 };
 use tongban_runtime::auth::{Claims, Role, caller_and_lang};
 use tongban_runtime::convert::decision_from_pb;
-use tongban_runtime::input::{check_text, parse_case_id};
+use tongban_runtime::input::check_text;
 use tongban_runtime::status::FieldViolation;
 use tonic::{Request, Response, Status};
 
 use crate::State;
 use crate::error::ReviewError;
+use crate::limits;
 use crate::repo::{self, state_name};
 use crate::step::{self, Command};
 use crate::view;
-
-/// Most items in one 补正 request.
-const MAX_ITEMS: usize = 50;
 
 /// The ReviewService handlers.
 pub struct Review {
@@ -45,6 +43,10 @@ impl Review {
 
 /// Roles that act on assignments, and the office whose inbox a caller may read.
 fn office_of(claims: &Claims, requested: &str, lang: Lang) -> Result<String, ReviewError> {
+    let mut errors = Vec::new();
+    if !limits::chars(&limits::OFFICE_ID, requested, &[], lang, &mut errors) {
+        return Err(ReviewError::Invalid(errors));
+    }
     claims.require(
         &[
             Role::Reviewer,
@@ -167,6 +169,15 @@ impl ReviewService for Review {
             crate::clock_api::resume_clock(&self.state, &claims, request.get_ref(), lang).await;
         answer(result, lang)
     }
+
+    #[tracing::instrument(name = "ReassignCase", skip_all, fields(tongban.case_number = tracing::field::Empty, tongban.matter_code = tracing::field::Empty, tongban.stage = "review"))]
+    async fn reassign_case(
+        &self,
+        request: Request<ReassignCaseRequest>,
+    ) -> Result<Response<Assignment>, Status> {
+        let (claims, lang) = caller_and_lang(&request)?;
+        answer(self.reassign(&claims, request.get_ref(), lang).await, lang)
+    }
 }
 
 impl Review {
@@ -177,6 +188,10 @@ impl Review {
         lang: Lang,
     ) -> Result<ListAssignmentsResponse, ReviewError> {
         let office = office_of(claims, &req.office_id, lang)?;
+        let mut errors = Vec::new();
+        if !limits::items(&limits::STATES, req.states.len(), lang, &mut errors) {
+            return Err(ReviewError::Invalid(errors));
+        }
         let states: Vec<String> = req
             .states()
             .filter(|s| *s != AssignmentState::Unspecified)
@@ -257,7 +272,7 @@ impl Review {
         req: &GetAssignmentRequest,
         lang: Lang,
     ) -> Result<Assignment, ReviewError> {
-        let case_id = parse_case_id(&req.case_id, lang)?;
+        let case_id = limits::case_id(&req.case_id, lang)?;
         let mut conn = self.state.pool.acquire().await?;
         // An office sees its own row (its own part of a 多地联办 case); supervision sees the lead;
         // anyone else sees nothing, as if the case did not exist.
@@ -278,7 +293,7 @@ impl Review {
         req: &ClaimCaseRequest,
         lang: Lang,
     ) -> Result<Assignment, ReviewError> {
-        let case_id = parse_case_id(&req.case_id, lang)?;
+        let case_id = limits::case_id(&req.case_id, lang)?;
         may_act(claims, lang)?;
         let command = ReviewCommand::Claim {
             reviewer: claims.user.clone(),
@@ -292,27 +307,23 @@ impl Review {
         req: &RequestSupplementRequest,
         lang: Lang,
     ) -> Result<Assignment, ReviewError> {
-        let case_id = parse_case_id(&req.case_id, lang)?;
+        let case_id = limits::case_id(&req.case_id, lang)?;
         let mut errors = Vec::new();
-        let reason = check_text(&req.reason, "reason", lang, &mut errors);
+        let reason = limits::text(&limits::REASON, &req.reason, lang, &mut errors);
         if req.items.is_empty() {
             errors.push(FieldViolation::new(
                 "items",
                 lang.pick("必须列出需要补正的材料", "list the material needed"),
             ));
         }
-        if req.items.len() > MAX_ITEMS {
-            errors.push(FieldViolation::new(
-                "items",
-                lang.pick("最多 50 项", "at most 50 items"),
-            ));
+        let mut items = Vec::new();
+        if limits::items(&limits::ITEMS, req.items.len(), lang, &mut errors) {
+            for (i, item) in req.items.iter().enumerate() {
+                if limits::chars(&limits::ITEM, item, &[i], lang, &mut errors) {
+                    items.push(check_text(item, &format!("items[{i}]"), lang, &mut errors));
+                }
+            }
         }
-        let items: Vec<String> = req
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| check_text(item, &format!("items[{i}]"), lang, &mut errors))
-            .collect();
         if !errors.is_empty() {
             return Err(ReviewError::Invalid(errors));
         }
@@ -327,7 +338,7 @@ impl Review {
         req: &DecideCaseRequest,
         lang: Lang,
     ) -> Result<Assignment, ReviewError> {
-        let case_id = parse_case_id(&req.case_id, lang)?;
+        let case_id = limits::case_id(&req.case_id, lang)?;
         let mut errors = Vec::new();
         let decision = decision_from_pb(req.decision());
         if decision.is_none() {
@@ -338,17 +349,23 @@ impl Review {
         }
         let reason = req.reason.trim().to_owned();
         if decision == Some(Decision::Deny) || !reason.is_empty() {
-            check_text(&reason, "reason", lang, &mut errors);
+            limits::text(&limits::REASON, &reason, lang, &mut errors);
         }
-        let checklist: Vec<ChecklistEntry> = req
-            .checklist
-            .iter()
-            .map(|c| ChecklistEntry {
-                review_point_code: c.review_point_code.trim().to_owned(),
-                passed: c.passed,
-                note: c.note.trim().to_owned(),
-            })
-            .collect();
+        let mut checklist: Vec<ChecklistEntry> = Vec::new();
+        if limits::items(&limits::CHECKLIST, req.checklist.len(), lang, &mut errors) {
+            for (i, c) in req.checklist.iter().enumerate() {
+                let code = &c.review_point_code;
+                let fits = limits::chars(&limits::REVIEW_POINT_CODE, code, &[i], lang, &mut errors)
+                    & limits::chars(&limits::NOTE, &c.note, &[i], lang, &mut errors);
+                if fits {
+                    checklist.push(ChecklistEntry {
+                        review_point_code: code.trim().to_owned(),
+                        passed: c.passed,
+                        note: c.note.trim().to_owned(),
+                    });
+                }
+            }
+        }
         let Some(decision) = decision.filter(|_| errors.is_empty()) else {
             return Err(ReviewError::Invalid(errors));
         };
@@ -362,5 +379,28 @@ impl Review {
             originals_missing: None,
         };
         step::take(&self.state, claims, case_id, Command::Review(command)).await
+    }
+
+    async fn reassign(
+        &self,
+        claims: &Claims,
+        req: &ReassignCaseRequest,
+        lang: Lang,
+    ) -> Result<Assignment, ReviewError> {
+        let case_id = limits::case_id(&req.case_id, lang)?;
+        let mut errors = Vec::new();
+        let reviewer = limits::text(&limits::REVIEWER, &req.reviewer, lang, &mut errors);
+        let reason = req.reason.trim().to_owned();
+        if !reason.is_empty() {
+            limits::text(&limits::REASON, &reason, lang, &mut errors);
+        }
+        if !errors.is_empty() {
+            return Err(ReviewError::Invalid(errors));
+        }
+        // Only the office head reassigns (the domain says so too, for any caller that gets
+        // this far); a reviewer learns it as PERMISSION_DENIED.
+        claims.require(&[Role::OfficeHead], lang)?;
+        let command = Command::Reassign { reviewer, reason };
+        step::take(&self.state, claims, case_id, command).await
     }
 }

@@ -11,7 +11,6 @@ use tongban_proto::review::v1::{
     Assignment, ExtendDeadlineRequest, ResumeClockRequest, SpecialProcedure, SuspendClockRequest,
 };
 use tongban_runtime::auth::{Claims, Role};
-use tongban_runtime::input::{check_text, parse_case_id};
 use tongban_runtime::status::FieldViolation;
 
 use crate::State;
@@ -27,7 +26,7 @@ fn check_reason(raw: &str, lang: Lang, errors: &mut Vec<FieldViolation>) -> Stri
         ));
         return String::new();
     }
-    check_text(raw, "reason", lang, errors)
+    crate::limits::text(&crate::limits::REASON, raw, lang, errors)
 }
 
 fn procedure_kind(procedure: SpecialProcedure) -> Option<SuspensionKind> {
@@ -49,7 +48,7 @@ pub(crate) async fn extend_deadline(
     lang: Lang,
 ) -> Result<Assignment, ReviewError> {
     claims.require(&[Role::OfficeHead], lang)?;
-    let case_id = parse_case_id(&req.case_id, lang)?;
+    let case_id = crate::limits::case_id(&req.case_id, lang)?;
     let mut errors = Vec::new();
     let reason = check_reason(&req.reason, lang, &mut errors);
     if !extension_days_valid(req.working_days) {
@@ -77,7 +76,7 @@ pub(crate) async fn suspend_clock(
     lang: Lang,
 ) -> Result<Assignment, ReviewError> {
     claims.require(&[Role::Reviewer, Role::OfficeHead], lang)?;
-    let case_id = parse_case_id(&req.case_id, lang)?;
+    let case_id = crate::limits::case_id(&req.case_id, lang)?;
     let mut errors = Vec::new();
     let reason = check_reason(&req.reason, lang, &mut errors);
     let kind = procedure_kind(req.procedure());
@@ -105,6 +104,6 @@ pub(crate) async fn resume_clock(
     lang: Lang,
 ) -> Result<Assignment, ReviewError> {
     claims.require(&[Role::Reviewer, Role::OfficeHead], lang)?;
-    let case_id = parse_case_id(&req.case_id, lang)?;
+    let case_id = crate::limits::case_id(&req.case_id, lang)?;
     step::take(state, claims, case_id, Command::Clock(ClockAsk::Resume)).await
 }

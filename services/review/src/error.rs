@@ -87,6 +87,9 @@ impl ReviewError {
                     .collect();
                 status::failed_precondition(message, violations)
             }
+            ReviewError::Refused(refusal @ Refusal::HeadOnly) => {
+                status::permission_denied(lang, &refusal.text(Lang::Zh), &refusal.text(Lang::En))
+            }
             ReviewError::Refused(refusal @ Refusal::CaseState(_)) => {
                 status::case_state(refusal.text(lang), refusal.subject())
             }

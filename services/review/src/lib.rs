@@ -10,6 +10,7 @@ mod clock_api;
 mod error;
 mod events;
 mod joint;
+pub mod limits;
 mod members;
 mod originals;
 mod repo;
@@ -27,6 +28,7 @@ use tongban_proto::review::v1::review_service_server::ReviewServiceServer;
 use tongban_runtime::auth::interceptor;
 use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
+use tonic::service::interceptor::InterceptedService;
 
 /// Name of this service: schema, producer of its events, consumer label.
 pub const SERVICE: &str = "review";
@@ -111,10 +113,12 @@ impl Application {
             events::CaseEvents::new(state.clone()),
         );
         let (routes, health) = tongban_runtime::server::base_routes()?;
-        let routes = routes.add_service(ReviewServiceServer::with_interceptor(
-            api::Review::new(state),
-            interceptor(tokens),
-        ));
+        // Message sizes set deliberately (limits.rs): tonic refuses a larger request with
+        // OUT_OF_RANGE before decoding it.
+        let server = ReviewServiceServer::new(api::Review::new(state))
+            .max_decoding_message_size(limits::MAX_DECODING_MESSAGE_BYTES)
+            .max_encoding_message_size(limits::MAX_ENCODING_MESSAGE_BYTES);
+        let routes = routes.add_service(InterceptedService::new(server, interceptor(tokens)));
         health.serving::<ReviewServiceServer<api::Review>>().await;
         tasks.serve(listener, routes, health).await
     }

@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use tongban_domain::assignment::{self, CaseReview, Command as ReviewCommand, Outcome};
+use tongban_domain::assignment::{self, CaseReview, Command as ReviewCommand, Outcome, Reviewer};
 use tongban_domain::case::{CaseEvent, Decision};
 use tongban_domain::clock::SuspensionKind;
 use tongban_domain::clock_steps::{self, ClockChange, ClockCommand, ClockState};
@@ -21,6 +21,7 @@ use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::review::v1::Assignment;
 use tongban_runtime::auth::Claims;
+use tongban_runtime::auth::Role;
 use tongban_runtime::convert::decision_to_pb;
 use tongban_step::{Actor, CaseRef, Effects, Executor};
 use tracing::Instrument as _;
@@ -40,6 +41,13 @@ pub(crate) enum Command {
     Review(ReviewCommand),
     /// The office's say over the case clock.
     Clock(ClockAsk),
+    /// 改派 by the office head.
+    Reassign {
+        /// The user the case goes to.
+        reviewer: String,
+        /// Why (may be empty).
+        reason: String,
+    },
 }
 
 /// A clock step an office asks for.
@@ -71,6 +79,7 @@ impl Command {
             Command::Clock(ClockAsk::Extend { .. }) => "extend_deadline",
             Command::Clock(ClockAsk::Suspend { .. }) => "suspend_clock",
             Command::Clock(ClockAsk::Resume) => "resume_clock",
+            Command::Reassign { .. } => "reassign",
         }
     }
 
@@ -78,7 +87,7 @@ impl Command {
     fn stage(&self) -> &'static str {
         match self {
             Command::Review(command) => command.stage(),
-            Command::Clock(_) => "review",
+            Command::Clock(_) | Command::Reassign { .. } => "review",
         }
     }
 }
@@ -140,11 +149,19 @@ pub(crate) async fn take(
             *originals_missing = crate::originals::outstanding(step.conn(), case_id).await?;
         }
         let matter = state.reference.catalog.matter(&rows[acting].matter_code);
+        // 认领人负责: who holds the office's row decides who may act on it.
+        let by = Reviewer {
+            user: &claims.user,
+            head: claims.role == Role::OfficeHead,
+        };
+        let holder = rows[acting].claimed_by.clone();
         let effects = match &command {
             Command::Review(command) => {
-                let outcome = assignment::review(
+                let outcome = assignment::review_as(
                     &case_review(&rows, &rows[acting])?,
                     acting,
+                    holder.as_deref(),
+                    by,
                     command,
                     matter,
                 )?;
@@ -175,6 +192,27 @@ pub(crate) async fn take(
                 let effects =
                     record_clock(&mut rows[acting], ask, command, &before, change, claims);
                 repo::update_clock(step.conn(), &rows[acting]).await?;
+                effects
+            }
+            Command::Reassign { reviewer, reason } => {
+                assignment::reassign(
+                    &case_review(&rows, &rows[acting])?,
+                    acting,
+                    holder.as_deref(),
+                    by,
+                )?;
+                let row = &mut rows[acting];
+                row.claimed_by = Some(reviewer.clone());
+                row.claimed_at = Some(now);
+                repo::update(step.conn(), row).await?;
+                let mut effects = Effects::new();
+                effects.audit_case(
+                    "reassign",
+                    &case_ref(row),
+                    Some(json!({"claimed_by": holder})),
+                    Some(json!({"claimed_by": reviewer, "reason": reason})),
+                );
+                tracing::info!(case_number = %row.case_number, office = %row.office_id, "case reassigned");
                 effects
             }
         };

@@ -11,6 +11,7 @@ mod error;
 mod evaluate;
 mod events;
 mod level;
+pub mod limits;
 mod parts;
 mod repo;
 mod supervision_api;
@@ -26,6 +27,7 @@ use tongban_proto::supervision::v1::supervision_service_server::SupervisionServi
 use tongban_runtime::auth::interceptor;
 use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
+use tonic::service::interceptor::InterceptedService;
 
 pub use config::{Config, ConfigError};
 pub use error::SupervisionError;
@@ -150,10 +152,12 @@ impl Application {
         );
         tasks.spawn(evaluator.run(state.clock.clone(), tasks.shutdown().clone()));
         let (routes, health) = tongban_runtime::server::base_routes().map_err(StartError::from)?;
-        let routes = routes.add_service(SupervisionServiceServer::with_interceptor(
-            supervision_api::Supervision::new(state),
-            interceptor(tokens),
-        ));
+        // Message sizes set deliberately (limits.rs): tonic refuses a larger request with
+        // OUT_OF_RANGE before decoding it.
+        let server = SupervisionServiceServer::new(supervision_api::Supervision::new(state))
+            .max_decoding_message_size(limits::MAX_DECODING_MESSAGE_BYTES)
+            .max_encoding_message_size(limits::MAX_ENCODING_MESSAGE_BYTES);
+        let routes = routes.add_service(InterceptedService::new(server, interceptor(tokens)));
         health
             .serving::<SupervisionServiceServer<supervision_api::Supervision>>()
             .await;

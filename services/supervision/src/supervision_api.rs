@@ -22,14 +22,13 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::error::SupervisionError;
+use crate::limits;
 use crate::repo::{self, AlertFilter, AlertRow};
 use crate::tickets::{self, TicketFilter, TicketRow};
 use crate::{EXECUTOR, State, level};
 
 /// Most rows of one list.
 const LIST_LIMIT: i64 = 1000;
-/// Longest note on a ticket step.
-const MAX_NOTE_CHARS: usize = 1000;
 
 /// The SupervisionService handlers.
 pub struct Supervision {
@@ -62,6 +61,10 @@ fn office_filter(
         ],
         lang,
     )?;
+    let mut errors = Vec::new();
+    if !limits::chars(&limits::OFFICE_ID, requested, lang, &mut errors) {
+        return Err(SupervisionError::Invalid(errors));
+    }
     let requested = requested.trim();
     if sees_all(claims) {
         return Ok((!requested.is_empty()).then(|| requested.to_owned()));
@@ -225,6 +228,10 @@ impl Supervision {
         lang: Lang,
     ) -> Result<Statistics, SupervisionError> {
         claims.require(&[Role::Supervisor, Role::Admin, Role::OfficeHead], lang)?;
+        let mut errors = Vec::new();
+        if !limits::chars(&limits::GROUP_BY, &req.group_by, lang, &mut errors) {
+            return Err(SupervisionError::Invalid(errors));
+        }
         let Some(key) = group_expression(&req.group_by) else {
             return Err(SupervisionError::Invalid(vec![FieldViolation::new(
                 "group_by",
@@ -307,8 +314,9 @@ impl Supervision {
         };
         claims.require(allowed, lang)?;
         let mut errors = Vec::new();
+        let fits = limits::chars(&limits::TICKET_ID, &req.ticket_id, lang, &mut errors);
         let ticket_id = Uuid::parse_str(req.ticket_id.trim()).ok();
-        if ticket_id.is_none() {
+        if fits && ticket_id.is_none() {
             errors.push(FieldViolation::new(
                 "ticket_id",
                 lang.pick(
@@ -318,15 +326,11 @@ impl Supervision {
             ));
         }
         let note = req.note.trim().to_owned();
-        if note.chars().count() > MAX_NOTE_CHARS
-            || note.chars().any(|c| c.is_control() && c != '\n')
-        {
+        let fits = limits::chars(&limits::NOTE, &req.note, lang, &mut errors);
+        if fits && note.chars().any(|c| c.is_control() && c != '\n') {
             errors.push(FieldViolation::new(
                 "note",
-                lang.pick(
-                    "最长 1000 个字符，不能含控制字符",
-                    "at most 1000 characters, no control characters",
-                ),
+                lang.pick("不能含控制字符", "no control characters"),
             ));
         }
         let Some(ticket_id) = ticket_id.filter(|_| errors.is_empty()) else {

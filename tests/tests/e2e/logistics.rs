@@ -240,7 +240,10 @@ async fn originals_gate_the_decision_and_the_result_is_mailed() -> TestResult {
     assert!(to.address.ends_with("****"), "masked: {}", to.address);
     assert!(!to.address.contains("东街18号"));
     // The courier sees the whole address.
-    let courier = logistics(logistics_svc.port(), &env.mint(Role::Carrier, "carrier"));
+    let courier = logistics(
+        logistics_svc.port(),
+        &env.mint(Role::Carrier, tongban_logistics::carrier::SIMULATED),
+    );
     let for_courier = courier
         .clone()
         .get_waybill(GetWaybillRequest {
@@ -298,7 +301,10 @@ async fn carrier_callbacks_are_idempotent_and_guarded() -> TestResult {
     let clerk = env.mint(Role::Clerk, WINDOW);
     let mut window = intake(intake_svc.port(), &clerk);
     let desk = logistics(logistics_svc.port(), &clerk);
-    let mut carrier = logistics(logistics_svc.port(), &env.mint(Role::Carrier, "carrier"));
+    let mut carrier = logistics(
+        logistics_svc.port(),
+        &env.mint(Role::Carrier, tongban_logistics::carrier::SIMULATED),
+    );
 
     // 全省通办 (五台 → 太原): the originals travel free of charge.
     let request = submit_request(

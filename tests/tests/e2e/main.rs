@@ -15,6 +15,7 @@ mod joint;
 mod logistics;
 mod platform;
 mod review;
+mod review_hardening;
 mod watch;
 
 /// What every test returns: any error fails it with its Debug form.

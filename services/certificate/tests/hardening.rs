@@ -1,7 +1,7 @@
 //! Issue 13 item 9 against the real service (PostgreSQL and NATS as for the e2e tests):
 //! a tampered token never yields content; holder details only for the issuing office and an
 //! admin; roots trusted only when pinned; a retired key refuses what it claims to sign later.
-//! Run with `cargo test -p tongban-certificate --test issue13`.
+//! Run with `cargo test -p tongban-certificate --test hardening`.
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 use chrono::TimeDelta;
