@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use tongban_domain::calendar::shanghai_date;
 use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus, TransitionError};
-use tongban_domain::case_number::CaseNumber;
+use tongban_domain::case_number::{CaseNumber, MAX_SEQUENCE};
 use tongban_domain::catalog::{Matter, Mode, Scope};
 use tongban_domain::division::DivisionCode;
 use tongban_domain::i18n::Lang;
@@ -196,23 +196,52 @@ pub(crate) fn due_after(
         })
 }
 
-/// The next number of the window's daily sequence, as a case (or bundle) number.
+/// 取号: takes `count` numbers of the window's daily sequence (Shanghai date of `now`), as case
+/// (or bundle) numbers in ascending order.
+///
+/// Taken on the pool in a statement of their own before the submission's transaction begins
+/// (see [`repo::take_sequences`]): no lock is held across the submission, and a submission
+/// that fails afterwards leaves a gap in the day's numbers; numbers are never given twice. Call
+/// it after the idempotency replay and the refusals, so that a retry or a refused request
+/// takes nothing.
 ///
 /// # Errors
-/// UNAVAILABLE once the day's numbers are used up; INTERNAL when the store fails.
-pub(crate) async fn next_number(
-    tx: &mut sqlx::PgConnection,
+/// UNAVAILABLE when fewer than `count` of the day's numbers are left (none is taken then);
+/// INTERNAL when the store fails.
+pub(crate) async fn take_numbers(
+    pool: &sqlx::PgPool,
+    window: &tongban_domain::directory::Office,
+    now: DateTime<Utc>,
+    count: usize,
+) -> Result<Vec<CaseNumber>, IntakeError> {
+    let day = shanghai_date(now);
+    let limit = i32::try_from(MAX_SEQUENCE).unwrap_or(i32::MAX);
+    let wanted = i32::try_from(count).unwrap_or(i32::MAX);
+    let last = repo::take_sequences(pool, window.division.as_str(), day, wanted, limit)
+        .await?
+        .ok_or(IntakeError::NumbersUsedUp)?;
+    (last - wanted + 1..=last)
+        .map(|sequence| {
+            let sequence = u32::try_from(sequence).map_err(|_| IntakeError::NumbersUsedUp)?;
+            CaseNumber::try_new(&window.division, day, sequence)
+                .map_err(|_| IntakeError::NumbersUsedUp)
+        })
+        .collect()
+}
+
+/// One number, as [`take_numbers`] takes them.
+///
+/// # Errors
+/// As [`take_numbers`].
+pub(crate) async fn take_number(
+    pool: &sqlx::PgPool,
     window: &tongban_domain::directory::Office,
     now: DateTime<Utc>,
 ) -> Result<CaseNumber, IntakeError> {
-    let day = shanghai_date(now);
-    let sequence = repo::next_sequence(tx, window.division.as_str(), day).await?;
-    CaseNumber::try_new(
-        &window.division,
-        day,
-        u32::try_from(sequence).unwrap_or(u32::MAX),
-    )
-    .map_err(|_| IntakeError::NumbersUsedUp)
+    take_numbers(pool, window, now, 1)
+        .await?
+        .pop()
+        .ok_or(IntakeError::NumbersUsedUp)
 }
 
 /// A bundle member's link to its bundle.
@@ -239,6 +268,8 @@ pub(crate) struct Acceptance<'a> {
     pub claims: &'a Claims,
     pub now: DateTime<Utc>,
     pub start: Start,
+    /// Its 办件编号, taken beforehand with [`take_numbers`].
+    pub number: CaseNumber,
     /// Set for a member case of a 一件事 bundle.
     pub member: Option<Member<'a>>,
 }
@@ -248,7 +279,7 @@ pub(crate) struct Acceptance<'a> {
 /// caller to apply in the current span, whose trace becomes the case's.
 ///
 /// # Errors
-/// INTERNAL when the store fails; UNAVAILABLE when the day's case numbers are used up.
+/// INTERNAL when the store fails.
 pub(crate) async fn open(
     tx: &mut sqlx::PgConnection,
     state: &State,
@@ -260,10 +291,10 @@ pub(crate) async fn open(
         claims,
         now,
         start,
+        number,
         member,
     } = acceptance;
     let reference = &*state.reference;
-    let number = next_number(tx, sub.window, now).await?;
     let case_id = Uuid::now_v7();
     let span = tracing::Span::current();
     let applicant = &sub.applicant;

@@ -114,9 +114,14 @@ pub(crate) async fn submit(
         });
     }
 
+    // The bundle's number, then one per member, all taken before the transaction: no lock is
+    // held while the bundle is stored.
+    let mut numbers = accept::take_numbers(&state.pool, sub.window, now, members.len() + 1)
+        .await?
+        .into_iter();
+    let number = numbers.next().ok_or(IntakeError::NumbersUsedUp)?;
     let mut step = EXECUTOR.begin(&state.pool, clerk(&claims), now).await?;
     let actor = step.actor().clone();
-    let number = accept::next_number(step.conn(), sub.window, now).await?;
     let bundle = BundleRow {
         bundle_id: repo::BundleId::new(),
         bundle_number: number.as_str().to_owned(),
@@ -153,6 +158,7 @@ pub(crate) async fn submit(
             tongban.stage = "accept",
             tongban.due_at = %due_at,
         );
+        let member_number = numbers.next().ok_or(IntakeError::NumbersUsedUp)?;
         let conn = step.conn();
         let row = async {
             let (row, effects) = accept::open(
@@ -164,6 +170,7 @@ pub(crate) async fn submit(
                     claims: &claims,
                     now,
                     start,
+                    number: member_number,
                     member: Some(Member {
                         bundle: &bundle,
                         position: i32::try_from(position).unwrap_or(i32::MAX),

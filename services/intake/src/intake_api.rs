@@ -237,6 +237,8 @@ impl Intake {
         let due_at = accept::due_after(reference, now, sub.matter.promised_limit_days)?;
         tracing::Span::current().record("tongban.due_at", due_at.to_rfc3339().as_str());
 
+        // Taken before the transaction, so no lock is held while the case is stored.
+        let number = accept::take_number(&self.state.pool, sub.window, now).await?;
         let mut step = EXECUTOR
             .begin(&self.state.pool, clerk(&claims), now)
             .await?;
@@ -250,6 +252,7 @@ impl Intake {
                 claims: &claims,
                 now,
                 start: Start::Now { due_at },
+                number,
                 member: None,
             },
         )

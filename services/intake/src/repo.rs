@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize as _;
 use serde_json::Value;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use tongban_domain::bundle::MemberState;
 use tongban_domain::case::{CaseStatus, Decision};
 use tongban_domain::catalog::{DeliveryMethod, Mode, Scope};
@@ -314,20 +314,39 @@ pub async fn insert_case(conn: &mut PgConnection, new: &NewCase<'_>) -> Result<(
     Ok(())
 }
 
-/// The next daily sequence number of a window's division.
-pub async fn next_sequence(
-    conn: &mut PgConnection,
+/// Takes `count` consecutive numbers of a window's daily sequence and returns the last of them,
+/// or `None` when fewer than `count` are left below `limit` (then nothing is taken).
+///
+/// The statement runs on its own, committed at once, never inside a submission's transaction:
+/// the `(window_division, day)` row is locked only for this one statement, so submissions at
+/// one window no longer wait for each other to commit. The price is gaps: a number taken by a
+/// submission that then fails (or loses an idempotency race) is never used, as is usual for
+/// government case numbers. A number is never given twice: each block is the row's previous
+/// value plus one up to its new value, under the row lock.
+///
+/// # Errors
+/// When the store fails.
+pub async fn take_sequences(
+    pool: &PgPool,
     window_division: &str,
     day: NaiveDate,
-) -> Result<i32, sqlx::Error> {
+    count: i32,
+    limit: i32,
+) -> Result<Option<i32>, sqlx::Error> {
+    if !(1..=limit).contains(&count) {
+        return Ok(None);
+    }
     sqlx::query_scalar(
-        "INSERT INTO case_number_sequences (window_division, day, last_value) VALUES ($1, $2, 1)
-         ON CONFLICT (window_division, day) DO UPDATE SET last_value = case_number_sequences.last_value + 1
+        "INSERT INTO case_number_sequences AS s (window_division, day, last_value) VALUES ($1, $2, $3)
+         ON CONFLICT (window_division, day) DO UPDATE SET last_value = s.last_value + $3
+         WHERE s.last_value <= $4 - $3
          RETURNING last_value",
     )
     .bind(window_division)
     .bind(day)
-    .fetch_one(conn)
+    .bind(count)
+    .bind(limit)
+    .fetch_optional(pool)
     .await
 }
 
