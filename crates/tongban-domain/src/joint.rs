@@ -189,6 +189,21 @@ pub struct PartView<'a> {
     pub state: PartState,
 }
 
+impl<'a> PartView<'a> {
+    /// Pairs each of `parts` with its state in `states`, in order (the shorter of the two ends
+    /// the list).
+    pub fn zip(parts: &'a [JointPart], states: &[PartState]) -> Vec<PartView<'a>> {
+        parts
+            .iter()
+            .zip(states)
+            .map(|(part, state)| PartView {
+                part,
+                state: *state,
+            })
+            .collect()
+    }
+}
+
 /// The state a part starts in when the case is routed: routed when it comes after no other
 /// part, else waiting.
 pub fn initial_state(part: &JointPart) -> PartState {
