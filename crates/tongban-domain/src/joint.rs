@@ -121,16 +121,15 @@ impl FromStr for PartState {
 
 impl Localized for PartState {
     fn text(&self, lang: Lang) -> String {
-        let (zh, en) = match self {
-            PartState::Waiting => ("待前序环节办结", "Waiting for earlier parts"),
-            PartState::Routed => ("已分派", "Routed"),
-            PartState::Claimed => ("审查中", "Under review"),
-            PartState::SupplementRequested => ("待补正", "Supplement requested"),
-            PartState::Supplemented => ("已补正", "Supplemented"),
-            PartState::Approved => ("准予", "Approved"),
-            PartState::Denied => ("不予", "Denied"),
-            PartState::Cancelled => ("已取消", "Cancelled"),
-            PartState::Withdrawn => ("已撤回", "Withdrawn"),
+        // A state a case has too reads as that case status; only the states a part alone has
+        // (waiting, cancelled) have names of their own.
+        if let Some(status) = self.as_case_status() {
+            return status.text(lang);
+        }
+        let (zh, en) = if *self == PartState::Waiting {
+            ("待前序环节办结", "Waiting for earlier parts")
+        } else {
+            ("已取消", "Cancelled")
         };
         lang.pick(zh, en).to_owned()
     }
