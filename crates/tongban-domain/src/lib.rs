@@ -18,6 +18,7 @@ pub mod complaint;
 pub mod data;
 pub mod directory;
 pub mod division;
+pub mod hex;
 pub mod i18n;
 pub mod joint;
 pub mod kept_parts;
