@@ -329,35 +329,49 @@ async fn carrier_callbacks_are_idempotent_and_guarded() -> TestResult {
         carrier_event_id: id.to_owned(),
     };
 
-    let moved = carrier
-        .record_tracking_event(report(WaybillStatus::InTransit, "ev-1"))
-        .await?
-        .into_inner();
-    assert_eq!(moved.status(), WaybillStatus::InTransit);
-    let again = carrier
-        .record_tracking_event(report(WaybillStatus::InTransit, "ev-1"))
-        .await?
-        .into_inner();
-    assert_eq!(again.status(), WaybillStatus::InTransit);
-    assert_eq!(again.events.len(), 1, "a duplicate is recorded once");
-    // The same event id with another status is still the same event.
-    let replay = carrier
-        .record_tracking_event(report(WaybillStatus::Delivered, "ev-1"))
-        .await?
-        .into_inner();
-    assert_eq!(replay.status(), WaybillStatus::InTransit);
-
-    let delivered = carrier
-        .record_tracking_event(report(WaybillStatus::Delivered, "ev-2"))
-        .await?
-        .into_inner();
-    assert_eq!(delivered.status(), WaybillStatus::Delivered);
-    let late = carrier
-        .record_tracking_event(report(WaybillStatus::OutForDelivery, "ev-3"))
-        .await?
-        .into_inner();
-    assert_eq!(late.status(), WaybillStatus::Delivered, "never moves back");
-    assert_eq!(late.events.len(), 3, "the late event is kept as history");
+    use WaybillStatus::{Delivered, InTransit, OutForDelivery};
+    // Each report in turn: the status the waybill then shows and, where it is the point, how
+    // many events it keeps.
+    for (status, id, shows, events, why) in [
+        (
+            InTransit,
+            "ev-1",
+            InTransit,
+            None,
+            "the first report moves it",
+        ),
+        (
+            InTransit,
+            "ev-1",
+            InTransit,
+            Some(1),
+            "a duplicate is recorded once",
+        ),
+        (
+            Delivered,
+            "ev-1",
+            InTransit,
+            None,
+            "the same event id with another status is still the same event",
+        ),
+        (Delivered, "ev-2", Delivered, None, "delivered"),
+        (
+            OutForDelivery,
+            "ev-3",
+            Delivered,
+            Some(3),
+            "never moves back; the late event is kept as history",
+        ),
+    ] {
+        let waybill = carrier
+            .record_tracking_event(report(status, id))
+            .await?
+            .into_inner();
+        assert_eq!(waybill.status(), shows, "{status:?} {id}: {why}");
+        if let Some(events) = events {
+            assert_eq!(waybill.events.len(), events, "{status:?} {id}: {why}");
+        }
+    }
 
     // Bad tracking numbers.
     for bad in ["TB123", "XX12345678901", ""] {
