@@ -5,12 +5,11 @@
 //! ([`outcome`], [`case_status`]).
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::case::{self, CaseCommand, CaseStatus, Decision, TransitionError};
-use crate::catalog::{JointPart, UnknownName};
+use crate::catalog::{JointPart, named};
 use crate::i18n::{Lang, Localized};
 
 /// Where one part of a joint case stands.
@@ -102,22 +101,7 @@ impl PartState {
     }
 }
 
-impl fmt::Display for PartState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PartState {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PartState::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName::new("part state", s))
-    }
-}
+named!(PartState, "part state");
 
 impl Localized for PartState {
     fn text(&self, lang: Lang) -> String {
