@@ -711,6 +711,41 @@ where
     })
 }
 
+/// Asks `client` with `request` through `call` (one RPC) until the answer satisfies `want`,
+/// within `bound`; every try asks a clone of `client` with a clone of `request`.
+///
+/// # Errors
+/// As [`until`].
+pub async fn answer_until_within<C, Q, T>(
+    bound: Duration,
+    what: &str,
+    client: &C,
+    request: &Q,
+    call: impl AsyncFn(&mut C, Q) -> Result<tonic::Response<T>, tonic::Status>,
+    want: impl Fn(&T) -> bool,
+) -> Result<T, String>
+where
+    C: Clone,
+    Q: Clone,
+    T: Debug,
+{
+    let call = &call;
+    until_within(
+        bound,
+        what,
+        || {
+            let (mut client, request) = (client.clone(), request.clone());
+            async move {
+                call(&mut client, request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        },
+        want,
+    )
+    .await
+}
+
 /// Waits until the office of `inbox` shows case `case_id` (GetAssignment) as `want` accepts.
 ///
 /// # Errors
@@ -721,20 +756,15 @@ pub async fn assignment_until(
     what: &str,
     want: impl Fn(&Assignment) -> bool,
 ) -> Result<Assignment, String> {
-    until(
+    let request = GetAssignmentRequest {
+        case_id: case_id.to_owned(),
+    };
+    answer_until_within(
+        PROPAGATION,
         what,
-        || {
-            let mut inbox = inbox.clone();
-            let request = GetAssignmentRequest {
-                case_id: case_id.to_owned(),
-            };
-            async move {
-                inbox
-                    .get_assignment(request)
-                    .await
-                    .map(tonic::Response::into_inner)
-            }
-        },
+        inbox,
+        &request,
+        async |inbox, request| inbox.get_assignment(request).await,
         want,
     )
     .await
@@ -763,18 +793,12 @@ pub async fn listed_until_within(
     case_id: &str,
     what: &str,
 ) -> Result<Assignment, String> {
-    let listing = until_within(
+    let listing = answer_until_within(
         bound,
         what,
-        || {
-            let mut inbox = inbox.clone();
-            async move {
-                inbox
-                    .list_assignments(ListAssignmentsRequest::default())
-                    .await
-                    .map(tonic::Response::into_inner)
-            }
-        },
+        inbox,
+        &ListAssignmentsRequest::default(),
+        async |inbox, request| inbox.list_assignments(request).await,
         |listing: &ListAssignmentsResponse| {
             listing.assignments.iter().any(|a| a.case_id == case_id)
         },
@@ -849,22 +873,16 @@ pub async fn case_until_within(
     what: &str,
     want: impl Fn(&Case) -> bool,
 ) -> Result<Case, String> {
-    until_within(
+    let request = GetCaseRequest {
+        case_id: case_id.to_owned(),
+        ..Default::default()
+    };
+    answer_until_within(
         bound,
         what,
-        || {
-            let mut window = window.clone();
-            let request = GetCaseRequest {
-                case_id: case_id.to_owned(),
-                ..Default::default()
-            };
-            async move {
-                window
-                    .get_case(request)
-                    .await
-                    .map(tonic::Response::into_inner)
-            }
-        },
+        window,
+        &request,
+        async |window, request| window.get_case(request).await,
         want,
     )
     .await
@@ -880,21 +898,16 @@ pub async fn bundle_until(
     what: &str,
     want: impl Fn(&Bundle) -> bool,
 ) -> Result<Bundle, String> {
-    until(
+    let request = GetBundleRequest {
+        bundle_id: bundle_id.to_owned(),
+        ..Default::default()
+    };
+    answer_until_within(
+        PROPAGATION,
         what,
-        || {
-            let mut window = window.clone();
-            let request = GetBundleRequest {
-                bundle_id: bundle_id.to_owned(),
-                ..Default::default()
-            };
-            async move {
-                window
-                    .get_bundle(request)
-                    .await
-                    .map(tonic::Response::into_inner)
-            }
-        },
+        window,
+        &request,
+        async |window, request| window.get_bundle(request).await,
         want,
     )
     .await
@@ -913,21 +926,16 @@ pub async fn hotline_until(
     what: &str,
     want: impl Fn(&CaseStatusView) -> bool,
 ) -> Result<CaseStatusView, String> {
-    until(
+    let request = QueryCaseStatusRequest {
+        case_number: case_number.to_owned(),
+        verification: id_tail(),
+    };
+    answer_until_within(
+        PROPAGATION,
         what,
-        || {
-            let mut calls = calls.clone();
-            let request = QueryCaseStatusRequest {
-                case_number: case_number.to_owned(),
-                verification: id_tail(),
-            };
-            async move {
-                calls
-                    .query_case_status(request)
-                    .await
-                    .map(tonic::Response::into_inner)
-            }
-        },
+        calls,
+        &request,
+        async |calls, request| calls.query_case_status(request).await,
         want,
     )
     .await
@@ -946,21 +954,16 @@ pub async fn alert_until(
     stage: &str,
 ) -> Result<Alert, String> {
     let is_it = |a: &Alert| a.case_id == case_id && a.stage == stage;
-    let listing = until_within(
+    let request = ListAlertsRequest {
+        kind: kind.into(),
+        ..Default::default()
+    };
+    let listing = answer_until_within(
         bound,
         &format!("{kind:?} for stage {stage:?} of the case"),
-        || {
-            let mut supervisor = supervisor.clone();
-            async move {
-                supervisor
-                    .list_alerts(ListAlertsRequest {
-                        kind: kind.into(),
-                        ..Default::default()
-                    })
-                    .await
-                    .map(tonic::Response::into_inner)
-            }
-        },
+        supervisor,
+        &request,
+        async |supervisor, request| supervisor.list_alerts(request).await,
         |listing: &ListAlertsResponse| listing.alerts.iter().any(is_it),
     )
     .await?;

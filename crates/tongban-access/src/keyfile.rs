@@ -10,6 +10,8 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use tongban_domain::hex::decode as hex_decode;
+
 /// Why a key file could not be loaded or created.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
@@ -112,31 +114,7 @@ pub fn load_or_create_exact(
 }
 
 /// Lower-case hex encoding (also the lookup digest of personal data in `tongban-runtime`).
-#[must_use]
-pub fn hex_encode(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
-}
-
-/// Decodes hex text (either case); `None` if the length is odd or a character is not hex.
-pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.as_bytes();
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    text.chunks_exact(2)
-        .map(|pair| {
-            let high = char::from(pair[0]).to_digit(16)?;
-            let low = char::from(pair[1]).to_digit(16)?;
-            u8::try_from(high * 16 + low).ok()
-        })
-        .collect()
-}
+pub use tongban_domain::hex::encode as hex_encode;
 
 fn decode_file(path: &Path, text: &str) -> Result<Vec<u8>, KeyFileError> {
     match hex_decode(text.trim()) {

@@ -453,16 +453,7 @@ pub fn plan(
     case_before: CaseStatus,
     command: &CaseCommand,
 ) -> Result<Plan, Refusal> {
-    let views = |states: &[PartState]| -> Vec<PartView<'_>> {
-        parts
-            .iter()
-            .zip(states)
-            .map(|(part, state)| PartView {
-                part,
-                state: *state,
-            })
-            .collect()
-    };
+    let views = |states: &[PartState]| PartView::zip(parts, states);
     let Some(this) = parts.get(acting) else {
         return Err(Refusal::PartClosed(PartState::Cancelled));
     };

@@ -9,14 +9,12 @@
 //! approved.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::case::{CaseCommand, CaseEvent, CaseStatus, Decision, TransitionError};
-use crate::catalog::{Catalog, DeliveryMethod, Material, Mode, UnknownName};
+use crate::catalog::{Catalog, DeliveryMethod, Material, Mode, named};
 use crate::catalog::{invalid, is_code, line_of, parse_toml};
 use crate::data::{DataError, read_text};
 use crate::i18n::{Lang, Localized};
@@ -525,22 +523,7 @@ impl BundleStatus {
     }
 }
 
-impl fmt::Display for BundleStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for BundleStatus {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        BundleStatus::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName::new("bundle status", s))
-    }
-}
+named!(BundleStatus, "bundle status");
 
 impl Localized for BundleStatus {
     fn text(&self, lang: Lang) -> String {

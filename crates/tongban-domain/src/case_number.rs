@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::division::DivisionCode;
 use crate::i18n::{Lang, Localized};
-use crate::validate::mod11_2_check;
+use crate::validate::{CheckedDigitsError, digits_and_check, mod11_2_check};
 
 /// The highest daily sequence number.
 pub const MAX_SEQUENCE: u32 = 99_999;
@@ -98,18 +98,10 @@ impl CaseNumber {
             .filter(|c| !c.is_whitespace() && *c != '-')
             .map(|c| c.to_ascii_uppercase())
             .collect();
-        let count = compact.chars().count();
-        if count != 20 {
-            return Err(CaseNumberError::Length(count));
-        }
-        if !compact.is_ascii() {
-            return Err(CaseNumberError::Characters);
-        }
-        // 20 ASCII characters: byte offsets are character offsets.
-        let (digits, last) = (&compact[..19], compact.as_bytes()[19]);
-        if !digits.bytes().all(|b| b.is_ascii_digit()) || !(last.is_ascii_digit() || last == b'X') {
-            return Err(CaseNumberError::Characters);
-        }
+        let (digits, last) = digits_and_check(&compact, 20).map_err(|shape| match shape {
+            CheckedDigitsError::Length(count) => CaseNumberError::Length(count),
+            CheckedDigitsError::Characters => CaseNumberError::Characters,
+        })?;
         let number = |range: std::ops::Range<usize>| {
             // At most eight ASCII digits: the parse cannot fail.
             digits[range].parse::<u32>().unwrap_or_default()

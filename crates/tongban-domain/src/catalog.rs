@@ -5,7 +5,6 @@
 //! checked once when it is loaded; a [`Catalog`] that exists is internally consistent.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -106,22 +105,7 @@ impl Localized for Scope {
     }
 }
 
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Scope {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scope::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName::new("scope", s))
-    }
-}
+named!(Scope, "scope");
 
 /// 办理模式: how the work is split between the window and the responsible office.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -164,22 +148,7 @@ impl Localized for Mode {
     }
 }
 
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Mode {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Mode::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName::new("mode", s))
-    }
-}
+named!(Mode, "mode");
 
 /// 发证方式: how the result reaches the applicant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -225,22 +194,7 @@ impl Localized for DeliveryMethod {
     }
 }
 
-impl fmt::Display for DeliveryMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DeliveryMethod {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        DeliveryMethod::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName::new("delivery method", s))
-    }
-}
+named!(DeliveryMethod, "delivery method");
 
 /// A name that is not one of an enum's snake_case names (`"province"` for a [`Scope`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -258,6 +212,35 @@ impl UnknownName {
         }
     }
 }
+
+/// Implements `Display` (the name `as_str` gives) and `FromStr` (back from that name, else an
+/// [`UnknownName`] of `$kind`) for an enum with `ALL` and `as_str`. A macro because the two impls
+/// are the same for every such enum and Rust allows no blanket impl of them over a trait;
+/// `named!(parse T, …)` implements `FromStr` alone.
+macro_rules! named {
+    ($name:ty, $kind:literal) => {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        $crate::catalog::named!(parse $name, $kind);
+    };
+    (parse $name:ty, $kind:literal) => {
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::catalog::UnknownName;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| $crate::catalog::UnknownName::new($kind, s))
+            }
+        }
+    };
+}
+pub(crate) use named;
 
 /// 部门: a line department (公安, 人社, …) that matters belong to and offices serve.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -402,22 +385,7 @@ impl Localized for Locality {
     }
 }
 
-impl fmt::Display for Locality {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Locality {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Locality::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName::new("locality", s))
-    }
-}
+named!(Locality, "locality");
 
 /// 多地联办: one part of a joint matter, handled by the office of its department at one of the
 /// applicant's localities (e.g. 户口迁移: 迁入地审批, then 迁出地办理迁出).

@@ -267,6 +267,35 @@ impl Directory {
     }
 }
 
+/// Checks that each of `codes` is `known` and listed once; the error, made by `fail` for `field`,
+/// names the first code that is unknown or repeated, called `noun` (`("部门", "department")`).
+fn known_once<E>(
+    codes: &[String],
+    field: &str,
+    (zh, en): (&str, &str),
+    known: impl Fn(&str) -> bool,
+    fail: impl Fn(&str, String, String) -> E,
+) -> Result<(), E> {
+    let mut seen = BTreeSet::new();
+    for code in codes {
+        if !known(code) {
+            return Err(fail(
+                field,
+                format!("未知{zh} {code}"),
+                format!("unknown {en} {code}"),
+            ));
+        }
+        if !seen.insert(code.as_str()) {
+            return Err(fail(
+                field,
+                format!("{zh} {code} 重复"),
+                format!("duplicate {en} {code}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn build_office(
     raw: RawOffice,
     divisions: &Divisions,
@@ -293,23 +322,13 @@ fn build_office(
             format!("invalid division code {}: {e}", raw.division),
         )
     })?;
-    let mut seen = BTreeSet::new();
-    for dept in &raw.departments {
-        if catalog.department(dept).is_none() {
-            return Err(fail(
-                "departments",
-                format!("未知部门 {dept}"),
-                format!("unknown department {dept}"),
-            ));
-        }
-        if !seen.insert(dept.as_str()) {
-            return Err(fail(
-                "departments",
-                format!("部门 {dept} 重复"),
-                format!("duplicate department {dept}"),
-            ));
-        }
-    }
+    known_once(
+        &raw.departments,
+        "departments",
+        ("部门", "department"),
+        |dept| catalog.department(dept).is_some(),
+        fail,
+    )?;
     Ok(Office {
         name: raw.name,
         division,
@@ -367,23 +386,13 @@ fn build_agreement(
             "must not be empty".into(),
         ));
     }
-    let mut seen = BTreeSet::new();
-    for matter in &raw.matters {
-        if catalog.matter(matter).is_none() {
-            return Err(fail(
-                "matters",
-                format!("未知事项 {matter}"),
-                format!("unknown matter {matter}"),
-            ));
-        }
-        if !seen.insert(matter.as_str()) {
-            return Err(fail(
-                "matters",
-                format!("事项 {matter} 重复"),
-                format!("duplicate matter {matter}"),
-            ));
-        }
-    }
+    known_once(
+        &raw.matters,
+        "matters",
+        ("事项", "matter"),
+        |matter| catalog.matter(matter).is_some(),
+        fail,
+    )?;
     let valid_from = parse_date(&raw.valid_from).map_err(|v| {
         fail(
             "valid_from",

@@ -5,12 +5,11 @@
 //! ([`outcome`], [`case_status`]).
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::case::{self, CaseCommand, CaseStatus, Decision, TransitionError};
-use crate::catalog::{JointPart, UnknownName};
+use crate::catalog::{JointPart, named};
 use crate::i18n::{Lang, Localized};
 
 /// Where one part of a joint case stands.
@@ -102,35 +101,19 @@ impl PartState {
     }
 }
 
-impl fmt::Display for PartState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PartState {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PartState::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName::new("part state", s))
-    }
-}
+named!(PartState, "part state");
 
 impl Localized for PartState {
     fn text(&self, lang: Lang) -> String {
-        let (zh, en) = match self {
-            PartState::Waiting => ("待前序环节办结", "Waiting for earlier parts"),
-            PartState::Routed => ("已分派", "Routed"),
-            PartState::Claimed => ("审查中", "Under review"),
-            PartState::SupplementRequested => ("待补正", "Supplement requested"),
-            PartState::Supplemented => ("已补正", "Supplemented"),
-            PartState::Approved => ("准予", "Approved"),
-            PartState::Denied => ("不予", "Denied"),
-            PartState::Cancelled => ("已取消", "Cancelled"),
-            PartState::Withdrawn => ("已撤回", "Withdrawn"),
+        // A state a case has too reads as that case status; only the states a part alone has
+        // (waiting, cancelled) have names of their own.
+        if let Some(status) = self.as_case_status() {
+            return status.text(lang);
+        }
+        let (zh, en) = if *self == PartState::Waiting {
+            ("待前序环节办结", "Waiting for earlier parts")
+        } else {
+            ("已取消", "Cancelled")
         };
         lang.pick(zh, en).to_owned()
     }
@@ -187,6 +170,21 @@ pub struct PartView<'a> {
     pub part: &'a JointPart,
     /// Where it stands.
     pub state: PartState,
+}
+
+impl<'a> PartView<'a> {
+    /// Pairs each of `parts` with its state in `states`, in order (the shorter of the two ends
+    /// the list).
+    pub fn zip(parts: &'a [JointPart], states: &[PartState]) -> Vec<PartView<'a>> {
+        parts
+            .iter()
+            .zip(states)
+            .map(|(part, state)| PartView {
+                part,
+                state: *state,
+            })
+            .collect()
+    }
 }
 
 /// The state a part starts in when the case is routed: routed when it comes after no other

@@ -19,6 +19,7 @@ pub mod data;
 pub mod directory;
 pub mod division;
 pub mod field_limits;
+pub mod hex;
 pub mod i18n;
 pub mod joint;
 pub mod kept_parts;

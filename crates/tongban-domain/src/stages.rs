@@ -7,14 +7,13 @@
 //! and how a missed milestone escalates it one level. Pure: the supervision service loads,
 //! asks these functions, stores what they return and publishes their effects.
 
-use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{CalendarError, WorkingCalendar, shanghai_date, shanghai_midnight};
-use crate::catalog::UnknownName;
+use crate::catalog::{UnknownName, named};
 use crate::clock::{CaseClock, ClockError, Extension, SuspensionKind};
 use crate::division::DivisionCode;
 use crate::joint::PartState;
@@ -350,16 +349,7 @@ impl TrackStatus {
     }
 }
 
-impl FromStr for TrackStatus {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName::new("supervised case status", s))
-    }
-}
+named!(parse TrackStatus, "supervised case status");
 
 /// A case event as it concerns the supervised clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -660,16 +650,7 @@ impl TicketReason {
     }
 }
 
-impl FromStr for TicketReason {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName::new("ticket reason", s))
-    }
-}
+named!(parse TicketReason, "ticket reason");
 
 /// Where a 督办 ticket stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -709,22 +690,7 @@ impl TicketState {
     }
 }
 
-impl fmt::Display for TicketState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TicketState {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName::new("ticket state", s))
-    }
-}
+named!(TicketState, "ticket state");
 
 /// A step of a 督办 ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,6 +25,34 @@ pub(crate) fn mod11_2_check(digits: &str) -> char {
     }
 }
 
+/// Why text is not `len` ASCII characters of which `len - 1` are digits and the last a digit or
+/// `X` (the shape of ID numbers and case numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CheckedDigitsError {
+    /// It has this many characters.
+    Length(usize),
+    /// A character is not ASCII, or not a digit (not a digit or `X` at the end).
+    Characters,
+}
+
+/// Splits upper-case `value` into its `len - 1` digits and its check character (a digit or `X`),
+/// once it is `len` (at least 1) ASCII characters of that shape.
+pub(crate) fn digits_and_check(value: &str, len: usize) -> Result<(&str, u8), CheckedDigitsError> {
+    let count = value.chars().count();
+    if count != len {
+        return Err(CheckedDigitsError::Length(count));
+    }
+    if !value.is_ascii() {
+        return Err(CheckedDigitsError::Characters);
+    }
+    // `len` ASCII characters: byte offsets are character offsets.
+    let (digits, last) = (&value[..len - 1], value.as_bytes()[len - 1]);
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || !(last.is_ascii_digit() || last == b'X') {
+        return Err(CheckedDigitsError::Characters);
+    }
+    Ok((digits, last))
+}
+
 /// Implements `Display` as the Chinese text of [`Localized`] (logs and `?` in binaries).
 macro_rules! display_via_localized {
     ($($ty:ty),+ $(,)?) => {$(
@@ -82,18 +110,11 @@ impl IdNumber {
         today: NaiveDate,
     ) -> Result<Self, IdNumberError> {
         let value = raw.trim().to_ascii_uppercase();
-        let count = value.chars().count();
-        if count != 18 {
-            return Err(IdNumberError::Length(count));
-        }
-        if !value.is_ascii() {
-            return Err(IdNumberError::Characters);
-        }
-        // 18 ASCII characters: byte offsets are character offsets from here on.
-        let (body, last) = (&value[..17], value.as_bytes()[17]);
-        if !body.bytes().all(|b| b.is_ascii_digit()) || !(last.is_ascii_digit() || last == b'X') {
-            return Err(IdNumberError::Characters);
-        }
+        // 18 ASCII characters from here on: byte offsets are character offsets.
+        let (body, last) = digits_and_check(&value, 18).map_err(|shape| match shape {
+            CheckedDigitsError::Length(count) => IdNumberError::Length(count),
+            CheckedDigitsError::Characters => IdNumberError::Characters,
+        })?;
         let number = |range: std::ops::Range<usize>| {
             // Only ASCII digits remain, at most eight of them: the parse cannot fail.
             value[range].parse::<u32>().unwrap_or_default()

@@ -442,14 +442,7 @@ fn check_legal(parts: &[JointPart], states: &[PartState], status: CaseStatus) {
             "the case status is derived from the parts: {states:?}"
         );
     }
-    let views: Vec<PartView<'_>> = parts
-        .iter()
-        .zip(states)
-        .map(|(part, state)| PartView {
-            part,
-            state: *state,
-        })
-        .collect();
+    let views = PartView::zip(parts, states);
     assert!(
         joint::ready(&views).is_empty(),
         "a part waits for nothing: {states:?}"

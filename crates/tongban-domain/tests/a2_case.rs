@@ -60,60 +60,40 @@ fn legal() -> Vec<(CaseStatus, CaseCommand, CaseStatus, Vec<CaseEvent>)> {
         ),
         (S::Routed, claim(), S::Claimed, vec![CaseEvent::Claimed]),
         (
-            S::Claimed,
-            supplement_request(),
-            S::SupplementRequested,
-            vec![CaseEvent::SupplementRequested],
-        ),
-        (
-            S::Supplemented,
-            supplement_request(),
-            S::SupplementRequested,
-            vec![CaseEvent::SupplementRequested],
-        ),
-        (
             S::SupplementRequested,
             CaseCommand::Supplement,
             S::Supplemented,
             vec![CaseEvent::Supplemented],
         ),
-        (
-            S::Claimed,
-            decide(Decision::Approve),
-            S::Approved,
-            vec![CaseEvent::Decided(Decision::Approve)],
-        ),
-        (
-            S::Claimed,
-            decide(Decision::Deny),
-            S::Denied,
-            vec![CaseEvent::Decided(Decision::Deny)],
-        ),
-        (
-            S::Supplemented,
-            decide(Decision::Approve),
-            S::Approved,
-            vec![CaseEvent::Decided(Decision::Approve)],
-        ),
-        (
-            S::Supplemented,
-            decide(Decision::Deny),
-            S::Denied,
-            vec![CaseEvent::Decided(Decision::Deny)],
-        ),
-        (
-            S::Approved,
-            CaseCommand::Complete,
-            S::Completed,
-            vec![CaseEvent::Completed],
-        ),
-        (
-            S::Denied,
-            CaseCommand::Complete,
-            S::Completed,
-            vec![CaseEvent::Completed],
-        ),
     ];
+    // Under review (claimed, or again after 补正): ask for 补正, or decide.
+    for from in [S::Claimed, S::Supplemented] {
+        table.push((
+            from,
+            supplement_request(),
+            S::SupplementRequested,
+            vec![CaseEvent::SupplementRequested],
+        ));
+        for (decision, to) in [
+            (Decision::Approve, S::Approved),
+            (Decision::Deny, S::Denied),
+        ] {
+            table.push((
+                from,
+                decide(decision),
+                to,
+                vec![CaseEvent::Decided(decision)],
+            ));
+        }
+    }
+    for from in [S::Approved, S::Denied] {
+        table.push((
+            from,
+            CaseCommand::Complete,
+            S::Completed,
+            vec![CaseEvent::Completed],
+        ));
+    }
     for from in [
         S::Submitted,
         S::Accepted,

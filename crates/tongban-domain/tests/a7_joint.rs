@@ -43,15 +43,7 @@ fn part<'a>(matter: &'a Matter, code: &str) -> &'a JointPart {
 /// The parts of `matter` in the states given, in the matter's order.
 fn views<'a>(matter: &'a Matter, states: &[PartState]) -> Vec<PartView<'a>> {
     assert_eq!(matter.parts.len(), states.len(), "{}", matter.code);
-    matter
-        .parts
-        .iter()
-        .zip(states)
-        .map(|(part, state)| PartView {
-            part,
-            state: *state,
-        })
-        .collect()
+    PartView::zip(&matter.parts, states)
 }
 
 fn claim() -> CaseCommand {

@@ -953,17 +953,21 @@ async fn bundle_notice_lists_shared_materials_once_and_every_member() -> TestRes
         notice.text_en
     );
 
-    let unknown = catalog
-        .get_bundle_notice(request("YJS-NO-SUCH", WINDOW, "640104"))
-        .await
-        .expect_err("an unknown bundle");
-    assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
+    refusal(
+        catalog
+            .get_bundle_notice(request("YJS-NO-SUCH", WINDOW, "640104"))
+            .await,
+        Code::NotFound,
+        "an unknown bundle",
+    )?;
 
-    let bad = catalog
-        .get_bundle_notice(request(BIRTH, "640100-gongan", "999999"))
-        .await
-        .expect_err("a bad window and locality");
-    assert_eq!(bad.code(), Code::InvalidArgument, "{bad:?}");
+    let bad = refusal(
+        catalog
+            .get_bundle_notice(request(BIRTH, "640100-gongan", "999999"))
+            .await,
+        Code::InvalidArgument,
+        "a bad window and locality",
+    )?;
     let (fields, _) = details(&bad);
     let named: BTreeSet<&str> = fields.iter().map(|v| v.field.as_str()).collect();
     assert_eq!(

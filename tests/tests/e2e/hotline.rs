@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use tongban_e2e::{
     Authed, Hotline, ID_NUMBER, Intake, NAME, PHONE, PROPAGATION, Published, Review,
     TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, catalog, claim, decide_request, hotline,
-    hotline_until, id_tail, intake, listed_until, read_stream, review, shut_down, start,
+    hotline_until, id_tail, intake, listed_until, read_stream, refusal, review, shut_down, start,
     submit_request, unknown_case_number, unmasked_personal_data,
 };
 use tongban_proto::catalog::v1::ComputeDueDateRequest;
@@ -426,11 +426,11 @@ async fn hotline_complaints_ratings_and_notices() -> TestResult {
     assert!(total.rectification_rate.abs() < 1e-9);
     assert_eq!(before.rows.len(), 1);
     assert_eq!(before.rows[0].matter_code, "GA-HJ-ZM");
-    let refused = stranger
-        .get_rating_summary(summary(YINCHUAN_GONGAN))
-        .await
-        .expect_err("another office's ratings");
-    assert_eq!(refused.code(), Code::PermissionDenied);
+    refusal(
+        stranger.get_rating_summary(summary(YINCHUAN_GONGAN)).await,
+        Code::PermissionDenied,
+        "another office's ratings",
+    )?;
 
     // 回访: not yet satisfied, then satisfied; then nothing left to call back about.
     let callback = |satisfied: bool, note: &str| RecordCallbackRequest {
@@ -446,11 +446,11 @@ async fn hotline_complaints_ratings_and_notices() -> TestResult {
     );
     assert_eq!(first.state(), RectificationState::Open);
     assert_eq!(first.callbacks.len(), 1);
-    let refused = office
-        .record_callback(callback(true, "已整改"))
-        .await
-        .expect_err("call-backs are the hotline's");
-    assert_eq!(refused.code(), Code::PermissionDenied);
+    refusal(
+        office.record_callback(callback(true, "已整改")).await,
+        Code::PermissionDenied,
+        "call-backs are the hotline's",
+    )?;
     let second = seen.keep(
         calls
             .record_callback(callback(true, "已说明原因并致歉，群众满意"))
@@ -459,11 +459,11 @@ async fn hotline_complaints_ratings_and_notices() -> TestResult {
     );
     assert_eq!(second.state(), RectificationState::Rectified);
     assert_eq!(second.callbacks.len(), 2);
-    let again = calls
-        .record_callback(callback(true, "再次回访"))
-        .await
-        .expect_err("already rectified");
-    assert_eq!(again.code(), Code::FailedPrecondition);
+    refusal(
+        calls.record_callback(callback(true, "再次回访")).await,
+        Code::FailedPrecondition,
+        "already rectified",
+    )?;
     let after = calls
         .get_rating_summary(summary(""))
         .await?
@@ -497,39 +497,49 @@ async fn hotline_complaints_ratings_and_notices() -> TestResult {
         note: note.to_owned(),
         office_id: String::new(),
     };
-    let refused = office
-        .advance_complaint(step(ComplaintState::Assigned, ""))
-        .await
-        .expect_err("转办 is the hotline's");
-    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
-    let skipped = calls
-        .advance_complaint(step(ComplaintState::Handling, ""))
-        .await
-        .expect_err("one step at a time");
-    assert_eq!(skipped.code(), Code::FailedPrecondition, "{skipped:?}");
+    refusal(
+        office
+            .advance_complaint(step(ComplaintState::Assigned, ""))
+            .await,
+        Code::PermissionDenied,
+        "转办 is the hotline's",
+    )?;
+    refusal(
+        calls
+            .advance_complaint(step(ComplaintState::Handling, ""))
+            .await,
+        Code::FailedPrecondition,
+        "one step at a time",
+    )?;
     seen.keep(
         calls
             .advance_complaint(step(ComplaintState::Assigned, "转银川市公安局办理"))
             .await?
             .into_inner(),
     );
-    let refused = calls
-        .advance_complaint(step(ComplaintState::Handling, ""))
-        .await
-        .expect_err("办理 is the office's");
-    assert_eq!(refused.code(), Code::PermissionDenied);
-    let hidden = stranger
-        .get_complaint(GetComplaintRequest {
-            complaint_id: id.clone(),
-        })
-        .await
-        .expect_err("another office's complaint");
-    assert_eq!(hidden.code(), Code::NotFound);
-    let refused = stranger
-        .advance_complaint(step(ComplaintState::Handling, ""))
-        .await
-        .expect_err("another office's complaint");
-    assert_eq!(refused.code(), Code::NotFound);
+    refusal(
+        calls
+            .advance_complaint(step(ComplaintState::Handling, ""))
+            .await,
+        Code::PermissionDenied,
+        "办理 is the office's",
+    )?;
+    refusal(
+        stranger
+            .get_complaint(GetComplaintRequest {
+                complaint_id: id.clone(),
+            })
+            .await,
+        Code::NotFound,
+        "another office's complaint",
+    )?;
+    refusal(
+        stranger
+            .advance_complaint(step(ComplaintState::Handling, ""))
+            .await,
+        Code::NotFound,
+        "another office's complaint",
+    )?;
     assert!(
         stranger
             .list_complaints(ListComplaintsRequest::default())
@@ -544,11 +554,13 @@ async fn hotline_complaints_ratings_and_notices() -> TestResult {
             .await?
             .into_inner(),
     );
-    let no_text = office
-        .advance_complaint(step(ComplaintState::Replied, " "))
-        .await
-        .expect_err("a reply needs its text");
-    assert_eq!(no_text.code(), Code::InvalidArgument);
+    refusal(
+        office
+            .advance_complaint(step(ComplaintState::Replied, " "))
+            .await,
+        Code::InvalidArgument,
+        "a reply needs its text",
+    )?;
     seen.keep(
         office
             .advance_complaint(step(
@@ -595,11 +607,13 @@ async fn hotline_complaints_ratings_and_notices() -> TestResult {
     );
     assert_eq!(listed.complaints.len(), 1);
     assert_eq!(listed.complaints[0].history.len(), 6);
-    let after_close = calls
-        .advance_complaint(step(ComplaintState::Closed, ""))
-        .await
-        .expect_err("closed is the end");
-    assert_eq!(after_close.code(), Code::FailedPrecondition);
+    refusal(
+        calls
+            .advance_complaint(step(ComplaintState::Closed, ""))
+            .await,
+        Code::FailedPrecondition,
+        "closed is the end",
+    )?;
 
     // Each step went out on the stream, deduplicable by its event id, without personal data.
     let advanced = {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use futures::future::join_all;
 use tongban_e2e::{
-    ID_NUMBER, Intake, PHONE, WINDOW, catalog, intake, shut_down, start, submit_request,
+    ID_NUMBER, Intake, PHONE, WINDOW, catalog, intake, refusal, shut_down, start, submit_request,
     unmasked_personal_data,
 };
 use tongban_proto::catalog::v1::GetMatterRequest;
@@ -131,11 +131,11 @@ async fn intake_bad_input() -> TestResult {
     applicant.phone = "2381234567".to_owned();
     bad.home_division = "999999".to_owned();
     bad.mode = Mode::Unspecified.into();
-    let refused = intake
-        .submit_case(bad)
-        .await
-        .expect_err("bad input is refused");
-    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    let refused = refusal(
+        intake.submit_case(bad).await,
+        Code::InvalidArgument,
+        "bad input is refused",
+    )?;
     let (fields, _) = details(&refused);
     let named: BTreeSet<&str> = fields.iter().map(|v| v.field.as_str()).collect();
     for field in [
@@ -179,11 +179,11 @@ async fn intake_bad_input() -> TestResult {
     )
     .await?;
     empty.materials.clear();
-    let refused = intake
-        .submit_case(empty)
-        .await
-        .expect_err("missing materials are refused");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let refused = refusal(
+        intake.submit_case(empty).await,
+        Code::FailedPrecondition,
+        "missing materials are refused",
+    )?;
     let (_, preconditions) = details(&refused);
     let missing: Vec<&str> = preconditions
         .iter()
@@ -212,11 +212,11 @@ async fn intake_bad_input() -> TestResult {
         Mode::Online,
     )
     .await?;
-    let refused = intake
-        .submit_case(expired)
-        .await
-        .expect_err("an expired agreement refuses the route");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let refused = refusal(
+        intake.submit_case(expired).await,
+        Code::FailedPrecondition,
+        "an expired agreement refuses the route",
+    )?;
     let (_, preconditions) = details(&refused);
     assert!(
         preconditions
@@ -235,20 +235,22 @@ async fn intake_bad_input() -> TestResult {
         Mode::Online,
     )
     .await?;
-    let refused = tongban_e2e::intake(service.port(), &reviewer)
-        .submit_case(good.clone())
-        .await
-        .expect_err("a reviewer cannot submit");
-    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    refusal(
+        tongban_e2e::intake(service.port(), &reviewer)
+            .submit_case(good.clone())
+            .await,
+        Code::PermissionDenied,
+        "a reviewer cannot submit",
+    )?;
 
     // No token at all.
     let mut anonymous =
         IntakeServiceClient::with_interceptor(channel(service.port()), Bearer::anonymous());
-    let refused = anonymous
-        .submit_case(good.clone())
-        .await
-        .expect_err("no token is refused");
-    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    refusal(
+        anonymous.submit_case(good.clone()).await,
+        Code::Unauthenticated,
+        "no token is refused",
+    )?;
 
     // English on request.
     let mut english = IntakeServiceClient::with_interceptor(
@@ -305,11 +307,11 @@ async fn intake_idempotency() -> TestResult {
         .ok_or("the request has an applicant")?;
     applicant.phone = "13912345678".to_owned();
     assert_ne!(applicant.phone, PHONE);
-    let refused = intake
-        .submit_case(different)
-        .await
-        .expect_err("a reused key with another request is refused");
-    assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+    refusal(
+        intake.submit_case(different).await,
+        Code::AlreadyExists,
+        "a reused key with another request is refused",
+    )?;
 
     let burst = submit_request(
         &mut catalog,

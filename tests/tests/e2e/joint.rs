@@ -1039,11 +1039,11 @@ async fn joint_notice_lists_each_part_with_its_office() -> TestResult {
     );
 
     // A 迁入地 that is not a valid code is bad input.
-    let bad = catalog
-        .get_notice(request(Mode::Joint, "999999"))
-        .await
-        .expect_err("a bad destination is refused");
-    assert_eq!(bad.code(), Code::InvalidArgument, "{bad:?}");
+    let bad = refusal(
+        catalog.get_notice(request(Mode::Joint, "999999")).await,
+        Code::InvalidArgument,
+        "a bad destination is refused",
+    )?;
     let (fields, _) = details(&bad);
     assert!(
         fields.iter().any(|v| v.field == "destination_division"),

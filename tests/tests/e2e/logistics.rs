@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use tongban_e2e::{
     Hotline, ID_NUMBER, Intake, Logistics, Review, TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN,
-    catalog, claim, decide_request, hotline, intake, review, start, submit_request,
+    catalog, claim, decide_request, hotline, intake, refusal, review, start, submit_request,
 };
 use tongban_proto::catalog::v1::GetMatterRequest;
 use tongban_proto::common::v1::{ChecklistItem, Decision, Delivery, DeliveryMethod, Mode};
@@ -166,11 +166,11 @@ async fn originals_gate_the_decision_and_the_result_is_mailed() -> TestResult {
         moving.custody
     );
     assert_eq!(moving.custody[0].from_party, sender.name);
-    let refused = inbox
-        .decide_case(approve.clone())
-        .await
-        .expect_err("the originals are still travelling");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let refused = refusal(
+        inbox.decide_case(approve.clone()).await,
+        Code::FailedPrecondition,
+        "the originals are still travelling",
+    )?;
     let (_, preconditions) = details(&refused);
     assert!(
         preconditions.iter().any(|p| p.subject == "DDZM"),
@@ -335,35 +335,49 @@ async fn carrier_callbacks_are_idempotent_and_guarded() -> TestResult {
         carrier_event_id: id.to_owned(),
     };
 
-    let moved = carrier
-        .record_tracking_event(report(WaybillStatus::InTransit, "ev-1"))
-        .await?
-        .into_inner();
-    assert_eq!(moved.status(), WaybillStatus::InTransit);
-    let again = carrier
-        .record_tracking_event(report(WaybillStatus::InTransit, "ev-1"))
-        .await?
-        .into_inner();
-    assert_eq!(again.status(), WaybillStatus::InTransit);
-    assert_eq!(again.events.len(), 1, "a duplicate is recorded once");
-    // The same event id with another status is still the same event.
-    let replay = carrier
-        .record_tracking_event(report(WaybillStatus::Delivered, "ev-1"))
-        .await?
-        .into_inner();
-    assert_eq!(replay.status(), WaybillStatus::InTransit);
-
-    let delivered = carrier
-        .record_tracking_event(report(WaybillStatus::Delivered, "ev-2"))
-        .await?
-        .into_inner();
-    assert_eq!(delivered.status(), WaybillStatus::Delivered);
-    let late = carrier
-        .record_tracking_event(report(WaybillStatus::OutForDelivery, "ev-3"))
-        .await?
-        .into_inner();
-    assert_eq!(late.status(), WaybillStatus::Delivered, "never moves back");
-    assert_eq!(late.events.len(), 3, "the late event is kept as history");
+    use WaybillStatus::{Delivered, InTransit, OutForDelivery};
+    // Each report in turn: the status the waybill then shows and, where it is the point, how
+    // many events it keeps.
+    for (status, id, shows, events, why) in [
+        (
+            InTransit,
+            "ev-1",
+            InTransit,
+            None,
+            "the first report moves it",
+        ),
+        (
+            InTransit,
+            "ev-1",
+            InTransit,
+            Some(1),
+            "a duplicate is recorded once",
+        ),
+        (
+            Delivered,
+            "ev-1",
+            InTransit,
+            None,
+            "the same event id with another status is still the same event",
+        ),
+        (Delivered, "ev-2", Delivered, None, "delivered"),
+        (
+            OutForDelivery,
+            "ev-3",
+            Delivered,
+            Some(3),
+            "never moves back; the late event is kept as history",
+        ),
+    ] {
+        let waybill = carrier
+            .record_tracking_event(report(status, id))
+            .await?
+            .into_inner();
+        assert_eq!(waybill.status(), shows, "{status:?} {id}: {why}");
+        if let Some(events) = events {
+            assert_eq!(waybill.events.len(), events, "{status:?} {id}: {why}");
+        }
+    }
 
     // Bad tracking numbers.
     for bad in ["TB123", "XX12345678901", ""] {
@@ -389,48 +403,53 @@ async fn carrier_callbacks_are_idempotent_and_guarded() -> TestResult {
     };
     let mut request = report(WaybillStatus::InTransit, "ev-check");
     request.tracking_number = String::from_utf8(wrong_check)?;
-    let refused = carrier
-        .record_tracking_event(request)
-        .await
-        .expect_err("wrong check character");
-    assert_eq!(refused.code(), Code::InvalidArgument);
+    let refused = refusal(
+        carrier.record_tracking_event(request).await,
+        Code::InvalidArgument,
+        "wrong check character",
+    )?;
     assert!(refused.message().contains("校验位"), "{refused:?}");
     let mut request = report(WaybillStatus::InTransit, "ev-unknown");
     request.tracking_number = with_check("9999999999");
-    let refused = carrier
-        .record_tracking_event(request)
-        .await
-        .expect_err("no such waybill");
-    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    refusal(
+        carrier.record_tracking_event(request).await,
+        Code::NotFound,
+        "no such waybill",
+    )?;
 
     // Wrong roles.
-    let refused = desk
-        .clone()
-        .record_tracking_event(report(WaybillStatus::Delivered, "ev-clerk"))
-        .await
-        .expect_err("only the carrier reports");
-    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
-    let refused = carrier
-        .create_waybill(CreateWaybillRequest {
-            case_id: accepted.case_id.clone(),
-            purpose: WaybillPurpose::Other.into(),
-            ..Default::default()
-        })
-        .await
-        .expect_err("the carrier makes no waybills");
-    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    refusal(
+        desk.clone()
+            .record_tracking_event(report(WaybillStatus::Delivered, "ev-clerk"))
+            .await,
+        Code::PermissionDenied,
+        "only the carrier reports",
+    )?;
+    refusal(
+        carrier
+            .create_waybill(CreateWaybillRequest {
+                case_id: accepted.case_id.clone(),
+                purpose: WaybillPurpose::Other.into(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "the carrier makes no waybills",
+    )?;
     let stranger = logistics(
         logistics_svc.port(),
         &env.mint(Role::Reviewer, YINCHUAN_GONGAN),
     );
-    let refused = stranger
-        .clone()
-        .list_waybills(ListWaybillsRequest {
-            case_id: accepted.case_id.clone(),
-        })
-        .await
-        .expect_err("another office's case");
-    assert_eq!(refused.code(), Code::NotFound);
+    refusal(
+        stranger
+            .clone()
+            .list_waybills(ListWaybillsRequest {
+                case_id: accepted.case_id.clone(),
+            })
+            .await,
+        Code::NotFound,
+        "another office's case",
+    )?;
 
     // By hand: re-sending to the responsible office, recorded with the same free postage.
     let resent = desk

@@ -7,8 +7,8 @@ use std::time::Duration;
 use tongban_e2e::{
     Hotline, Intake, PHONE, Review, TAIYUAN_GONGAN, WINDOW, YINCHUAN_GONGAN, case_number_digits,
     case_until, catalog, claim, decide_request, hotline, hotline_until, intake, listed_until,
-    mod11_2, presented, review, shut_down, start, state_until, submit_request, supplement_request,
-    unknown_case_number,
+    mod11_2, presented, refusal, review, shut_down, start, state_until, submit_request,
+    supplement_request, unknown_case_number,
 };
 use tongban_proto::common::v1::{CaseStatus, ChecklistItem, Decision, Mode};
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
@@ -63,18 +63,20 @@ async fn review_flow() -> TestResult {
         theirs.assignments.is_empty(),
         "{TAIYUAN_GONGAN} sees no case"
     );
-    let refused = other
-        .claim_case(claim(&case_id))
-        .await
-        .expect_err("not their case");
-    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
-    let refused = other
-        .get_assignment(GetAssignmentRequest {
-            case_id: case_id.clone(),
-        })
-        .await
-        .expect_err("not their case");
-    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    refusal(
+        other.claim_case(claim(&case_id)).await,
+        Code::NotFound,
+        "not their case",
+    )?;
+    refusal(
+        other
+            .get_assignment(GetAssignmentRequest {
+                case_id: case_id.clone(),
+            })
+            .await,
+        Code::NotFound,
+        "not their case",
+    )?;
 
     // 认领, then 补正.
     let claimed = inbox.claim_case(claim(&case_id)).await?.into_inner();
