@@ -1,23 +1,27 @@
 //! The evaluation loop: at each tick, reads the clock (`state.clock`, so tests and the demo can
 //! run "as of" another moment), finds through the `next_check_at` index every case with a
-//! warning or breach due and every ticket with a milestone missed, and raises each in one
-//! transaction with its alert row (unique per case, stage and kind) and its outbox event —
+//! warning or breach due and every ticket with a milestone missed, and raises each in the same
+//! transaction as its alert row (unique per case, stage and kind) and its outbox event —
 //! exactly once across redelivery, restarts and several replicas (`FOR UPDATE SKIP LOCKED`).
+//! Due cases are raised set-based, a batch per transaction: one statement each for the locked
+//! rows, the alerts, the tickets, their milestones and the clocks written back, so 1,000 cases
+//! falling due at one midnight cost a few round trips besides their outbox rows.
 //! Alerts and tickets go to the office holding the case up at that moment: the responsible
 //! office, or for a 多地联办 case the office of its first open part ([`parts::accountable_office`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+use tongban_domain::calendar::CalendarError;
 use tongban_domain::reference::ReferenceData;
-use tongban_domain::stages::{AlertKind, Due, Level, TicketReason, WHOLE_CASE};
+use tongban_domain::stages::{self, AlertKind, Due, Level, TicketReason, WHOLE_CASE};
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_runtime::clock::SharedClock;
 use tongban_runtime::convert::timestamp;
-use tongban_step::{Actor, Effects, Step, Trace};
+use tongban_step::{Actor, CaseRef, Effects, Step, Trace};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
@@ -27,8 +31,11 @@ use crate::repo::{self, AlertRow, ClockRow};
 use crate::tickets::{self, NewTicket};
 use crate::{EXECUTOR, SERVICE, level, parts};
 
-/// Cases (or tickets) handled per transaction.
+/// Tickets handled per transaction.
 const BATCH: usize = 100;
+/// Due cases raised per transaction, set-based (one statement per table for the whole batch):
+/// 1,000 cases falling due at one midnight take one batch per worker.
+const CASE_BATCH: usize = 250;
 /// Transactions of a pass running side by side (each on its own connection).
 const WORKERS: usize = 4;
 
@@ -95,10 +102,17 @@ impl Evaluator {
     /// # Errors
     /// See [`SupervisionError`]; what was committed before the failure stays raised.
     pub async fn pass(&self, now: DateTime<Utc>) -> Result<PassReport, SupervisionError> {
+        // Every ticket a pass opens opens at `now`: its milestones are worked out once.
+        let dues = Arc::new(stages::milestone_dues(
+            &self.reference.calendar,
+            now,
+            self.config.milestones,
+        ));
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..WORKERS {
             let evaluator = self.clone();
-            workers.spawn(async move { evaluator.drain(now).await });
+            let dues = Arc::clone(&dues);
+            workers.spawn(async move { evaluator.drain(now, &dues).await });
         }
         let mut report = PassReport::default();
         let mut failure = None;
@@ -156,10 +170,12 @@ impl Evaluator {
     }
 
     /// One worker of a pass: steps of due cases until none is left. Returns what it raised and
-    /// the cases it skipped because they do not decode.
+    /// the cases it skipped because they do not decode. Each step takes [`CASE_BATCH`] due
+    /// cases and raises them set-based ([`Evaluator::raise_batch`]).
     async fn drain(
         &self,
         now: DateTime<Utc>,
+        dues: &Result<[DateTime<Utc>; 4], CalendarError>,
     ) -> Result<(PassReport, BTreeSet<Uuid>), SupervisionError> {
         let mut report = PassReport::default();
         let mut skipped = BTreeSet::new();
@@ -167,15 +183,12 @@ impl Evaluator {
             let mut step = EXECUTOR
                 .begin(&self.pool, Actor::service(SERVICE), now)
                 .await?;
-            let due = repo::lock_due(step.conn(), now, limit()).await?;
+            let due = repo::lock_due(step.conn(), now, case_limit()).await?;
             let fetched = due.len();
-            let mut decoded = 0;
+            let mut rows = Vec::with_capacity(fetched);
             for row in due {
                 match row {
-                    Ok(row) => {
-                        decoded += 1;
-                        self.raise(&mut step, row, now, &mut report).await?;
-                    }
+                    Ok(row) => rows.push(row),
                     Err(err) => {
                         skipped.insert(err.case_id);
                         tracing::error!(
@@ -186,139 +199,216 @@ impl Evaluator {
                     }
                 }
             }
+            let decoded = rows.len();
+            self.raise_batch(&mut step, rows, now, dues, &mut report)
+                .await?;
             step.commit().await?;
             report.cases += decoded;
             // Undecodable rows stay due: a batch of nothing else ends the worker.
-            if fetched < BATCH || decoded == 0 {
+            if fetched < CASE_BATCH || decoded == 0 {
                 return Ok((report, skipped));
             }
         }
     }
 
-    /// Raises what the domain says is due for one locked case and writes its clock back, in
-    /// the case's trace: alerts against the accountable office, the 督办 ticket on a breach.
-    async fn raise(
+    /// Raises what the domain says is due for a batch of locked cases and writes their clocks
+    /// back, with one statement each for the alerts, the tickets, their milestones and the
+    /// clocks; then each case's effects go through the executor in the case's trace (its span
+    /// carries the `deadline.warning` / `deadline.breached` span events). Alerts go against the
+    /// accountable office; a breach opens the case's 督办 ticket.
+    async fn raise_batch(
         &self,
         step: &mut Step,
-        mut row: ClockRow,
+        mut rows: Vec<ClockRow>,
         now: DateTime<Utc>,
+        dues: &Result<[DateTime<Utc>; 4], CalendarError>,
         report: &mut PassReport,
     ) -> Result<(), SupervisionError> {
-        let span = step.join("evaluate deadlines", &row.case_ref());
-        let tracked = &row.case.tracked;
-        span.record("tongban.matter_code", row.matter_code.as_str());
-        span.record("tongban.stage", tracked.current_stage().unwrap_or_default());
-        let due_moment = tracked.case_deadline().and_then(|d| d.due_at);
-        span.record(
-            "tongban.due_at",
-            due_moment
-                .map(|d| d.to_rfc3339())
-                .unwrap_or_default()
-                .as_str(),
-        );
-        async {
+        // What the domain says is due for each case (pure, in memory).
+        let mut pending = Vec::with_capacity(rows.len());
+        let mut stored = Vec::new();
+        for row in &mut rows {
+            let trace = Trace::of_case("evaluate deadlines", &row.case_ref());
+            let span = trace.span().clone();
+            let tracked = &row.case.tracked;
+            span.record("tongban.matter_code", row.matter_code.as_str());
+            span.record("tongban.stage", tracked.current_stage().unwrap_or_default());
+            let due_moment = tracked.case_deadline().and_then(|d| d.due_at);
+            span.record(
+                "tongban.due_at",
+                due_moment
+                    .map(|d| d.to_rfc3339())
+                    .unwrap_or_default()
+                    .as_str(),
+            );
             let raised = row.case.take_due(now);
-            if raised.is_empty() {
-                repo::save(step.conn(), &row).await?;
-                return Ok(());
-            }
             let office =
                 parts::accountable_office(&row.parts, &row.responsible_office_id).to_owned();
-            if office != row.responsible_office_id {
-                tracing::info!(
-                    office = %office,
-                    responsible = %row.responsible_office_id,
-                    "joint case held up by another part's office"
-                );
+            if !raised.is_empty() && office != row.responsible_office_id {
+                span.in_scope(|| {
+                    tracing::info!(
+                        office = %office,
+                        responsible = %row.responsible_office_id,
+                        "joint case held up by another part's office"
+                    );
+                });
             }
             let level = level::of_office(&self.reference, &office);
-            let stored: Vec<AlertRow> = raised
-                .iter()
-                .map(|alert| AlertRow {
-                    alert_id: Uuid::now_v7(),
-                    case_id: row.case_id,
-                    case_number: row.case_number.clone(),
-                    kind: alert.kind,
-                    stage: alert.stage.clone(),
-                    office_id: office.clone(),
-                    scope: row.scope,
-                    level,
-                    due_at: alert.due_at,
-                    raised_at: now,
-                })
-                .collect();
-            // Only what no earlier pass (before a crash, or another replica) raised.
-            let new = repo::insert_alerts(step.conn(), &stored).await?;
-            let new: Vec<Due> = raised
+            stored.extend(raised.iter().map(|alert| AlertRow {
+                alert_id: Uuid::now_v7(),
+                case_id: row.case_id,
+                case_number: row.case_number.clone(),
+                kind: alert.kind,
+                stage: alert.stage.clone(),
+                office_id: office.clone(),
+                scope: row.scope,
+                level,
+                due_at: alert.due_at,
+                raised_at: now,
+            }));
+            pending.push(Pending {
+                trace,
+                raised,
+                office,
+                level,
+                opens_ticket: false,
+                effects: Effects::new(),
+            });
+        }
+        // Only what no earlier pass (before a crash, or another replica) raised.
+        let new: HashSet<(Uuid, String, String)> = repo::insert_alerts(step.conn(), &stored)
+            .await?
+            .into_iter()
+            .collect();
+        let mut cases = Vec::with_capacity(rows.len());
+        for (row, case) in rows.iter_mut().zip(&mut pending) {
+            let raised = std::mem::take(&mut case.raised);
+            let fresh: Vec<Due> = raised
                 .into_iter()
                 .filter(|alert| {
-                    new.iter()
-                        .any(|(stage, kind)| *stage == alert.stage && kind == alert.kind.code())
+                    new.contains(&(
+                        row.case_id,
+                        alert.stage.clone(),
+                        alert.kind.code().to_owned(),
+                    ))
                 })
                 .collect();
-            let opens_ticket = row.case.raised(&new, &office);
-            let case = row.case_ref();
-            let mut effects = Effects::new();
-            for alert in &new {
-                effects.emit(&case, alert_body(alert, &office));
-                match alert.kind {
-                    AlertKind::Warning => report.warnings += 1,
-                    AlertKind::Breach => report.breaches += 1,
+            case.opens_ticket = row.case.raised(&fresh, &case.office);
+            let case_ref = row.case_ref();
+            case.trace.span().in_scope(|| {
+                for alert in &fresh {
+                    case.effects
+                        .emit(&case_ref, alert_body(alert, &case.office));
+                    match alert.kind {
+                        AlertKind::Warning => report.warnings += 1,
+                        AlertKind::Breach => report.breaches += 1,
+                    }
                 }
-            }
-            if opens_ticket {
-                effects.extend(self.open_ticket(step, &row, &office, level, now).await?);
-            }
-            repo::save(step.conn(), &row).await?;
-            step.apply(effects).await?;
-            Ok::<_, SupervisionError>(())
+            });
+            cases.push(case_ref);
         }
-        .instrument(span.clone())
-        .await
+        self.open_tickets(step, &rows, &cases, &mut pending, now, dues)
+            .await?;
+        repo::save_many(step.conn(), &rows).await?;
+        let actor = step.actor().clone();
+        for case in pending {
+            if case.effects.is_empty() {
+                continue;
+            }
+            let span = case.trace.span().clone();
+            tongban_step::apply(
+                step.conn(),
+                EXECUTOR.producer(),
+                &actor,
+                now,
+                &case.trace,
+                case.effects,
+            )
+            .instrument(span)
+            .await?;
+        }
+        Ok(())
     }
 
-    /// A breach opens the case's 督办 ticket for `office` (once per case: its source is the
-    /// case); its effects, or none.
-    async fn open_ticket(
+    /// Opens the 督办 tickets of the cases of a batch whose breach asks for one, in one
+    /// statement; each opened ticket's effect joins its case's effects.
+    async fn open_tickets(
         &self,
         step: &mut Step,
-        row: &ClockRow,
-        office: &str,
-        level: Level,
+        rows: &[ClockRow],
+        cases: &[CaseRef],
+        pending: &mut [Pending],
         now: DateTime<Utc>,
-    ) -> Result<Effects, SupervisionError> {
-        let case = row.case_ref();
-        let opened = tickets::open(
-            step.conn(),
-            &self.reference.calendar,
-            &self.config,
-            NewTicket {
-                source: format!("breach:{}", row.case_id),
-                case: &case,
-                office_id: office,
-                reason: TicketReason::Breach,
-                level,
-                opened_at: now,
-                traceparent: row.traceparent.clone(),
-            },
-        )
-        .await;
-        match opened {
-            Ok(effects) => Ok(effects.unwrap_or_default()),
-            // Milestones beyond the holiday data: the breach stands, the ticket waits until the
-            // data is there (the error is reported, never guessed around).
-            Err(SupervisionError::Calendar(err)) => {
-                tracing::error!(error = %err, "督办 ticket not opened: no holiday data");
-                Ok(Effects::new())
-            }
-            Err(err) => Err(err),
+        dues: &Result<[DateTime<Utc>; 4], CalendarError>,
+    ) -> Result<(), SupervisionError> {
+        let opening: Vec<usize> = (0..pending.len())
+            .filter(|&i| pending[i].opens_ticket)
+            .collect();
+        if opening.is_empty() {
+            return Ok(());
         }
+        let dues = match dues {
+            Ok(dues) => dues,
+            // Milestones beyond the holiday data: the breaches stand, the tickets wait until
+            // the data is there (the error is reported, never guessed around).
+            Err(err) => {
+                for &i in &opening {
+                    pending[i].trace.span().in_scope(|| {
+                        tracing::error!(error = %err, "督办 ticket not opened: no holiday data");
+                    });
+                }
+                return Ok(());
+            }
+        };
+        let new: Vec<NewTicket<'_>> = opening
+            .iter()
+            .map(|&i| NewTicket {
+                source: format!("breach:{}", rows[i].case_id),
+                case: &cases[i],
+                office_id: &pending[i].office,
+                reason: TicketReason::Breach,
+                level: pending[i].level,
+                opened_at: now,
+                traceparent: rows[i].traceparent.clone(),
+            })
+            .collect();
+        let opened = tickets::open_many(step.conn(), dues, &new).await?;
+        drop(new);
+        for (&i, effects) in opening.iter().zip(opened) {
+            let Some(effects) = effects else { continue };
+            let case = &mut pending[i];
+            case.trace.span().in_scope(|| {
+                tracing::info!(
+                    case_number = %cases[i].case_number,
+                    office = %case.office,
+                    reason = TicketReason::Breach.as_str(),
+                    "督办 ticket opened"
+                );
+            });
+            case.effects.extend(effects);
+        }
+        Ok(())
     }
+}
+
+/// One case of a batch being raised: its trace, what is due, against whom, and its effects.
+struct Pending {
+    trace: Trace,
+    raised: Vec<Due>,
+    office: String,
+    level: Level,
+    opens_ticket: bool,
+    effects: Effects,
 }
 
 /// [`BATCH`] as a SQL limit.
 fn limit() -> i64 {
     i64::try_from(BATCH).unwrap_or(i64::MAX)
+}
+
+/// [`CASE_BATCH`] as a SQL limit.
+fn case_limit() -> i64 {
+    i64::try_from(CASE_BATCH).unwrap_or(i64::MAX)
 }
 
 /// The event of one newly recorded alert against `office` (and a span event of the case's

@@ -222,6 +222,51 @@ pub async fn save(conn: &mut PgConnection, row: &ClockRow) -> Result<(), sqlx::E
     Ok(())
 }
 
+/// Writes back the clocks of a batch of locked cases in one statement (what [`save`] does for
+/// one): a pass over many due cases costs one round trip here, not one per case.
+///
+/// # Errors
+/// A failing statement.
+pub async fn save_many(conn: &mut PgConnection, rows: &[ClockRow]) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let cases = || rows.iter().map(|r| &r.case);
+    sqlx::query(
+        "UPDATE case_clocks c SET status = n.status, tracked = n.tracked, due_at = n.due_at,
+            next_check_at = n.next_check_at, case_breached = n.case_breached,
+            completed_at = n.completed_at, working_days = n.working_days, on_time = n.on_time,
+            parts = n.parts, breached_office_id = n.breached_office_id, updated_at = now()
+         FROM UNNEST($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::timestamptz[],
+            $6::bool[], $7::timestamptz[], $8::int4[], $9::bool[], $10::jsonb[], $11::text[])
+            AS n (case_id, status, tracked, due_at, next_check_at, case_breached, completed_at,
+                  working_days, on_time, parts, breached_office_id)
+         WHERE c.case_id = n.case_id",
+    )
+    .bind(rows.iter().map(|r| r.case_id).collect::<Vec<_>>())
+    .bind(cases().map(|c| c.status.as_str()).collect::<Vec<_>>())
+    .bind(cases().map(|c| Json(&c.tracked)).collect::<Vec<_>>())
+    .bind(
+        cases()
+            .map(|c| c.tracked.case_deadline().and_then(|d| d.due_at))
+            .collect::<Vec<_>>(),
+    )
+    .bind(cases().map(|c| c.tracked.next_check()).collect::<Vec<_>>())
+    .bind(cases().map(|c| c.case_breached).collect::<Vec<_>>())
+    .bind(cases().map(|c| c.completed_at).collect::<Vec<_>>())
+    .bind(cases().map(|c| c.working_days).collect::<Vec<_>>())
+    .bind(cases().map(|c| c.on_time).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| &r.parts).collect::<Vec<_>>())
+    .bind(
+        cases()
+            .map(|c| c.breached_office_id.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// A stored alert.
 #[derive(Debug, Clone)]
 pub struct AlertRow {
@@ -255,13 +300,13 @@ impl<'r> FromRow<'r, PgRow> for AlertRow {
     }
 }
 
-/// Records alerts of one case in one statement, skipping each (case, stage, kind) raised
-/// before — the guarantee that each is published once. Returns the (stage, kind) pairs that are
-/// new.
+/// Records alerts (of one case or of a whole batch) in one statement, skipping each (case,
+/// stage, kind) raised before — the guarantee that each is published once. Returns the
+/// (case, stage, kind) triples that are new.
 pub async fn insert_alerts(
     conn: &mut PgConnection,
     alerts: &[AlertRow],
-) -> Result<Vec<(String, String)>, sqlx::Error> {
+) -> Result<Vec<(Uuid, String, String)>, sqlx::Error> {
     if alerts.is_empty() {
         return Ok(Vec::new());
     }
@@ -272,7 +317,7 @@ pub async fn insert_alerts(
          SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
             $6::text[], $7::text[], $8::smallint[], $9::timestamptz[], $10::timestamptz[])
          ON CONFLICT (case_id, stage, kind) DO NOTHING
-         RETURNING stage, kind",
+         RETURNING case_id, stage, kind",
     )
     .bind(alerts.iter().map(|a| a.alert_id).collect::<Vec<_>>())
     .bind(alerts.iter().map(|a| a.case_id).collect::<Vec<_>>())

@@ -167,6 +167,91 @@ pub async fn open(
     Ok(Some(effects))
 }
 
+/// Opens the tickets of a batch in two statements (tickets, then their milestones), each with
+/// the milestones `dues` (computed once for the batch: every ticket opens at the same moment).
+/// Returns, in the order of `new`, the `supervision.ticket_opened` effects of each ticket
+/// opened, or `None` where its source already opened one.
+///
+/// # Errors
+/// A failing statement.
+pub async fn open_many(
+    conn: &mut PgConnection,
+    dues: &[DateTime<Utc>; 4],
+    new: &[NewTicket<'_>],
+) -> Result<Vec<Option<Effects>>, sqlx::Error> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = new.iter().map(|_| Uuid::now_v7()).collect();
+    let opened: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO tickets (ticket_id, source, case_id, case_number, office_id, state, level,
+            reason, opened_at, next_due_at, traceparent)
+         SELECT t.ticket_id, t.source, t.case_id, t.case_number, t.office_id, $6, t.level,
+            t.reason, t.opened_at, $7, t.traceparent
+         FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $8::smallint[],
+            $9::text[], $10::timestamptz[], $11::text[])
+            AS t (ticket_id, source, case_id, case_number, office_id, level, reason, opened_at,
+                  traceparent)
+         ON CONFLICT (source) DO NOTHING
+         RETURNING ticket_id",
+    )
+    .bind(&ids)
+    .bind(new.iter().map(|t| t.source.as_str()).collect::<Vec<_>>())
+    .bind(new.iter().map(|t| t.case.case_id).collect::<Vec<_>>())
+    .bind(
+        new.iter()
+            .map(|t| t.case.case_number.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(new.iter().map(|t| t.office_id).collect::<Vec<_>>())
+    .bind(TicketState::Open.as_str())
+    .bind(dues.iter().min())
+    .bind(new.iter().map(|t| t.level.stored()).collect::<Vec<_>>())
+    .bind(new.iter().map(|t| t.reason.as_str()).collect::<Vec<_>>())
+    .bind(new.iter().map(|t| t.opened_at).collect::<Vec<_>>())
+    .bind(
+        new.iter()
+            .map(|t| t.traceparent.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if opened.is_empty() {
+        return Ok(new.iter().map(|_| None).collect());
+    }
+    sqlx::query(
+        "INSERT INTO ticket_milestones (ticket_id, seq, name, due_at)
+         SELECT t.ticket_id, (m.seq - 1)::smallint, m.name, m.due_at
+         FROM UNNEST($1::uuid[]) AS t (ticket_id)
+         CROSS JOIN UNNEST($2::text[], $3::timestamptz[]) WITH ORDINALITY AS m (name, due_at, seq)",
+    )
+    .bind(&opened)
+    .bind(MILESTONE_NAMES.to_vec())
+    .bind(dues.to_vec())
+    .execute(&mut *conn)
+    .await?;
+    let opened: std::collections::HashSet<Uuid> = opened.into_iter().collect();
+    Ok(new
+        .iter()
+        .zip(ids)
+        .map(|(ticket, ticket_id)| {
+            opened.contains(&ticket_id).then(|| {
+                let mut effects = Effects::new();
+                effects.emit(
+                    ticket.case,
+                    Body::TicketOpened(ev::TicketOpened {
+                        ticket_id: ticket_id.to_string(),
+                        office_id: ticket.office_id.to_owned(),
+                        reason: ticket.reason.as_str().to_owned(),
+                        level: ticket.level.name().to_owned(),
+                    }),
+                );
+                effects
+            })
+        })
+        .collect())
+}
+
 /// One ticket, locked for update when `lock`.
 ///
 /// # Errors
