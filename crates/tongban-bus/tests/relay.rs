@@ -117,3 +117,33 @@ async fn the_outbox_refuses_an_event_too_large_before_the_step_commits() -> Test
     env.cleanup().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steps_events_enter_the_outbox_in_one_statement_in_their_order() -> TestResult {
+    let (env, pool, _bus) = setup().await?;
+    let messages: Vec<OutboxMessage> = (0..5).map(|i| message(&i.to_string())).collect();
+    let mut tx = pool.begin().await?;
+    tongban_store::enqueue_all(&mut tx, &messages).await?;
+    tx.commit().await?;
+    let stored: Vec<Uuid> = sqlx::query_scalar("SELECT event_id FROM outbox ORDER BY id")
+        .fetch_all(&pool)
+        .await?;
+    let sent: Vec<Uuid> = messages.iter().map(|m| m.event_id).collect();
+    assert_eq!(stored, sent);
+    // One oversize message refuses them all.
+    let mut tx = pool.begin().await?;
+    let mixed = [message("ok"), message(&"x".repeat(600 * 1024))];
+    let refused = tongban_store::enqueue_all(&mut tx, &mixed).await;
+    assert!(
+        matches!(refused, Err(StoreError::EventTooLarge { .. })),
+        "{refused:?}"
+    );
+    drop(tx);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(rows, 5);
+    pool.close().await;
+    env.cleanup().await?;
+    Ok(())
+}

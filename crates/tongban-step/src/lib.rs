@@ -271,18 +271,23 @@ pub async fn apply(
 ) -> Result<(), StoreError> {
     if !effects.events.is_empty() {
         let headers = trace.headers();
-        for emit in effects.events {
-            let message = tongban_bus::event_message(
-                emit.case_id,
-                &emit.case_number,
-                producer,
-                &actor.user,
-                at,
-                emit.body,
-                headers.clone(),
-            );
-            tongban_store::enqueue(conn, &message).await?;
-        }
+        let messages: Vec<tongban_store::OutboxMessage> = effects
+            .events
+            .into_iter()
+            .map(|emit| {
+                tongban_bus::event_message(
+                    emit.case_id,
+                    &emit.case_number,
+                    producer,
+                    &actor.user,
+                    at,
+                    emit.body,
+                    headers.clone(),
+                )
+            })
+            .collect();
+        // One statement for all of the step's events.
+        tongban_store::enqueue_all(conn, &messages).await?;
     }
     for entry in effects.audit {
         tongban_store::audit(

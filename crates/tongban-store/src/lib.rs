@@ -179,25 +179,57 @@ pub fn outbox_channel(schema: &str) -> String {
 /// # Errors
 /// A failing statement, or [`StoreError::EventTooLarge`] for a payload over [`MAX_EVENT_BYTES`].
 pub async fn enqueue(conn: &mut PgConnection, message: &OutboxMessage) -> Result<(), StoreError> {
-    if message.payload.len() > MAX_EVENT_BYTES {
+    enqueue_all(conn, std::slice::from_ref(message)).await
+}
+
+/// Adds `messages` to the outbox in this order, in one statement, inside the caller's
+/// transaction, and wakes the relay when the transaction commits.
+///
+/// # Errors
+/// A failing statement, or [`StoreError::EventTooLarge`] for a payload over [`MAX_EVENT_BYTES`]
+/// (then nothing is added).
+pub async fn enqueue_all(
+    conn: &mut PgConnection,
+    messages: &[OutboxMessage],
+) -> Result<(), StoreError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    if let Some(large) = messages.iter().find(|m| m.payload.len() > MAX_EVENT_BYTES) {
         return Err(StoreError::EventTooLarge {
-            subject: message.subject.clone(),
-            size: message.payload.len(),
+            subject: large.subject.clone(),
+            size: large.payload.len(),
             limit: MAX_EVENT_BYTES,
         });
     }
-    let headers: serde_json::Map<String, Value> = message
-        .headers
+    let ids: Vec<Uuid> = messages.iter().map(|m| m.event_id).collect();
+    let subjects: Vec<&str> = messages.iter().map(|m| m.subject.as_str()).collect();
+    let payloads: Vec<&[u8]> = messages.iter().map(|m| m.payload.as_slice()).collect();
+    let headers: Vec<Value> = messages
         .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .map(|m| {
+            Value::Object(
+                m.headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            )
+        })
         .collect();
-    sqlx::query("INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)")
-        .bind(message.event_id)
-        .bind(&message.subject)
-        .bind(&message.payload)
-        .bind(Value::Object(headers))
-        .execute(&mut *conn)
-        .await?;
+    // WITH ORDINALITY … ORDER BY keeps the rows' ids (the relay's order) in the given order.
+    sqlx::query(
+        "INSERT INTO outbox (event_id, subject, payload, headers)
+         SELECT e, s, p, h
+         FROM UNNEST($1::uuid[], $2::text[], $3::bytea[], $4::jsonb[])
+              WITH ORDINALITY AS m (e, s, p, h, n)
+         ORDER BY n",
+    )
+    .bind(&ids)
+    .bind(&subjects)
+    .bind(&payloads)
+    .bind(&headers)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("SELECT pg_notify('tongban_outbox_' || current_schema(), '')")
         .execute(&mut *conn)
         .await?;
