@@ -51,7 +51,7 @@ pub const ISSUER: &str = "tongban";
 pub const AUDIENCE: &str = "tongban-services";
 /// The longest a token may live (`exp - iat`): 12 hours. Every role is a member of staff.
 pub const MAX_TOKEN_LIFETIME_SECS: i64 = 12 * 3600;
-/// The national 12345 hotline, an office id every hotline token may name.
+/// The national 12345 hotline, an office id admin, supervisor and hotline tokens may name.
 pub const HOTLINE_OFFICE: &str = "12345";
 
 /// What a caller may do (角色).
@@ -303,9 +303,9 @@ pub enum AuthError {
 /// item 13, documented in the README):
 ///
 /// - every office of the directory (机构目录) is admitted for every role;
-/// - admins and supervisors, who act for a whole division, may also name a current division
-///   code (`140922`) or its 政务服务 body `<division>-zwfw` (`140000-zwfw`);
-/// - the 12345 hotline may also name [`HOTLINE_OFFICE`] (`12345`) or `<division>-12345`;
+/// - admins, supervisors and the hotline act for a whole division, not one office: they may also
+///   name a current division code (`140922`), its 政务服务 body `<division>-zwfw` (`140000-zwfw`)
+///   or its 12345 centre `<division>-12345`, or the national [`HOTLINE_OFFICE`] (`12345`);
 /// - a carrier's "office" is its carrier id (`simulated`), checked by logistics, not here.
 pub fn office_admitted(reference: &ReferenceData, role: Role, office: &str) -> bool {
     if role == Role::Carrier || reference.directory.office(office).is_some() {
@@ -313,15 +313,13 @@ pub fn office_admitted(reference: &ReferenceData, role: Role, office: &str) -> b
     }
     let division = |code: &str| reference.divisions.parse_current(code).is_ok();
     match role {
-        Role::Admin | Role::Supervisor => {
-            division(office) || office.strip_suffix("-zwfw").is_some_and(division)
-        }
-        Role::Hotline => {
+        Role::Admin | Role::Supervisor | Role::Hotline => {
             office == HOTLINE_OFFICE
                 || division(office)
+                || office.strip_suffix("-zwfw").is_some_and(division)
                 || office.strip_suffix("-12345").is_some_and(division)
         }
-        _ => false,
+        Role::Clerk | Role::Reviewer | Role::OfficeHead | Role::Issuer | Role::Carrier => false,
     }
 }
 

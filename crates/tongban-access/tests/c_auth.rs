@@ -435,6 +435,7 @@ fn the_office_must_be_in_the_directory() {
         (Role::Admin, "140922"),
         (Role::Hotline, "12345"),
         (Role::Hotline, "140900-12345"),
+        (Role::Supervisor, "12345"),
         (Role::Carrier, "simulated"),
     ] {
         assert!(
