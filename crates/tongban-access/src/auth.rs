@@ -3,18 +3,31 @@
 //! A token is `tb1.<payload>.<signature>`: the payload is the base64url (no padding) JSON of
 //! [`Claims`], the signature is Ed25519 over the ASCII text `tb1.<payload>`, base64url as well.
 //! The signing key is a 32-byte seed generated per deployment into the state directory.
+//!
+//! Verification (issue 13 item 13) accepts a token only if it is signed by this deployment's key
+//! and its key id (`kid`, the first 16 hex digits of SM3 of the public key) names that key, it
+//! was issued by [`ISSUER`] for [`AUDIENCE`], it lives at most [`MAX_TOKEN_LIFETIME_SECS`]
+//! (12 h, every role is a person: there is no machine role), it is neither expired nor from the
+//! future, its office is admitted by the directory when the keys carry one
+//! ([`TokenKeys::with_directory`], see [`office_admitted`]), and its token id (`jti`) is not in
+//! the revocation list `<state_dir>/revoked-tokens.txt` (re-read whenever its size or
+//! modification time changes; checked with one `stat` per verification).
 
+use std::collections::HashSet;
 use std::fmt;
-use std::path::Path;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
+use sm3::{Digest as _, Sm3};
 use tongban_domain::i18n::Lang;
+use tongban_domain::reference::ReferenceData;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Status};
 
@@ -30,6 +43,16 @@ const LEEWAY_SECS: i64 = 60;
 const MAX_TOKEN_LEN: usize = 4096;
 /// File name of the signing seed inside the state directory.
 const SIGNING_KEY_FILE: &str = "token-signing.key";
+/// File name of the revocation list (one revoked token id per line) inside the state directory.
+pub const REVOCATION_FILE: &str = "revoked-tokens.txt";
+/// Who issues tokens (`iss`): the deployment.
+pub const ISSUER: &str = "tongban";
+/// Whom tokens are for (`aud`): the services of the deployment.
+pub const AUDIENCE: &str = "tongban-services";
+/// The longest a token may live (`exp - iat`): 12 hours. Every role is a member of staff.
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 12 * 3600;
+/// The national 12345 hotline, an office id admin, supervisor and hotline tokens may name.
+pub const HOTLINE_OFFICE: &str = "12345";
 
 /// What a caller may do (角色).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -124,6 +147,15 @@ impl FromStr for Role {
 /// Who a token speaks for (令牌声明). Times are Unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
+    /// Who issued the token (`iss`), [`ISSUER`].
+    #[serde(rename = "iss")]
+    pub issuer: String,
+    /// Whom the token is for (`aud`), [`AUDIENCE`].
+    #[serde(rename = "aud")]
+    pub audience: String,
+    /// The id of the key that signed it (`kid`); [`TokenKeys::mint`] sets it.
+    #[serde(rename = "kid")]
+    pub key_id: String,
     /// The person's login name (staff account, not personal data of applicants).
     pub user: String,
     /// What they may do.
@@ -134,7 +166,8 @@ pub struct Claims {
     pub issued_at: i64,
     /// When the token stops being accepted (plus a 60 s leeway).
     pub expires_at: i64,
-    /// A random id for audit records and revocation lists.
+    /// A random id (`jti`) for audit records and revocation lists.
+    #[serde(rename = "jti")]
     pub token_id: String,
 }
 
@@ -150,6 +183,9 @@ impl Claims {
     ) -> Self {
         let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
         Self {
+            issuer: ISSUER.to_owned(),
+            audience: AUDIENCE.to_owned(),
+            key_id: String::new(),
             user: user.into(),
             role,
             office: office.into(),
@@ -220,12 +256,151 @@ pub enum AuthError {
     /// A claim that must not be empty is empty.
     #[error("令牌缺少 {0} / token has an empty {0}")]
     EmptyClaim(&'static str),
+    /// The token names another signing key (another deployment, or a rotated key).
+    #[error(
+        "令牌由另一把密钥签发（密钥编号 {found}，本服务为 {expected}）/ token was signed by another key (key id {found}, this service uses {expected})"
+    )]
+    KeyMismatch {
+        /// The `kid` of the token.
+        found: String,
+        /// The `kid` of these keys.
+        expected: String,
+    },
+    /// The token was issued by someone else or for someone else.
+    #[error("令牌的签发者或受众不符（{0}）/ token issuer or audience does not match ({0})")]
+    WrongIssuerOrAudience(String),
+    /// The token lives longer than 12 hours.
+    #[error(
+        "令牌有效期为 {hours} 小时，超过上限 12 小时 / token lifetime of {hours} h exceeds the 12 h limit"
+    )]
+    TooLong {
+        /// `exp - iat` in hours, rounded up.
+        hours: i64,
+    },
+    /// The token's office is not in the directory.
+    #[error("机构目录中没有部门 \"{0}\" / office \"{0}\" is not in the directory")]
+    UnknownOffice(String),
+    /// The token id is in the revocation list.
+    #[error("令牌已被吊销 / token has been revoked")]
+    Revoked,
+    /// The revocation list cannot be read (tokens are refused until it can).
+    #[error("无法读取令牌吊销列表 {path} / cannot read the token revocation list {path}")]
+    RevocationList {
+        /// The list's path.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A token id to revoke is not 32 lower-case hex digits.
+    #[error(
+        "令牌编号 \"{0}\" 无效，应为 32 位十六进制 / invalid token id \"{0}\": expected 32 hex digits"
+    )]
+    BadTokenId(String),
+}
+
+/// Whether `office` may be named by a token of `role`, per `reference` (decision for issue 13
+/// item 13, documented in the README):
+///
+/// - every office of the directory (机构目录) is admitted for every role;
+/// - admins, supervisors and the hotline act for a whole division, not one office: they may also
+///   name a current division code (`140922`), its 政务服务 body `<division>-zwfw` (`140000-zwfw`)
+///   or its 12345 centre `<division>-12345`, or the national [`HOTLINE_OFFICE`] (`12345`);
+/// - a carrier's "office" is its carrier id (`simulated`), checked by logistics, not here.
+pub fn office_admitted(reference: &ReferenceData, role: Role, office: &str) -> bool {
+    if role == Role::Carrier || reference.directory.office(office).is_some() {
+        return true;
+    }
+    let division = |code: &str| reference.divisions.parse_current(code).is_ok();
+    match role {
+        Role::Admin | Role::Supervisor | Role::Hotline => {
+            office == HOTLINE_OFFICE
+                || division(office)
+                || office.strip_suffix("-zwfw").is_some_and(division)
+                || office.strip_suffix("-12345").is_some_and(division)
+        }
+        Role::Clerk | Role::Reviewer | Role::OfficeHead | Role::Issuer | Role::Carrier => false,
+    }
+}
+
+/// The revocation list file and what it held when last read.
+struct RevocationList {
+    path: PathBuf,
+    seen: Mutex<Seen>,
+}
+
+/// The list as last read, with the size and modification time it had then.
+#[derive(Default)]
+struct Seen {
+    stamp: Option<(SystemTime, u64)>,
+    ids: HashSet<String>,
+}
+
+impl RevocationList {
+    /// Whether `token_id` is revoked, re-reading the file when its size or mtime changed.
+    fn contains(&self, token_id: &str) -> Result<bool, AuthError> {
+        let unreadable = |source| AuthError::RevocationList {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let stamp = match std::fs::metadata(&self.path) {
+            Ok(meta) => Some((meta.modified().map_err(unreadable)?, meta.len())),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(err) => return Err(unreadable(err)),
+        };
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.stamp != stamp {
+            let ids = match stamp {
+                None => HashSet::new(),
+                Some(_) => std::fs::read_to_string(&self.path)
+                    .map_err(unreadable)?
+                    .lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                    .map(str::to_owned)
+                    .collect(),
+            };
+            *seen = Seen { stamp, ids };
+        }
+        Ok(seen.ids.contains(token_id))
+    }
+}
+
+/// Adds `token_id` to the revocation list of the deployment whose state directory is
+/// `state_dir`; services refuse the token from their next request on.
+///
+/// # Errors
+///
+/// [`AuthError::BadTokenId`] unless `token_id` is 32 hex digits;
+/// [`AuthError::RevocationList`] if the file cannot be appended to.
+pub fn revoke(state_dir: &Path, token_id: &str) -> Result<PathBuf, AuthError> {
+    let token_id = token_id.trim().to_ascii_lowercase();
+    if token_id.len() != 32 || !token_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AuthError::BadTokenId(token_id));
+    }
+    let path = state_dir.join(REVOCATION_FILE);
+    let failed = |source| AuthError::RevocationList {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(failed)?;
+    file.write_all(format!("{token_id}\n").as_bytes())
+        .map_err(failed)?;
+    file.sync_all().map_err(failed)?;
+    Ok(path)
 }
 
 /// The Ed25519 key pair that mints and verifies tokens of one deployment.
 pub struct TokenKeys {
     signing: SigningKey,
     verifying: VerifyingKey,
+    key_id: String,
+    reference: Option<Arc<ReferenceData>>,
+    revoked: Option<RevocationList>,
 }
 
 impl fmt::Debug for TokenKeys {
@@ -236,6 +411,7 @@ impl fmt::Debug for TokenKeys {
                 "public_key",
                 &keyfile::hex_encode(self.verifying.as_bytes()),
             )
+            .field("key_id", &self.key_id)
             .finish_non_exhaustive()
     }
 }
@@ -245,7 +421,40 @@ impl TokenKeys {
     pub fn from_seed(seed: [u8; 32]) -> Self {
         let signing = SigningKey::from_bytes(&seed);
         let verifying = signing.verifying_key();
-        Self { signing, verifying }
+        let digest = Sm3::digest(verifying.as_bytes());
+        let mut key_id = keyfile::hex_encode(&digest);
+        key_id.truncate(16);
+        Self {
+            signing,
+            verifying,
+            key_id,
+            reference: None,
+            revoked: None,
+        }
+    }
+
+    /// These keys, refusing tokens whose office `reference` does not admit
+    /// ([`office_admitted`]).
+    #[must_use]
+    pub fn with_directory(mut self, reference: Arc<ReferenceData>) -> Self {
+        self.reference = Some(reference);
+        self
+    }
+
+    /// These keys, refusing tokens whose id is listed in the file `path` (one id per line; a
+    /// missing file lists none).
+    #[must_use]
+    pub fn with_revocation_list(mut self, path: PathBuf) -> Self {
+        self.revoked = Some(RevocationList {
+            path,
+            seen: Mutex::new(Seen::default()),
+        });
+        self
+    }
+
+    /// The key id (`kid`): the first 16 hex digits of SM3 of the public key.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
     }
 
     /// Fresh random keys that live only in memory (tests, one-off tools).
@@ -258,7 +467,8 @@ impl TokenKeys {
     }
 
     /// The deployment's keys from `<state_dir>/token-signing.key` (a 32-byte seed as hex),
-    /// generating the file on first use.
+    /// generating the file on first use, honouring the revocation list
+    /// `<state_dir>/revoked-tokens.txt`.
     ///
     /// # Errors
     ///
@@ -276,7 +486,7 @@ impl TokenKeys {
                     expected: 32,
                     actual: bytes.len(),
                 })?;
-        Ok(Self::from_seed(seed))
+        Ok(Self::from_seed(seed).with_revocation_list(state_dir.join(REVOCATION_FILE)))
     }
 
     /// The public key (hex), e.g. to compare deployments.
@@ -284,13 +494,17 @@ impl TokenKeys {
         keyfile::hex_encode(self.verifying.as_bytes())
     }
 
-    /// A signed token carrying `claims`.
+    /// A signed token carrying `claims`, its key id set to these keys'.
     ///
     /// # Errors
     ///
+    /// [`AuthError::TooLong`] if the token would live more than 12 hours;
     /// [`AuthError::Encode`] if the claims cannot be serialised (they always can in practice).
     pub fn mint(&self, claims: &Claims) -> Result<String, AuthError> {
-        let json = serde_json::to_vec(claims).map_err(AuthError::Encode)?;
+        check_lifetime(claims)?;
+        let mut claims = claims.clone();
+        claims.key_id.clone_from(&self.key_id);
+        let json = serde_json::to_vec(&claims).map_err(AuthError::Encode)?;
         let signed = format!("{TOKEN_PREFIX}.{}", URL_SAFE_NO_PAD.encode(json));
         let signature = self.signing.sign(signed.as_bytes());
         Ok(format!(
@@ -299,13 +513,17 @@ impl TokenKeys {
         ))
     }
 
-    /// The claims of `token` if it is well formed, signed by these keys, not expired at `now`
-    /// (Unix seconds, 60 s leeway either way) and names a user and an office.
+    /// The claims of `token` if it is well formed, names these keys' id and is signed by them,
+    /// was issued by [`ISSUER`] for [`AUDIENCE`], lives at most 12 hours, is not expired at `now`
+    /// (Unix seconds, 60 s leeway either way), names a user and an office (admitted by the
+    /// directory, when these keys carry one) and is not revoked.
     ///
     /// # Errors
     ///
-    /// [`AuthError::Malformed`], [`AuthError::BadSignature`], [`AuthError::Expired`],
-    /// [`AuthError::NotYetValid`] or [`AuthError::EmptyClaim`].
+    /// [`AuthError::Malformed`], [`AuthError::KeyMismatch`], [`AuthError::BadSignature`],
+    /// [`AuthError::WrongIssuerOrAudience`], [`AuthError::TooLong`], [`AuthError::Expired`],
+    /// [`AuthError::NotYetValid`], [`AuthError::EmptyClaim`], [`AuthError::UnknownOffice`],
+    /// [`AuthError::Revoked`] or [`AuthError::RevocationList`].
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, AuthError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(AuthError::Malformed);
@@ -322,14 +540,28 @@ impl TokenKeys {
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
             .ok_or(AuthError::Malformed)?;
-        self.verifying
-            .verify_strict(signed.as_bytes(), &Signature::from_bytes(&signature))
-            .map_err(|_| AuthError::BadSignature)?;
-
         let json = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| AuthError::Malformed)?;
         let claims: Claims = serde_json::from_slice(&json).map_err(|_| AuthError::Malformed)?;
+        if claims.key_id != self.key_id {
+            return Err(AuthError::KeyMismatch {
+                found: claims.key_id.chars().take(32).collect(),
+                expected: self.key_id.clone(),
+            });
+        }
+        // Nothing of the payload is trusted before the signature is checked.
+        self.verifying
+            .verify_strict(signed.as_bytes(), &Signature::from_bytes(&signature))
+            .map_err(|_| AuthError::BadSignature)?;
+
+        if claims.issuer != ISSUER {
+            return Err(AuthError::WrongIssuerOrAudience("iss".to_owned()));
+        }
+        if claims.audience != AUDIENCE {
+            return Err(AuthError::WrongIssuerOrAudience("aud".to_owned()));
+        }
+        check_lifetime(&claims)?;
 
         if claims.expires_at.saturating_add(LEEWAY_SECS) < now {
             return Err(AuthError::Expired);
@@ -343,8 +575,32 @@ impl TokenKeys {
         if claims.office.trim().is_empty() {
             return Err(AuthError::EmptyClaim("office"));
         }
+        if claims.token_id.trim().is_empty() {
+            return Err(AuthError::EmptyClaim("jti"));
+        }
+        if let Some(reference) = &self.reference
+            && !office_admitted(reference, claims.role, &claims.office)
+        {
+            return Err(AuthError::UnknownOffice(claims.office));
+        }
+        if let Some(revoked) = &self.revoked
+            && revoked.contains(&claims.token_id)?
+        {
+            return Err(AuthError::Revoked);
+        }
         Ok(claims)
     }
+}
+
+/// [`AuthError::TooLong`] if `claims` live more than [`MAX_TOKEN_LIFETIME_SECS`].
+fn check_lifetime(claims: &Claims) -> Result<(), AuthError> {
+    let lifetime = claims.expires_at.saturating_sub(claims.issued_at);
+    if lifetime > MAX_TOKEN_LIFETIME_SECS {
+        return Err(AuthError::TooLong {
+            hours: lifetime.saturating_add(3599) / 3600,
+        });
+    }
+    Ok(())
 }
 
 fn random_seed() -> Result<[u8; 32], AuthError> {
@@ -389,6 +645,32 @@ pub fn interceptor(
                 lang,
                 "访问令牌已过期，请重新签发（tongban token mint）",
                 "bearer token has expired; mint a new one (tongban token mint)",
+            )),
+            Err(AuthError::KeyMismatch { found, expected }) => {
+                Err(status::unauthenticated_because(
+                    lang,
+                    &format!(
+                        "访问令牌由另一把密钥签发（密钥编号 {found}），本服务的密钥编号为 {expected}；请用本部署的密钥重新签发"
+                    ),
+                    &format!(
+                        "bearer token was signed by another key (key id {found}); this service uses key id {expected}: mint one with this deployment's key"
+                    ),
+                ))
+            }
+            Err(AuthError::Revoked) => Err(status::unauthenticated_because(
+                lang,
+                "访问令牌已被吊销",
+                "bearer token has been revoked",
+            )),
+            Err(AuthError::TooLong { .. }) => Err(status::unauthenticated_because(
+                lang,
+                "访问令牌有效期超过 12 小时，不予接受",
+                "bearer token lives longer than 12 hours and is not accepted",
+            )),
+            Err(AuthError::UnknownOffice(office)) => Err(status::unauthenticated_because(
+                lang,
+                &format!("访问令牌的部门 \"{office}\" 不在机构目录中"),
+                &format!("the bearer token's office \"{office}\" is not in the directory"),
             )),
             Err(err) => {
                 // The token itself is a credential: log only why it was refused.

@@ -49,7 +49,15 @@ fn mint_verify_round_trip() {
     let token = keys.mint(&claims).unwrap();
     assert!(token.starts_with("tb1."));
     assert_eq!(token.split('.').count(), 3);
-    assert_eq!(keys.verify(&token, NOW + 10).unwrap(), claims);
+    let verified = keys.verify(&token, NOW + 10).unwrap();
+    assert_eq!(verified.key_id, keys.key_id());
+    assert_eq!(
+        verified,
+        Claims {
+            key_id: keys.key_id().to_owned(),
+            ..claims.clone()
+        }
+    );
     assert_eq!(claims.token_id.len(), 32);
     assert_ne!(claims.token_id, self::claims().token_id);
 }
@@ -105,10 +113,13 @@ fn wrong_key_is_refused() {
     let keys = TokenKeys::generate().unwrap();
     let other = TokenKeys::generate().unwrap();
     let token = other.mint(&claims()).unwrap();
-    assert!(matches!(
-        keys.verify(&token, NOW),
-        Err(AuthError::BadSignature)
-    ));
+    let refused = keys.verify(&token, NOW).unwrap_err();
+    assert!(
+        matches!(&refused, AuthError::KeyMismatch { found, expected }
+            if found == other.key_id() && expected == keys.key_id()),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("another key"), "{refused}");
 }
 
 #[test]
@@ -204,7 +215,13 @@ fn interceptor_accepts_valid_and_refuses_others() {
         .metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     let passed = intercept(request).unwrap();
-    assert_eq!(auth::caller(&passed).unwrap(), claims);
+    assert_eq!(
+        auth::caller(&passed).unwrap(),
+        Claims {
+            key_id: keys.key_id().to_owned(),
+            ..claims
+        }
+    );
     assert!(
         auth::caller(&passed)
             .unwrap()
@@ -229,4 +246,300 @@ fn interceptor_accepts_valid_and_refuses_others() {
 
     let unverified = auth::caller(&Request::new(())).unwrap_err();
     assert_eq!(unverified.code(), Code::Unauthenticated);
+}
+
+/// A token over the JSON `payload`, signed with the seed `seed` as [`TokenKeys::mint`] would, so
+/// that tests can sign claims `mint` would refuse to.
+fn hand_signed(seed: [u8; 32], payload: &serde_json::Value) -> String {
+    use ed25519_dalek::Signer as _;
+    let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let signed = format!(
+        "tb1.{}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(payload).unwrap())
+    );
+    let signature = signing.sign(signed.as_bytes());
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+}
+
+/// The payload of a token as JSON.
+fn payload_of(token: &str) -> serde_json::Value {
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+/// A verifying interceptor's answer to `token`, asked in `lang` (`en` or `zh`).
+fn intercepted(keys: &Arc<TokenKeys>, token: &str, lang: &str) -> Result<Claims, tonic::Status> {
+    let mut intercept = auth::interceptor(Arc::clone(keys));
+    let mut request = Request::new(());
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+        .metadata_mut()
+        .insert("accept-language", lang.parse().unwrap());
+    intercept(request).map(|passed| auth::caller(&passed).unwrap())
+}
+
+fn now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn tokens_carry_issuer_audience_key_id_and_token_id() {
+    let keys = TokenKeys::from_seed([3; 32]);
+    let token = keys.mint(&claims()).unwrap();
+    let json = payload_of(&token);
+    assert_eq!(json["iss"], "tongban");
+    assert_eq!(json["aud"], "tongban-services");
+    assert_eq!(json["kid"], keys.key_id());
+    assert_eq!(keys.key_id().len(), 16);
+    assert!(keys.key_id().bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_ne!(keys.key_id(), TokenKeys::from_seed([4; 32]).key_id());
+    let jti = json["jti"].as_str().unwrap();
+    assert_eq!(jti.len(), 32);
+    assert!(jti.bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+#[test]
+fn a_token_of_another_key_id_is_refused_by_name() {
+    let keys = Arc::new(TokenKeys::generate().unwrap());
+    let other = TokenKeys::generate().unwrap();
+    let mut claims = claims();
+    claims.issued_at = now();
+    claims.expires_at = claims.issued_at + 600;
+    let token = other.mint(&claims).unwrap();
+    let refused = intercepted(&keys, &token, "en").unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert!(
+        refused.message().contains("another key") && refused.message().contains(other.key_id()),
+        "{}",
+        refused.message()
+    );
+    let refused = intercepted(&keys, &token, "zh").unwrap_err();
+    assert!(
+        refused.message().contains("另一把密钥"),
+        "{}",
+        refused.message()
+    );
+
+    // Another key claiming this key's id fails on the signature.
+    let mut json = payload_of(&token);
+    json["kid"] = serde_json::Value::from(keys.key_id());
+    let forged = hand_signed([9; 32], &json);
+    assert!(matches!(
+        keys.verify(&forged, now()),
+        Err(AuthError::BadSignature)
+    ));
+}
+
+#[test]
+fn a_wrong_issuer_or_audience_is_refused() {
+    let keys = TokenKeys::from_seed([5; 32]);
+    let token = keys.mint(&claims()).unwrap();
+    assert!(
+        keys.verify(&hand_signed([5; 32], &payload_of(&token)), NOW)
+            .is_ok()
+    );
+    for (field, value) in [("iss", "elsewhere"), ("aud", "someone-else")] {
+        let mut json = payload_of(&token);
+        json[field] = serde_json::Value::from(value);
+        let refused = keys.verify(&hand_signed([5; 32], &json), NOW).unwrap_err();
+        assert!(
+            matches!(&refused, AuthError::WrongIssuerOrAudience(named) if named == field),
+            "{field}: {refused:?}"
+        );
+    }
+    // Unsigned or without the new claims: refused.
+    let mut json = payload_of(&token);
+    json.as_object_mut().unwrap().remove("iss");
+    assert!(matches!(
+        keys.verify(&hand_signed([5; 32], &json), NOW),
+        Err(AuthError::Malformed)
+    ));
+    let (signed, _) = token.rsplit_once('.').unwrap();
+    assert!(keys.verify(&format!("{signed}."), NOW).is_err());
+}
+
+#[test]
+fn tokens_live_at_most_twelve_hours() {
+    let keys = TokenKeys::from_seed([6; 32]);
+    let twelve = Claims::new(
+        "li",
+        Role::Clerk,
+        "140922-zwfw",
+        Duration::from_secs(12 * 3600),
+        NOW,
+    );
+    assert!(keys.verify(&keys.mint(&twelve).unwrap(), NOW).is_ok());
+    for role in Role::ALL {
+        let longer = Claims::new(
+            "li",
+            role,
+            "140922-zwfw",
+            Duration::from_secs(12 * 3600 + 1),
+            NOW,
+        );
+        assert!(
+            matches!(keys.mint(&longer), Err(AuthError::TooLong { hours: 13 })),
+            "{role}"
+        );
+    }
+    // Signed all the same (by hand): refused on verification.
+    let mut json = payload_of(&keys.mint(&twelve).unwrap());
+    json["exp"] = serde_json::Value::from(NOW + 24 * 3600);
+    json["expires_at"] = serde_json::Value::from(NOW + 24 * 3600);
+    let refused = keys.verify(&hand_signed([6; 32], &json), NOW).unwrap_err();
+    assert!(
+        matches!(refused, AuthError::TooLong { hours: 24 }),
+        "{refused:?}"
+    );
+}
+
+/// The deployment's reference data from the workspace's `deploy` directory.
+fn reference() -> Arc<tongban_domain::reference::ReferenceData> {
+    let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    Arc::new(tongban_domain::reference::ReferenceData::load(&deploy).unwrap())
+}
+
+#[test]
+fn the_office_must_be_in_the_directory() {
+    let reference = reference();
+    let keys = Arc::new(
+        TokenKeys::generate()
+            .unwrap()
+            .with_directory(Arc::clone(&reference)),
+    );
+    let token = |role: Role, office: &str| {
+        keys.mint(&Claims::new(
+            "li",
+            role,
+            office,
+            Duration::from_secs(600),
+            now(),
+        ))
+        .unwrap()
+    };
+    for (role, office) in [
+        (Role::Clerk, "140922-zwfw"),
+        (Role::Reviewer, "640100-gongan"),
+        (Role::OfficeHead, "140900-gjj"),
+        (Role::Issuer, "640100-minzheng"),
+        (Role::Supervisor, "140922-zwfw"),
+        (Role::Supervisor, "140000-zwfw"),
+        (Role::Admin, "140922"),
+        (Role::Hotline, "12345"),
+        (Role::Hotline, "140900-12345"),
+        (Role::Supervisor, "12345"),
+        (Role::Carrier, "simulated"),
+    ] {
+        assert!(
+            auth::office_admitted(&reference, role, office),
+            "{role} {office}"
+        );
+        assert!(
+            keys.verify(&token(role, office), now()).is_ok(),
+            "{role} {office}"
+        );
+    }
+    for (role, office) in [
+        (Role::Clerk, "140922-window"),
+        (Role::Reviewer, "999999-gongan"),
+        (Role::Clerk, "140922"),
+        (Role::Issuer, "12345"),
+        (Role::Admin, "admin"),
+        (Role::Supervisor, "999999"),
+        (Role::Hotline, "140900-gongan-12345"),
+    ] {
+        assert!(
+            !auth::office_admitted(&reference, role, office),
+            "{role} {office}"
+        );
+        assert!(
+            matches!(keys.verify(&token(role, office), now()), Err(AuthError::UnknownOffice(o)) if o == office),
+            "{role} {office}"
+        );
+    }
+    let refused = intercepted(&keys, &token(Role::Reviewer, "999999-gongan"), "en").unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert!(
+        refused.message().contains("999999-gongan") && refused.message().contains("directory"),
+        "{}",
+        refused.message()
+    );
+    // Keys without a directory (tools, these unit tests) do not check offices.
+    let bare = TokenKeys::generate().unwrap();
+    let free = bare
+        .mint(&Claims::new(
+            "li",
+            Role::Clerk,
+            "anywhere",
+            Duration::from_secs(60),
+            now(),
+        ))
+        .unwrap();
+    assert!(bare.verify(&free, now()).is_ok());
+}
+
+#[test]
+fn a_revoked_token_is_refused_as_soon_as_the_list_changes() {
+    let dir = StateDir::new();
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let keys = Arc::new(TokenKeys::load_or_create(&dir.0).unwrap());
+    let mint = || {
+        let claims = Claims::new(
+            "li",
+            Role::Clerk,
+            "140922-zwfw",
+            Duration::from_secs(600),
+            now(),
+        );
+        (keys.mint(&claims).unwrap(), claims.token_id)
+    };
+    let (revoked, revoked_id) = mint();
+    let (kept, _) = mint();
+    // No list yet: both accepted (and the empty state is remembered).
+    assert!(intercepted(&keys, &revoked, "en").is_ok());
+    assert!(intercepted(&keys, &kept, "en").is_ok());
+
+    let path = auth::revoke(&dir.0, &revoked_id.to_uppercase()).unwrap();
+    assert_eq!(path, dir.0.join(auth::REVOCATION_FILE));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!("{revoked_id}\n")
+    );
+    // The same running keys see the change on the next request.
+    let refused = intercepted(&keys, &revoked, "en").unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert!(
+        refused.message().contains("revoked"),
+        "{}",
+        refused.message()
+    );
+    let refused = intercepted(&keys, &revoked, "zh").unwrap_err();
+    assert!(refused.message().contains("吊销"), "{}", refused.message());
+    assert!(matches!(
+        keys.verify(&revoked, now()),
+        Err(AuthError::Revoked)
+    ));
+    assert!(intercepted(&keys, &kept, "en").is_ok());
+
+    // Keys loaded afterwards honour it too; a list emptied again lets the token back in.
+    let reloaded = TokenKeys::load_or_create(&dir.0).unwrap();
+    assert!(matches!(
+        reloaded.verify(&revoked, now()),
+        Err(AuthError::Revoked)
+    ));
+    std::fs::write(&path, "# nothing revoked\n").unwrap();
+    assert!(keys.verify(&revoked, now()).is_ok());
+
+    assert!(matches!(
+        auth::revoke(&dir.0, "not-a-token-id"),
+        Err(AuthError::BadTokenId(_))
+    ));
 }

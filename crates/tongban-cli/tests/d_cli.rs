@@ -22,7 +22,14 @@ fn tongban() -> Command {
     ] {
         cmd.env_remove(var);
     }
+    // Offices are checked against the workspace's directory, as the services read it.
+    cmd.env("TONGBAN_DEPLOY_DIR", deploy_dir());
     cmd
+}
+
+/// The workspace's deploy directory (reference data and the office directory).
+fn deploy_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
 }
 
 fn run(args: &[&str]) -> Output {
@@ -180,7 +187,7 @@ fn token_mint_prints_one_verifiable_token() {
             "--role",
             "clerk",
             "--office",
-            "140922-window",
+            "140922-zwfw",
             "--user",
             "zhang",
             "--ttl-hours",
@@ -643,4 +650,119 @@ async fn bundle_notice_prints_the_text_in_the_callers_language() {
         .await;
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("NOT_FOUND"), "{}", stderr(&o));
+}
+
+/// `token mint` for `role` at `office` with `extra` arguments, in the state directory `state`.
+fn mint(state: &std::path::Path, role: &str, office: &str, extra: &[&str]) -> Output {
+    tongban()
+        .args(["token", "mint", "--role", role, "--office", office])
+        .args(extra)
+        .env("TONGBAN_STATE_DIR", state)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_token_over_twelve_hours_is_refused_in_both_languages() {
+    let dir = TempDir::new("ttl");
+    for lang in ["zh", "en"] {
+        let o = mint(
+            &dir.0,
+            "clerk",
+            "140922-zwfw",
+            &["--ttl-hours", "13", "--lang", lang],
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stdout(&o).is_empty());
+        let err = stderr(&o);
+        assert!(
+            err.contains("最多 12 小时") && err.contains("at most 12 hours"),
+            "{err}"
+        );
+    }
+    let o = mint(&dir.0, "admin", "140922", &["--ttl-hours", "12"]);
+    let keys = TokenKeys::load_or_create(&dir.0).unwrap();
+    let claims = keys.verify(ok(&o).trim(), now()).unwrap();
+    assert_eq!(claims.expires_at - claims.issued_at, 12 * 3600);
+}
+
+#[test]
+fn a_token_for_an_office_outside_the_directory_is_refused() {
+    let dir = TempDir::new("office");
+    for (role, office) in [
+        ("clerk", "140922-window"),
+        ("reviewer", "999999-gongan"),
+        ("admin", "admin"),
+    ] {
+        let o = mint(&dir.0, role, office, &[]);
+        assert_eq!(o.status.code(), Some(2), "{role} {office}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty());
+        let err = stderr(&o);
+        assert!(
+            err.contains(office)
+                && err.contains("机构目录中没有")
+                && err.contains("not in the directory"),
+            "{err}"
+        );
+    }
+    // Every office id the demo and README use is admitted.
+    for (role, office) in [
+        ("clerk", "140922-zwfw"),
+        ("hotline", "140900-12345"),
+        ("reviewer", "640100-gongan"),
+        ("issuer", "640100-gongan"),
+        ("carrier", "simulated"),
+        ("reviewer", "640100-weijian"),
+        ("office_head", "640100-gongan"),
+        ("supervisor", "140922-zwfw"),
+        ("admin", "140922"),
+    ] {
+        let o = mint(&dir.0, role, office, &[]);
+        assert_eq!(ok(&o).lines().count(), 1, "{role} {office}");
+    }
+    // Without the directory the office cannot be checked: refused, naming the directory.
+    let o = mint(
+        &dir.0,
+        "clerk",
+        "140922-zwfw",
+        &["--deploy-dir", "/nonexistent-deploy"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/nonexistent-deploy"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_revoked_token_no_longer_verifies() {
+    let dir = TempDir::new("revoke");
+    let minted = ok_json(&mint(&dir.0, "reviewer", "640100-gongan", &["--json"]));
+    let keys = TokenKeys::load_or_create(&dir.0).unwrap();
+    let token = minted["token"].as_str().unwrap();
+    let claims = keys.verify(token, now()).unwrap();
+    assert_eq!(minted["token_id"], claims.token_id.as_str());
+    assert_eq!(minted["key_id"], keys.key_id());
+    assert_eq!(minted["issuer"], "tongban");
+    assert_eq!(minted["audience"], "tongban-services");
+
+    let o = tongban()
+        .args(["token", "revoke", &claims.token_id, "--lang", "en"])
+        .env("TONGBAN_STATE_DIR", &dir.0)
+        .output()
+        .unwrap();
+    assert!(ok(&o).contains(&claims.token_id));
+    assert!(matches!(
+        keys.verify(token, now()),
+        Err(tongban_access::auth::AuthError::Revoked)
+    ));
+    let list = std::fs::read_to_string(dir.0.join("revoked-tokens.txt")).unwrap();
+    assert_eq!(list, format!("{}\n", claims.token_id));
+
+    let o = run(&[
+        "token",
+        "revoke",
+        "nonsense",
+        "--state-dir",
+        dir.0.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("32"), "{}", stderr(&o));
 }

@@ -88,6 +88,7 @@ impl Platform {
                 dir: settings.deploy_dir.display().to_string(),
                 source,
             })?;
+        let reference = Arc::new(reference);
         let pool = tongban_store::connect(&settings.database_url, &settings.schema, 10).await?;
         tongban_store::migrate(&pool, migrator).await?;
         let bus = Bus::connect(BusConfig {
@@ -96,7 +97,9 @@ impl Platform {
             subject_root: settings.subject_root.clone(),
         })
         .await?;
-        let tokens = TokenKeys::load_or_create(&settings.state_dir)?;
+        // Tokens must name an office of this directory (issue 13 item 13).
+        let tokens =
+            TokenKeys::load_or_create(&settings.state_dir)?.with_directory(Arc::clone(&reference));
         let pii = PiiKeys::load_or_create(&settings.state_dir)?;
         let listener =
             TcpListener::bind(settings.listen)
@@ -107,7 +110,7 @@ impl Platform {
                 })?;
         Ok(Self {
             settings,
-            reference: Arc::new(reference),
+            reference,
             pool,
             bus,
             tokens: Arc::new(tokens),

@@ -252,6 +252,38 @@ impl TestEnv {
         self.tokens.mint(&claims).expect("claims encode as JSON")
     }
 
+    /// A token for `role` at `office` valid for `ttl`, signed with `keys` (another deployment's,
+    /// say): for tests of what the services refuse. [`TestEnv::mint`] is the usual way.
+    ///
+    /// # Errors
+    /// What [`TokenKeys::mint`] refuses, e.g. a lifetime over 12 hours.
+    pub fn mint_with(
+        keys: &TokenKeys,
+        role: Role,
+        office: &str,
+        ttl: Duration,
+    ) -> Result<String, TestkitError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let claims = Claims::new(format!("test-{}", role.as_str()), role, office, ttl, now);
+        Ok(keys.mint(&claims)?)
+    }
+
+    /// Revokes `token` (minted by this environment) as `tongban token revoke` would: its id is
+    /// appended to the state directory's revocation list, which running services re-read.
+    ///
+    /// # Errors
+    /// The token is not one of this environment's valid tokens, or the list cannot be written.
+    pub fn revoke(&self, token: &str) -> Result<(), TestkitError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let claims = self.tokens.verify(token, now)?;
+        tongban_runtime::auth::revoke(&self.state_dir, &claims.token_id)?;
+        Ok(())
+    }
+
     /// The test's NATS connection (for reading the stream).
     #[must_use]
     pub fn nats(&self) -> &async_nats::Client {

@@ -22,7 +22,7 @@ use tongban_testkit::{Bearer, TestEnv, channel};
 /// 银川市民政局: issues 结婚证 (113).
 const ISSUER: &str = "640100-minzheng";
 /// A window of another province.
-const WINDOW: &str = "140922-wutai-window";
+const WINDOW: &str = "140922-zwfw";
 const HOLDER: &str = "11010519491231002X";
 
 type Client = CertificateServiceClient<
@@ -122,7 +122,7 @@ async fn only_the_issuing_office_and_an_admin_see_the_holder()
     for (role, office) in [
         (Role::Issuer, ISSUER),
         (Role::Clerk, ISSUER),
-        (Role::Admin, "admin"),
+        (Role::Admin, "140922"),
     ] {
         let shown = client(service.port(), &env.mint(role, office))
             .get_certificate(request())

@@ -732,7 +732,7 @@ async fn a_rotated_key_keeps_verifying_what_it_signed_and_the_new_key_signs() ->
     );
 
     // An admin rotates any office's key; each rotation is published.
-    let admin = client(cert.port(), &env.mint(Role::Admin, "admin"));
+    let admin = client(cert.port(), &env.mint(Role::Admin, "140922"));
     let again = admin
         .clone()
         .rotate_issuer_key(RotateIssuerKeyRequest {

@@ -16,6 +16,7 @@ mod logistics;
 mod platform;
 mod review;
 mod review_hardening;
+mod tokens;
 mod watch;
 
 /// What every test returns: any error fails it with its Debug form.
