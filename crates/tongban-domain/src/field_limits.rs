@@ -39,6 +39,17 @@ pub struct Exceeded {
     pub found: usize,
 }
 
+/// The `<path>: at most <max>` lines of `table` that `proto` does not hold: every limit a
+/// service checks must stand, with the same number, in the comments of its proto.
+#[must_use]
+pub fn undocumented(table: &[FieldLimit], proto: &str) -> Vec<String> {
+    table
+        .iter()
+        .map(|limit| format!("{}: at most {}", limit.path, limit.max()))
+        .filter(|line| !proto.contains(line.as_str()))
+        .collect()
+}
+
 impl FieldLimit {
     /// A string field of at most `max` characters.
     #[must_use]

@@ -1,7 +1,8 @@
 //! Checks of request fields that every service reads the same way: case ids and free text
 //! (reasons, notes). Each bad field is reported by name, in the caller's language.
 
-use tongban_domain::i18n::Lang;
+use tongban_domain::field_limits::FieldLimit;
+use tongban_domain::i18n::{Lang, Localized as _};
 use tonic::Status;
 use uuid::Uuid;
 
@@ -53,6 +54,42 @@ pub fn check_text(
         ));
     }
     value.to_owned()
+}
+
+/// Checks a string field against its `limit` (element `indices` of a repeated field); adds the
+/// violation, named with its index (`checklist[2].note`), to `errors` and returns `false` when
+/// it is over.
+pub fn limit_chars(
+    limit: &FieldLimit,
+    value: &str,
+    indices: &[usize],
+    lang: Lang,
+    errors: &mut Vec<FieldViolation>,
+) -> bool {
+    match limit.check_chars(value, indices) {
+        Ok(()) => true,
+        Err(over) => {
+            errors.push(FieldViolation::new(over.field.clone(), over.text(lang)));
+            false
+        }
+    }
+}
+
+/// Checks a repeated field of `count` elements against its `limit`; adds the violation to
+/// `errors` and returns `false` when it has too many (its elements are then not checked).
+pub fn limit_items(
+    limit: &FieldLimit,
+    count: usize,
+    lang: Lang,
+    errors: &mut Vec<FieldViolation>,
+) -> bool {
+    match limit.check_items(count, &[]) {
+        Ok(()) => true,
+        Err(over) => {
+            errors.push(FieldViolation::new(over.field.clone(), over.text(lang)));
+            false
+        }
+    }
 }
 
 #[cfg(test)]

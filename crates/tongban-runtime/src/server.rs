@@ -10,6 +10,13 @@ use tonic::server::NamedService;
 use tonic::service::Routes;
 use tonic_health::server::HealthReporter;
 
+/// Largest request a server decodes: 4 MiB. The largest well-formed request of any service is
+/// well under 1 MB; tonic refuses a larger one with OUT_OF_RANGE before it reaches a handler.
+pub const MAX_DECODING_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest response a server encodes: 16 MiB, room for a full page of 1000 rows. A larger one
+/// is an error (OUT_OF_RANGE), never a truncated answer.
+pub const MAX_ENCODING_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Errors starting or running a server.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

@@ -5,15 +5,8 @@
 //! runs before a step begins: nothing is written for a refused request.
 
 use tongban_domain::field_limits::FieldLimit;
-use tongban_domain::i18n::{Lang, Localized};
-use tongban_runtime::status::FieldViolation;
-
-/// Largest request the server decodes: 4 MiB (the largest well-formed request, a
-/// CreateWaybill with 50 material codes and two addresses, is a few kilobytes); tonic refuses a
-/// larger one with OUT_OF_RANGE before it reaches a handler.
-pub const MAX_DECODING_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
-/// Largest response the server encodes: 16 MiB (a case's waybills with their whole history).
-pub const MAX_ENCODING_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) use tongban_runtime::input::{limit_chars as chars, limit_items as items};
+pub use tongban_runtime::server::{MAX_DECODING_MESSAGE_BYTES, MAX_ENCODING_MESSAGE_BYTES};
 
 /// `case_id` of CreateWaybill and ListWaybills: a UUID.
 pub const CASE_ID: FieldLimit = FieldLimit::chars("case_id", 64);
@@ -70,41 +63,6 @@ pub const TABLE: [FieldLimit; 16] = [
     CARRIER_EVENT_ID,
 ];
 
-/// Checks a string against `limit` (element `indices` of a repeated field); adds the violation
-/// to `errors` and returns `false` when it is over.
-pub(crate) fn chars(
-    limit: &FieldLimit,
-    value: &str,
-    indices: &[usize],
-    lang: Lang,
-    errors: &mut Vec<FieldViolation>,
-) -> bool {
-    match limit.check_chars(value, indices) {
-        Ok(()) => true,
-        Err(over) => {
-            errors.push(FieldViolation::new(over.field.clone(), over.text(lang)));
-            false
-        }
-    }
-}
-
-/// Checks a repeated field of `count` elements against `limit`; adds the violation to `errors`
-/// and returns `false` when it has too many (its elements are then not checked one by one).
-pub(crate) fn items(
-    limit: &FieldLimit,
-    count: usize,
-    lang: Lang,
-    errors: &mut Vec<FieldViolation>,
-) -> bool {
-    match limit.check_items(count, &[]) {
-        Ok(()) => true,
-        Err(over) => {
-            errors.push(FieldViolation::new(over.field.clone(), over.text(lang)));
-            false
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,12 +70,10 @@ mod tests {
     #[test]
     fn every_limit_is_documented_in_the_proto() {
         let proto = include_str!("../../../proto/tongban/logistics/v1/logistics.proto");
-        for limit in TABLE {
-            let documented = format!("{}: at most {}", limit.path, limit.max());
-            assert!(
-                proto.contains(&documented),
-                "logistics.proto documents `{documented}`"
-            );
-        }
+        assert_eq!(
+            tongban_domain::field_limits::undocumented(&TABLE, proto),
+            Vec::<String>::new(),
+            "logistics.proto documents every limit"
+        );
     }
 }

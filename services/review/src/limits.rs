@@ -8,20 +8,14 @@
 //! refuses a larger request before it is decoded.
 
 use tongban_domain::field_limits::FieldLimit;
-use tongban_domain::i18n::{Lang, Localized};
+use tongban_domain::i18n::Lang;
 use tongban_runtime::input::{check_text, parse_case_id};
+pub(crate) use tongban_runtime::input::{limit_chars as chars, limit_items as items};
+pub use tongban_runtime::server::{MAX_DECODING_MESSAGE_BYTES, MAX_ENCODING_MESSAGE_BYTES};
 use tongban_runtime::status::FieldViolation;
 use uuid::Uuid;
 
 use crate::error::ReviewError;
-
-/// Largest request the server decodes: 4 MiB. The largest well-formed request (a DecideCase
-/// with 100 checklist entries of 1000-character notes, 3 bytes a character) is about 0.35 MB;
-/// anything larger is refused by tonic with OUT_OF_RANGE before it reaches a handler.
-pub const MAX_DECODING_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
-/// Largest response the server encodes: 16 MiB, room for a full inbox page (1000
-/// assignments). A larger one is an error (tonic's OUT_OF_RANGE), never a truncated answer.
-pub const MAX_ENCODING_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// `case_id` of every request: a UUID (surrounding white space allowed).
 pub const CASE_ID: FieldLimit = FieldLimit::chars("case_id", 64);
@@ -58,41 +52,6 @@ pub const TABLE: [FieldLimit; 10] = [
     REVIEWER,
 ];
 
-/// Checks a string against `limit` (element `indices` of a repeated field); adds the violation
-/// to `errors` and returns `false` when it is over.
-pub(crate) fn chars(
-    limit: &FieldLimit,
-    value: &str,
-    indices: &[usize],
-    lang: Lang,
-    errors: &mut Vec<FieldViolation>,
-) -> bool {
-    match limit.check_chars(value, indices) {
-        Ok(()) => true,
-        Err(over) => {
-            errors.push(FieldViolation::new(over.field.clone(), over.text(lang)));
-            false
-        }
-    }
-}
-
-/// Checks a repeated field of `count` elements against `limit`; adds the violation to `errors`
-/// and returns `false` when it has too many (its elements are then not checked one by one).
-pub(crate) fn items(
-    limit: &FieldLimit,
-    count: usize,
-    lang: Lang,
-    errors: &mut Vec<FieldViolation>,
-) -> bool {
-    match limit.check_items(count, &[]) {
-        Ok(()) => true,
-        Err(over) => {
-            errors.push(FieldViolation::new(over.field.clone(), over.text(lang)));
-            false
-        }
-    }
-}
-
 /// A required free-text field within `limit`: the limit first, then the shared text rules
 /// (required, no control characters). Returns the value trimmed.
 pub(crate) fn text(
@@ -127,13 +86,11 @@ mod tests {
     #[test]
     fn every_limit_is_documented_in_the_proto() {
         let proto = include_str!("../../../proto/tongban/review/v1/review.proto");
-        for limit in TABLE {
-            let documented = format!("{}: at most {}", limit.path, limit.max());
-            assert!(
-                proto.contains(&documented),
-                "review.proto documents `{documented}`"
-            );
-        }
+        assert_eq!(
+            tongban_domain::field_limits::undocumented(&TABLE, proto),
+            Vec::<String>::new(),
+            "review.proto documents every limit"
+        );
     }
 
     #[test]

@@ -62,7 +62,7 @@ fn office_filter(
         lang,
     )?;
     let mut errors = Vec::new();
-    if !limits::chars(&limits::OFFICE_ID, requested, lang, &mut errors) {
+    if !limits::chars(&limits::OFFICE_ID, requested, &[], lang, &mut errors) {
         return Err(SupervisionError::Invalid(errors));
     }
     let requested = requested.trim();
@@ -229,7 +229,7 @@ impl Supervision {
     ) -> Result<Statistics, SupervisionError> {
         claims.require(&[Role::Supervisor, Role::Admin, Role::OfficeHead], lang)?;
         let mut errors = Vec::new();
-        if !limits::chars(&limits::GROUP_BY, &req.group_by, lang, &mut errors) {
+        if !limits::chars(&limits::GROUP_BY, &req.group_by, &[], lang, &mut errors) {
             return Err(SupervisionError::Invalid(errors));
         }
         let Some(key) = group_expression(&req.group_by) else {
@@ -314,7 +314,7 @@ impl Supervision {
         };
         claims.require(allowed, lang)?;
         let mut errors = Vec::new();
-        let fits = limits::chars(&limits::TICKET_ID, &req.ticket_id, lang, &mut errors);
+        let fits = limits::chars(&limits::TICKET_ID, &req.ticket_id, &[], lang, &mut errors);
         let ticket_id = Uuid::parse_str(req.ticket_id.trim()).ok();
         if fits && ticket_id.is_none() {
             errors.push(FieldViolation::new(
@@ -326,7 +326,7 @@ impl Supervision {
             ));
         }
         let note = req.note.trim().to_owned();
-        let fits = limits::chars(&limits::NOTE, &req.note, lang, &mut errors);
+        let fits = limits::chars(&limits::NOTE, &req.note, &[], lang, &mut errors);
         if fits && note.chars().any(|c| c.is_control() && c != '\n') {
             errors.push(FieldViolation::new(
                 "note",
