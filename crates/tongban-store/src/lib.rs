@@ -17,6 +17,45 @@ use uuid::Uuid;
 mod dead_letter;
 pub mod timeline;
 
+/// Column `column` of `row` as a domain value stored by its code: a code the domain does not
+/// know is a decode error naming the column and the value, never a default.
+///
+/// # Errors
+/// The column is missing, not text, or its code does not parse.
+pub fn decoded<T>(row: &sqlx::postgres::PgRow, column: &str) -> Result<T, sqlx::Error>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    use sqlx::Row as _;
+    let code: String = row.try_get(column)?;
+    code.parse()
+        .map_err(|err: T::Err| sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: Box::new(err),
+        })
+}
+
+/// Like [`decoded`], the empty code meaning none (a value an event did not carry).
+///
+/// # Errors
+/// As [`decoded`].
+pub fn decoded_optional<T>(
+    row: &sqlx::postgres::PgRow,
+    column: &str,
+) -> Result<Option<T>, sqlx::Error>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    use sqlx::Row as _;
+    let code: String = row.try_get(column)?;
+    if code.is_empty() {
+        return Ok(None);
+    }
+    decoded(row, column).map(Some)
+}
+
 pub use dead_letter::{
     DeadKind, DeadLetter, NewDeadLetter, delivery_recorded, get_dead_letter, list_dead_letters,
     lock_dead_letter, mark_advised, mark_replayed, record_dead_letter,

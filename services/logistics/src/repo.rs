@@ -1,7 +1,5 @@
 //! The `logistics` schema: cases, waybills, carrier events and custody records.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgRow;
@@ -9,6 +7,7 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, Row as _};
 use tongban_domain::catalog::{DeliveryMethod, Mode};
 use tongban_domain::logistics::{Tracking, WaybillPurpose, WaybillStatus};
+use tongban_store::{decoded, decoded_optional};
 use uuid::Uuid;
 
 /// What logistics keeps of a routed case. Its mode and delivery method decode into the
@@ -115,34 +114,6 @@ pub struct EventRow {
     pub status: WaybillStatus,
     pub location: String,
     pub occurred_at: DateTime<Utc>,
-}
-
-/// Column `column` of `row` as a domain value stored by its code: a code the domain does not
-/// know is a decode error naming the column and the value.
-fn decoded<T>(row: &PgRow, column: &str) -> Result<T, sqlx::Error>
-where
-    T: FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    let code: String = row.try_get(column)?;
-    code.parse()
-        .map_err(|err: T::Err| sqlx::Error::ColumnDecode {
-            index: column.to_owned(),
-            source: Box::new(err),
-        })
-}
-
-/// Like [`decoded`], the empty code meaning none.
-fn decoded_optional<T>(row: &PgRow, column: &str) -> Result<Option<T>, sqlx::Error>
-where
-    T: FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    let code: String = row.try_get(column)?;
-    if code.is_empty() {
-        return Ok(None);
-    }
-    decoded(row, column).map(Some)
 }
 
 impl<'r> FromRow<'r, PgRow> for WaybillRow {

@@ -2,45 +2,16 @@
 //! (status, kind, scope, level, state, reason) decodes into the domain's type at this boundary;
 //! a value the domain does not know fails the read, never turns into a default.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, Row as _};
 use tongban_domain::catalog::{Mode, Scope};
 use tongban_domain::stages::{AlertKind, Level, Supervised, Tracked};
+use tongban_store::{decoded, decoded_optional};
 use uuid::Uuid;
 
 use crate::parts::KeptPart;
-
-/// Column `column` of `row` as a domain value stored by its code.
-pub(crate) fn decoded<T>(row: &PgRow, column: &str) -> Result<T, sqlx::Error>
-where
-    T: FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    let code: String = row.try_get(column)?;
-    code.parse()
-        .map_err(|err: T::Err| sqlx::Error::ColumnDecode {
-            index: column.to_owned(),
-            source: Box::new(err),
-        })
-}
-
-/// Column `column` of `row` as a domain value stored by its code, the empty code meaning none
-/// (a case routed without one).
-fn decoded_optional<T>(row: &PgRow, column: &str) -> Result<Option<T>, sqlx::Error>
-where
-    T: FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    let code: String = row.try_get(column)?;
-    if code.is_empty() {
-        return Ok(None);
-    }
-    decoded(row, column).map(Some)
-}
 
 /// A stored 督办层级.
 pub(crate) fn level(row: &PgRow, column: &str) -> Result<Level, sqlx::Error> {

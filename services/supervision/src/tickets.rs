@@ -18,7 +18,8 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::error::SupervisionError;
-use crate::repo::{decoded, level};
+use crate::repo::level;
+use tongban_store::decoded;
 
 /// A ticket as stored.
 #[derive(Debug, Clone)]
