@@ -346,38 +346,6 @@ impl Executor {
             trace: Trace::current(),
         })
     }
-
-    /// Takes a whole step on aggregate `A` in one transaction: locks it by `key`, lets `decide`
-    /// (a pure domain call) return the new state and its effects, stores the state, applies the
-    /// effects in the case's trace and commits. Returns the new state.
-    ///
-    /// # Errors
-    /// [`StepError::NotFound`] when nothing is found under `key` (or the caller may not see it);
-    /// [`StepError::Refused`] with the domain's refusal; [`StepError::Store`] when the database
-    /// fails (nothing is written then).
-    pub async fn run<A, R>(
-        &self,
-        pool: &PgPool,
-        actor: Actor,
-        at: DateTime<Utc>,
-        key: &A::Key,
-        name: &'static str,
-        decide: impl FnOnce(A) -> Result<(A, Effects), R> + Send,
-    ) -> Result<A, StepError<R>>
-    where
-        A: Aggregate,
-    {
-        let mut step = self.begin(pool, actor, at).await?;
-        let current = A::lock(step.conn(), key)
-            .await?
-            .ok_or(StepError::NotFound)?;
-        step.join(name, &current.case());
-        let (next, effects) = decide(current).map_err(StepError::Refused)?;
-        next.store(step.conn()).await?;
-        step.apply(effects).await?;
-        step.commit().await?;
-        Ok(next)
-    }
 }
 
 /// A step in progress: one open transaction.
@@ -443,45 +411,5 @@ impl Step {
     /// The commit failed; nothing was written.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
-    }
-}
-
-/// State a step locks, changes and stores as one (a case's assignment rows, a bundle with its
-/// members, a waybill…).
-pub trait Aggregate: Sized + Send {
-    /// What it is found by.
-    type Key: Sync;
-
-    /// Loads and locks it; `None` when there is nothing under `key`.
-    fn lock(
-        conn: &mut PgConnection,
-        key: &Self::Key,
-    ) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send;
-
-    /// Stores it after the domain changed it.
-    fn store(&self, conn: &mut PgConnection)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// The case it belongs to (for the trace and the events).
-    fn case(&self) -> CaseRef;
-}
-
-/// Why a step did not happen.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError<R> {
-    /// Nothing was found (or the caller may not know it exists).
-    #[error("not found")]
-    NotFound,
-    /// The domain refused the step.
-    #[error("refused")]
-    Refused(R),
-    /// The database failed; nothing was written.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl<R> From<sqlx::Error> for StepError<R> {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Store(StoreError::Sql(err))
     }
 }
