@@ -21,6 +21,7 @@ pub mod division;
 pub mod field_limits;
 pub mod hex;
 pub mod i18n;
+pub mod issuers;
 pub mod joint;
 pub mod kept_parts;
 pub mod lockout;

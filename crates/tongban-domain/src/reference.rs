@@ -9,6 +9,7 @@ use crate::catalog::Catalog;
 use crate::data::DataError;
 use crate::directory::Directory;
 use crate::division::Divisions;
+use crate::issuers::IssuerRights;
 
 /// The reference data, loaded and cross-checked (directory against divisions and catalog).
 #[derive(Debug, Clone)]
@@ -23,12 +24,14 @@ pub struct ReferenceData {
     pub directory: Directory,
     /// 一件事一次办 bundles.
     pub bundles: Bundles,
+    /// 发证权限: which offices may issue which e-certificate types.
+    pub issuers: IssuerRights,
 }
 
 impl ReferenceData {
     /// Loads everything from `deploy_dir`, laid out as
     /// `data/divisions/*.csv`, `data/holidays/*.json`, `catalog/{matters,departments,bundles}.toml`,
-    /// `directory/{offices,agreements}.toml`.
+    /// `directory/{offices,agreements,issuers}.toml`.
     ///
     /// # Errors
     /// The first [`DataError`] met: a file that cannot be read, or a file whose content is
@@ -39,12 +42,14 @@ impl ReferenceData {
         let catalog = Catalog::load(&deploy_dir.join("catalog"))?;
         let directory = Directory::load(&deploy_dir.join("directory"), &divisions, &catalog)?;
         let bundles = Bundles::load(&deploy_dir.join("catalog"), &catalog)?;
+        let issuers = IssuerRights::load(&deploy_dir.join("directory"), &catalog, &directory)?;
         Ok(Self {
             divisions,
             calendar,
             catalog,
             directory,
             bundles,
+            issuers,
         })
     }
 }

@@ -503,6 +503,21 @@ impl Certificates {
         let mut step = EXECUTOR
             .begin(&self.state.pool, actor_of(claims), now)
             .await?;
+        let result_case = match input.case_id {
+            Some(case_id) => Some(
+                crate::results::awaited(step.conn(), &self.state.reference, case_id)
+                    .await?
+                    .ok_or(CertificateError::NoResultAwaited)?,
+            ),
+            None => None,
+        };
+        self.state.reference.issuers.check(
+            &office,
+            input.type_code.as_str(),
+            result_case
+                .as_ref()
+                .map(crate::results::AwaitedResult::as_case),
+        )?;
         let issued = issue_in(&self.state, step.conn(), &office, input, now).await?;
         step.apply(issued.effects).await?;
         step.commit().await?;

@@ -3,6 +3,7 @@
 use tongban_cert::certificate::UnknownStatusCode;
 use tongban_cert::status_change::Refusal;
 use tongban_domain::i18n::Lang;
+use tongban_domain::issuers::IssueRefusal;
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
 use tonic::Status;
 
@@ -50,6 +51,13 @@ pub(crate) enum CertificateError {
     /// The token could not be encoded.
     #[error("token")]
     Token(#[from] tongban_cert::token::Malformed),
+    /// 发证权限: the office may not issue this type, or not this case's result certificate.
+    #[error("issuing refused: {0}")]
+    Issue(#[from] tongban_domain::issuers::IssueRefusal),
+    /// IssueCertificate names a case that awaits no result certificate from this service (not
+    /// routed here, or its applicant did not choose e-certificate delivery).
+    #[error("the case awaits no result certificate")]
+    NoResultAwaited,
     /// The signing key was rotated out while issuing, twice in a row.
     #[error("signing key {0} was rotated out")]
     KeyRetired(String),
@@ -103,6 +111,47 @@ impl CertificateError {
                         identifier,
                         text,
                     )],
+                )
+            }
+            Self::Issue(IssueRefusal::TypeNotAllowed { type_code, .. }) => {
+                status::permission_denied(
+                    lang,
+                    &format!("本机构无权签发类型 {type_code} 的证照（见机构目录 issuers.toml）"),
+                    &format!(
+                        "your office may not issue certificates of type {type_code} (directory issuers.toml)"
+                    ),
+                )
+            }
+            Self::Issue(IssueRefusal::NotResponsible { responsible }) => status::permission_denied(
+                lang,
+                &format!("办件结果证照只能由该件的办理机构 {responsible} 签发"),
+                &format!(
+                    "only the case's responsible office {responsible} may issue its result certificate"
+                ),
+            ),
+            Self::Issue(IssueRefusal::WrongResultType {
+                expected,
+                type_code,
+            }) => status::invalid_argument(
+                lang,
+                vec![FieldViolation::new(
+                    "type_code",
+                    lang.pick(
+                        &format!("该事项的结果证照类型为 {expected}，不是 {type_code}"),
+                        &format!("the case's matter produces type {expected}, not {type_code}"),
+                    ),
+                )],
+            ),
+            Self::NoResultAwaited => {
+                let text = lang
+                    .pick(
+                        "该办件不等待电子证照结果（未转来本服务或申请人未选择电子证照送达）",
+                        "the case awaits no result certificate (not routed here, or the applicant did not choose e-certificate delivery)",
+                    )
+                    .to_owned();
+                status::failed_precondition(
+                    text.clone(),
+                    vec![PreconditionViolation::new("CASE_STATE", "case_id", text)],
                 )
             }
             Self::Certificate(err) => status::invalid_argument(

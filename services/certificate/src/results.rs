@@ -12,6 +12,8 @@ use tongban_cert::certificate::HolderId;
 use tongban_cert::identifier::TypeCode;
 use tongban_cert::issuance;
 use tongban_domain::catalog::DeliveryMethod;
+use tongban_domain::issuers::ResultCase;
+use tongban_domain::reference::ReferenceData;
 use tongban_proto::common::v1 as common;
 use tongban_proto::events::v1::{CaseSummary, Event, event::Body};
 use tongban_runtime::convert::{datetime, delivery_from_pb};
@@ -110,6 +112,57 @@ async fn remember(
     Ok(())
 }
 
+/// The result certificate a case awaits: its responsible office and the type its matter
+/// produces for e-certificate delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AwaitedResult {
+    responsible_office_id: String,
+    result_type: String,
+}
+
+impl AwaitedResult {
+    /// The case as the issuing-rights rule sees it.
+    pub(crate) fn as_case(&self) -> ResultCase<'_> {
+        ResultCase {
+            responsible_office_id: &self.responsible_office_id,
+            result_type: &self.result_type,
+        }
+    }
+}
+
+/// The result certificate `case_id` awaits, if this service followed its routing and its matter
+/// issues one for the applicant's chosen delivery.
+///
+/// # Errors
+/// The database failed.
+pub(crate) async fn awaited(
+    conn: &mut PgConnection,
+    reference: &ReferenceData,
+    case_id: Uuid,
+) -> Result<Option<AwaitedResult>, CertificateError> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT responsible_office_id, matter_code, delivery_method
+         FROM case_holders WHERE case_id = $1",
+    )
+    .bind(case_id)
+    .fetch_optional(conn)
+    .await?;
+    let Some((responsible_office_id, matter_code, method)) = row else {
+        return Ok(None);
+    };
+    let Ok(method) = method.parse::<DeliveryMethod>() else {
+        return Ok(None);
+    };
+    Ok(reference
+        .catalog
+        .matter(&matter_code)
+        .and_then(|m| m.result_certificate_for(method))
+        .map(|result_type| AwaitedResult {
+            responsible_office_id,
+            result_type: result_type.to_owned(),
+        }))
+}
+
 /// A row of `case_holders`.
 #[derive(sqlx::FromRow)]
 struct HolderRow {
@@ -186,6 +239,11 @@ impl CaseEvents {
             .map_err(|_| HandleError::Reject("sealed holder ID number is malformed".to_owned()))?;
         let type_code = TypeCode::parse(&type_code)
             .map_err(|_| HandleError::Reject(format!("bad result type code {type_code}")))?;
+        // The directory's issuing rights hold for the service's own issuing too.
+        reference
+            .issuers
+            .check(&office, type_code.as_str(), None)
+            .map_err(|refusal| HandleError::Reject(refusal.to_string()))?;
         let now: DateTime<Utc> = self.state.clock.now();
         let fields =
             issuance::result_fields(type_code.as_str(), &row.case_number, &row.matter_name);

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use tongban_bus::{ConsumerSpec, EventHandler, HandleError};
 use tongban_domain::case::{self, CaseCommand, CaseEvent, CaseStatus, Decision};
+use tongban_domain::issuers::{ResultCase, check_result};
 use tongban_domain::reference::ReferenceData;
 use tongban_proto::events::v1::{self as ev, Event, event::Body};
 use tongban_runtime::convert::{decision_to_pb, timestamp};
@@ -140,8 +141,27 @@ impl EventHandler for CertificateEvents {
             // Another deployment's case, or one this window does not hold.
             return Ok(());
         };
-        if !awaits_certificate(&self.state.reference, &row) {
+        let Some(result_type) = self
+            .state
+            .reference
+            .catalog
+            .matter(&row.matter_code)
+            .and_then(|m| m.result_certificate_for(row.delivery_method))
+        else {
             return Ok(());
+        };
+        // Only the responsible office's certificate of the matter's type is the case's result;
+        // anything else is refused (and shows among the consumer's dead letters).
+        let case = ResultCase {
+            responsible_office_id: &row.responsible_office_id,
+            result_type,
+        };
+        if let Err(refusal) = check_result(case, &issued.issuer_office_id, &issued.type_code) {
+            tracing::warn!(case_number = %row.case_number, identifier = %issued.identifier, %refusal, "result certificate refused");
+            return Err(HandleError::Reject(format!(
+                "result certificate {} refused: {refusal}",
+                issued.identifier
+            )));
         }
         if identifier(conn, case_id).await?.is_some() {
             tracing::warn!(case_number = %row.case_number, "a second result certificate for the case; ignored");

@@ -818,3 +818,164 @@ async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
     shut_down(env, [cert]).await?;
     Ok(())
 }
+
+/// Publishes a `cert.issued` for `case_id` as if `issuer` had issued `identifier` of `type_code`
+/// (a forged or misrouted event: the certificate service itself would refuse to issue it).
+async fn publish_issued(
+    env: &TestEnv,
+    case_id: &str,
+    case_number: &str,
+    issuer: &str,
+    type_code: &str,
+    identifier: &str,
+) -> TestResult {
+    use prost::Message as _;
+    let body = Body::CertificateIssued(tongban_proto::events::v1::CertificateIssued {
+        identifier: identifier.to_owned(),
+        type_code: type_code.to_owned(),
+        issuer_office_id: issuer.to_owned(),
+        sealed_token: Vec::new(),
+    });
+    let suffix = tongban_bus::subject_of(&body);
+    let event = tongban_bus::new_event(
+        uuid::Uuid::parse_str(case_id)?,
+        case_number,
+        "test",
+        "",
+        env.clock().now(),
+        body,
+    );
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", event.event_id.as_str());
+    async_nats::jetstream::new(env.nats().clone())
+        .publish_with_headers(
+            format!("{}.{suffix}", env.subject_root()),
+            headers,
+            event.encode_to_vec().into(),
+        )
+        .await?
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_responsible_office_issues_a_case_result_of_the_matter_type() -> TestResult {
+    use tongban_proto::intake::v1::GetCaseRequest;
+    let (env, [cert, intake]) = start::<(Certificate, Intake)>().await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let request = |type_code: &str, case_id: &str| IssueCertificateRequest {
+        type_code: type_code.to_owned(),
+        holder_name: NAME.to_owned(),
+        holder_id_number: ID_NUMBER.to_owned(),
+        case_id: case_id.to_owned(),
+        ..Default::default()
+    };
+    let code = |r: Result<tonic::Response<IssueCertificateResponse>, tonic::Status>| {
+        r.err().map(|s| s.code())
+    };
+
+    // 发证权限 is directory data: 民政 issues 结婚证, not 户籍证明.
+    let mut minzheng = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
+    let refused = minzheng.issue_certificate(request("126", "")).await;
+    assert_eq!(code(refused), Some(tonic::Code::PermissionDenied));
+
+    // A case the certificate service never saw routed awaits no result certificate.
+    let mut police = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN_POLICE));
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let refused = police.issue_certificate(request("126", &unknown)).await;
+    assert_eq!(code(refused), Some(tonic::Code::FailedPrecondition));
+
+    // A GA-HJ-ZM case routed to 银川市公安局 with e-certificate delivery awaits a 户籍证明 (126).
+    let case = submit_e_certificate_case(intake.port(), &clerk, "issuing-rights").await?;
+    let mut province = client(cert.port(), &env.mint(Role::Issuer, "640000-gongan"));
+    // Once the certificate service has the case: another 公安 office may not issue its result.
+    let refused = tongban_testkit::eventually(PROPAGATION, || {
+        let mut province = province.clone();
+        let request = request("126", &case.case_id);
+        async move {
+            match province.issue_certificate(request).await {
+                Err(s) if s.code() == tonic::Code::FailedPrecondition => None,
+                other => Some(code(other)),
+            }
+        }
+    })
+    .await
+    .map_err(|e| format!("the certificate service learns of the case: {e}"))?;
+    assert_eq!(refused, Some(tonic::Code::PermissionDenied));
+    let refused = province
+        .issue_certificate(request("126", &case.case_id))
+        .await;
+    assert_eq!(code(refused), Some(tonic::Code::PermissionDenied));
+    // The responsible office, but not the matter's type.
+    let wrong_type = police
+        .issue_certificate(request("112", &case.case_id))
+        .await
+        .err()
+        .ok_or("a 居民户口簿 is not this case's result")?;
+    assert_eq!(wrong_type.code(), tonic::Code::InvalidArgument);
+    let (fields, _) = tongban_runtime::status::details(&wrong_type);
+    assert!(fields.iter().any(|f| f.field == "type_code"), "{fields:?}");
+
+    // Intake takes a result certificate only from the responsible office, of the matter's type:
+    // a forged event from another office and one of another type are refused; the first that
+    // qualifies becomes the case's result (one case's events are handled in order).
+    publish_issued(
+        &env,
+        &case.case_id,
+        &case.case_number,
+        "640000-gongan",
+        "126",
+        "forged-office",
+    )
+    .await?;
+    publish_issued(
+        &env,
+        &case.case_id,
+        &case.case_number,
+        YINCHUAN_POLICE,
+        "112",
+        "forged-type",
+    )
+    .await?;
+    publish_issued(
+        &env,
+        &case.case_id,
+        &case.case_number,
+        YINCHUAN_POLICE,
+        "126",
+        "qualifies",
+    )
+    .await?;
+    let stored = tongban_testkit::eventually(PROPAGATION, || {
+        let mut window = tongban_e2e::intake(intake.port(), &clerk);
+        let case_id = case.case_id.clone();
+        async move {
+            let case = window
+                .get_case(GetCaseRequest {
+                    case_id,
+                    ..Default::default()
+                })
+                .await
+                .ok()?
+                .into_inner();
+            (!case.result_certificate_identifier.is_empty())
+                .then_some(case.result_certificate_identifier)
+        }
+    })
+    .await
+    .map_err(|e| format!("intake stores a result certificate: {e}"))?;
+    assert_eq!(stored, "qualifies");
+
+    // The responsible office issues the 户籍证明 itself.
+    let issued = police
+        .issue_certificate(request("126", &case.case_id))
+        .await?
+        .into_inner();
+    assert!(
+        issued
+            .certificate
+            .is_some_and(|c| c.issuer_office_id == YINCHUAN_POLICE)
+    );
+    shut_down(env, [cert, intake]).await?;
+    Ok(())
+}

@@ -66,6 +66,7 @@ pub fn reference() -> ReferenceData {
         catalog,
         directory,
         bundles: Default::default(),
+        issuers: Default::default(),
     }
 }
 
