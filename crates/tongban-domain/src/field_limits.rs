@@ -37,6 +37,10 @@ pub struct Exceeded {
     pub limit: Limit,
     /// Characters or elements found.
     pub found: usize,
+    /// For a string within its length: the position (1-based, in characters) of a NUL
+    /// character, which no text field may hold (PostgreSQL text cannot store it, and no
+    /// legitimate value carries it).
+    pub nul_at: Option<usize>,
 }
 
 /// The `<path>: at most <max>` lines of `table` that `proto` does not hold: every limit a
@@ -100,17 +104,27 @@ impl FieldLimit {
     /// limit, so an oversize value costs no more than the limit to check.
     ///
     /// # Errors
-    /// [`Exceeded`] when it is longer than the limit (or the entry is not a string limit).
+    /// [`Exceeded`] when it is longer than the limit (or the entry is not a string limit), or
+    /// holds a NUL character ([`Exceeded::nul_at`]).
     pub fn check_chars(&self, value: &str, indices: &[usize]) -> Result<(), Exceeded> {
         let max = self.max();
         let found = value.chars().take(max.saturating_add(1)).count();
         if matches!(self.limit, Limit::Chars(_)) && found <= max {
-            return Ok(());
+            let Some(nul_at) = value.chars().position(|c| c == '\0') else {
+                return Ok(());
+            };
+            return Err(Exceeded {
+                field: self.field(indices),
+                limit: self.limit,
+                found,
+                nul_at: Some(nul_at + 1),
+            });
         }
         Err(Exceeded {
             field: self.field(indices),
             limit: self.limit,
             found: value.chars().count(),
+            nul_at: None,
         })
     }
 
@@ -126,12 +140,19 @@ impl FieldLimit {
             field: self.field(indices),
             limit: self.limit,
             found: count,
+            nul_at: None,
         })
     }
 }
 
 impl Localized for Exceeded {
     fn text(&self, lang: Lang) -> String {
+        if let Some(at) = self.nul_at {
+            return match lang {
+                Lang::Zh => format!("不能包含 NUL 字符（第 {at} 个字符）"),
+                Lang::En => format!("must not contain a NUL character (character {at})"),
+            };
+        }
         match (self.limit, lang) {
             (Limit::Chars(max), Lang::Zh) => {
                 format!("超过长度限制：最多 {max} 个字符，收到 {} 个", self.found)

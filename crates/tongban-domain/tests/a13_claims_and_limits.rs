@@ -183,6 +183,20 @@ fn originals_count_only_at_the_responsible_office_and_per_material() {
 }
 
 #[test]
+fn a_nul_character_is_refused_within_the_length() {
+    let office = FieldLimit::chars("office_id", 64);
+    let refused = office.check_chars("640100\0-gongan", &[]).unwrap_err();
+    assert_eq!(refused.field, "office_id");
+    assert_eq!(refused.nul_at, Some(7));
+    assert_eq!(refused.text(Lang::Zh), "不能包含 NUL 字符（第 7 个字符）");
+    assert_eq!(
+        refused.text(Lang::En),
+        "must not contain a NUL character (character 7)"
+    );
+    assert!(office.check_chars("640100-gongan", &[]).is_ok());
+}
+
+#[test]
 fn limits_name_the_field_with_its_index_and_the_reason() {
     let note = FieldLimit::chars("checklist[].note", 1000);
     assert!(note.check_chars(&"字".repeat(1000), &[2]).is_ok());
@@ -193,6 +207,7 @@ fn limits_name_the_field_with_its_index_and_the_reason() {
             field: "checklist[2].note".to_owned(),
             limit: Limit::Chars(1000),
             found: 1001,
+            nul_at: None,
         }
     );
     assert_eq!(

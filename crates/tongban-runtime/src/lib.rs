@@ -9,6 +9,7 @@
 pub use tongban_access::{auth, keyfile, lang, status};
 
 pub mod clock;
+pub mod decode_status;
 mod timeline;
 
 /// Mappings between the domain's types and the protobuf enums of the public API: those of

@@ -117,6 +117,19 @@ impl OperationsService for Operations {
             n => n.min(MAX_LIMIT),
         };
         let consumer = Some(request.consumer.trim()).filter(|c| !c.is_empty());
+        // A filter names one of this service's consumers, or nothing could match.
+        if consumer.is_some_and(|c| !self.replayers.contains_key(c)) {
+            return Err(status::invalid_argument(
+                lang,
+                vec![status::FieldViolation::new(
+                    "consumer",
+                    lang.pick(
+                        "不是本服务的消费者（见 consumers）",
+                        "not a consumer of this service (see consumers)",
+                    ),
+                )],
+            ));
+        }
         let mut conn = self
             .pool
             .acquire()

@@ -140,6 +140,7 @@ pub async fn serve(
     let server = tonic::transport::Server::builder()
         .timeout(Duration::from_secs(60))
         .trace_fn(request_span)
+        .layer(crate::decode_status::layer())
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
     server.await?;

@@ -208,6 +208,7 @@ pub(crate) async fn list(
 ) -> Result<ListComplaintsResponse, HotlineError> {
     claims.require(&READERS, lang)?;
     let wanted_state = state_from_pb(req.state()).map(ComplaintState::as_str);
+    crate::filters::office(&state.reference, "office_id", &req.office_id, lang)?;
     let office = match (own_office(claims), req.office_id.trim()) {
         (Some(own), "") => Some(own.to_owned()),
         (Some(own), asked) if asked == own => Some(own.to_owned()),
@@ -217,6 +218,12 @@ pub(crate) async fn list(
         (None, asked) => Some(asked.to_owned()),
     };
     let number = req.case_number.trim();
+    if !number.is_empty() && tongban_domain::case_number::CaseNumber::parse(number).is_err() {
+        return Err(HotlineError::Invalid(vec![FieldViolation::new(
+            "case_number",
+            lang.pick("不是有效的办件编号", "not a valid case number"),
+        )]));
+    }
     let sql = format!(
         "{SELECT} WHERE ($1::text IS NULL OR c.office_id = $1) AND ($2::text IS NULL OR c.state = $2)
            AND ($3 = '' OR c.case_number = $3)

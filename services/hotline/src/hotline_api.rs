@@ -675,8 +675,8 @@ impl HotlineService for Hotline {
         request: Request<ListCompletionNoticesRequest>,
     ) -> Result<Response<ListCompletionNoticesResponse>, Status> {
         // Public: any authenticated caller (the interceptor has checked the token).
-        delegate(&self.state, request, async |state, _claims, req, _lang| {
-            notices::list(state, req).await
+        delegate(&self.state, request, async |state, _claims, req, lang| {
+            notices::list(state, req, lang).await
         })
         .await
     }

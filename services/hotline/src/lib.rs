@@ -7,6 +7,7 @@
 mod complaints;
 mod error;
 mod events;
+mod filters;
 mod hotline_api;
 mod lockout;
 mod notices;

@@ -3,6 +3,7 @@
 //! the read model holds, and no other personal data is in it.
 
 use chrono::{DateTime, Utc};
+use tongban_domain::i18n::Lang;
 use tongban_proto::common::v1::Decision;
 use tongban_proto::hotline::v1::{
     CompletionNotice, ListCompletionNoticesRequest, ListCompletionNoticesResponse,
@@ -42,8 +43,10 @@ fn result(
 pub(crate) async fn list(
     state: &State,
     req: &ListCompletionNoticesRequest,
+    lang: Lang,
 ) -> Result<ListCompletionNoticesResponse, HotlineError> {
-    let office = req.office_id.trim();
+    let office = crate::filters::office(&state.reference, "office_id", &req.office_id, lang)?
+        .unwrap_or_default();
     let mut conn = state.pool.acquire().await?;
     let rows: Vec<NoticeRow> = sqlx::query_as(
         "SELECT case_number, matter_code, matter_name, responsible_office_id, window_office_id,

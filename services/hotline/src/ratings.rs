@@ -109,8 +109,10 @@ pub(crate) async fn summary(
     lang: Lang,
 ) -> Result<RatingSummary, HotlineError> {
     claims.require(&READERS, lang)?;
+    crate::filters::office(&state.reference, "office_id", &req.office_id, lang)?;
+    let matter = crate::filters::matter(&state.reference, "matter_code", &req.matter_code, lang)?
+        .unwrap_or_default();
     let office = office_filter(claims, &req.office_id)?;
-    let matter = req.matter_code.trim();
     let mut conn = state.pool.acquire().await?;
     let rows: Vec<TallyRow> = sqlx::query_as(
         "SELECT r.office_id, c.matter_code, max(c.matter_name) AS matter_name, r.level,
@@ -241,6 +243,7 @@ pub(crate) async fn list_rectifications(
     lang: Lang,
 ) -> Result<ListRectificationsResponse, HotlineError> {
     claims.require(&READERS, lang)?;
+    crate::filters::office(&state.reference, "office_id", &req.office_id, lang)?;
     let office = office_filter(claims, &req.office_id)?;
     let wanted = match req.state() {
         pb::RectificationState::Unspecified => None,
