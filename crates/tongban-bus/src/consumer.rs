@@ -28,7 +28,7 @@ use futures::StreamExt as _;
 use prost::Message as _;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
-use tongban_proto::events::v1::Event;
+use tongban_proto::events::v1::{Event, event::Body};
 use tongban_store::{DeadKind, NewDeadLetter};
 use tracing::Instrument as _;
 use uuid::Uuid;
@@ -36,12 +36,55 @@ use uuid::Uuid;
 use crate::{Bus, BusError};
 
 /// What a consumer listens to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerSpec {
-    /// Durable consumer name, also the inbox's consumer label (e.g. `review-routed`).
+    /// Durable consumer name, also the inbox's consumer label (e.g. `review-case-events`).
     pub durable: String,
-    /// Subject filter below the root, e.g. `case.>`.
-    pub filter: String,
+    /// The subjects below the root the consumer receives (JetStream `filter_subjects`, one
+    /// consumer with several filters, nats-server ≥ 2.10), e.g. `["case.routed",
+    /// "case.withdrawn"]`: exactly the event types its handler acts on, so nothing else is
+    /// delivered to it. Build them with [`ConsumerSpec::for_events`] from the event bodies
+    /// ([`crate::subject_of`]); wildcards such as `case.>` also work. Never empty.
+    pub filter_subjects: Vec<String>,
+}
+
+impl ConsumerSpec {
+    /// The consumer `durable` of exactly the event types of `bodies` (each subject is
+    /// [`crate::subject_of`] its body; the bodies' contents do not matter, pass
+    /// `Body::X(Default::default())`), in that order without repeats.
+    #[must_use]
+    pub fn for_events(durable: &str, bodies: &[Body]) -> Self {
+        let mut filter_subjects: Vec<String> = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            let subject = crate::subject_of(body);
+            if !filter_subjects.iter().any(|s| s == subject) {
+                filter_subjects.push(subject.to_owned());
+            }
+        }
+        Self {
+            durable: durable.to_owned(),
+            filter_subjects,
+        }
+    }
+}
+
+/// The subject filters a consumer's configuration holds, below `root` and sorted: the server
+/// keeps a single filter in `filter_subject` and several in `filter_subjects`. A filter outside
+/// the root is returned whole.
+#[must_use]
+pub fn consumer_filters(
+    config: &async_nats::jetstream::consumer::Config,
+    root: &str,
+) -> Vec<String> {
+    let prefix = format!("{root}.");
+    let mut filters: Vec<String> = std::iter::once(&config.filter_subject)
+        .filter(|f| !f.is_empty())
+        .chain(&config.filter_subjects)
+        .map(|f| f.strip_prefix(&prefix).unwrap_or(f).to_owned())
+        .collect();
+    filters.sort();
+    filters.dedup();
+    filters
 }
 
 /// Why a handler did not handle an event.
@@ -171,49 +214,52 @@ pub async fn open_consumer(
     open_consumer_with(bus, spec, &ConsumerOptions::from_env()).await
 }
 
-/// Creates the durable consumer, or brings an existing one to `options` (`max_deliver`,
-/// `ack_wait`): a consumer created by an older version had no bound.
+/// Creates the durable consumer, or brings an existing one to `spec` and `options`: its subject
+/// filters (a consumer created by an older version with one wide filter such as `case.>` is
+/// narrowed to the spec's list), `max_deliver` and `ack_wait`.
 ///
 /// # Errors
-/// The consumer cannot be created.
+/// The spec has no subject filter, the stream cannot be read, or the server refuses to create
+/// or update the consumer.
 pub async fn open_consumer_with(
     bus: &Bus,
     spec: &ConsumerSpec,
     options: &ConsumerOptions,
 ) -> Result<async_nats::jetstream::consumer::Consumer<pull::Config>, BusError> {
+    let failed = |source: Box<dyn std::error::Error + Send + Sync>| BusError::Consumer {
+        durable: spec.durable.clone(),
+        source,
+    };
+    if spec.filter_subjects.is_empty() || spec.filter_subjects.iter().any(String::is_empty) {
+        // An empty list would deliver every subject of the stream.
+        return Err(failed(
+            "no subject filter (or an empty one) in the spec".into(),
+        ));
+    }
     let stream = bus
         .jetstream()
         .get_stream(&bus.config().stream)
         .await
-        .map_err(|e| BusError::Consumer {
-            durable: spec.durable.clone(),
-            source: Box::new(e),
-        })?;
+        .map_err(|e| failed(Box::new(e)))?;
     let config = pull::Config {
         durable_name: Some(spec.durable.clone()),
-        filter_subject: bus.subject(&spec.filter),
+        filter_subjects: spec
+            .filter_subjects
+            .iter()
+            .map(|subject| bus.subject(subject))
+            .collect(),
         ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
         ack_wait: options.ack_wait,
         max_deliver: options.max_deliver,
         max_ack_pending: 1000,
         ..Default::default()
     };
-    // On nats-server 2.9 a create with the name of an existing durable updates its editable
-    // fields (max_deliver, ack_wait); when the server refuses the update, the consumer as it
-    // is still serves, and the bound it has is the one `finish` uses.
-    match stream.create_consumer(config.clone()).await {
-        Ok(consumer) => Ok(consumer),
-        Err(create) => match stream.get_consumer(&spec.durable).await {
-            Ok(consumer) => {
-                tracing::warn!(durable = %spec.durable, error = %create, "consumer config not updated; using it as it is");
-                Ok(consumer)
-            }
-            Err(_) => Err(BusError::Consumer {
-                durable: spec.durable.clone(),
-                source: Box::new(create),
-            }),
-        },
-    }
+    // Create or update: a durable of that name with other filters or bounds is brought to
+    // these (nats-server ≥ 2.10 edits filters in place, keeping the consumer's position).
+    stream
+        .create_consumer(config)
+        .await
+        .map_err(|e| failed(Box::new(e)))
 }
 
 /// Lanes a consumer works in parallel: events of one case always go to the same lane, so a

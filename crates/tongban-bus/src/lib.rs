@@ -13,12 +13,29 @@ use std::time::Duration;
 use async_nats::jetstream::{self, stream};
 
 pub use consumer::{
-    ConsumerOptions, ConsumerSpec, EventHandler, HandleError, open_consumer, open_consumer_with,
-    run_consumer, run_consumer_with,
+    ConsumerOptions, ConsumerSpec, EventHandler, HandleError, consumer_filters, open_consumer,
+    open_consumer_with, run_consumer, run_consumer_with,
 };
 pub use dead_letter::{ReplayError, Replayed, Replayer, replay_dead_letter, replayer};
 pub use event::{event_message, new_event, subject_of};
 pub use relay::run_relay;
+
+/// The oldest nats-server tongban runs on: consumers with several subject filters
+/// (`filter_subjects`) came with 2.10.
+pub const MIN_SERVER_VERSION: &str = "2.10.0";
+
+/// Whether `version` (as a server announces it, e.g. `2.9.10` or `2.11.0-beta.1`) is at least
+/// [`MIN_SERVER_VERSION`]; a version that does not parse is not.
+#[must_use]
+pub fn server_version_supported(version: &str) -> bool {
+    let mut parts = version
+        .split(['.', '-', '+'])
+        .map(|part| part.parse::<u64>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (2, 10),
+        _ => false,
+    }
+}
 
 /// Where the stream lives and how its subjects are named.
 #[derive(Debug, Clone)]
@@ -42,6 +59,17 @@ pub enum BusError {
         /// Cause.
         #[source]
         source: async_nats::ConnectError,
+    },
+    /// The server is older than [`MIN_SERVER_VERSION`]: its consumers cannot hold several
+    /// subject filters.
+    #[error(
+        "NATS server at {url} is version {version}; tongban needs nats-server {MIN_SERVER_VERSION} or newer (deploy/lib/deps.sh ensure_nats starts the pinned release)"
+    )]
+    ServerTooOld {
+        /// Server URL.
+        url: String,
+        /// The version the server announced.
+        version: String,
     },
     /// The stream could not be created or read (is JetStream enabled on the server? start it with `-js`).
     #[error(
@@ -82,11 +110,13 @@ impl std::fmt::Debug for Bus {
 }
 
 impl Bus {
-    /// Connects and makes sure the stream exists with `<root>.>` as its subjects, and beside
-    /// it the advisory stream `<stream>_ADVISORIES` ([`dead_letter`]).
+    /// Connects, refuses a server older than [`MIN_SERVER_VERSION`], and makes sure the stream
+    /// exists with `<root>.>` as its subjects, and beside it the advisory stream
+    /// `<stream>_ADVISORIES` ([`dead_letter`]).
     ///
     /// # Errors
-    /// The server cannot be reached or has no JetStream.
+    /// The server cannot be reached, is older than [`MIN_SERVER_VERSION`]
+    /// ([`BusError::ServerTooOld`]) or has no JetStream.
     pub async fn connect(config: BusConfig) -> Result<Self, BusError> {
         let client = async_nats::ConnectOptions::new()
             .name("tongban")
@@ -97,6 +127,13 @@ impl Bus {
                 url: config.url.clone(),
                 source,
             })?;
+        let version = client.server_info().version;
+        if !server_version_supported(&version) {
+            return Err(BusError::ServerTooOld {
+                url: config.url.clone(),
+                version,
+            });
+        }
         let jetstream = jetstream::new(client.clone());
         jetstream
             .get_or_create_stream(stream::Config {
@@ -141,5 +178,20 @@ impl Bus {
     #[must_use]
     pub fn config(&self) -> &BusConfig {
         &self.config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_version_supported;
+
+    #[test]
+    fn versions_from_2_10_on_are_supported() {
+        for version in ["2.10.0", "2.10.29", "2.11.0-beta.1", "2.15.1", "3.0.0"] {
+            assert!(server_version_supported(version), "{version}");
+        }
+        for version in ["2.9.10", "2.9.25", "1.4.1", "2", "", "v2.10.0", "x.y.z"] {
+            assert!(!server_version_supported(version), "{version}");
+        }
     }
 }

@@ -79,7 +79,7 @@ async fn fixture() -> Result<Fixture, Box<dyn std::error::Error>> {
     .await?;
     let bus = Bus::connect(BusConfig {
         url: std::env::var("TONGBAN_TEST_NATS_URL")
-            .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned()),
+            .unwrap_or_else(|_| "nats://127.0.0.1:4223".to_owned()),
         stream: env.stream().to_owned(),
         subject_root: env.subject_root().to_owned(),
     })
@@ -128,7 +128,7 @@ async fn consume_all(f: &Fixture, recorder: Recorder) -> TestResult {
         f.pool.clone(),
         ConsumerSpec {
             durable: "batch-test".to_owned(),
-            filter: "case.>".to_owned(),
+            filter_subjects: vec!["case.>".to_owned()],
         },
         recorder,
         shutdown.clone(),

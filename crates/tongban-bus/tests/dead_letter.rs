@@ -77,7 +77,7 @@ async fn fixture() -> Result<Fixture, Box<dyn std::error::Error>> {
         .await?;
     let bus = Bus::connect(BusConfig {
         url: std::env::var("TONGBAN_TEST_NATS_URL")
-            .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned()),
+            .unwrap_or_else(|_| "nats://127.0.0.1:4223".to_owned()),
         stream: env.stream().to_owned(),
         subject_root: env.subject_root().to_owned(),
     })
@@ -127,7 +127,7 @@ fn start(f: &Fixture, broken: &Arc<AtomicBool>, shutdown: &CancellationToken) ->
         f.pool.clone(),
         ConsumerSpec {
             durable: DURABLE.to_owned(),
-            filter: "case.>".to_owned(),
+            filter_subjects: vec!["case.>".to_owned()],
         },
         Arc::new(Scripted {
             broken: Arc::clone(broken),
@@ -289,7 +289,7 @@ async fn a_message_the_server_gave_up_without_a_record_is_recorded_from_its_advi
     // its one allowed try by hand.
     let spec = ConsumerSpec {
         durable: DURABLE.to_owned(),
-        filter: "case.>".to_owned(),
+        filter_subjects: vec!["case.>".to_owned()],
     };
     let bounded = ConsumerOptions {
         max_deliver: 1,
@@ -356,7 +356,7 @@ async fn a_durable_created_without_a_bound_gets_one() -> TestResult {
         .await?;
     let spec = ConsumerSpec {
         durable: DURABLE.to_owned(),
-        filter: "case.>".to_owned(),
+        filter_subjects: vec!["case.>".to_owned()],
     };
     let consumer = tongban_bus::open_consumer_with(&f.bus, &spec, &options()).await?;
     assert_eq!(consumer.cached_info().config.max_deliver, 3);

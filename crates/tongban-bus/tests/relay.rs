@@ -23,7 +23,7 @@ async fn setup() -> Result<(TestEnv, PgPool, Bus), Box<dyn std::error::Error>> {
     tongban_store::migrate(&pool, &sqlx::migrate::Migrator::with_migrations(Vec::new())).await?;
     let bus = Bus::connect(BusConfig {
         url: std::env::var("TONGBAN_TEST_NATS_URL")
-            .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned()),
+            .unwrap_or_else(|_| "nats://127.0.0.1:4223".to_owned()),
         stream: env.stream().to_owned(),
         subject_root: env.subject_root().to_owned(),
     })

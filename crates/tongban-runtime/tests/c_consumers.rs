@@ -100,7 +100,7 @@ async fn start() -> Result<Server, Box<dyn std::error::Error>> {
         &pool,
         ConsumerSpec {
             durable: DURABLE.to_owned(),
-            filter: "case.>".to_owned(),
+            filter_subjects: vec!["case.>".to_owned()],
         },
         Handler {
             broken: Arc::clone(&broken),

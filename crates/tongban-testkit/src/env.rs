@@ -20,9 +20,11 @@ use crate::{TestkitError, error_chain};
 /// Admin connection used to create and drop test databases (`TONGBAN_TEST_DATABASE_URL`).
 const DATABASE_URL_VAR: &str = "TONGBAN_TEST_DATABASE_URL";
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-/// NATS server with JetStream (`TONGBAN_TEST_NATS_URL`).
+/// NATS server (>= 2.10) with JetStream (`TONGBAN_TEST_NATS_URL`).
 const NATS_URL_VAR: &str = "TONGBAN_TEST_NATS_URL";
-const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
+/// Where `deploy/lib/deps.sh` `ensure_nats` runs the pinned nats-server when no recent one
+/// answers on 4222 (`deploy/test.sh` exports the one it chose).
+const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4223";
 /// Lifetime of minted test tokens.
 const TOKEN_TTL: Duration = Duration::from_secs(3600);
 /// Bound on each step of the best-effort cleanup run from `Drop`.
@@ -74,32 +76,6 @@ fn test_epoch() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(1_793_581_200, 0).unwrap_or_default()
 }
 
-/// A stream that is never deleted, so the server's stream directory is never empty.
-///
-/// Tests create and delete streams in parallel. nats-server 2.9 removes an account's stream
-/// directory when its last stream goes; a stream created at that moment fails with "error
-/// creating store for stream" (10049: `mkdir …/$G/streams: no such file or directory`). One
-/// empty stream that every test binary keeps (idempotently created, holding no messages)
-/// closes that window.
-const ANCHOR_STREAM: &str = "TONGBAN_TESTKIT_ANCHOR";
-
-async fn keep_stream_directory(nats: &async_nats::Client) -> Result<(), TestkitError> {
-    async_nats::jetstream::new(nats.clone())
-        .get_or_create_stream(async_nats::jetstream::stream::Config {
-            name: ANCHOR_STREAM.to_owned(),
-            subjects: vec!["tongban_testkit_anchor".to_owned()],
-            max_messages: 1,
-            storage: async_nats::jetstream::stream::StorageType::File,
-            ..Default::default()
-        })
-        .await
-        .map(|_| ())
-        .map_err(|err| TestkitError::Nats {
-            what: "create the anchor stream",
-            reason: error_chain(&err),
-        })
-}
-
 impl TestEnv {
     /// Creates the database and the state directory (with fresh token keys) and connects to
     /// NATS. The stream itself is created by the first service that starts.
@@ -148,7 +124,6 @@ impl TestEnv {
                     what: "connect",
                     reason: error_chain(&err),
                 })?;
-            keep_stream_directory(&nats).await?;
             Ok::<_, TestkitError>((tokens, nats))
         };
         let stream = format!("TB_{id}");

@@ -26,10 +26,14 @@ use crate::{SERVICE, State};
 
 /// The consumer of the case events this service needs.
 pub(crate) fn consumer_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        durable: "certificate-case-events".to_owned(),
-        filter: "case.>".to_owned(),
-    }
+    use tongban_proto::events::v1 as ev;
+    ConsumerSpec::for_events(
+        "certificate-case-events",
+        &[
+            Body::CaseRouted(ev::CaseRouted::default()),
+            Body::CaseDecided(ev::CaseDecided::default()),
+        ],
+    )
 }
 
 /// The holder as intake sealed it.

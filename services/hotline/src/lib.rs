@@ -139,9 +139,23 @@ impl Application {
     }
 }
 
+/// The case events the hotline's status view follows ([`events::CaseEvents`]): every step of
+/// a case, not the clock events (the view keeps no clock).
 fn consumer_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        durable: "hotline-case-events".to_owned(),
-        filter: "case.>".to_owned(),
-    }
+    use tongban_proto::events::v1::{self as ev, event::Body};
+    ConsumerSpec::for_events(
+        "hotline-case-events",
+        &[
+            Body::CaseSubmitted(ev::CaseSubmitted::default()),
+            Body::CaseAccepted(ev::CaseAccepted::default()),
+            Body::CaseRouted(ev::CaseRouted::default()),
+            Body::CaseClaimed(ev::CaseClaimed::default()),
+            Body::SupplementRequested(ev::SupplementRequested::default()),
+            Body::CaseSupplemented(ev::CaseSupplemented::default()),
+            Body::CaseDecided(ev::CaseDecided::default()),
+            Body::CaseCompleted(ev::CaseCompleted::default()),
+            Body::CaseWithdrawn(ev::CaseWithdrawn::default()),
+            Body::CasePartUpdated(ev::CasePartUpdated::default()),
+        ],
+    )
 }

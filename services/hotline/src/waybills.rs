@@ -14,12 +14,14 @@ use uuid::Uuid;
 
 use crate::stored::Stored;
 
-/// The durable consumer of `logistics.>`.
+/// The durable consumer of `logistics.tracked`.
 pub(crate) fn consumer_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        durable: "hotline-logistics".to_owned(),
-        filter: "logistics.>".to_owned(),
-    }
+    ConsumerSpec::for_events(
+        "hotline-logistics",
+        &[Body::LogisticsTracked(
+            tongban_proto::events::v1::LogisticsTracked::default(),
+        )],
+    )
 }
 
 /// Consumer of `logistics.tracked`.

@@ -134,9 +134,21 @@ impl Application {
     }
 }
 
+/// The review office's steps on a case and the clock changes (from review and, for transit,
+/// logistics) that [`events::ReviewEvents`] applies; intake's own case events are not among
+/// them.
 fn consumer_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        durable: "intake-case-events".to_owned(),
-        filter: "case.>".to_owned(),
-    }
+    use tongban_proto::events::v1::{self as ev, event::Body};
+    ConsumerSpec::for_events(
+        "intake-case-events",
+        &[
+            Body::CaseClaimed(ev::CaseClaimed::default()),
+            Body::SupplementRequested(ev::SupplementRequested::default()),
+            Body::CaseDecided(ev::CaseDecided::default()),
+            Body::CasePartUpdated(ev::CasePartUpdated::default()),
+            Body::DeadlineExtended(ev::DeadlineExtended::default()),
+            Body::ClockSuspended(ev::ClockSuspended::default()),
+            Body::ClockResumed(ev::ClockResumed::default()),
+        ],
+    )
 }

@@ -21,12 +21,10 @@ use crate::view::{self, Step};
 
 /// The consumer of `cert.issued`.
 pub(crate) fn consumer_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        durable: "intake-cert-issued".to_owned(),
-        // The subject is the one the event type travels on (tongban_bus::subject_of).
-        filter: tongban_bus::subject_of(&Body::CertificateIssued(ev::CertificateIssued::default()))
-            .to_owned(),
-    }
+    ConsumerSpec::for_events(
+        "intake-cert-issued",
+        &[Body::CertificateIssued(ev::CertificateIssued::default())],
+    )
 }
 
 /// Whether an approval of `row` waits for a result certificate.

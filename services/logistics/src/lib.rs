@@ -155,9 +155,15 @@ impl Application {
     }
 }
 
+/// The case events [`events::CaseEvents`] acts on: routing (waybills for originals) and
+/// decisions (the result's delivery); logistics' own transit clock events are not among them.
 fn consumer_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        durable: "logistics-case-events".to_owned(),
-        filter: "case.>".to_owned(),
-    }
+    use tongban_proto::events::v1::{self as ev, event::Body};
+    ConsumerSpec::for_events(
+        "logistics-case-events",
+        &[
+            Body::CaseRouted(ev::CaseRouted::default()),
+            Body::CaseDecided(ev::CaseDecided::default()),
+        ],
+    )
 }

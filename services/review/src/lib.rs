@@ -124,9 +124,19 @@ impl Application {
     }
 }
 
+/// The window's steps on a case that [`events::CaseEvents`] (and its 一件事 members) act on;
+/// claims, 补正 requests and decisions are review's own and not among them.
 fn consumer_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        durable: "review-case-events".to_owned(),
-        filter: "case.>".to_owned(),
-    }
+    use tongban_proto::events::v1::{self as ev, event::Body};
+    ConsumerSpec::for_events(
+        "review-case-events",
+        &[
+            Body::CaseSubmitted(ev::CaseSubmitted::default()),
+            Body::CaseAccepted(ev::CaseAccepted::default()),
+            Body::CaseRouted(ev::CaseRouted::default()),
+            Body::CaseSupplemented(ev::CaseSupplemented::default()),
+            Body::CaseCompleted(ev::CaseCompleted::default()),
+            Body::CaseWithdrawn(ev::CaseWithdrawn::default()),
+        ],
+    )
 }

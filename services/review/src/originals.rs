@@ -17,12 +17,14 @@ use tongban_proto::events::v1::{CaseSummary, Event, event::Body};
 use tongban_runtime::convert::{datetime, form_from_pb, mode_from_pb};
 use uuid::Uuid;
 
-/// The durable consumer of `logistics.>`.
+/// The durable consumer of `logistics.tracked`.
 pub(crate) fn consumer_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        durable: "review-logistics".to_owned(),
-        filter: "logistics.>".to_owned(),
-    }
+    ConsumerSpec::for_events(
+        "review-logistics",
+        &[Body::LogisticsTracked(
+            tongban_proto::events::v1::LogisticsTracked::default(),
+        )],
+    )
 }
 
 /// Records, for a routed case, the originals that must arrive (nothing when none must).

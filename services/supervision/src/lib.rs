@@ -165,19 +165,34 @@ impl Application {
     }
 }
 
+/// The consumers of [`events::CaseEvents`] (the steps that move a case's clock, from routing
+/// on), and of [`events::Complaints`] for complaints filed and for ratings (a bad one opens 督办).
 fn consumer_specs() -> [ConsumerSpec; 3] {
+    use tongban_proto::events::v1::{self as ev, event::Body};
     [
-        ConsumerSpec {
-            durable: "supervision-case-events".to_owned(),
-            filter: "case.>".to_owned(),
-        },
-        ConsumerSpec {
-            durable: "supervision-complaints".to_owned(),
-            filter: "complaint.>".to_owned(),
-        },
-        ConsumerSpec {
-            durable: "supervision-ratings".to_owned(),
-            filter: "rating.>".to_owned(),
-        },
+        ConsumerSpec::for_events(
+            "supervision-case-events",
+            &[
+                Body::CaseRouted(ev::CaseRouted::default()),
+                Body::CaseClaimed(ev::CaseClaimed::default()),
+                Body::SupplementRequested(ev::SupplementRequested::default()),
+                Body::CaseSupplemented(ev::CaseSupplemented::default()),
+                Body::CasePartUpdated(ev::CasePartUpdated::default()),
+                Body::ClockSuspended(ev::ClockSuspended::default()),
+                Body::ClockResumed(ev::ClockResumed::default()),
+                Body::DeadlineExtended(ev::DeadlineExtended::default()),
+                Body::CaseDecided(ev::CaseDecided::default()),
+                Body::CaseCompleted(ev::CaseCompleted::default()),
+                Body::CaseWithdrawn(ev::CaseWithdrawn::default()),
+            ],
+        ),
+        ConsumerSpec::for_events(
+            "supervision-complaints",
+            &[Body::ComplaintFiled(ev::ComplaintFiled::default())],
+        ),
+        ConsumerSpec::for_events(
+            "supervision-ratings",
+            &[Body::ServiceRated(ev::ServiceRated::default())],
+        ),
     ]
 }

@@ -1,12 +1,14 @@
 //! End-to-end tests: the real services on port 0 against the real PostgreSQL and NATS
 //! JetStream, each test in its own [`tongban_testkit::TestEnv`]. Run with
-//! `cargo test -p tongban-e2e` (PostgreSQL on 127.0.0.1:5432 and NATS with JetStream on
-//! 127.0.0.1:4222, or `TONGBAN_TEST_DATABASE_URL` / `TONGBAN_TEST_NATS_URL`).
+//! `cargo test -p tongban-e2e` (PostgreSQL on 127.0.0.1:5432 and nats-server >= 2.10 with
+//! JetStream on 127.0.0.1:4223 as `deploy/lib/deps.sh` starts it, or
+//! `TONGBAN_TEST_DATABASE_URL` / `TONGBAN_TEST_NATS_URL`).
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
 mod bundle;
 mod bundle_order;
 mod certificate;
+mod consumer_filters;
 mod events;
 mod hotline;
 mod intake;
