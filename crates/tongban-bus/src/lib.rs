@@ -6,6 +6,7 @@
 mod consumer;
 pub mod dead_letter;
 mod event;
+pub mod rebuild;
 mod relay;
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ pub use consumer::{
 };
 pub use dead_letter::{ReplayError, Replayed, Replayer, replay_dead_letter, replayer};
 pub use event::{event_message, new_event, subject_of};
+pub use rebuild::{RebuildConsumer, RebuildReport};
 pub use relay::run_relay;
 
 /// The oldest nats-server tongban runs on: consumers with several subject filters

@@ -1,11 +1,13 @@
 //! `tongban ops …`: the operator's (运维) commands on each service's OperationsService — the
-//! dead letters of its consumers (消费死信) and their replay. Admin token required.
+//! dead letters of its consumers (消费死信) and their replay, and the rebuild of its read model
+//! (读模型重建) into a fresh schema. Admin token required.
 
 use clap::{Subcommand, ValueEnum};
 use serde_json::json;
 use tongban_proto::ops::v1::operations_service_client::OperationsServiceClient;
 use tongban_proto::ops::v1::{
-    DeadLetter, DeadLetterKind, ListDeadLettersRequest, ReplayDeadLetterRequest,
+    DeadLetter, DeadLetterKind, ListDeadLettersRequest, RebuildReadModelRequest,
+    RebuildReadModelResponse, ReplayDeadLetterRequest,
 };
 
 use crate::Ctx;
@@ -37,6 +39,23 @@ pub enum OpsCommand {
         /// 死信所在服务 / the service holding it.
         #[arg(long, value_enum)]
         service: ServiceArg,
+    },
+    /// 重建读模型：把该服务消费的全部已发布事件（取自各生产方的发件箱）从头重放到一个新模式中，
+    /// 并报告计数；在线数据不受影响 / rebuild a read model: replay, from the beginning, every
+    /// published event the service consumes (read from the producers' outbox tables) into a
+    /// fresh schema and report counts; the live schema is not touched.
+    Rebuild {
+        /// 服务（hotline、supervision 保存可重建的读模型）/ service (hotline and supervision
+        /// keep a rebuildable read model).
+        #[arg(value_enum)]
+        service: ServiceArg,
+        /// 新模式名，须尚不存在 / the fresh schema, which must not exist yet.
+        #[arg(long)]
+        schema: String,
+        /// 读取其发件箱的模式（可重复；不填则为库中所有带发件箱的模式）/ schemas whose outbox
+        /// tables are read (repeatable; every schema with an outbox table when omitted).
+        #[arg(long = "producer")]
+        producers: Vec<String>,
     },
 }
 
@@ -172,6 +191,68 @@ pub fn dead_letters_view(lang: Lang, rows: &[(Service, DeadLetter)]) -> String {
     table.render(0)
 }
 
+/// One rebuild as JSON, with the service rebuilt.
+#[must_use]
+pub fn rebuild_json(service: Service, r: &RebuildReadModelResponse) -> serde_json::Value {
+    json!({
+        "service": service.name(),
+        "schema": r.schema,
+        "producer_schemas": r.producer_schemas,
+        "events_read": r.events_read,
+        "consumers": r.consumers.iter().map(|c| json!({
+            "consumer": c.consumer,
+            "applied": c.applied,
+            "rejected": c.rejected,
+            "failed": c.failed,
+        })).collect::<Vec<_>>(),
+        "read_model": r.read_model.iter().map(|t| json!({"table": t.table, "rows": t.rows})).collect::<Vec<_>>(),
+    })
+}
+
+/// One rebuild as text: what was read, what each consumer applied, the rows of each table.
+#[must_use]
+pub fn rebuild_view(lang: Lang, service: Service, r: &RebuildReadModelResponse) -> String {
+    let mut out = format!(
+        "{}（{}）→ {}\n{}：{}（{} {}）\n",
+        lang.pick(("已重建读模型", "Read model rebuilt")),
+        lang.pick(service.title()),
+        r.schema,
+        lang.pick(("读取的事件", "events read")),
+        r.events_read,
+        lang.pick(("来自", "from")),
+        r.producer_schemas.join(", "),
+    );
+    let mut consumers = Table::new(
+        [
+            ("消费者", "Consumer"),
+            ("已应用", "Applied"),
+            ("被拒绝", "Rejected"),
+            ("未应用", "Failed"),
+        ]
+        .iter()
+        .map(|pair| lang.pick(*pair)),
+    );
+    for c in &r.consumers {
+        consumers.row([
+            c.consumer.clone(),
+            c.applied.to_string(),
+            c.rejected.to_string(),
+            c.failed.to_string(),
+        ]);
+    }
+    out.push_str(&consumers.render(0));
+    let mut tables = Table::new(
+        [("读模型表", "Read-model table"), ("行数", "Rows")]
+            .iter()
+            .map(|pair| lang.pick(*pair)),
+    );
+    for t in &r.read_model {
+        tables.row([t.table.clone(), t.rows.to_string()]);
+    }
+    out.push_str(&tables.render(0));
+    out
+}
+
 async fn client(
     ctx: &Ctx,
     service: Service,
@@ -263,6 +344,24 @@ pub async fn run(cmd: OpsCommand, ctx: &Ctx) -> Result<(), CliError> {
                     )
                 },
             );
+        }
+        OpsCommand::Rebuild {
+            service,
+            schema,
+            producers,
+        } => {
+            let service = Service::from(service);
+            let r = client(ctx, service)
+                .await?
+                .rebuild_read_model(RebuildReadModelRequest {
+                    schema,
+                    producer_schemas: producers,
+                })
+                .answer(CliError::rpc(service))
+                .await?;
+            ctx.emit(rebuild_json(service, &r), || {
+                rebuild_view(lang, service, &r)
+            });
         }
     }
     Ok(())

@@ -67,6 +67,37 @@ impl OperationsService for Fake {
             applied: true,
         }))
     }
+
+    async fn rebuild_read_model(
+        &self,
+        request: Request<RebuildReadModelRequest>,
+    ) -> Result<Response<RebuildReadModelResponse>, Status> {
+        let request = request.into_inner();
+        if request.schema != "review_rebuilt" {
+            return Err(Status::failed_precondition(
+                "模式 x 已存在，请指定一个新的模式",
+            ));
+        }
+        Ok(Response::new(RebuildReadModelResponse {
+            schema: request.schema,
+            producer_schemas: if request.producer_schemas.is_empty() {
+                vec!["intake".to_owned(), "review".to_owned()]
+            } else {
+                request.producer_schemas
+            },
+            events_read: 12,
+            consumers: vec![ConsumerRebuild {
+                consumer: "review-case-events".to_owned(),
+                applied: 9,
+                rejected: 1,
+                failed: 0,
+            }],
+            read_model: vec![TableRows {
+                table: "inbox_view".to_owned(),
+                rows: 3,
+            }],
+        }))
+    }
 }
 
 async fn serve() -> (String, tokio::task::JoinHandle<()>) {
@@ -156,6 +187,74 @@ async fn dead_letters_are_listed_in_chinese_english_and_json_and_replayed() {
     assert!(err.contains("未找到该死信"), "{err}");
     // The service holding it must be named.
     let o = cli(&url, &["ops", "replay", "7"]).await;
+    assert_eq!(o.status.code(), Some(2));
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_rebuild_reports_its_counts_in_chinese_english_and_json() {
+    let (url, server) = serve().await;
+    let out = ok(&cli(
+        &url,
+        &["ops", "rebuild", "review", "--schema", "review_rebuilt"],
+    )
+    .await);
+    for expected in [
+        "已重建读模型",
+        "review_rebuilt",
+        "读取的事件：12",
+        "intake, review",
+        "review-case-events",
+        "已应用",
+        "inbox_view",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+    let out = ok(&cli(
+        &url,
+        &[
+            "ops",
+            "rebuild",
+            "review",
+            "--schema",
+            "review_rebuilt",
+            "--producer",
+            "intake",
+            "--lang",
+            "en",
+        ],
+    )
+    .await);
+    for expected in [
+        "Read model rebuilt",
+        "events read",
+        "Applied",
+        "from intake",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+    let out = ok(&cli(
+        &url,
+        &[
+            "--json",
+            "ops",
+            "rebuild",
+            "review",
+            "--schema",
+            "review_rebuilt",
+        ],
+    )
+    .await);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["events_read"], 12);
+    assert_eq!(json["consumers"][0]["applied"], 9);
+    assert_eq!(json["consumers"][0]["rejected"], 1);
+    assert_eq!(json["read_model"][0]["rows"], 3);
+    let o = cli(&url, &["ops", "rebuild", "review", "--schema", "x"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("已存在"));
+    // The schema must be named.
+    let o = cli(&url, &["ops", "rebuild", "review"]).await;
     assert_eq!(o.status.code(), Some(2));
     server.abort();
 }

@@ -170,6 +170,9 @@ pub struct Tasks {
     /// The service's schema, for the operations service.
     pool: Option<PgPool>,
     tokens: Option<Arc<TokenKeys>>,
+    /// The read model the operations service can rebuild, and the consumers that build it.
+    read_model: Option<crate::ops::ReadModel>,
+    rebuild: Vec<tongban_bus::RebuildConsumer>,
 }
 
 impl std::fmt::Debug for Tasks {
@@ -195,6 +198,8 @@ impl Tasks {
             replayers: BTreeMap::new(),
             pool: None,
             tokens: None,
+            read_model: None,
+            rebuild: Vec::new(),
         }
     }
 
@@ -213,6 +218,13 @@ impl Tasks {
     /// the service's own: the dead letters of the consumers started here, and their replay.
     pub fn operations(&mut self, tokens: &Arc<TokenKeys>) {
         self.tokens = Some(Arc::clone(tokens));
+    }
+
+    /// Declares the service's read model: the operations service then rebuilds it on request
+    /// (`RebuildReadModel`) by replaying, into a fresh schema, the events the consumers started
+    /// here take, through their handlers.
+    pub fn read_model(&mut self, model: crate::ops::ReadModel) {
+        self.read_model = Some(model);
     }
 
     /// Starts the outbox relay of `schema`.
@@ -236,6 +248,10 @@ impl Tasks {
     ) {
         self.pool.get_or_insert_with(|| pool.clone());
         let handler = Arc::new(handler);
+        self.rebuild.push(tongban_bus::RebuildConsumer::new(
+            &spec,
+            Arc::clone(&handler),
+        ));
         self.replayers.insert(
             spec.durable.clone(),
             tongban_bus::replayer(pool.clone(), spec.durable.clone(), Arc::clone(&handler)),
@@ -269,8 +285,13 @@ impl Tasks {
     ) -> Result<(), StartError> {
         let routes = match (self.tokens, self.pool) {
             (Some(tokens), Some(pool)) => {
+                let operations = crate::ops::Operations::new(pool, self.replayers);
+                let operations = match self.read_model {
+                    Some(model) => operations.with_read_model(model, self.rebuild),
+                    None => operations,
+                };
                 routes.add_service(OperationsServiceServer::with_interceptor(
-                    crate::ops::Operations::new(pool, self.replayers),
+                    operations,
                     crate::auth::interceptor(tokens),
                 ))
             }

@@ -118,6 +118,7 @@ impl Application {
         };
         let mut tasks = Tasks::new(shutdown);
         tasks.operations(&tokens);
+        tasks.read_model(read_model(&settings));
         tasks.relay(&pool, &settings.schema, &bus);
         tasks.consume(&bus, &pool, waybills::consumer_spec(), waybills::Waybills);
         tasks.consume(
@@ -136,6 +137,19 @@ impl Application {
             .serving::<HotlineServiceServer<hotline_api::Hotline>>()
             .await;
         tasks.serve(listener, routes, health).await
+    }
+}
+
+/// The read model (读模型): the tables only the consumers write — the case status view and its
+/// timeline from `case.>`, the waybills from `logistics.>`. Lookups, complaints, ratings,
+/// rectifications and lockouts are the service's own records, written by its RPCs.
+pub const READ_MODEL_TABLES: &[&str] = &["case_status", "case_timeline", "waybills"];
+
+fn read_model(settings: &Settings) -> tongban_runtime::ops::ReadModel {
+    tongban_runtime::ops::ReadModel {
+        database_url: settings.database_url.clone(),
+        migrator: &MIGRATOR,
+        tables: READ_MODEL_TABLES,
     }
 }
 

@@ -135,6 +135,7 @@ impl Application {
         };
         let mut tasks = Tasks::new(shutdown);
         tasks.operations(&tokens);
+        tasks.read_model(read_model(&settings));
         tasks.relay(&pool, &settings.schema, &bus);
         let [cases, complaints, ratings] = consumer_specs();
         tasks.consume(&bus, &pool, cases, events::CaseEvents::new(state.clone()));
@@ -162,6 +163,22 @@ impl Application {
             .serving::<SupervisionServiceServer<supervision_api::Supervision>>()
             .await;
         Ok(tasks.serve(listener, routes, health).await?)
+    }
+}
+
+/// The read model (读模型) that replaying the consumed events rebuilds: the case clocks, kept
+/// from the case events. Not part of it, because they depend on when the evaluation loop ran
+/// and not only on the events: the alerts (warnings, breaches), the loop's marks on a clock
+/// (`tracked` deadlines' `warned` / `breached`, `next_check_at`, `case_breached`), and the
+/// tickets, which operators move on. Those are published as events themselves (`deadline.*`,
+/// `supervision.ticket_*`), exactly once.
+pub const READ_MODEL_TABLES: &[&str] = &["case_clocks"];
+
+fn read_model(settings: &Settings) -> tongban_runtime::ops::ReadModel {
+    tongban_runtime::ops::ReadModel {
+        database_url: settings.database_url.clone(),
+        migrator: &MIGRATOR,
+        tables: READ_MODEL_TABLES,
     }
 }
 

@@ -16,6 +16,7 @@ mod intake_limits;
 mod joint;
 mod logistics;
 mod platform;
+mod rebuild;
 mod review;
 mod review_hardening;
 mod tokens;
