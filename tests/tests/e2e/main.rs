@@ -13,6 +13,7 @@ mod intake;
 mod intake_limits;
 mod joint;
 mod logistics;
+mod metrics;
 mod platform;
 mod rebuild;
 mod review;
