@@ -4,6 +4,7 @@
 # in var/log/<svc>.log under the repository root ($TONGBAN_REPO).
 #   TONGBAN_SERVICES           the services, in start order
 #   service_port SVC           the TCP port SVC listens on (TONGBAN_<SVC>_ADDR or the default)
+#   metrics_port SVC           the port of SVC's Prometheus /metrics: its gRPC port + 1000
 #   start_service SVC          start target/release/tongban-SVC in the background
 #   await_service SVC SECONDS  wait for its port; on failure print its log tail and exit 1
 #   stop_services SVC...       TERM, up to 10 s for all, then KILL; removes the pid files
@@ -25,6 +26,12 @@ service_port() {
   esac
   local addr=${!var:-$default}
   printf '%s\n' "${addr##*:}"
+}
+
+# metrics_port SVC: where SVC serves GET /metrics (tongban_runtime::metrics::PORT_OFFSET):
+# intake 51051, review 51052, certificate 51053, logistics 51054, hotline 51055, supervision 51056.
+metrics_port() {
+  printf '%s\n' "$(($(service_port "$1") + 1000))"
 }
 
 _pid_file() { printf '%s/var/run/%s.pid\n' "$TONGBAN_REPO" "$1"; }

@@ -431,6 +431,11 @@ async fn dispatch(
             };
             match next {
                 Some(Ok(message)) => {
+                    if let Ok(info) = message.info() {
+                        crate::metrics::CONSUMER_LAG
+                            .with_label_values(&[spec.durable.as_str()])
+                            .set(i64::try_from(info.pending).unwrap_or(i64::MAX));
+                    }
                     let subject = message
                         .subject
                         .as_str()
@@ -507,7 +512,9 @@ async fn run_lane<H: EventHandler>(
     mut rx: tokio::sync::mpsc::Receiver<Delivery>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
+    let sizes = crate::metrics::CONSUMER_BATCH.with_label_values(&[lane.spec.durable.as_str()]);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
+        sizes.observe(batch.len() as f64);
         apply_batch(&lane, std::mem::take(&mut batch)).await;
     }
 }
@@ -668,6 +675,15 @@ async fn finish<H: EventHandler>(
     let retry = lane
         .options
         .retry_delay_after(u64::try_from(delivered).unwrap_or(1));
+    let counted = match &outcome {
+        Outcome::Ack => "ack",
+        Outcome::Retry(_) if lane.max_deliver > 0 && delivered >= lane.max_deliver => "dead",
+        Outcome::Retry(_) => "retry",
+        Outcome::Term(..) => "dead",
+    };
+    crate::metrics::CONSUMER_DELIVERIES
+        .with_label_values(&[lane.spec.durable.as_str(), counted])
+        .inc();
     let dead = match outcome {
         Outcome::Ack => None,
         Outcome::Retry(reason) if lane.max_deliver > 0 && delivered >= lane.max_deliver => Some((

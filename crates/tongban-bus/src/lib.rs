@@ -6,6 +6,7 @@
 mod consumer;
 pub mod dead_letter;
 mod event;
+pub mod metrics;
 pub mod rebuild;
 mod relay;
 

@@ -38,8 +38,14 @@ pub async fn run_relay(pool: PgPool, schema: String, bus: Bus, shutdown: Cancell
         }
     };
     let mut backoff = POLL;
+    let published = crate::metrics::OUTBOX_PUBLISHED.with_label_values(&[schema.as_str()]);
     loop {
-        match relay_batch(&pool, &bus).await {
+        let relayed = relay_batch(&pool, &bus).await;
+        if let Ok(n) = &relayed {
+            published.inc_by(*n as u64);
+        }
+        crate::metrics::observe_outbox(&pool, &schema).await;
+        match relayed {
             Ok(n) if n as i64 == BATCH => {
                 backoff = POLL;
                 continue;

@@ -19,6 +19,7 @@ pub mod convert {
     pub use tongban_access::convert::*;
 }
 pub mod input;
+pub mod metrics;
 pub mod ops;
 pub mod parts;
 pub mod pii;

@@ -117,7 +117,8 @@ pub fn base_routes() -> Result<(Routes, Health), ServeError> {
 }
 
 /// Serves `routes` on `listener` until `shutdown` is cancelled: health turns NOT_SERVING first,
-/// then requests in flight get up to ten seconds to finish.
+/// then requests in flight get up to ten seconds to finish. Every RPC is counted and timed, and
+/// `/metrics` is served beside it ([`crate::metrics`]).
 ///
 /// # Errors
 /// The transport fails.
@@ -128,6 +129,9 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
     health.overall(true).await;
+    let metrics = crate::metrics::bind_endpoint(&listener)
+        .await
+        .map(|l| tokio::spawn(crate::metrics::serve_endpoint(l, shutdown.clone())));
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let signal = {
         let shutdown = shutdown.clone();
@@ -140,10 +144,16 @@ pub async fn serve(
     let server = tonic::transport::Server::builder()
         .timeout(Duration::from_secs(60))
         .trace_fn(request_span)
+        // Outermost first: the metrics see the status the caller gets.
+        .layer(crate::metrics::RpcMetricsLayer)
         .layer(crate::decode_status::layer())
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
-    server.await?;
+    let served = server.await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
+    served?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod intake;
 mod intake_limits;
 mod joint;
 mod logistics;
+mod metrics;
 mod platform;
 mod rebuild;
 mod review;
