@@ -18,6 +18,7 @@ mod review;
 mod review_hardening;
 mod tokens;
 mod watch;
+mod watch_limits;
 
 /// What every test returns: any error fails it with its Debug form.
 type TestResult = Result<(), Box<dyn std::error::Error>>;
