@@ -13,6 +13,7 @@ mod intake;
 mod intake_limits;
 mod joint;
 mod logistics;
+mod masking;
 mod platform;
 mod review;
 mod review_hardening;
