@@ -9,6 +9,7 @@ mod event;
 pub mod metrics;
 pub mod rebuild;
 mod relay;
+pub mod retention;
 
 use std::time::Duration;
 
@@ -138,19 +139,23 @@ impl Bus {
             });
         }
         let jetstream = jetstream::new(client.clone());
-        jetstream
-            .get_or_create_stream(stream::Config {
+        // Events are kept for a bounded time (retention.rs); the record is in PostgreSQL.
+        let max_age = retention::max_age_from_env().map_err(|e| BusError::Stream {
+            stream: config.stream.clone(),
+            source: e.into(),
+        })?;
+        retention::open_stream(
+            &jetstream,
+            stream::Config {
                 name: config.stream.clone(),
                 subjects: vec![format!("{}.>", config.subject_root)],
                 storage: stream::StorageType::File,
                 duplicate_window: Duration::from_secs(120),
+                max_age,
                 ..Default::default()
-            })
-            .await
-            .map_err(|e| BusError::Stream {
-                stream: config.stream.clone(),
-                source: Box::new(e),
-            })?;
+            },
+        )
+        .await?;
         dead_letter::ensure_advisory_stream(&jetstream, &config.stream).await?;
         Ok(Self {
             client,

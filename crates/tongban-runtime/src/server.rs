@@ -147,6 +147,7 @@ pub async fn serve(
         // Outermost first: the metrics see the status the caller gets.
         .layer(crate::metrics::RpcMetricsLayer)
         .layer(crate::decode_status::layer())
+        .layer(tower_layer::layer_fn(RequestSpanScope))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
     let served = server.await;
@@ -155,6 +156,36 @@ pub async fn serve(
     }
     served?;
     Ok(())
+}
+
+/// Runs each request's handling with its server span (entered by tonic around the call)
+/// remembered as `tongban_telemetry::request_span`, so a step that learns which case the request
+/// is about can link the server span to the case's trace.
+#[derive(Debug, Clone)]
+struct RequestSpanScope<S>(S);
+
+impl<S, B> tonic::codegen::Service<http::Request<B>> for RequestSpanScope<S>
+where
+    S: tonic::codegen::Service<http::Request<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send + 'static>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // The future is first polled inside the request's span: that is the one remembered.
+        Box::pin(tongban_telemetry::in_request_span(self.0.call(request)))
+    }
 }
 
 /// The server span of one request, a child of the caller's trace when it sent `traceparent`.

@@ -195,6 +195,22 @@ pub fn join_case_trace(span: &Span, case: &CaseRef) {
     }
 }
 
+/// Links the current span and, inside a gRPC server, the request's server span to `case`'s
+/// trace (DESIGN §7): a reviewer's ClaimCase or DecideCase arrives in a trace of its own, and
+/// the link lets a trace viewer go from that request to the case and back.
+pub fn link_request_to_case(case: &CaseRef) {
+    let Some(traceparent) = case.traceparent.as_deref() else {
+        return;
+    };
+    let current = Span::current();
+    tongban_telemetry::link_to_traceparent(&current, traceparent);
+    if let Some(request) = tongban_telemetry::request_span()
+        .filter(|request| request.id().is_some() && request.id() != current.id())
+    {
+        tongban_telemetry::link_to_traceparent(&request, traceparent);
+    }
+}
+
 /// A span for step `name` on `case`, in the case's trace, carrying the case number.
 #[must_use]
 pub fn case_span(name: &'static str, case: &CaseRef) -> Span {
@@ -384,7 +400,12 @@ impl Step {
 
     /// Joins the step to `case`'s trace: its events carry the case's trace context from now on,
     /// and the returned span (named `name`) is the one to run the rest of the step in.
+    ///
+    /// The spans the step was begun in — the handler's span and the gRPC server span of the
+    /// request, which started their own trace before the case was known — get a span link to
+    /// the case's trace.
     pub fn join(&mut self, name: &'static str, case: &CaseRef) -> Span {
+        link_request_to_case(case);
         self.trace = Trace::of_case(name, case);
         self.trace.span().clone()
     }

@@ -350,6 +350,37 @@ pub fn inject_metadata(span: &tracing::Span, metadata: &mut MetadataMap) {
     TraceContextPropagator::new().inject_context(&span.context(), &mut MetadataWriter(metadata));
 }
 
+tokio::task_local! {
+    /// The gRPC server span of the request being handled (see [`in_request_span`]).
+    static REQUEST_SPAN: tracing::Span;
+}
+
+/// Runs `future` (a gRPC server's handling of one request) with the current span — the
+/// request's server span — remembered as [`request_span`], so that code deep in a handler can
+/// reach it, e.g. to link it to the trace of the case the request turns out to be about.
+pub async fn in_request_span<F: std::future::Future>(future: F) -> F::Output {
+    REQUEST_SPAN.scope(tracing::Span::current(), future).await
+}
+
+/// The server span of the gRPC request being handled, when running inside [`in_request_span`].
+#[must_use]
+pub fn request_span() -> Option<tracing::Span> {
+    REQUEST_SPAN.try_with(Clone::clone).ok()
+}
+
+/// Adds to `span` a link to the span a stored W3C `traceparent` names (e.g. the one kept with a
+/// case): for a span that cannot change its parent any more — a request span, entered before
+/// the case it is about was known — the link ties it to the case's trace. An invalid
+/// `traceparent` adds nothing.
+pub fn link_to_traceparent(span: &tracing::Span, traceparent: &str) {
+    let context =
+        TraceContextPropagator::new().extract(&HeaderLookup::new([(TRACEPARENT, traceparent)]));
+    let linked = context.span().span_context().clone();
+    if linked.is_valid() {
+        span.add_link(linked);
+    }
+}
+
 fn set_parent(span: &tracing::Span, extractor: &dyn Extractor) {
     let context = TraceContextPropagator::new().extract(extractor);
     if !context.span().span_context().is_valid() {
@@ -408,5 +439,26 @@ mod tests {
         let unrelated = tracing::info_span!("unrelated");
         set_parent_from_headers(&unrelated, [("traceparent", "garbage")]);
         assert_ne!(trace_id_of(&unrelated), Some(trace_id));
+    }
+
+    #[tokio::test]
+    async fn the_request_span_is_known_inside_the_request_only() {
+        let _guard = init("tongban-telemetry-test");
+        assert!(request_span().is_none());
+        let request = tracing::info_span!("request");
+        // As tonic runs a request: the future polled inside the request's span.
+        let seen = tracing::Instrument::instrument(
+            in_request_span(async { request_span().and_then(|span| span.id()) }),
+            request.clone(),
+        )
+        .await;
+        assert_eq!(seen, request.id());
+        assert!(request_span().is_none());
+
+        // A link to a stored traceparent, or to garbage, never fails.
+        let case = tracing::info_span!("case");
+        let traceparent = traceparent_of(&case).expect("an OpenTelemetry layer is installed");
+        link_to_traceparent(&request, &traceparent);
+        link_to_traceparent(&request, "garbage");
     }
 }

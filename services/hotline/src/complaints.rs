@@ -167,8 +167,9 @@ fn to_pb(state: &State, row: &ComplaintRow, history: &[StepRow]) -> Complaint {
         office_id: row.office_id.clone(),
         state: state_to_pb(row.state.0).into(),
         caller_name_masked: row.caller_name_masked.clone(),
-        caller_phone_masked: row.caller_phone_masked.clone(),
-        content: row.content.clone(),
+        // Rows stored before the proof was hidden hold `138****5678`: masked again here.
+        caller_phone_masked: crate::rules::mask_for_caller(&row.caller_phone_masked),
+        content: crate::rules::mask_for_caller(&row.content),
         filed_at: Some(timestamp(row.filed_at)),
         history: history
             .iter()

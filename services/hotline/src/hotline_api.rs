@@ -307,8 +307,10 @@ impl Hotline {
             office_id: office_id.clone(),
             state: complaints::state_to_pb(state).into(),
             caller_name_masked: name.masked(),
-            caller_phone_masked: phone.masked(),
-            content: content.clone(),
+            // The phone's last four digits are the proof a caller gives: stored and shown
+            // with only its first three digits (138********); the sealed form is kept.
+            caller_phone_masked: rules::mask_for_caller(&phone.masked()),
+            content: rules::mask_for_caller(&content),
             filed_at: Some(timestamp(now)),
             history: vec![ComplaintStep {
                 from_state: pb::ComplaintState::Unspecified.into(),
@@ -512,7 +514,7 @@ impl Hotline {
             case_number: row.case_number.clone(),
             occasion: req.occasion,
             level: req.level,
-            comment,
+            comment: rules::mask_for_caller(&comment),
             scores,
             rated_at: Some(timestamp(now)),
             rectification_id,

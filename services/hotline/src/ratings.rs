@@ -211,7 +211,8 @@ fn item_pb(
         matter_code: row.matter_code.clone(),
         matter_name: row.matter_name.clone(),
         level: level_to_pb(row.level.0).into(),
-        comment: row.comment.clone(),
+        // Numbers in the comment were stored as `138****5678`; the view hides the tail too.
+        comment: crate::rules::mask_for_caller(&row.comment),
         state: if rectified {
             pb::RectificationState::Rectified
         } else {

@@ -10,6 +10,7 @@ use tongban_domain::case::{CaseEvent, CaseStatus};
 use tongban_domain::materials::Form;
 use tongban_domain::reference::ReferenceData;
 use tongban_domain::timeline::{TimelineContext, describe};
+use tongban_domain::validate::PersonName;
 use tongban_proto::common::v1 as pb;
 use tongban_proto::events::v1::{self as ev, event::Body};
 use tongban_proto::intake::v1 as api;
@@ -62,6 +63,17 @@ pub fn applicant_pb(row: &CaseRow) -> pb::MaskedApplicant {
         name: row.applicant_name.clone(),
         id_number_masked: row.id_number_masked.clone(),
         phone_masked: row.phone_masked.clone(),
+    }
+}
+
+/// The applicant as events carry it: the name masked too (王小明 → 王*明), like the ID number and
+/// the phone. Events go to every consumer and stay in the stream; a service that needs the full
+/// name (the certificate issued to the holder) opens the summary's `sealed_applicant`.
+pub fn event_applicant_pb(row: &CaseRow) -> pb::MaskedApplicant {
+    pb::MaskedApplicant {
+        name: PersonName::parse(&row.applicant_name)
+            .map_or_else(|_| "*".to_owned(), |name| name.masked()),
+        ..applicant_pb(row)
     }
 }
 
@@ -184,7 +196,7 @@ pub async fn case_pb(
         window_office_id: row.window_office_id.clone(),
         responsible_office_id: row.responsible_office_id.clone(),
         agreement_id: row.agreement_id.clone().unwrap_or_default(),
-        applicant: Some(applicant_pb(row)),
+        applicant: Some(event_applicant_pb(row)),
         home_division: row.home_division.clone(),
         materials: materials_pb(&row.materials),
         delivery: Some(pb::Delivery {
@@ -227,7 +239,7 @@ pub fn summary(
         window_office_id: row.window_office_id.clone(),
         responsible_office_id: row.responsible_office_id.clone(),
         agreement_id: row.agreement_id.clone().unwrap_or_default(),
-        applicant: Some(applicant_pb(row)),
+        applicant: Some(event_applicant_pb(row)),
         home_division: row.home_division.clone(),
         materials: materials_pb(&row.materials),
         delivery: Some(pb::Delivery {

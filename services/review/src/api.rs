@@ -4,9 +4,6 @@
 //! then takes its step through [`crate::step`]; every failure is a [`ReviewError`], answered
 //! through its one mapping.
 
-use std::pin::Pin;
-
-use futures::Stream;
 use tongban_domain::assignment::Command as ReviewCommand;
 use tongban_domain::case::Decision;
 use tongban_domain::i18n::Lang;
@@ -29,6 +26,7 @@ use crate::limits;
 use crate::repo::{self, state_name};
 use crate::step::{self, Command};
 use crate::view;
+use crate::watch::WatchStream;
 
 /// The ReviewService handlers.
 pub struct Review {
@@ -68,8 +66,6 @@ fn office_of(claims: &Claims, requested: &str, lang: Lang) -> Result<String, Rev
 fn may_act(claims: &Claims, lang: Lang) -> Result<(), ReviewError> {
     Ok(claims.require(&[Role::Reviewer, Role::OfficeHead], lang)?)
 }
-
-type WatchStream = Pin<Box<dyn Stream<Item = Result<Assignment, Status>> + Send + 'static>>;
 
 /// Answers a handler's outcome: the value, or the error's one mapping in the caller's language.
 fn answer<T>(result: Result<T, ReviewError>, lang: Lang) -> Result<Response<T>, Status> {
@@ -215,55 +211,7 @@ impl Review {
         lang: Lang,
     ) -> Result<WatchStream, ReviewError> {
         let office = office_of(claims, &req.office_id, lang)?;
-        // Subscribe before reading the snapshot so no change falls between the two.
-        let mut changes = self.state.changes.subscribe();
-        let pool = self.state.pool.clone();
-        let reference = self.state.reference.clone();
-        let mut conn = pool.acquire().await?;
-        let rows = repo::list(&mut conn, &office, &[], 1000).await?;
-        let snapshot = view::assignments(&mut conn, &reference, &rows).await?;
-        drop(conn);
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Assignment, Status>>(64);
-        tokio::spawn(async move {
-            for assignment in snapshot {
-                if tx.send(Ok(assignment)).await.is_err() {
-                    return;
-                }
-            }
-            loop {
-                let case_id = tokio::select! {
-                    () = tx.closed() => return,
-                    next = changes.recv() => match next {
-                        Ok(id) => id,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                    },
-                };
-                // The office's own row of the case (a 多地联办 part changed elsewhere also moves the
-                // case status shown on it) and its rows of the case's bundle members (their
-                // bundle status follows).
-                let views = async {
-                    let mut conn = pool.acquire().await?;
-                    let rows = repo::touched_by(&mut conn, case_id, &office).await?;
-                    Ok::<_, ReviewError>(view::assignments(&mut conn, &reference, &rows).await?)
-                }
-                .await;
-                match views {
-                    Ok(views) => {
-                        for assignment in views {
-                            if tx.send(Ok(assignment)).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Err(err) => {
-                        let _ = tx.send(Err(err.status(lang))).await;
-                        return;
-                    }
-                }
-            }
-        });
-        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        self.state.watchers.watch(office, lang).await
     }
 
     async fn get(

@@ -6,7 +6,8 @@ use tongban_domain::assignment::Refusal;
 use tongban_domain::clock_steps::ClockRefusal;
 use tongban_domain::i18n::{Lang, Localized};
 use tongban_runtime::status::{self, FieldViolation, PreconditionViolation};
-use tonic::Status;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
 
 use crate::repo::RepoError;
 
@@ -26,6 +27,12 @@ pub(crate) enum ReviewError {
     /// Only supervision may read another office's inbox.
     #[error("another office's inbox")]
     OtherOffice,
+    /// The office has its limit of open WatchAssignments streams.
+    #[error("too many watchers of one office (at most {limit})")]
+    TooManyWatchers {
+        /// The limit per office.
+        limit: usize,
+    },
     /// The domain refused the review step.
     #[error(transparent)]
     Refused(#[from] Refusal),
@@ -66,6 +73,7 @@ impl ReviewError {
                 "只能查看本机构的待办",
                 "you can see only your own office's inbox",
             ),
+            ReviewError::TooManyWatchers { limit } => too_many_watchers(lang, limit),
             ReviewError::Refused(Refusal::Checklist(problems)) => status::invalid_argument(
                 lang,
                 problems
@@ -103,6 +111,22 @@ impl ReviewError {
             ReviewError::Store(err) => status::internal(lang, &err),
         }
     }
+}
+
+/// RESOURCE_EXHAUSTED for one WatchAssignments stream too many, with a `QuotaFailure` naming
+/// the limit.
+fn too_many_watchers(lang: Lang, limit: usize) -> Status {
+    let message = match lang {
+        Lang::Zh => format!(
+            "本机构同时打开的待办订阅（WatchAssignments）已达上限：每个机构最多 {limit} 个，请关闭不用的订阅后再试"
+        ),
+        Lang::En => format!(
+            "too many open WatchAssignments streams: at most {limit} per office; close one and try again"
+        ),
+    };
+    let mut details = ErrorDetails::new();
+    details.add_quota_failure_violation("office_id", message.clone());
+    Status::with_error_details(Code::ResourceExhausted, message, details)
 }
 
 /// FAILED_PRECONDITION whose one violation repeats the message.
@@ -222,6 +246,18 @@ mod tests {
         assert_eq!(code, Code::Internal);
         assert!(message.contains("(ref "), "{message}");
         assert!(!message.contains("lost"), "{message}");
+    }
+
+    #[test]
+    fn one_watcher_too_many_is_resource_exhausted_naming_the_limit() {
+        let status = ReviewError::TooManyWatchers { limit: 3 }.status(Lang::En);
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert!(
+            status.message().contains("at most 3 per office"),
+            "{status:?}"
+        );
+        let zh = ReviewError::TooManyWatchers { limit: 3 }.status(Lang::Zh);
+        assert!(zh.message().contains("最多 3 个"), "{zh:?}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod originals;
 mod repo;
 mod step;
 mod view;
-mod watch;
+pub mod watch;
 
 use std::sync::Arc;
 
@@ -29,6 +29,7 @@ use tongban_runtime::auth::interceptor;
 use tongban_runtime::platform::{Platform, StartError, Tasks};
 use tongban_runtime::settings::Settings;
 use tonic::service::interceptor::InterceptedService;
+pub use watch::WatchLimits;
 
 /// Name of this service: schema, producer of its events, consumer label.
 pub const SERVICE: &str = "review";
@@ -42,13 +43,14 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub(crate) struct State {
     pub reference: Arc<ReferenceData>,
     pub pool: PgPool,
-    pub changes: watch::Changes,
+    pub watchers: watch::Hub,
     pub clock: tongban_runtime::clock::SharedClock,
 }
 
 /// The review service, built and bound, not yet serving.
 pub struct Application {
     platform: Platform,
+    watch: WatchLimits,
 }
 
 impl Application {
@@ -60,7 +62,17 @@ impl Application {
         let platform = Platform::start(settings, &MIGRATOR).await?;
         tongban_bus::open_consumer(&platform.bus, &consumer_spec()).await?;
         tongban_bus::open_consumer(&platform.bus, &originals::consumer_spec()).await?;
-        Ok(Self { platform })
+        Ok(Self {
+            platform,
+            watch: WatchLimits::default(),
+        })
+    }
+
+    /// The same service with WatchAssignments limited by `watch` instead of the defaults (see
+    /// [`WatchLimits::from_env`]).
+    #[must_use]
+    pub fn with_watch_limits(self, watch: WatchLimits) -> Self {
+        Self { watch, ..self }
     }
 
     /// The port bound.
@@ -87,17 +99,19 @@ impl Application {
         let clock = settings.clock.clone();
         let mut tasks = Tasks::new(shutdown);
         tasks.operations(&tokens);
-        let changes = watch::Changes::new();
-        tasks.spawn(watch::run_feed(
+        let watchers = watch::Hub::new(
             pool.clone(),
-            changes.clone(),
+            reference.clone(),
+            clock.clone(),
+            self.watch,
             tasks.shutdown().clone(),
-        ));
+        );
+        tasks.spawn(watchers.clone().run_feed());
         let state = State {
             clock,
             reference,
             pool: pool.clone(),
-            changes,
+            watchers,
         };
         tasks.relay(&pool, &settings.schema, &bus);
         tasks.consume(

@@ -138,6 +138,7 @@ fn assignment_pb(
         waiting_for: waiting_for(row, parts),
         bundle: bundle_pb(row, members, reference),
         review_point_codes: strings(&row.part_review_points),
+        resync: None,
     }
 }
 

@@ -15,6 +15,7 @@ mod intake;
 mod intake_limits;
 mod joint;
 mod logistics;
+mod masking;
 mod metrics;
 mod platform;
 mod rebuild;
@@ -22,6 +23,7 @@ mod review;
 mod review_hardening;
 mod tokens;
 mod watch;
+mod watch_limits;
 
 /// What every test returns: any error fails it with its Debug form.
 type TestResult = Result<(), Box<dyn std::error::Error>>;

@@ -23,10 +23,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use tongban_e2e::{
-    Hotline, Intake, Review, Supervision, alert_until, catalog, claim, hotline, intake,
-    listed_until_within, review, spawn_services, submit_request, unmasked_personal_data,
+    Hotline, Intake, Review, Supervision, alert_until, catalog, claim, claim_when_routed,
+    decide_request, hotline, intake, listed_until_within, passing_checklist, review,
+    spawn_services, submit_request, unmasked_personal_data,
 };
-use tongban_proto::common::v1::Mode;
+use tongban_proto::common::v1::{Decision, Mode};
 use tongban_proto::hotline::v1::QueryCaseStatusRequest;
 use tongban_proto::supervision::v1::AlertKind;
 use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
@@ -51,7 +52,10 @@ const PROPAGATION: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 struct Collected {
     trace_id: String,
+    span_id: String,
     name: String,
+    /// The (trace id, span id) of each span link.
+    links: Vec<(String, String)>,
     attributes: BTreeMap<String, String>,
     events: Vec<String>,
 }
@@ -80,6 +84,10 @@ struct Receiver {
     spans: Arc<Mutex<Vec<Collected>>>,
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn text(value: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -> String {
     match value.and_then(|v| v.value.as_ref()) {
         Some(AnyValue::StringValue(s)) => s.clone(),
@@ -102,8 +110,14 @@ impl TraceService for Receiver {
             for scope in resource.scope_spans {
                 for span in scope.spans {
                     received.push(Collected {
-                        trace_id: span.trace_id.iter().map(|b| format!("{b:02x}")).collect(),
+                        trace_id: hex(&span.trace_id),
+                        span_id: hex(&span.span_id),
                         name: span.name.clone(),
+                        links: span
+                            .links
+                            .iter()
+                            .map(|l| (hex(&l.trace_id), hex(&l.span_id)))
+                            .collect(),
                         attributes: span
                             .attributes
                             .iter()
@@ -131,11 +145,9 @@ fn shanghai(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_case_one_trace_across_services() -> TestResult {
-    if std::env::var_os(CHILD).is_some() {
-        return run_case().await;
-    }
+/// Runs test `name` again in a child process of this binary whose telemetry exports to a test
+/// OTLP receiver, and returns the case number the child printed and the spans received.
+async fn traced_run(name: &str) -> Result<(String, Vec<Collected>), Box<dyn std::error::Error>> {
     let receiver = Receiver::default();
     let spans = Arc::clone(&receiver.spans);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -153,12 +165,7 @@ async fn one_case_one_trace_across_services() -> TestResult {
     );
 
     let output = tokio::process::Command::new(std::env::current_exe()?)
-        .args([
-            "one_case_one_trace_across_services",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -185,11 +192,19 @@ async fn one_case_one_trace_across_services() -> TestResult {
         .to_owned();
     let _ = stop.send(());
     server.await??;
-
     let spans = spans
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
+    Ok((case_number, spans))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_case_one_trace_across_services() -> TestResult {
+    if std::env::var_os(CHILD).is_some() {
+        return run_case().await;
+    }
+    let (case_number, spans) = traced_run("one_case_one_trace_across_services").await?;
     let of_case: Vec<&Collected> = spans
         .iter()
         .filter(|s| s.attributes.get("tongban.case_number") == Some(&case_number))
@@ -266,6 +281,96 @@ async fn one_case_one_trace_across_services() -> TestResult {
             );
         }
     }
+    Ok(())
+}
+
+/// Item 15 of issue 13: a reviewer's ClaimCase and DecideCase arrive in traces of their own (the
+/// reviewer's client started them); their gRPC server spans — the transport's
+/// `tongban.review.v1.ReviewService/DecideCase` and the handler's `DecideCase` — carry a span
+/// link to the case's trace (the one SubmitCase started), so a trace viewer leads from the
+/// decision to the case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_request_spans_link_to_the_case_trace() -> TestResult {
+    if std::env::var_os(CHILD).is_some() {
+        return run_decision().await;
+    }
+    let (case_number, spans) = traced_run("review_request_spans_link_to_the_case_trace").await?;
+    let trace = spans
+        .iter()
+        .find(|s| {
+            s.name == "SubmitCase" && s.attributes.get("tongban.case_number") == Some(&case_number)
+        })
+        .map(|s| s.trace_id.clone())
+        .ok_or("a SubmitCase span of the case")?;
+    for name in [
+        "ClaimCase",
+        "tongban.review.v1.ReviewService/ClaimCase",
+        "DecideCase",
+        "tongban.review.v1.ReviewService/DecideCase",
+    ] {
+        let span = spans
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| format!("a {name} span among {} received", spans.len()))?;
+        assert!(
+            span.trace_id == trace || span.links.iter().any(|(t, _)| *t == trace),
+            "{name} is in the case's trace {trace} or links to it: {span:?}"
+        );
+    }
+    // The request came with no trace of its own case: it is a trace of its own, linked.
+    let decide = spans
+        .iter()
+        .find(|s| s.name == "tongban.review.v1.ReviewService/DecideCase")
+        .ok_or("the DecideCase server span")?;
+    let (_, linked) = decide
+        .links
+        .iter()
+        .find(|(t, _)| *t == trace)
+        .ok_or_else(|| format!("the DecideCase server span carries the link: {decide:?}"))?;
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.trace_id == trace && s.span_id == *linked),
+        "the link names a span of the case's trace"
+    );
+    Ok(())
+}
+
+/// The decision flow, in the child process whose telemetry exports to the receiver: submit,
+/// claim and approve.
+async fn run_decision() -> TestResult {
+    let env = TestEnv::new().await?;
+    let [intake_svc, review_svc] = spawn_services::<(Intake, Review)>(&env).await?;
+    let clerk = env.mint(Role::Clerk, WINDOW);
+    let mut matters = catalog(intake_svc.port(), &clerk);
+    let mut request = submit_request(
+        &mut matters,
+        "trace-decide",
+        "GA-HJ-ZM",
+        "140922",
+        Mode::Online,
+    )
+    .await?;
+    request.window_office_id = WINDOW.to_owned();
+    let accepted = intake(intake_svc.port(), &clerk)
+        .submit_case(request)
+        .await?
+        .into_inner();
+    let mut reviewer = review(review_svc.port(), &env.mint(Role::Reviewer, OFFICE));
+    claim_when_routed(&mut reviewer, &accepted.case_id, "the reviewer claims").await?;
+    reviewer
+        .decide_case(decide_request(
+            &accepted.case_id,
+            Decision::Approve,
+            "材料齐全，准予办理 / approved",
+            passing_checklist(&mut matters, "GA-HJ-ZM", None).await?,
+        ))
+        .await?;
+    review_svc.stop().await?;
+    intake_svc.stop().await?;
+    println!("{CASE_LINE}{}", accepted.case_number);
+    tongban_telemetry::init("tongban-tests").shutdown();
+    env.cleanup().await?;
     Ok(())
 }
 
