@@ -8,6 +8,7 @@
 
 pub use tongban_access::{auth, keyfile, lang, status};
 
+pub mod audit;
 pub mod clock;
 mod timeline;
 

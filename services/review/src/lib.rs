@@ -87,6 +87,7 @@ impl Application {
         let clock = settings.clock.clone();
         let mut tasks = Tasks::new(shutdown);
         tasks.operations(&tokens);
+        tasks.audit(SERVICE, &pool, &settings.state_dir)?;
         let changes = watch::Changes::new();
         tasks.spawn(watch::run_feed(
             pool.clone(),

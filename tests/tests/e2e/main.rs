@@ -4,6 +4,7 @@
 //! 127.0.0.1:4222, or `TONGBAN_TEST_DATABASE_URL` / `TONGBAN_TEST_NATS_URL`).
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
+mod audit;
 mod bundle;
 mod bundle_order;
 mod certificate;
