@@ -74,11 +74,13 @@ pub enum Role {
     OfficeHead,
     /// 发证机关: issues and revokes e-certificates (电子证照).
     Issuer,
+    /// 审计人员: reads the hash-chained audit of every service and verifies it.
+    Auditor,
 }
 
 impl Role {
     /// Every role, in declaration order.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Clerk,
         Role::Reviewer,
         Role::Hotline,
@@ -87,10 +89,11 @@ impl Role {
         Role::Admin,
         Role::OfficeHead,
         Role::Issuer,
+        Role::Auditor,
     ];
 
     /// The wire name: `clerk`, `reviewer`, `hotline`, `supervisor`, `carrier`, `admin`,
-    /// `office_head`, `issuer`.
+    /// `office_head`, `issuer`, `auditor`.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Clerk => "clerk",
@@ -101,6 +104,7 @@ impl Role {
             Role::Admin => "admin",
             Role::OfficeHead => "office_head",
             Role::Issuer => "issuer",
+            Role::Auditor => "auditor",
         }
     }
 
@@ -115,6 +119,7 @@ impl Role {
             Role::Admin => "管理员",
             Role::OfficeHead => "单位负责人",
             Role::Issuer => "发证机关",
+            Role::Auditor => "审计人员",
         }
     }
 }
@@ -128,7 +133,7 @@ impl fmt::Display for Role {
 /// A role name that is not one of [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "未知角色 \"{0}\"，可选：clerk、reviewer、hotline、supervisor、carrier、admin、office_head、issuer / unknown role \"{0}\"; valid roles: clerk, reviewer, hotline, supervisor, carrier, admin, office_head, issuer"
+    "未知角色 \"{0}\"，可选：clerk、reviewer、hotline、supervisor、carrier、admin、office_head、issuer、auditor / unknown role \"{0}\"; valid roles: clerk, reviewer, hotline, supervisor, carrier, admin, office_head, issuer, auditor"
 )]
 pub struct UnknownRole(pub String);
 
@@ -303,7 +308,7 @@ pub enum AuthError {
 /// item 13, documented in the README):
 ///
 /// - every office of the directory (机构目录) is admitted for every role;
-/// - admins, supervisors and the hotline act for a whole division, not one office: they may also
+/// - admins, supervisors, auditors and the hotline act for a whole division, not one office: they may also
 ///   name a current division code (`140922`), its 政务服务 body `<division>-zwfw` (`140000-zwfw`)
 ///   or its 12345 centre `<division>-12345`, or the national [`HOTLINE_OFFICE`] (`12345`);
 /// - a carrier's "office" is its carrier id (`simulated`), checked by logistics, not here.
@@ -313,7 +318,7 @@ pub fn office_admitted(reference: &ReferenceData, role: Role, office: &str) -> b
     }
     let division = |code: &str| reference.divisions.parse_current(code).is_ok();
     match role {
-        Role::Admin | Role::Supervisor | Role::Hotline => {
+        Role::Admin | Role::Supervisor | Role::Hotline | Role::Auditor => {
             office == HOTLINE_OFFICE
                 || division(office)
                 || office.strip_suffix("-zwfw").is_some_and(division)

@@ -36,6 +36,7 @@ pub fn subject_of(body: &Body) -> &'static str {
         Body::ComplaintFiled(_) => "complaint.filed",
         Body::ComplaintAdvanced(_) => "complaint.advanced",
         Body::ServiceRated(_) => "rating.recorded",
+        Body::AuditCheckpointed(_) => "audit.checkpointed",
     }
 }
 

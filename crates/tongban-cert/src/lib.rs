@@ -9,7 +9,10 @@
 //!   closed.
 //! - [`issuance`]: default and result validity, a result certificate's fields.
 //! - [`status_change`]: which status a certificate may move to, and who may move it.
+//! - [`audit_chain`]: the SM3 hash chain of a service's audit log, its SM2-signed checkpoints
+//!   and their offline verification (审计链).
 
+pub mod audit_chain;
 pub mod certificate;
 pub mod check;
 pub mod identifier;

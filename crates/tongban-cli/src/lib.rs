@@ -5,6 +5,7 @@
 //! [`output`] holds every label and format, [`client`] the channels and request metadata.
 
 pub mod args;
+pub mod audit;
 pub mod catalog;
 pub mod cert;
 pub mod client;

@@ -123,6 +123,10 @@ enum Command {
     /// 运维：消费死信与重放（管理员）/ operations: dead letters and replay (admin).
     #[command(subcommand)]
     Ops(OpsCommand),
+    /// 审计：校验各服务的哈希链审计记录，按办件查阅 / audit: verify each service's hash-chained
+    /// audit log, page through a case's audit.
+    #[command(subcommand)]
+    Audit(tongban_cli::audit::AuditCommand),
     /// 打印办件的链路追踪编号 / print the trace id of a case.
     Trace {
         /// 办件编号 / case number.
@@ -156,6 +160,7 @@ async fn main() -> ExitCode {
         Command::Supervise(cmd) => supervise::run(cmd, &ctx).await,
         Command::Logistics(cmd) => tongban_cli::logistics::run(cmd, &ctx).await,
         Command::Ops(cmd) => tongban_cli::ops::run(cmd, &ctx).await,
+        Command::Audit(cmd) => tongban_cli::audit::run(cmd, &ctx).await,
         Command::Trace { case_number } => supervise::trace(&case_number, &ctx).await,
     };
     match result {

@@ -20,7 +20,7 @@ use crate::error::CliError;
 pub enum TokenCommand {
     /// 签发令牌（只在标准输出打印令牌本身）/ mint a token; prints the token alone on stdout.
     Mint {
-        /// 角色 / role: clerk, reviewer, hotline, supervisor, carrier, admin, office_head, issuer.
+        /// 角色 / role: clerk, reviewer, hotline, supervisor, carrier, admin, office_head, issuer, auditor.
         #[arg(long, value_parser = parse_role)]
         role: Role,
         /// 部门编号 / office id (e.g. 640100-gongan).

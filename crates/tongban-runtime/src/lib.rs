@@ -8,6 +8,7 @@
 
 pub use tongban_access::{auth, keyfile, lang, status};
 
+pub mod audit;
 pub mod clock;
 pub mod decode_status;
 mod timeline;

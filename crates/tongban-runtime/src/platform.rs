@@ -56,6 +56,9 @@ pub enum StartError {
     /// The gRPC server failed.
     #[error("gRPC server")]
     Serve(#[from] crate::server::ServeError),
+    /// The audit trail's signing key cannot be read or created.
+    #[error("audit trail")]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 /// The started foundations of one service.
@@ -173,6 +176,8 @@ pub struct Tasks {
     /// The read model the operations service can rebuild, and the consumers that build it.
     read_model: Option<crate::ops::ReadModel>,
     rebuild: Vec<tongban_bus::RebuildConsumer>,
+    /// The hash-chained audit, served as `tongban.ops.v1.AuditService` when set.
+    audit: Option<crate::audit::AuditTrail>,
 }
 
 impl std::fmt::Debug for Tasks {
@@ -200,6 +205,7 @@ impl Tasks {
             tokens: None,
             read_model: None,
             rebuild: Vec::new(),
+            audit: None,
         }
     }
 
@@ -225,6 +231,29 @@ impl Tasks {
     /// here take, through their handlers.
     pub fn read_model(&mut self, model: crate::ops::ReadModel) {
         self.read_model = Some(model);
+    }
+
+    /// Chains `service`'s audit log and signs its checkpoints in the background (keys in
+    /// `state_dir`, policy from the environment), and serves `tongban.ops.v1.AuditService`
+    /// (see [`crate::audit`]).
+    ///
+    /// # Errors
+    /// The audit signing key cannot be read or created.
+    pub fn audit(
+        &mut self,
+        service: &'static str,
+        pool: &PgPool,
+        state_dir: &std::path::Path,
+    ) -> Result<(), StartError> {
+        let trail = crate::audit::AuditTrail::open(
+            service,
+            pool.clone(),
+            state_dir,
+            crate::audit::CheckpointPolicy::from_env(),
+        )?;
+        self.spawn(trail.clone().run(self.shutdown.clone()));
+        self.audit = Some(trail);
+        Ok(())
     }
 
     /// Starts the outbox relay of `schema`.
@@ -283,6 +312,15 @@ impl Tasks {
         routes: tonic::service::Routes,
         health: crate::server::Health,
     ) -> Result<(), StartError> {
+        let routes = match (self.audit, &self.tokens) {
+            (Some(trail), Some(tokens)) => routes.add_service(
+                tongban_proto::ops::v1::audit_service_server::AuditServiceServer::with_interceptor(
+                    crate::audit::Audit::new(trail),
+                    crate::auth::interceptor(Arc::clone(tokens)),
+                ),
+            ),
+            _ => routes,
+        };
         let routes = match (self.tokens, self.pool) {
             (Some(tokens), Some(pool)) => {
                 let operations = crate::ops::Operations::new(pool, self.replayers);

@@ -233,6 +233,8 @@ pub fn case_span(name: &'static str, case: &CaseRef) -> Span {
 pub struct Trace {
     span: Span,
     stored: Option<String>,
+    /// The case the step is on, written with its audit entries.
+    case_id: Option<Uuid>,
 }
 
 impl Trace {
@@ -242,6 +244,7 @@ impl Trace {
         Self {
             span: Span::current(),
             stored: None,
+            case_id: None,
         }
     }
 
@@ -251,6 +254,7 @@ impl Trace {
         Self {
             span: case_span(name, case),
             stored: case.traceparent.clone(),
+            case_id: Some(case.case_id).filter(|id| !id.is_nil()),
         }
     }
 
@@ -273,7 +277,8 @@ impl Trace {
 
 /// Writes `effects` inside the caller's transaction: each event into the outbox (subject from
 /// its body, the headers of `trace`), each audit entry into the audit log, both as `actor` at
-/// `at`. This is the one place the suite does either.
+/// `at`. This is the one place the suite does either. Audit entries name the case the step is
+/// on: `trace`'s case, else the one case all its events are about.
 ///
 /// # Errors
 /// A failing statement; the caller's transaction then rolls back and nothing is half-written.
@@ -285,6 +290,7 @@ pub async fn apply(
     trace: &Trace,
     effects: Effects,
 ) -> Result<(), StoreError> {
+    let case_id = trace.case_id.or_else(|| sole_case(&effects.events));
     if !effects.events.is_empty() {
         let headers = trace.headers();
         let messages: Vec<tongban_store::OutboxMessage> = effects
@@ -317,11 +323,18 @@ pub async fn apply(
                 entity_id: &entry.entity_id,
                 before: entry.before,
                 after: entry.after,
+                case_id,
             },
         )
         .await?;
     }
     Ok(())
+}
+
+/// The one case all of `events` are about, if they name exactly one.
+fn sole_case(events: &[Emit]) -> Option<Uuid> {
+    let first = events.first()?.case_id;
+    (!first.is_nil() && events.iter().all(|e| e.case_id == first)).then_some(first)
 }
 
 /// The executor of one service: it knows the service's name (the events' `producer`).

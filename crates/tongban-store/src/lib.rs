@@ -14,6 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+pub mod audit_chain;
 mod dead_letter;
 pub mod timeline;
 
@@ -409,6 +410,8 @@ pub struct AuditRecord<'a> {
     pub before: Option<Value>,
     /// State after (no unmasked personal data).
     pub after: Option<Value>,
+    /// The case the step was on, when it was on one (what an auditor pages a case's audit by).
+    pub case_id: Option<Uuid>,
 }
 
 /// Appends to the audit log inside the caller's transaction.
@@ -417,8 +420,9 @@ pub struct AuditRecord<'a> {
 /// A failing statement.
 pub async fn audit(conn: &mut PgConnection, record: &AuditRecord<'_>) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO audit_log (actor, role, office_id, action, entity, entity_id, before, after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit_log
+             (actor, role, office_id, action, entity, entity_id, before, after, case_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(record.actor)
     .bind(record.role)
@@ -428,6 +432,7 @@ pub async fn audit(conn: &mut PgConnection, record: &AuditRecord<'_>) -> Result<
     .bind(record.entity_id)
     .bind(&record.before)
     .bind(&record.after)
+    .bind(record.case_id)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -110,6 +110,7 @@ impl Application {
         };
         let mut tasks = Tasks::new(shutdown);
         tasks.operations(&tokens);
+        tasks.audit(SERVICE, &state.pool, &settings.state_dir)?;
         tasks.relay(&state.pool, &settings.schema, &bus);
         tasks.consume(
             &bus,

@@ -119,6 +119,7 @@ impl Application {
         let mut tasks = Tasks::new(shutdown);
         tasks.operations(&tokens);
         tasks.read_model(read_model(&settings));
+        tasks.audit(SERVICE, &pool, &settings.state_dir)?;
         tasks.relay(&pool, &settings.schema, &bus);
         tasks.consume(&bus, &pool, waybills::consumer_spec(), waybills::Waybills);
         tasks.consume(

@@ -127,6 +127,7 @@ impl Application {
         };
         let mut tasks = Tasks::new(shutdown);
         tasks.operations(&tokens);
+        tasks.audit(SERVICE, &pool, &settings.state_dir)?;
         tasks.relay(&pool, &settings.schema, &bus);
         tasks.consume(
             &bus,

@@ -99,6 +99,7 @@ impl Application {
         let clock = settings.clock.clone();
         let mut tasks = Tasks::new(shutdown);
         tasks.operations(&tokens);
+        tasks.audit(SERVICE, &pool, &settings.state_dir)?;
         let watchers = watch::Hub::new(
             pool.clone(),
             reference.clone(),

@@ -136,6 +136,7 @@ impl Application {
         let mut tasks = Tasks::new(shutdown);
         tasks.operations(&tokens);
         tasks.read_model(read_model(&settings));
+        tasks.audit(SERVICE, &pool, &settings.state_dir)?;
         tasks.relay(&pool, &settings.schema, &bus);
         let [cases, complaints, ratings] = consumer_specs();
         tasks.consume(&bus, &pool, cases, events::CaseEvents::new(state.clone()));

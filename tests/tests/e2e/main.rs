@@ -5,6 +5,7 @@
 //! `TONGBAN_TEST_DATABASE_URL` / `TONGBAN_TEST_NATS_URL`).
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing, with its message.
 
+mod audit;
 mod bundle;
 mod bundle_order;
 mod certificate;
