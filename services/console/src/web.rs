@@ -717,14 +717,18 @@ pub fn shanghai() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc))
 }
 
-/// A protobuf timestamp as Beijing time (`2026-11-02 09:00`), empty when absent.
+/// A protobuf timestamp as Beijing time (`2026-11-02 09:00`), empty when absent. Midnight is
+/// written as the end of the day before (`2026-12-10 24:00`), as due moments are stated.
 #[must_use]
 pub fn when(ts: Option<&prost_types::Timestamp>) -> String {
     tongban_access::convert::datetime(ts)
         .map(|t| {
-            t.with_timezone(&shanghai())
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
+            let local = t.with_timezone(&shanghai());
+            let midnight = local.time() == chrono::NaiveTime::MIN;
+            match local.date_naive().pred_opt() {
+                Some(day) if midnight => format!("{} 24:00", day.format("%Y-%m-%d")),
+                _ => local.format("%Y-%m-%d %H:%M").to_string(),
+            }
         })
         .unwrap_or_default()
 }
@@ -753,6 +757,15 @@ mod tests {
         assert!(!same_origin(&h));
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         assert!(same_origin(&h));
+    }
+
+    #[test]
+    fn midnight_is_the_end_of_the_day_before() {
+        let at = |seconds| when(Some(&prost_types::Timestamp { seconds, nanos: 0 }));
+        // 2026-12-10T16:00:00Z is 2026-12-11 00:00 in Beijing.
+        assert_eq!(at(1_796_918_400), "2026-12-10 24:00");
+        assert_eq!(at(1_796_918_400 + 3600), "2026-12-11 01:00");
+        assert_eq!(when(None), "");
     }
 
     #[test]
