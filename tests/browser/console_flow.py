@@ -4,8 +4,8 @@ driven by Playwright with executable_path; no browser is downloaded).
 Clicks through the window clerk's flow (catalog, guide, form with the live ID check, route
 preview, 受理通知书), the missing-material path (一次性告知书), the reviewer of the other
 province's office seeing the case appear in the inbox without reloading, claiming and approving
-it, the window seeing the result, a 12345 lookup with a wrong proof, and the public pages without
-sign-in. Saves a screenshot of each screen in $TONGBAN_SCREENSHOTS. Prints
+it, the window seeing the result, a 12345 lookup with a wrong proof, the supervisor's dashboard
+counting it, and the public pages without sign-in. Saves a screenshot of each screen in $TONGBAN_SCREENSHOTS. Prints
 `browser: N passed, M failed` last.
 
 Run through tests/browser/run.sh, which starts the services and the console.
@@ -162,6 +162,21 @@ def main():
             shot(operator, "13-hotline-wrong-proof")
             operator.context.close()
 
+        def supervisor_dashboard():
+            page = browser.new_context(locale="zh-CN").new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            sign_in(page, "wutai-supervisor", "demo-supervise-2026")
+            expect(page).to_have_url(f"{BASE}/supervisor")
+            for _ in range(30):
+                if page.locator("#stats-table th[scope=row]", has_text="银川市公安局").count() > 0:
+                    break
+                page.wait_for_timeout(1000)
+                page.reload()
+            expect(page.locator("#stats-table th[scope=row]", has_text="银川市公安局")).to_be_visible()
+            expect(page.locator("figure.chart svg rect")).not_to_have_count(0)
+            shot(page, "14-supervisor-dashboard")
+            page.context.close()
+
         def english_and_large_text():
             page = browser.new_context(locale="zh-CN").new_page()
             page.goto(f"{BASE}/public/guide")
@@ -169,7 +184,7 @@ def main():
             expect(page.locator("h1")).to_have_text("Service guide")
             page.get_by_role("link", name="Large text").click()
             expect(page.locator("body")).to_have_class("large")
-            shot(page, "14-public-english-large")
+            shot(page, "15-public-english-large")
             page.context.close()
 
         check("public guide, notice and 办结公示 without sign-in", public_pages)
@@ -180,6 +195,7 @@ def main():
             check("reviewer in 银川 sees it live, claims and approves", reviewer_sees_claims_and_approves)
             check("the window sees the result", window_sees_result)
             check("12345 lookup with a wrong proof is refused", hotline_wrong_proof)
+            check("the supervisor dashboard shows it", supervisor_dashboard)
         check("English and large text toggles", english_and_large_text)
         browser.close()
 

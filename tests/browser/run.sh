@@ -6,7 +6,8 @@
 # public pages, and saves a screenshot of each screen under var/screenshots/console/.
 #
 # Installs what it needs idempotently (apt: chromium, fonts-wqy-microhei; pip: playwright),
-# builds the debug binaries, then starts tongban-intake, -review, -hotline and -console on free
+# builds the debug binaries, then starts tongban-intake, -review, -hotline, -supervision and
+# -console on free
 # random ports against their own fresh database tb_browser_<random>, stream TBB_<random>,
 # subject root tbb_<random> and state directory, runs console_flow.py, and always (trap) stops
 # the services, drops the database, deletes the stream and removes the state directory.
@@ -21,7 +22,7 @@ source deploy/lib/deps.sh
 
 BROWSER_DIR="$TONGBAN_REPO/tests/browser"
 BIN_DIR="${CARGO_TARGET_DIR:-$TONGBAN_REPO/target}/debug"
-SERVICES=(intake review hotline)
+SERVICES=(intake review hotline supervision)
 export TONGBAN_SCREENSHOTS="${TONGBAN_SCREENSHOTS:-$TONGBAN_REPO/var/screenshots/console}"
 
 if [ -z "${TONGBAN_PG_ADMIN_URL:-}" ] || [ -z "${TONGBAN_NATS_URL:-}" ]; then
@@ -44,8 +45,9 @@ fi
 if [ -n "${TONGBAN_BROWSER_NO_BUILD:-}" ]; then
   step "跳过构建 / skipping cargo build (TONGBAN_BROWSER_NO_BUILD), using $BIN_DIR"
 else
-  step "cargo build -p tongban-intake -p tongban-review -p tongban-hotline -p tongban-console --bins"
-  cargo build -p tongban-intake -p tongban-review -p tongban-hotline -p tongban-console --bins
+  step "cargo build -p tongban-intake -p tongban-review -p tongban-hotline -p tongban-supervision -p tongban-console --bins"
+  cargo build -p tongban-intake -p tongban-review -p tongban-hotline -p tongban-supervision \
+    -p tongban-console --bins
 fi
 
 id=$(tr -dc 'a-z0-9' </dev/urandom | head -c 12 || true)

@@ -6,6 +6,7 @@ use tongban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tongban_proto::hotline::v1::hotline_service_client::HotlineServiceClient;
 use tongban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tongban_proto::review::v1::review_service_client::ReviewServiceClient;
+use tongban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use tonic::metadata::AsciiMetadataValue;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -44,6 +45,7 @@ pub struct Backend {
     intake: Channel,
     review: Channel,
     hotline: Channel,
+    supervision: Channel,
 }
 
 fn lazy(url: &str) -> Result<Channel, StartError> {
@@ -60,15 +62,21 @@ fn lazy(url: &str) -> Result<Channel, StartError> {
 }
 
 impl Backend {
-    /// Channels to the three services (nothing is connected until the first call).
+    /// Channels to the services (nothing is connected until the first call).
     ///
     /// # Errors
     /// [`StartError::Address`] for an address that is not a URI.
-    pub fn new(intake: &str, review: &str, hotline: &str) -> Result<Self, StartError> {
+    pub fn new(
+        intake: &str,
+        review: &str,
+        hotline: &str,
+        supervision: &str,
+    ) -> Result<Self, StartError> {
         Ok(Self {
             intake: lazy(intake)?,
             review: lazy(review)?,
             hotline: lazy(hotline)?,
+            supervision: lazy(supervision)?,
         })
     }
 
@@ -105,5 +113,14 @@ impl Backend {
     #[must_use]
     pub fn hotline(&self, token: &str, lang: Lang) -> HotlineServiceClient<Authed> {
         HotlineServiceClient::with_interceptor(self.hotline.clone(), Self::bearer(token, lang))
+    }
+
+    /// SupervisionService as `token`.
+    #[must_use]
+    pub fn supervision(&self, token: &str, lang: Lang) -> SupervisionServiceClient<Authed> {
+        SupervisionServiceClient::with_interceptor(
+            self.supervision.clone(),
+            Self::bearer(token, lang),
+        )
     }
 }

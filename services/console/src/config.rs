@@ -15,6 +15,8 @@ pub struct Config {
     pub review_url: String,
     /// HotlineService (`TONGBAN_HOTLINE_URL`).
     pub hotline_url: String,
+    /// SupervisionService (`TONGBAN_SUPERVISION_URL`).
+    pub supervision_url: String,
     /// The deployment's state directory holding the token signing key (`TONGBAN_STATE_DIR`).
     pub state_dir: PathBuf,
     /// The deploy directory with the reference data (`TONGBAN_DEPLOY_DIR`).
@@ -35,6 +37,7 @@ impl Config {
         intake_port: u16,
         review_port: u16,
         hotline_port: u16,
+        supervision_port: u16,
         state_dir: PathBuf,
         deploy_dir: PathBuf,
     ) -> Self {
@@ -43,6 +46,7 @@ impl Config {
             intake_url: format!("http://127.0.0.1:{intake_port}"),
             review_url: format!("http://127.0.0.1:{review_port}"),
             hotline_url: format!("http://127.0.0.1:{hotline_port}"),
+            supervision_url: format!("http://127.0.0.1:{supervision_port}"),
             staff_file: deploy_dir.join("directory").join("staff.toml"),
             state_dir,
             deploy_dir,

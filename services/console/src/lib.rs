@@ -18,6 +18,7 @@ pub mod office;
 pub mod public;
 pub mod session;
 pub mod staff;
+pub mod supervisor;
 pub mod web;
 pub mod window;
 

@@ -40,6 +40,13 @@ struct Args {
         default_value = "http://127.0.0.1:50055"
     )]
     hotline: String,
+    /// 督办服务 / supervision service.
+    #[arg(
+        long,
+        env = "TONGBAN_SUPERVISION_URL",
+        default_value = "http://127.0.0.1:50056"
+    )]
+    supervision: String,
     /// 状态目录（令牌签名密钥）/ state directory holding the token key.
     #[arg(long, env = "TONGBAN_STATE_DIR", default_value = "./var/state")]
     state_dir: PathBuf,
@@ -82,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
         intake_url: args.intake,
         review_url: args.review,
         hotline_url: args.hotline,
+        supervision_url: args.supervision,
         staff_file: args
             .staff
             .unwrap_or_else(|| args.deploy_dir.join("directory").join("staff.toml")),

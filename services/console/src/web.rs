@@ -72,7 +72,12 @@ impl AppState {
         let reference = ReferenceData::load(&config.deploy_dir)?;
         let staff = Staff::load(&config.staff_file, &reference)?;
         let keys = TokenKeys::load_or_create(&config.state_dir)?;
-        let backend = Backend::new(&config.intake_url, &config.review_url, &config.hotline_url)?;
+        let backend = Backend::new(
+            &config.intake_url,
+            &config.review_url,
+            &config.hotline_url,
+            &config.supervision_url,
+        )?;
         Ok(Self {
             config: config.clone(),
             staff,
@@ -138,6 +143,7 @@ pub fn router(state: Shared) -> Router {
         .merge(crate::office::routes())
         .merge(crate::hotline::routes())
         .merge(crate::public::routes())
+        .merge(crate::supervisor::routes())
         .layer(middleware::from_fn(guard))
         .with_state(state)
 }
@@ -384,6 +390,10 @@ impl Page {
                 href: "/hotline",
                 label: pick("办件查询", "Case lookup"),
             }],
+            Some(Role::Supervisor) => vec![NavItem {
+                href: "/supervisor",
+                label: pick("督办统计", "Supervision dashboard"),
+            }],
             Some(_) => Vec::new(),
             None => vec![
                 NavItem {
@@ -541,6 +551,7 @@ async fn home(State(state): State<Shared>, headers: HeaderMap) -> Redirect {
         Some(Role::Clerk) => "/window",
         Some(Role::Reviewer | Role::OfficeHead) => "/office",
         Some(Role::Hotline) => "/hotline",
+        Some(Role::Supervisor) => "/supervisor",
         _ => "/public/guide",
     })
 }

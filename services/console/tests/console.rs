@@ -152,11 +152,13 @@ async fn window_office_hotline_and_public() -> TestResult {
     let intake = env.spawn::<tongban_intake::Application>().await?;
     let review = env.spawn::<tongban_review::Application>().await?;
     let hotline = env.spawn::<tongban_hotline::Application>().await?;
+    let supervision = env.spawn::<tongban_supervision::Application>().await?;
     let settings = env.settings("console");
     let config = Config::local(
         intake.port(),
         review.port(),
         hotline.port(),
+        supervision.port(),
         settings.state_dir.clone(),
         settings.deploy_dir.clone(),
     );
@@ -505,6 +507,30 @@ async fn window_office_hotline_and_public() -> TestResult {
     assert_eq!(public.status, StatusCode::OK, "{}", public.body);
     assert!(public.body.contains("lookup-result"));
 
+    // The supervisor's dashboard counts the case for 银川市公安局, as a chart and as a table.
+    let supervisor = anonymous
+        .sign_in("wutai-supervisor", "demo-supervise-2026")
+        .await?;
+    assert_eq!(
+        supervisor.get("/window").await?.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        clerk.get("/supervisor").await?.status,
+        StatusCode::FORBIDDEN
+    );
+    let dashboard = eventually(Duration::from_secs(30), || {
+        let supervisor = supervisor.clone();
+        async move {
+            let page = supervisor.get("/supervisor?group_by=office").await.ok()?;
+            (page.status == StatusCode::OK && page.body.contains("<th scope=\"row\">银川市公安局"))
+                .then_some(page)
+        }
+    })
+    .await?;
+    assert!(dashboard.body.contains("<svg") && dashboard.body.contains("<rect"));
+    assert!(dashboard.body.contains("id=\"stats-table\""));
+
     // Sign-out ends the session.
     let out = clerk.post("/logout", &[]).await?;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
@@ -515,6 +541,7 @@ async fn window_office_hotline_and_public() -> TestResult {
     intake.stop().await?;
     review.stop().await?;
     hotline.stop().await?;
+    supervision.stop().await?;
     env.cleanup().await?;
     Ok(())
 }
@@ -526,6 +553,7 @@ async fn repeated_wrong_passwords_lock_the_account() -> TestResult {
     let settings = env.settings("console");
     // No service is needed for signing in: nothing listens on the discard port.
     let config = Config::local(
+        9,
         9,
         9,
         9,
