@@ -24,6 +24,10 @@ MATTER = "GA-HJ-ZM"  # 开具户籍类证明: a 五台 window, a 银川 applican
 HOME = "640104"
 ID_NUMBER = "11010519491231002X"
 TIMEOUT_MS = 30_000
+AXE_JS = os.environ.get("TONGBAN_AXE_JS", "")
+AXE_SOURCE = open(AXE_JS, encoding="utf-8").read() if AXE_JS else ""
+# Screens audited with axe, and the serious or critical violations found on each.
+audited = {}
 
 passed = 0
 failed = 0
@@ -43,7 +47,18 @@ def check(name, step):
 
 
 def shot(page, name):
+    """Saves a screenshot of the screen and audits it with axe (serious and critical only)."""
     page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+    if AXE_SOURCE:
+        # Evaluated through the DevTools protocol: the page's CSP does not apply to it.
+        page.evaluate(AXE_SOURCE)
+        result = page.evaluate("""async () => {
+            const r = await axe.run(document, {resultTypes: ["violations"]});
+            return r.violations
+              .filter(v => v.impact === "serious" || v.impact === "critical")
+              .map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target.join(" ")).join(", ")}`);
+        }""")
+        audited[name] = result
 
 
 def sign_in(page, user, password):
@@ -198,6 +213,18 @@ def main():
             check("the supervisor dashboard shows it", supervisor_dashboard)
         check("English and large text toggles", english_and_large_text)
         browser.close()
+
+    def accessibility():
+        if not AXE_SOURCE:
+            raise AssertionError("axe-core not found (TONGBAN_AXE_JS)")
+        serious = {name: found for name, found in audited.items() if found}
+        for name, found in serious.items():
+            for violation in found:
+                print(f"     axe {name}: {violation}", flush=True)
+        assert not serious, f"serious accessibility violations on {len(serious)} screen(s)"
+        print(f"     axe audited {len(audited)} screens", flush=True)
+
+    check("axe: no serious or critical violations on any screen", accessibility)
 
 
 if __name__ == "__main__":

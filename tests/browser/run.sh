@@ -5,7 +5,8 @@
 # reviewer's live inbox, claim and approval, the 12345 lookup with a wrong proof and the
 # public pages, and saves a screenshot of each screen under var/screenshots/console/.
 #
-# Installs what it needs idempotently (apt: chromium, fonts-wqy-microhei; pip: playwright),
+# Installs what it needs idempotently (apt: chromium, fonts-wqy-microhei; pip: playwright;
+# npm: axe-core for the accessibility audit of every screen),
 # builds the debug binaries, then starts tongban-intake, -review, -hotline, -supervision and
 # -console on free
 # random ports against their own fresh database tb_browser_<random>, stream TBB_<random>,
@@ -40,6 +41,19 @@ if ! python3 -c 'import playwright.sync_api' 2>/dev/null; then
   step "安装 / installing playwright (pip; the browser is Debian's chromium, never downloaded)"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
     -r "$BROWSER_DIR/requirements.txt"
+fi
+
+# axe-core (npm) for the accessibility audit, kept under var/ (not committed).
+export TONGBAN_AXE_JS="$TONGBAN_REPO/var/browser-deps/node_modules/axe-core/axe.min.js"
+if [ ! -f "$TONGBAN_AXE_JS" ]; then
+  step "安装 / installing axe-core (npm) into var/browser-deps"
+  command -v npm >/dev/null || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  }
+  mkdir -p "$TONGBAN_REPO/var/browser-deps"
+  npm install --silent --no-save --no-audit --no-fund --prefix "$TONGBAN_REPO/var/browser-deps" \
+    axe-core@4.14
 fi
 
 if [ -n "${TONGBAN_BROWSER_NO_BUILD:-}" ]; then
@@ -124,7 +138,8 @@ await() {
   local svc=$1 waited=0
   until port_open 127.0.0.1 "${ports[$svc]}"; do
     if ! kill -0 "${pids[$svc]}" 2>/dev/null || ((waited >= 600)); then
-      tail -n 30 "$work_dir/$svc.log" >&2 || true
+      # The log's last lines without backtrace frames, so the reason shows.
+      grep -Ev '^ +([0-9]+: |at )' "$work_dir/$svc.log" | tail -n 30 >&2 || true
       die "tongban-$svc 未能启动 / did not start listening on :${ports[$svc]} (log above)"
     fi
     sleep 0.1
