@@ -17,8 +17,12 @@ use tongban_domain::validate::IdNumber;
 use tongban_proto::catalog::v1::{
     ComputeDueDateRequest, GetMatterRequest, ListMattersRequest, Matter, ResolveRouteRequest,
 };
+use tongban_proto::common::v1::CaseStatus;
 use tongban_proto::common::v1::{Applicant, Delivery, MaterialForm, PresentedMaterial};
-use tongban_proto::intake::v1::{Case, GetCaseRequest, ListCasesRequest, SubmitCaseRequest};
+use tongban_proto::intake::v1::{
+    Case, GetCaseRequest, ListCasesRequest, SubmitCaseRequest, SupplementCaseRequest,
+    WithdrawCaseRequest,
+};
 
 use crate::labels;
 use crate::web::{Page, Shared, Signed, render, rpc_error, rpc_message, when};
@@ -32,6 +36,8 @@ pub fn routes() -> Router<Shared> {
         .route("/window/matters/{code}/apply", get(apply_form).post(apply))
         .route("/window/check-id", post(check_id))
         .route("/window/cases/{id}", get(receipt))
+        .route("/window/cases/{id}/supplement", post(hand_in))
+        .route("/window/cases/{id}/withdraw", post(withdraw))
 }
 
 /// One row of a case list.
@@ -793,11 +799,27 @@ struct ReceiptPage {
     decision: String,
     decision_reason: String,
     timeline: Vec<(String, String)>,
+    id: String,
+    /// 补正: the items asked for (code, name) and the reviewer's reason, while open.
+    supplement: Vec<(String, String)>,
+    supplement_reason: String,
+    /// Whether the applicant may still withdraw.
+    can_withdraw: bool,
+    message: Option<String>,
 }
 
 /// A case of this window with its printable 受理通知书 (materials received, limit, how to
 /// follow the case).
 async fn receipt(State(state): State<Shared>, signed: Signed, Path(id): Path<String>) -> Response {
+    show_receipt(&state, &signed, id, None).await
+}
+
+async fn show_receipt(
+    state: &Shared,
+    signed: &Signed,
+    id: String,
+    message: Option<String>,
+) -> Response {
     if let Some(denied) = signed.refuse(&[Role::Clerk]) {
         return denied;
     }
@@ -816,9 +838,8 @@ async fn receipt(State(state): State<Shared>, signed: Signed, Path(id): Path<Str
         Ok(c) => c.into_inner(),
         Err(status) => return rpc_error(&page, &status),
     };
-    let matter = get_matter(&state, token, lang, &case.matter_code)
-        .await
-        .ok();
+    let matter = get_matter(state, token, lang, &case.matter_code).await.ok();
+    let status = CaseStatus::try_from(case.status).unwrap_or(CaseStatus::Unspecified);
     let name_of = |code: &str| {
         matter
             .as_ref()
@@ -864,6 +885,96 @@ async fn receipt(State(state): State<Shared>, signed: Signed, Path(id): Path<Str
             .iter()
             .map(|t| (when(t.at.as_ref()), t.description.clone()))
             .collect(),
+        id: case.case_id.clone(),
+        supplement: if status == CaseStatus::SupplementRequested {
+            case.supplement_items
+                .iter()
+                .map(|code| (code.clone(), name_of(code)))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        supplement_reason: case.supplement_reason.clone(),
+        can_withdraw: !matches!(
+            status,
+            CaseStatus::Approved
+                | CaseStatus::Denied
+                | CaseStatus::Completed
+                | CaseStatus::Withdrawn
+        ),
+        message,
         page,
     })
+}
+
+/// After a 补正 hand-in or a withdrawal: the case page, with the refusal when there is one.
+async fn after(
+    state: &Shared,
+    signed: &Signed,
+    id: String,
+    outcome: Result<tonic::Response<Case>, tonic::Status>,
+) -> Response {
+    match outcome {
+        Ok(_) => Redirect::to(&format!("/window/cases/{id}")).into_response(),
+        Err(status) => {
+            let message = rpc_message(signed.prefs.lang, &status);
+            let mut response = show_receipt(state, signed, id, Some(message)).await;
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            response
+        }
+    }
+}
+
+/// 补正: the window hands in the items asked for (paper received, or an e-certificate).
+async fn hand_in(
+    State(state): State<Shared>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(denied) = signed.refuse(&[Role::Clerk]) {
+        return denied;
+    }
+    let note = fields
+        .iter()
+        .find(|(k, _)| k == "note")
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default();
+    let (typed, _) = Typed::parse(fields);
+    let outcome = state
+        .backend
+        .intake(&signed.session.token, signed.prefs.lang)
+        .supplement_case(SupplementCaseRequest {
+            case_id: id.clone(),
+            materials: typed.presented(),
+            note,
+        })
+        .await;
+    after(&state, &signed, id, outcome).await
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct WithdrawForm {
+    reason: String,
+}
+
+/// 撤回: the applicant withdraws the case at the window, with a reason.
+async fn withdraw(
+    State(state): State<Shared>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<WithdrawForm>,
+) -> Response {
+    if let Some(denied) = signed.refuse(&[Role::Clerk]) {
+        return denied;
+    }
+    let outcome = state
+        .backend
+        .intake(&signed.session.token, signed.prefs.lang)
+        .withdraw_case(WithdrawCaseRequest {
+            case_id: id.clone(),
+            reason: form.reason.trim().to_owned(),
+        })
+        .await;
+    after(&state, &signed, id, outcome).await
 }

@@ -390,7 +390,47 @@ async fn window_office_hotline_and_public() -> TestResult {
         .post(&format!("/office/cases/{case_id}/claim"), &[])
         .await?;
     assert_eq!(claimed.status, StatusCode::SEE_OTHER, "{}", claimed.body);
-    let page = reviewer.get(&format!("/office/cases/{case_id}")).await?;
+
+    // 补正: the reviewer asks for a material; the window sees the request and hands it in.
+    let item = materials.first().ok_or("a material")?.clone();
+    let asked = reviewer
+        .post(
+            &format!("/office/cases/{case_id}/supplement"),
+            &[("item", item.as_str()), ("reason", "请补充清晰的扫描件")],
+        )
+        .await?;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+    eventually(Duration::from_secs(30), || {
+        let clerk = clerk.clone();
+        let receipt_path = receipt_path.clone();
+        async move {
+            let page = clerk.get(&receipt_path).await.ok()?;
+            page.body.contains("id=\"supplement-form\"").then_some(())
+        }
+    })
+    .await?;
+    let tick = format!("m_{item}");
+    let handed = clerk
+        .post(
+            &format!("/window/cases/{case_id}/supplement"),
+            &[(tick.as_str(), "1"), ("note", "已补充")],
+        )
+        .await?;
+    assert_eq!(handed.status, StatusCode::SEE_OTHER, "{}", handed.body);
+
+    // Once the review service has the supplement, the decision form is offered again.
+    let page = eventually(Duration::from_secs(30), || {
+        let reviewer = reviewer.clone();
+        let case_id = case_id.clone();
+        async move {
+            let page = reviewer
+                .get(&format!("/office/cases/{case_id}"))
+                .await
+                .ok()?;
+            page.body.contains("name=\"point\"").then_some(page)
+        }
+    })
+    .await?;
     let points: Vec<String> = page
         .body
         .match_indices("name=\"point\" value=\"")
@@ -445,6 +485,49 @@ async fn window_office_hotline_and_public() -> TestResult {
         }
     })
     .await?;
+
+    // 撤回: another case, withdrawn at the window with a reason.
+    let again = clerk.get(&path).await?;
+    let second_key = hidden(&again.body, "key").ok_or("no idempotency key")?;
+    let mut second = complete.clone();
+    second.retain(|(k, _)| *k != "key");
+    second.push(("key", second_key.as_str()));
+    let accepted = clerk.post(&path, &second).await?;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
+    let second_path = accepted
+        .headers
+        .get("location")
+        .ok_or("no location")?
+        .to_str()?
+        .to_owned();
+    let second_id = second_path
+        .trim_start_matches("/window/cases/")
+        .split('?')
+        .next()
+        .ok_or("case id")?
+        .to_owned();
+    let withdrawn = clerk
+        .post(
+            &format!("/window/cases/{second_id}/withdraw"),
+            &[("reason", "申请人不再需要")],
+        )
+        .await?;
+    assert_eq!(
+        withdrawn.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        withdrawn.body
+    );
+    let shown = clerk.get(&format!("/window/cases/{second_id}")).await?;
+    assert!(
+        shown.body.contains("id=\"case-status\">已撤回"),
+        "{}",
+        shown.body
+    );
+    assert!(
+        !shown.body.contains("id=\"withdraw-form\""),
+        "no second withdrawal"
+    );
 
     // 12345: a wrong proof and an unknown case are refused alike; the right proof shows it.
     let operator = anonymous
