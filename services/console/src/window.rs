@@ -599,6 +599,9 @@ async fn apply(
                 {
                     return missing_notice(&state, &signed, &matter, &typed, &refusals);
                 }
+                if let Some(route) = refusals.iter().find(|r| r.kind == "ROUTE_REFUSED") {
+                    return refusal_notice(&state, &signed, &matter, &typed, &route.description);
+                }
                 message = Some(rpc_message(lang, &status));
             }
             Err(status) => message = Some(rpc_message(lang, &status)),
@@ -718,6 +721,49 @@ fn missing_notice(
                 .format("%Y-%m-%d")
                 .to_string(),
             items,
+            back: format!("/window/matters/{}/apply", matter.code),
+            page,
+        }),
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "notice_refused.html")]
+struct RefusedPage {
+    page: Page,
+    matter: String,
+    office: String,
+    applicant: String,
+    date: String,
+    reason: String,
+    back: String,
+}
+
+/// 不予受理通知书: the case cannot be taken at this window (no office or agreement serves the
+/// applicant's locality for this matter), with the reason and the applicant's rights.
+fn refusal_notice(
+    state: &Shared,
+    signed: &Signed,
+    matter: &Matter,
+    typed: &Typed,
+    reason: &str,
+) -> Response {
+    let page = signed.page(("不予受理通知书", "Notice of non-acceptance"));
+    let applicant = tongban_domain::validate::PersonName::parse(&typed.name)
+        .map(|n| n.masked())
+        .unwrap_or_default();
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        render(&RefusedPage {
+            matter: matter.name.clone(),
+            office: state.office_name(&signed.session.office),
+            applicant,
+            date: chrono::Utc::now()
+                .with_timezone(&crate::web::shanghai())
+                .format("%Y-%m-%d")
+                .to_string(),
+            reason: reason.to_owned(),
             back: format!("/window/matters/{}/apply", matter.code),
             page,
         }),

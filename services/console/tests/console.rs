@@ -309,6 +309,32 @@ async fn window_office_hotline_and_public() -> TestResult {
         "no ID number on the notice"
     );
 
+    // A locality no office serves for this matter: the 不予受理通知书 with the reason and the
+    // applicant's rights.
+    let ticked: Vec<String> = materials.iter().map(|code| format!("m_{code}")).collect();
+    let mut nowhere: Vec<(&str, &str)> = base
+        .iter()
+        .filter(|(k, _)| *k != "home_division" && *k != "key")
+        .copied()
+        .collect();
+    nowhere.push(("key", "console-test-refused"));
+    nowhere.push(("home_division", "460105"));
+    nowhere.extend(ticked.iter().map(|t| (t.as_str(), "1")));
+    nowhere.push(("action", "submit"));
+    let refused = clerk.post(&path, &nowhere).await?;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("id=\"refused-notice\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("行政复议"));
+
     // A bad ID number is named at its field.
     let mut wrong_id = base.to_vec();
     wrong_id.retain(|(k, _)| *k != "id_number");
