@@ -134,12 +134,18 @@ def main():
             expect(notice).to_contain_text("居民身份证")
             shot(clerk, "08-window-missing-notice")
 
-        def reviewer_sees_claims_and_approves():
-            reviewer = browser.new_context(locale="zh-CN").new_page()
-            reviewer.set_default_timeout(TIMEOUT_MS)
+        reviewer = browser.new_context(locale="zh-CN").new_page()
+        reviewer.set_default_timeout(TIMEOUT_MS)
+
+        def reviewer_opens_inbox():
+            # Opened before the case exists: it must appear without a reload.
             sign_in(reviewer, "yinchuan-reviewer", "demo-review-2026")
             expect(reviewer).to_have_url(f"{BASE}/office")
-            # The inbox refreshes itself (htmx polling): no reload here.
+            expect(reviewer.locator("#inbox-table")).to_be_visible()
+
+        def reviewer_sees_claims_and_approves():
+            # The inbox refreshed itself on the server-sent event from WatchAssignments.
+            expect(reviewer).to_have_url(f"{BASE}/office")
             row = reviewer.get_by_role("link", name=state["number"])
             expect(row).to_be_visible()
             shot(reviewer, "09-office-inbox")
@@ -152,7 +158,6 @@ def main():
             reviewer.get_by_role("button", name="提交决定").click()
             expect(reviewer.locator("#case-decision")).to_contain_text("准予")
             shot(reviewer, "11-office-decided")
-            reviewer.context.close()
 
         def window_sees_result():
             def decided():
@@ -204,10 +209,14 @@ def main():
 
         check("public guide, notice and 办结公示 without sign-in", public_pages)
         check("clerk signs in", clerk_signs_in)
+        check("reviewer in 银川 opens the inbox", reviewer_opens_inbox)
         check("clerk accepts a 跨省 case and prints the 受理通知书", clerk_accepts_cross_province_case)
         check("missing materials give the 一次性告知书", missing_material_notice)
         if "number" in state:
-            check("reviewer in 银川 sees it live, claims and approves", reviewer_sees_claims_and_approves)
+            check(
+                "reviewer in 银川 sees it appear without reloading, claims and approves",
+                reviewer_sees_claims_and_approves,
+            )
             check("the window sees the result", window_sees_result)
             check("12345 lookup with a wrong proof is refused", hotline_wrong_proof)
             check("the supervisor dashboard shows it", supervisor_dashboard)

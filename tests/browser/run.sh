@@ -99,11 +99,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# free_port: a random port below the kernel's ephemeral range (32768 and up by default), so that
+# no outgoing connection takes it between the choice and the bind.
 chosen_ports=" "
 free_port() {
   local port tries=0
   while ((tries < 100)); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((20000 + RANDOM % 12000))
     if [[ $chosen_ports != *" $port "* ]] && ! port_open 127.0.0.1 "$port"; then
       chosen_ports+="$port "
       printf '%s\n' "$port"

@@ -1,4 +1,5 @@
-//! 属地审批: the responsible office's inbox (refreshed in place every few seconds), a case's
+//! 属地审批: the responsible office's inbox (refreshed in place whenever WatchAssignments reports
+//! a change, relayed to the page as server-sent events), a case's
 //! materials with the matter's 审查要点 checklist, 认领, 补正 and the decision with its reason.
 
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use tongban_proto::catalog::v1::GetMatterRequest;
 use tongban_proto::common::v1::{ChecklistItem, Decision};
 use tongban_proto::review::v1::{
     Assignment, AssignmentState, ClaimCaseRequest, DecideCaseRequest, GetAssignmentRequest,
-    ListAssignmentsRequest, RequestSupplementRequest,
+    ListAssignmentsRequest, RequestSupplementRequest, WatchAssignmentsRequest,
 };
 
 use crate::labels;
@@ -27,6 +28,7 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/office", get(inbox))
         .route("/office/inbox", get(inbox_rows))
+        .route("/office/events", get(events))
         .route("/office/cases/{id}", get(case))
         .route("/office/cases/{id}/claim", post(claim))
         .route("/office/cases/{id}/supplement", post(supplement))
@@ -133,6 +135,39 @@ async fn inbox_rows(State(state): State<Shared>, signed: Signed) -> Response {
         Err(status) => (Vec::new(), Some(crate::web::rpc_message(lang, &status))),
     };
     render(&InboxRows { page, rows, error })
+}
+
+/// The office's inbox as it changes (server-sent events): one `assignment` event, carrying the
+/// case number, for each assignment WatchAssignments reports — first the current ones, then
+/// each change. The page refetches its table on each. The stream ends with the watch.
+async fn events(State(state): State<Shared>, signed: Signed) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures::StreamExt as _;
+
+    if let Some(denied) = signed.refuse(&OFFICE_ROLES) {
+        return denied;
+    }
+    let page = signed.page(("待办件", "Inbox"));
+    let watch = match state
+        .backend
+        .review(&signed.session.token, signed.prefs.lang)
+        .watch_assignments(WatchAssignmentsRequest::default())
+        .await
+    {
+        Ok(stream) => stream.into_inner(),
+        Err(status) => return rpc_error(&page, &status),
+    };
+    let events = watch
+        .take_while(|item| std::future::ready(item.is_ok()))
+        .filter_map(|item| std::future::ready(item.ok()))
+        .map(|a| {
+            Ok::<_, std::convert::Infallible>(
+                Event::default().event("assignment").data(a.case_number),
+            )
+        });
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 #[derive(Template)]

@@ -31,6 +31,9 @@ connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none';
 /// The vendored htmx (npm `htmx.org` 2.0.11), served under a versioned path.
 pub const HTMX_PATH: &str = "/static/htmx-2.0.11.min.js";
 const HTMX: &str = include_str!("../static/htmx.min.js");
+/// The vendored htmx SSE extension (npm `htmx-ext-sse` 2.2.4), for the live inbox.
+pub const SSE_PATH: &str = "/static/htmx-ext-sse-2.2.4.min.js";
+const SSE: &str = include_str!("../static/htmx-ext-sse.min.js");
 /// The console's style sheet, versioned with the crate.
 pub const CSS_PATH: &str = concat!("/static/console-", env!("CARGO_PKG_VERSION"), ".css");
 const CSS: &str = include_str!("../static/console.css");
@@ -138,6 +141,7 @@ pub fn router(state: Shared) -> Router {
         .route("/logout", post(logout))
         .route("/prefs", get(prefs))
         .route(HTMX_PATH, get(htmx))
+        .route(SSE_PATH, get(sse_ext))
         .route(CSS_PATH, get(css))
         .merge(crate::window::routes())
         .merge(crate::office::routes())
@@ -209,6 +213,10 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 async fn htmx() -> Response {
     static_asset(HTMX, "text/javascript; charset=utf-8")
+}
+
+async fn sse_ext() -> Response {
+    static_asset(SSE, "text/javascript; charset=utf-8")
 }
 
 async fn css() -> Response {

@@ -94,6 +94,45 @@ impl Browser {
         self.send(Method::POST, path, Some(&origin), form).await
     }
 
+    /// Reads the server-sent events at `path` until their text holds `needle`.
+    async fn sse_until(
+        &self,
+        path: &str,
+        needle: &str,
+    ) -> Result<String, Box<dyn std::error::Error>> {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        let mut request = hyper::Request::builder()
+            .uri(path)
+            .header("host", format!("127.0.0.1:{}", self.port))
+            .header("accept", "text/event-stream");
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", format!("tongban_session={cookie}"));
+        }
+        let response = sender
+            .send_request(request.body(Full::new(Bytes::new()))?)
+            .await?;
+        assert_eq!(response.status(), StatusCode::OK);
+        let kind = response
+            .headers()
+            .get("content-type")
+            .ok_or("no content type")?
+            .to_str()?
+            .to_owned();
+        assert!(kind.starts_with("text/event-stream"), "{kind}");
+        let mut body = response.into_body();
+        let mut text = String::new();
+        while !text.contains(needle) {
+            let frame = body.frame().await.ok_or("the stream ended")??;
+            if let Some(data) = frame.data_ref() {
+                text.push_str(&String::from_utf8_lossy(data));
+            }
+        }
+        Ok(text)
+    }
+
     /// Signs in and keeps the session cookie.
     async fn sign_in(
         &self,
@@ -389,6 +428,13 @@ async fn window_office_hotline_and_public() -> TestResult {
         .sign_in("yinchuan-reviewer", "demo-review-2026")
         .await?;
     assert_eq!(reviewer.get("/window").await?.status, StatusCode::FORBIDDEN);
+    // The live inbox: WatchAssignments relayed as server-sent events names the case.
+    let streamed = tokio::time::timeout(
+        Duration::from_secs(30),
+        reviewer.sse_until("/office/events", &number),
+    )
+    .await??;
+    assert!(streamed.contains("event: assignment"), "{streamed}");
     let inbox = eventually(Duration::from_secs(30), || {
         let reviewer = reviewer.clone();
         let number = number.clone();
