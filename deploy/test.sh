@@ -37,6 +37,12 @@ contract_log=var/log/contract.log
 step "契约检查 / contract check: tests/contract/run.sh (输出另存 / output also in $contract_log)"
 bash tests/contract/run.sh 2>&1 | tee "$contract_log" || failed+=(contract)
 
+# The console in a real headless Chromium (tests/browser/run.sh installs chromium,
+# fonts-wqy-microhei and playwright when missing; screenshots in var/screenshots/console/).
+browser_log=var/log/browser.log
+step "浏览器测试 / browser test: tests/browser/run.sh (输出另存 / output also in $browser_log)"
+TONGBAN_BROWSER_NO_BUILD=1 bash tests/browser/run.sh 2>&1 | tee "$browser_log" || failed+=(browser)
+
 # Add up libtest's "test result: ok. 12 passed; 0 failed; 1 ignored; ..." lines.
 read -r passed failed_tests ignored < <(
   awk '/^test result:/ {
@@ -55,6 +61,13 @@ read -r contract_passed contract_failed < <(
 )
 passed=$((passed + contract_passed))
 failed_tests=$((failed_tests + contract_failed))
+# Add the browser test's "browser: N passed, M failed"; no such line at all counts as 1 failed.
+read -r browser_passed browser_failed < <(
+  awk '/^browser: [0-9]+ passed, [0-9]+ failed$/ { p = $2; f = $4; seen = 1 }
+       END { print (seen ? p : 0), (seen ? f : 1) }' "$browser_log"
+)
+passed=$((passed + browser_passed))
+failed_tests=$((failed_tests + browser_failed))
 
 if ((${#failed[@]} == 0)); then
   step "全部通过 / all steps passed: fmt, clippy, test, contract"

@@ -54,3 +54,4 @@ cat <<MSG
 命令行 / CLI:     ${CARGO_TARGET_DIR:-target}/release/tongban --help
 停止 / stop:      deploy/down.sh   (PostgreSQL 与 NATS 保持运行 / PostgreSQL and NATS keep running)
 MSG
+printf '网页控制台 / web console: http://localhost:%s  (演示账号见 README / demo logins in the README)\n' "$(service_port console)"

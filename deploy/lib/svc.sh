@@ -10,7 +10,7 @@
 #   stop_services SVC...       TERM, up to 10 s for all, then KILL; removes the pid files
 
 # shellcheck disable=SC2034 # used by up.sh and down.sh
-TONGBAN_SERVICES=(certificate intake review logistics hotline supervision)
+TONGBAN_SERVICES=(certificate intake review logistics hotline supervision console)
 
 # service_port SVC: the port from TONGBAN_<SVC>_ADDR (host:port), else the default.
 service_port() {
@@ -22,6 +22,7 @@ service_port() {
     logistics) var=TONGBAN_LOGISTICS_ADDR default=0.0.0.0:50054 ;;
     hotline) var=TONGBAN_HOTLINE_ADDR default=0.0.0.0:50055 ;;
     supervision) var=TONGBAN_SUPERVISION_ADDR default=0.0.0.0:50056 ;;
+    console) var=TONGBAN_CONSOLE_ADDR default=127.0.0.1:8080 ;;
     *) die "未知服务 / unknown service: $1" ;;
   esac
   local addr=${!var:-$default}
