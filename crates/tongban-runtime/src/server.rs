@@ -26,6 +26,59 @@ pub enum ServeError {
     /// The transport failed.
     #[error("gRPC server failed")]
     Transport(#[from] tonic::transport::Error),
+    /// The TLS certificate or key cannot be loaded.
+    #[error("TLS")]
+    Tls(#[from] crate::tls::TlsError),
+}
+
+/// A bound listener and, when the service serves TLS, its certificate and key.
+pub struct Listener {
+    tcp: TcpListener,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("tcp", &self.tcp)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+impl Listener {
+    /// Serves TLS on `tcp` with the certificate and key in `files` (plaintext when `None`).
+    ///
+    /// # Errors
+    /// A file cannot be read or holds no PEM certificate or key.
+    pub fn new(
+        tcp: TcpListener,
+        files: Option<&crate::tls::ServerFiles>,
+    ) -> Result<Self, ServeError> {
+        let tls = files.map(crate::tls::ServerFiles::load).transpose()?;
+        Ok(Self { tcp, tls })
+    }
+
+    /// The address actually bound.
+    ///
+    /// # Errors
+    /// The socket has no local address.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.tcp.local_addr()
+    }
+
+    /// Whether connections are served over TLS.
+    #[must_use]
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+}
+
+impl From<TcpListener> for Listener {
+    /// A plaintext listener.
+    fn from(tcp: TcpListener) -> Self {
+        Self { tcp, tls: None }
+    }
 }
 
 /// Health reporting for a server's services. The whole server (the empty service name) is
@@ -117,18 +170,23 @@ pub fn base_routes() -> Result<(Routes, Health), ServeError> {
 }
 
 /// Serves `routes` on `listener` until `shutdown` is cancelled: health turns NOT_SERVING first,
-/// then requests in flight get up to ten seconds to finish.
+/// then requests in flight get up to ten seconds to finish. The listener decides TLS.
 ///
 /// # Errors
-/// The transport fails.
+/// The transport fails or refuses the TLS configuration.
 pub async fn serve(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     routes: Routes,
     health: Health,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
+    let Listener { tcp, tls } = listener.into();
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
     health.overall(true).await;
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(tcp);
     let signal = {
         let shutdown = shutdown.clone();
         let health = health.clone();
@@ -137,7 +195,7 @@ pub async fn serve(
             health.overall(false).await;
         }
     };
-    let server = tonic::transport::Server::builder()
+    let server = builder
         .timeout(Duration::from_secs(60))
         .trace_fn(request_span)
         .add_routes(routes)
