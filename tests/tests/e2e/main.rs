@@ -21,3 +21,5 @@ mod watch;
 
 /// What every test returns: any error fails it with its Debug form.
 type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod db_roles;
+mod tls;
