@@ -6,10 +6,12 @@
 //! so every process of a deployment ends up with the same key. The file holds the key as
 //! lower-case hex text with a trailing newline.
 //!
-//! In production (`TONGBAN_MODE=production`) a missing key file is an error, never a new key:
-//! the deployment provisions its keys, and a service that found none would otherwise start
-//! with a key nobody else has. A key file that its group or others may read is refused in every
-//! mode (`chmod 600` it).
+//! The deployment's own secrets (token signing, personal data) are loaded with [`Mode`]: in
+//! production (`TONGBAN_MODE=production`) a missing one is an error, never a new key — the
+//! deployment provisions them, and a service that found none would otherwise start with a key
+//! nobody else has. Keys a service makes as part of its work (an issuing office's first
+//! certificate key, a rotation) are created in every mode. A key file that its group or others
+//! may read is refused in every mode (`chmod 600` it).
 
 use std::fs;
 use std::io::{self, Write};
@@ -87,8 +89,7 @@ impl Mode {
     }
 }
 
-/// Reads the key stored at `path`, or creates it with `generate` if the file does not exist
-/// and the mode of the environment ([`Mode::from_env`]) allows it.
+/// Reads the key stored at `path`, or creates it with `generate` if the file does not exist.
 ///
 /// Missing parent directories are created with mode 0700 and the key file gets mode 0600.
 /// Safe to call from several threads or processes at once: all of them return the same key.
@@ -97,19 +98,19 @@ impl Mode {
 ///
 /// [`KeyFileError::Io`] when the directory or file cannot be created, written or read;
 /// [`KeyFileError::Malformed`] when an existing file is not non-empty hex text;
-/// [`KeyFileError::Exposed`] when it is readable by group or others; [`KeyFileError::Missing`]
-/// in production when it does not exist.
+/// [`KeyFileError::Exposed`] when it is readable by group or others.
 pub fn load_or_create(
     path: &Path,
     generate: impl FnOnce() -> Vec<u8>,
 ) -> Result<Vec<u8>, KeyFileError> {
-    load_or_create_in(Mode::from_env(), path, generate)
+    load_or_create_in(Mode::Development, path, generate)
 }
 
-/// [`load_or_create`] in `mode`.
+/// [`load_or_create`] in `mode`: in [`Mode::Production`] a missing file is
+/// [`KeyFileError::Missing`] and nothing is created.
 ///
 /// # Errors
-/// As [`load_or_create`].
+/// As [`load_or_create`], plus [`KeyFileError::Missing`].
 pub fn load_or_create_in(
     mode: Mode,
     path: &Path,
@@ -164,7 +165,20 @@ pub fn load_or_create_exact(
     expected_len: usize,
     generate: impl FnOnce() -> Vec<u8>,
 ) -> Result<Vec<u8>, KeyFileError> {
-    let key = load_or_create(path, generate)?;
+    load_or_create_exact_in(Mode::Development, path, expected_len, generate)
+}
+
+/// [`load_or_create_exact`] in `mode` (see [`load_or_create_in`]).
+///
+/// # Errors
+/// As [`load_or_create_in`], plus [`KeyFileError::WrongLength`].
+pub fn load_or_create_exact_in(
+    mode: Mode,
+    path: &Path,
+    expected_len: usize,
+    generate: impl FnOnce() -> Vec<u8>,
+) -> Result<Vec<u8>, KeyFileError> {
+    let key = load_or_create_in(mode, path, generate)?;
     if key.len() == expected_len {
         Ok(key)
     } else {
@@ -313,7 +327,10 @@ mod tests {
         for mode in [0o644, 0o640, 0o604] {
             chmod(&path, mode);
             let err = load_or_create(&path, || vec![9]).unwrap_err();
-            assert!(matches!(err, KeyFileError::Exposed { mode: m, .. } if m == mode), "{err:?}");
+            assert!(
+                matches!(err, KeyFileError::Exposed { mode: m, .. } if m == mode),
+                "{err:?}"
+            );
             assert!(err.to_string().contains("chmod 600"), "{err}");
         }
         chmod(&path, 0o400);

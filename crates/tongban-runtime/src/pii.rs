@@ -89,17 +89,22 @@ impl PiiKeys {
     }
 
     /// The deployment's keys from `<state_dir>/pii.key` (SM4 key and HMAC-SM3 key, 48 bytes as
-    /// hex), generating the file on first use.
+    /// hex), generating the file on first use (never in production, `TONGBAN_MODE=production`).
     ///
     /// # Errors
     ///
-    /// [`PiiError::KeyFile`] if the file cannot be read or created or has the wrong size;
+    /// [`PiiError::KeyFile`] if the file cannot be read or created, has the wrong size, is
+    /// readable by group or others, or is missing in production;
     /// [`PiiError::Random`] if no randomness is available.
     pub fn load_or_create(state_dir: &Path) -> Result<Self, PiiError> {
         let fresh = random_material()?;
         let path = state_dir.join(PII_KEY_FILE);
-        let material =
-            keyfile::load_or_create_exact(&path, SM4_KEY_LEN + MAC_KEY_LEN, move || fresh)?;
+        let material = keyfile::load_or_create_exact_in(
+            keyfile::Mode::from_env(),
+            &path,
+            SM4_KEY_LEN + MAC_KEY_LEN,
+            move || fresh,
+        )?;
         Self::from_bytes(&material)
     }
 

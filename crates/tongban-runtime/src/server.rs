@@ -48,14 +48,18 @@ impl std::fmt::Debug for Listener {
 
 impl Listener {
     /// Serves TLS on `tcp` with the certificate and key in `files` (plaintext when `None`).
+    /// The pair is checked here, so a bad certificate or key stops the start-up.
     ///
     /// # Errors
-    /// A file cannot be read or holds no PEM certificate or key.
+    /// A file cannot be read, holds no PEM certificate or key, or rustls refuses the pair.
     pub fn new(
         tcp: TcpListener,
         files: Option<&crate::tls::ServerFiles>,
     ) -> Result<Self, ServeError> {
         let tls = files.map(crate::tls::ServerFiles::load).transpose()?;
+        if let Some(tls) = &tls {
+            tonic::transport::Server::builder().tls_config(tls.clone())?;
+        }
         Ok(Self { tcp, tls })
     }
 
@@ -65,12 +69,6 @@ impl Listener {
     /// The socket has no local address.
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         self.tcp.local_addr()
-    }
-
-    /// Whether connections are served over TLS.
-    #[must_use]
-    pub fn is_tls(&self) -> bool {
-        self.tls.is_some()
     }
 }
 
@@ -227,4 +225,61 @@ fn request_span(request: &http::Request<()>) -> tracing::Span {
             .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
     );
     span
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing.
+
+    use super::*;
+    use crate::tls::ServerFiles;
+
+    /// A certificate made by deploy/lib/tls.sh in a fresh directory.
+    fn certificate_dir(tag: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("tongban-server-tls-{tag}-{}", uuid::Uuid::new_v4()));
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/lib/tls.sh");
+        let status = std::process::Command::new("bash")
+            .arg(script)
+            .arg(&dir)
+            .arg("probe")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        dir
+    }
+
+    #[tokio::test]
+    async fn a_good_pair_serves_tls_and_a_bad_key_stops_the_start() {
+        let dir = certificate_dir("pair");
+        let good = ServerFiles {
+            cert: dir.join("probe.pem"),
+            key: dir.join("probe.key"),
+        };
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        assert!(Listener::new(tcp, Some(&good)).unwrap().tls.is_some());
+
+        let garbage = dir.join("garbage.key");
+        std::fs::write(
+            &garbage,
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let bad = ServerFiles {
+            cert: good.cert.clone(),
+            key: garbage,
+        };
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        assert!(Listener::new(tcp, Some(&bad)).is_err());
+
+        let missing = ServerFiles {
+            cert: dir.join("absent.pem"),
+            key: good.key.clone(),
+        };
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let err = Listener::new(tcp, Some(&missing)).unwrap_err();
+        assert!(matches!(err, ServeError::Tls(_)), "{err:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
