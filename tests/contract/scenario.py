@@ -106,6 +106,8 @@ def endpoint(var: str, default: str) -> str:
 
 def channel(var: str, default: str):
     """A channel to the service in `var`: TLS verified against TONGBAN_TLS_CA for https://."""
+    import grpc
+
     address = endpoint(var, default)
     if not (os.environ.get(var) or "").startswith("https://"):
         return grpc.insecure_channel(address)
