@@ -28,6 +28,11 @@ await_until() {
 }
 
 export TONGBAN_STATE_DIR="${TONGBAN_STATE_DIR:-var/state}"
+# Run on its own, it reaches deploy/up.sh's services over https with the CA up.sh wrote down.
+if [ -z "${TONGBAN_TLS_CA:-}" ] && [ -f "$TONGBAN_STATE_DIR/client.env" ]; then
+  # shellcheck source=/dev/null
+  source "$TONGBAN_STATE_DIR/client.env"
+fi
 WINDOW=140922-zwfw
 CLERK=$(tb token mint --role clerk --office "$WINDOW" --user 窗口-李丽)
 HOTLINE=$(tb token mint --role hotline --office 140900-12345 --user 话务员-张敏)

@@ -5,7 +5,11 @@
 #   TONGBAN_SERVICES           the services, in start order
 #   service_port SVC           the TCP port SVC listens on (TONGBAN_<SVC>_ADDR or the default)
 #   metrics_port SVC           the port of SVC's Prometheus /metrics: its gRPC port + 1000
-#   start_service SVC          start target/release/tongban-SVC in the background
+#   start_service SVC          start target/release/tongban-SVC in the background; with
+#                              TONGBAN_TLS_DIR set it serves TLS with TONGBAN_TLS_DIR/SVC.pem and
+#                              .key; with TONGBAN_PG_PASSWORD_DIR and TONGBAN_DB_ADMIN_URL set it
+#                              connects as its own database role (deploy/lib/pg_roles.sh)
+#   service_url SVC            http://127.0.0.1:PORT, or https:// with TONGBAN_TLS_DIR set
 #   await_service SVC SECONDS  wait for its port; on failure print its log tail and exit 1
 #   stop_services SVC...       TERM, up to 10 s for all, then KILL; removes the pid files
 
@@ -33,6 +37,13 @@ service_port() {
 # intake 51051, review 51052, certificate 51053, logistics 51054, hotline 51055, supervision 51056.
 metrics_port() {
   printf '%s\n' "$(($(service_port "$1") + 1000))"
+}
+
+# service_url SVC: the address clients reach SVC at.
+service_url() {
+  local scheme=http
+  [ -z "${TONGBAN_TLS_DIR:-}" ] || scheme=https
+  printf '%s://127.0.0.1:%s\n' "$scheme" "$(service_port "$1")"
 }
 
 _pid_file() { printf '%s/var/run/%s.pid\n' "$TONGBAN_REPO" "$1"; }
@@ -97,8 +108,16 @@ start_service() {
   mkdir -p "$TONGBAN_REPO/var/run" "$TONGBAN_REPO/var/log"
   step "启动 / starting tongban-$svc on :$port (log $log)"
   printf -- '--- %s start ---\n' "$(date -Is)" >>"$log"
-  # setsid: its own session, so closing this terminal does not stop it.
-  setsid "$bin" >>"$log" 2>&1 </dev/null &
+  local -a env=()
+  if [ -n "${TONGBAN_TLS_DIR:-}" ]; then
+    env+=("TONGBAN_TLS_CERT=$TONGBAN_TLS_DIR/$svc.pem" "TONGBAN_TLS_KEY=$TONGBAN_TLS_DIR/$svc.key")
+  fi
+  if [ -n "${TONGBAN_PG_PASSWORD_DIR:-}" ]; then
+    env+=("TONGBAN_DATABASE_URL=$(service_database_url "$TONGBAN_DB_ADMIN_URL" "$TONGBAN_PG_PASSWORD_DIR" "$svc")")
+  fi
+  # setsid: its own session, so closing this terminal does not stop it; env execs the binary,
+  # so the pid stays the service's; the admin's database URL is not passed on.
+  setsid env -u TONGBAN_PG_ADMIN_URL "${env[@]}" "$bin" >>"$log" 2>&1 </dev/null &
   printf '%s\n' "$!" >"$(_pid_file "$svc")"
 }
 

@@ -5,7 +5,8 @@
 # Builds the debug binaries (already built when run after `cargo test`), then starts
 # target/debug/tongban-intake, -review and -hotline on free random ports against their own
 # fresh database tb_contract_<random>, stream TBC_<random>, subject root tbc_<random> and state
-# directory, runs scenario.py, and always (trap) stops the services, drops the database
+# directory, serving gRPC over TLS with certificates of deploy/lib/tls.sh (clients verify with
+# its CA), runs scenario.py, and always (trap) stops the services, drops the database
 # (WITH (FORCE)), deletes the stream and removes the state directory.
 # The last line on stdout is scenario.py's `contract: N passed, M failed` (clean-up talks on stderr).
 # TONGBAN_CONTRACT_NO_BUILD=1 skips the build and uses the binaries already in target/debug.
@@ -105,20 +106,27 @@ export TONGBAN_CLI="$BIN_DIR/tongban"
 # and never run past the holiday data shipped in deploy/data/holidays/.
 export TONGBAN_AS_OF="${TONGBAN_AS_OF:-2026-11-02T09:00:00+08:00}"
 mkdir -p "$TONGBAN_STATE_DIR"
+# gRPC over TLS as deploy/up.sh serves it: a CA and a certificate per service, made by the same
+# script; the Python client and the CLI verify with the CA.
+step "TLS 证书 / TLS certificates (deploy/lib/tls.sh)"
+bash deploy/lib/tls.sh "$TONGBAN_STATE_DIR/tls" "${SERVICES[@]}" ||
+  die "无法生成 TLS 证书 / cannot make the TLS certificates"
+export TONGBAN_TLS_CA="$TONGBAN_STATE_DIR/tls/ca.pem"
 
 declare -A ports=()
 for svc in "${SERVICES[@]}"; do
   ports[$svc]=$(free_port)
   upper=${svc^^}
   export "TONGBAN_${upper}_ADDR=127.0.0.1:${ports[$svc]}"
-  export "TONGBAN_${upper}_URL=http://127.0.0.1:${ports[$svc]}"
+  export "TONGBAN_${upper}_URL=https://127.0.0.1:${ports[$svc]}"
 done
 
 for svc in "${SERVICES[@]}"; do
   bin="$BIN_DIR/tongban-$svc"
   [ -x "$bin" ] || die "找不到 / not found: $bin (cargo build --bins)"
-  step "启动 / starting tongban-$svc on 127.0.0.1:${ports[$svc]} (log $work_dir/$svc.log)"
-  "$bin" >"$work_dir/$svc.log" 2>&1 </dev/null &
+  step "启动 / starting tongban-$svc on https://127.0.0.1:${ports[$svc]} (log $work_dir/$svc.log)"
+  TONGBAN_TLS_CERT="$TONGBAN_STATE_DIR/tls/$svc.pem" TONGBAN_TLS_KEY="$TONGBAN_STATE_DIR/tls/$svc.key" \
+    "$bin" >"$work_dir/$svc.log" 2>&1 </dev/null &
   pids[$svc]=$!
 done
 

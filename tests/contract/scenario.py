@@ -22,7 +22,9 @@ the members and the derived status; GetCase of a member carries the bundle.
 Environment:
   TONGBAN_CLI          the tongban CLI (default target/debug/tongban), used for `token mint`
   TONGBAN_STATE_DIR    the services' state directory (holds the token signing key)
-  TONGBAN_INTAKE_URL   intake endpoint  (default 127.0.0.1:50051; an http:// prefix is allowed)
+  TONGBAN_INTAKE_URL   intake endpoint  (default 127.0.0.1:50051; an http:// prefix is allowed,
+                       https:// uses TLS verified against TONGBAN_TLS_CA)
+  TONGBAN_TLS_CA       the CA of https:// endpoints (deploy/up.sh: var/state/tls/ca.pem)
   TONGBAN_REVIEW_URL   review endpoint  (default 127.0.0.1:50052)
   TONGBAN_HOTLINE_URL  hotline endpoint (default 127.0.0.1:50055)
   TONGBAN_CONTRACT_WAIT_SECS  bound of each poll (default 60)
@@ -96,10 +98,25 @@ def step(text: str) -> None:
 
 def endpoint(var: str, default: str) -> str:
     value = os.environ.get(var) or default
-    for prefix in ("http://", "grpc://"):
+    for prefix in ("http://", "https://", "grpc://"):
         if value.startswith(prefix):
             value = value[len(prefix):]
     return value.rstrip("/")
+
+
+def channel(var: str, default: str):
+    """A channel to the service in `var`: TLS verified against TONGBAN_TLS_CA for https://."""
+    import grpc
+
+    address = endpoint(var, default)
+    if not (os.environ.get(var) or "").startswith("https://"):
+        return grpc.insecure_channel(address)
+    ca_path = os.environ.get("TONGBAN_TLS_CA")
+    if not ca_path:
+        raise ContractFailure(f"{var} is https but TONGBAN_TLS_CA is not set")
+    with open(ca_path, "rb") as f:
+        credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+    return grpc.secure_channel(address, credentials)
 
 
 def generate_stubs(out_dir: str) -> None:
@@ -194,10 +211,10 @@ def run_generated(checks: Checks, out_dir: str) -> None:
     review_addr = endpoint("TONGBAN_REVIEW_URL", "127.0.0.1:50052")
     hotline_addr = endpoint("TONGBAN_HOTLINE_URL", "127.0.0.1:50055")
     print(f"    intake {intake_addr}, review {review_addr}, hotline {hotline_addr}")
-    catalog_api = catalog_grpc.CatalogServiceStub(grpc.insecure_channel(intake_addr))
-    intake_api = intake_grpc.IntakeServiceStub(grpc.insecure_channel(intake_addr))
-    review_api = review_grpc.ReviewServiceStub(grpc.insecure_channel(review_addr))
-    hotline_api = hotline_grpc.HotlineServiceStub(grpc.insecure_channel(hotline_addr))
+    catalog_api = catalog_grpc.CatalogServiceStub(channel("TONGBAN_INTAKE_URL", "127.0.0.1:50051"))
+    intake_api = intake_grpc.IntakeServiceStub(channel("TONGBAN_INTAKE_URL", "127.0.0.1:50051"))
+    review_api = review_grpc.ReviewServiceStub(channel("TONGBAN_REVIEW_URL", "127.0.0.1:50052"))
+    hotline_api = hotline_grpc.HotlineServiceStub(channel("TONGBAN_HOTLINE_URL", "127.0.0.1:50055"))
 
     step("签发令牌 / minting tokens with `tongban token mint`")
     clerk = mint("clerk", WINDOW, "窗口-契约")

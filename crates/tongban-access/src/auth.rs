@@ -472,17 +472,20 @@ impl TokenKeys {
     }
 
     /// The deployment's keys from `<state_dir>/token-signing.key` (a 32-byte seed as hex),
-    /// generating the file on first use, honouring the revocation list
-    /// `<state_dir>/revoked-tokens.txt`.
+    /// generating the file on first use (never in production, `TONGBAN_MODE=production`),
+    /// honouring the revocation list `<state_dir>/revoked-tokens.txt`.
     ///
     /// # Errors
     ///
-    /// [`AuthError::KeyFile`] if the file cannot be read or created or has the wrong size;
+    /// [`AuthError::KeyFile`] if the file cannot be read or created, has the wrong size, is
+    /// readable by group or others, or is missing in production;
     /// [`AuthError::Random`] if no randomness is available.
     pub fn load_or_create(state_dir: &Path) -> Result<Self, AuthError> {
         let fresh = random_seed()?;
         let path = state_dir.join(SIGNING_KEY_FILE);
-        let bytes = keyfile::load_or_create_exact(&path, 32, || fresh.to_vec())?;
+        let bytes = keyfile::load_or_create_exact_in(keyfile::Mode::from_env(), &path, 32, || {
+            fresh.to_vec()
+        })?;
         let seed: [u8; 32] =
             bytes
                 .try_into()

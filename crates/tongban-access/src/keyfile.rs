@@ -5,6 +5,13 @@
 //! `AlreadyExists` when another process won the race, in which case the winner's key is read,
 //! so every process of a deployment ends up with the same key. The file holds the key as
 //! lower-case hex text with a trailing newline.
+//!
+//! The deployment's own secrets (token signing, personal data) are loaded with [`Mode`]: in
+//! production (`TONGBAN_MODE=production`) a missing one is an error, never a new key — the
+//! deployment provisions them, and a service that found none would otherwise start with a key
+//! nobody else has. Keys a service makes as part of its work (an issuing office's first
+//! certificate key, a rotation) are created in every mode. A key file that its group or others
+//! may read is refused in every mode (`chmod 600` it).
 
 use std::fs;
 use std::io::{self, Write};
@@ -42,6 +49,44 @@ pub enum KeyFileError {
         /// The size found.
         actual: usize,
     },
+    /// The file may be read by its group or others.
+    #[error(
+        "密钥文件 {path} 的权限为 {mode:o}，组或其他用户可读；请执行 chmod 600 / key file {path} has mode {mode:o}, readable by group or others: chmod 600 it"
+    )]
+    Exposed {
+        /// The offending file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// Production mode and the file does not exist.
+    #[error(
+        "生产模式下密钥文件 {path} 不存在，不会自动生成 / key file {path} is missing and production mode (TONGBAN_MODE=production) does not create keys"
+    )]
+    Missing {
+        /// The missing file.
+        path: PathBuf,
+    },
+}
+
+/// Whether missing key files may be created (`TONGBAN_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Development and tests: a missing key is created at first start.
+    Development,
+    /// Production (`TONGBAN_MODE=production`): a missing key is a start-up error.
+    Production,
+}
+
+impl Mode {
+    /// The mode named by `TONGBAN_MODE` (`production`, else development).
+    #[must_use]
+    pub fn from_env() -> Self {
+        match std::env::var("TONGBAN_MODE") {
+            Ok(mode) if mode.trim().eq_ignore_ascii_case("production") => Mode::Production,
+            _ => Mode::Development,
+        }
+    }
 }
 
 /// Reads the key stored at `path`, or creates it with `generate` if the file does not exist.
@@ -52,15 +97,34 @@ pub enum KeyFileError {
 /// # Errors
 ///
 /// [`KeyFileError::Io`] when the directory or file cannot be created, written or read;
-/// [`KeyFileError::Malformed`] when an existing file is not non-empty hex text.
+/// [`KeyFileError::Malformed`] when an existing file is not non-empty hex text;
+/// [`KeyFileError::Exposed`] when it is readable by group or others.
 pub fn load_or_create(
     path: &Path,
     generate: impl FnOnce() -> Vec<u8>,
 ) -> Result<Vec<u8>, KeyFileError> {
-    match fs::read_to_string(path) {
+    load_or_create_in(Mode::Development, path, generate)
+}
+
+/// [`load_or_create`] in `mode`: in [`Mode::Production`] a missing file is
+/// [`KeyFileError::Missing`] and nothing is created.
+///
+/// # Errors
+/// As [`load_or_create`], plus [`KeyFileError::Missing`].
+pub fn load_or_create_in(
+    mode: Mode,
+    path: &Path,
+    generate: impl FnOnce() -> Vec<u8>,
+) -> Result<Vec<u8>, KeyFileError> {
+    match read_private(path) {
         Ok(text) => return decode_file(path, &text),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-        Err(source) => return Err(io_error(path, source)),
+        Err(KeyFileError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    if mode == Mode::Production {
+        return Err(KeyFileError::Missing {
+            path: path.to_path_buf(),
+        });
     }
 
     let dir = match path.parent() {
@@ -84,7 +148,7 @@ pub fn load_or_create(
         Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
             // Another process or thread won the race; its file is complete because it was
             // written and synced before being linked into place.
-            let text = fs::read_to_string(path).map_err(|source| io_error(path, source))?;
+            let text = read_private(path)?;
             decode_file(path, &text)
         }
         Err(source) => Err(io_error(path, source)),
@@ -101,7 +165,20 @@ pub fn load_or_create_exact(
     expected_len: usize,
     generate: impl FnOnce() -> Vec<u8>,
 ) -> Result<Vec<u8>, KeyFileError> {
-    let key = load_or_create(path, generate)?;
+    load_or_create_exact_in(Mode::Development, path, expected_len, generate)
+}
+
+/// [`load_or_create_exact`] in `mode` (see [`load_or_create_in`]).
+///
+/// # Errors
+/// As [`load_or_create_in`], plus [`KeyFileError::WrongLength`].
+pub fn load_or_create_exact_in(
+    mode: Mode,
+    path: &Path,
+    expected_len: usize,
+    generate: impl FnOnce() -> Vec<u8>,
+) -> Result<Vec<u8>, KeyFileError> {
+    let key = load_or_create_in(mode, path, generate)?;
     if key.len() == expected_len {
         Ok(key)
     } else {
@@ -115,6 +192,27 @@ pub fn load_or_create_exact(
 
 /// Lower-case hex encoding (also the lookup digest of personal data in `tongban-runtime`).
 pub use tongban_domain::hex::encode as hex_encode;
+
+/// The text of the key file at `path`, refused when its group or others may read it.
+fn read_private(path: &Path) -> Result<String, KeyFileError> {
+    let file = fs::File::open(path).map_err(|source| io_error(path, source))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file
+            .metadata()
+            .map_err(|source| io_error(path, source))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(KeyFileError::Exposed {
+                path: path.to_path_buf(),
+                mode: mode & 0o7777,
+            });
+        }
+    }
+    io::read_to_string(file).map_err(|source| io_error(path, source))
+}
 
 fn decode_file(path: &Path, text: &str) -> Result<Vec<u8>, KeyFileError> {
     match hex_decode(text.trim()) {
@@ -214,12 +312,56 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[cfg(unix)]
+    fn chmod(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn refuses_a_key_readable_by_others() {
+        let dir = std::env::temp_dir().join(format!("tongban-keyfile-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("open.key");
+        load_or_create(&path, || vec![1, 2, 3]).unwrap();
+        for mode in [0o644, 0o640, 0o604] {
+            chmod(&path, mode);
+            let err = load_or_create(&path, || vec![9]).unwrap_err();
+            assert!(
+                matches!(err, KeyFileError::Exposed { mode: m, .. } if m == mode),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("chmod 600"), "{err}");
+        }
+        chmod(&path, 0o400);
+        assert_eq!(load_or_create(&path, || vec![9]).unwrap(), vec![1, 2, 3]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn production_never_creates_a_key() {
+        let dir = std::env::temp_dir().join(format!("tongban-keyfile-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("prod.key");
+        let err = load_or_create_in(Mode::Production, &path, || vec![1]).unwrap_err();
+        assert!(matches!(err, KeyFileError::Missing { .. }), "{err:?}");
+        assert!(err.to_string().contains("TONGBAN_MODE=production"), "{err}");
+        assert!(!path.exists());
+        // A provisioned key is read as in development.
+        load_or_create_in(Mode::Development, &path, || vec![4, 5]).unwrap();
+        assert_eq!(
+            load_or_create_in(Mode::Production, &path, || vec![1]).unwrap(),
+            vec![4, 5]
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn rejects_malformed_file() {
         let dir = std::env::temp_dir().join(format!("tongban-keyfile-{}", uuid::Uuid::new_v4()));
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("bad.key");
         fs::write(&path, "not hex\n").unwrap();
+        chmod(&path, 0o600);
         assert!(matches!(
             load_or_create(&path, Vec::new),
             Err(KeyFileError::Malformed { .. })

@@ -11,3 +11,4 @@ pub mod convert;
 pub mod keyfile;
 pub mod lang;
 pub mod status;
+pub mod tls;

@@ -1,7 +1,10 @@
 //! gRPC channels to the services and the metadata every request carries
 //! (`authorization: Bearer <token>`, `accept-language`).
 
+use std::path::Path;
 use std::time::Duration;
+
+use tongban_access::tls::TlsError;
 
 use tonic::Status;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
@@ -116,6 +119,8 @@ pub struct Endpoints {
     pub hotline: String,
     /// `--supervision`.
     pub supervision: String,
+    /// `--tls-ca`: the CA that `https://` services are verified by.
+    pub tls_ca: Option<std::path::PathBuf>,
 }
 
 impl Endpoints {
@@ -183,16 +188,39 @@ impl Interceptor for Metadata {
 pub type Conn = InterceptedService<Channel, Metadata>;
 
 /// Connects to `service` at `url` now, so that an unreachable service is reported once, clearly,
-/// naming the service and the address.
+/// naming the service and the address. An `https://` address is verified against the CA in
+/// `ca` (the server's certificate must be signed by it and name the host).
 ///
 /// # Errors
-/// [`CliError::BadUrl`] for an address that is not a URL; [`CliError::Connect`] when the
-/// connection cannot be made.
-pub async fn connect(service: Service, url: &str, metadata: Metadata) -> Result<Conn, CliError> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|_| CliError::BadUrl {
-            service,
-            url: url.to_owned(),
+/// [`CliError::BadUrl`] for an address that is not a URL; [`CliError::Usage`] for an `https://`
+/// address without a usable CA; [`CliError::Connect`] when the connection cannot be made (a
+/// server whose certificate does not verify included).
+pub async fn connect(
+    service: Service,
+    url: &str,
+    ca: Option<&Path>,
+    metadata: Metadata,
+    lang: Lang,
+) -> Result<Conn, CliError> {
+    let endpoint: Endpoint = tongban_access::tls::endpoint(url, ca)
+        .map_err(|err| match err {
+            TlsError::BadUrl { .. } => CliError::BadUrl {
+                service,
+                url: url.to_owned(),
+            },
+            TlsError::NoCa { .. } => CliError::Usage(format!(
+                "{}{}",
+                lang.pick((
+                    "https 地址需要用于核验服务证书的 CA（--tls-ca / TONGBAN_TLS_CA）：",
+                    "an https address needs the CA that verifies the service's certificate (--tls-ca / TONGBAN_TLS_CA): ",
+                )),
+                url
+            )),
+            other => CliError::Usage(format!(
+                "{}{}",
+                lang.pick(("TLS CA 不可用（--tls-ca / TONGBAN_TLS_CA）：", "the TLS CA cannot be used (--tls-ca / TONGBAN_TLS_CA): ")),
+                chain(&other)
+            )),
         })?
         .connect_timeout(Duration::from_secs(5))
         .tcp_keepalive(Some(Duration::from_secs(30)));
@@ -202,6 +230,18 @@ pub async fn connect(service: Service, url: &str, metadata: Metadata) -> Result<
         cause: root_cause(&err),
     })?;
     Ok(InterceptedService::new(channel, metadata))
+}
+
+/// Every message of an error chain, outermost first, joined by ": " (names the file and the
+/// reason it cannot be used).
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut current = err;
+    while let Some(next) = current.source() {
+        parts.push(next.to_string());
+        current = next;
+    }
+    parts.join(": ")
 }
 
 /// The innermost message of an error chain (e.g. "Connection refused (os error 111)").

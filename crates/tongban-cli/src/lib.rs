@@ -46,7 +46,14 @@ impl Ctx {
     /// unusable token or address.
     pub async fn conn(&self, service: Service) -> Result<Conn, CliError> {
         let metadata = Metadata::new(self.token.as_deref(), self.lang)?;
-        client::connect(service, self.endpoints.url(service), metadata).await
+        client::connect(
+            service,
+            self.endpoints.url(service),
+            self.endpoints.tls_ca.as_deref(),
+            metadata,
+            self.lang,
+        )
+        .await
     }
 
     /// Prints `value` as JSON with `--json`, else the human view built by `human`.

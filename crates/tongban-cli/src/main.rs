@@ -90,6 +90,10 @@ struct Cli {
         default_value = "http://127.0.0.1:50056"
     )]
     supervision: String,
+    /// 核验 https 服务证书所用的 CA（deploy/up.sh 生成于 var/state/tls/ca.pem）/ CA that
+    /// verifies https services (deploy/up.sh writes var/state/tls/ca.pem).
+    #[arg(long, global = true, env = "TONGBAN_TLS_CA")]
+    tls_ca: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -148,6 +152,7 @@ async fn main() -> ExitCode {
             logistics: cli.logistics,
             hotline: cli.hotline,
             supervision: cli.supervision,
+            tls_ca: cli.tls_ca,
         },
     };
     let result: Result<(), CliError> = match cli.command {

@@ -19,6 +19,8 @@ fn tongban() -> Command {
         "TONGBAN_INTAKE_URL",
         "TONGBAN_REVIEW_URL",
         "TONGBAN_HOTLINE_URL",
+        "TONGBAN_TLS_CA",
+        "TONGBAN_MODE",
     ] {
         cmd.env_remove(var);
     }
@@ -765,4 +767,62 @@ fn a_revoked_token_no_longer_verifies() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("32"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_https_address_needs_a_ca() {
+    let o = run(&["--intake", "https://127.0.0.1:1", "catalog", "list"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("TONGBAN_TLS_CA"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("https 地址需要"), "{}", stderr(&o));
+    // A CA file that does not exist is named.
+    let o = run(&[
+        "--intake",
+        "https://127.0.0.1:1",
+        "--tls-ca",
+        "/nonexistent/ca.pem",
+        "--lang",
+        "en",
+        "catalog",
+        "list",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/nonexistent/ca.pem"), "{}", stderr(&o));
+}
+
+#[test]
+fn production_mode_never_creates_the_signing_key() {
+    let dir = TempDir::new("production");
+    let o = tongban()
+        .args([
+            "token",
+            "mint",
+            "--role",
+            "clerk",
+            "--office",
+            "140922-zwfw",
+        ])
+        .env("TONGBAN_STATE_DIR", &dir.0)
+        .env("TONGBAN_MODE", "production")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("TONGBAN_MODE=production"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.0.join("token-signing.key").exists());
+}
+
+#[test]
+fn a_signing_key_readable_by_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("exposed");
+    ok(&mint(&dir.0, "clerk", "140922-zwfw", &[]));
+    let key = dir.0.join("token-signing.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = mint(&dir.0, "clerk", "140922-zwfw", &[]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("chmod 600"), "{}", stderr(&o));
 }

@@ -6,7 +6,7 @@
 //! in `tongban-access`, which links neither sqlx nor async-nats; they are re-exported here under
 //! their old paths so that a service names them as before.
 
-pub use tongban_access::{auth, keyfile, lang, status};
+pub use tongban_access::{auth, keyfile, lang, status, tls};
 
 pub mod audit;
 pub mod clock;

@@ -76,8 +76,9 @@ pub struct Platform {
     pub tokens: Arc<TokenKeys>,
     /// Personal-data keys.
     pub pii: Arc<PiiKeys>,
-    /// Bound listener (port 0 in tests gives a free port).
-    pub listener: TcpListener,
+    /// Bound listener (port 0 in tests gives a free port), serving TLS when the settings name a
+    /// certificate and key.
+    pub listener: crate::server::Listener,
 }
 
 impl Platform {
@@ -111,6 +112,7 @@ impl Platform {
                     addr: settings.listen,
                     source,
                 })?;
+        let listener = crate::server::Listener::new(listener, settings.tls.as_ref())?;
         Ok(Self {
             settings,
             reference,
@@ -308,7 +310,7 @@ impl Tasks {
     /// The server failed.
     pub async fn serve(
         self,
-        listener: TcpListener,
+        listener: impl Into<crate::server::Listener>,
         routes: tonic::service::Routes,
         health: crate::server::Health,
     ) -> Result<(), StartError> {

@@ -26,6 +26,57 @@ pub enum ServeError {
     /// The transport failed.
     #[error("gRPC server failed")]
     Transport(#[from] tonic::transport::Error),
+    /// The TLS certificate or key cannot be loaded.
+    #[error("TLS")]
+    Tls(#[from] crate::tls::TlsError),
+}
+
+/// A bound listener and, when the service serves TLS, its certificate and key.
+pub struct Listener {
+    tcp: TcpListener,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("tcp", &self.tcp)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+impl Listener {
+    /// Serves TLS on `tcp` with the certificate and key in `files` (plaintext when `None`).
+    /// The pair is checked here, so a bad certificate or key stops the start-up.
+    ///
+    /// # Errors
+    /// A file cannot be read, holds no PEM certificate or key, or rustls refuses the pair.
+    pub fn new(
+        tcp: TcpListener,
+        files: Option<&crate::tls::ServerFiles>,
+    ) -> Result<Self, ServeError> {
+        let tls = files.map(crate::tls::ServerFiles::load).transpose()?;
+        if let Some(tls) = &tls {
+            tonic::transport::Server::builder().tls_config(tls.clone())?;
+        }
+        Ok(Self { tcp, tls })
+    }
+
+    /// The address actually bound.
+    ///
+    /// # Errors
+    /// The socket has no local address.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.tcp.local_addr()
+    }
+}
+
+impl From<TcpListener> for Listener {
+    /// A plaintext listener.
+    fn from(tcp: TcpListener) -> Self {
+        Self { tcp, tls: None }
+    }
 }
 
 /// Health reporting for a server's services. The whole server (the empty service name) is
@@ -117,22 +168,27 @@ pub fn base_routes() -> Result<(Routes, Health), ServeError> {
 }
 
 /// Serves `routes` on `listener` until `shutdown` is cancelled: health turns NOT_SERVING first,
-/// then requests in flight get up to ten seconds to finish. Every RPC is counted and timed, and
-/// `/metrics` is served beside it ([`crate::metrics`]).
+/// then requests in flight get up to ten seconds to finish. The listener decides TLS. Every RPC
+/// is counted and timed, and `/metrics` is served beside it ([`crate::metrics`]).
 ///
 /// # Errors
-/// The transport fails.
+/// The transport fails or refuses the TLS configuration.
 pub async fn serve(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     routes: Routes,
     health: Health,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
+    let Listener { tcp, tls } = listener.into();
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
     health.overall(true).await;
-    let metrics = crate::metrics::bind_endpoint(&listener)
+    let metrics = crate::metrics::bind_endpoint(&tcp)
         .await
         .map(|l| tokio::spawn(crate::metrics::serve_endpoint(l, shutdown.clone())));
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(tcp);
     let signal = {
         let shutdown = shutdown.clone();
         let health = health.clone();
@@ -141,7 +197,7 @@ pub async fn serve(
             health.overall(false).await;
         }
     };
-    let server = tonic::transport::Server::builder()
+    let server = builder
         .timeout(Duration::from_secs(60))
         .trace_fn(request_span)
         // Outermost first: the metrics see the status the caller gets.
@@ -211,4 +267,61 @@ fn request_span(request: &http::Request<()>) -> tracing::Span {
             .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
     );
     span
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is the test failing.
+
+    use super::*;
+    use crate::tls::ServerFiles;
+
+    /// A certificate made by deploy/lib/tls.sh in a fresh directory.
+    fn certificate_dir(tag: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("tongban-server-tls-{tag}-{}", uuid::Uuid::new_v4()));
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/lib/tls.sh");
+        let status = std::process::Command::new("bash")
+            .arg(script)
+            .arg(&dir)
+            .arg("probe")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        dir
+    }
+
+    #[tokio::test]
+    async fn a_good_pair_serves_tls_and_a_bad_key_stops_the_start() {
+        let dir = certificate_dir("pair");
+        let good = ServerFiles {
+            cert: dir.join("probe.pem"),
+            key: dir.join("probe.key"),
+        };
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        assert!(Listener::new(tcp, Some(&good)).unwrap().tls.is_some());
+
+        let garbage = dir.join("garbage.key");
+        std::fs::write(
+            &garbage,
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let bad = ServerFiles {
+            cert: good.cert.clone(),
+            key: garbage,
+        };
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        assert!(Listener::new(tcp, Some(&bad)).is_err());
+
+        let missing = ServerFiles {
+            cert: dir.join("absent.pem"),
+            key: good.key.clone(),
+        };
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let err = Listener::new(tcp, Some(&missing)).unwrap_err();
+        assert!(matches!(err, ServeError::Tls(_)), "{err:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -30,6 +30,11 @@ pub struct Settings {
     /// Endpoint of the certificate service (`TONGBAN_CERTIFICATE_URL`), which intake asks to
     /// verify presented e-certificates.
     pub certificate_url: String,
+    /// The server's TLS certificate and key (`TONGBAN_TLS_CERT`, `TONGBAN_TLS_KEY`); without
+    /// them the service serves plaintext.
+    pub tls: Option<crate::tls::ServerFiles>,
+    /// The CA that service-to-service clients verify `https://` servers by (`TONGBAN_TLS_CA`).
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -42,6 +47,8 @@ impl std::fmt::Debug for Settings {
             .field("state_dir", &self.state_dir)
             .field("listen", &self.listen)
             .field("schema", &self.schema)
+            .field("tls", &self.tls)
+            .field("tls_ca", &self.tls_ca)
             .finish_non_exhaustive()
     }
 }
@@ -60,7 +67,8 @@ impl Settings {
     /// Reads the settings of `service` (e.g. `intake`) whose default port is `default_port`.
     ///
     /// # Errors
-    /// A listen address that does not parse.
+    /// A listen address that does not parse, or only one of `TONGBAN_TLS_CERT` and
+    /// `TONGBAN_TLS_KEY` set.
     pub fn from_env(service: &str, default_port: u16) -> Result<Self, SettingsError> {
         let upper = service.to_ascii_uppercase();
         let addr_var = format!("TONGBAN_{upper}_ADDR");
@@ -83,8 +91,18 @@ impl Settings {
                 Arc::new(OffsetClock::starting_at(as_of.with_timezone(&chrono::Utc)))
             }
         };
+        let tls = crate::tls::ServerFiles::from_pair(
+            path_var("TONGBAN_TLS_CERT"),
+            path_var("TONGBAN_TLS_KEY"),
+        )
+        .map_err(|e| SettingsError {
+            name: "TONGBAN_TLS_CERT".to_owned(),
+            reason: e.to_string(),
+        })?;
         Ok(Self {
             clock,
+            tls,
+            tls_ca: path_var("TONGBAN_TLS_CA"),
             database_url: var_or(
                 "TONGBAN_DATABASE_URL",
                 "postgres://postgres@127.0.0.1:5432/tongban",
@@ -99,6 +117,12 @@ impl Settings {
             certificate_url: var_or("TONGBAN_CERTIFICATE_URL", "http://127.0.0.1:50053"),
         })
     }
+}
+
+fn path_var(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 fn var_or(name: &str, default: &str) -> String {

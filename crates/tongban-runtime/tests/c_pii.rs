@@ -27,8 +27,13 @@ impl Drop for StateDir {
 fn seal_open_round_trip() {
     let keys = PiiKeys::generate().unwrap();
     let sealed = keys.seal(ID_NUMBER, b"case-1");
-    assert_eq!(sealed[0], 1);
-    assert_eq!(sealed.len(), 1 + 12 + ID_NUMBER.len() + 16);
+    assert_eq!(sealed[0], 2);
+    assert_eq!(sealed.len(), 1 + 4 + 12 + ID_NUMBER.len() + 16);
+    // The key id follows the version.
+    assert_eq!(
+        tongban_runtime::keyfile::hex_encode(&sealed[1..5]),
+        keys.key_id()
+    );
     assert!(
         !sealed
             .windows(6)
@@ -53,13 +58,16 @@ fn wrong_aad_or_flipped_byte_fails() {
     for index in 1..sealed.len() {
         let mut flipped = sealed.clone();
         flipped[index] ^= 0x80;
-        assert!(
-            matches!(keys.open(&flipped, b"case-1"), Err(PiiError::Tampered)),
-            "flipping byte {index} went unnoticed"
-        );
+        // A flipped key id names a key that does not exist; any other byte fails the tag.
+        let refused = match keys.open(&flipped, b"case-1") {
+            Err(PiiError::UnknownKey(_)) => index < 5,
+            Err(PiiError::Tampered) => index >= 5,
+            _ => false,
+        };
+        assert!(refused, "flipping byte {index} went unnoticed");
     }
     let mut wrong_version = sealed.clone();
-    wrong_version[0] = 2;
+    wrong_version[0] = 3;
     assert!(matches!(
         keys.open(&wrong_version, b"case-1"),
         Err(PiiError::Malformed)
@@ -76,7 +84,7 @@ fn wrong_aad_or_flipped_byte_fails() {
     let other = PiiKeys::generate().unwrap();
     assert!(matches!(
         other.open(&sealed, b"case-1"),
-        Err(PiiError::Tampered)
+        Err(PiiError::UnknownKey(_))
     ));
 }
 
@@ -130,4 +138,53 @@ fn sm3_hmac_matches_a_known_answer() {
         .finalize();
     let expected: String = outer.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(keys.digest("id_number", "abc"), expected);
+}
+
+/// Writes `material` as a private key file at `path`.
+fn write_key(path: &std::path::Path, material: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, tongban_runtime::keyfile::hex_encode(material)).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+#[test]
+fn a_rotated_key_still_opens_what_it_sealed() {
+    let state = StateDir::new();
+    let old = PiiKeys::load_or_create(&state.0).unwrap();
+    let sealed_before = old.seal(ID_NUMBER, b"case-1");
+    let digest_before = old.digest("id_number", ID_NUMBER);
+
+    // Rotation as documented: the old pii.key moves to pii-retired/, the new one keeps the
+    // HMAC half so lookups stay valid.
+    let old_material = std::fs::read_to_string(state.0.join("pii.key")).unwrap();
+    let old_material = tongban_domain::hex::decode(old_material.trim()).unwrap();
+    write_key(
+        &state.0.join("pii-retired").join("2026-12.key"),
+        &old_material,
+    );
+    let mut new_material = vec![0x5a; 16];
+    new_material.extend_from_slice(&old_material[16..]);
+    write_key(&state.0.join("pii.key"), &new_material);
+
+    let rotated = PiiKeys::load_or_create(&state.0).unwrap();
+    assert_ne!(rotated.key_id(), old.key_id());
+    assert_eq!(rotated.open(&sealed_before, b"case-1").unwrap(), ID_NUMBER);
+    let sealed_after = rotated.seal(ID_NUMBER, b"case-1");
+    assert_eq!(
+        tongban_runtime::keyfile::hex_encode(&sealed_after[1..5]),
+        rotated.key_id()
+    );
+    assert_eq!(rotated.digest("id_number", ID_NUMBER), digest_before);
+    // The old keys alone cannot open what the new key sealed, and without the retired key the
+    // old value names a key that is gone.
+    assert!(matches!(
+        old.open(&sealed_after, b"case-1"),
+        Err(PiiError::UnknownKey(_))
+    ));
+    let without_retired = PiiKeys::from_bytes(&new_material).unwrap();
+    assert!(matches!(
+        without_retired.open(&sealed_before, b"case-1"),
+        Err(PiiError::UnknownKey(_))
+    ));
 }

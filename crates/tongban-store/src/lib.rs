@@ -147,13 +147,22 @@ pub async fn connect_with_timeout(
             .await?
             .acquire()
             .await?;
-        // The name was checked to be a plain identifier above.
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE SCHEMA IF NOT EXISTS {schema}"
-        )))
-        .execute(&mut *admin)
-        .await
-        .or_else(ignore_concurrent_create)?;
+        // A service's own database role (deploy/up.sh) may use its schema but not create
+        // schemas: create it only when it is missing.
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+                .bind(schema)
+                .fetch_one(&mut *admin)
+                .await?;
+        if !exists {
+            // The name was checked to be a plain identifier above.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema}"
+            )))
+            .execute(&mut *admin)
+            .await
+            .or_else(ignore_concurrent_create)?;
+        }
     }
     let timeout = format!("{}ms", statement_timeout.as_millis());
     let options = base

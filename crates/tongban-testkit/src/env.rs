@@ -174,6 +174,8 @@ impl TestEnv {
             // Nothing listens on the discard port: a test that presents certificates points
             // this at its own certificate service; otherwise verification fails closed.
             certificate_url: "http://127.0.0.1:9".to_owned(),
+            tls: None,
+            tls_ca: None,
         }
     }
 

@@ -9,7 +9,7 @@ use tongban_domain::i18n::Lang;
 use tongban_proto::certificate::v1::certificate_service_client::CertificateServiceClient;
 use tongban_proto::certificate::v1::{VerificationFailure, VerifyCertificateRequest};
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// How long one verification may take, connection included.
 const DEADLINE: Duration = Duration::from_secs(3);
@@ -37,10 +37,11 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// A lazily connecting client of `url`; a URL that does not parse gives a verifier whose
+    /// A lazily connecting client of `url` (`https://` verified against the CA in `ca`); a URL
+    /// that does not parse, or an `https://` one without a usable CA, gives a verifier whose
     /// every answer is [`Outcome::Unavailable`] (logged once here).
-    pub fn new(url: &str) -> Self {
-        let client = match Endpoint::from_shared(url.to_owned()) {
+    pub fn new(url: &str, ca: Option<&std::path::Path>) -> Self {
+        let client = match tongban_runtime::tls::endpoint(url, ca) {
             Ok(endpoint) => Some(CertificateServiceClient::new(
                 endpoint
                     .connect_timeout(DEADLINE)
@@ -48,7 +49,7 @@ impl Verifier {
                     .connect_lazy(),
             )),
             Err(err) => {
-                tracing::error!(%url, error = %err, "certificate service URL is invalid: e-certificates cannot be verified");
+                tracing::error!(%url, error = %err, "certificate service endpoint is unusable: e-certificates cannot be verified");
                 None
             }
         };

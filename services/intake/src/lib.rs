@@ -96,7 +96,10 @@ impl Application {
             pool: pool.clone(),
             pii,
             clock: settings.clock.clone(),
-            certificates: certificates::Verifier::new(&settings.certificate_url),
+            certificates: certificates::Verifier::new(
+                &settings.certificate_url,
+                settings.tls_ca.as_deref(),
+            ),
         };
         let mut tasks = Tasks::new(shutdown);
         tasks.operations(&tokens);

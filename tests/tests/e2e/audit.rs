@@ -35,6 +35,7 @@ fn auditor_ctx(env: &TestEnv, port: u16) -> Ctx {
             logistics: url.clone(),
             hotline: url.clone(),
             supervision: url,
+            tls_ca: None,
         },
     }
 }

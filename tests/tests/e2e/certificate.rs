@@ -796,7 +796,7 @@ async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
     let key_file = issuers.join(format!("{YINCHUAN}.key"));
     let pending = issuers.join(format!("{YINCHUAN}.key.next"));
     std::fs::rename(&key_file, &pending)?;
-    std::fs::write(&key_file, "11".repeat(32))?;
+    write_key(&key_file, &"11".repeat(32))?;
     let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let b = issue_for_a_year(&mut issuer, &env).await?;
@@ -805,7 +805,7 @@ async fn an_interrupted_rotation_is_settled_at_the_next_start() -> TestResult {
     cert.stop().await?;
 
     // Never committed: a pending key the database does not name is discarded.
-    std::fs::write(&pending, "22".repeat(32))?;
+    write_key(&pending, &"22".repeat(32))?;
     let cert = env.spawn::<Certificate>().await?;
     let mut issuer = client(cert.port(), &env.mint(Role::Issuer, YINCHUAN));
     let mut window = client(cert.port(), &env.mint(Role::Clerk, WINDOW));
@@ -978,4 +978,11 @@ async fn only_the_responsible_office_issues_a_case_result_of_the_matter_type() -
     );
     shut_down(env, [cert, intake]).await?;
     Ok(())
+}
+
+/// Writes `hex` as a key file, private (0600) as the services require of every key file.
+fn write_key(path: &std::path::Path, hex: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, hex)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }

@@ -28,3 +28,5 @@ mod watch_limits;
 
 /// What every test returns: any error fails it with its Debug form.
 type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod db_roles;
+mod tls;
