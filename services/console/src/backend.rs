@@ -48,9 +48,10 @@ pub struct Backend {
     supervision: Channel,
 }
 
-fn lazy(url: &str) -> Result<Channel, StartError> {
-    Endpoint::from_shared(url.to_owned())
-        .map(|e| {
+/// A channel to `url` (TLS verified against `ca` for `https://`, the suite's one endpoint builder).
+fn lazy(url: &str, ca: Option<&std::path::Path>) -> Result<Channel, StartError> {
+    tongban_access::tls::endpoint(url, ca)
+        .map(|e: Endpoint| {
             e.connect_timeout(std::time::Duration::from_secs(5))
                 .timeout(std::time::Duration::from_secs(30))
                 .connect_lazy()
@@ -71,12 +72,13 @@ impl Backend {
         review: &str,
         hotline: &str,
         supervision: &str,
+        ca: Option<&std::path::Path>,
     ) -> Result<Self, StartError> {
         Ok(Self {
-            intake: lazy(intake)?,
-            review: lazy(review)?,
-            hotline: lazy(hotline)?,
-            supervision: lazy(supervision)?,
+            intake: lazy(intake, ca)?,
+            review: lazy(review, ca)?,
+            hotline: lazy(hotline, ca)?,
+            supervision: lazy(supervision, ca)?,
         })
     }
 

@@ -27,6 +27,9 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Whether the session cookie carries `Secure` (always, unless a developer turns it off).
     pub secure_cookie: bool,
+    /// The CA that `https://` service URLs are verified against (`TONGBAN_TLS_CA`); an
+    /// `https://` URL without it is refused at start.
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl Config {
@@ -52,6 +55,7 @@ impl Config {
             deploy_dir,
             session_ttl: Duration::from_secs(4 * 3600),
             secure_cookie: true,
+            tls_ca: None,
         }
     }
 }

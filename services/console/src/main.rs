@@ -50,6 +50,9 @@ struct Args {
     /// 状态目录（令牌签名密钥）/ state directory holding the token key.
     #[arg(long, env = "TONGBAN_STATE_DIR", default_value = "./var/state")]
     state_dir: PathBuf,
+    /// 验证 https 服务地址的 CA / the CA that https service URLs are verified against.
+    #[arg(long, env = "TONGBAN_TLS_CA")]
+    tls_ca: Option<PathBuf>,
     /// 部署目录 / deploy directory.
     #[arg(long, env = "TONGBAN_DEPLOY_DIR", default_value = "deploy")]
     deploy_dir: PathBuf,
@@ -97,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
         deploy_dir: args.deploy_dir,
         session_ttl: Duration::from_secs(args.session_minutes * 60),
         secure_cookie: !args.insecure_cookie,
+        tls_ca: args.tls_ca,
     };
     let app = Application::build(config).await?;
     tracing::info!(port = app.port(), "console listening");

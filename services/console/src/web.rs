@@ -80,6 +80,7 @@ impl AppState {
             &config.review_url,
             &config.hotline_url,
             &config.supervision_url,
+            config.tls_ca.as_deref(),
         )?;
         Ok(Self {
             config: config.clone(),
