@@ -95,26 +95,30 @@ pub async fn run_recorder(
         .get_stream(advisory_stream_name(&main))
         .await
         .map_err(|e| failed(Box::new(e)))?;
-    // nats-server 2.9 takes one filter subject per consumer, and it must lie inside one of the
-    // stream's subjects: one advisory consumer per kind, their messages merged.
-    let mut merged = Vec::with_capacity(2);
-    for kind in ["MAX_DELIVERIES", "MSG_TERMINATED"] {
-        let name = format!("{durable}-{}", kind.to_ascii_lowercase().replace('_', "-"));
-        let consumer = advisories
-            .get_or_create_consumer(
-                &name,
-                pull::Config {
-                    durable_name: Some(name.clone()),
-                    filter_subject: format!("$JS.EVENT.ADVISORY.CONSUMER.{kind}.{main}.{durable}"),
-                    ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| failed(Box::new(e)))?;
-        merged.push(consumer.messages().await.map_err(|e| failed(Box::new(e)))?);
+    // One consumer of both kinds of advisory about `durable` (filter_subjects, nats-server
+    // ≥ 2.10). It reads the advisory stream from its start: recording an advisory again only
+    // confirms the row it wrote the first time.
+    let name = format!("{durable}-advisories");
+    let consumer = advisories
+        .create_consumer(pull::Config {
+            durable_name: Some(name.clone()),
+            filter_subjects: ["MAX_DELIVERIES", "MSG_TERMINATED"]
+                .iter()
+                .map(|kind| format!("$JS.EVENT.ADVISORY.CONSUMER.{kind}.{main}.{durable}"))
+                .collect(),
+            ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| failed(Box::new(e)))?;
+    // Earlier versions kept one advisory consumer per kind (nats-server 2.9 took one filter
+    // per consumer); the new one has taken over what they held.
+    for legacy in ["max-deliveries", "msg-terminated"] {
+        let _ = advisories
+            .delete_consumer(&format!("{durable}-{legacy}"))
+            .await;
     }
-    let mut messages = futures::stream::select_all(merged);
+    let mut messages = consumer.messages().await.map_err(|e| failed(Box::new(e)))?;
     let stream = bus
         .jetstream()
         .get_stream(&main)

@@ -365,3 +365,64 @@ async fn a_durable_created_without_a_bound_gets_one() -> TestResult {
     f.env.cleanup().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_advisory_consumer_with_both_filters_replaces_the_two_of_earlier_versions() -> TestResult
+{
+    let f = fixture().await?;
+    let main = f.env.stream().to_owned();
+    let advisories = f
+        .bus
+        .jetstream()
+        .get_stream(tongban_bus::dead_letter::advisory_stream_name(&main))
+        .await?;
+    // As an earlier version left them: one advisory consumer per kind.
+    for (kind, legacy) in [
+        ("MAX_DELIVERIES", "max-deliveries"),
+        ("MSG_TERMINATED", "msg-terminated"),
+    ] {
+        advisories
+            .create_consumer(async_nats::jetstream::consumer::pull::Config {
+                durable_name: Some(format!("{DURABLE}-{legacy}")),
+                filter_subject: format!("$JS.EVENT.ADVISORY.CONSUMER.{kind}.{main}.{DURABLE}"),
+                ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+                ..Default::default()
+            })
+            .await?;
+    }
+    let broken = Arc::new(AtomicBool::new(false));
+    let shutdown = CancellationToken::new();
+    let consumer = start(&f, &broken, &shutdown);
+    let advisories_ref = &advisories;
+    let names = eventually(WAIT, move || async move {
+        let names: Vec<String> = advisories_ref
+            .consumer_names()
+            .filter_map(|name| async move { name.ok() })
+            .collect()
+            .await;
+        names
+            .iter()
+            .all(|n| !n.ends_with("-max-deliveries") && !n.ends_with("-msg-terminated"))
+            .then_some(names)
+    })
+    .await
+    .map_err(|e| format!("the per-kind advisory consumers removed: {e}"))?;
+    assert_eq!(names, [format!("{DURABLE}-advisories")]);
+    let info = advisories
+        .consumer_info(format!("{DURABLE}-advisories"))
+        .await?;
+    let mut filters = info.config.filter_subjects.clone();
+    filters.sort();
+    assert_eq!(
+        filters,
+        [
+            format!("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{main}.{DURABLE}"),
+            format!("$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.{main}.{DURABLE}"),
+        ]
+    );
+    shutdown.cancel();
+    consumer.await??;
+    f.pool.close().await;
+    f.env.cleanup().await?;
+    Ok(())
+}
