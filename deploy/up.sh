@@ -80,11 +80,12 @@ fi
 
 printf '\n通办服务已启动 / tongban is running:\n'
 for svc in "${TONGBAN_SERVICES[@]}"; do
+  [ "$svc" = console ] && continue # a web page, listed below
   printf '  %-12s %s   log var/log/%s.log\n' "$svc" "$(service_url "$svc")" "$svc"
 done
 cat <<MSG
 命令行 / CLI:     source var/state/client.env   (https 地址与 CA / https addresses and the CA)
                   ${CARGO_TARGET_DIR:-target}/release/tongban --help
-停止 / stop:      deploy/down.sh   (PostgreSQL 与 NATS 保持运行 / PostgreSQL and NATS keep running)
+停止 / stop:      deploy/down.sh   (PostgreSQL 保持运行；tongban 启动的 NATS 一并停止 / PostgreSQL keeps running; a NATS server tongban started stops too)
 MSG
 printf '网页控制台 / web console: http://localhost:%s  (演示账号见 README / demo logins in the README)\n' "$(service_port console)"
